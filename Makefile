@@ -1,0 +1,41 @@
+# popsim: two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SPEC ?= runs/fraser.toml
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/popsim run $(SPEC)
+	$(BIN)/popsim report $(basename $(SPEC))
+
+test: $(STAMP)
+	$(BIN)/ruff check popsim tests bench
+	$(BIN)/ruff format --check popsim tests bench
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check popsim tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format popsim tests bench
+	$(BIN)/ruff check --fix popsim tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/fraser_year.py
+	$(BIN)/python bench/reference_ratio.py
+	$(BIN)/python bench/ensemble_speedup.py
+	$(BIN)/python bench/analysis_scale.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

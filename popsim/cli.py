@@ -1,0 +1,168 @@
+"""The ``popsim`` command: ``regions``, ``run``, ``analyze``, ``report``.
+
+Bad input (any :class:`popsim.errors.PopsimError`) prints one line per problem on
+stderr and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from popsim import __version__
+from popsim.errors import PopsimError, RegionProblems
+
+
+def _regions(args: argparse.Namespace) -> int:
+    from popsim import region as reg
+
+    if args.regions_cmd == "list":
+        for name, path in reg.list_regions():
+            print(f"{name}\t{path}")
+        return 0
+    if args.regions_cmd == "show":
+        from popsim.regionmap import show_region
+
+        region = reg.load_region(args.name)
+        out = Path(args.map) if args.map else None
+        print(show_region(region, out))
+        return 0
+    if args.regions_cmd == "check":
+        problems = reg.check_region(args.path)
+        if problems:
+            raise RegionProblems(problems)
+        print(f"{args.path}: ok")
+        return 0
+    if args.regions_cmd == "synth":
+        from popsim.synth import synthetic_region, write_region
+
+        region = synthetic_region(
+            n_zones=args.zones,
+            population=args.population,
+            n_facilities=args.facilities,
+            seed=args.seed,
+            name=Path(args.out).name,
+        )
+        path = write_region(region, args.out)
+        print(f"wrote {path}")
+        return 0
+    if args.regions_cmd == "import":
+        from popsim.region_import import import_region
+
+        path = import_region(
+            boundaries=args.boundaries,
+            population=args.population,
+            facilities=args.facilities,
+            out=args.out,
+            name_field=args.name_field,
+            id_field=args.id_field,
+            hsda_field=args.hsda_field,
+        )
+        print(f"wrote {path}")
+        return 0
+    raise AssertionError(args.regions_cmd)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from popsim.ensemble import run_spec
+
+    run_spec(
+        args.spec,
+        replicates=args.replicates,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        days=args.days,
+        population=args.population,
+        out=args.out,
+        force=args.force,
+        progress=not args.quiet,
+    )
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from popsim.analysis import analyze
+
+    out = analyze(args.run_dir)
+    print(f"analysis tables in {out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from popsim.analysis.report import write_report
+
+    path = write_report(args.run_dir)
+    print(f"report: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="popsim", description="Population-health agent-based model of a health region."
+    )
+    parser.add_argument("--version", action="version", version=f"popsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    regions = sub.add_parser("regions", help="list, show, check, synthesise or import regions")
+    rsub = regions.add_subparsers(dest="regions_cmd", required=True)
+    rsub.add_parser("list", help="regions shipped under regions/")
+    show = rsub.add_parser("show", help="print zones and facilities, write a map (PNG)")
+    show.add_argument("name", help="a region name under regions/ or a folder path")
+    show.add_argument("--map", help="where to write the map (default: <region>-map.png here)")
+    check = rsub.add_parser("check", help="validate a region folder, report every problem")
+    check.add_argument("path")
+    synth = rsub.add_parser("synth", help="write a small synthetic region folder")
+    synth.add_argument("out", help="folder to write")
+    synth.add_argument("--zones", type=int, default=4)
+    synth.add_argument("--population", type=int, default=20_000)
+    synth.add_argument("--facilities", type=int, default=3)
+    synth.add_argument("--seed", type=int, default=0)
+    imp = rsub.add_parser("import", help="build a region folder from official files")
+    imp.add_argument("--boundaries", required=True, help="polygon layer (any format GDAL reads)")
+    imp.add_argument("--population", required=True, help="CSV: population per zone (and band)")
+    imp.add_argument("--facilities", required=True, help="CSV: acute-care facilities")
+    imp.add_argument("--out", required=True, help="region folder to write")
+    imp.add_argument("--name-field", default=None, help="zone name column (auto-detected)")
+    imp.add_argument("--id-field", default=None, help="zone id column (auto-detected)")
+    imp.add_argument("--hsda-field", default=None, help="HSDA column (auto-detected)")
+    regions.set_defaults(func=_regions)
+
+    run = sub.add_parser("run", help="run a spec's scenarios x replicates on Dask")
+    run.add_argument("spec", help="run spec (TOML)")
+    run.add_argument("--replicates", type=int, default=None)
+    group = run.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, help="local worker processes")
+    group.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    run.add_argument("--days", type=int, default=None)
+    run.add_argument("--population", type=int, default=None)
+    run.add_argument("--out", default=None, help="output folder (default: beside the spec)")
+    run.add_argument("--force", action="store_true", help="rerun complete replicates too")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)
+
+    analyze = sub.add_parser("analyze", help="capacity tables from a run's Parquet dataset")
+    analyze.add_argument("run_dir")
+    analyze.set_defaults(func=_analyze)
+
+    report = sub.add_parser("report", help="self-contained HTML report of a run")
+    report.add_argument("run_dir")
+    report.set_defaults(func=_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``popsim`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PopsimError as err:
+        print(f"popsim: error: {err}" if "\n" not in str(err) else str(err), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("popsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Exception types. Each message says what was wrong and how to fix the input.
+
+The command line prints ``str(error)`` on one line and exits with status 2 for any
+:class:`PopsimError`; no traceback is shown for bad input.
+"""
+
+from __future__ import annotations
+
+
+class PopsimError(Exception):
+    """Base of every error caused by bad input (files, specs, parameters)."""
+
+
+class InputError(PopsimError):
+    """A problem in an input file: names the file, the row or field, and what was expected."""
+
+    def __init__(self, path: object, where: str | None, problem: str) -> None:
+        self.path = str(path)
+        self.where = where
+        self.problem = problem
+        location = f"{self.path}: {where}" if where else self.path
+        super().__init__(f"{location}: {problem}")
+
+
+class RegionError(InputError):
+    """A region folder or one of its files is invalid."""
+
+
+class RegionProblems(PopsimError):
+    """Several problems found while checking a region; ``problems`` holds each one."""
+
+    def __init__(self, problems: list[RegionError]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(lines)
+
+
+class SpecError(InputError):
+    """A run spec (TOML) is invalid."""
+
+
+class ParameterError(PopsimError, ValueError):
+    """A model parameter is out of its allowed range; the message names it and the range."""
+
+
+class RunDirError(PopsimError):
+    """A run directory is missing, empty or incomplete for the requested analysis."""

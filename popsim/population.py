@@ -1,0 +1,224 @@
+"""Population: the residents of a region as numpy columns, one row per resident.
+
+Rows are ordered by zone then household at synthesis, so the members of a household
+are contiguous. Two indexes make per-day work touch only the rows it needs:
+
+- the *cell* index groups residents by ``zone * N_AGE_BANDS + band``
+  (:meth:`Population.cell_members`, :meth:`Population.sample_cell`);
+- the *household* index lists the members of each household
+  (:meth:`Population.household_members`).
+
+Both are rebuilt by :meth:`Population.reindex` after ageing or births (demography), never
+in the daily step. Modules declare extra columns with :class:`Column`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from popsim.region import N_AGE_BANDS
+
+if TYPE_CHECKING:
+    from popsim.region import Region
+
+#: Canadian household sizes 1..6+ (2021 census, approximate shares).
+HOUSEHOLD_SIZE_SHARES = np.array([0.29, 0.34, 0.15, 0.14, 0.055, 0.025])
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True)
+class Column:
+    """A per-resident column a module needs: name, numpy dtype and default value."""
+
+    name: str
+    dtype: str
+    default: float | int | bool = 0
+
+
+def scale_counts(counts: np.ndarray, total: int) -> np.ndarray:
+    """Scale integer counts to sum to ``total`` (largest-remainder rounding)."""
+    flat = counts.astype(np.float64).ravel()
+    if flat.sum() <= 0:
+        raise ValueError("cannot scale an empty population")
+    exact = flat / flat.sum() * total
+    out = np.floor(exact).astype(np.int64)
+    short = int(total - out.sum())
+    if short > 0:
+        out[np.argsort(-(exact - out), kind="stable")[:short]] += 1
+    return out.reshape(counts.shape)
+
+
+class Population:
+    """Residents as columns.
+
+    Core columns: ``age`` (uint8 years), ``band`` (uint8, ``age // 10`` capped at 9),
+    ``sex`` (uint8, 0 female 1 male), ``zone`` (int16), ``household`` (int32),
+    ``alive`` (bool), ``in_hospital`` (bool, set by the care network). Resident ids are row numbers and never change; births append rows.
+    """
+
+    def __init__(
+        self,
+        age: np.ndarray,
+        sex: np.ndarray,
+        zone: np.ndarray,
+        household: np.ndarray,
+        n_zones: int,
+    ) -> None:
+        self.n_zones = int(n_zones)
+        self.age = np.asarray(age, dtype=np.uint8)
+        self.band = np.minimum(self.age // 10, N_AGE_BANDS - 1).astype(np.uint8)
+        self.sex = np.asarray(sex, dtype=np.uint8)
+        self.zone = np.asarray(zone, dtype=np.int16)
+        self.household = np.asarray(household, dtype=np.int32)
+        self.alive = np.ones(len(self.age), dtype=bool)
+        self.in_hospital = np.zeros(len(self.age), dtype=bool)
+        self._extra: dict[str, Column] = {}
+        self.reindex()
+
+    # ----------------------------------------------------------------- columns
+    @property
+    def n(self) -> int:
+        """Rows, dead residents included (ids run from 0 to n - 1)."""
+        return len(self.age)
+
+    @property
+    def n_alive(self) -> int:
+        return int(self.alive_counts.sum())
+
+    def add_column(self, column: Column) -> np.ndarray:
+        """Add a module's column filled with its default; returns the array."""
+        if hasattr(self, column.name) and column.name not in self._extra:
+            raise ValueError(f"column {column.name!r} clashes with a core column")
+        arr = np.full(self.n, column.default, dtype=column.dtype)
+        setattr(self, column.name, arr)
+        self._extra[column.name] = column
+        return arr
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        names = ["age", "band", "sex", "zone", "household", "alive", "in_hospital", *self._extra]
+        return {name: getattr(self, name) for name in names}
+
+    def nbytes_per_resident(self) -> float:
+        """Memory of all columns and indexes, per row."""
+        total = sum(a.nbytes for a in self.columns.values())
+        total += self.cell_order.nbytes + self.cell_start.nbytes
+        total += self.hh_order.nbytes + self.hh_start.nbytes
+        return total / max(self.n, 1)
+
+    # ----------------------------------------------------------------- indexes
+    @property
+    def cell(self) -> np.ndarray:
+        """``zone * N_AGE_BANDS + band`` for every row (computed, not stored)."""
+        return self.zone.astype(np.int32) * N_AGE_BANDS + self.band
+
+    def reindex(self) -> None:
+        """Rebuild the cell and household indexes and the alive counts per cell."""
+        cell = self.cell
+        n_cells = self.n_zones * N_AGE_BANDS
+        self.cell_order = np.argsort(cell, kind="stable").astype(np.int32)
+        self.cell_start = np.searchsorted(cell[self.cell_order], np.arange(n_cells + 1)).astype(
+            np.int64
+        )
+        hh = self.household
+        if len(hh) and np.all(hh[1:] >= hh[:-1]):
+            self.hh_order = np.arange(self.n, dtype=np.int32)
+        else:
+            self.hh_order = np.argsort(hh, kind="stable").astype(np.int32)
+        n_hh = int(hh.max()) + 1 if len(hh) else 0
+        self.hh_start = np.searchsorted(hh[self.hh_order], np.arange(n_hh + 1)).astype(np.int64)
+        self.alive_counts = np.bincount(cell[self.alive], minlength=n_cells).reshape(
+            self.n_zones, N_AGE_BANDS
+        )
+
+    def cell_members(self, cell: int) -> np.ndarray:
+        """Row ids in a cell (dead included: filter with ``alive``)."""
+        return self.cell_order[self.cell_start[cell] : self.cell_start[cell + 1]]
+
+    def sample_cell(self, cell: int, k: int, rng: np.random.Generator) -> np.ndarray:
+        """Up to ``k`` distinct living residents of a cell, drawn uniformly at random."""
+        lo, hi = self.cell_start[cell], self.cell_start[cell + 1]
+        size = int(hi - lo)
+        if size == 0 or k <= 0:
+            return np.empty(0, dtype=np.int32)
+        if k * 4 < size:
+            draw = np.unique(rng.integers(0, size, int(k * 1.2) + 4))
+            rng.shuffle(draw)
+            ids = self.cell_order[lo + draw]
+        else:
+            ids = self.cell_order[lo + rng.permutation(size)]
+        return ids[self.alive[ids]][:k]
+
+    def household_members(self, households: np.ndarray) -> np.ndarray:
+        """Row ids of every member of the given households (dead included)."""
+        hh = np.asarray(households, dtype=np.int64)
+        starts, stops = self.hh_start[hh], self.hh_start[hh + 1]
+        lengths = stops - starts
+        if lengths.sum() == 0:
+            return np.empty(0, dtype=np.int32)
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        return self.hh_order[offsets + np.arange(lengths.sum())]
+
+    def kill(self, ids: np.ndarray) -> np.ndarray:
+        """Mark residents dead; returns those who were alive (each counted once)."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        ids = ids[self.alive[ids]]
+        self.alive[ids] = False
+        np.subtract.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
+        return ids
+
+    # --------------------------------------------------------------- synthesis
+    @classmethod
+    def synthesize(
+        cls, region: Region, rng: np.random.Generator, total: int | None = None
+    ) -> Population:
+        """Residents of ``region`` (scaled to ``total`` if given), deterministic from ``rng``.
+
+        Ages are uniform within each 10-year band (90+ spans 90-99). Households draw
+        sizes from :data:`HOUSEHOLD_SIZE_SHARES`; each has an adult head, so children
+        always live with an adult; members of one household share a zone.
+        """
+        counts = region.age if total is None else scale_counts(region.age, int(total))
+        ages, sexes, zones, households = [], [], [], []
+        next_hh = 0
+        shares = HOUSEHOLD_SIZE_SHARES / HOUSEHOLD_SIZE_SHARES.sum()
+        for z in range(region.n_zones):
+            c = counts[z]
+            n = int(c.sum())
+            if n == 0:
+                continue
+            band = np.repeat(np.tile(np.arange(N_AGE_BANDS), 2), c.T.ravel())
+            sex = np.repeat(np.repeat([0, 1], N_AGE_BANDS), c.T.ravel())
+            age = band * 10 + rng.integers(0, 10, n)
+            sizes = rng.choice(np.arange(1, 7), size=n // 2 + 2, p=shares)
+            n_hh = int(np.searchsorted(np.cumsum(sizes), n)) + 1
+            sizes = sizes[:n_hh]
+            sizes[-1] -= int(sizes.sum() - n)
+            adult = np.flatnonzero(age >= ADULT_AGE)
+            if len(adult) < n_hh:  # too few adults for one head each: merge households
+                n_hh = max(1, len(adult))
+                sizes = np.bincount(np.arange(n) % n_hh, minlength=n_hh)
+            heads = rng.permutation(adult)[:n_hh]
+            rest = np.setdiff1d(np.arange(n), heads, assume_unique=True)
+            rest = rng.permutation(rest)
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            is_head = np.zeros(n, dtype=bool)
+            is_head[starts] = True
+            order = np.empty(n, dtype=np.int64)
+            order[is_head] = heads
+            order[~is_head] = rest
+            ages.append(age[order])
+            sexes.append(sex[order])
+            zones.append(np.full(n, z, dtype=np.int16))
+            households.append(np.repeat(np.arange(n_hh), sizes) + next_hh)
+            next_hh += n_hh
+        return cls(
+            np.concatenate(ages),
+            np.concatenate(sexes),
+            np.concatenate(zones),
+            np.concatenate(households),
+            region.n_zones,
+        )
