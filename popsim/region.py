@@ -118,7 +118,9 @@ class Region:
     def zone_index(self, key: str) -> int:
         """Index of a zone given its ``zone_id`` or its name (case-insensitive)."""
         k = str(key).casefold()
-        for i, (zid, name) in enumerate(zip(self.zones["zone_id"], self.zones["name"])):
+        for i, (zid, name) in enumerate(
+            zip(self.zones["zone_id"], self.zones["name"], strict=True)
+        ):
             if str(zid).casefold() == k or str(name).casefold() == k:
                 return i
         raise KeyError(f"unknown zone {key!r}; known zones: {', '.join(self.zone_ids)}")
@@ -127,7 +129,7 @@ class Region:
         """Index of a facility given its ``facility_id`` or name (case-insensitive)."""
         k = str(key).casefold()
         for i, (fid, name) in enumerate(
-            zip(self.facilities["facility_id"], self.facilities["name"])
+            zip(self.facilities["facility_id"], self.facilities["name"], strict=True)
         ):
             if str(fid).casefold() == k or str(name).casefold() == k:
                 return i
