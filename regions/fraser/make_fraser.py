@@ -1,0 +1,477 @@
+"""Rebuild ``regions/fraser/`` from the figures in its README (run from the repo root).
+
+    .venv/bin/python regions/fraser/make_fraser.py
+
+Zone polygons are APPROXIMATE: Voronoi cells around a few hand-placed community centres
+per Local Health Area, merged per LHA and clipped to a hand-drawn outline of the Fraser
+Health area (US border in the south). They are good enough for travel distances and a
+map, not for counting people in a place. Replace them with the official BC LHA layer via
+``popsim regions import`` when you have it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPoint, Polygon
+
+from popsim.region import Region, TravelParams, travel_minutes
+from popsim.synth import national_age_split, write_region
+
+CRS = "EPSG:3005"  # BC Albers, metres
+POLY_NOTE = (
+    "approximate polygon: Voronoi cells around community centres, clipped to a hand-drawn outline"
+)
+AGE_SOURCE = "national-shape stand-in: approx. Canada 2021 shares by band and sex, not LHA data"
+
+# zone_id, name, HSDA, 2021 population, source, [(lat, lon) community centres]
+ZONES = [
+    (
+        "abbotsford",
+        "Abbotsford",
+        "Fraser East",
+        153_524,
+        "StatCan 2021 Census: Abbotsford 153,524",
+        [(49.050, -122.310), (49.040, -122.200), (49.050, -122.400)],
+    ),
+    (
+        "mission",
+        "Mission",
+        "Fraser East",
+        41_519,
+        "StatCan 2021 Census: Mission 41,519",
+        [(49.140, -122.310), (49.160, -122.220), (49.300, -122.250)],
+    ),
+    (
+        "chilliwack",
+        "Chilliwack",
+        "Fraser East",
+        97_000,
+        "est.: StatCan 2021 Chilliwack 93,203 plus rural areas (~97,000, estimate)",
+        [
+            (49.160, -121.950),
+            (49.120, -121.960),
+            (49.060, -121.980),
+            (49.180, -121.800),
+            (49.080, -121.650),
+        ],
+    ),
+    (
+        "agassiz-harrison",
+        "Agassiz/Harrison",
+        "Fraser East",
+        9_000,
+        "est.: Kent ~6,300 + Harrison Hot Springs ~1,900 + rural areas (~9,000, estimate)",
+        [(49.238, -121.770), (49.300, -121.785), (49.500, -121.950), (49.250, -121.930)],
+    ),
+    (
+        "hope",
+        "Hope",
+        "Fraser East",
+        10_000,
+        "est.: Hope ~6,700 plus Fraser Canyon areas (~10,000, estimate)",
+        [
+            (49.380, -121.440),
+            (49.560, -121.430),
+            (49.870, -121.440),
+            (49.280, -121.230),
+            (49.600, -121.150),
+        ],
+    ),
+    (
+        "burnaby",
+        "Burnaby",
+        "Fraser North",
+        249_125,
+        "StatCan 2021 Census: Burnaby 249,125",
+        [(49.226, -123.000), (49.267, -123.000), (49.215, -122.965)],
+    ),
+    (
+        "maple-ridge-pitt-meadows",
+        "Maple Ridge/Pitt Meadows",
+        "Fraser North",
+        110_000,
+        "approx.: StatCan 2021 Maple Ridge ~91,000 + Pitt Meadows ~19,000",
+        [(49.220, -122.690), (49.220, -122.600), (49.205, -122.530), (49.360, -122.550)],
+    ),
+    (
+        "new-westminster",
+        "New Westminster",
+        "Fraser North",
+        79_000,
+        "approx.: StatCan 2021 New Westminster ~79,000",
+        [(49.205, -122.915)],
+    ),
+    (
+        "tri-cities",
+        "Tri-Cities",
+        "Fraser North",
+        246_701,
+        "StatCan 2021 Census: Coquitlam 148,625 + Port Coquitlam 61,498 + Port Moody 33,535 "
+        "+ Anmore 2,356 + Belcarra 687",
+        [(49.285, -122.790), (49.262, -122.780), (49.283, -122.855), (49.360, -122.780)],
+    ),
+    (
+        "surrey",
+        "Surrey",
+        "Fraser South",
+        488_322,
+        "est.: StatCan 2021 City of Surrey 568,322 less South Surrey (~80,000, estimate)",
+        [(49.190, -122.850), (49.125, -122.850), (49.155, -122.780), (49.105, -122.730)],
+    ),
+    (
+        "south-surrey-white-rock",
+        "South Surrey/White Rock",
+        "Fraser South",
+        101_939,
+        "est.: StatCan 2021 White Rock 21,939 + South Surrey (~80,000, estimate)",
+        [(49.025, -122.800), (49.050, -122.740)],
+    ),
+    (
+        "langley",
+        "Langley",
+        "Fraser South",
+        161_566,
+        "StatCan 2021 Census: Langley Township 132,603 + Langley City 28,963",
+        [
+            (49.104, -122.660),
+            (49.170, -122.640),
+            (49.060, -122.470),
+            (49.070, -122.620),
+            (49.170, -122.580),
+        ],
+    ),
+    (
+        "delta",
+        "Delta",
+        "Fraser South",
+        108_000,
+        "approx.: StatCan 2021 Delta ~108,000 (2015 BC Stats estimate 100,652)",
+        [(49.090, -123.080), (49.015, -123.080), (49.155, -122.910)],
+    ),
+]
+
+# Hand-drawn outline of the Fraser Health area (lon, lat); approximate.
+OUTLINE = [
+    (-123.023, 49.200),
+    (-123.023, 49.295),
+    (-122.930, 49.290),
+    (-122.880, 49.310),
+    (-122.850, 49.340),
+    (-122.800, 49.420),
+    (-122.600, 49.480),
+    (-122.350, 49.500),
+    (-122.150, 49.550),
+    (-121.950, 49.700),
+    (-121.700, 49.800),
+    (-121.550, 50.000),
+    (-121.300, 50.000),
+    (-121.250, 49.700),
+    (-121.050, 49.450),
+    (-121.050, 49.100),
+    (-121.300, 49.000),
+    (-123.100, 49.000),
+    (-123.150, 49.030),
+    (-123.200, 49.100),
+    (-123.100, 49.125),
+    (-123.000, 49.140),
+    (-122.960, 49.170),
+    (-122.970, 49.190),
+]
+
+ICU_NOTE = "ICU beds: estimate (about 80 region-wide, March 2020; split by site not public)"
+# facility_id, name, zone_id, lat, lon, inpatient beds, icu beds, role, status, open, ed_spaces,
+# source, note
+FACILITIES = [
+    (
+        "royal-columbian",
+        "Royal Columbian Hospital",
+        "new-westminster",
+        49.2268,
+        -122.8920,
+        450,
+        24,
+        "tertiary",
+        "open",
+        "",
+        "",
+        "public figure: ~450 beds today (675 after redevelopment)",
+        "tertiary: Level 1 trauma, cardiac, neurosurgery, high-risk obstetrics, NICU; beds approx.",
+    ),
+    (
+        "surrey-memorial",
+        "Surrey Memorial Hospital",
+        "surrey",
+        49.1757,
+        -122.8430,
+        650,
+        20,
+        "regional",
+        "open",
+        "",
+        "",
+        "public figure: 650 beds",
+        "regional referral; 48-bed NICU; >158,000 ED visits a year",
+    ),
+    (
+        "burnaby",
+        "Burnaby Hospital",
+        "burnaby",
+        49.2495,
+        -123.0150,
+        314,
+        8,
+        "regional",
+        "open",
+        "",
+        "",
+        "public figure: 314 beds",
+        "community/regional with critical care",
+    ),
+    (
+        "abbotsford-regional",
+        "Abbotsford Regional Hospital",
+        "abbotsford",
+        49.0370,
+        -122.3140,
+        300,
+        10,
+        "regional",
+        "open",
+        "",
+        "",
+        "public figure: 300 beds",
+        "regional hospital and cancer centre",
+    ),
+    (
+        "langley-memorial",
+        "Langley Memorial Hospital",
+        "langley",
+        49.0960,
+        -122.6110,
+        200,
+        4,
+        "community",
+        "open",
+        "",
+        "49",
+        "est.: ~200 beds (estimate); ED 49 bays",
+        "inpatient beds estimated; >44,000 ED visits a year",
+    ),
+    (
+        "eagle-ridge",
+        "Eagle Ridge Hospital",
+        "tri-cities",
+        49.2850,
+        -122.8280,
+        180,
+        4,
+        "community",
+        "open",
+        "",
+        "",
+        "est.: ~180 beds (estimate)",
+        "community hospital",
+    ),
+    (
+        "chilliwack-general",
+        "Chilliwack General Hospital",
+        "chilliwack",
+        49.1590,
+        -121.9480,
+        160,
+        4,
+        "community",
+        "open",
+        "",
+        "",
+        "est.: ~160 beds (estimate)",
+        "reported 123% occupancy",
+    ),
+    (
+        "ridge-meadows",
+        "Ridge Meadows Hospital",
+        "maple-ridge-pitt-meadows",
+        49.2170,
+        -122.5970,
+        125,
+        3,
+        "community",
+        "open",
+        "",
+        "",
+        "public figure: 148 beds = 125 acute + hospice",
+        "acute beds only (hospice excluded)",
+    ),
+    (
+        "peace-arch",
+        "Peace Arch Hospital",
+        "south-surrey-white-rock",
+        49.0300,
+        -122.7936,
+        146,
+        3,
+        "community",
+        "open",
+        "",
+        "",
+        "public figure: 146 beds",
+        "Level IV trauma",
+    ),
+    (
+        "delta",
+        "Delta Hospital",
+        "delta",
+        49.0860,
+        -123.0650,
+        60,
+        0,
+        "community",
+        "open",
+        "",
+        "",
+        "est.: ~60 beds (estimate)",
+        "no ICU assumed; ~150 emergency-surgery transfers out a year",
+    ),
+    (
+        "mission-memorial",
+        "Mission Memorial Hospital",
+        "mission",
+        49.1370,
+        -122.3100,
+        30,
+        0,
+        "community",
+        "open",
+        "",
+        "",
+        "est.: ~30 beds (estimate)",
+        "small community",
+    ),
+    (
+        "fraser-canyon",
+        "Fraser Canyon Hospital",
+        "hope",
+        49.3774,
+        -121.4238,
+        10,
+        0,
+        "stabilisation",
+        "open",
+        "",
+        "",
+        "public figure: 10 beds",
+        "stabilisation and triage only",
+    ),
+    (
+        "new-surrey-hospital",
+        "New Surrey Hospital and BC Cancer Centre",
+        "surrey",
+        49.1050,
+        -122.7200,
+        168,
+        8,
+        "community",
+        "planned",
+        "2030-01-01",
+        "55",
+        "public figure (BC Government announcement): 168 inpatient beds, 55 ED spaces, due about 2030",
+        "planned; location approx. (Cloverdale); opening date and ICU beds are estimates",
+    ),
+]
+
+
+def build_zones() -> gpd.GeoDataFrame:
+    outline = gpd.GeoSeries([Polygon(OUTLINE)], crs="EPSG:4326").to_crs(CRS).iloc[0]
+    owner, lons, lats = [], [], []
+    for zi, zone in enumerate(ZONES):
+        for lat, lon in zone[5]:
+            owner.append(zi)
+            lons.append(lon)
+            lats.append(lat)
+    pts = gpd.GeoSeries(gpd.points_from_xy(lons, lats), crs="EPSG:4326").to_crs(CRS)
+    cells = shapely.voronoi_polygons(MultiPoint(list(pts)), extend_to=outline.buffer(50_000))
+    pieces: list[list] = [[] for _ in ZONES]
+    for cell in cells.geoms:
+        seed = int(np.flatnonzero(pts.intersects(cell).to_numpy())[0])
+        pieces[owner[seed]].append(cell.intersection(outline))
+    geoms = [shapely.union_all(p).simplify(150.0) for p in pieces]
+    return gpd.GeoDataFrame(
+        {
+            "zone_id": [z[0] for z in ZONES],
+            "name": [z[1] for z in ZONES],
+            "hsda": [z[2] for z in ZONES],
+            "population": np.array([z[3] for z in ZONES], dtype=np.int64),
+            "source": [z[4] for z in ZONES],
+            "note": POLY_NOTE,
+        },
+        geometry=geoms,
+        crs=CRS,
+    )
+
+
+def build_region() -> Region:
+    zones = build_zones()
+    pts = zones.geometry.representative_point()
+    zones.insert(4, "x", pts.x.to_numpy())
+    zones.insert(5, "y", pts.y.to_numpy())
+    age = np.stack([national_age_split(int(p)) for p in zones["population"]])
+    index = {z: i for i, z in enumerate(zones["zone_id"])}
+    f = FACILITIES
+    fxy = gpd.GeoSeries(
+        gpd.points_from_xy([r[4] for r in f], [r[3] for r in f]), crs="EPSG:4326"
+    ).to_crs(CRS)
+    facilities = pd.DataFrame(
+        {
+            "facility_id": [r[0] for r in f],
+            "name": [r[1] for r in f],
+            "zone_id": [r[2] for r in f],
+            "zone": [index[r[2]] for r in f],
+            "x": fxy.x.to_numpy(),
+            "y": fxy.y.to_numpy(),
+            "lon": [r[4] for r in f],
+            "lat": [r[3] for r in f],
+            "ward_beds": [r[5] - r[6] for r in f],
+            "icu_beds": [r[6] for r in f],
+            "has_ed": True,
+            "role": [r[7] for r in f],
+            "status": [r[8] for r in f],
+            "open_date": [r[9] for r in f],
+            "close_date": "",
+            "ed_spaces": pd.array([int(r[10]) if r[10] else None for r in f], dtype="Int64"),
+            "source": [r[11] for r in f],
+            "note": [f"{r[12]}; ward beds = inpatient beds - ICU beds; {ICU_NOTE}" for r in f],
+        }
+    )
+    travel = TravelParams(detour_factor=1.3, speed_kmh=50.0, base_minutes=5.0)
+    zxy = zones[["x", "y"]].to_numpy()
+    return Region(
+        name="fraser",
+        zones=zones,
+        age=age,
+        facilities=facilities,
+        zone_facility_minutes=travel_minutes(zxy, facilities[["x", "y"]].to_numpy(), travel),
+        zone_zone_minutes=travel_minutes(zxy, zxy, travel),
+        travel=travel,
+        base_year=2021,
+        description=(
+            "Fraser Health (BC): 13 Local Health Areas, 2021 Census populations, "
+            "approximate polygons, 12 acute sites + the planned new Surrey hospital"
+        ),
+    )
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent
+    path = write_region(build_region(), out, age_source=AGE_SOURCE)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
