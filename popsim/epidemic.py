@@ -1,0 +1,587 @@
+"""Epidemic: a respiratory wave over the residents (SEIR with age-stratified severity).
+
+States (``epi_state`` column, uint8): susceptible, exposed (latent), infectious
+asymptomatic, infectious symptomatic, recovered, vaccine-immune, dead.
+
+Transmission, each day:
+
+- **household**: when a resident becomes infectious, each susceptible member of the
+  household is infected with a secondary attack probability, on a day drawn uniformly
+  within the infector's infectious period (scheduled, then applied only if still
+  susceptible);
+- **community**: the hazard of a susceptible of zone ``z``, age band ``a`` is
+  ``beta * rel[z] * sum_b C[a, b] * sum_z' W[z, z'] * I[z', b] / N[z', b]`` where ``C`` is
+  an age contact matrix (contacts a day with band ``b``) and ``W`` the share of contacts
+  made in each zone (gravity: grows with the other zone's population, falls with travel
+  minutes). The number of new infections per cell (zone x band) is binomial on the
+  cell's susceptibles; who they are is drawn by rejection from the cell index.
+
+Progression uses a calendar (per-day buckets of resident ids): only residents whose
+transition is due today are touched, never all rows. ``r0`` is the basic reproduction
+number of a fully susceptible population: ``beta`` is calibrated to the community share
+by the spectral radius of the next-generation matrix, the household attack probability
+to the household share (mean number of other household members, size-biased).
+
+Severity (absolute probabilities per infection by age band) defaults to the Covasim
+table (Imperial College Report 9, O'Driscoll et al.), as are the durations. Severe and
+critical residents are handed to the care network (:class:`popsim.needs.NeedBatch`) on
+the day they need a bed, with their planned path; epidemic deaths happen in ICU, carried
+out by the care network.
+
+Default contact matrix: a *synthetic* POLYMOD-like matrix (stated assumption, not the
+measured one): strong same-age mixing highest for school ages, a parent-child ridge
+three bands apart and a uniform background; see :func:`polymod_like_matrix`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from popsim.events import ContactReduction, Event, Vaccinate
+from popsim.model import Module
+from popsim.needs import EPI_CRITICAL, EPI_SEVERE, NeedBatch
+from popsim.population import Column
+from popsim.region import N_AGE_BANDS
+
+if TYPE_CHECKING:
+    from popsim.model import RegionModel
+
+S, E, IA, IS, R, V, D = range(7)
+N_STATES = 7
+MAX_STAY_DAYS = 365
+
+# Covasim age table (per infection, absolute), bands 0-9 .. 90+.
+P_SYMPTOMATIC = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.90)
+P_SEVERE = (0.0005, 0.00165, 0.0072, 0.0208, 0.0343, 0.0765, 0.1328, 0.2066, 0.2457, 0.2457)
+P_CRITICAL = (
+    0.00003,
+    0.00008,
+    0.00036,
+    0.00104,
+    0.00216,
+    0.00933,
+    0.03639,
+    0.08923,
+    0.1742,
+    0.1742,
+)
+P_DEATH = (0.00002, 0.00002, 0.0001, 0.00032, 0.00098, 0.00265, 0.00766, 0.02439, 0.08292, 0.1619)
+
+
+def polymod_like_matrix() -> np.ndarray:
+    """Synthetic 10x10 daily contacts of band ``a`` (row) with band ``b`` (column).
+
+    Shaped after POLYMOD (Mossong et al. 2008): same-band contacts dominate and peak in
+    the school years, a parent-child ridge 30 years apart, and a background of 0.5
+    contacts a day with every band. About 13 contacts a day for children, 8 for the old.
+    """
+    a = np.arange(N_AGE_BANDS, dtype=np.float64)
+    diff = a[:, None] - a[None, :]
+    same = np.array([5.0, 8.0, 5.0, 4.0, 4.0, 3.5, 2.5, 2.0, 1.5, 1.2])
+    assortative = np.sqrt(same[:, None] * same[None, :]) * np.exp(-(diff**2) / 0.5)
+    parent_child = 1.2 * np.exp(-((np.abs(diff) - 3.0) ** 2) / 0.5)
+    return assortative + parent_child + 0.5
+
+
+class LogNormalDays(BaseModel):
+    """A duration in days: lognormal with this mean and standard deviation (sd 0: fixed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    mean: float = Field(gt=0, le=365, description="mean days, in (0, 365]")
+    sd: float = Field(ge=0, le=365, description="standard deviation in days, in [0, 365]")
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` durations rounded to whole days, at least 1."""
+        if self.sd == 0:
+            x = np.full(n, self.mean)
+        else:
+            sigma2 = math.log1p((self.sd / self.mean) ** 2)
+            x = rng.lognormal(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2), n)
+        return np.clip(np.rint(x), 1, MAX_STAY_DAYS).astype(np.int64)
+
+    def expected_days(self) -> float:
+        """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
+        if self.sd == 0:
+            return float(min(max(round(self.mean), 1), MAX_STAY_DAYS))
+        sigma2 = math.log1p((self.sd / self.mean) ** 2)
+        mu, sigma = math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+        def cdf(x: float) -> float:
+            return 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
+
+        total, prev = 0.0, 0.0
+        for k in range(1, MAX_STAY_DAYS + 1):
+            c = 1.0 if k == MAX_STAY_DAYS else cdf(k + 0.5)
+            total += k * (c - prev)
+            prev = c
+        return total
+
+
+def _ln(mean: float, sd: float) -> LogNormalDays:
+    return LogNormalDays(mean=mean, sd=sd)
+
+
+class Importation(BaseModel):
+    """``count`` infections arriving in ``zone`` (id, name or index; None: by population) on ``day``."""
+
+    model_config = ConfigDict(extra="forbid")
+    day: int = Field(ge=0, description="day index, >= 0")
+    count: int = Field(ge=0, description="infections, >= 0")
+    zone: str | int | None = None
+
+
+class EpidemicParams(BaseModel):
+    """Parameters of the epidemic module. Probability tables have one entry per age band."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    r0: float = Field(2.5, gt=0, le=30, description="basic reproduction number, in (0, 30]")
+    seed_infections: int = Field(20, ge=0, description="infections seeded on start_day, >= 0")
+    seed_zones: list[str | int] = Field(
+        default_factory=list, description="zones (id, name or index) of the seeds; empty: all"
+    )
+    start_day: int = Field(0, ge=0, description="day of the seeding, >= 0")
+    importations: list[Importation] = Field(default_factory=list)
+
+    dur_latent: LogNormalDays = Field(default_factory=lambda: _ln(4.5, 1.5))
+    dur_infectious: LogNormalDays = Field(default_factory=lambda: _ln(8.0, 2.0))
+    dur_onset: LogNormalDays = Field(default_factory=lambda: _ln(1.1, 0.9))
+    dur_symptoms_to_severe: LogNormalDays = Field(default_factory=lambda: _ln(6.6, 4.9))
+    dur_severe_stay: LogNormalDays = Field(default_factory=lambda: _ln(18.1, 6.3))
+    dur_critical_stay: LogNormalDays = Field(default_factory=lambda: _ln(18.1, 6.3))
+    dur_critical_to_death: LogNormalDays = Field(default_factory=lambda: _ln(10.7, 4.8))
+    dur_ward_after_icu: LogNormalDays = Field(default_factory=lambda: _ln(4.0, 2.0))
+
+    p_symptomatic: list[float] = Field(default_factory=lambda: list(P_SYMPTOMATIC))
+    p_severe: list[float] = Field(default_factory=lambda: list(P_SEVERE))
+    p_critical: list[float] = Field(default_factory=lambda: list(P_CRITICAL))
+    p_death: list[float] = Field(default_factory=lambda: list(P_DEATH))
+    rel_trans_asymptomatic: float = Field(
+        1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
+    )
+
+    household_share: float = Field(
+        0.3, ge=0, lt=1, description="share of R0 from household contacts, in [0, 1)"
+    )
+    mixing: Literal["polymod_like", "uniform"] = "polymod_like"
+    contact_matrix: list[list[float]] | None = None
+    coupling: float = Field(
+        0.05, ge=0, le=10, description="weight of contacts in other zones, in [0, 10]"
+    )
+    coupling_minutes: float = Field(
+        30.0, gt=0, description="travel-time scale of between-zone contacts, minutes > 0"
+    )
+    coupling_pop_exponent: float = Field(
+        1.0, ge=0, le=3, description="gravity exponent of the other zone's population, [0, 3]"
+    )
+
+    @field_validator("p_symptomatic", "p_severe", "p_critical", "p_death")
+    @classmethod
+    def _age_table(cls, v: list[float], info) -> list[float]:  # noqa: ANN001
+        if len(v) != N_AGE_BANDS:
+            raise ValueError(
+                f"{info.field_name} needs {N_AGE_BANDS} entries (one per age band), got {len(v)}"
+            )
+        if any(not (0.0 <= p <= 1.0) for p in v):
+            raise ValueError(f"{info.field_name}: every probability must be in [0, 1], got {v}")
+        return v
+
+    @field_validator("contact_matrix")
+    @classmethod
+    def _matrix(cls, v: list[list[float]] | None) -> list[list[float]] | None:
+        if v is None:
+            return v
+        if len(v) != N_AGE_BANDS or any(len(row) != N_AGE_BANDS for row in v):
+            raise ValueError(f"contact_matrix must be {N_AGE_BANDS}x{N_AGE_BANDS}")
+        if any(x < 0 for row in v for x in row) or not any(x > 0 for row in v for x in row):
+            raise ValueError("contact_matrix entries must be >= 0, and not all 0")
+        return v
+
+    @model_validator(mode="after")
+    def _nested(self) -> EpidemicParams:
+        pairs = (
+            ("p_severe", "p_symptomatic"),
+            ("p_critical", "p_severe"),
+            ("p_death", "p_critical"),
+        )
+        for inner, outer in pairs:
+            a, b = getattr(self, inner), getattr(self, outer)
+            if any(x > y + 1e-12 for x, y in zip(a, b, strict=True)):
+                raise ValueError(
+                    f"{inner} must be <= {outer} in every age band (range [0, {outer}])"
+                )
+        return self
+
+    def contacts(self) -> np.ndarray:
+        if self.contact_matrix is not None:
+            return np.asarray(self.contact_matrix, dtype=np.float64)
+        if self.mixing == "uniform":
+            return np.ones((N_AGE_BANDS, N_AGE_BANDS))
+        return polymod_like_matrix()
+
+
+def _ratio(a: list[float], b: list[float]) -> np.ndarray:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+
+def gravity_weights(
+    pop: np.ndarray, minutes: np.ndarray, coupling: float, scale: float, exponent: float
+) -> np.ndarray:
+    """Row-stochastic share of a zone's residents' contacts made with each zone.
+
+    Off-diagonal weight ``coupling * (N[z'] / mean N) ** exponent * exp(-minutes / scale)``
+    against 1 for the home zone.
+    """
+    pop = np.asarray(pop, dtype=np.float64)
+    rel = (pop / max(pop.mean(), 1.0)) ** exponent
+    g = coupling * rel[None, :] * np.exp(-np.asarray(minutes, dtype=np.float64) / scale)
+    np.fill_diagonal(g, 1.0)
+    return g / g.sum(axis=1, keepdims=True)
+
+
+class _Calendar:
+    """Per-day buckets of column tuples (ids and payload)."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, list[tuple[np.ndarray, ...]]] = {}
+
+    def add(self, days: np.ndarray, *cols: np.ndarray) -> None:
+        if len(days) == 0:
+            return
+        order = np.argsort(days, kind="stable")
+        days = days[order]
+        cols = tuple(c[order] for c in cols)
+        cuts = np.flatnonzero(days[1:] != days[:-1]) + 1
+        bounds = np.concatenate([[0], cuts, [len(days)]])
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            self.buckets.setdefault(int(days[lo]), []).append(tuple(c[lo:hi] for c in cols))
+
+    def pop(self, day: int) -> tuple[np.ndarray, ...] | None:
+        parts = self.buckets.pop(day, None)
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+
+
+class Epidemic(Module):
+    """The epidemic module (see the module docstring)."""
+
+    name: ClassVar[str] = "epidemic"
+    columns: ClassVar[tuple[Column, ...]] = (Column("epi_state", "uint8", S),)
+
+    def __init__(self, params: EpidemicParams, seed_zone_indices: list[int] | None = None):
+        self.params = params
+        self.seed_zone_indices = seed_zone_indices
+        p = params
+        self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
+        self.p_sev_sym = _ratio(p.p_severe, p.p_symptomatic)
+        self.p_crit_sev = _ratio(p.p_critical, p.p_severe)
+        self.p_death_crit = _ratio(p.p_death, p.p_critical)
+        self.n_infections_total = 0
+        self.daily_infections: list[int] = []
+
+    # ------------------------------------------------------------------ setup
+    def init(self, model: RegionModel) -> None:
+        pop, p = model.pop, self.params
+        self.rng = model.stream(self.name)
+        nz = pop.n_zones
+        self.n_cells = nz * N_AGE_BANDS
+        self.state = pop.epi_state
+        self.counts = np.zeros((N_STATES, self.n_cells), dtype=np.int64)
+        self.new_infections = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
+        self.n_severe = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
+        self.n_critical = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
+        self.rel_community = np.ones(nz)
+        self.rel_household = np.ones(nz)
+        self.n_vaccinated = 0
+        self.to_infectious = _Calendar()
+        self.to_recovered = _Calendar()
+        self.household_exposures = _Calendar()
+        self.hospital = _Calendar()
+        self.on_reindex(model)
+
+        # community transmission rate from the next-generation matrix of one population
+        contacts = p.contacts()
+        n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
+        rel_inf = self.p_sym + (1 - self.p_sym) * p.rel_trans_asymptomatic
+        dur = p.dur_infectious.expected_days()
+        ngm = contacts * n_band[:, None] / n_band[None, :] * (rel_inf * dur)[None, :]
+        rho = float(np.max(np.abs(np.linalg.eigvals(ngm))))
+        self.contacts = contacts
+        self.beta = p.r0 * (1 - p.household_share) / rho if rho > 0 else 0.0
+        # household secondary attack probability per infector
+        sizes = np.diff(pop.hh_start).astype(np.float64)
+        others = float((sizes * (sizes - 1)).sum() / max(sizes.sum(), 1.0))
+        mean_rel = float((rel_inf * n_band).sum() / n_band.sum())
+        want = p.r0 * p.household_share
+        self.p_household = min(1.0, want / (others * mean_rel)) if others > 0 and want > 0 else 0.0
+
+        zone_pop = pop.alive_counts.sum(axis=1)
+        self.coupling = gravity_weights(
+            zone_pop,
+            model.region.zone_zone_minutes,
+            p.coupling,
+            p.coupling_minutes,
+            p.coupling_pop_exponent,
+        )
+        self.importations = [(p.start_day, p.seed_infections, z) for z in self._seed_zones(model)]
+        for imp in p.importations:
+            zone = None if imp.zone is None else self._zone(model, imp.zone)
+            self.importations.append((imp.day, imp.count, zone))
+
+    def _zone(self, model: RegionModel, key: str | int) -> int:
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 0 <= key < model.pop.n_zones:
+                raise ValueError(f"zone index {key} out of range [0, {model.pop.n_zones - 1}]")
+            return key
+        return model.region.zone_index(str(key))
+
+    def _seed_zones(self, model: RegionModel) -> list[int | None]:
+        """Zones receiving the seed infections: split evenly, or None for by population."""
+        if self.seed_zone_indices is not None:
+            zones: list[int | None] = list(self.seed_zone_indices)
+        else:
+            zones = [self._zone(model, z) for z in self.params.seed_zones]
+        return zones or [None]
+
+    def on_reindex(self, model: RegionModel) -> None:
+        pop = model.pop
+        self.state = pop.epi_state
+        cell = pop.cell
+        key = self.state.astype(np.int64) * self.n_cells + cell
+        counts = np.bincount(key, minlength=N_STATES * self.n_cells)
+        self.counts = counts.reshape(N_STATES, self.n_cells).astype(np.int64)
+        self.counts[S] = pop.alive_counts.ravel() - self.counts[[E, IA, IS, R, V]].sum(axis=0)
+        self.counts[D] = 0
+
+    # ---------------------------------------------------------------- queries
+    def state_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Exposed, infectious and recovered (vaccine-immune included) living residents."""
+        c = self.counts
+        shape = (-1, N_AGE_BANDS)
+        return (
+            c[E].reshape(shape).copy(),
+            (c[IA] + c[IS]).reshape(shape),
+            (c[R] + c[V]).reshape(shape),
+        )
+
+    # ------------------------------------------------------------- transitions
+    def _cells(self, model: RegionModel, ids: np.ndarray) -> np.ndarray:
+        return model.pop.zone[ids].astype(np.int64) * N_AGE_BANDS + model.pop.band[ids]
+
+    def _move(self, model: RegionModel, ids: np.ndarray, new: int) -> np.ndarray:
+        """Move ``ids`` to state ``new``, keeping the per-cell counts; returns their cells."""
+        cells = self._cells(model, ids)
+        old = self.state[ids].astype(np.int64)
+        m = N_STATES * self.n_cells
+        self.counts -= np.bincount(old * self.n_cells + cells, minlength=m).reshape(
+            N_STATES, self.n_cells
+        )
+        self.counts[new] += np.bincount(cells, minlength=self.n_cells)
+        self.state[ids] = new
+        return cells
+
+    def _infect(self, model: RegionModel, ids: np.ndarray) -> None:
+        """Susceptible ``ids`` (distinct) are infected today."""
+        if len(ids) == 0:
+            return
+        cells = self._move(model, ids, E)
+        self.new_infections += np.bincount(cells, minlength=self.n_cells).reshape(-1, N_AGE_BANDS)
+        self.n_infections_total += len(ids)
+        due = model.day + self.params.dur_latent.sample(self.rng, len(ids))
+        self.to_infectious.add(due, ids)
+
+    def _become_infectious(self, model: RegionModel, ids: np.ndarray) -> None:
+        ids = ids[self.state[ids] == E]
+        if len(ids) == 0:
+            return
+        p, rng, day, pop = self.params, self.rng, model.day, model.pop
+        n = len(ids)
+        band = pop.band[ids]
+        sym = rng.random(n) < self.p_sym[band]
+        self._move(model, ids[sym], IS)
+        self._move(model, ids[~sym], IA)
+        dur = p.dur_infectious.sample(rng, n)
+        self.to_recovered.add(day + dur, ids)
+        # household: each susceptible member, per infector, with p_household
+        if self.p_household > 0:
+            hh = pop.household[ids]
+            sizes = pop.hh_start[hh + 1] - pop.hh_start[hh]
+            members = pop.household_members(hh)
+            infector = np.repeat(np.arange(n), sizes)
+            rel = np.where(sym, 1.0, p.rel_trans_asymptomatic)[infector]
+            prob = self.p_household * rel * self.rel_household[pop.zone[ids]][infector]
+            hit = (self.state[members] == S) & (rng.random(len(members)) < prob)
+            if hit.any():
+                delay = (rng.random(int(hit.sum())) * dur[infector[hit]]).astype(np.int64)
+                self.household_exposures.add(day + delay, members[hit])
+        # severity: symptomatic -> severe -> critical -> death (conditional probabilities)
+        sev_ids = ids[sym]
+        sb = band[sym]
+        severe = rng.random(len(sev_ids)) < self.p_sev_sym[sb]
+        sev_ids, sb = sev_ids[severe], sb[severe]
+        if len(sev_ids):
+            k = len(sev_ids)
+            critical = rng.random(k) < self.p_crit_sev[sb]
+            dies = critical & (rng.random(k) < self.p_death_crit[sb])
+            icu = np.zeros(k, dtype=np.int64)
+            ward = p.dur_severe_stay.sample(rng, k)
+            icu[critical] = p.dur_critical_stay.sample(rng, int(critical.sum()))
+            icu[dies] = p.dur_critical_to_death.sample(rng, int(dies.sum()))
+            ward[critical] = p.dur_ward_after_icu.sample(rng, int(critical.sum()))
+            ward[dies] = 0
+            wait = p.dur_onset.sample(rng, k) + p.dur_symptoms_to_severe.sample(rng, k)
+            self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)
+
+    def _recover(self, model: RegionModel, ids: np.ndarray) -> None:
+        st = self.state[ids]
+        self._move(model, ids[(st == IA) | (st == IS)], R)
+
+    def _hospitalise(self, model: RegionModel, due: tuple[np.ndarray, ...]) -> None:
+        ids, critical, icu, ward, dies = due
+        pop = model.pop
+        ok = pop.alive[ids] & ~pop.in_hospital[ids]
+        ids, critical, icu, ward, dies = ids[ok], critical[ok], icu[ok], ward[ok], dies[ok]
+        if len(ids) == 0:
+            return
+        zb = (pop.zone[ids], pop.band[ids])
+        np.add.at(self.n_critical, (zb[0][critical], zb[1][critical]), 1)
+        np.add.at(self.n_severe, (zb[0][~critical], zb[1][~critical]), 1)
+        kind = np.where(critical, EPI_CRITICAL, EPI_SEVERE)
+        model.request_care(NeedBatch.build(ids, kind, icu_days=icu, ward_days=ward, dies=dies))
+
+    # ------------------------------------------------------------- infections
+    def _import(self, model: RegionModel, count: int, zone: int | None) -> np.ndarray:
+        """Pick ``count`` susceptibles of ``zone`` (None: anywhere, by population)."""
+        sus = self.counts[S].astype(np.float64)
+        if zone is not None:
+            mask = np.zeros(self.n_cells, dtype=bool)
+            mask[zone * N_AGE_BANDS : (zone + 1) * N_AGE_BANDS] = True
+            sus = np.where(mask, sus, 0.0)
+        total = sus.sum()
+        if total <= 0 or count <= 0:
+            return np.empty(0, dtype=np.int64)
+        k = self.rng.multinomial(min(count, int(total)), sus / total)
+        k = np.minimum(k, self.counts[S])
+        return self._pick(model, k)
+
+    def _pick(self, model: RegionModel, k: np.ndarray) -> np.ndarray:
+        """``k[c]`` distinct susceptibles of each cell ``c`` (rejection from the cell index)."""
+        pop, rng = model.pop, self.rng
+        cells = np.flatnonzero(k > 0)
+        if len(cells) == 0:
+            return np.empty(0, dtype=np.int64)
+        want = k[cells]
+        lo = pop.cell_start[cells]
+        size = pop.cell_start[cells + 1] - lo
+        frac = self.counts[S, cells] / np.maximum(size, 1)
+        draws = np.ceil(want / np.maximum(frac, 1e-9) * 1.3).astype(np.int64) + 8
+        fast = np.flatnonzero(draws < size)  # the others are cheaper to scan
+        got = np.zeros(len(cells), dtype=np.int64)
+        picked = np.empty(0, dtype=np.int64)
+        if len(fast):
+            reps = draws[fast]
+            pos = np.repeat(lo[fast], reps)
+            pos += (rng.random(int(reps.sum())) * np.repeat(size[fast], reps)).astype(np.int64)
+            pos = np.unique(pos[self.state[pop.cell_order[pos]] == S])
+            group = np.searchsorted(lo[fast], pos, side="right") - 1
+            order = np.lexsort((rng.random(len(pos)), group))
+            pos, group = pos[order], group[order]
+            rank = np.arange(len(pos)) - np.searchsorted(group, np.arange(len(fast)))[group]
+            keep = rank < want[fast][group]
+            picked = pop.cell_order[pos[keep]].astype(np.int64)
+            got[fast] = np.bincount(group[keep], minlength=len(fast))
+        out = [picked]
+        for j in np.flatnonzero(got < want):
+            members = pop.cell_order[lo[j] : lo[j] + size[j]]
+            sus = members[self.state[members] == S].astype(np.int64)
+            if got[j]:
+                sus = np.setdiff1d(sus, picked, assume_unique=True)
+            need = min(int(want[j] - got[j]), len(sus))
+            out.append(rng.choice(sus, need, replace=False))
+        return np.concatenate(out)
+
+    def _community(self, model: RegionModel) -> np.ndarray:
+        nz = model.pop.n_zones
+        alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
+        c = self.counts
+        pressure = (c[IS] + self.params.rel_trans_asymptomatic * c[IA]).reshape(nz, N_AGE_BANDS)
+        if not pressure.any():
+            return np.empty(0, dtype=np.int64)
+        prev = pressure / alive  # (zone, band)
+        w = self.coupling * self.rel_community[None, :]
+        np.fill_diagonal(w, np.diag(self.coupling))
+        mixed = w @ prev  # prevalence met by a resident of each zone, by band met
+        hazard = self.beta * self.rel_community[:, None] * (mixed @ self.contacts.T)
+        p_inf = -np.expm1(-hazard.ravel())
+        k = self.rng.binomial(c[S], p_inf)
+        return self._pick(model, k)
+
+    # -------------------------------------------------------------------- day
+    def step(self, model: RegionModel) -> None:
+        day = model.day
+        self.new_infections[:] = 0
+        for when, count, zone in self.importations:
+            if when == day:
+                self._infect(model, self._import(model, count, zone))
+        due = self.to_infectious.pop(day)
+        if due is not None:
+            self._become_infectious(model, due[0])
+        due = self.to_recovered.pop(day)
+        if due is not None:
+            self._recover(model, due[0])
+        due = self.household_exposures.pop(day)
+        if due is not None:
+            ids = np.unique(due[0])
+            self._infect(model, ids[self.state[ids] == S])
+        due = self.hospital.pop(day)
+        if due is not None:
+            self._hospitalise(model, due)
+        self._infect(model, self._community(model))
+        self.daily_infections.append(int(self.new_infections.sum()))
+
+    # ----------------------------------------------------------------- events
+    def apply(self, model: RegionModel, event: Event) -> None:
+        if isinstance(event, ContactReduction):
+            zones = list(event.zones) or list(range(model.pop.n_zones))
+            if not 0.0 <= event.reduction <= 1.0:
+                raise ValueError(f"reduction must be in [0, 1], got {event.reduction}")
+            if event.setting in ("community", "all"):
+                self.rel_community[zones] = 1.0 - event.reduction
+            if event.setting in ("household", "all"):
+                self.rel_household[zones] = 1.0 - event.reduction
+            if event.setting not in ("community", "household", "all"):
+                raise ValueError(f"unknown contact setting {event.setting!r}")
+        elif isinstance(event, Vaccinate):
+            self._vaccinate(model, event)
+        else:
+            raise TypeError(f"the epidemic does not handle {event!r}")
+
+    def _vaccinate(self, model: RegionModel, event: Vaccinate) -> None:
+        """All-or-nothing vaccine: ``coverage`` of the eligible living residents are
+        vaccinated; a share ``efficacy`` of the susceptible among them become immune."""
+        pop, rng = model.pop, self.rng
+        zones = list(event.zones) or list(range(pop.n_zones))
+        lo_band = min(event.min_age // 10, N_AGE_BANDS - 1)
+        hi_band = min(event.max_age // 10, N_AGE_BANDS - 1)
+        cells = [z * N_AGE_BANDS + b for z in zones for b in range(lo_band, hi_band + 1)]
+        if not cells:
+            return
+        ids = np.concatenate([pop.cell_members(c) for c in cells])
+        age = pop.age[ids]
+        ids = ids[pop.alive[ids] & (age >= event.min_age) & (age <= event.max_age)]
+        chosen = ids[rng.random(len(ids)) < event.coverage]
+        self.n_vaccinated += len(chosen)
+        immune = chosen[(self.state[chosen] == S) & (rng.random(len(chosen)) < event.efficacy)]
+        self._move(model, immune, V)
+
+    def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:
+        self._move(model, np.asarray(ids, dtype=np.int64), D)
+        self.counts[D] = 0
