@@ -1,0 +1,331 @@
+"""Ensembles: a spec's scenarios x replicates as tasks on a Dask cluster.
+
+- By default a :class:`distributed.LocalCluster` of worker processes (one thread each,
+  as many as cores, bound to 127.0.0.1); ``scheduler="tcp://host:port"`` uses an
+  existing cluster (dask-jobqueue, Kubernetes, ``dask scheduler`` + ``dask worker``).
+- Seeds: replicate ``r`` of every scenario runs from ``SeedSequence(seed,
+  spawn_key=(r,))``: common random numbers, so a difference between scenarios is the
+  intervention's, not noise.
+- Each task loads the region, runs one replicate, writes its Parquet files and then
+  its manifest from the worker (:mod:`popsim.record`), and returns a small summary.
+- Retries: a task whose worker dies is rescheduled by Dask; a task that raises is
+  retried twice. Files are written atomically, so a crash never leaves a half file.
+- Resume: a replicate whose manifest exists, matches the spec and whose files are
+  complete is skipped; ``force=True`` reruns everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from popsim import __version__, record
+from popsim.scenario import RunSpec, load_spec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from popsim.model import RunResult
+
+#: How often Dask retries a task that raised (a dead worker is handled by the scheduler).
+RETRIES = 2
+
+
+def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
+    """The seed of replicate ``replicate``: the same for every scenario (common random numbers)."""
+    return np.random.SeedSequence(seed, spawn_key=(replicate,))
+
+
+def config_hash(spec: RunSpec, scenario: str) -> str:
+    """A digest of everything that determines one scenario's replicates (not their count)."""
+    data = spec.model_dump(mode="json", exclude={"name", "description", "replicates", "scenarios"})
+    data["scenario"] = spec.scenarios[scenario].model_dump(mode="json")
+    data["region"] = spec.region_ref()
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ summary
+def summarize(result: RunResult) -> dict[str, Any]:
+    """Small per-replicate figures for the end-of-run summary: peak region census
+    (ward + ICU + ALC over all sites) and days each site was over its funded beds."""
+    metrics = list(result.facility_metrics)
+    fd = result.facility_day
+
+    def col(name: str) -> np.ndarray:
+        return fd[:, :, metrics.index(name)].astype(np.int64)
+
+    ward, icu, alc = col("ward_census"), col("icu_census"), col("alc_census")
+    census = (ward + icu + alc).sum(axis=1)
+    over = (ward + alc > col("ward_beds")) | (icu > col("icu_beds"))
+    days_over = over.sum(axis=0)
+    peak_day = int(np.argmax(census)) if len(census) else 0
+    return {
+        "peak_census": int(census[peak_day]) if len(census) else 0,
+        "peak_day": peak_day,
+        "funded_beds": int((col("ward_beds") + col("icu_beds"))[peak_day].sum())
+        if len(census)
+        else 0,
+        "days_over": {
+            fid: int(n) for fid, n in zip(result.facility_ids, days_over, strict=True) if n
+        },
+        "ed_boarding_peak": int(col("ed_boarding").sum(axis=1).max()) if len(census) else 0,
+    }
+
+
+def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str:
+    """One screen: per scenario, peak census over replicates and the sites over capacity."""
+    lines = [f"outputs: {out}  ({len(found)} replicates)"]
+    for scenario in spec.scenarios:
+        ms = [m for m in found if m.get("scenario") == scenario and "summary" in m]
+        if not ms:
+            lines.append(f"  {scenario}: no complete replicates")
+            continue
+        peaks = np.array([m["summary"]["peak_census"] for m in ms])
+        board = np.array([m["summary"]["ed_boarding_peak"] for m in ms])
+        beds = ms[0]["summary"]["funded_beds"]
+        lines.append(
+            f"  {scenario}: {len(ms)} replicates; peak region census {peaks.mean():,.0f}"
+            f" (range {peaks.min():,}-{peaks.max():,}; funded beds {beds:,});"
+            f" peak ED boarding {board.mean():,.0f}"
+        )
+        days: dict[str, list[int]] = {}
+        for m in ms:
+            for fid, n in m["summary"]["days_over"].items():
+                days.setdefault(fid, []).append(n)
+        if not days:
+            lines.append("    no site over its funded beds")
+            continue
+        ranked = sorted(days.items(), key=lambda kv: -sum(kv[1]))
+        shown = ", ".join(
+            f"{fid} {sum(v) / len(ms):.0f} d"
+            + (f" ({len(v)}/{len(ms)} reps)" if len(v) < len(ms) else "")
+            for fid, v in ranked[:8]
+        )
+        more = f" and {len(ranked) - 8} more" if len(ranked) > 8 else ""
+        lines.append(f"    sites over capacity (mean days over): {shown}{more}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------- tasks
+def run_replicate(
+    spec: RunSpec, scenario: str, replicate: int, out: str, digest: str
+) -> dict[str, Any]:
+    """Run one replicate on this process and write its outputs; returns its manifest."""
+    from popsim.model import RegionModel
+
+    t0 = time.perf_counter()
+    region = spec.load_region()
+    config = spec.model_config_for(scenario, region)
+    seed = replicate_seed(spec.seed, replicate)
+    t_region = time.perf_counter() - t0
+    model = RegionModel(region, config, seed)
+    try:
+        result = model.run()
+    finally:
+        model.release()
+    t_model = time.perf_counter() - t0 - t_region
+    seconds = {"load_region": t_region, "model": t_model}
+    seconds.update({f"model.{k}": v for k, v in result.seconds.items()})
+    metadata = {
+        "spec": spec.to_json(),
+        "seed": str(spec.seed),
+        "seed_entropy": str(seed.entropy),
+        "spawn_key": json.dumps(list(seed.spawn_key)),
+        "region": region.name,
+        "config_hash": digest,
+    }
+    manifest = {
+        "spec": json.loads(spec.to_json()),
+        "seed_entropy": str(seed.entropy),
+        "spawn_key": list(seed.spawn_key),
+        "config_hash": digest,
+        "region": region.name,
+        "n_residents": int(result.n_residents),
+        "summary": summarize(result),
+        "seconds": seconds,
+        "host": os.uname().nodename if hasattr(os, "uname") else "",
+        "pid": os.getpid(),
+    }
+    written = record.write_replicate(out, result, scenario, replicate, metadata, manifest)
+    written["seconds"]["total"] = time.perf_counter() - t0
+    return written
+
+
+# ----------------------------------------------------------------- clients
+@contextmanager
+def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterator[Client]:
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = Client(scheduler)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = max(1, min(workers or os.cpu_count() or 1, n_tasks))
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _remove_replicate(out: Path, scenario: str, replicate: int) -> None:
+    record.manifest_path(out, scenario, replicate).unlink(missing_ok=True)  # manifest first
+    for table in record.TABLES:
+        record.part_path(out, table, scenario, replicate).unlink(missing_ok=True)
+
+
+def _remove_stale(out: Path, spec: RunSpec, hashes: dict[str, str]) -> int:
+    """Delete replicates written from a different spec (or a scenario no longer in it)."""
+    n = 0
+    for m in record.manifests(out):
+        scenario, replicate = m.get("scenario"), m.get("replicate")
+        if not isinstance(scenario, str) or not isinstance(replicate, int):
+            continue
+        if hashes.get(scenario) != m.get("config_hash"):
+            _remove_replicate(out, scenario, replicate)
+            n += 1
+    for table in (*record.TABLES, "manifest"):
+        for folder in (out / table).glob("scenario=*"):
+            if folder.is_dir() and folder.name.split("=", 1)[1] not in spec.scenarios:
+                shutil.rmtree(folder)
+    return n
+
+
+# -------------------------------------------------------------------- runs
+@dataclass
+class EnsembleRun:
+    """What :func:`run_spec` did: where, how many replicates ran and were skipped."""
+
+    out: Path
+    spec: RunSpec
+    n_run: int = 0
+    n_skipped: int = 0
+    seconds: float = 0.0
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+
+
+def default_out(spec_path: str | Path) -> Path:
+    """``runs/fraser.toml`` -> ``runs/fraser`` (beside the spec)."""
+    return Path(spec_path).with_suffix("")
+
+
+def run_spec(
+    spec_path: str | Path,
+    replicates: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    days: int | None = None,
+    population: int | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> EnsembleRun:
+    """Run every scenario x replicate of a spec; write the dataset; print a summary.
+
+    The spec is fully checked against its region before anything runs
+    (:class:`popsim.errors.SpecError` on any problem).
+    """
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    spec = load_spec(spec_path).with_overrides(days, population, replicates)
+    spec.check(spec.load_region())
+    out_dir = Path(out) if out is not None else default_out(spec_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record.remove_temp_files(out_dir)
+    hashes = {s: config_hash(spec, s) for s in spec.scenarios}
+    _remove_stale(out_dir, spec, hashes)
+
+    todo: list[tuple[str, int]] = []
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    for scenario in spec.scenarios:
+        for r in range(spec.replicates):
+            m = None if force else record.replicate_complete(out_dir, scenario, r, hashes[scenario])
+            if m is None:
+                todo.append((scenario, r))
+            else:
+                done[(scenario, r)] = m
+    n_skipped = len(done)
+    if todo:
+        from distributed import as_completed
+
+        target = str(out_dir.resolve())
+        token = uuid.uuid4().hex[:8]
+        with _client(workers, scheduler, len(todo)) as client:
+            futures = [
+                client.submit(
+                    run_replicate,
+                    spec,
+                    scenario,
+                    r,
+                    target,
+                    hashes[scenario],
+                    key=f"popsim-{spec.name}-{scenario}-{r:04d}-{token}",
+                    pure=False,
+                    retries=RETRIES,
+                )
+                for scenario, r in todo
+            ]
+            bar = tqdm(
+                as_completed(futures),
+                total=len(futures),
+                desc=f"{spec.name}",
+                unit="replicate",
+                disable=not progress,
+                file=sys.stderr,
+            )
+            for future in bar:
+                m = future.result()
+                done[(m["scenario"], m["replicate"])] = m
+    record.remove_temp_files(out_dir)
+    _write_run_info(out_dir, spec, hashes)
+    found = [done[k] for k in sorted(done, key=lambda k: (list(spec.scenarios).index(k[0]), k[1]))]
+    print(format_summary(spec, found, out_dir))
+    return EnsembleRun(
+        out=out_dir,
+        spec=spec,
+        n_run=len(todo),
+        n_skipped=n_skipped,
+        seconds=time.perf_counter() - t0,
+        manifests=found,
+    )
+
+
+def _write_run_info(out: Path, spec: RunSpec, hashes: dict[str, str]) -> None:
+    """``run.json``: the effective spec, scenarios and replicates of the run folder."""
+    info = {
+        "spec": json.loads(spec.to_json()),
+        "scenarios": list(spec.scenarios),
+        "replicates": spec.replicates,
+        "config_hash": hashes,
+        "version": __version__,
+    }
+    text = json.dumps(info, indent=1, sort_keys=True)
+    record.atomic_write(out / "run.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -1,0 +1,293 @@
+"""A replicate's results -> Arrow tables -> a hive-partitioned Parquet dataset.
+
+Layout of a run folder (``runs/<spec>/``)::
+
+    facility_day/scenario=<name>/part-<replicate:04d>.parquet
+    zone_day/scenario=<name>/part-<replicate:04d>.parquet
+    journeys/scenario=<name>/part-<replicate:04d>.parquet
+    manifest/scenario=<name>/replicate-<replicate:04d>.json
+
+``scenario`` is the hive partition key (it is not stored inside the files; every
+reader that understands hive partitioning, pyarrow, DuckDB, polars, dask, adds it
+back); ``replicate`` is a column. Each file's schema metadata carries the effective
+spec (JSON), the scenario, the replicate and its seed entropy. Timings are kept out
+of the Parquet files (so the same spec and seed give the same bytes of data) and go
+into the manifest.
+
+Every file is written to a hidden temporary name in its final folder and renamed
+with :func:`os.replace`; the manifest is written last, so "the manifest exists"
+means "this replicate is complete".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from popsim import __version__
+from popsim.model import ZONE_METRICS
+from popsim.region import AGE_BANDS
+
+if TYPE_CHECKING:
+    from popsim.model import RunResult
+
+TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
+#: Columns every ``facility_day`` file has, in this order (the care network may add more).
+FACILITY_COLUMNS: tuple[str, ...] = (
+    "replicate",
+    "day",
+    "date",
+    "facility",
+    "ward_census",
+    "ward_beds",
+    "icu_census",
+    "icu_beds",
+    "alc_census",
+    "admissions",
+    "discharges",
+    "deaths",
+    "transfers_in",
+    "transfers_out",
+    "diversions",
+    "ed_visits",
+    "ed_boarding",
+)
+ZONE_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "zone", "age_band", *ZONE_METRICS)
+JOURNEY_COLUMNS: tuple[str, ...] = ("replicate", "resident_id", "day", "event", "facility", "unit")
+#: Compression of every file (zstd: small and fast to read and write).
+COMPRESSION = "zstd"
+#: Partition key type as read back: dictionary-encoded scenario names.
+SCENARIO_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+_EPOCH = date(1970, 1, 1)
+
+
+# ------------------------------------------------------------------ tables
+def _dict_array(
+    codes: np.ndarray, names: list[str] | tuple[str, ...], index: pa.DataType
+) -> pa.Array:
+    codes = np.asarray(codes)
+    valid = codes >= 0
+    indices = pa.array(
+        codes.astype(index.to_pandas_dtype()), type=index, mask=None if valid.all() else ~valid
+    )
+    return pa.DictionaryArray.from_arrays(indices, pa.array(list(names), type=pa.string()))
+
+
+def _dates(start: date, days: np.ndarray) -> pa.Array:
+    offset = (start - _EPOCH).days
+    return pa.array(days.astype(np.int32) + offset, type=pa.int32()).cast(pa.date32())
+
+
+def facility_table(result: RunResult, replicate: int) -> pa.Table:
+    """One row per day and facility: census, beds and flows (int32 counts)."""
+    days, n_fac, _ = result.facility_day.shape
+    day = np.repeat(np.arange(days, dtype=np.int16), n_fac)
+    fac = np.tile(np.arange(n_fac, dtype=np.int16), days)
+    columns: dict[str, pa.Array] = {
+        "replicate": pa.array(np.full(days * n_fac, replicate, dtype=np.int16)),
+        "day": pa.array(day),
+        "date": _dates(result.start, day),
+        "facility": _dict_array(fac, result.facility_ids, pa.int16()),
+    }
+    flat = result.facility_day.reshape(days * n_fac, -1)
+    metrics = list(result.facility_metrics)
+    missing = [c for c in FACILITY_COLUMNS[4:] if c not in metrics]
+    if missing:
+        raise ValueError(f"the care network does not report facility metrics {missing}")
+    ordered = [*FACILITY_COLUMNS[4:], *(m for m in metrics if m not in FACILITY_COLUMNS)]
+    for name in ordered:
+        columns[name] = pa.array(flat[:, metrics.index(name)].astype(np.int32, copy=False))
+    return pa.table(columns)
+
+
+def zone_table(result: RunResult, replicate: int) -> pa.Table:
+    """One row per day, zone and age band: SEIR states and the day's flows."""
+    days, n_zones, n_bands, _ = result.zone_day.shape
+    per_day = n_zones * n_bands
+    day = np.repeat(np.arange(days, dtype=np.int16), per_day)
+    zone = np.tile(np.repeat(np.arange(n_zones, dtype=np.int16), n_bands), days)
+    band = np.tile(np.arange(n_bands, dtype=np.int8), days * n_zones)
+    flat = result.zone_day.reshape(days * per_day, len(ZONE_METRICS))
+    columns: dict[str, pa.Array] = {
+        "replicate": pa.array(np.full(days * per_day, replicate, dtype=np.int16)),
+        "day": pa.array(day),
+        "date": _dates(result.start, day),
+        "zone": _dict_array(zone, result.zone_ids, pa.int16()),
+        "age_band": _dict_array(band, AGE_BANDS, pa.int8()),
+    }
+    for i, name in enumerate(ZONE_METRICS):
+        columns[name] = pa.array(flat[:, i].astype(np.int32, copy=False))
+    return pa.table(columns)
+
+
+def journey_table(result: RunResult, replicate: int) -> pa.Table:
+    """One row per patient event (arrive, admit, move, transfer, discharge, death...)."""
+    j = result.journeys
+    n = len(j.get("resident_id", ()))
+    codes = result.journey_codes
+
+    def col(name: str, dtype: Any) -> np.ndarray:
+        return np.asarray(j[name], dtype=dtype) if n else np.zeros(0, dtype=dtype)
+
+    return pa.table(
+        {
+            "replicate": pa.array(np.full(n, replicate, dtype=np.int16)),
+            "resident_id": pa.array(col("resident_id", np.int32)),
+            "day": pa.array(col("day", np.int16)),
+            "event": _dict_array(col("event", np.int8), codes.get("event", ()), pa.int8()),
+            "facility": _dict_array(col("facility", np.int16), result.facility_ids, pa.int16()),
+            "unit": _dict_array(col("unit", np.int8), codes.get("unit", ()), pa.int8()),
+        }
+    )
+
+
+def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
+    """The three output tables of one replicate."""
+    return {
+        "facility_day": facility_table(result, replicate),
+        "zone_day": zone_table(result, replicate),
+        "journeys": journey_table(result, replicate),
+    }
+
+
+# ----------------------------------------------------------------- writing
+def part_path(out: str | Path, table: str, scenario: str, replicate: int) -> Path:
+    return Path(out) / table / f"scenario={scenario}" / f"part-{replicate:04d}.parquet"
+
+
+def manifest_path(out: str | Path, scenario: str, replicate: int) -> Path:
+    return Path(out) / "manifest" / f"scenario={scenario}" / f"replicate-{replicate:04d}.json"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write through ``write(tmp_path)`` to a hidden temp name beside ``path``, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def remove_temp_files(out: str | Path) -> int:
+    """Delete temporary files left by a crashed writer; returns how many."""
+    n = 0
+    root = Path(out)
+    if not root.is_dir():
+        return 0
+    for tmp in root.rglob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+def write_replicate(
+    out: str | Path,
+    result: RunResult,
+    scenario: str,
+    replicate: int,
+    metadata: dict[str, str],
+    manifest: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the three tables of a replicate, then its manifest (last). Returns the manifest.
+
+    ``metadata`` goes into every file's schema metadata (keys prefixed ``popsim.``);
+    ``manifest`` is extended with status, row counts, file paths and write time.
+    """
+    t0 = time.perf_counter()
+    meta = {f"popsim.{k}": str(v) for k, v in metadata.items()}
+    meta["popsim.scenario"] = scenario
+    meta["popsim.replicate"] = str(replicate)
+    meta["popsim.version"] = __version__
+    rows: dict[str, int] = {}
+    files: dict[str, str] = {}
+    for name, table in tables(result, replicate).items():
+        table = table.replace_schema_metadata({**meta, "popsim.table": name})
+        path = part_path(out, name, scenario, replicate)
+        atomic_write(
+            path,
+            lambda tmp, t=table: pq.write_table(t, tmp, compression=COMPRESSION),
+        )
+        rows[name] = table.num_rows
+        files[name] = path.relative_to(out).as_posix()
+    seconds = dict(manifest.get("seconds", {}))
+    seconds["write"] = time.perf_counter() - t0
+    full = {
+        **manifest,
+        "scenario": scenario,
+        "replicate": replicate,
+        "version": __version__,
+        "status": "complete",
+        "rows": rows,
+        "files": files,
+        "seconds": seconds,
+    }
+    text = json.dumps(full, indent=1, sort_keys=True, default=str)
+    atomic_write(
+        manifest_path(out, scenario, replicate), lambda tmp: tmp.write_text(text, encoding="utf-8")
+    )
+    return full
+
+
+# ----------------------------------------------------------------- reading
+def read_manifest(out: str | Path, scenario: str, replicate: int) -> dict[str, Any] | None:
+    """The manifest of a replicate, or None if absent or unreadable."""
+    path = manifest_path(out, scenario, replicate)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def replicate_complete(
+    out: str | Path, scenario: str, replicate: int, config_hash: str | None = None
+) -> dict[str, Any] | None:
+    """The manifest if the replicate's outputs are complete (and match ``config_hash``)."""
+    manifest = read_manifest(out, scenario, replicate)
+    if manifest is None or manifest.get("status") != "complete":
+        return None
+    if config_hash is not None and manifest.get("config_hash") != config_hash:
+        return None
+    for name in TABLES:
+        path = Path(out) / manifest.get("files", {}).get(name, "-")
+        try:
+            if pq.read_metadata(path).num_rows != manifest["rows"][name]:
+                return None
+        except (OSError, KeyError, pa.ArrowInvalid):
+            return None
+    return manifest
+
+
+def manifests(out: str | Path) -> list[dict[str, Any]]:
+    """Every manifest in a run folder, sorted by scenario and replicate."""
+    found = []
+    for path in sorted((Path(out) / "manifest").glob("scenario=*/replicate-*.json")):
+        try:
+            found.append(json.loads(path.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+    return found
+
+
+def dataset(out: str | Path, table: str) -> ds.Dataset:
+    """A pyarrow dataset over one table of a run folder (``scenario`` as a dictionary column)."""
+    part = ds.HivePartitioning.discover(infer_dictionary=True)
+    return ds.dataset(Path(out) / table, format="parquet", partitioning=part)
+
+
+def read_table(out: str | Path, table: str, **kwargs: Any) -> pa.Table:
+    """One whole table of a run folder (all scenarios and replicates)."""
+    return dataset(out, table).to_table(**kwargs)

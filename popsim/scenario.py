@@ -1,0 +1,462 @@
+"""Run specs: a TOML file -> a validated :class:`RunSpec` -> one ``ModelConfig`` per scenario.
+
+A spec names a region, a start date, a horizon, the modules' parameters and the
+scenarios to compare, each a list of dated events::
+
+    name = "fraser-flu"
+    region = "fraser"              # a folder under regions/, or a path relative to this file
+    start = 2026-09-01
+    days = 365
+    population = 2_000_000         # optional: scale the region to this many residents
+    replicates = 8
+    seed = 42
+
+    [epidemic]                     # optional; absent = no epidemic
+    r0 = 1.8
+    seed_zones = ["Surrey"]        # zone names or ids, resolved against the region
+
+    [demand]                       # on by default; `enabled = false` switches it off
+    [care]
+    [demography]                   # optional; for runs over several years
+
+    [scenarios.baseline]
+    [scenarios.new-surrey]
+    events = [{ day = 0, open = "new-surrey-hospital" }]
+    [scenarios.severe-flu.epidemic]  # a scenario may override module parameters
+    r0 = 2.3
+
+Event kinds (each gives ``day = N`` or ``date = YYYY-MM-DD``):
+
+- ``{ open = "site" }``, ``{ close = "site" }``;
+- ``{ facility = "site", ward_beds = -20, icu_beds = 2 }`` (bed deltas);
+- ``{ contact_reduction = 0.3, zones = ["Surrey"], setting = "community" }``;
+- ``{ vaccinate = 0.6, efficacy = 0.7, ages = [65, 120], zones = [] }`` (coverage);
+- ``{ electives = "pause" }`` or ``{ electives = "resume" }``.
+
+Any problem raises :class:`popsim.errors.SpecError` naming the file, the key as a
+dotted path (``scenarios.new-surrey.events[0].open``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from popsim import events as ev
+from popsim.errors import SpecError
+
+if TYPE_CHECKING:
+    from popsim.model import ModelConfig
+    from popsim.region import Region
+
+#: Largest horizon: days are stored as int16 in the outputs.
+MAX_DAYS = 32_000
+#: Module sections of a spec and the parameter class each is validated with.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "epidemic": ("popsim.epidemic", "EpidemicParams"),
+    "demand": ("popsim.demand", "DemandParams"),
+    "demography": ("popsim.demography", "DemographyParams"),
+    "care": ("popsim.care.network", "CareParams"),
+}
+#: Sections that are on unless the spec says ``enabled = false``.
+ON_BY_DEFAULT = ("demand", "care")
+EVENT_KINDS = ("open", "close", "facility", "contact_reduction", "vaccinate", "electives")
+#: Keys each event kind may use besides ``day``/``date``.
+EVENT_KEYS: dict[str, tuple[str, ...]] = {
+    "open": ("open",),
+    "close": ("close",),
+    "facility": ("facility", "ward_beds", "icu_beds"),
+    "contact_reduction": ("contact_reduction", "zones", "setting"),
+    "vaccinate": ("vaccinate", "efficacy", "ages", "zones"),
+    "electives": ("electives",),
+}
+
+
+class EventSpec(BaseModel):
+    """One dated event as written in a spec (names and dates, not yet resolved)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: int | None = None
+    date: dt.date | None = None
+    open: str | None = None
+    close: str | None = None
+    facility: str | None = None
+    ward_beds: int | None = None
+    icu_beds: int | None = None
+    contact_reduction: float | None = Field(None, ge=0.0, le=1.0)
+    setting: Literal["household", "community", "all"] | None = None
+    vaccinate: float | None = Field(None, ge=0.0, le=1.0)
+    efficacy: float | None = Field(None, ge=0.0, le=1.0)
+    ages: tuple[int, int] | None = None
+    zones: list[str] | None = None
+    electives: Literal["pause", "resume"] | None = None
+
+
+class ScenarioSpec(BaseModel):
+    """A scenario: its events and optional overrides of the module sections."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    events: list[EventSpec] = Field(default_factory=list)
+    epidemic: dict[str, Any] | None = None
+    demand: dict[str, Any] | None = None
+    demography: dict[str, Any] | None = None
+    care: dict[str, Any] | None = None
+
+
+class RunSpec(BaseModel):
+    """A validated run spec. Build with :func:`load_spec` (or :meth:`from_dict`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    region: str = Field(min_length=1)
+    start: dt.date = dt.date(2026, 1, 1)
+    days: int = Field(365, ge=1, le=MAX_DAYS)
+    population: int | None = Field(None, ge=1)
+    replicates: int = Field(1, ge=1, le=10_000)
+    seed: int = Field(0, ge=0)
+    record_journeys: bool = True
+    epidemic: dict[str, Any] | None = None
+    demand: dict[str, Any] | None = None
+    demography: dict[str, Any] | None = None
+    care: dict[str, Any] | None = None
+    scenarios: dict[str, ScenarioSpec] = Field(default_factory=lambda: {"baseline": ScenarioSpec()})
+
+    _path: str = PrivateAttr(default="<spec>")
+    _base_dir: str | None = PrivateAttr(default=None)
+    _strict_days: int | None = PrivateAttr(default=None)
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], path: str | Path = "<spec>", base_dir: Path | None = None
+    ) -> RunSpec:
+        """Validate a parsed spec; errors become :class:`SpecError` naming ``path``."""
+        data = dict(data)
+        if "name" not in data and path != "<spec>":
+            data["name"] = Path(path).stem
+        try:
+            spec = cls.model_validate(data)
+        except ValidationError as err:
+            raise _spec_error(path, err, cls) from None
+        for name in spec.scenarios:
+            if not name or any(c in name for c in "/\\=") or name.startswith((".", "_")):
+                raise SpecError(
+                    path,
+                    f"scenarios.{name}",
+                    "scenario names may not contain / \\ = or start with . _",
+                )
+        spec._path = str(path)
+        spec._base_dir = str(base_dir) if base_dir is not None else None
+        spec._strict_days = spec.days
+        for section in SECTIONS:
+            for scenario in spec.scenarios:
+                spec.params(section, scenario)  # validates every section now
+        return spec
+
+    def with_overrides(
+        self,
+        days: int | None = None,
+        population: int | None = None,
+        replicates: int | None = None,
+    ) -> RunSpec:
+        """A copy with command-line overrides. Events after a shortened horizon are dropped."""
+        update: dict[str, Any] = {}
+        for key, value in (("days", days), ("population", population), ("replicates", replicates)):
+            if value is not None:
+                field = type(self).model_fields[key]
+                lo = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+                if lo is not None and value < lo:
+                    raise SpecError(self._path, key, f"override must be >= {lo}, got {value}")
+                update[key] = value
+        if update.get("days", 0) > MAX_DAYS:
+            raise SpecError(self._path, "days", f"override must be <= {MAX_DAYS}")
+        new = self.model_copy(update=update)
+        new._path, new._base_dir = self._path, self._base_dir
+        new._strict_days = self._strict_days
+        return new
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def region_ref(self) -> str:
+        """What :func:`popsim.region.load_region` gets: a region folder beside the spec
+        (a relative path) if there is one, else the value as written (a shipped name)."""
+        if self._base_dir is not None:
+            candidate = Path(self._base_dir) / self.region
+            if (candidate / "region.toml").is_file():
+                return str(candidate.resolve())
+        return self.region
+
+    def load_region(self) -> Region:
+        """Load the spec's region; a region that cannot be found is a :class:`SpecError`."""
+        from popsim.errors import RegionError
+        from popsim.region import load_region, resolve_region
+
+        try:
+            folder = resolve_region(self.region_ref())
+        except RegionError as err:
+            raise SpecError(self._path, "region", f"{self.region!r}: {err.problem}") from None
+        return load_region(folder)
+
+    def to_json(self) -> str:
+        """The effective spec as compact, key-sorted JSON (goes into outputs' metadata)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    # ----------------------------------------------------------- resolving
+    def params(self, section: str, scenario: str) -> Any:
+        """The validated parameter object of ``section`` for ``scenario`` (None = off)."""
+        base = getattr(self, section)
+        override = getattr(self.scenarios[scenario], section)
+        if base is None and override is None:
+            return _default_params(section) if section in ON_BY_DEFAULT else None
+        merged = {**(base or {}), **(override or {})}
+        where = section if override is None else f"scenarios.{scenario}.{section}"
+        enabled = merged.pop("enabled", True)
+        if not isinstance(enabled, bool):
+            raise SpecError(self._path, f"{where}.enabled", "expected true or false")
+        if not enabled:
+            return None
+        cls = _params_class(section)
+        try:
+            return cls.model_validate(merged)
+        except ValidationError as err:
+            raise _spec_error(self._path, err, cls, prefix=where) from None
+
+    def model_config_for(self, scenario: str, region: Region) -> ModelConfig:
+        """Resolve ``scenario`` against ``region`` into a :class:`popsim.model.ModelConfig`."""
+        from popsim.model import ModelConfig
+
+        if scenario not in self.scenarios:
+            raise SpecError(
+                self._path,
+                "scenarios",
+                f"no scenario {scenario!r}; have {', '.join(self.scenarios)}",
+            )
+        epidemic = self.params("epidemic", scenario)
+        if epidemic is not None:
+            epidemic = self._with_seed_zones(epidemic, scenario, region)
+        events: list[ev.Event] = []
+        for i, event in enumerate(self.scenarios[scenario].events):
+            resolved = self._resolve_event(event, f"scenarios.{scenario}.events[{i}]", region)
+            if resolved is not None:
+                events.append(resolved)
+        events.sort(key=lambda e: e.day)
+        return ModelConfig(
+            days=self.days,
+            start=self.start,
+            population=self.population,
+            epidemic=epidemic,
+            demand=self.params("demand", scenario),
+            demography=self.params("demography", scenario),
+            care=self.params("care", scenario),
+            events=tuple(events),
+            record_journeys=self.record_journeys,
+        )
+
+    def check(self, region: Region) -> None:
+        """Resolve every scenario (raises the first :class:`SpecError`)."""
+        for scenario in self.scenarios:
+            self.model_config_for(scenario, region)
+
+    # -------------------------------------------------------------- helpers
+    def _with_seed_zones(self, params: Any, scenario: str, region: Region) -> Any:
+        """Check the epidemic's zone names against the region; pass zone indices on."""
+        override = self.scenarios[scenario].epidemic or {}
+        prefix = f"scenarios.{scenario}.epidemic" if "seed_zones" in override else "epidemic"
+        update: dict[str, Any] = {}
+        if getattr(params, "seed_zones", None):
+            update["seed_zones"] = [
+                self._zone(region, z, f"{prefix}.seed_zones[{i}]")
+                for i, z in enumerate(params.seed_zones)
+            ]
+        prefix = f"scenarios.{scenario}.epidemic" if "importations" in override else "epidemic"
+        for i, imp in enumerate(getattr(params, "importations", None) or ()):
+            if getattr(imp, "zone", None) is not None:
+                self._zone(region, imp.zone, f"{prefix}.importations[{i}].zone")
+        return params.model_copy(update=update) if update else params
+
+    def _zone(self, region: Region, name: str | int, where: str) -> int:
+        if isinstance(name, int) and not isinstance(name, bool):
+            if not 0 <= name < region.n_zones:
+                raise SpecError(
+                    self._path, where, f"zone index {name} out of range 0..{region.n_zones - 1}"
+                )
+            return name
+        try:
+            return region.zone_index(str(name))
+        except KeyError as err:
+            raise SpecError(self._path, where, str(err.args[0])) from None
+
+    def _facility(self, region: Region, name: str, where: str) -> int:
+        try:
+            return region.facility_index(name)
+        except KeyError as err:
+            raise SpecError(self._path, where, str(err.args[0])) from None
+
+    def _event_day(self, event: EventSpec, where: str) -> int | None:
+        if (event.day is None) == (event.date is None):
+            raise SpecError(self._path, where, "give exactly one of day = N or date = YYYY-MM-DD")
+        strict = self._strict_days or self.days
+        if event.day is not None:
+            day, key = event.day, f"{where}.day"
+        else:
+            day, key = (event.date - self.start).days, f"{where}.date"
+        if not 0 <= day < strict:
+            last = self.start + dt.timedelta(days=strict - 1)
+            raise SpecError(
+                self._path,
+                key,
+                f"day {day} is outside the run (day 0..{strict - 1}, {self.start}..{last})",
+            )
+        return day if day < self.days else None  # beyond a shortened horizon: dropped
+
+    def _resolve_event(self, event: EventSpec, where: str, region: Region) -> ev.Event | None:
+        given = event.model_dump(exclude_none=True)
+        kinds = [k for k in EVENT_KINDS if k in given]
+        if len(kinds) != 1:
+            raise SpecError(
+                self._path,
+                where,
+                f"an event needs exactly one of {', '.join(EVENT_KINDS)}"
+                + (f"; got {', '.join(kinds)}" if kinds else ""),
+            )
+        kind = kinds[0]
+        for key in given:
+            if key not in (*EVENT_KEYS[kind], "day", "date"):
+                raise SpecError(
+                    self._path,
+                    f"{where}.{key}",
+                    f"not a key of a {kind!r} event (allowed: day/date, {', '.join(EVENT_KEYS[kind])})",
+                )
+        day = self._event_day(event, where)
+        if day is None:
+            return None
+        zones = tuple(
+            self._zone(region, z, f"{where}.zones[{i}]") for i, z in enumerate(event.zones or ())
+        )
+        if kind == "open":
+            return ev.OpenFacility(day, self._facility(region, event.open, f"{where}.open"))
+        if kind == "close":
+            return ev.CloseFacility(day, self._facility(region, event.close, f"{where}.close"))
+        if kind == "facility":
+            if event.ward_beds is None and event.icu_beds is None:
+                raise SpecError(self._path, where, "a facility event needs ward_beds or icu_beds")
+            return ev.ChangeBeds(
+                day,
+                self._facility(region, event.facility, f"{where}.facility"),
+                ward_beds=event.ward_beds or 0,
+                icu_beds=event.icu_beds or 0,
+            )
+        if kind == "contact_reduction":
+            return ev.ContactReduction(
+                day, event.contact_reduction, zones=zones, setting=event.setting or "all"
+            )
+        if kind == "vaccinate":
+            lo, hi = event.ages if event.ages is not None else (0, 120)
+            if not 0 <= lo <= hi <= 120:
+                raise SpecError(
+                    self._path,
+                    f"{where}.ages",
+                    f"expected [min, max] with 0 <= min <= max <= 120, got [{lo}, {hi}]",
+                )
+            if event.efficacy is None:
+                raise SpecError(
+                    self._path, f"{where}.efficacy", "a vaccinate event needs efficacy (0..1)"
+                )
+            return ev.Vaccinate(
+                day, event.vaccinate, event.efficacy, min_age=lo, max_age=hi, zones=zones
+            )
+        return ev.Electives(day, paused=event.electives == "pause")
+
+
+def load_spec(path: str | Path, check_region: bool = False) -> RunSpec:
+    """Read and validate a TOML run spec; with ``check_region`` also resolve every scenario
+    against its region (unknown facilities, zones...)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(path, None, "no such spec file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(path, None, f"cannot read: {err}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(path, None, f"not valid TOML: {err}") from None
+    data.setdefault("name", path.stem)
+    spec = RunSpec.from_dict(data, path=path, base_dir=path.parent)
+    if check_region:
+        spec.check(spec.load_region())
+    return spec
+
+
+# ------------------------------------------------------------------ errors
+def _params_class(section: str) -> type[BaseModel]:
+    import importlib
+
+    module, name = SECTIONS[section]
+    return getattr(importlib.import_module(module), name)
+
+
+def _default_params(section: str) -> Any:
+    return _params_class(section)()
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``("scenarios", "a", "events", 0, "day")`` -> ``scenarios.a.events[0].day``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """Field names of the model that owns ``loc[-1]`` (for 'unknown key' messages)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if current is RunSpec and part == "scenarios":
+            current = "scenarios"
+        elif current == "scenarios":
+            current = ScenarioSpec
+        elif current is ScenarioSpec and part == "events":
+            current = "events"
+        elif current == "events" and isinstance(part, int):
+            current = EventSpec
+        else:
+            return None
+    return list(current.model_fields) if isinstance(current, type) else None
+
+
+def _spec_error(
+    path: str | Path, err: ValidationError, model: type[BaseModel], prefix: str = ""
+) -> SpecError:
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    where = dotted(loc)
+    if prefix:
+        where = f"{prefix}.{where}" if where else prefix
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        problem = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    else:
+        problem = first["msg"]
+        if "input" in first and first["type"] != "missing":
+            problem += f", got {first['input']!r}"
+    more = len(err.errors()) - 1
+    if more:
+        problem += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return SpecError(path, where or None, problem)
