@@ -1,0 +1,190 @@
+"""Capacity analysis of a run's Parquet dataset: tables, plots and the planner's report.
+
+``analyze(run_dir)`` writes the tables (Parquet and CSV) under ``RUN_DIR/analysis/`` and
+returns that folder; ``load(run_dir)`` gives them to analysts as pandas DataFrames with a
+DuckDB connection over the raw dataset and the tables; the HTML report is
+:func:`popsim.analysis.report.write_report`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from popsim.analysis import capacity, compare, epidemic
+from popsim.analysis.dataset import TABLES, RunDataset, open_run
+
+__all__ = ["RunAnalysis", "analyze", "load", "TABLE_NAMES"]
+
+#: The tables ``analyze`` writes, each as ``<name>.parquet`` and ``<name>.csv``.
+TABLE_NAMES: tuple[str, ...] = (
+    "capacity",
+    "census_daily",
+    "site_replicate",
+    "beds_needed",
+    "occupancy_weekly",
+    "comparison",
+    "attack_rate",
+    "peak_day",
+    "epidemic",
+    "epidemic_comparison",
+)
+META = "meta.json"
+
+
+def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
+    """Compute every analysis table of ``run_dir`` and write them under ``RUN_DIR/analysis``.
+
+    Raises :class:`popsim.errors.RunDirError` when the run directory is missing, empty or
+    lacks replicates (see :func:`popsim.analysis.dataset.open_run`); a partial ensemble is
+    analysed with a warning on stderr.
+    """
+    started = time.perf_counter()
+    ds = open_run(run_dir, warn=warn)
+    out = ds.run_dir / "analysis"
+    out.mkdir(parents=True, exist_ok=True)
+    con = ds.connect()
+    try:
+        tables = _compute(ds, con)
+    finally:
+        con.close()
+    for name, df in tables.items():
+        df.to_parquet(out / f"{name}.parquet", index=False)
+        df.to_csv(out / f"{name}.csv", index=False)
+    meta = {
+        "scenarios": ds.scenarios,
+        "baseline": ds.baseline,
+        "replicates": {s: ds.replicates(s) for s in ds.scenarios},
+        "expected_replicates": ds.expected_replicates,
+        "region": ds.region_name,
+        "warnings": ds.warnings,
+        "tables": sorted(tables),
+        "n_files": sum(len(ds.paths(t)) for t in TABLES),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    (out / META).write_text(json.dumps(meta, indent=2))
+    return out
+
+
+def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    reps = {s: ds.replicates(s) for s in ds.scenarios}
+    capacity.create_unit_census(con, reps)
+    t: dict[str, pd.DataFrame] = {}
+    t["census_daily"] = capacity.census_daily(con)
+    t["site_replicate"] = capacity.site_replicate(con)
+    t["capacity"] = capacity.capacity_summary(con)
+    t["beds_needed"] = capacity.beds_needed(con)
+    t["occupancy_weekly"] = capacity.occupancy_weekly(con)
+    t["comparison"] = compare.paired_differences(
+        t["site_replicate"], ["facility", "unit"], list(capacity.MEASURES), ds.baseline
+    )
+    if ds.has("zone_day"):
+        epidemic.create_zone_base(con, reps)
+        t["attack_rate"] = epidemic.attack_rates(con)
+        t["peak_day"] = epidemic.peak_days(con)
+        icu = epidemic.icu_admissions(con, ds.has("journeys"))
+        t["epidemic"] = epidemic.epidemic_summary(con, icu)
+        rep = con.execute("SELECT * FROM epi_rep").df()
+        if icu is not None and len(icu):
+            rep = rep.merge(icu, on=["scenario", "replicate"], how="left")
+        measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
+        t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, ds.baseline)
+    return t
+
+
+@dataclass
+class RunAnalysis:
+    """A run's analysis tables (pandas) and a DuckDB connection over dataset and tables.
+
+    ``con`` has a view per raw table (``facility_day``, ``zone_day``, ``journeys``; reading
+    only what a query selects) and per analysis table. Tables are attributes and items:
+    ``a.capacity``, ``a["census_daily"]``.
+    """
+
+    run_dir: Path
+    dataset: RunDataset
+    con: duckdb.DuckDBPyConnection
+    meta: dict[str, Any]
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def analysis_dir(self) -> Path:
+        return self.run_dir / "analysis"
+
+    @property
+    def scenarios(self) -> list[str]:
+        return self.dataset.scenarios
+
+    @property
+    def baseline(self) -> str:
+        return self.dataset.baseline
+
+    @property
+    def tables(self) -> list[str]:
+        return [n for n in TABLE_NAMES if (self.analysis_dir / f"{n}.parquet").exists()]
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            path = self.analysis_dir / f"{name}.parquet"
+            if not path.exists():
+                raise KeyError(f"no analysis table {name!r}; tables: {', '.join(self.tables)}")
+            self._frames[name] = pd.read_parquet(path)
+        return self._frames[name]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.table(name)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name.startswith("_") or name not in TABLE_NAMES:
+            raise AttributeError(name)
+        return self.table(name)
+
+    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
+        """Run SQL over the raw views and analysis tables; returns a DuckDB relation."""
+        return self.con.sql(query)
+
+    def raw(self, table: str, scenario: str | None = None) -> duckdb.DuckDBPyRelation:
+        """A raw table, reading only the partition of ``scenario`` if given."""
+        paths = self.dataset.paths(table, None if scenario is None else [scenario])
+        if not paths:
+            raise KeyError(f"no {table} data for scenario {scenario!r}")
+        return self.con.read_parquet(paths, hive_partitioning=True)
+
+
+def _current(ds: RunDataset) -> bool:
+    meta_path = ds.run_dir / "analysis" / META
+    if not meta_path.exists():
+        return False
+    try:
+        meta = json.loads(meta_path.read_text())
+    except ValueError:
+        return False
+    if meta.get("n_files") != sum(len(ds.paths(t)) for t in TABLES):
+        return False
+    newest = max(Path(p).stat().st_mtime for t in TABLES for p in ds.paths(t))
+    return meta_path.stat().st_mtime >= newest
+
+
+def load(run_dir: str | Path, *, refresh: bool = False) -> RunAnalysis:
+    """Open a run for analysis, running :func:`analyze` first if its tables are missing or
+    older than the dataset (or ``refresh``)."""
+    ds = open_run(run_dir, warn=True)
+    if refresh or not _current(ds):
+        analyze(run_dir, warn=False)
+    meta = json.loads((ds.run_dir / "analysis" / META).read_text())
+    con = ds.connect()
+    for name in TABLE_NAMES:
+        path = ds.run_dir / "analysis" / f"{name}.parquet"
+        if path.exists():
+            con.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet('"
+                + str(path).replace("'", "''")
+                + "')"
+            )
+    return RunAnalysis(run_dir=ds.run_dir, dataset=ds, con=con, meta=meta)

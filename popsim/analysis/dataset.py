@@ -1,0 +1,291 @@
+"""Locate, validate and open a run's Parquet dataset.
+
+A run directory holds ``<table>/scenario=<name>/part-<replicate:04d>.parquet`` for the
+tables ``facility_day``, ``zone_day`` and ``journeys``, and
+``manifest/scenario=<name>/replicate-<r:04d>.json`` per complete replicate. This module
+lists the files (so every query reads only the partitions it needs), checks that the
+ensemble is complete enough to analyse, and opens DuckDB views over the files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+from popsim.errors import RunDirError
+
+TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
+_PART = re.compile(r"part-(\d+)\.parquet$")
+_MANIFEST = re.compile(r"replicate-(\d+)\.json$")
+_SPEC_KEYS = (b"popsim.spec", b"popsim_spec", b"spec", b"popsim.config", b"config")
+
+
+@dataclass
+class RunDataset:
+    """The files of one run directory, by table and scenario.
+
+    Attributes:
+        run_dir: the run directory.
+        files: ``{table: {scenario: {replicate: path}}}`` for the Parquet parts found.
+        scenarios: scenario names in spec order (else sorted), baseline first.
+        baseline: the scenario the others are compared with.
+        spec: the run spec as a dict (from the manifest or the Parquet metadata), or ``{}``.
+        expected_replicates: replicates the spec asks for, if it says.
+        warnings: problems that do not stop the analysis (partial ensemble).
+    """
+
+    run_dir: Path
+    files: dict[str, dict[str, dict[int, Path]]]
+    scenarios: list[str]
+    baseline: str
+    spec: dict[str, Any] = field(default_factory=dict)
+    expected_replicates: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def replicates(self, scenario: str, table: str = "facility_day") -> list[int]:
+        """Replicate numbers present for ``scenario`` in ``table``."""
+        return sorted(self.files.get(table, {}).get(scenario, {}))
+
+    def paths(self, table: str, scenarios: list[str] | None = None) -> list[str]:
+        """Parquet files of ``table`` for the given scenarios (all by default)."""
+        by_scenario = self.files.get(table, {})
+        wanted = self.scenarios if scenarios is None else scenarios
+        return [
+            str(by_scenario[s][r])
+            for s in wanted
+            if s in by_scenario
+            for r in sorted(by_scenario[s])
+        ]
+
+    def has(self, table: str) -> bool:
+        return bool(self.paths(table))
+
+    @property
+    def region_name(self) -> str | None:
+        """The region the spec names (a folder name or a path), if any."""
+        for key in ("region", "region_name"):
+            value = self.spec.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict):
+                for sub in ("name", "path"):
+                    if isinstance(value.get(sub), str):
+                        return value[sub]
+        return None
+
+    def connect(self, memory_limit: str = "1GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table over exactly the files found."""
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit='{memory_limit}'")
+        con.execute(f"SET threads={int(threads)}")
+        for table in TABLES:
+            paths = self.paths(table)
+            if paths:
+                con.execute(
+                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_list(paths)}, "
+                    "hive_partitioning=true, union_by_name=true)"
+                )
+        return con
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _scan_table(root: Path) -> dict[str, dict[int, Path]]:
+    found: dict[str, dict[int, Path]] = {}
+    if not root.is_dir():
+        return found
+    for sdir in sorted(root.glob("scenario=*")):
+        if not sdir.is_dir():
+            continue
+        name = sdir.name.split("=", 1)[1]
+        parts: dict[int, Path] = {}
+        for f in sorted(sdir.glob("*.parquet")):
+            m = _PART.search(f.name)
+            if m:
+                parts[int(m.group(1))] = f
+        if parts:
+            found[name] = parts
+    return found
+
+
+def _scan_manifest(root: Path) -> dict[str, dict[int, dict[str, Any]]]:
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    if not root.is_dir():
+        return out
+    for sdir in sorted(root.glob("scenario=*")):
+        name = sdir.name.split("=", 1)[1]
+        for f in sorted(sdir.glob("replicate-*.json")):
+            m = _MANIFEST.search(f.name)
+            if not m:
+                continue
+            try:
+                doc = json.loads(f.read_text())
+            except (OSError, ValueError) as err:
+                raise RunDirError(f"{f}: unreadable manifest ({err})") from err
+            if isinstance(doc, dict):
+                out.setdefault(name, {})[int(m.group(1))] = doc
+    return out
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, (str, bytes)):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def _spec_from_parquet(path: Path) -> dict[str, Any]:
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return {}
+    for key in _SPEC_KEYS:
+        if key in meta:
+            spec = _as_dict(meta[key])
+            if spec:
+                return spec.get("spec", spec) if isinstance(spec.get("spec"), dict) else spec
+    for key, value in meta.items():
+        if b"spec" in key.lower():
+            spec = _as_dict(value)
+            if spec:
+                return spec
+    return {}
+
+
+def scenario_names(spec: dict[str, Any]) -> list[str]:
+    """Scenario names in the order the spec lists them (tolerant of list or table form)."""
+    raw = spec.get("scenarios", spec.get("scenario"))
+    names: list[str] = []
+    if isinstance(raw, dict):
+        names = [str(k) for k in raw]
+    elif isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, dict) and "name" in item:
+                names.append(str(item["name"]))
+    return names
+
+
+def _expected_replicates(spec: dict[str, Any]) -> int | None:
+    for holder in (spec, spec.get("ensemble"), spec.get("run")):
+        if isinstance(holder, dict):
+            for key in ("replicates", "n_replicates"):
+                value = holder.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                    return value
+    return None
+
+
+def open_run(run_dir: str | Path, warn: bool = True) -> RunDataset:
+    """Find and check a run's dataset; raise :class:`RunDirError` when it cannot be analysed.
+
+    Errors: the folder does not exist; it holds no ``facility_day`` Parquet; a scenario the
+    spec names (or that has a manifest) has no replicates; a replicate recorded complete in
+    the manifest, or present in ``facility_day``, lacks its ``zone_day`` part (or the
+    reverse). A partial ensemble (fewer replicates than the spec asks for, or different
+    counts per scenario) is analysed with a warning on stderr stating the counts.
+    """
+    root = Path(run_dir)
+    if not root.exists():
+        raise RunDirError(f"{root}: run directory does not exist (run `popsim run SPEC` first)")
+    if not root.is_dir():
+        raise RunDirError(f"{root}: not a directory")
+    files = {t: _scan_table(root / t) for t in TABLES}
+    manifest = _scan_manifest(root / "manifest")
+    if not files["facility_day"]:
+        raise RunDirError(
+            f"{root}: no facility_day data (expected "
+            "facility_day/scenario=<name>/part-<replicate>.parquet); is the run finished?"
+        )
+    spec: dict[str, Any] = {}
+    for docs in manifest.values():
+        for doc in docs.values():
+            spec = _as_dict(doc.get("spec"))
+            if spec:
+                break
+        if spec:
+            break
+    if not spec:
+        first = next(iter(next(iter(files["facility_day"].values())).values()))
+        spec = _spec_from_parquet(first)
+
+    found = list(files["facility_day"])
+    order = scenario_names(spec)
+    named = order + sorted(set(manifest) - set(order))
+    missing = [s for s in named if s not in files["facility_day"]]
+    if missing:
+        have = ", ".join(f"{s} ({len(files['facility_day'][s])})" for s in found)
+        raise RunDirError(
+            f"{root}: no facility_day replicates for scenario(s) {', '.join(missing)} "
+            f"(found: {have}); rerun `popsim run` to complete the ensemble"
+        )
+    scenarios = [s for s in order if s in files["facility_day"]]
+    scenarios += [s for s in sorted(found) if s not in scenarios]
+    baseline = "baseline" if "baseline" in scenarios else scenarios[0]
+    scenarios = [baseline] + [s for s in scenarios if s != baseline]
+
+    problems: list[str] = []
+    for s in scenarios:
+        fac = set(files["facility_day"][s])
+        done = {
+            r for r, doc in manifest.get(s, {}).items() if doc.get("status", "complete") != "failed"
+        }
+        lost = sorted(done - fac)
+        if lost:
+            problems.append(
+                f"scenario {s}: manifest lists replicate(s) {_fmt(lost)} complete but "
+                f"facility_day/scenario={s}/part-<r>.parquet is missing"
+            )
+        if files["zone_day"]:
+            zone = set(files["zone_day"].get(s, {}))
+            for what, rs in (("zone_day", fac - zone), ("facility_day", zone - fac)):
+                if rs:
+                    problems.append(
+                        f"scenario {s}: {what} is missing replicate(s) {_fmt(sorted(rs))}"
+                    )
+    if problems:
+        raise RunDirError(f"{root}: " + "; ".join(problems))
+
+    ds = RunDataset(
+        run_dir=root,
+        files=files,
+        scenarios=scenarios,
+        baseline=baseline,
+        spec=spec,
+        expected_replicates=_expected_replicates(spec),
+    )
+    counts = {s: len(files["facility_day"][s]) for s in scenarios}
+    expected = ds.expected_replicates
+    short = expected is not None and any(n < expected for n in counts.values())
+    if short or len(set(counts.values())) > 1:
+        of = f"/{expected}" if expected is not None else ""
+        listing = ", ".join(f"{s} {n}{of}" for s, n in counts.items())
+        common = set.intersection(*(set(files["facility_day"][s]) for s in scenarios))
+        ds.warnings.append(
+            f"partial ensemble in {root}: replicates per scenario: {listing}; "
+            f"comparisons with {baseline} use the {len(common)} replicate(s) common to all"
+        )
+    if warn:
+        for w in ds.warnings:
+            print(f"popsim: warning: {w}", file=sys.stderr)
+    return ds
+
+
+def _fmt(values: list[int], limit: int = 10) -> str:
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")

@@ -1,0 +1,359 @@
+"""Analysis tables against hand-computed values on tiny synthetic run directories.
+
+Quantiles over replicates are linear (numpy's default): with three sorted values
+``x0 <= x1 <= x2``, p5 = x0 + 0.1 (x1 - x0), p50 = x1, p95 = x1 + 0.9 (x2 - x1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from popsim.analysis import analyze, load
+from popsim.analysis.capacity import ALL_SITES
+from popsim.analysis.dataset import open_run
+from popsim.cli import main
+from popsim.errors import RunDirError
+
+FAC_COUNTS = (
+    "alc_census",
+    "admissions",
+    "discharges",
+    "deaths",
+    "transfers_in",
+    "transfers_out",
+    "diversions",
+    "ed_visits",
+    "ed_boarding",
+)
+ZONE_FIELDS = (
+    "susceptible",
+    "exposed",
+    "infectious",
+    "recovered",
+    "new_infections",
+    "new_admissions",
+    "deaths",
+)
+
+
+def write_run(
+    root: Path,
+    fac: dict[str, dict[str, dict[str, object]]],
+    zone: dict[str, dict[str, np.ndarray]] | None = None,
+    replicates: dict[str, list[int]] | None = None,
+    spec_replicates: int | None = None,
+    manifest: bool = True,
+) -> Path:
+    """Write a run directory in the popsim layout.
+
+    ``fac[scenario][facility]`` maps facility_day columns to arrays ``(replicates, days)``
+    or scalars (broadcast); missing count columns are zero. ``zone[scenario]`` maps
+    zone_day fields to arrays ``(replicates, days, zones, bands)``. ``replicates`` limits
+    which replicates are written per scenario.
+    """
+    scenarios = list(fac)
+    spec = {
+        "name": root.name,
+        "replicates": spec_replicates,
+        "scenarios": [{"name": s} for s in scenarios],
+    }
+    for s in scenarios:
+        first = next(iter(fac[s].values()))
+        n_rep, n_days = np.asarray(first["ward_census"]).shape
+        keep = (replicates or {}).get(s, list(range(n_rep)))
+        for r in keep:
+            cols: dict[str, list] = {}
+            for f, data in fac[s].items():
+                block = {"facility": [f] * n_days, "day": list(range(n_days))}
+                for col in ("ward_census", "ward_beds", "icu_census", "icu_beds", *FAC_COUNTS):
+                    v = np.broadcast_to(np.asarray(data.get(col, 0)), (n_rep, n_days))
+                    block[col] = v[r].tolist()
+                for k, v in block.items():
+                    cols.setdefault(k, []).extend(v)
+            n = len(cols["day"])
+            table = {
+                "scenario": pa.array([s] * n).dictionary_encode(),
+                "replicate": pa.array([r] * n, pa.int16()),
+                "day": pa.array(cols["day"], pa.int16()),
+                "date": pa.array(
+                    np.datetime64("2026-01-01") + np.array(cols["day"]).astype("timedelta64[D]")
+                ),
+                "facility": pa.array(cols["facility"]).dictionary_encode(),
+            }
+            for col in ("ward_census", "ward_beds", "icu_census", "icu_beds", *FAC_COUNTS):
+                table[col] = pa.array(cols[col], pa.int32())
+            meta = {b"popsim.spec": json.dumps(spec).encode()}
+            _write(root / "facility_day", s, r, pa.table(table).replace_schema_metadata(meta))
+            if zone is not None:
+                z = zone[s]
+                _, nd, nz, nb = z["infectious"].shape
+                d, zi, b = np.meshgrid(range(nd), range(nz), range(nb), indexing="ij")
+                zt = {
+                    "scenario": pa.array([s] * d.size).dictionary_encode(),
+                    "replicate": pa.array([r] * d.size, pa.int16()),
+                    "day": pa.array(d.ravel(), pa.int16()),
+                    "zone": pa.array([f"Z{i}" for i in zi.ravel()]),
+                    "age_band": pa.array([("0-9", "10-19", "20-29")[i] for i in b.ravel()]),
+                }
+                for k in ZONE_FIELDS:
+                    zt[k] = pa.array(
+                        np.asarray(z.get(k, np.zeros_like(z["infectious"])))[r].ravel()
+                    )
+                _write(root / "zone_day", s, r, pa.table(zt))
+            if manifest:
+                mdir = root / "manifest" / f"scenario={s}"
+                mdir.mkdir(parents=True, exist_ok=True)
+                doc = {"spec": spec, "status": "complete", "seconds": 1.0, "entropy": 1}
+                (mdir / f"replicate-{r:04d}.json").write_text(json.dumps(doc))
+    return root
+
+
+def _write(table_dir: Path, scenario: str, r: int, table: pa.Table) -> None:
+    d = table_dir / f"scenario={scenario}"
+    d.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, d / f"part-{r:04d}.parquet")
+
+
+# Site A, ward (10 beds), three replicates, four days.
+A_WARD = np.array([[8, 9, 10, 11], [10, 12, 12, 6], [5, 5, 5, 5]])
+A_ICU = np.array([[0, 0, 0, 0], [0, 3, 0, 0], [0, 0, 0, 0]])
+
+
+def tiny_fac() -> dict:
+    base = {
+        "A": {
+            "ward_census": A_WARD,
+            "ward_beds": 10,
+            "icu_census": A_ICU,
+            "icu_beds": 2,
+            "ed_boarding": np.array([[0, 1, 2, 3]] * 3),
+            "transfers_out": 1,
+            "alc_census": 2,
+        },
+        "B": {"ward_census": np.ones((3, 4), int), "ward_beds": 5, "icu_beds": 0},
+    }
+    # the scenario removes r + 1 ward patients each day of replicate r
+    relief = np.array([[1], [2], [3]])
+    new = {
+        "A": {**base["A"], "ward_census": A_WARD - relief},
+        "B": base["B"],
+    }
+    return {"baseline": base, "new_site": new}
+
+
+def tiny_zone() -> dict:
+    # 3 replicates, 4 days, 2 zones, 2 bands; 100 residents per zone and band
+    shape = (3, 4, 2, 2)
+    sus = np.full(shape, 100)
+    new_inf = np.zeros(shape, int)
+    new_inf[:, 1, 0, 0] = 10
+    new_inf[:, 2, 0, 0] = 20
+    new_inf *= np.array([1, 2, 3])[:, None, None, None]  # Z0 0-9 infections 30, 60, 90
+    inf = np.zeros(shape, int)
+    inf[:, :, 0, 0] = [0, 5, 8, 3]  # Z0 peaks on day 2
+    inf[0, :, 1, 0] = [0, 9, 2, 1]  # Z1 peaks on days 1, 3, 1
+    inf[1, :, 1, 0] = [0, 1, 2, 9]
+    inf[2, :, 1, 0] = [0, 9, 2, 1]
+    adm = np.zeros(shape, int)
+    adm[:, 3, 1, 1] = [1, 2, 4]
+    z = {"susceptible": sus, "infectious": inf, "new_infections": new_inf, "new_admissions": adm}
+    return {"baseline": z, "new_site": z}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny") / "run"
+    write_run(root, tiny_fac(), tiny_zone(), spec_replicates=3)
+    analyze(root)
+    return root
+
+
+def _row(df: pd.DataFrame, **keys: object) -> pd.Series:
+    mask = np.ones(len(df), bool)
+    for k, v in keys.items():
+        mask &= (df[k] == v).to_numpy()
+    assert mask.sum() == 1, keys
+    return df[mask].iloc[0]
+
+
+def test_daily_census_quantiles(tiny: Path) -> None:
+    df = load(tiny).census_daily
+    # day 1 ward at A: replicates 9, 12, 5 -> sorted 5, 9, 12
+    row = _row(df, scenario="baseline", facility="A", unit="ward", day=1)
+    assert row[["p5", "p25", "p50", "p75", "p95"]].tolist() == pytest.approx(
+        [5.4, 7.0, 9.0, 10.5, 11.7]
+    )
+    assert row["p_over"] == pytest.approx(1 / 3)  # only 12 > 10 beds
+    assert row["beds"] == 10
+    # total unit = ward + ICU: day 1 is 9, 15, 5 against 12 beds
+    tot = _row(df, scenario="baseline", facility="A", unit="total", day=1)
+    assert tot["p50"] == 9 and tot["beds"] == 12 and tot["p95"] == pytest.approx(9 + 0.9 * 6)
+    # All sites adds B's one ward patient
+    reg = _row(df, scenario="baseline", facility=ALL_SITES, unit="ward", day=1)
+    assert reg["p50"] == 10 and reg["beds"] == 15
+
+
+def test_per_replicate_measures(tiny: Path) -> None:
+    rep = load(tiny).site_replicate
+    a = rep[(rep.scenario == "baseline") & (rep.facility == "A") & (rep.unit == "ward")]
+    a = a.sort_values("replicate")
+    assert a["peak_census"].tolist() == [11, 12, 5]
+    assert a["days_above_85"].tolist() == [3, 3, 0]  # census > 8.5
+    assert a["days_above_95"].tolist() == [2, 3, 0]  # census > 9.5
+    assert a["days_above_100"].tolist() == [1, 2, 0]  # census > 10
+    assert a["p_over"].tolist() == pytest.approx([0.25, 0.5, 0.0])
+    assert a["bed_days_over"].tolist() == [1, 4, 0]
+    assert a["mean_occupancy"].tolist() == pytest.approx([38 / 40, 40 / 40, 20 / 40])
+    assert a["ed_boarding_days"].isna().all()  # flows belong to the site total only
+    t = rep[(rep.scenario == "baseline") & (rep.facility == "A") & (rep.unit == "total")]
+    assert t["ed_boarding_days"].tolist() == [6, 6, 6]
+    assert t["alc_bed_days"].tolist() == [8, 8, 8]
+    assert t["transfers_out"].tolist() == [4, 4, 4]
+
+
+def test_capacity_summary(tiny: Path) -> None:
+    cap = load(tiny).capacity
+    row = _row(cap, scenario="baseline", facility="A", unit="ward")
+    # p_over per replicate 0.25, 0.5, 0 -> sorted 0, 0.25, 0.5
+    assert row["p_over_p50"] == pytest.approx(0.25)
+    assert row["p_over_p5"] == pytest.approx(0.025)
+    assert row["p_over_p95"] == pytest.approx(0.475)
+    assert row["p_over_mean"] == pytest.approx(0.25)
+    # peaks 11, 12, 5 -> sorted 5, 11, 12
+    assert [row["peak_census_p5"], row["peak_census_p50"], row["peak_census_p95"]] == (
+        pytest.approx([5.6, 11, 11.9])
+    )
+    assert row["n_replicates"] == 3 and row["funded_beds"] == 10
+    icu = _row(cap, scenario="baseline", facility="A", unit="icu")
+    # one replicate has 3 ICU patients against 2 beds on one day of four
+    assert icu["days_above_100_p95"] == pytest.approx(0.9)
+    assert icu["bed_days_over_mean"] == pytest.approx(1 / 3)
+    b = _row(cap, scenario="baseline", facility="B", unit="icu")
+    assert b["open_days"] == 0 and pd.isna(b["p_over_p50"])  # B has no ICU
+
+
+def test_paired_comparison(tiny: Path) -> None:
+    cmp = load(tiny).comparison
+    p = _row(cmp, scenario="new_site", facility="A", unit="ward", measure="p_over")
+    # new_site p_over is 0 in every replicate: differences -0.25, -0.5, 0
+    assert p["n_pairs"] == 3 and p["baseline"] == "baseline"
+    assert [p["diff_p5"], p["diff_p50"], p["diff_p95"]] == pytest.approx([-0.475, -0.25, -0.025])
+    pk = _row(cmp, scenario="new_site", facility="A", unit="ward", measure="peak_census")
+    # peaks 10, 10, 2 against 11, 12, 5: differences -1, -2, -3 (paired, not -1, -2, -6)
+    assert [pk["diff_p5"], pk["diff_p50"], pk["diff_p95"]] == pytest.approx([-2.9, -2, -1.1])
+    assert pk["diff_mean"] == pytest.approx(-2) and pk["p_lower"] == 1.0
+    same = _row(cmp, scenario="new_site", facility="B", unit="ward", measure="peak_census")
+    assert same["diff_p5"] == same["diff_p95"] == 0
+    assert "baseline" not in set(cmp["scenario"])
+
+
+def test_epidemic_tables(tiny: Path) -> None:
+    a = load(tiny)
+    ar = a.attack_rate
+    z0 = _row(ar, scenario="baseline", zone="Z0", age_band="0-9")
+    # infections 30, 60, 90 out of 100 residents
+    assert [z0["attack_rate_p5"], z0["attack_rate_p50"], z0["attack_rate_p95"]] == (
+        pytest.approx([0.33, 0.6, 0.87])
+    )
+    z0all = _row(ar, scenario="baseline", zone="Z0", age_band="all")
+    assert z0all["attack_rate_p50"] == pytest.approx(60 / 200)
+    region = _row(ar, scenario="baseline", zone="All zones", age_band="all")
+    assert region["population"] == 400 and region["infections_p50"] == 60
+    pk = a.peak_day
+    assert _row(pk, scenario="baseline", zone="Z0")["peak_day_p50"] == 2
+    z1 = _row(pk, scenario="baseline", zone="Z1")  # peaks on days 1, 3, 1
+    assert [z1["peak_day_p5"], z1["peak_day_p50"], z1["peak_day_p95"]] == pytest.approx([1, 1, 2.8])
+    epi = a.epidemic
+    adm = _row(epi, scenario="baseline", measure="hospital_admissions")
+    assert [adm["p5"], adm["p50"], adm["p95"]] == pytest.approx([1.1, 2, 3.8])
+
+
+def test_beds_needed_hand_values(tmp_path: Path) -> None:
+    # census = day (0..19) against 10 beds in three identical replicates
+    days = np.tile(np.arange(20), (3, 1))
+    root = write_run(tmp_path / "r", {"baseline": {"C": {"ward_census": days, "ward_beds": 10}}})
+    analyze(root)
+    bn = load(root).beds_needed
+    row = _row(bn, scenario="baseline", facility="C", unit="ward")
+    # pooled N = 60, floor(0.05 N) = 3 days may be over: 19, 19, 19 > 18 -> 18 beds
+    assert row["beds_needed_5"] == 18 and row["open_site_days"] == 60
+    # floor(0.01 * 60) = 0: no day over -> 19 beds
+    assert row["beds_needed_1"] == 19 and row["extra_beds_5"] == 8
+    # one replicate: N = 20, one day may be over -> 18; none -> 19
+    assert row["beds_needed_5_rep_p50"] == 18 and row["beds_needed_1_rep_p50"] == 19
+
+
+def test_beds_needed_matches_definition(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    census = rng.poisson(30, size=(5, 50))
+    root = write_run(tmp_path / "r", {"baseline": {"C": {"ward_census": census, "ward_beds": 25}}})
+    analyze(root)
+    row = _row(load(root).beds_needed, scenario="baseline", facility="C", unit="ward")
+    flat = census.ravel()
+    for level, col in ((0.05, "beds_needed_5"), (0.01, "beds_needed_1")):
+        allowed = int(np.floor(level * flat.size + 1e-9))
+        smallest = next(b for b in range(flat.max() + 1) if (flat > b).sum() <= allowed)
+        assert row[col] == smallest
+
+
+def test_tables_written_as_parquet_and_csv(tiny: Path) -> None:
+    out = tiny / "analysis"
+    for name in ("capacity", "census_daily", "beds_needed", "comparison", "attack_rate"):
+        assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
+    a = load(tiny)
+    n = a.sql("SELECT count(*) FROM facility_day WHERE scenario = 'new_site'").fetchall()[0][0]
+    assert n == 3 * 4 * 2
+    assert len(a.raw("facility_day", "new_site").df()) == n
+    assert a.sql("SELECT count(*) FROM capacity").fetchall()[0][0] == len(a.capacity)
+
+
+def test_missing_dir_is_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(RunDirError, match="does not exist"):
+        analyze(tmp_path / "nope")
+    assert main(["analyze", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err
+
+
+def test_empty_dir_is_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["analyze", str(tmp_path / "empty")]) == 2
+    assert "no facility_day data" in capsys.readouterr().err
+
+
+def test_scenario_without_replicates_is_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    root = write_run(tmp_path / "r", tiny_fac(), replicates={"new_site": []})
+    assert main(["analyze", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "new_site" in err and "no facility_day replicates" in err
+
+
+def test_lost_parquet_part_is_error(tmp_path: Path) -> None:
+    root = write_run(tmp_path / "r", tiny_fac(), tiny_zone())
+    (root / "zone_day" / "scenario=new_site" / "part-0001.parquet").unlink()
+    with pytest.raises(RunDirError, match=r"new_site: zone_day is missing replicate\(s\) 1"):
+        open_run(root, warn=False)
+    (root / "facility_day" / "scenario=baseline" / "part-0002.parquet").unlink()
+    with pytest.raises(RunDirError, match=r"replicate\(s\) 2 complete"):
+        open_run(root, warn=False)
+
+
+def test_partial_ensemble_warns_with_counts(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    root = write_run(
+        tmp_path / "r", tiny_fac(), tiny_zone(), replicates={"new_site": [0, 2]}, spec_replicates=3
+    )
+    assert main(["analyze", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "partial ensemble" in err and "baseline 3/3, new_site 2/3" in err
+    cmp = load(root).comparison
+    pk = _row(cmp, scenario="new_site", facility="A", unit="ward", measure="peak_census")
+    assert pk["n_pairs"] == 2 and pk["diff_mean"] == pytest.approx(-2)  # pairs 0 and 2
