@@ -1,0 +1,7 @@
+"""The care network: facilities and patients as Mesa agents, routing between sites.
+
+- :mod:`popsim.care.facility`: a site (beds, census, status) as a Mesa agent;
+- :mod:`popsim.care.patient`: a resident in hospital as a Mesa agent, and the journey log;
+- :mod:`popsim.care.routing`: nearest site, diversion and transfers;
+- :mod:`popsim.care.network`: ``CareParams`` and ``CareNetwork``, the day of the network.
+"""

@@ -1,0 +1,152 @@
+"""Facility: one acute-care site as a Mesa agent, with its beds, census and daily counters.
+
+A facility holds three units: ward beds (acute medical/surgical, also occupied by ALC
+patients waiting for long-term care), ICU beds, and an emergency department. Funded beds
+come from the region's facilities table and change with scenario events
+(:class:`popsim.events.ChangeBeds`). A surge allowance (a share of funded ward beds) lets
+the ward census exceed funded beds with hallway and surge beds; past that, admitted
+patients board in the ED until a bed frees. Census is never capped: the model measures
+over-capacity, it never refuses a patient.
+
+Status follows the table: ``open`` sites are open unless a ``close_date`` has passed;
+``planned`` sites open on their ``open_date`` (never, without one); ``closed`` sites stay
+closed. :class:`popsim.events.OpenFacility` / :class:`popsim.events.CloseFacility` override.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import date
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from popsim.care.patient import Patient
+
+#: Unit codes (uint8 in journeys) and their names.
+ED, WARD, ICU, ALC = range(4)
+UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc")
+
+#: Daily counters a facility keeps (reset each day), in metric order.
+DAY_COUNTERS: tuple[str, ...] = (
+    "admissions",
+    "discharges",
+    "deaths",
+    "transfers_in",
+    "transfers_out",
+    "diversions",
+    "ed_visits",
+)
+
+
+def _day_of(value: object, start: date) -> int | None:
+    """Day index of an ISO date string relative to ``start`` (None when empty/missing)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text or text.lower() in {"nan", "nat", "none"}:
+        return None
+    return (date.fromisoformat(text[:10]) - start).days
+
+
+class Facility(mesa.Agent):
+    """An acute-care site.
+
+    Attributes:
+        index: row of the region's facilities table (the facility's number in outputs).
+        ward_beds, icu_beds: funded beds today.
+        ward_census, icu_census, alc_census: patients in each unit (ALC patients occupy
+            ward beds: ward occupancy is ``(ward_census + alc_census) / ward_beds``).
+        boarding: admitted patients waiting in the ED for a ward bed (FIFO).
+        open_day, close_day: day indexes of scheduled status changes (None: none).
+    """
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        index: int,
+        row: dict,
+        start: date,
+        surge_share: float,
+    ) -> None:
+        super().__init__(model)
+        self.index = int(index)
+        self.facility_id = str(row["facility_id"])
+        self.name = str(row["name"])
+        self.zone = int(row["zone"])
+        self.role = str(row["role"])
+        self.has_ed = bool(row["has_ed"])
+        self.x, self.y = float(row["x"]), float(row["y"])
+        self.ward_beds = int(row["ward_beds"])
+        self.icu_beds = int(row["icu_beds"])
+        self.surge_share = float(surge_share)
+        status = str(row["status"])
+        self.open_day = _day_of(row.get("open_date"), start)
+        self.close_day = _day_of(row.get("close_date"), start)
+        if status == "open":
+            self.is_open = self.open_day is None or self.open_day <= 0
+        else:
+            self.is_open = False
+            if status == "closed":
+                self.open_day = None
+        if self.close_day is not None and self.close_day <= 0:
+            self.is_open = False
+        self.ward_census = 0
+        self.icu_census = 0
+        self.alc_census = 0
+        self.boarding: deque[Patient] = deque()
+        self.n_boarding = 0
+        self.counts = dict.fromkeys(DAY_COUNTERS, 0)
+
+    # ---------------------------------------------------------------- status
+    def status_changes(self, day: int) -> str | None:
+        """Apply a scheduled opening or closing due today; returns "open"/"close"/None."""
+        if not self.is_open and self.open_day == day:
+            self.is_open = True
+            return "open"
+        if self.is_open and self.close_day == day:
+            self.is_open = False
+            return "close"
+        return None
+
+    def change_beds(self, ward: int, icu: int) -> None:
+        """Add (or remove, negative) funded beds; never below zero."""
+        self.ward_beds = max(0, self.ward_beds + int(ward))
+        self.icu_beds = max(0, self.icu_beds + int(icu))
+
+    # ------------------------------------------------------------- capacity
+    @property
+    def ward_capacity(self) -> int:
+        """Ward beds including the surge allowance (hallway and surge beds)."""
+        return int(self.ward_beds * (1.0 + self.surge_share))
+
+    def ward_free(self) -> bool:
+        """A ward bed (funded or surge) is free for a new patient."""
+        return self.ward_census + self.alc_census < self.ward_capacity
+
+    def icu_free(self) -> bool:
+        return self.icu_census < self.icu_beds
+
+    def load(self) -> float:
+        """Ward occupancy of funded beds counting ED boarders (inf when no beds)."""
+        used = self.ward_census + self.alc_census + self.n_boarding
+        return used / self.ward_beds if self.ward_beds > 0 else float("inf")
+
+    def census(self, unit: int) -> int:
+        return (self.n_boarding, self.ward_census, self.icu_census, self.alc_census)[unit]
+
+    def add(self, unit: int, n: int = 1) -> None:
+        """Change the census of ``unit`` by ``n`` (ED means boarding)."""
+        if unit == WARD:
+            self.ward_census += n
+        elif unit == ICU:
+            self.icu_census += n
+        elif unit == ALC:
+            self.alc_census += n
+        else:
+            self.n_boarding += n
+
+    def reset_day(self) -> None:
+        for key in self.counts:
+            self.counts[key] = 0

@@ -1,0 +1,385 @@
+"""CareNetwork: the region's acute-care sites and the patients in them, one day at a time.
+
+Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
+
+1. applies scheduled openings and closings (a closing site's patients are transferred);
+2. advances the patients due today (the calendar bucket of the day): the next phase of
+   their path (ICU -> ward step-down, ward -> ALC), or discharge, or death;
+3. moves ED boarders into ward beds freed today (first come, first served);
+4. routes today's needs (:mod:`popsim.care.routing`) and admits them: a ``Patient``
+   agent each, or ED boarding when no ward bed is free; a need for a resident already in
+   hospital (an epidemic case among inpatients) re-plans that patient's path in place;
+5. counts ED-only visits per site, vectorised, at the nearest open site with an ED;
+6. asks the model to kill today's in-hospital deaths and writes ``model.facility_day``.
+
+Census may exceed funded beds (surge and hallway beds, over-capacity ICU) and boarding
+is measured: nobody is dropped. The only need not placed is one with no open site at all
+(counted in ``totals["unplaced"]``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from popsim.care.facility import ALC, DAY_COUNTERS, ED, ICU, WARD, Facility
+from popsim.care.patient import (
+    ADMIT,
+    ARRIVE,
+    BOARD,
+    DEATH,
+    DISCHARGE,
+    MOVE_UNIT,
+    TO_ALC,
+    TRANSFER,
+    JourneyLog,
+    Patient,
+    plan_path,
+)
+from popsim.care.routing import Router
+from popsim.events import ChangeBeds, CloseFacility, OpenFacility
+from popsim.needs import MATERNITY, NeedBatch
+
+if TYPE_CHECKING:
+    from popsim.events import Event
+    from popsim.model import RegionModel
+
+#: Columns of ``facility_day`` in array order (the first 13 are the product schema).
+METRICS: tuple[str, ...] = (
+    "ward_census",
+    "ward_beds",
+    "icu_census",
+    "icu_beds",
+    "alc_census",
+    *DAY_COUNTERS,  # admissions, discharges, deaths, transfers_in, transfers_out, diversions, ed_visits
+    "ed_boarding",
+    "ward_capacity",
+    "open",
+)
+
+
+class CareParams(BaseModel):
+    """How the care network uses its beds.
+
+    Attributes:
+        surge_share: surge and hallway beds as a share of funded ward beds (0..2); past
+            funded plus surge beds new ward patients board in the ED.
+        divert_at: ward occupancy of funded beds (ED boarders counted) at which a site
+            diverts new emergency arrivals (0.5..10).
+        max_divert_minutes: extra travel minutes a diversion may add (0..600).
+        max_transfer_minutes: furthest inter-site transfer for a bed (0..1000).
+        uncapped: ignore bed limits (no diversion, transfer or boarding); for checks
+            against queueing theory and "unconstrained demand" runs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    surge_share: float = Field(0.15, ge=0.0, le=2.0)
+    divert_at: float = Field(1.10, ge=0.5, le=10.0)
+    max_divert_minutes: float = Field(20.0, ge=0.0, le=600.0)
+    max_transfer_minutes: float = Field(60.0, ge=0.0, le=1000.0)
+    uncapped: bool = False
+
+
+class CareNetwork:
+    """Facilities and patients of a region (see the module docstring for the day).
+
+    Attributes:
+        facilities: one :class:`Facility` agent per row of the region's facilities table.
+        patients: living patients by resident id.
+        metrics: names of the ``facility_day`` columns.
+        totals: run totals (admitted, discharged, died, stay_days of ended stays,
+            alc_stays, repathed, skipped needs, unplaced needs).
+    """
+
+    def __init__(self, model: RegionModel, params: CareParams) -> None:
+        self.model = model
+        self.params = params
+        region = model.region
+        start = model.config.start
+        rows = region.facilities.to_dict("records")
+        self.facilities = [
+            Facility(model, i, row, start, params.surge_share) for i, row in enumerate(rows)
+        ]
+        divert_at = 1e12 if params.uncapped else params.divert_at
+        self.router = Router(
+            self.facilities,
+            region.zone_facility_minutes,
+            divert_at,
+            params.max_divert_minutes,
+            params.max_transfer_minutes,
+        )
+        self.metrics = METRICS
+        self.patients: dict[int, Patient] = {}
+        self.calendar: dict[int, list[Patient]] = defaultdict(list)
+        self.log = JourneyLog(model.config.record_journeys)
+        self.totals = dict.fromkeys(
+            (
+                "admitted",
+                "discharged",
+                "died",
+                "stay_days",
+                "alc_stays",
+                "repathed",
+                "skipped",
+                "unplaced",
+            ),
+            0,
+        )
+        self._ed_site = self.router.ed_sites()
+        self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
+        self._deaths: list[int] = []
+
+    # ------------------------------------------------------------------- day
+    def step(self, needs: NeedBatch, ed_visits_per_zone: np.ndarray | None) -> None:
+        """One day of the care network; writes ``model.facility_day[model.day]``."""
+        day = self.model.day
+        changed = False
+        for fac in self.facilities:
+            change = fac.status_changes(day)
+            if change == "close":
+                self._evacuate(fac, day)
+            changed = changed or change is not None
+        if changed:
+            self._ed_site = self.router.ed_sites()
+        self._advance(day)
+        self._fill_boarders(day)
+        if len(needs):
+            self._admit(needs, day)
+        if ed_visits_per_zone is not None:
+            self._count_ed(np.asarray(ed_visits_per_zone, dtype=np.int64))
+        if self._deaths:
+            self.model.kill(np.asarray(self._deaths, dtype=np.int64))
+            self._deaths.clear()
+        self._write(day)
+
+    def apply(self, event: Event) -> None:
+        """Open or close a site, or change its funded beds (from today)."""
+        fac = self.facilities[event.facility]
+        if isinstance(event, ChangeBeds):
+            fac.change_beds(event.ward_beds, event.icu_beds)
+            return
+        if isinstance(event, OpenFacility):
+            fac.is_open = True
+            if fac.close_day is not None and fac.close_day <= event.day:
+                fac.close_day = None
+        elif isinstance(event, CloseFacility):
+            fac.is_open = False
+            fac.open_day = None
+            self._evacuate(fac, event.day)
+        else:
+            raise TypeError(f"the care network does not handle {event!r}")
+        self._ed_site = self.router.ed_sites()
+
+    def journeys(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
+        """Journey rows (resident_id, day, event, facility, unit) and the code names."""
+        return self.log.arrays()
+
+    # ------------------------------------------------------------- patients
+    def _advance(self, day: int) -> None:
+        bucket = self.calendar.pop(day, None)
+        if not bucket:
+            return
+        alive = self.model.pop.alive
+        for p in bucket:
+            if not p.active or p.day_next != day:
+                continue
+            if not alive[p.resident]:  # died of another cause (another module killed it)
+                self._end(p, day, died=True, killed=False)
+            elif p.last_phase:
+                self._end(p, day, died=p.dies, killed=p.dies)
+            else:
+                self._next_phase(p, day)
+
+    def _next_phase(self, p: Patient, day: int) -> None:
+        site = p.site
+        site.add(p.unit, -1)
+        p.boarding = False
+        p.phase += 1
+        unit, days = p.phases[p.phase]
+        site.add(unit, 1)
+        p.unit = unit
+        p.day_next = day + days
+        self.calendar[p.day_next].append(p)
+        self.log.add(p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit)
+
+    def _end(self, p: Patient, day: int, died: bool, killed: bool) -> None:
+        site = p.site
+        site.add(p.unit, -1)
+        p.boarding = False
+        p.active = False
+        if died:
+            site.counts["deaths"] += 1
+            self.totals["died"] += 1
+            if killed:
+                self._deaths.append(p.resident)
+            self.log.add(p.resident, day, DEATH, site.index, p.unit)
+        else:
+            site.counts["discharges"] += 1
+            self.totals["discharged"] += 1
+            self.log.add(p.resident, day, DISCHARGE, site.index, p.unit)
+        self.totals["stay_days"] += day - p.day_admit
+        if any(unit == ALC for unit, _ in p.phases[: p.phase + 1]):
+            self.totals["alc_stays"] += 1
+        self.model.pop.in_hospital[p.resident] = False
+        del self.patients[p.resident]
+        p.remove()
+
+    def _fill_boarders(self, day: int) -> None:
+        for fac in self.facilities:
+            queue = fac.boarding
+            while queue and (fac.ward_free() or not queue[0].boarding):
+                p = queue.popleft()
+                if not p.boarding:
+                    continue
+                p.boarding = False
+                fac.add(ED, -1)
+                fac.add(WARD, 1)
+                p.unit = WARD
+                self.log.add(p.resident, day, ADMIT, fac.index, WARD)
+
+    # ------------------------------------------------------------- admission
+    def _admit(self, needs: NeedBatch, day: int) -> None:
+        model = self.model
+        pop = model.pop
+        facs = self.facilities
+        router = self.router
+        cols = (
+            needs.resident.tolist(),
+            needs.kind.tolist(),
+            needs.icu_days.tolist(),
+            needs.ward_days.tolist(),
+            needs.alc_days.tolist(),
+            needs.dies.tolist(),
+            needs.tertiary.tolist(),
+            needs.elective.tolist(),
+        )
+        for r, kind, icu, ward, alc, dies, tertiary, elective in zip(*cols, strict=True):
+            if not pop.alive[r]:
+                self.totals["skipped"] += 1
+                continue
+            phases = plan_path(icu, ward, alc)
+            if pop.in_hospital[r]:
+                p = self.patients.get(r)
+                if p is None:
+                    self.totals["skipped"] += 1
+                else:
+                    self._repath(p, kind, phases, dies, day)
+                continue
+            zone, band = int(pop.zone[r]), int(pop.band[r])
+            emergency = not (elective or kind == MATERNITY)
+            site_i, nearest = router.arrival(zone, emergency, tertiary)
+            if site_i < 0:
+                self.totals["unplaced"] += 1
+                continue
+            site = facs[site_i]
+            if nearest != site_i:
+                facs[nearest].counts["diversions"] += 1
+            if emergency:
+                site.counts["ed_visits"] += 1
+            p = Patient(model, r, kind, zone, band, day, phases, dies)
+            self.log.add(r, day, ARRIVE, site_i, ED)
+            self._place(p, site, day)
+            self.patients[r] = p
+            self.calendar[p.day_next].append(p)
+            pop.in_hospital[r] = True
+            model.new_admissions[zone, band] += 1
+            self.totals["admitted"] += 1
+
+    def _place(self, p: Patient, site: Facility, day: int) -> None:
+        unit = p.planned_unit
+        if not self.params.uncapped:
+            target = -1
+            if unit == ICU and not site.icu_free():
+                target = self.router.icu_transfer(site)
+            elif unit != ICU and not site.ward_free():
+                target = self.router.ward_transfer(site)
+                if target < 0 and unit == WARD:
+                    p.site, p.unit, p.boarding = site, ED, True
+                    site.boarding.append(p)
+                    site.add(ED, 1)
+                    site.counts["admissions"] += 1
+                    self.log.add(p.resident, day, BOARD, site.index, ED)
+                    return
+            if target >= 0:
+                site.counts["transfers_out"] += 1
+                site = self.facilities[target]
+                site.counts["transfers_in"] += 1
+                self.log.add(p.resident, day, TRANSFER, site.index, unit)
+        p.site, p.unit = site, unit
+        site.add(unit, 1)
+        site.counts["admissions"] += 1
+        self.log.add(p.resident, day, ADMIT, site.index, unit)
+
+    def _repath(
+        self, p: Patient, kind: int, phases: tuple[tuple[int, int], ...], dies: bool, day: int
+    ) -> None:
+        """A new need for a patient already in hospital: follow the new path from today."""
+        site = p.site
+        unit = phases[0][0]
+        p.kind, p.phases, p.phase, p.dies = kind, phases, 0, dies
+        p.day_next = day + phases[0][1]
+        self.calendar[p.day_next].append(p)
+        self.totals["repathed"] += 1
+        if p.unit != unit:
+            site.add(p.unit, -1)
+            p.boarding = False
+            site.add(unit, 1)
+            p.unit = unit
+            self.log.add(p.resident, day, MOVE_UNIT, site.index, unit)
+
+    def _evacuate(self, fac: Facility, day: int) -> None:
+        """Transfer every patient of a closing site to the nearest open site."""
+        target = self.router.evacuation(fac)
+        if target < 0:
+            return
+        dest = self.facilities[target]
+        for p in [p for p in self.patients.values() if p.site is fac]:
+            fac.add(p.unit, -1)
+            if p.boarding:
+                p.boarding = False
+                p.unit = WARD
+            dest.add(p.unit, 1)
+            p.site = dest
+            fac.counts["transfers_out"] += 1
+            dest.counts["transfers_in"] += 1
+            self.log.add(p.resident, day, TRANSFER, dest.index, p.unit)
+        fac.boarding.clear()
+
+    # ---------------------------------------------------------------- counts
+    def _count_ed(self, per_zone: np.ndarray) -> None:
+        ok = self._ed_site >= 0
+        self._ed_today += np.bincount(
+            self._ed_site[ok], weights=per_zone[ok], minlength=len(self.facilities)
+        ).astype(np.int64)
+
+    def census(self) -> int:
+        """Patients in all units of all sites, ED boarders included."""
+        return sum(
+            f.ward_census + f.icu_census + f.alc_census + f.n_boarding for f in self.facilities
+        )
+
+    def _write(self, day: int) -> None:
+        table = getattr(self.model, "facility_day", None)
+        if table is not None and day < len(table):
+            table[day] = [
+                (
+                    f.ward_census,
+                    f.ward_beds,
+                    f.icu_census,
+                    f.icu_beds,
+                    f.alc_census,
+                    *(f.counts[k] for k in DAY_COUNTERS[:-1]),
+                    f.counts["ed_visits"] + int(self._ed_today[f.index]),
+                    f.n_boarding,
+                    f.ward_capacity,
+                    int(f.is_open),
+                )
+                for f in self.facilities
+            ]
+        for f in self.facilities:
+            f.reset_day()
+        self._ed_today[:] = 0

@@ -1,0 +1,139 @@
+"""Patient: a resident in hospital as a Mesa agent carrying its own journey; the journey log.
+
+A :class:`Patient` is created on admission and removed (``agent.remove()``) on discharge
+or death. It carries its site, its current unit, the day it was admitted, and its
+planned path: a short tuple of ``(unit, days)`` phases built from the need
+(ICU first, then the ward, e.g. a step-down after ICU, then ALC), ending in discharge or,
+when the need says so, death at the end of the last phase.
+
+Patients are never stepped every day: each one has ``day_next``, the day its current
+phase ends, and sits in that day's bucket of the network's calendar, so a day touches
+only the patients due that day.
+
+:class:`JourneyLog` keeps one row per patient event (arrive, admit, board, move_unit,
+transfer, alc, discharge, death) as growing Python lists, turned into arrays at the end.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from popsim.care.facility import ALC, ICU, UNIT_NAMES, WARD
+
+if TYPE_CHECKING:
+    from popsim.care.facility import Facility
+
+#: Journey event codes (uint8) and their names.
+ARRIVE, ADMIT, BOARD, MOVE_UNIT, TRANSFER, TO_ALC, DISCHARGE, DEATH = range(8)
+EVENT_NAMES: tuple[str, ...] = (
+    "arrive",
+    "admit",
+    "board",
+    "move_unit",
+    "transfer",
+    "alc",
+    "discharge",
+    "death",
+)
+
+
+def plan_path(icu_days: int, ward_days: int, alc_days: int) -> tuple[tuple[int, int], ...]:
+    """The phases of a stay: ICU, then ward, then ALC, skipping empty ones (at least one day)."""
+    phases = tuple(
+        (unit, int(days))
+        for unit, days in ((ICU, icu_days), (WARD, ward_days), (ALC, alc_days))
+        if days > 0
+    )
+    return phases or ((WARD, 1),)
+
+
+class Patient(mesa.Agent):
+    """A resident in hospital.
+
+    Attributes:
+        resident: the resident's id (row in the population).
+        kind: the need's kind code (:mod:`popsim.needs`).
+        zone, band: the resident's zone and age band (for per-zone counts).
+        site: the facility the patient is in.
+        unit: current unit code (ED while boarding).
+        day_admit: day of admission.
+        phases: planned ``(unit, days)`` phases; ``phase`` indexes the current one.
+        dies: the stay ends in death at the end of the last phase.
+        day_next: day the current phase ends (the patient's calendar bucket).
+    """
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        resident: int,
+        kind: int,
+        zone: int,
+        band: int,
+        day: int,
+        phases: tuple[tuple[int, int], ...],
+        dies: bool,
+    ) -> None:
+        super().__init__(model)
+        self.resident = int(resident)
+        self.kind = int(kind)
+        self.zone = int(zone)
+        self.band = int(band)
+        self.site: Facility | None = None
+        self.unit = phases[0][0]
+        self.day_admit = int(day)
+        self.phases = phases
+        self.phase = 0
+        self.dies = bool(dies)
+        self.day_next = int(day) + phases[0][1]
+        self.boarding = False
+        self.active = True
+
+    @property
+    def planned_unit(self) -> int:
+        """The unit of the current phase (the ward for a boarder waiting for a bed)."""
+        return self.phases[self.phase][0]
+
+    @property
+    def last_phase(self) -> bool:
+        return self.phase >= len(self.phases) - 1
+
+    @property
+    def stay_days(self) -> int:
+        """Planned length of the whole stay."""
+        return sum(days for _, days in self.phases)
+
+
+class JourneyLog:
+    """Journey rows as Python lists (cheap appends), returned as typed arrays."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.resident: list[int] = []
+        self.day: list[int] = []
+        self.event: list[int] = []
+        self.facility: list[int] = []
+        self.unit: list[int] = []
+
+    def add(self, resident: int, day: int, event: int, facility: int, unit: int) -> None:
+        if self.enabled:
+            self.resident.append(resident)
+            self.day.append(day)
+            self.event.append(event)
+            self.facility.append(facility)
+            self.unit.append(unit)
+
+    def __len__(self) -> int:
+        return len(self.resident)
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
+        cols = {
+            "resident_id": np.asarray(self.resident, dtype=np.int32),
+            "day": np.asarray(self.day, dtype=np.int16),
+            "event": np.asarray(self.event, dtype=np.uint8),
+            "facility": np.asarray(self.facility, dtype=np.int16),
+            "unit": np.asarray(self.unit, dtype=np.uint8),
+        }
+        return cols, {"event": EVENT_NAMES, "unit": UNIT_NAMES}

@@ -1,0 +1,137 @@
+"""Routing: which site a need goes to, and where a patient is transferred.
+
+- A need arrives at the nearest open site by travel time from the resident's zone
+  (a site with an ED for emergencies; any open site with ward beds for planned care).
+- A site past its diversion threshold (ward occupancy of funded beds, counting ED
+  boarders) sends new emergency arrivals to the next nearest site that is not, if it is
+  at most ``max_divert_minutes`` further; the diversion is counted at the first site.
+- Tertiary needs (trauma, cardiac) go to the nearest open tertiary site.
+- An ICU need at a full ICU is transferred to the nearest site with a free ICU bed within
+  ``max_transfer_minutes`` of the site; a ward need at a full ward (funded plus surge) to
+  the nearest site with a free funded ward bed within that limit. Otherwise the patient
+  stays: over-capacity ICU, or ED boarding.
+
+Travel between two sites is approximated by the travel time from the first site's zone
+to the second site (the region has zone-to-facility minutes only).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from popsim.care.facility import Facility
+
+
+class Router:
+    """Nearest-site choices over a region's travel matrix.
+
+    Args:
+        facilities: the network's facilities, in facility index order.
+        zone_facility_minutes: ``(n_zones, n_facilities)`` travel minutes.
+        divert_at: diversion threshold (ward occupancy of funded beds, e.g. 1.1).
+        max_divert_minutes: extra minutes a diversion may add over the nearest site.
+        max_transfer_minutes: furthest a transfer between sites may go.
+    """
+
+    def __init__(
+        self,
+        facilities: list[Facility],
+        zone_facility_minutes: np.ndarray,
+        divert_at: float,
+        max_divert_minutes: float,
+        max_transfer_minutes: float,
+    ) -> None:
+        self.facilities = facilities
+        self.minutes = np.asarray(zone_facility_minutes, dtype=np.float64)
+        self.order = [
+            list(map(int, row)) for row in np.argsort(self.minutes, axis=1, kind="stable")
+        ]
+        self.divert_at = float(divert_at)
+        self.max_divert_minutes = float(max_divert_minutes)
+        self.max_transfer_minutes = float(max_transfer_minutes)
+
+    # --------------------------------------------------------------- arrival
+    def arrival(self, zone: int, emergency: bool, tertiary: bool) -> tuple[int, int]:
+        """``(site, nearest)``: the site a new need goes to and the nearest candidate
+        (they differ when the nearest was on diversion). ``(-1, -1)``: no open site."""
+        facs = self.facilities
+        order = self.order[zone]
+        if tertiary:
+            for f in order:
+                fac = facs[f]
+                if fac.is_open and fac.role == "tertiary" and fac.ward_beds > 0:
+                    return f, f
+        nearest = -1
+        for f in order:
+            fac = facs[f]
+            if not fac.is_open or (emergency and not fac.has_ed):
+                continue
+            if not emergency and fac.ward_beds <= 0:
+                continue
+            if nearest < 0:
+                nearest = f
+                if not emergency or fac.load() < self.divert_at:
+                    return f, f
+                limit = self.minutes[zone, f] + self.max_divert_minutes
+                continue
+            if self.minutes[zone, f] > limit:
+                break
+            if fac.ward_beds > 0 and fac.load() < self.divert_at:
+                return f, nearest
+        return nearest, nearest
+
+    def ed_sites(self) -> np.ndarray:
+        """For each zone, the nearest open site with an ED (-1: none)."""
+        out = np.full(len(self.order), -1, dtype=np.int64)
+        for z, order in enumerate(self.order):
+            for f in order:
+                fac = self.facilities[f]
+                if fac.is_open and fac.has_ed:
+                    out[z] = f
+                    break
+        return out
+
+    # ------------------------------------------------------------- transfers
+    def icu_transfer(self, site: Facility) -> int:
+        """Nearest other open site with a free ICU bed within the transfer limit; failing
+        that, when ``site`` has no ICU at all, the nearest open site with any ICU (-1: none)."""
+        order = self.order[site.zone]
+        row = self.minutes[site.zone]
+        for f in order:
+            fac = self.facilities[f]
+            if f == site.index or not fac.is_open:
+                continue
+            if row[f] > self.max_transfer_minutes:
+                break
+            if fac.icu_free():
+                return f
+        if site.icu_beds <= 0 or not site.is_open:
+            for f in order:
+                fac = self.facilities[f]
+                if f != site.index and fac.is_open and fac.icu_beds > 0:
+                    return f
+        return -1
+
+    def ward_transfer(self, site: Facility) -> int:
+        """Nearest other open site with a free funded ward bed within the transfer limit."""
+        row = self.minutes[site.zone]
+        for f in self.order[site.zone]:
+            fac = self.facilities[f]
+            if f == site.index or not fac.is_open:
+                continue
+            if row[f] > self.max_transfer_minutes:
+                break
+            if fac.ward_census + fac.alc_census < fac.ward_beds:
+                return f
+        return -1
+
+    def evacuation(self, site: Facility) -> int:
+        """Nearest other open site with ward beds, any distance (-1: none)."""
+        for f in self.order[site.zone]:
+            fac = self.facilities[f]
+            if f != site.index and fac.is_open and fac.ward_beds > 0:
+                return f
+        return -1

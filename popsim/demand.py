@@ -1,0 +1,272 @@
+"""Everyday demand: ED visits and acute admissions that have nothing to do with the epidemic.
+
+Rates are per 1,000 residents a year by 10-year age band (and sex for maternity and a
+male excess in older medical and surgical stays). They are planning assumptions shaped on
+Canadian figures (see ``docs`` of the shared reference for Fraser Health):
+
+- hospitalisation about 70 per 1,000 a year (CIHI, 6,992 per 100,000 in 2023-24), rising
+  steeply with age (CIHI "Hospital Stays in Canada": people 65+ are about 1 in 7 residents
+  and close to half of stays; 80+ about 250 stays per 1,000);
+- childbirth about 10 per 1,000 residents (about 70 per 1,000 women aged 20-39; Statistics
+  Canada births 2022); mental-health stays about 6% of stays, mostly aged 15-44 (CIHI);
+- ED visits about 400 per 1,000 a year (Ontario, 413 per 1,000; the very young and the
+  old most often), of which the emergency admissions are part: the ED-only visits are the
+  ED rate less the emergency-admission rate;
+- acute length of stay: lognormal by type and age (medical about 7 days at 60-69 and
+  longer for the very old, surgical 3-6, childbirth 2.1 (CIHI), mental health 14), giving
+  a mean near CIHI's 7.3 days over all stays with ALC days included;
+- ICU: about 5% of stays (about 80 Fraser ICU beds at 90% with 3-4 day ICU stays);
+- ALC: about 6% of stays (CIHI 5.8-6.2%), nearly all 65+, lognormal mean 25 days (CADTH);
+- in-hospital death about 3% of stays, mostly the old.
+
+Seasonality: emergency demand (ED visits, medical and emergency surgical admissions,
+mental health) follows ``1 + winter_amplitude * cos(2 pi (day_of_year - peak_day) / 365.25)``;
+ED visits and emergency admissions follow a weekday profile (Monday busiest); elective
+surgery happens Monday to Friday only and stops while paused (:class:`popsim.events.Electives`);
+childbirth is flat.
+
+Per day the module draws a Poisson count per (zone, age band) cell at the band's highest
+rate over the two sexes, samples that many residents of the cell with
+:meth:`popsim.population.Population.sample_cell`, and keeps each by thinning (rate of its
+sex over the highest rate) with a type drawn in proportion to its sex's type rates: an
+exact Poisson process per resident that never scans all residents. Residents already in
+hospital are skipped (a 0.2% reduction at Canadian occupancy).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from popsim.events import Electives
+from popsim.model import Module
+from popsim.needs import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
+from popsim.region import N_AGE_BANDS
+
+if TYPE_CHECKING:
+    from popsim.events import Event
+    from popsim.model import RegionModel
+
+# Internal admission types (columns of the rate tables).
+T_MEDICAL, T_SURGICAL, T_ELECTIVE, T_MATERNITY, T_MENTAL = range(5)
+N_TYPES = 5
+TYPE_KIND = np.array([MEDICAL, SURGICAL, SURGICAL, MATERNITY, MENTAL], dtype=np.uint8)
+
+#: Admissions per 1,000 residents a year by age band, both sexes (assumptions, see above).
+MEDICAL_RATE = np.array([20, 6, 7, 9, 16, 27, 46, 86, 170, 265], dtype=float)
+SURGICAL_RATE = np.array([4, 3, 4, 4, 6, 9, 13, 17, 22, 22], dtype=float)  # emergency
+ELECTIVE_RATE = np.array([3, 3, 3, 5, 8, 13, 21, 26, 20, 8], dtype=float)
+MENTAL_RATE = np.array([1, 7, 8, 6, 5, 4, 3, 3, 3, 3], dtype=float)
+#: Childbirth per 1,000 women a year by band.
+MATERNITY_RATE_FEMALE = np.array([0, 4, 62, 68, 10, 0, 0, 0, 0, 0], dtype=float)
+#: Male relative rate of medical and surgical stays by band.
+REL_MALE = np.array([1.15, 1.0, 0.9, 0.9, 1.0, 1.15, 1.2, 1.2, 1.15, 1.1])
+#: ED visits per 1,000 a year (all visits, those ending in admission included).
+ED_RATE = np.array([420, 300, 410, 360, 320, 310, 350, 480, 720, 950], dtype=float)
+
+#: Acute stay (days): lognormal mean by type, multiplied by an age factor; sd = cv * mean.
+STAY_MEAN = np.array([6.0, 5.5, 3.0, 2.1, 14.0])
+STAY_CV = np.array([1.1, 1.1, 1.0, 0.6, 1.1])
+STAY_REL_BAND = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.05, 1.15, 1.25, 1.3])
+#: Probability of needing ICU by type (rows) and band (columns).
+P_ICU_MEDICAL = np.array([0.04, 0.03, 0.03, 0.04, 0.05, 0.07, 0.08, 0.07, 0.05, 0.03])
+P_ICU_TYPE = np.array([1.0, 1.3, 0.5, 0.05, 0.1])  # multiplies P_ICU_MEDICAL
+ICU_MEAN_DAYS, ICU_SD_DAYS = 3.5, 4.0
+#: In-hospital death probability by band (medical), multiplied by type.
+P_DIE_MEDICAL = np.array([0.003, 0.001, 0.002, 0.003, 0.008, 0.018, 0.032, 0.05, 0.085, 0.13])
+P_DIE_TYPE = np.array([1.0, 0.5, 0.1, 0.001, 0.05])
+#: Probability a stay ends in ALC (waiting for long-term care) by band, multiplied by type.
+P_ALC_BAND = np.array([0.0, 0.0, 0.004, 0.006, 0.01, 0.02, 0.045, 0.10, 0.17, 0.22])
+P_ALC_TYPE = np.array([1.0, 0.8, 0.3, 0.0, 1.0])
+ALC_MEAN_DAYS, ALC_SD_DAYS = 25.0, 22.0
+#: Emergency stays that need the tertiary site (major trauma, cardiac, neurosurgery).
+P_TERTIARY = np.array([0.06, 0.12, 0.0, 0.0, 0.0])
+#: Weekday profiles, Monday first (mean 1).
+WEEKDAY_ED = np.array([1.10, 1.03, 1.00, 0.98, 0.97, 0.95, 0.97])
+WEEKDAY_EMERGENCY = np.array([1.06, 1.02, 1.0, 1.0, 1.0, 0.95, 0.97])
+WEEKDAY_ELECTIVE = np.array([1.4, 1.4, 1.4, 1.4, 1.4, 0.0, 0.0])
+EMERGENCY_TYPES = (T_MEDICAL, T_SURGICAL, T_MENTAL)
+
+
+def lognormal(rng: np.random.Generator, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """Lognormal draws with the given arithmetic mean and sd (arrays broadcast)."""
+    mean = np.asarray(mean, dtype=float)
+    sigma2 = np.log1p((np.asarray(sd, dtype=float) / mean) ** 2)
+    mu = np.log(mean) - sigma2 / 2
+    return rng.lognormal(mu, np.sqrt(sigma2))
+
+
+def to_days(x: np.ndarray, lo: int = 1, hi: int = 365) -> np.ndarray:
+    return np.clip(np.rint(x), lo, hi).astype(np.int16)
+
+
+class DemandParams(BaseModel):
+    """Everyday demand settings.
+
+    Attributes:
+        rel_admissions: multiplies every admission rate (0..10).
+        rel_ed_visits: multiplies the ED visit rates (0..10).
+        rel_stay: multiplies acute lengths of stay (0.1..10).
+        rel_alc: multiplies the ALC probabilities (0..10; capped at 1 per stay).
+        winter_amplitude: relative winter excess of emergency demand at its peak (0..0.9).
+        peak_day_of_year: day of the year of the winter peak (1..366).
+        electives_paused: elective surgery paused from the start.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    rel_admissions: float = Field(1.0, ge=0.0, le=10.0)
+    rel_ed_visits: float = Field(1.0, ge=0.0, le=10.0)
+    rel_stay: float = Field(1.0, ge=0.1, le=10.0)
+    rel_alc: float = Field(1.0, ge=0.0, le=10.0)
+    winter_amplitude: float = Field(0.10, ge=0.0, le=0.9)
+    peak_day_of_year: int = Field(20, ge=1, le=366)
+    electives_paused: bool = False
+
+
+def admission_rates(params: DemandParams) -> np.ndarray:
+    """Admissions per resident per day, ``(2 sexes, N_AGE_BANDS, N_TYPES)``."""
+    rates = np.zeros((2, N_AGE_BANDS, N_TYPES))
+    for sex in (0, 1):
+        rel = REL_MALE if sex == 1 else 1.0
+        rates[sex, :, T_MEDICAL] = MEDICAL_RATE * rel
+        rates[sex, :, T_SURGICAL] = SURGICAL_RATE * rel
+        rates[sex, :, T_ELECTIVE] = ELECTIVE_RATE * rel
+        rates[sex, :, T_MENTAL] = MENTAL_RATE
+    rates[0, :, T_MATERNITY] = MATERNITY_RATE_FEMALE
+    return rates * params.rel_admissions / 1000.0 / 365.25
+
+
+def ed_only_rates(params: DemandParams) -> np.ndarray:
+    """ED visits not ending in admission, per resident per day, ``(2, N_AGE_BANDS)``."""
+    adm = admission_rates(params)[..., list(EMERGENCY_TYPES)].sum(axis=2)
+    ed = ED_RATE * params.rel_ed_visits / 1000.0 / 365.25
+    return np.maximum(ed[None, :] - adm, 0.0)
+
+
+class Demand(Module):
+    """Everyday ED visits and admissions (see the module docstring)."""
+
+    name = "demand"
+
+    def __init__(self, params: DemandParams) -> None:
+        self.params = params
+        self.paused = params.electives_paused
+        self.rates = admission_rates(params)
+        self.ed_rates = ed_only_rates(params)
+        self.n_cancelled = 0  # elective admissions not made while paused
+        self.n_skipped = 0  # drawn residents already in hospital
+
+    def init(self, model: RegionModel) -> None:
+        self.rng = model.stream(self.name)
+        self.on_reindex(model)
+
+    def on_reindex(self, model: RegionModel) -> None:
+        pop = model.pop
+        alive = pop.alive
+        female = np.bincount(
+            pop.cell[alive & (pop.sex == 0)], minlength=pop.n_zones * N_AGE_BANDS
+        ).reshape(pop.n_zones, N_AGE_BANDS)
+        total = np.maximum(pop.alive_counts, 1)
+        self.female_share = female / total
+
+    def apply(self, model: RegionModel, event: Event) -> None:
+        if isinstance(event, Electives):
+            self.paused = bool(event.paused)
+
+    # ------------------------------------------------------------------- day
+    def day_factors(self, model: RegionModel) -> tuple[np.ndarray, float]:
+        """Multipliers of today's admission rates by type, and of ED visits."""
+        d = model.date
+        doy = d.timetuple().tm_yday
+        wd = d.weekday()
+        p = self.params
+        season = 1.0 + p.winter_amplitude * np.cos(2 * np.pi * (doy - p.peak_day_of_year) / 365.25)
+        f = np.ones(N_TYPES)
+        for t in EMERGENCY_TYPES:
+            f[t] = season * (WEEKDAY_EMERGENCY[wd] if t != T_MENTAL else 1.0)
+        f[T_ELECTIVE] = WEEKDAY_ELECTIVE[wd]
+        return f, season * WEEKDAY_ED[wd]
+
+    def step(self, model: RegionModel) -> None:
+        factors, ed_factor = self.day_factors(model)
+        self._ed_visits(model, ed_factor)
+        if self.paused:
+            rates = self.rates * np.where(np.arange(N_TYPES) == T_ELECTIVE, 0.0, factors)
+            paused_rates = self.rates[..., T_ELECTIVE] * factors[T_ELECTIVE]
+            counts = model.pop.alive_counts
+            lam = (
+                counts
+                * (self.female_share * paused_rates[0] + (1 - self.female_share) * paused_rates[1])
+            ).sum()
+            self.n_cancelled += int(self.rng.poisson(lam))
+        else:
+            rates = self.rates * factors
+        ids, kinds = self._draw(model, rates)
+        if len(ids):
+            model.request_care(self._needs(model, ids, kinds))
+
+    def _ed_visits(self, model: RegionModel, factor: float) -> None:
+        share = self.female_share
+        per_cell = model.pop.alive_counts * (
+            share * self.ed_rates[0] + (1 - share) * self.ed_rates[1]
+        )
+        visits = self.rng.poisson(per_cell * factor)
+        model.request_ed_visits(visits.sum(axis=1))
+
+    def _draw(self, model: RegionModel, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residents admitted today and their internal type, by Poisson thinning per cell."""
+        pop = model.pop
+        rng = self.rng
+        total = rates.sum(axis=2)  # (2, bands)
+        top = total.max(axis=0)  # (bands,)
+        k = rng.poisson(pop.alive_counts * top[None, :]).ravel()
+        cells = np.flatnonzero(k)
+        if len(cells) == 0:
+            return np.empty(0, np.int32), np.empty(0, np.int64)
+        ids = np.concatenate([pop.sample_cell(int(c), int(k[c]), rng) for c in cells])
+        band = pop.band[ids]
+        sex = pop.sex[ids]
+        cum = np.cumsum(rates, axis=2)[sex, band]  # (n, types)
+        u = rng.random(len(ids)) * top[band]
+        kind = (u[:, None] >= cum).sum(axis=1)
+        keep = kind < N_TYPES
+        busy = pop.in_hospital[ids]
+        self.n_skipped += int((keep & busy).sum())
+        keep &= ~busy
+        return ids[keep], kind[keep]
+
+    def _needs(self, model: RegionModel, ids: np.ndarray, types: np.ndarray) -> NeedBatch:
+        """Clinical paths for today's admissions: ICU, ward, ALC days and death."""
+        rng = self.rng
+        p = self.params
+        band = model.pop.band[ids].astype(np.int64)
+        n = len(ids)
+        mean = STAY_MEAN[types] * STAY_REL_BAND[band] * p.rel_stay
+        mean = np.where(types == T_MATERNITY, STAY_MEAN[T_MATERNITY] * p.rel_stay, mean)
+        acute = lognormal(rng, mean, mean * STAY_CV[types])
+        icu = rng.random(n) < P_ICU_MEDICAL[band] * P_ICU_TYPE[types]
+        icu_days = np.where(icu, to_days(lognormal(rng, ICU_MEAN_DAYS, ICU_SD_DAYS), 1, 60), 0)
+        dies = rng.random(n) < np.minimum(
+            1.0, P_DIE_MEDICAL[band] * P_DIE_TYPE[types] * np.where(icu, 3.0, 1.0)
+        )
+        ward_days = to_days(acute - icu_days, 1, 365)
+        # half of ICU deaths happen in the ICU (no step-down)
+        die_in_icu = dies & icu & (rng.random(n) < 0.5)
+        ward_days = np.where(die_in_icu, 0, ward_days)
+        p_alc = np.minimum(1.0, P_ALC_BAND[band] * P_ALC_TYPE[types] * p.rel_alc)
+        alc = (rng.random(n) < p_alc) & ~dies
+        alc_days = np.where(alc, to_days(lognormal(rng, ALC_MEAN_DAYS, ALC_SD_DAYS), 3, 365), 0)
+        tertiary = rng.random(n) < P_TERTIARY[types]
+        return NeedBatch.build(
+            ids,
+            TYPE_KIND[types],
+            icu_days=icu_days,
+            ward_days=ward_days,
+            alc_days=alc_days,
+            dies=dies,
+            tertiary=tertiary,
+            elective=types == T_ELECTIVE,
+        )
