@@ -216,11 +216,14 @@ class EpidemicParams(BaseModel):
                 )
         return self
 
-    def contacts(self) -> np.ndarray:
+    def contacts(self, n_band: np.ndarray) -> np.ndarray:
+        """Daily contacts of band ``a`` (row) with band ``b``. ``uniform`` is proportionate
+        (well-mixed) mixing: contacts with a band in proportion to its size ``n_band``."""
         if self.contact_matrix is not None:
             return np.asarray(self.contact_matrix, dtype=np.float64)
         if self.mixing == "uniform":
-            return np.ones((N_AGE_BANDS, N_AGE_BANDS))
+            share = np.asarray(n_band, dtype=np.float64) / max(float(np.sum(n_band)), 1.0)
+            return np.tile(share, (N_AGE_BANDS, 1))
         return polymod_like_matrix()
 
 
@@ -308,8 +311,8 @@ class Epidemic(Module):
         self.on_reindex(model)
 
         # community transmission rate from the next-generation matrix of one population
-        contacts = p.contacts()
         n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
+        contacts = p.contacts(n_band)
         rel_inf = self.p_sym + (1 - self.p_sym) * p.rel_trans_asymptomatic
         dur = p.dur_infectious.expected_days()
         ngm = contacts * n_band[:, None] / n_band[None, :] * (rel_inf * dur)[None, :]
