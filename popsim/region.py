@@ -18,13 +18,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from popsim.errors import RegionError, RegionProblems
 
@@ -193,6 +194,20 @@ class RegionMeta(BaseModel):
     base_year: int = Field(2021, ge=1900, le=2200)
     travel: TravelConfig = Field(default_factory=TravelConfig)
 
+    @field_validator("crs")
+    @classmethod
+    def _projected(cls, value: str) -> str:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(value)
+        except CRSError:
+            raise ValueError("unknown CRS; expected e.g. 'EPSG:3005'") from None
+        if not crs.is_projected:
+            raise ValueError("not a projected CRS; expected one in metres, e.g. 'EPSG:3005'")
+        return value
+
 
 def regions_root() -> Path:
     """Folder of shipped regions (``POPSIM_REGIONS`` overrides it)."""
@@ -354,45 +369,40 @@ def _read_meta(folder: Path, problems: _Problems) -> RegionMeta | None:
     except ValidationError as err:
         for e in err.errors():
             loc = ".".join(str(p) for p in e["loc"]) or None
-            problems.add(path, f"field {loc}", e["msg"])
-        return None
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        crs = CRS.from_user_input(meta.crs)
-    except CRSError:
-        problems.add(path, "field crs", f"unknown CRS {meta.crs!r}; expected e.g. 'EPSG:3005'")
-        return None
-    if not crs.is_projected:
-        problems.add(path, "field crs", f"{meta.crs!r} is not projected; expected metres")
+            msg = e["msg"].removeprefix("Value error, ")
+            problems.add(path, f"field {loc}", f"{msg} (got {e['input']!r})"[:300])
         return None
     return meta
 
 
-def _read_zones(folder: Path, crs: str | None, problems: _Problems) -> gpd.GeoDataFrame | None:
+def _read_zones(
+    folder: Path, crs: str | None, problems: _Problems
+) -> tuple[gpd.GeoDataFrame | None, dict[str, int | None]]:
+    """Zones in ``crs`` (None if unusable) and ``{zone_id: population or None}`` seen."""
     import geopandas as gpd
     import shapely
 
     found = [folder / f for f in ZONE_FILES if (folder / f).is_file()]
     if not found:
         problems.add(folder / ZONE_FILES[0], None, "missing file (or zones.gpkg)")
-        return None
+        return None, {}
     if len(found) > 1:
         problems.add(folder, None, "both zones.geojson and zones.gpkg; keep only one")
     path = found[0]
     try:
-        raw = gpd.read_file(path)
-    except Exception as err:  # noqa: BLE001 - GDAL raises many types for unreadable files
+        with warnings.catch_warnings():  # mixed-type columns: we check each value below
+            warnings.simplefilter("ignore", UserWarning)
+            raw = gpd.read_file(path)
+    except (RuntimeError, OSError, ValueError) as err:  # pyogrio errors are RuntimeErrors
         problems.add(path, None, f"not a readable vector layer ({str(err).splitlines()[0]})")
-        return None
+        return None, {}
     missing = [c for c in ZONE_COLUMNS if c not in raw.columns]
     for col in missing:
         problems.add(path, f"property {col}", "missing; expected " + ", ".join(ZONE_COLUMNS))
     if len(raw) == 0:
         problems.add(path, None, "no zones; expected one polygon per zone")
     if missing or len(raw) == 0:
-        return None
+        return None, {}
     ok = True
     if raw.crs is None:
         problems.add(path, "crs", "no CRS; expected WGS84 lon/lat (EPSG:4326)")
@@ -403,6 +413,7 @@ def _read_zones(folder: Path, crs: str | None, problems: _Problems) -> gpd.GeoDa
             problems.add(path, "geometry", "coordinates outside lon/lat range; expected WGS84")
             ok = False
     seen: dict[str, int] = {}
+    known: dict[str, int | None] = {}
     pops: list[int] = []
     for i, row in enumerate(raw.itertuples(index=False)):
         zid = str(row.zone_id).strip() if row.zone_id is not None else ""
@@ -420,6 +431,7 @@ def _read_zones(folder: Path, crs: str | None, problems: _Problems) -> gpd.GeoDa
         pop = _whole(row.population, problems, path, f"{where}, population", 1)
         ok = ok and pop is not None
         pops.append(pop or 0)
+        known.setdefault(zid, pop)
         geom = row.geometry
         if geom is None or geom.is_empty:
             problems.add(path, f"{where}, geometry", "missing; expected a polygon")
@@ -432,7 +444,7 @@ def _read_zones(folder: Path, crs: str | None, problems: _Problems) -> gpd.GeoDa
             problems.add(path, f"{where}, geometry", f"invalid polygon ({reason})")
             ok = False
     if not ok or crs is None:
-        return None
+        return None, known
     zones = gpd.GeoDataFrame(
         {
             "zone_id": [str(z).strip() for z in raw["zone_id"]],
@@ -448,25 +460,28 @@ def _read_zones(folder: Path, crs: str | None, problems: _Problems) -> gpd.GeoDa
     points = zones.geometry.representative_point()
     zones.insert(4, "x", points.x.to_numpy())
     zones.insert(5, "y", points.y.to_numpy())
-    return zones
+    return zones, known
 
 
 def _read_age(
-    folder: Path, zones: gpd.GeoDataFrame | None, problems: _Problems
+    folder: Path,
+    zones: gpd.GeoDataFrame | None,
+    known: dict[str, int | None],
+    problems: _Problems,
 ) -> np.ndarray | None:
     path = folder / "age.csv"
     table = _read_csv(path, AGE_COLUMNS, problems)
-    if table is None or zones is None:
+    if table is None:
         return None
-    index = {z: i for i, z in enumerate(zones["zone_id"])}
+    index = {z: i for i, z in enumerate(known)}
     bands = {b: j for j, b in enumerate(AGE_BANDS)}
-    age = np.zeros((len(zones), N_AGE_BANDS, 2), dtype=np.int64)
-    filled = np.zeros((len(zones), N_AGE_BANDS), dtype=bool)
+    age = np.zeros((len(index), N_AGE_BANDS, 2), dtype=np.int64)
+    filled = np.zeros((len(index), N_AGE_BANDS), dtype=bool)
     ok = True
     for i, row in enumerate(table.itertuples(index=False)):
         line = f"line {i + 2}"
         zi, bj = index.get(row.zone_id), bands.get(row.age_band)
-        if zi is None:
+        if zi is None and known:
             problems.add(path, f"{line}, zone_id", f"unknown zone_id {row.zone_id!r}")
         if bj is None:
             problems.add(
@@ -485,25 +500,28 @@ def _read_age(
         age[zi, bj] = counts
     if not ok:
         return None
-    for zi, zid in enumerate(zones["zone_id"]):
+    for zi, (zid, expected) in enumerate(known.items()):
         lacking = [AGE_BANDS[j] for j in np.flatnonzero(~filled[zi])]
         if lacking:
             problems.add(path, f"zone_id {zid!r}", f"missing age bands {', '.join(lacking)}")
             ok = False
             continue
-        total, expected = int(age[zi].sum()), int(zones["population"].iloc[zi])
-        if total != expected:
+        total = int(age[zi].sum())
+        if expected is not None and total != expected:
             problems.add(
                 path,
                 f"zone_id {zid!r}",
                 f"female + male over all bands is {total}; expected the zone population {expected}",
             )
             ok = False
-    return age if ok else None
+    return age if ok and zones is not None else None
 
 
 def _read_facilities(
-    folder: Path, zones: gpd.GeoDataFrame | None, problems: _Problems
+    folder: Path,
+    zones: gpd.GeoDataFrame | None,
+    known: dict[str, int | None],
+    problems: _Problems,
 ) -> pd.DataFrame | None:
     import geopandas as gpd
     import pandas as pd
@@ -515,7 +533,7 @@ def _read_facilities(
     if len(table) == 0:
         problems.add(path, None, "no facilities; expected one row per acute-care site")
         return None
-    index = {} if zones is None else {z: i for i, z in enumerate(zones["zone_id"])}
+    index = {z: i for i, z in enumerate(known)}
     rows: list[dict[str, object]] = []
     seen: dict[str, int] = {}
     ok = True
@@ -534,7 +552,7 @@ def _read_facilities(
             seen[fid] = i + 2
         if rec["name"] == "":
             problems.add(path, f"{line}, name", "empty; expected the facility name")
-        if zones is not None and rec["zone_id"] not in index:
+        if known and rec["zone_id"] not in index:
             problems.add(path, f"{line}, zone_id", f"unknown zone_id {rec['zone_id']!r}")
         lon = _real(rec["lon"], problems, path, f"{line}, lon", -180, 180)
         lat = _real(rec["lat"], problems, path, f"{line}, lat", -90, 90)
@@ -614,9 +632,9 @@ def _read_facilities(
 
 def _read_region(folder: Path, problems: _Problems) -> Region | None:
     meta = _read_meta(folder, problems)
-    zones = _read_zones(folder, meta.crs if meta else None, problems)
-    age = _read_age(folder, zones, problems)
-    facilities = _read_facilities(folder, zones, problems)
+    zones, known = _read_zones(folder, meta.crs if meta else None, problems)
+    age = _read_age(folder, zones, known, problems)
+    facilities = _read_facilities(folder, zones, known, problems)
     if problems.items or meta is None or zones is None or age is None or facilities is None:
         return None
     travel = TravelParams(**meta.travel.model_dump())

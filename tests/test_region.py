@@ -1,0 +1,189 @@
+"""Loading, validating and listing region folders; the broken-region corpus."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from shapely.geometry import Point
+
+from popsim.cli import main
+from popsim.errors import RegionError, RegionProblems
+from popsim.region import (
+    AGE_BANDS,
+    ROLES,
+    STATUSES,
+    check_region,
+    list_regions,
+    load_region,
+    regions_root,
+)
+
+BAD = Path(__file__).parent / "bad_regions"
+
+#: case -> (file, field) of every problem `popsim regions check` must report, in any order.
+EXPECTED: dict[str, list[tuple[str, str]]] = {
+    "missing_file": [("age.csv", "missing file")],
+    "missing_column": [("facilities.csv", "column icu_beds")],
+    "wrong_type": [("zones.geojson", "population"), ("facilities.csv", "line 2, lon")],
+    "duplicate_id": [("facilities.csv", "line 3, facility_id")],
+    "negative_beds": [("facilities.csv", "line 2, ward_beds")],
+    "non_integer_beds": [("facilities.csv", "line 2, icu_beds")],
+    "zero_population": [("zones.geojson", "population")],
+    "facility_outside": [("facilities.csv", "line 3, lon/lat")],
+    "invalid_polygon": [("zones.geojson", "geometry")],
+    "no_crs": [("zones.gpkg", "crs")],
+    "age_sum": [("age.csv", "zone_id 'A'")],
+    "unknown_zone": [("facilities.csv", "line 3, zone_id")],
+    "bad_role_status": [("facilities.csv", "line 2, role"), ("facilities.csv", "line 3, status")],
+    "bad_dates": [
+        ("facilities.csv", "line 2, close_date"),
+        ("facilities.csv", "line 3, open_date"),
+    ],
+    "bad_age_band": [("age.csv", "line 21, age_band")],
+    "bad_toml": [("region.toml", "field crs"), ("region.toml", "field beds")],
+    "many_problems": [
+        ("facilities.csv", "line 2, ward_beds"),
+        ("facilities.csv", "line 3, facility_id"),
+        ("age.csv", "zone_id 'A'"),
+        ("facilities.csv", "line 2, role"),
+        ("facilities.csv", "line 3, status"),
+    ],
+}
+
+
+def test_corpus_has_a_folder_per_case():
+    folders = {p.name for p in BAD.iterdir() if p.is_dir()}
+    assert set(EXPECTED) | {"valid"} == folders
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_check_reports_every_problem_of_a_broken_region(case, capsys):
+    code = main(["regions", "check", str(BAD / case)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in err and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == len(EXPECTED[case]), err
+    for filename, field in EXPECTED[case]:
+        assert any(filename in line and field in line for line in lines), (filename, field, err)
+    # check_region agrees with the CLI, and load_region refuses the folder
+    assert len(check_region(BAD / case)) == len(lines)
+    with pytest.raises(RegionProblems if len(lines) > 1 else RegionError):
+        load_region(BAD / case)
+
+
+def test_messages_say_what_was_expected():
+    (problem,) = check_region(BAD / "negative_beds")
+    assert "ward_beds" in str(problem) and "whole number >= 0" in str(problem)
+    assert problem.path.endswith("facilities.csv")
+    (problem,) = check_region(BAD / "age_sum")
+    assert "102" in str(problem) and "100" in str(problem)
+
+
+def test_valid_corpus_region_loads(capsys):
+    assert main(["regions", "check", str(BAD / "valid")]) == 0
+    assert "ok" in capsys.readouterr().out
+    region = load_region(BAD / "valid")
+    assert region.n_zones == 2 and region.n_facilities == 2
+    assert region.facilities["zone"].tolist() == [0, 1]
+    assert region.facilities["status"].tolist() == ["open", "planned"]
+
+
+def test_console_script_exits_2_without_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "popsim.cli", "regions", "check", str(BAD / "many_problems")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == len(EXPECTED["many_problems"])
+
+
+def test_one_fix_leaves_the_other_problems(tmp_path):
+    folder = shutil.copytree(BAD / "many_problems", tmp_path / "r")
+    text = (folder / "facilities.csv").read_text().replace("huge", "tertiary")
+    (folder / "facilities.csv").write_text(text)
+    problems = check_region(folder)
+    assert len(problems) == len(EXPECTED["many_problems"]) - 1
+    assert not any("role" in str(p) for p in problems)
+
+
+def test_missing_folder_and_unknown_name():
+    assert "not a folder" in str(check_region("no/such/folder")[0])
+    with pytest.raises(RegionError, match="no such region"):
+        load_region("atlantis")
+
+
+def test_shipped_regions_are_listed():
+    names = [name for name, _ in list_regions()]
+    assert "fraser" in names and "synthetic" in names
+    assert regions_root().name == "regions"
+
+
+def test_regions_root_env_override(tmp_path, monkeypatch):
+    shutil.copytree(BAD / "valid", tmp_path / "tiny")
+    monkeypatch.setenv("POPSIM_REGIONS", str(tmp_path))
+    assert list_regions() == [("tiny", tmp_path / "tiny")]
+    assert load_region("tiny").name == "tiny"
+
+
+def test_fraser_region():
+    region = load_region("fraser")
+    assert region.n_zones == 13
+    assert 1_850_000 <= region.total_population <= 2_000_000
+    assert region.zones.crs.to_epsg() == 3005
+    assert {"Surrey", "Burnaby", "New Westminster", "Hope"} <= set(region.zones["name"])
+    assert set(region.zones["hsda"]) == {"Fraser East", "Fraser North", "Fraser South"}
+    np.testing.assert_array_equal(region.age.sum(axis=(1, 2)), region.zones["population"])
+    fac = region.facilities.set_index("facility_id")
+    assert (fac["status"] == "open").sum() >= 12
+    assert fac.loc["royal-columbian", "role"] == "tertiary"
+    assert fac.loc["fraser-canyon", "role"] == "stabilisation"
+    assert bool(fac.loc["fraser-canyon", "has_ed"])
+    new = fac.loc["new-surrey-hospital"]
+    assert new["status"] == "planned" and new["open_date"] == "2030-01-01"
+    assert new["ward_beds"] + new["icu_beds"] == 168
+    assert fac.loc["surrey-memorial", "zone_id"] == "surrey"
+    # about 80 ICU beds across the open sites (estimate)
+    assert 70 <= fac.loc[fac["status"] == "open", "icu_beds"].sum() <= 90
+    # every estimate is labelled: the Surrey split, the age shape, the polygons
+    assert "est" in region.zones.set_index("zone_id").loc["surrey", "source"]
+    assert region.zones["note"].str.contains("approximate").all()
+
+
+def test_region_invariants_on_shipped_regions():
+    for name in ("fraser", "synthetic"):
+        region = load_region(name)
+        z, f = region.n_zones, region.n_facilities
+        assert region.age.shape == (z, len(AGE_BANDS), 2) and (region.age >= 0).all()
+        assert region.zone_facility_minutes.shape == (z, f)
+        assert region.zone_zone_minutes.shape == (z, z)
+        assert (region.zone_facility_minutes >= region.travel.base_minutes - 1e-3).all()
+        np.testing.assert_allclose(np.diag(region.zone_zone_minutes), region.travel.base_minutes)
+        assert set(region.facilities["role"]) <= set(ROLES)
+        assert set(region.facilities["status"]) <= set(STATUSES)
+        # each facility lies in (or on the edge of) the zone it names
+        for row in region.facilities.itertuples():
+            assert region.zones.geometry.iloc[row.zone].distance(Point(row.x, row.y)) < 1.0
+        # the representative point of each zone is inside it
+        for geom, x, y in zip(
+            region.zones.geometry, region.zones["x"], region.zones["y"], strict=True
+        ):
+            assert geom.contains(Point(x, y))
+
+
+def test_travel_minutes_follow_the_documented_formula():
+    region = load_region("synthetic")
+    zxy = region.zones[["x", "y"]].to_numpy()
+    fxy = region.facilities[["x", "y"]].to_numpy()
+    km = np.hypot(*(zxy[1] - fxy[0])) / 1000
+    t = region.travel
+    expected = t.base_minutes + t.detour_factor * km / t.speed_kmh * 60
+    assert region.zone_facility_minutes[1, 0] == pytest.approx(expected, rel=1e-5)
