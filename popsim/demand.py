@@ -55,8 +55,8 @@ N_TYPES = 5
 TYPE_KIND = np.array([MEDICAL, SURGICAL, SURGICAL, MATERNITY, MENTAL], dtype=np.uint8)
 
 #: Admissions per 1,000 residents a year by age band, both sexes (assumptions, see above).
-MEDICAL_RATE = np.array([20, 6, 7, 9, 16, 27, 46, 86, 170, 265], dtype=float)
-SURGICAL_RATE = np.array([4, 3, 4, 4, 6, 9, 13, 17, 22, 22], dtype=float)  # emergency
+MEDICAL_RATE = np.array([20, 6, 7, 9, 16, 27, 48, 92, 180, 280], dtype=float)
+SURGICAL_RATE = np.array([4, 3, 4, 4, 7, 10, 14, 18, 23, 22], dtype=float)  # emergency
 ELECTIVE_RATE = np.array([3, 3, 3, 5, 8, 13, 21, 26, 20, 8], dtype=float)
 MENTAL_RATE = np.array([1, 7, 8, 6, 5, 4, 3, 3, 3, 3], dtype=float)
 #: Childbirth per 1,000 women a year by band.
@@ -71,14 +71,14 @@ STAY_MEAN = np.array([6.0, 5.5, 3.0, 2.1, 14.0])
 STAY_CV = np.array([1.1, 1.1, 1.0, 0.6, 1.1])
 STAY_REL_BAND = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.05, 1.15, 1.25, 1.3])
 #: Probability of needing ICU by type (rows) and band (columns).
-P_ICU_MEDICAL = np.array([0.04, 0.03, 0.03, 0.04, 0.05, 0.07, 0.08, 0.07, 0.05, 0.03])
+P_ICU_MEDICAL = np.array([0.045, 0.035, 0.035, 0.045, 0.06, 0.08, 0.09, 0.08, 0.06, 0.035])
 P_ICU_TYPE = np.array([1.0, 1.3, 0.5, 0.05, 0.1])  # multiplies P_ICU_MEDICAL
 ICU_MEAN_DAYS, ICU_SD_DAYS = 3.5, 4.0
 #: In-hospital death probability by band (medical), multiplied by type.
 P_DIE_MEDICAL = np.array([0.003, 0.001, 0.002, 0.003, 0.008, 0.018, 0.032, 0.05, 0.085, 0.13])
 P_DIE_TYPE = np.array([1.0, 0.5, 0.1, 0.001, 0.05])
 #: Probability a stay ends in ALC (waiting for long-term care) by band, multiplied by type.
-P_ALC_BAND = np.array([0.0, 0.0, 0.004, 0.006, 0.01, 0.02, 0.045, 0.10, 0.17, 0.22])
+P_ALC_BAND = np.array([0.0, 0.0, 0.005, 0.008, 0.014, 0.027, 0.06, 0.135, 0.23, 0.30])
 P_ALC_TYPE = np.array([1.0, 0.8, 0.3, 0.0, 1.0])
 ALC_MEAN_DAYS, ALC_SD_DAYS = 25.0, 22.0
 #: Emergency stays that need the tertiary site (major trauma, cardiac, neurosurgery).

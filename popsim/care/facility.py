@@ -78,9 +78,9 @@ class Facility(mesa.Agent):
         self.role = str(row["role"])
         self.has_ed = bool(row["has_ed"])
         self.x, self.y = float(row["x"]), float(row["y"])
-        self.ward_beds = int(row["ward_beds"])
-        self.icu_beds = int(row["icu_beds"])
         self.surge_share = float(surge_share)
+        self.ward_beds = int(row["ward_beds"])  # also sets ward_capacity (funded + surge)
+        self.icu_beds = int(row["icu_beds"])
         status = str(row["status"])
         self.open_day = _day_of(row.get("open_date"), start)
         self.close_day = _day_of(row.get("close_date"), start)
@@ -92,12 +92,25 @@ class Facility(mesa.Agent):
                 self.open_day = None
         if self.close_day is not None and self.close_day <= 0:
             self.is_open = False
-        self.ward_census = 0
-        self.icu_census = 0
-        self.alc_census = 0
+        self.n = [0, 0, 0, 0]  # patients by unit: ED boarders, ward, ICU, ALC
         self.boarding: deque[Patient] = deque()
-        self.n_boarding = 0
         self.counts = dict.fromkeys(DAY_COUNTERS, 0)
+
+    @property
+    def n_boarding(self) -> int:
+        return self.n[ED]
+
+    @property
+    def ward_census(self) -> int:
+        return self.n[WARD]
+
+    @property
+    def icu_census(self) -> int:
+        return self.n[ICU]
+
+    @property
+    def alc_census(self) -> int:
+        return self.n[ALC]
 
     # ---------------------------------------------------------------- status
     def status_changes(self, day: int) -> str | None:
@@ -117,35 +130,35 @@ class Facility(mesa.Agent):
 
     # ------------------------------------------------------------- capacity
     @property
-    def ward_capacity(self) -> int:
-        """Ward beds including the surge allowance (hallway and surge beds)."""
-        return int(self.ward_beds * (1.0 + self.surge_share))
+    def ward_beds(self) -> int:
+        return self._ward_beds
+
+    @ward_beds.setter
+    def ward_beds(self, value: int) -> None:
+        self._ward_beds = int(value)
+        self.ward_capacity = int(self._ward_beds * (1.0 + self.surge_share))
 
     def ward_free(self) -> bool:
         """A ward bed (funded or surge) is free for a new patient."""
-        return self.ward_census + self.alc_census < self.ward_capacity
+        n = self.n
+        return n[WARD] + n[ALC] < self.ward_capacity
+
+    def funded_ward_free(self) -> bool:
+        n = self.n
+        return n[WARD] + n[ALC] < self.ward_beds
 
     def icu_free(self) -> bool:
-        return self.icu_census < self.icu_beds
+        return self.n[ICU] < self.icu_beds
 
     def load(self) -> float:
         """Ward occupancy of funded beds counting ED boarders (inf when no beds)."""
-        used = self.ward_census + self.alc_census + self.n_boarding
+        n = self.n
+        used = n[WARD] + n[ALC] + n[ED]
         return used / self.ward_beds if self.ward_beds > 0 else float("inf")
 
-    def census(self, unit: int) -> int:
-        return (self.n_boarding, self.ward_census, self.icu_census, self.alc_census)[unit]
-
-    def add(self, unit: int, n: int = 1) -> None:
-        """Change the census of ``unit`` by ``n`` (ED means boarding)."""
-        if unit == WARD:
-            self.ward_census += n
-        elif unit == ICU:
-            self.icu_census += n
-        elif unit == ALC:
-            self.alc_census += n
-        else:
-            self.n_boarding += n
+    def add(self, unit: int, k: int = 1) -> None:
+        """Change the census of ``unit`` by ``k`` (ED means boarding)."""
+        self.n[unit] += k
 
     def reset_day(self) -> None:
         for key in self.counts:

@@ -91,8 +91,9 @@ class CareNetwork:
         facilities: one :class:`Facility` agent per row of the region's facilities table.
         patients: living patients by resident id.
         metrics: names of the ``facility_day`` columns.
-        totals: run totals (admitted, discharged, died, stay_days of ended stays,
-            alc_stays, repathed, skipped needs, unplaced needs).
+        totals: run totals (admitted, planned_days: planned stay days of the admitted,
+            discharged, died, stay_days and alc_stays of ended stays, repathed: needs of
+            patients already in hospital, skipped: needs of the dead, unplaced needs).
     """
 
     def __init__(self, model: RegionModel, params: CareParams) -> None:
@@ -119,6 +120,7 @@ class CareNetwork:
         self.totals = dict.fromkeys(
             (
                 "admitted",
+                "planned_days",
                 "discharged",
                 "died",
                 "stay_days",
@@ -132,6 +134,7 @@ class CareNetwork:
         self._ed_site = self.router.ed_sites()
         self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
         self._deaths: list[int] = []
+        self._left: list[int] = []
 
     # ------------------------------------------------------------------- day
     def step(self, needs: NeedBatch, ed_visits_per_zone: np.ndarray | None) -> None:
@@ -184,6 +187,7 @@ class CareNetwork:
         if not bucket:
             return
         alive = self.model.pop.alive
+        self._left = []
         for p in bucket:
             if not p.active or p.day_next != day:
                 continue
@@ -193,14 +197,16 @@ class CareNetwork:
                 self._end(p, day, died=p.dies, killed=p.dies)
             else:
                 self._next_phase(p, day)
+        if self._left:
+            self.model.pop.in_hospital[np.asarray(self._left, dtype=np.int64)] = False
 
     def _next_phase(self, p: Patient, day: int) -> None:
         site = p.site
-        site.add(p.unit, -1)
+        site.n[p.unit] -= 1
         p.boarding = False
         p.phase += 1
         unit, days = p.phases[p.phase]
-        site.add(unit, 1)
+        site.n[unit] += 1
         p.unit = unit
         p.day_next = day + days
         self.calendar[p.day_next].append(p)
@@ -208,7 +214,7 @@ class CareNetwork:
 
     def _end(self, p: Patient, day: int, died: bool, killed: bool) -> None:
         site = p.site
-        site.add(p.unit, -1)
+        site.n[p.unit] -= 1
         p.boarding = False
         p.active = False
         if died:
@@ -222,9 +228,9 @@ class CareNetwork:
             self.totals["discharged"] += 1
             self.log.add(p.resident, day, DISCHARGE, site.index, p.unit)
         self.totals["stay_days"] += day - p.day_admit
-        if any(unit == ALC for unit, _ in p.phases[: p.phase + 1]):
+        if p.unit == ALC:
             self.totals["alc_stays"] += 1
-        self.model.pop.in_hospital[p.resident] = False
+        self._left.append(p.resident)
         del self.patients[p.resident]
         p.remove()
 
@@ -247,8 +253,17 @@ class CareNetwork:
         pop = model.pop
         facs = self.facilities
         router = self.router
+        patients = self.patients
+        log = self.log.add
+        res = needs.resident
+        alive = pop.alive[res]
+        busy = pop.in_hospital[res]
         cols = (
-            needs.resident.tolist(),
+            res.tolist(),
+            alive.tolist(),
+            busy.tolist(),
+            pop.zone[res].tolist(),
+            pop.band[res].tolist(),
             needs.kind.tolist(),
             needs.icu_days.tolist(),
             needs.ward_days.tolist(),
@@ -257,21 +272,23 @@ class CareNetwork:
             needs.tertiary.tolist(),
             needs.elective.tolist(),
         )
-        for r, kind, icu, ward, alc, dies, tertiary, elective in zip(*cols, strict=True):
-            if not pop.alive[r]:
+        admitted: list[int] = []
+        for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective in zip(
+            *cols, strict=True
+        ):
+            if not ok:
                 self.totals["skipped"] += 1
                 continue
             phases = plan_path(icu, ward, alc)
-            if pop.in_hospital[r]:
-                p = self.patients.get(r)
+            if inh or r in patients:
+                p = patients.get(r)
                 if p is None:
                     self.totals["skipped"] += 1
                 else:
                     self._repath(p, kind, phases, dies, day)
                 continue
-            zone, band = int(pop.zone[r]), int(pop.band[r])
             emergency = not (elective or kind == MATERNITY)
-            site_i, nearest = router.arrival(zone, emergency, tertiary)
+            site_i, nearest = router.arrival(zone, emergency, tert)
             if site_i < 0:
                 self.totals["unplaced"] += 1
                 continue
@@ -281,13 +298,17 @@ class CareNetwork:
             if emergency:
                 site.counts["ed_visits"] += 1
             p = Patient(model, r, kind, zone, band, day, phases, dies)
-            self.log.add(r, day, ARRIVE, site_i, ED)
+            log(r, day, ARRIVE, site_i, ED)
             self._place(p, site, day)
-            self.patients[r] = p
+            patients[r] = p
             self.calendar[p.day_next].append(p)
-            pop.in_hospital[r] = True
-            model.new_admissions[zone, band] += 1
-            self.totals["admitted"] += 1
+            self.totals["planned_days"] += p.stay_days
+            admitted.append(r)
+        if admitted:
+            ids = np.asarray(admitted, dtype=np.int64)
+            pop.in_hospital[ids] = True
+            np.add.at(model.new_admissions, (pop.zone[ids], pop.band[ids]), 1)
+            self.totals["admitted"] += len(ids)
 
     def _place(self, p: Patient, site: Facility, day: int) -> None:
         unit = p.planned_unit

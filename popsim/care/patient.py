@@ -42,12 +42,16 @@ EVENT_NAMES: tuple[str, ...] = (
 
 def plan_path(icu_days: int, ward_days: int, alc_days: int) -> tuple[tuple[int, int], ...]:
     """The phases of a stay: ICU, then ward, then ALC, skipping empty ones (at least one day)."""
-    phases = tuple(
-        (unit, int(days))
-        for unit, days in ((ICU, icu_days), (WARD, ward_days), (ALC, alc_days))
-        if days > 0
-    )
-    return phases or ((WARD, 1),)
+    if icu_days <= 0 and alc_days <= 0:
+        return ((WARD, max(int(ward_days), 1)),)
+    phases = []
+    if icu_days > 0:
+        phases.append((ICU, int(icu_days)))
+    if ward_days > 0:
+        phases.append((WARD, int(ward_days)))
+    if alc_days > 0:
+        phases.append((ALC, int(alc_days)))
+    return tuple(phases)
 
 
 class Patient(mesa.Agent):
@@ -111,29 +115,22 @@ class JourneyLog:
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.resident: list[int] = []
-        self.day: list[int] = []
-        self.event: list[int] = []
-        self.facility: list[int] = []
-        self.unit: list[int] = []
+        self.rows: list[tuple[int, int, int, int, int]] = []
 
     def add(self, resident: int, day: int, event: int, facility: int, unit: int) -> None:
         if self.enabled:
-            self.resident.append(resident)
-            self.day.append(day)
-            self.event.append(event)
-            self.facility.append(facility)
-            self.unit.append(unit)
+            self.rows.append((resident, day, event, facility, unit))
 
     def __len__(self) -> int:
-        return len(self.resident)
+        return len(self.rows)
 
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
+        table = np.asarray(self.rows, dtype=np.int64).reshape(-1, 5)
         cols = {
-            "resident_id": np.asarray(self.resident, dtype=np.int32),
-            "day": np.asarray(self.day, dtype=np.int16),
-            "event": np.asarray(self.event, dtype=np.uint8),
-            "facility": np.asarray(self.facility, dtype=np.int16),
-            "unit": np.asarray(self.unit, dtype=np.uint8),
+            "resident_id": table[:, 0].astype(np.int32),
+            "day": table[:, 1].astype(np.int16),
+            "event": table[:, 2].astype(np.uint8),
+            "facility": table[:, 3].astype(np.int16),
+            "unit": table[:, 4].astype(np.uint8),
         }
         return cols, {"event": EVENT_NAMES, "unit": UNIT_NAMES}

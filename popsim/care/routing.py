@@ -124,7 +124,7 @@ class Router:
                 continue
             if row[f] > self.max_transfer_minutes:
                 break
-            if fac.ward_census + fac.alc_census < fac.ward_beds:
+            if fac.funded_ward_free():
                 return f
         return -1
 
