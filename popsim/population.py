@@ -14,6 +14,7 @@ in the daily step. Modules declare extra columns with :class:`Column`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 #: Canadian household sizes 1..6+ (2021 census, approximate shares).
 HOUSEHOLD_SIZE_SHARES = np.array([0.29, 0.34, 0.15, 0.14, 0.055, 0.025])
 ADULT_AGE = 18
+MAX_AGE = 110
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,36 @@ def scale_counts(counts: np.ndarray, total: int) -> np.ndarray:
     if short > 0:
         out[np.argsort(-(exact - out), kind="stable")[:short]] += 1
     return out.reshape(counts.shape)
+
+
+def household_layout(age: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Group residents of one zone into households.
+
+    Sizes are drawn from :data:`HOUSEHOLD_SIZE_SHARES`; each household has an adult head
+    (merging households when adults are too few), so children always live with an adult.
+    Returns ``order`` (residents in household order) and the household ``sizes``.
+    """
+    n = len(age)
+    shares = HOUSEHOLD_SIZE_SHARES / HOUSEHOLD_SIZE_SHARES.sum()
+    sizes = rng.choice(np.arange(1, 7), size=n // 2 + 2, p=shares)
+    n_hh = int(np.searchsorted(np.cumsum(sizes), n)) + 1
+    sizes = sizes[:n_hh]
+    sizes[-1] -= int(sizes.sum() - n)
+    adult = np.flatnonzero(age >= ADULT_AGE)
+    if len(adult) < n_hh:  # too few adults for one head each: merge households
+        n_hh = max(1, len(adult))
+        sizes = np.bincount(np.arange(n) % n_hh, minlength=n_hh)
+    heads = rng.permutation(adult)[:n_hh]
+    rest = np.ones(n, dtype=bool)
+    rest[heads] = False
+    rest = rng.permutation(np.flatnonzero(rest))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    is_head = np.zeros(n, dtype=bool)
+    is_head[starts] = True
+    order = np.empty(n, dtype=np.int64)
+    order[is_head] = heads
+    order[~is_head] = rest
+    return order, sizes
 
 
 class Population:
@@ -162,6 +194,54 @@ class Population:
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         return self.hh_order[offsets + np.arange(lengths.sum())]
 
+    def sample_cells(
+        self,
+        k: np.ndarray,
+        rng: np.random.Generator,
+        accept: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """``k[c]`` distinct living residents of every cell ``c`` at once (fewer where a cell
+        has fewer), optionally only those for which ``accept(ids)`` is true. Rejection
+        sampling from the cell index; cells where it falls short are scanned."""
+        k = np.asarray(k, dtype=np.int64).ravel()
+        cells = np.flatnonzero(k > 0)
+        if len(cells) == 0:
+            return np.empty(0, dtype=np.int64)
+
+        def ok(ids: np.ndarray) -> np.ndarray:
+            good = self.alive[ids]
+            return good & accept(ids) if accept is not None else good
+
+        want = k[cells]
+        lo = self.cell_start[cells]
+        size = self.cell_start[cells + 1] - lo
+        reps = 2 * want + 8
+        fast = np.flatnonzero(reps < size)
+        got = np.zeros(len(cells), dtype=np.int64)
+        picked = np.empty(0, dtype=np.int64)
+        if len(fast):
+            r = reps[fast]
+            pos = np.repeat(lo[fast], r)
+            pos += (rng.random(int(r.sum())) * np.repeat(size[fast], r)).astype(np.int64)
+            pos = np.unique(pos)
+            pos = pos[ok(self.cell_order[pos])]
+            group = np.searchsorted(lo[fast], pos, side="right") - 1
+            order = np.lexsort((rng.random(len(pos)), group))
+            pos, group = pos[order], group[order]
+            rank = np.arange(len(pos)) - np.searchsorted(group, np.arange(len(fast)))[group]
+            keep = rank < want[fast][group]
+            picked = self.cell_order[pos[keep]].astype(np.int64)
+            got[fast] = np.bincount(group[keep], minlength=len(fast))
+        out = [picked]
+        for j in np.flatnonzero(got < want):
+            members = self.cell_order[lo[j] : lo[j] + size[j]].astype(np.int64)
+            members = members[ok(members)]
+            if got[j]:
+                members = np.setdiff1d(members, picked, assume_unique=True)
+            n = min(int(want[j] - got[j]), len(members))
+            out.append(rng.choice(members, n, replace=False))
+        return np.concatenate(out)
+
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Mark residents dead; returns those who were alive (each counted once)."""
         ids = np.unique(np.asarray(ids, dtype=np.int64))
@@ -169,6 +249,41 @@ class Population:
         self.alive[ids] = False
         np.subtract.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
         return ids
+
+    # ------------------------------------------------------------ demography
+    def advance_ages(self, years: int = 1) -> None:
+        """Everyone (living) is ``years`` older (capped at :data:`MAX_AGE`); call
+        :meth:`reindex` (through ``model.reindexed()``) afterwards."""
+        age = np.minimum(self.age.astype(np.int64) + years, MAX_AGE)
+        self.age = np.where(self.alive, age, self.age).astype(np.uint8)
+        self.band = np.minimum(self.age // 10, N_AGE_BANDS - 1).astype(np.uint8)
+
+    def append(
+        self, age: np.ndarray, sex: np.ndarray, zone: np.ndarray, household: np.ndarray
+    ) -> np.ndarray:
+        """Add living residents (births, migrants) as new rows; returns their ids.
+
+        Module columns get their default value. Indexes are stale until :meth:`reindex`
+        (call ``model.reindexed()``), so batch additions (yearly), never daily.
+        """
+        n_new = len(age)
+        ids = np.arange(self.n, self.n + n_new, dtype=np.int64)
+        age = np.asarray(age, dtype=np.uint8)
+        self.age = np.concatenate([self.age, age])
+        self.band = np.concatenate([self.band, np.minimum(age // 10, N_AGE_BANDS - 1)])
+        self.sex = np.concatenate([self.sex, np.asarray(sex, dtype=np.uint8)])
+        self.zone = np.concatenate([self.zone, np.asarray(zone, dtype=np.int16)])
+        self.household = np.concatenate([self.household, np.asarray(household, np.int32)])
+        self.alive = np.concatenate([self.alive, np.ones(n_new, dtype=bool)])
+        self.in_hospital = np.concatenate([self.in_hospital, np.zeros(n_new, dtype=bool)])
+        for name, column in self._extra.items():
+            fill = np.full(n_new, column.default, dtype=column.dtype)
+            setattr(self, name, np.concatenate([getattr(self, name), fill]))
+        return ids
+
+    @property
+    def n_households(self) -> int:
+        return len(self.hh_start) - 1
 
     # --------------------------------------------------------------- synthesis
     @classmethod
@@ -184,7 +299,6 @@ class Population:
         counts = region.age if total is None else scale_counts(region.age, int(total))
         ages, sexes, zones, households = [], [], [], []
         next_hh = 0
-        shares = HOUSEHOLD_SIZE_SHARES / HOUSEHOLD_SIZE_SHARES.sum()
         for z in range(region.n_zones):
             c = counts[z]
             n = int(c.sum())
@@ -193,23 +307,8 @@ class Population:
             band = np.repeat(np.tile(np.arange(N_AGE_BANDS), 2), c.T.ravel())
             sex = np.repeat(np.repeat([0, 1], N_AGE_BANDS), c.T.ravel())
             age = band * 10 + rng.integers(0, 10, n)
-            sizes = rng.choice(np.arange(1, 7), size=n // 2 + 2, p=shares)
-            n_hh = int(np.searchsorted(np.cumsum(sizes), n)) + 1
-            sizes = sizes[:n_hh]
-            sizes[-1] -= int(sizes.sum() - n)
-            adult = np.flatnonzero(age >= ADULT_AGE)
-            if len(adult) < n_hh:  # too few adults for one head each: merge households
-                n_hh = max(1, len(adult))
-                sizes = np.bincount(np.arange(n) % n_hh, minlength=n_hh)
-            heads = rng.permutation(adult)[:n_hh]
-            rest = np.setdiff1d(np.arange(n), heads, assume_unique=True)
-            rest = rng.permutation(rest)
-            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-            is_head = np.zeros(n, dtype=bool)
-            is_head[starts] = True
-            order = np.empty(n, dtype=np.int64)
-            order[is_head] = heads
-            order[~is_head] = rest
+            order, sizes = household_layout(age, rng)
+            n_hh = len(sizes)
             ages.append(age[order])
             sexes.append(sex[order])
             zones.append(np.full(n, z, dtype=np.int16))

@@ -1,0 +1,145 @@
+"""Population: synthesis, indexes, sampling, deaths, births and ageing."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from popsim.population import (
+    ADULT_AGE,
+    HOUSEHOLD_SIZE_SHARES,
+    Column,
+    Population,
+    scale_counts,
+)
+from popsim.region import N_AGE_BANDS
+from popsim.synth import synthetic_region
+
+
+@pytest.fixture(scope="module")
+def region():
+    return synthetic_region(4, 20_000, 2, seed=5)
+
+
+@pytest.fixture
+def pop(region):
+    return Population.synthesize(region, np.random.default_rng(1))
+
+
+def test_synthesis_matches_the_region_counts_by_zone_band_and_sex(region, pop):
+    got = np.zeros_like(region.age)
+    np.add.at(got, (pop.zone, pop.band, pop.sex), 1)
+    np.testing.assert_array_equal(got, region.age)
+    assert pop.n == region.total_population
+    np.testing.assert_array_equal(pop.alive_counts, region.age.sum(axis=2))
+
+
+def test_scaled_synthesis_hits_the_total_and_keeps_the_shape(region):
+    pop = Population.synthesize(region, np.random.default_rng(1), total=50_000)
+    assert pop.n == 50_000
+    share = pop.alive_counts.sum(axis=1) / pop.n
+    np.testing.assert_allclose(share, region.age.sum(axis=(1, 2)) / region.total_population, 1e-3)
+
+
+def test_synthesis_is_deterministic_from_the_seed(region):
+    a = Population.synthesize(region, np.random.default_rng(9))
+    b = Population.synthesize(region, np.random.default_rng(9))
+    c = Population.synthesize(region, np.random.default_rng(10))
+    for name in ("age", "sex", "zone", "household"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert not np.array_equal(a.age, c.age)
+
+
+def test_households_share_a_zone_have_an_adult_and_realistic_sizes(pop):
+    hh = pop.household
+    sizes = np.bincount(hh)
+    assert sizes.min() >= 1
+    zone_lo = np.full(len(sizes), 10**6)
+    zone_hi = np.full(len(sizes), -1)
+    np.minimum.at(zone_lo, hh, pop.zone)
+    np.maximum.at(zone_hi, hh, pop.zone)
+    assert (zone_lo == zone_hi).all()
+    adults = np.bincount(hh, weights=pop.age >= ADULT_AGE, minlength=len(sizes))
+    assert (adults >= 1).all()
+    # share of households of each size 1..5: about 4,000 households per zone, so the
+    # sd of a share is below 0.004; allow 0.02 (the last household of a zone is cut).
+    share = np.bincount(np.minimum(sizes, 6), minlength=7)[1:] / len(sizes)
+    want = HOUSEHOLD_SIZE_SHARES / HOUSEHOLD_SIZE_SHARES.sum()
+    np.testing.assert_allclose(share, want, atol=0.02)
+
+
+def test_household_members_lists_every_member(pop):
+    hh = np.array([0, 5, 5, 17])
+    members = pop.household_members(hh)
+    expected = np.concatenate([np.flatnonzero(pop.household == h) for h in hh])
+    np.testing.assert_array_equal(np.sort(members), np.sort(expected))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    k=st.lists(st.integers(0, 400), min_size=40, max_size=40),
+    seed=st.integers(0, 2**31),
+    kill_share=st.floats(0, 0.9),
+)
+def test_sample_cells_gives_distinct_living_residents_of_each_cell(region, k, seed, kill_share):
+    pop = Population.synthesize(region, np.random.default_rng(2))
+    rng = np.random.default_rng(seed)
+    pop.kill(np.flatnonzero(rng.random(pop.n) < kill_share))
+    k = np.array(k)
+    ids = pop.sample_cells(k, rng, accept=lambda ids: pop.sex[ids] == 0)
+    assert len(np.unique(ids)) == len(ids)
+    assert pop.alive[ids].all() and (pop.sex[ids] == 0).all()
+    got = np.bincount(pop.cell[ids], minlength=len(k))
+    eligible = np.bincount(pop.cell[pop.alive & (pop.sex == 0)], minlength=len(k))
+    np.testing.assert_array_equal(got, np.minimum(k, eligible))
+    one = pop.sample_cell(7, int(k[7]), rng)
+    assert len(np.unique(one)) == len(one) <= k[7]
+    assert pop.alive[one].all() and (pop.cell[one] == 7).all()
+
+
+def test_kill_counts_each_resident_once(pop):
+    before = pop.alive_counts.copy()
+    dead = pop.kill(np.array([3, 3, 10, 11]))
+    assert dead.tolist() == [3, 10, 11]
+    assert len(pop.kill(np.array([3, 10]))) == 0
+    assert before.sum() - pop.alive_counts.sum() == 3
+    assert pop.n_alive == before.sum() - 3
+
+
+def test_append_extends_every_column_and_reindex_counts_the_newcomers(pop):
+    pop.add_column(Column("flag", "uint8", 7))
+    n0 = pop.n
+    ids = pop.append(
+        np.array([0, 35]), np.array([1, 0]), np.array([2, 2]), np.array([pop.household[0], 999_999])
+    )
+    assert ids.tolist() == [n0, n0 + 1] and pop.n == n0 + 2
+    assert pop.flag[ids].tolist() == [7, 7] and pop.alive[ids].all()
+    assert not pop.in_hospital[ids].any()
+    before = pop.alive_counts.copy()
+    pop.reindex()
+    assert pop.alive_counts[2, 0] == before[2, 0] + 1
+    assert pop.alive_counts[2, 3] == before[2, 3] + 1
+    assert n0 in pop.household_members(np.array([pop.household[0]]))
+    assert ids[1] in pop.cell_members(2 * N_AGE_BANDS + 3)
+
+
+def test_advance_ages_moves_bands_and_spares_the_dead(pop):
+    pop.kill(np.array([0]))
+    age0 = pop.age.copy()
+    pop.advance_ages()
+    assert pop.age[0] == age0[0]
+    assert (pop.age[1:].astype(int) == np.minimum(age0[1:].astype(int) + 1, 110)).all()
+    np.testing.assert_array_equal(pop.band, np.minimum(pop.age // 10, 9))
+
+
+def test_memory_per_resident_is_compact(pop):
+    # core columns (11 bytes) + cell and household indexes: about 24 bytes a resident
+    assert pop.nbytes_per_resident() < 32
+
+
+def test_scale_counts_sums_to_the_total():
+    counts = np.array([[3, 1], [0, 6]])
+    out = scale_counts(counts, 21)
+    assert out.sum() == 21 and out[1, 0] == 0
+    with pytest.raises(ValueError):
+        scale_counts(np.zeros((2, 2)), 5)
