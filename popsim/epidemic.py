@@ -357,6 +357,7 @@ class Epidemic(Module):
     def on_reindex(self, model: RegionModel) -> None:
         pop = model.pop
         self.state = pop.epi_state
+        self.state[~pop.alive] = D  # the dead and those who moved away
         cell = pop.cell
         key = self.state.astype(np.int64) * self.n_cells + cell
         counts = np.bincount(key, minlength=N_STATES * self.n_cells)

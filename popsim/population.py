@@ -67,6 +67,8 @@ def household_layout(age: np.ndarray, rng: np.random.Generator) -> tuple[np.ndar
     sizes = sizes[:n_hh]
     sizes[-1] -= int(sizes.sum() - n)
     adult = np.flatnonzero(age >= ADULT_AGE)
+    if len(adult) == 0:  # no adult at all (a tiny group of migrants): one household
+        return np.arange(n), np.array([n])
     if len(adult) < n_hh:  # too few adults for one head each: merge households
         n_hh = max(1, len(adult))
         sizes = np.bincount(np.arange(n) % n_hh, minlength=n_hh)

@@ -1,0 +1,188 @@
+"""Demography: deaths by age every day; ageing, births and net migration once a year.
+
+Assumptions (stated, replaceable by official tables through the parameters):
+
+- **Deaths**: annual mortality by 10-year band from a Gompertz-Makeham curve fitted to
+  approximate Canadian/BC life-table values (about 0.1% a year at 40, 0.7% at 60, 4.5%
+  at 80, 15% at 90+; infants 0.45%), giving a crude death rate near 8 per 1,000 for
+  the Canadian age shape (BC 2022: about 8 per 1,000). Residents in hospital are never
+  picked: the care network owns them (their deaths come from their stay).
+- **Births**: age-specific fertility of women 15-49 (total fertility about 1.25, BC
+  and Fraser 2021-22 about 1.1-1.3); a newborn joins the mother's household and zone.
+- **Growth**: net migration each year brings the living population to
+  ``(1 + growth_rate)`` times the last year's (BC Stats projects Fraser Health to grow
+  about 1.5-2% a year, 1.85 million in 2021 to about 2.0 million in 2025-26).
+  Migrants are mostly young adults (:data:`MIGRANT_BAND_SHARES`) and arrive as new
+  households in zones in proportion to their population; a negative net flow removes
+  random residents (out-migration, not counted as deaths).
+
+Ageing, births and migration happen together on each anniversary of the start day,
+followed by one ``model.reindexed()``: indexes are rebuilt yearly, never daily.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from popsim.model import Module
+from popsim.population import household_layout
+from popsim.region import N_AGE_BANDS
+
+if TYPE_CHECKING:
+    from popsim.model import RegionModel
+
+DAYS_PER_YEAR = 365
+
+
+def gompertz_makeham_band_rates() -> list[float]:
+    """Annual death probability per 10-year band (see the module docstring)."""
+    ages = np.arange(0, 100)
+    rate = 0.0002 + 3.2e-5 * np.exp(0.0907 * ages)
+    rate[0] = 0.0045  # infant mortality
+    rate = np.minimum(rate, 0.5)
+    return [round(float(rate[b * 10 : b * 10 + 10].mean()), 6) for b in range(N_AGE_BANDS)]
+
+
+#: Births per woman per year by band (0-9 .. 90+): 15-19 counted in band 1 at half rate.
+FERTILITY_BY_BAND = (0.0, 0.0025, 0.045, 0.07, 0.008, 0.0, 0.0, 0.0, 0.0, 0.0)
+#: Age shares of net migrants by band (young-adult heavy; assumption).
+MIGRANT_BAND_SHARES = (0.12, 0.10, 0.30, 0.22, 0.10, 0.07, 0.05, 0.025, 0.01, 0.005)
+
+
+def _band_table(name: str, v: list[float], upper: float) -> list[float]:
+    if len(v) != N_AGE_BANDS:
+        raise ValueError(f"{name} needs {N_AGE_BANDS} entries (one per age band), got {len(v)}")
+    if any(not (0.0 <= x <= upper) for x in v):
+        raise ValueError(f"{name}: every entry must be in [0, {upper:g}], got {v}")
+    return v
+
+
+class DemographyParams(BaseModel):
+    """Parameters of demography; tables have one entry per 10-year age band."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    growth_rate: float = Field(
+        0.017, ge=-0.1, le=0.1, description="yearly growth of the population, in [-0.1, 0.1]"
+    )
+    death_rate: list[float] = Field(default_factory=gompertz_makeham_band_rates)
+    fertility: list[float] = Field(default_factory=lambda: list(FERTILITY_BY_BAND))
+    migrant_shares: list[float] = Field(default_factory=lambda: list(MIGRANT_BAND_SHARES))
+    p_male_birth: float = Field(0.512, ge=0, le=1, description="share of boys, in [0, 1]")
+
+    @field_validator("death_rate", "fertility")
+    @classmethod
+    def _rates(cls, v: list[float], info) -> list[float]:  # noqa: ANN001
+        return _band_table(info.field_name, v, 1.0)
+
+    @field_validator("migrant_shares")
+    @classmethod
+    def _shares(cls, v: list[float]) -> list[float]:
+        _band_table("migrant_shares", v, 1.0)
+        if sum(v) <= 0:
+            raise ValueError("migrant_shares must not all be 0")
+        return v
+
+
+class Demography(Module):
+    """Deaths daily; ageing, births and migration yearly (see the module docstring)."""
+
+    name: ClassVar[str] = "demography"
+
+    def __init__(self, params: DemographyParams) -> None:
+        self.params = params
+        self.p_death_day = -np.expm1(np.log1p(-np.asarray(params.death_rate)) / DAYS_PER_YEAR)
+        self.n_deaths = 0
+        self.n_births = 0
+        self.n_migrants = 0
+        self.yearly: list[dict[str, float]] = []
+
+    def init(self, model: RegionModel) -> None:
+        self.rng = model.stream(self.name)
+        self.year_start_alive = model.pop.n_alive
+
+    def step(self, model: RegionModel) -> None:
+        if model.day > 0 and model.day % DAYS_PER_YEAR == 0:
+            self.new_year(model)
+        pop = model.pop
+        k = self.rng.binomial(pop.alive_counts.ravel(), np.tile(self.p_death_day, pop.n_zones))
+        if k.any():
+            ids = pop.sample_cells(k, self.rng, accept=lambda ids: ~pop.in_hospital[ids])
+            self.n_deaths += len(model.kill(ids))
+
+    def new_year(self, model: RegionModel) -> None:
+        """Age everyone a year, add the year's births and net migrants, reindex."""
+        pop, rng, p = model.pop, self.rng, self.params
+        pop.advance_ages(1)
+        births = self._births(model)
+        target = round(self.year_start_alive * (1 + p.growth_rate))
+        net = target - (pop.n_alive + len(births))
+        self._add_births(model, births)
+        if net > 0:
+            self._immigrate(model, net)
+        elif net < 0:
+            living = np.flatnonzero(pop.alive & ~pop.in_hospital)
+            gone = rng.choice(living, min(-net, len(living)), replace=False)
+            pop.alive[gone] = False  # out-migration: not a death; reindex recounts
+        self.n_births += len(births)
+        self.n_migrants += net
+        model.reindexed()
+        alive = pop.alive
+        self.yearly.append(
+            {
+                "day": model.day,
+                "alive": float(alive.sum()),
+                "mean_age": float(pop.age[alive].mean()),
+                "births": float(len(births)),
+                "net_migrants": float(net),
+            }
+        )
+        self.year_start_alive = pop.n_alive
+
+    def _births(self, model: RegionModel) -> np.ndarray:
+        """Mothers of this year's births (living women, by fertility of their band)."""
+        pop = model.pop
+        fert = np.asarray(self.params.fertility)
+        bands = np.flatnonzero(fert > 0)
+        cells = [z * N_AGE_BANDS + b for z in range(pop.n_zones) for b in bands]
+        if not cells:
+            return np.empty(0, dtype=np.int64)
+        ids = np.concatenate([pop.cell_members(c) for c in cells]).astype(np.int64)
+        ids = ids[pop.alive[ids] & (pop.sex[ids] == 0)]
+        # after ageing the band may have moved: use the current band's fertility
+        return ids[self.rng.random(len(ids)) < fert[pop.band[ids]]]
+
+    def _add_births(self, model: RegionModel, mothers: np.ndarray) -> None:
+        pop, n = model.pop, len(mothers)
+        if n == 0:
+            return
+        sex = (self.rng.random(n) < self.params.p_male_birth).astype(np.uint8)
+        pop.append(np.zeros(n, np.uint8), sex, pop.zone[mothers], pop.household[mothers])
+
+    def _immigrate(self, model: RegionModel, n: int) -> None:
+        pop, rng = model.pop, self.rng
+        shares = np.asarray(self.params.migrant_shares, dtype=np.float64)
+        band = rng.choice(N_AGE_BANDS, size=n, p=shares / shares.sum())
+        age = band * 10 + rng.integers(0, 10, n)
+        sex = rng.integers(0, 2, n)
+        zone_pop = pop.alive_counts.sum(axis=1).astype(np.float64)
+        zone = rng.choice(pop.n_zones, size=n, p=zone_pop / zone_pop.sum())
+        next_hh = int(pop.household.max()) + 1
+        ages, sexes, zones, households = [], [], [], []
+        for z in np.unique(zone):
+            idx = np.flatnonzero(zone == z)
+            order, sizes = household_layout(age[idx], rng)
+            ages.append(age[idx][order])
+            sexes.append(sex[idx][order])
+            zones.append(np.full(len(idx), z))
+            households.append(np.repeat(np.arange(len(sizes)), sizes) + next_hh)
+            next_hh += len(sizes)
+        pop.append(
+            np.concatenate(ages),
+            np.concatenate(sexes),
+            np.concatenate(zones),
+            np.concatenate(households),
+        )

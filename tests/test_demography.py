@@ -1,0 +1,103 @@
+"""Demography: a 10-year run grows at the target rate and ages; deaths spare patients."""
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from popsim.demography import Demography, DemographyParams, gompertz_makeham_band_rates
+from popsim.epidemic import EpidemicParams
+from popsim.model import ModelConfig, RegionModel
+from popsim.synth import synthetic_region
+
+
+@pytest.fixture(scope="module")
+def decade():
+    region = synthetic_region(3, 12_000, 2, seed=4)
+    cfg = ModelConfig(days=3651, demography=DemographyParams(growth_rate=0.017))
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(8))
+    start_alive = model.pop.n_alive
+    start_age = float(model.pop.age.mean())
+    result = model.run()
+    return model, result, start_alive, start_age
+
+
+def test_ten_years_grow_at_the_target_rate_and_the_mean_age_rises(decade):
+    model, result, start_alive, start_age = decade
+    demo = model.demography
+    assert len(demo.yearly) == 10
+    # net migration closes each year exactly on the target; the only slack is the last
+    # day's deaths (about 12,000 * 0.008 / 365 < 1 a day) and rounding
+    want = start_alive * 1.017**10
+    assert abs(model.pop.n_alive - want) < 0.002 * want
+    alive = [y["alive"] for y in demo.yearly]
+    growth = np.diff(alive) / alive[:-1]
+    np.testing.assert_allclose(growth, 0.017, atol=0.003)
+    mean_age = [y["mean_age"] for y in demo.yearly]
+    assert mean_age[-1] > start_age + 0.3
+    # crude rates: deaths about 8 per 1,000 a year and births about 9 per 1,000; Poisson
+    # sd over 10 years of ~1,100 deaths is ~3%, allow 25% for the ageing shape.
+    years_alive = np.mean(alive) * 10
+    assert 0.006 < demo.n_deaths / years_alive < 0.012
+    assert 0.006 < demo.n_births / years_alive < 0.012
+    # zone_day deaths agree with the module's count, and counts match the population
+    assert result.zone_day[..., 6].sum() == demo.n_deaths
+    np.testing.assert_array_equal(result.zone_day[-1, ..., 0], model.pop.alive_counts)
+
+
+def test_newborns_live_with_their_mother_and_the_index_knows_them(decade):
+    model, _, start_alive, _ = decade
+    pop = model.pop
+    born = np.arange(start_alive, pop.n)[pop.age[start_alive:] < 10]
+    assert len(born) > 0
+    # every newborn's household also holds at least one adult woman of the same zone
+    for baby in born[:50]:
+        members = pop.household_members(np.array([pop.household[baby]]))
+        assert baby in members
+        assert ((pop.sex[members] == 0) & (pop.age[members] >= 15)).any()
+        assert (pop.zone[members] == pop.zone[baby]).all()
+    assert pop.cell_order.size == pop.n
+
+
+def test_residents_in_hospital_are_never_picked_to_die():
+    region = synthetic_region(2, 3_000, 1, seed=1)
+    rates = [0.9] * 10  # very high mortality so that many die in a month
+    cfg = ModelConfig(days=30, demography=DemographyParams(death_rate=rates))
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(2))
+    patients = np.arange(0, model.pop.n, 7)
+    model.pop.in_hospital[patients] = True
+    model.run()
+    assert model.demography.n_deaths > 300
+    assert model.pop.alive[patients].all()
+
+
+def test_epidemic_and_demography_keep_consistent_counts_over_a_new_year():
+    region = synthetic_region(2, 6_000, 1, seed=3)
+    cfg = ModelConfig(
+        days=400,
+        epidemic=EpidemicParams(r0=1.4, start_day=300),
+        demography=DemographyParams(growth_rate=-0.02),
+    )
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(5))
+    result = model.run()
+    pop = model.pop
+    e, i, r = model.epidemic.state_counts()
+    assert (result.zone_day >= 0).all()
+    np.testing.assert_array_equal(result.zone_day[-1, ..., :4].sum(axis=-1), pop.alive_counts)
+    live = pop.alive
+    np.testing.assert_array_equal(
+        e.ravel(), np.bincount(pop.cell[live & (pop.epi_state == 1)], minlength=e.size)
+    )
+    assert model.demography.yearly[0]["net_migrants"] < 0
+
+
+def test_default_death_rates_rise_with_age_and_bad_tables_are_rejected():
+    rates = gompertz_makeham_band_rates()
+    assert all(b > a for a, b in zip(rates[1:], rates[2:], strict=False))
+    assert 0.001 < rates[4] < 0.004 and 0.05 < rates[8] < 0.15
+    with pytest.raises(ValidationError, match="death_rate"):
+        DemographyParams(death_rate=[0.1] * 9)
+    with pytest.raises(ValidationError, match=r"fertility.*\[0, 1\]"):
+        DemographyParams(fertility=[1.5] * 10)
+    with pytest.raises(ValidationError, match="growth_rate"):
+        DemographyParams(growth_rate=0.5)
+    assert Demography(DemographyParams()).name == "demography"
