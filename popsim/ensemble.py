@@ -23,6 +23,7 @@ import shutil
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,15 +70,15 @@ def summarize(result: RunResult) -> dict[str, Any]:
 
     ward, icu, alc = col("ward_census"), col("icu_census"), col("alc_census")
     census = (ward + icu + alc).sum(axis=1)
-    over = (ward + alc > col("ward_beds")) | (icu > col("icu_beds"))
+    is_open = col("open") if "open" in metrics else np.ones_like(ward)
+    beds = (col("ward_beds") + col("icu_beds")) * (is_open > 0)
+    over = ((ward + alc > col("ward_beds")) | (icu > col("icu_beds"))) & (is_open > 0)
     days_over = over.sum(axis=0)
     peak_day = int(np.argmax(census)) if len(census) else 0
     return {
         "peak_census": int(census[peak_day]) if len(census) else 0,
         "peak_day": peak_day,
-        "funded_beds": int((col("ward_beds") + col("icu_beds"))[peak_day].sum())
-        if len(census)
-        else 0,
+        "funded_beds": int(beds[peak_day].sum()) if len(census) else 0,
         "days_over": {
             fid: int(n) for fid, n in zip(result.facility_ids, days_over, strict=True) if n
         },
@@ -159,9 +160,7 @@ def run_replicate(
         "host": os.uname().nodename if hasattr(os, "uname") else "",
         "pid": os.getpid(),
     }
-    written = record.write_replicate(out, result, scenario, replicate, metadata, manifest)
-    written["seconds"]["total"] = time.perf_counter() - t0
-    return written
+    return record.write_replicate(out, result, scenario, replicate, metadata, manifest, t0)
 
 
 # ----------------------------------------------------------------- clients
@@ -179,14 +178,16 @@ def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterato
             client.close()
         return
     n = max(1, min(workers or os.cpu_count() or 1, n_tasks))
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    with warnings.catch_warnings():  # "port 8787 in use": another cluster's status page
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     client = Client(cluster)
     try:
         yield client

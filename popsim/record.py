@@ -201,11 +201,13 @@ def write_replicate(
     replicate: int,
     metadata: dict[str, str],
     manifest: dict[str, Any],
+    started: float | None = None,
 ) -> dict[str, Any]:
     """Write the three tables of a replicate, then its manifest (last). Returns the manifest.
 
     ``metadata`` goes into every file's schema metadata (keys prefixed ``popsim.``);
-    ``manifest`` is extended with status, row counts, file paths and write time.
+    ``manifest`` is extended with status, row counts, file paths and write time (and the
+    replicate's total seconds if ``started``, a :func:`time.perf_counter` value, is given).
     """
     t0 = time.perf_counter()
     meta = {f"popsim.{k}": str(v) for k, v in metadata.items()}
@@ -225,6 +227,8 @@ def write_replicate(
         files[name] = path.relative_to(out).as_posix()
     seconds = dict(manifest.get("seconds", {}))
     seconds["write"] = time.perf_counter() - t0
+    if started is not None:
+        seconds["total"] = time.perf_counter() - started
     full = {
         **manifest,
         "scenario": scenario,

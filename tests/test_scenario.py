@@ -1,0 +1,132 @@
+"""Run specs: TOML -> RunSpec -> ModelConfig per scenario; every spec error names its key."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from popsim import events as ev
+from popsim.errors import SpecError
+from popsim.region import load_region
+from popsim.scenario import RunSpec, dotted, load_spec
+
+BAD_SPECS = sorted((Path(__file__).parent / "bad_specs").glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def region():
+    return load_region("synthetic")
+
+
+def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_minimal_spec(tmp_path, region):
+    spec = load_spec(write(tmp_path, 'region = "synthetic"\n', "minimal.toml"))
+    assert spec.name == "minimal"  # from the file name
+    assert list(spec.scenarios) == ["baseline"]
+    cfg = spec.model_config_for("baseline", region)
+    assert cfg.days == 365 and cfg.start == date(2026, 1, 1)
+    assert cfg.epidemic is None and cfg.demography is None  # off unless given
+    assert cfg.demand is not None and cfg.care is not None  # on by default
+    assert cfg.events == ()
+
+
+def test_events_resolve_to_indices_and_days(tmp_path, region):
+    text = """
+region = "synthetic"
+start = 2026-09-01
+days = 100
+[epidemic]
+r0 = 1.5
+seed_zones = ["Z02", "zone 3"]
+[scenarios.all]
+events = [
+  { date = 2026-09-11, open = "F2" },
+  { day = 5, close = "hospital 3" },
+  { day = 1, facility = "F1", ward_beds = -4, icu_beds = 1 },
+  { day = 20, contact_reduction = 0.3, zones = ["Z01"], setting = "community" },
+  { day = 30, vaccinate = 0.6, efficacy = 0.7, ages = [65, 120] },
+  { day = 40, electives = "pause" },
+  { day = 50, electives = "resume" },
+]
+"""
+    spec = load_spec(write(tmp_path, text))
+    cfg = spec.model_config_for("all", region)
+    assert cfg.events == (
+        ev.ChangeBeds(1, 0, ward_beds=-4, icu_beds=1),
+        ev.CloseFacility(5, 2),
+        ev.OpenFacility(10, 1),
+        ev.ContactReduction(20, 0.3, zones=(0,), setting="community"),
+        ev.Vaccinate(30, 0.6, 0.7, min_age=65, max_age=120),
+        ev.Electives(40, paused=True),
+        ev.Electives(50, paused=False),
+    )
+    assert list(cfg.epidemic.seed_zones) == [1, 2]
+    assert cfg.epidemic.r0 == 1.5
+
+
+def test_scenario_overrides_and_switches(tmp_path, region):
+    text = """
+region = "synthetic"
+[epidemic]
+r0 = 1.5
+start_day = 3
+[scenarios.base]
+[scenarios.worse]
+epidemic = { r0 = 2.0 }
+[scenarios.no-demand]
+demand = { enabled = false }
+"""
+    spec = load_spec(write(tmp_path, text))
+    base = spec.model_config_for("base", region)
+    worse = spec.model_config_for("worse", region)
+    assert (base.epidemic.r0, worse.epidemic.r0) == (1.5, 2.0)
+    assert worse.epidemic.start_day == 3  # merged over the base section
+    assert spec.model_config_for("no-demand", region).demand is None
+    assert base.demand is not None
+
+
+def test_overrides_shorten_the_run_and_drop_late_events(tmp_path, region):
+    text = """
+region = "synthetic"
+days = 100
+[scenarios.a]
+events = [{ day = 5, close = "F2" }, { day = 60, open = "F2" }]
+"""
+    spec = load_spec(write(tmp_path, text)).with_overrides(days=10, population=3000, replicates=2)
+    cfg = spec.model_config_for("a", region)
+    assert (cfg.days, cfg.population, spec.replicates) == (10, 3000, 2)
+    assert cfg.events == (ev.CloseFacility(5, 1),)
+    with pytest.raises(SpecError, match="replicates"):
+        spec.with_overrides(replicates=0)
+
+
+def test_spec_round_trips_through_json(tmp_path):
+    spec = load_spec(write(tmp_path, 'region = "synthetic"\n[epidemic]\nr0 = 2.0\n'))
+    again = RunSpec.from_dict(__import__("json").loads(spec.to_json()))
+    assert again.to_json() == spec.to_json()
+
+
+def test_dotted_paths():
+    assert dotted(("scenarios", "a-b", "events", 3, "day")) == "scenarios.a-b.events[3].day"
+    assert dotted(("days",)) == "days"
+
+
+@pytest.mark.parametrize("path", BAD_SPECS, ids=[p.stem for p in BAD_SPECS])
+def test_bad_spec_names_file_and_key(path):
+    expect = path.read_text(encoding="utf-8").splitlines()[0].removeprefix("# expect: ")
+    with pytest.raises(SpecError) as info:
+        load_spec(path, check_region=True)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {expect}"), message
+    assert "\n" not in message
+
+
+def test_bad_spec_corpus_is_not_empty():
+    assert len(BAD_SPECS) >= 15
