@@ -50,6 +50,8 @@ def write_run(
     replicates: dict[str, list[int]] | None = None,
     spec_replicates: int | None = None,
     manifest: bool = True,
+    zone_ids: list[str] | None = None,
+    spec_extra: dict | None = None,
 ) -> Path:
     """Write a run directory in the popsim layout.
 
@@ -62,7 +64,8 @@ def write_run(
     spec = {
         "name": root.name,
         "replicates": spec_replicates,
-        "scenarios": [{"name": s} for s in scenarios],
+        "scenarios": {s: {"description": f"scenario {s}"} for s in scenarios},
+        **(spec_extra or {}),
     }
     for s in scenarios:
         first = next(iter(fac[s].values()))
@@ -79,7 +82,6 @@ def write_run(
                     cols.setdefault(k, []).extend(v)
             n = len(cols["day"])
             table = {
-                "scenario": pa.array([s] * n).dictionary_encode(),
                 "replicate": pa.array([r] * n, pa.int16()),
                 "day": pa.array(cols["day"], pa.int16()),
                 "date": pa.array(
@@ -96,10 +98,11 @@ def write_run(
                 _, nd, nz, nb = z["infectious"].shape
                 d, zi, b = np.meshgrid(range(nd), range(nz), range(nb), indexing="ij")
                 zt = {
-                    "scenario": pa.array([s] * d.size).dictionary_encode(),
                     "replicate": pa.array([r] * d.size, pa.int16()),
                     "day": pa.array(d.ravel(), pa.int16()),
-                    "zone": pa.array([f"Z{i}" for i in zi.ravel()]),
+                    "zone": pa.array(
+                        [(zone_ids or [f"Z{i}" for i in range(nz)])[i] for i in zi.ravel()]
+                    ),
                     "age_band": pa.array([("0-9", "10-19", "20-29")[i] for i in b.ravel()]),
                 }
                 for k in ZONE_FIELDS:
@@ -325,6 +328,8 @@ def test_missing_dir_is_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_empty_dir_is_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["analyze", str(tmp_path / "empty")]) == 2
+    assert "no facility_day data" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "empty")]) == 2
     assert "no facility_day data" in capsys.readouterr().err
 
 

@@ -33,6 +33,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "attack_rate",
     "peak_day",
     "epidemic",
+    "epidemic_daily",
     "epidemic_comparison",
 )
 META = "meta.json"
@@ -88,6 +89,7 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection) -> dict[str, pd.Dat
         epidemic.create_zone_base(con, reps)
         t["attack_rate"] = epidemic.attack_rates(con)
         t["peak_day"] = epidemic.peak_days(con)
+        t["epidemic_daily"] = epidemic.epidemic_daily(con)
         icu = epidemic.icu_admissions(con, ds.has("journeys"))
         t["epidemic"] = epidemic.epidemic_summary(con, icu)
         rep = con.execute("SELECT * FROM epi_rep").df()

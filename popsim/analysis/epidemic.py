@@ -18,7 +18,8 @@ from popsim.analysis.capacity import _split_quantiles, columns
 ALL_ZONES = "All zones"
 ALL_BANDS = "all"
 _Q = "[0.05, 0.5, 0.95]"
-_ICU_EVENTS = ("admit", "admission", "admitted", "move", "move_unit", "transfer", "transfer_in")
+#: journeys events that put a patient in a unit (a transfer is followed by its admit).
+_ICU_EVENTS = ("admit", "move_unit")
 
 
 def create_zone_base(con: duckdb.DuckDBPyConnection, replicates: dict[str, list[int]]) -> None:
@@ -29,11 +30,12 @@ def create_zone_base(con: duckdb.DuckDBPyConnection, replicates: dict[str, list[
         for s, rs in replicates.items()
         if rs
     )
+    date = "CAST(date AS DATE)" if "date" in columns(con, "zone_day") else "CAST(NULL AS DATE)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE zd AS
         SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
-               CAST(day AS INTEGER) AS day, CAST(zone AS VARCHAR) AS zone,
+               CAST(day AS INTEGER) AS day, {date} AS date, CAST(zone AS VARCHAR) AS zone,
                CAST(age_band AS VARCHAR) AS age_band,
                CAST(susceptible AS BIGINT) + exposed + infectious + recovered AS alive,
                CAST(infectious AS BIGINT) AS infectious,
@@ -115,6 +117,24 @@ def peak_days(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return _split_quantiles(
         df, "i", ["peak_infectious_p5", "peak_infectious_p50", "peak_infectious_p95"]
     )
+
+
+def epidemic_daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Region-wide residents infectious and new infections per day, over replicates."""
+    df = con.execute(
+        f"""
+        WITH d AS (
+            SELECT scenario, replicate, day, min(date) AS date, sum(infectious) AS infectious,
+                   sum(new_infections) AS new_infections, sum(new_admissions) AS new_admissions
+            FROM zd GROUP BY ALL
+        )
+        SELECT scenario, day, min(date) AS date, quantile_cont(infectious, {_Q}) AS q,
+               median(new_infections) AS new_infections_p50,
+               median(new_admissions) AS new_admissions_p50
+        FROM d GROUP BY ALL ORDER BY scenario, day
+        """
+    ).df()
+    return _split_quantiles(df, "q", ["p5", "p50", "p95"])
 
 
 def icu_admissions(con: duckdb.DuckDBPyConnection, has_journeys: bool) -> pd.DataFrame | None:
