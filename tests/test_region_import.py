@@ -1,0 +1,156 @@
+"""``popsim regions import``: official-style layers and tables -> a region folder."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from popsim.cli import main
+from popsim.errors import RegionError
+from popsim.region import AGE_BANDS, check_region, load_region
+from popsim.region_import import band_index, import_region, slug
+from popsim.synth import synthetic_region
+
+
+@pytest.fixture(scope="module")
+def official(tmp_path_factory):
+    """A boundary layer shaped like the BC LHA layer: 4 zones of interest plus one other."""
+    folder = tmp_path_factory.mktemp("official")
+    syn = synthetic_region(n_zones=4, population=10_000, n_facilities=2, seed=2)
+    extra = box(1_100_000, 450_000, 1_110_000, 460_000)  # a zone outside the table
+    layer = gpd.GeoDataFrame(
+        {
+            "LOCAL_HLTH_AREA_CODE": [211, 212, 213, 214, 999],
+            "LOCAL_HLTH_AREA_NAME": ["Alpha", "Beta", "Gamma Valley", "Delta/Epsilon", "Other"],
+            "HLTH_SERVICE_DLVR_AREA_NAME": ["North", "North", "South", "South", "Elsewhere"],
+            "HLTH_AUTHORITY_NAME": ["Fraser"] * 4 + ["Other"],
+        },
+        geometry=[*syn.zones.geometry, extra],
+        crs="EPSG:3005",
+    )
+    layer.to_file(folder / "lha.gpkg", driver="GPKG")
+    layer.to_crs("EPSG:4326").to_file(folder / "lha.geojson", driver="GeoJSON")
+    fac = syn.facilities
+    pd.DataFrame(
+        {
+            "name": ["Alpha General", "Gamma Hospital"],
+            "lon": fac["lon"],
+            "lat": fac["lat"],
+            "beds": [120, 40],
+            "icu_beds": [10, 0],
+            "role": ["regional", ""],
+        }
+    ).to_csv(folder / "facilities.csv", index=False)
+    return folder, syn
+
+
+def _totals(folder, pops):
+    names = ["Alpha", "Beta", "Gamma Valley", "Delta/Epsilon"]
+    path = folder / "pop_totals.csv"
+    pd.DataFrame({"zone": names, "population": pops}).to_csv(path, index=False)
+    return path
+
+
+def test_import_official_gpkg_with_totals(official, tmp_path):
+    folder, syn = official
+    pop = _totals(folder, [5000, 3000, 1500, 500])
+    out = import_region(folder / "lha.gpkg", pop, folder / "facilities.csv", tmp_path / "imp")
+    assert check_region(out) == []
+    region = load_region(out)
+    assert region.zone_ids == ["211", "212", "213", "214"]  # the zone outside the table is dropped
+    assert list(region.zones["hsda"]) == ["North", "North", "South", "South"]
+    assert region.zones.crs.to_epsg() == 3005
+    np.testing.assert_array_equal(region.zones["population"], [5000, 3000, 1500, 500])
+    assert region.total_population == 10_000
+    assert (region.age > 0).sum() >= 30  # the national shape fills every band of big zones
+    fac = region.facilities.set_index("facility_id")
+    assert list(fac.index) == ["alpha-general", "gamma-hospital"]
+    assert fac.loc["alpha-general", "ward_beds"] == 110  # beds - ICU beds
+    assert fac.loc["gamma-hospital", "role"] == "community"  # default
+    # facilities without a zone_id are placed by point-in-polygon
+    expected = [region.zone_ids[z] for z in syn.facilities["zone"]]
+    assert list(fac["zone_id"]) == expected
+    age = pd.read_csv(out / "age.csv")
+    assert age["source"].str.contains("national-shape stand-in").all()
+
+
+def test_import_geojson_with_bands_and_sex(official, tmp_path):
+    folder, _ = official
+    rows = []
+    for name, scale in [("Alpha", 3), ("beta", 2), ("gamma-valley", 1), ("213", 0), ("214", 1)]:
+        for lo in range(0, 90, 5):
+            for sex in ("F", "M", "T"):
+                rows.append((name, f"{lo}-{lo + 4}", sex, scale * (10 if sex != "T" else 20)))
+        rows.append((name, "90+", "F", scale * 7))
+    table = pd.DataFrame(rows, columns=["zone", "age_band", "sex", "population"])
+    table.to_csv(tmp_path / "pop.csv", index=False)
+    out = import_region(
+        folder / "lha.geojson", tmp_path / "pop.csv", folder / "facilities.csv", tmp_path / "r"
+    )
+    region = load_region(out)
+    alpha = region.age[region.zone_index("Alpha")]
+    # 5-year bands fold into 10-year bands: two 5-year rows of 30 per sex -> 60
+    assert alpha[0].tolist() == [60, 60]
+    assert alpha[9].tolist() == [21, 0]  # 90+ women only
+    # keys match ids, names or slugs: "gamma-valley" (scale 1) and "213" (scale 0) are one zone
+    gamma = region.zone_index("Gamma Valley")
+    assert region.zones["population"].iloc[gamma] == 18 * 2 * 10 + 7
+
+
+def test_cli_import(official, tmp_path, capsys):
+    folder, _ = official
+    pop = _totals(folder, [100, 200, 300, 400])
+    code = main(
+        [
+            "regions", "import", "--boundaries", str(folder / "lha.gpkg"),
+            "--population", str(pop), "--facilities", str(folder / "facilities.csv"),
+            "--out", str(tmp_path / "cli"), "--name-field", "LOCAL_HLTH_AREA_NAME",
+        ]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert load_region(tmp_path / "cli").total_population == 1000
+
+
+def test_import_bad_inputs(official, tmp_path, capsys):
+    folder, _ = official
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"zone": ["Atlantis"], "population": [5]}).to_csv(bad, index=False)
+    with pytest.raises(RegionError, match="Atlantis"):
+        import_region(folder / "lha.gpkg", bad, folder / "facilities.csv", tmp_path / "x")
+    pd.DataFrame({"zone": ["Alpha"], "population": ["lots"]}).to_csv(bad, index=False)
+    with pytest.raises(RegionError, match="population"):
+        import_region(folder / "lha.gpkg", bad, folder / "facilities.csv", tmp_path / "x")
+    code = main(
+        [
+            "regions", "import", "--boundaries", str(folder / "lha.gpkg"), "--population",
+            str(bad), "--facilities", str(folder / "facilities.csv"), "--out",
+            str(tmp_path / "y"), "--name-field", "NOPE",
+        ]
+    )  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "lha.gpkg" in err and "NOPE" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("label", "band"),
+    [
+        ("0-9", 0),
+        ("35-39", 3),
+        ("90+", 9),
+        ("85-89", 8),
+        ("100+", 9),
+        ("85+", None),
+        ("5-14", None),
+    ],
+)
+def test_band_index(label, band):
+    assert band_index(label) == band
+
+
+def test_slug():
+    assert slug("Maple Ridge/Pitt Meadows") == "maple-ridge-pitt-meadows"
+    assert len(AGE_BANDS) == 10
