@@ -36,6 +36,7 @@ three bands apart and a uniform background; see :func:`polymod_like_matrix`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -44,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from popsim.events import ContactReduction, Event, Vaccinate
 from popsim.model import Module
 from popsim.needs import EPI_CRITICAL, EPI_SEVERE, NeedBatch
-from popsim.population import Column
+from popsim.population import Column, Population
 from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
@@ -247,6 +248,58 @@ def gravity_weights(
     return g / g.sum(axis=1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class Transmission:
+    """Calibrated transmission of one population (shared with the reference engine)."""
+
+    beta: float  # community rate per contact-day
+    p_household: float  # infection probability per susceptible housemate per infector
+    contacts: np.ndarray  # (band, band) daily contacts
+    coupling: np.ndarray  # (zone, zone) row-stochastic share of contacts by zone
+
+
+def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray) -> Transmission:
+    """Community rate from the spectral radius of the next-generation matrix (one
+    population, by band) and the household probability from the mean number of other
+    household members of an infected resident (size-biased), so that the two together
+    give ``r0`` in a fully susceptible population."""
+    p = params
+    p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
+    n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
+    contacts = p.contacts(n_band)
+    rel_inf = p_sym + (1 - p_sym) * p.rel_trans_asymptomatic
+    dur = p.dur_infectious.expected_days()
+    ngm = contacts * n_band[:, None] / n_band[None, :] * (rel_inf * dur)[None, :]
+    rho = float(np.max(np.abs(np.linalg.eigvals(ngm))))
+    beta = p.r0 * (1 - p.household_share) / rho if rho > 0 else 0.0
+    sizes = np.diff(pop.hh_start).astype(np.float64)
+    others = float((sizes * (sizes - 1)).sum() / max(sizes.sum(), 1.0))
+    mean_rel = float((rel_inf * n_band).sum() / n_band.sum())
+    want = p.r0 * p.household_share
+    p_household = min(1.0, want / (others * mean_rel)) if others > 0 and want > 0 else 0.0
+    coupling = gravity_weights(
+        pop.alive_counts.sum(axis=1),
+        zone_minutes,
+        p.coupling,
+        p.coupling_minutes,
+        p.coupling_pop_exponent,
+    )
+    return Transmission(beta, p_household, contacts, coupling)
+
+
+def community_hazard(
+    tr: Transmission, pressure: np.ndarray, alive: np.ndarray, rel_community: np.ndarray
+) -> np.ndarray:
+    """Today's hazard ``(zone, band)`` of a susceptible from infectious ``pressure``
+    ``(zone, band)`` among ``alive`` residents; ``rel_community`` scales contacts by zone
+    (of the susceptible, and of the other zone for contacts away from home)."""
+    prev = pressure / np.maximum(alive, 1)
+    w = tr.coupling * rel_community[None, :]
+    np.fill_diagonal(w, np.diag(tr.coupling))
+    mixed = w @ prev  # prevalence met by a resident of each zone, by band met
+    return tr.beta * rel_community[:, None] * (mixed @ tr.contacts.T)
+
+
 class _Calendar:
     """Per-day buckets of column tuples (ids and payload)."""
 
@@ -310,30 +363,8 @@ class Epidemic(Module):
         self.hospital = _Calendar()
         self.on_reindex(model)
 
-        # community transmission rate from the next-generation matrix of one population
-        n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
-        contacts = p.contacts(n_band)
-        rel_inf = self.p_sym + (1 - self.p_sym) * p.rel_trans_asymptomatic
-        dur = p.dur_infectious.expected_days()
-        ngm = contacts * n_band[:, None] / n_band[None, :] * (rel_inf * dur)[None, :]
-        rho = float(np.max(np.abs(np.linalg.eigvals(ngm))))
-        self.contacts = contacts
-        self.beta = p.r0 * (1 - p.household_share) / rho if rho > 0 else 0.0
-        # household secondary attack probability per infector
-        sizes = np.diff(pop.hh_start).astype(np.float64)
-        others = float((sizes * (sizes - 1)).sum() / max(sizes.sum(), 1.0))
-        mean_rel = float((rel_inf * n_band).sum() / n_band.sum())
-        want = p.r0 * p.household_share
-        self.p_household = min(1.0, want / (others * mean_rel)) if others > 0 and want > 0 else 0.0
-
-        zone_pop = pop.alive_counts.sum(axis=1)
-        self.coupling = gravity_weights(
-            zone_pop,
-            model.region.zone_zone_minutes,
-            p.coupling,
-            p.coupling_minutes,
-            p.coupling_pop_exponent,
-        )
+        self.tr = calibrate(p, pop, model.region.zone_zone_minutes)
+        self.beta, self.p_household = self.tr.beta, self.tr.p_household
         self.importations = [(p.start_day, p.seed_infections, z) for z in self._seed_zones(model)]
         for imp in p.importations:
             zone = None if imp.zone is None else self._zone(model, imp.zone)
@@ -519,11 +550,7 @@ class Epidemic(Module):
         pressure = (c[IS] + self.params.rel_trans_asymptomatic * c[IA]).reshape(nz, N_AGE_BANDS)
         if not pressure.any():
             return np.empty(0, dtype=np.int64)
-        prev = pressure / alive  # (zone, band)
-        w = self.coupling * self.rel_community[None, :]
-        np.fill_diagonal(w, np.diag(self.coupling))
-        mixed = w @ prev  # prevalence met by a resident of each zone, by band met
-        hazard = self.beta * self.rel_community[:, None] * (mixed @ self.contacts.T)
+        hazard = community_hazard(self.tr, pressure, alive, self.rel_community)
         p_inf = -np.expm1(-hazard.ravel())
         k = self.rng.binomial(c[S], p_inf)
         return self._pick(model, k)
