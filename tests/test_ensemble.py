@@ -1,0 +1,215 @@
+"""Ensembles on a real LocalCluster (loopback): determinism across workers and reruns,
+worker death, resume, common random numbers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from popsim import record
+from popsim.ensemble import config_hash, replicate_seed, run_spec
+from popsim.scenario import load_spec
+from popsim.synth import synthetic_region, write_region
+
+SPEC = """
+name = "small"
+region = "region"
+start = 2026-10-01
+days = 30
+replicates = 4
+seed = 11
+
+[epidemic]
+r0 = 2.2
+seed_infections = 30
+seed_zones = ["Z01"]
+
+[demand]
+
+[scenarios.baseline]
+[scenarios.noop]
+events = [{ day = 2, facility = "F1", ward_beds = 0, icu_beds = 0 }]
+[scenarios.minus]
+events = [{ day = 0, facility = "F1", ward_beds = -6 }]
+"""
+N_TASKS = 3 * 4
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    cl = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    client = Client(cl)
+    yield cl, client
+    client.close()
+    cl.close()
+
+
+@pytest.fixture(scope="module")
+def spec_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ens")
+    write_region(
+        synthetic_region(n_zones=4, population=6000, n_facilities=3, seed=3), root / "region"
+    )
+    path = root / "small.toml"
+    path.write_text(SPEC, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(spec_path):
+    """The uninterrupted run, on its own 1-worker LocalCluster."""
+    run = run_spec(spec_path, workers=1, out=spec_path.parent / "ref", progress=False)
+    assert (run.n_run, run.n_skipped) == (N_TASKS, 0)
+    return run.out
+
+
+def frame(out, table: str) -> pd.DataFrame:
+    df = record.read_table(out, table).to_pandas()
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.CategoricalDtype):
+            df[col] = df[col].astype(str)
+    keys = ["scenario", "replicate"] + (["day"] if table != "journeys" else [])
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def assert_same_data(a, b) -> None:
+    for table in record.TABLES:
+        pd.testing.assert_frame_equal(frame(a, table), frame(b, table))
+
+
+def test_seeds_are_shared_across_scenarios():
+    a, b = replicate_seed(11, 2), replicate_seed(11, 2)
+    assert a.generate_state(4).tolist() == b.generate_state(4).tolist()
+    assert replicate_seed(11, 3).generate_state(4).tolist() != a.generate_state(4).tolist()
+
+
+def test_default_output_folder_is_beside_the_spec(spec_path, cluster, capsys):
+    run = run_spec(spec_path, scheduler=cluster[0].scheduler_address, replicates=1, progress=False)
+    assert run.out == spec_path.with_suffix("")
+    assert (spec_path.parent / "small" / "facility_day" / "scenario=minus").is_dir()
+    printed = capsys.readouterr().out
+    assert "outputs:" in printed and "peak region census" in printed
+    assert all(s in printed for s in ("baseline", "noop", "minus"))
+
+
+def test_one_and_two_workers_give_identical_data(spec_path, reference, cluster):
+    out = spec_path.parent / "two"
+    run = run_spec(spec_path, scheduler=cluster[0].scheduler_address, out=out, progress=False)
+    assert run.n_run == N_TASKS
+    pids = {m["pid"] for m in run.manifests}
+    assert len(pids) == 2  # both workers did some of the work
+    assert_same_data(reference, out)
+
+
+def test_rerun_skips_complete_replicates_and_force_reproduces(spec_path, reference, cluster):
+    addr = cluster[0].scheduler_address
+    out = spec_path.parent / "rerun"
+    shutil.copytree(reference, out)
+    again = run_spec(spec_path, scheduler=addr, out=out, progress=False)
+    assert (again.n_run, again.n_skipped) == (0, N_TASKS)
+    forced = run_spec(spec_path, scheduler=addr, out=out, force=True, progress=False)
+    assert (forced.n_run, forced.n_skipped) == (N_TASKS, 0)
+    assert_same_data(reference, out)
+
+
+def test_noop_scenario_equals_baseline_exactly(reference):
+    for table in record.TABLES:
+        df = frame(reference, table)
+        base = df[df.scenario == "baseline"].drop(columns="scenario").reset_index(drop=True)
+        noop = df[df.scenario == "noop"].drop(columns="scenario").reset_index(drop=True)
+        assert len(base) > 0
+        pd.testing.assert_frame_equal(base, noop)
+    fd = frame(reference, "facility_day")
+    f1 = fd[(fd.facility == "F1") & (fd.day == 0)]
+    beds = f1.groupby("scenario").ward_beds.first()
+    assert beds["minus"] == beds["baseline"] - 6  # the real change did apply
+
+
+def test_worker_killed_mid_ensemble(spec_path, reference, cluster):
+    cl, client = cluster
+    out = spec_path.parent / "killed"
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["run"] = run_spec(
+                spec_path, scheduler=cl.scheduler_address, out=out, progress=False
+            )
+        except BaseException as err:  # reported by the assertion below
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and thread.is_alive():
+        busy = [w for w, keys in client.processing().items() if keys]
+        if busy and list((out / "manifest").glob("*/*.json")):
+            pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            os.kill(pid, signal.SIGKILL)  # a worker process of this test's own cluster
+            killed = pid
+        time.sleep(0.01)
+    thread.join(timeout=120)
+    assert killed is not None, "the ensemble finished before a worker could be killed"
+    assert "error" not in outcome, outcome.get("error")
+    run = outcome["run"]
+    assert run.n_run == N_TASKS
+    assert killed not in client.run(os.getpid).values()  # that process is gone
+    found = [(m["scenario"], m["replicate"]) for m in record.manifests(out)]
+    assert sorted(found) == sorted(
+        {(s, r) for s in ("baseline", "noop", "minus") for r in range(4)}
+    )
+    assert not list(out.rglob(".*.tmp"))
+    assert_same_data(reference, out)
+
+
+def test_resume_after_interruption_equals_uninterrupted(spec_path, reference, cluster):
+    out = spec_path.parent / "resumed"
+    shutil.copytree(reference, out)
+    # an interrupted run: one replicate never finished (no manifest), one lost a file,
+    # one has a truncated file, and a writer died leaving a temp file
+    record.manifest_path(out, "baseline", 1).unlink()
+    record.part_path(out, "journeys", "noop", 2).unlink()
+    part = record.part_path(out, "zone_day", "minus", 3)
+    part.write_bytes(part.read_bytes()[:200])
+    (part.parent / ".part-0000.parquet.dead.tmp").write_bytes(b"PAR1")
+    run = run_spec(spec_path, scheduler=cluster[0].scheduler_address, out=out, progress=False)
+    assert (run.n_run, run.n_skipped) == (3, N_TASKS - 3)
+    assert not list(out.rglob(".*.tmp"))
+    assert_same_data(reference, out)
+
+
+def test_changed_spec_reruns_and_replaces_stale_outputs(spec_path, reference, cluster):
+    out = spec_path.parent / "changed"
+    shutil.copytree(reference, out)
+    run = run_spec(
+        spec_path, scheduler=cluster[0].scheduler_address, out=out, days=8, replicates=2,
+        progress=False,
+    )  # fmt: skip
+    assert run.n_run == 3 * 2
+    fd = frame(out, "facility_day")
+    assert fd.day.max() == 7
+    assert sorted(fd.replicate.unique()) == [0, 1]  # replicates 2, 3 of the old spec removed
+    spec = load_spec(spec_path).with_overrides(days=8)
+    assert {m["config_hash"] for m in record.manifests(out)} == {
+        config_hash(spec, s) for s in spec.scenarios
+    }
+
+
+def test_replicates_differ_from_each_other(reference):
+    zd = frame(reference, "zone_day")
+    base = zd[zd.scenario == "baseline"]
+    totals = base.groupby("replicate").new_infections.sum().to_numpy()
+    assert totals.min() > 0
+    assert len(np.unique(totals)) > 1  # independent seeds per replicate
