@@ -145,7 +145,7 @@ class Facility(mesa.Agent):
 
     def funded_ward_free(self) -> bool:
         n = self.n
-        return n[WARD] + n[ALC] < self.ward_beds
+        return n[1] + n[3] < self._ward_beds
 
     def icu_free(self) -> bool:
         return self.n[ICU] < self.icu_beds
@@ -153,8 +153,8 @@ class Facility(mesa.Agent):
     def load(self) -> float:
         """Ward occupancy of funded beds counting ED boarders (inf when no beds)."""
         n = self.n
-        used = n[WARD] + n[ALC] + n[ED]
-        return used / self.ward_beds if self.ward_beds > 0 else float("inf")
+        beds = self._ward_beds
+        return (n[1] + n[3] + n[0]) / beds if beds > 0 else float("inf")
 
     def add(self, unit: int, k: int = 1) -> None:
         """Change the census of ``unit`` by ``k`` (ED means boarding)."""

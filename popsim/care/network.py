@@ -135,6 +135,7 @@ class CareNetwork:
         self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
         self._deaths: list[int] = []
         self._left: list[int] = []
+        self._no_transfer: set[tuple[int, int]] = set()
 
     # ------------------------------------------------------------------- day
     def step(self, needs: NeedBatch, ed_visits_per_zone: np.ndarray | None) -> None:
@@ -273,6 +274,7 @@ class CareNetwork:
             needs.elective.tolist(),
         )
         admitted: list[int] = []
+        self._no_transfer = set()  # (unit, site) with no transfer target today (census only grows)
         for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective in zip(
             *cols, strict=True
         ):
@@ -302,7 +304,7 @@ class CareNetwork:
             self._place(p, site, day)
             patients[r] = p
             self.calendar[p.day_next].append(p)
-            self.totals["planned_days"] += p.stay_days
+            self.totals["planned_days"] += icu + ward + alc or 1
             admitted.append(r)
         if admitted:
             ids = np.asarray(admitted, dtype=np.int64)
@@ -315,9 +317,9 @@ class CareNetwork:
         if not self.params.uncapped:
             target = -1
             if unit == ICU and not site.icu_free():
-                target = self.router.icu_transfer(site)
+                target = self._transfer_target(ICU, site)
             elif unit != ICU and not site.ward_free():
-                target = self.router.ward_transfer(site)
+                target = self._transfer_target(WARD, site)
                 if target < 0 and unit == WARD:
                     p.site, p.unit, p.boarding = site, ED, True
                     site.boarding.append(p)
@@ -334,6 +336,18 @@ class CareNetwork:
         site.add(unit, 1)
         site.counts["admissions"] += 1
         self.log.add(p.resident, day, ADMIT, site.index, unit)
+
+    def _transfer_target(self, unit: int, site: Facility) -> int:
+        """A site to transfer a new ICU or ward patient to (-1: none), remembering failures
+        for the rest of today's admissions (nothing frees up while admitting)."""
+        key = (unit, site.index)
+        if key in self._no_transfer:
+            return -1
+        router = self.router
+        target = router.icu_transfer(site) if unit == ICU else router.ward_transfer(site)
+        if target < 0:
+            self._no_transfer.add(key)
+        return target
 
     def _repath(
         self, p: Patient, kind: int, phases: tuple[tuple[int, int], ...], dies: bool, day: int

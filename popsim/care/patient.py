@@ -115,17 +115,17 @@ class JourneyLog:
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.rows: list[tuple[int, int, int, int, int]] = []
+        self.flat: list[int] = []  # five ints per row
 
     def add(self, resident: int, day: int, event: int, facility: int, unit: int) -> None:
         if self.enabled:
-            self.rows.append((resident, day, event, facility, unit))
+            self.flat.extend((resident, day, event, facility, unit))
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.flat) // 5
 
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
-        table = np.asarray(self.rows, dtype=np.int64).reshape(-1, 5)
+        table = np.fromiter(self.flat, dtype=np.int64, count=len(self.flat)).reshape(-1, 5)
         cols = {
             "resident_id": table[:, 0].astype(np.int32),
             "day": table[:, 1].astype(np.int16),

@@ -59,6 +59,7 @@ class Router:
         (they differ when the nearest was on diversion). ``(-1, -1)``: no open site."""
         facs = self.facilities
         order = self.order[zone]
+        divert_at = self.divert_at
         if tertiary:
             for f in order:
                 fac = facs[f]
@@ -73,13 +74,13 @@ class Router:
                 continue
             if nearest < 0:
                 nearest = f
-                if not emergency or fac.load() < self.divert_at:
+                if not emergency or fac.load() < divert_at:
                     return f, f
                 limit = self.minutes[zone, f] + self.max_divert_minutes
                 continue
             if self.minutes[zone, f] > limit:
                 break
-            if fac.ward_beds > 0 and fac.load() < self.divert_at:
+            if fac.load() < divert_at:
                 return f, nearest
         return nearest, nearest
 

@@ -1,0 +1,126 @@
+"""Patients: paths through ICU, ward and ALC, discharge and death written back to residents."""
+
+import numpy as np
+
+from popsim.care.facility import ALC, ICU, WARD
+from popsim.care.patient import EVENT_NAMES, JourneyLog, Patient, plan_path
+from popsim.model import ModelConfig, RegionModel
+from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
+from popsim.synth import synthetic_region
+
+
+def _model(days=30, **kw):
+    return RegionModel(synthetic_region(**kw), ModelConfig(days=days), seed=3)
+
+
+def _resident_in_zone(model, zone):
+    return int(np.flatnonzero((model.pop.zone == zone) & model.pop.alive)[0])
+
+
+def _events(model, resident):
+    j, codes = model.care.journeys()
+    mine = j["resident_id"] == resident
+    names = [codes["event"][e] for e in j["event"][mine]]
+    units = [codes["unit"][u] for u in j["unit"][mine]]
+    return names, j["day"][mine].tolist(), units, j["facility"][mine].tolist()
+
+
+def _n_patient_agents(model):
+    return sum(isinstance(a, Patient) for a in model.agents)
+
+
+def test_plan_path_orders_icu_ward_alc_and_skips_empty_phases():
+    assert plan_path(2, 3, 4) == ((ICU, 2), (WARD, 3), (ALC, 4))
+    assert plan_path(0, 5, 0) == ((WARD, 5),)
+    assert plan_path(3, 0, 0) == ((ICU, 3),)
+    assert plan_path(0, 0, 0) == ((WARD, 1),)
+
+
+def test_icu_step_down_alc_and_discharge_follow_the_planned_days():
+    model = _model()
+    r = _resident_in_zone(model, 0)
+    site = int(np.argmin(model.region.zone_facility_minutes[0]))
+    model.request_care(NeedBatch.build([r], MEDICAL, icu_days=2, ward_days=3, alc_days=4))
+    inside = []
+    for _ in range(12):
+        model.step()
+        inside.append(bool(model.pop.in_hospital[r]))
+    names, days, units, facs = _events(model, r)
+    assert names == ["arrive", "admit", "move_unit", "alc", "discharge"]
+    assert days == [0, 0, 2, 5, 9]
+    assert units == ["ed", "icu", "ward", "alc", "alc"]
+    assert set(facs) == {site}
+    assert inside == [True] * 9 + [False] * 3
+    fd = model.facility_day
+    m = {k: i for i, k in enumerate(model.care.metrics)}
+    assert fd[:12, site, m["icu_census"]].tolist() == [1, 1] + [0] * 10
+    assert fd[:12, site, m["ward_census"]].tolist() == [0, 0, 1, 1, 1] + [0] * 7
+    assert fd[:12, site, m["alc_census"]].tolist() == [0] * 5 + [1] * 4 + [0] * 3
+    assert fd[9, site, m["discharges"]] == 1 and fd[:, site, m["discharges"]].sum() == 1
+    assert model.pop.alive[r] and _n_patient_agents(model) == 0
+
+
+def test_a_stay_that_ends_in_death_kills_the_resident_and_removes_the_agent():
+    model = _model()
+    r = _resident_in_zone(model, 1)
+    model.request_care(NeedBatch.build([r], MEDICAL, ward_days=3, dies=True))
+    model.step()
+    assert _n_patient_agents(model) == 1 and model.pop.in_hospital[r]
+    for _ in range(4):
+        model.step()
+    names, days, _, _ = _events(model, r)
+    assert names == ["arrive", "admit", "death"] and days == [0, 0, 3]
+    assert not model.pop.alive[r] and not model.pop.in_hospital[r]
+    assert _n_patient_agents(model) == 0
+    zone, band = model.pop.zone[r], model.pop.band[r]
+    assert model.zone_day[3, zone, band, -1] == 1  # deaths column of zone_day
+    assert model.zone_day[0, zone, band, -2] == 1  # new_admissions column
+    assert model.care.totals["died"] == 1
+
+
+def test_needs_of_dead_residents_are_skipped_and_inpatients_are_repathed():
+    model = _model()
+    dead, r = _resident_in_zone(model, 0), _resident_in_zone(model, 2)
+    model.kill(np.array([dead]))
+    model.request_care(NeedBatch.build([dead, r], MEDICAL, ward_days=10))
+    model.step()
+    assert model.care.totals["skipped"] == 1 and len(model.care.patients) == 1
+    model.step()
+    # an epidemic critical case for the inpatient: moves to ICU today and dies there
+    model.request_care(NeedBatch.build([r], EPI_CRITICAL, icu_days=2, ward_days=0, dies=True))
+    model.step()
+    names, days, units, _ = _events(model, r)
+    assert names[-1] == "move_unit" and units[-1] == "icu" and days[-1] == 2
+    for _ in range(3):
+        model.step()
+    names, days, _, _ = _events(model, r)
+    assert names[-1] == "death" and days[-1] == 4  # the old discharge on day 10 is gone
+    assert model.care.census() == 0 and not model.pop.alive[r]
+
+
+def test_a_resident_killed_elsewhere_leaves_hospital_at_the_next_event():
+    model = _model()
+    r = _resident_in_zone(model, 3)
+    model.request_care(NeedBatch.build([r], MEDICAL, ward_days=4))
+    model.step()
+    model.kill(np.array([r]))  # e.g. demography
+    for _ in range(5):
+        model.step()
+    names, days, _, _ = _events(model, r)
+    assert names == ["arrive", "admit", "death"] and days[-1] == 4
+    assert model.care.census() == 0 and not model.pop.in_hospital[r]
+
+
+def test_journey_log_arrays_have_the_schema_types_and_can_be_switched_off():
+    log = JourneyLog()
+    log.add(5, 1, 0, 2, 1)
+    log.add(7, 3, 6, 0, 3)
+    cols, codes = log.arrays()
+    assert cols["resident_id"].dtype == np.int32 and cols["day"].dtype == np.int16
+    assert cols["event"].dtype == np.uint8 and cols["facility"].dtype == np.int16
+    assert cols["unit"].dtype == np.uint8
+    assert cols["resident_id"].tolist() == [5, 7] and cols["unit"].tolist() == [1, 3]
+    assert codes["event"] == EVENT_NAMES and "discharge" in codes["event"]
+    off = JourneyLog(enabled=False)
+    off.add(1, 1, 1, 1, 1)
+    assert len(off) == 0 and len(off.arrays()[0]["day"]) == 0
