@@ -1,0 +1,134 @@
+"""Routing: nearest site, diversion, tertiary care, ICU transfers, boarding, ED visits."""
+
+import dataclasses
+
+import numpy as np
+
+from popsim.care.facility import ICU, WARD
+from popsim.care.network import CareParams
+from popsim.model import ModelConfig, RegionModel
+from popsim.needs import EPI_CRITICAL, MEDICAL, SURGICAL, NeedBatch
+from popsim.synth import synthetic_region
+
+
+def _model(region=None, days=40, **care):
+    region = region or synthetic_region()
+    return RegionModel(region, ModelConfig(days=days, care=CareParams(**care)), seed=5)
+
+
+def _residents(model, zone, k=1):
+    return np.flatnonzero((model.pop.zone == zone) & model.pop.alive)[:k]
+
+
+def _col(model, name):
+    return model.facility_day[..., model.care.metrics.index(name)]
+
+
+def _journey(model, resident):
+    j, codes = model.care.journeys()
+    mine = j["resident_id"] == resident
+    return [codes["event"][e] for e in j["event"][mine]], j["facility"][mine].tolist()
+
+
+def test_each_zone_goes_to_its_nearest_site():
+    model = _model()
+    minutes = model.region.zone_facility_minutes
+    ids = np.concatenate([_residents(model, z) for z in range(model.region.n_zones)])
+    model.request_care(NeedBatch.build(ids, MEDICAL, ward_days=5))
+    model.step()
+    for r in ids:
+        assert model.care.patients[int(r)].site.index == int(np.argmin(minutes[model.pop.zone[r]]))
+
+
+def test_a_site_past_its_threshold_diverts_emergencies_to_the_next_nearest():
+    model = _model(divert_at=1.0, max_divert_minutes=600)
+    zone = 0
+    order = np.argsort(model.region.zone_facility_minutes[zone])
+    near, second = model.care.facilities[order[0]], model.care.facilities[order[1]]
+    near.n[WARD] = near.ward_beds  # full to funded beds: load 1.0 >= divert_at
+    ids = _residents(model, zone, 3)
+    model.request_care(NeedBatch.build(ids, MEDICAL, ward_days=5))
+    model.step()
+    assert {model.care.patients[int(r)].site.index for r in ids} == {second.index}
+    assert _col(model, "diversions")[0, near.index] == 3
+    assert _col(model, "ed_visits")[0, second.index] == 3
+
+
+def test_planned_surgery_is_not_diverted_and_tertiary_needs_go_to_the_tertiary_site():
+    model = _model(divert_at=1.0)
+    zone = 0
+    near = model.care.facilities[int(np.argmin(model.region.zone_facility_minutes[zone]))]
+    assert near.role != "tertiary"
+    near.n[WARD] = near.ward_beds
+    a, b = _residents(model, zone, 2)
+    model.request_care(NeedBatch.build([a], SURGICAL, ward_days=3, elective=True))
+    model.request_care(NeedBatch.build([b], MEDICAL, ward_days=3, tertiary=True))
+    model.step()
+    assert model.care.patients[int(a)].site is near
+    tertiary = [f.index for f in model.care.facilities if f.role == "tertiary"]
+    assert model.care.patients[int(b)].site.index in tertiary
+    assert _col(model, "ed_visits")[0, near.index] == 0  # planned surgery skips the ED
+
+
+def test_an_icu_need_at_a_full_icu_is_transferred_within_the_limit_or_stays_over_capacity():
+    zone = 0
+    for limit, moved in ((600.0, True), (0.0, False)):
+        model = _model(max_transfer_minutes=limit)
+        near = model.care.facilities[int(np.argmin(model.region.zone_facility_minutes[zone]))]
+        near.n[ICU] = near.icu_beds
+        r = int(_residents(model, zone)[0])
+        model.request_care(NeedBatch.build([r], EPI_CRITICAL, icu_days=4, ward_days=2))
+        model.step()
+        p = model.care.patients[r]
+        names, facs = _journey(model, r)
+        assert p.unit == ICU
+        if moved:
+            assert p.site is not near and p.site.icu_census <= p.site.icu_beds
+            assert names == ["arrive", "transfer", "admit"] and facs[0] == near.index
+            assert _col(model, "transfers_out")[0, near.index] == 1
+            assert _col(model, "transfers_in")[0, p.site.index] == 1
+        else:
+            assert p.site is near and near.icu_census == near.icu_beds + 1
+            assert names == ["arrive", "admit"]
+
+
+def test_with_every_bed_full_patients_board_in_the_ed_and_get_the_next_free_bed():
+    region = synthetic_region(n_zones=1, n_facilities=1, population=3000)
+    fac = region.facilities.copy()
+    fac["ward_beds"] = 2
+    model = _model(dataclasses.replace(region, facilities=fac), surge_share=0.0)
+    ids = _residents(model, 0, 4)
+    model.request_care(NeedBatch.build(ids[:2], MEDICAL, ward_days=np.array([3, 10])))
+    model.request_care(NeedBatch.build(ids[2:], MEDICAL, ward_days=np.array([20, 20])))
+    for _ in range(6):
+        model.step()
+    board = _col(model, "ed_boarding")[:6, 0].tolist()
+    ward = _col(model, "ward_census")[:6, 0].tolist()
+    assert board == [2, 2, 2, 1, 1, 1]  # the day-3 discharge frees one bed for a boarder
+    assert ward == [2] * 6
+    assert _col(model, "admissions")[0, 0] == 4  # nobody is dropped
+    names, _ = _journey(model, int(ids[2]))
+    assert names == ["arrive", "board", "admit"]
+    assert model.care.census() == 3 == len(model.care.patients)
+
+
+def test_surge_beds_let_the_ward_census_exceed_funded_beds():
+    region = synthetic_region(n_zones=1, n_facilities=1, population=3000)
+    fac = region.facilities.copy()
+    fac["ward_beds"] = 10
+    model = _model(dataclasses.replace(region, facilities=fac), surge_share=0.3)
+    model.request_care(NeedBatch.build(_residents(model, 0, 15), MEDICAL, ward_days=5))
+    model.step()
+    assert _col(model, "ward_census")[0, 0] == 13 and _col(model, "ed_boarding")[0, 0] == 2
+    assert _col(model, "ward_capacity")[0, 0] == 13 and _col(model, "ward_beds")[0, 0] == 10
+
+
+def test_ed_only_visits_are_counted_at_the_nearest_open_ed():
+    model = _model()
+    nz, nf = model.region.n_zones, model.region.n_facilities
+    visits = np.arange(1, nz + 1) * 10
+    model.request_ed_visits(visits)
+    model.step()
+    expected = np.zeros(nf, dtype=int)
+    np.add.at(expected, np.argmin(model.region.zone_facility_minutes, axis=1), visits)
+    assert _col(model, "ed_visits")[0].tolist() == expected.tolist()
