@@ -1,0 +1,131 @@
+"""Ensemble speed-up and output cost.
+
+1. 8 replicates of a small synthetic region on a LocalCluster of 1 worker, then of 2
+   workers (clusters started and warmed up before the clock starts; the start-up time is
+   printed separately): the ratio of wall times (target >= 1.7 on 2 free cores).
+2. One replicate of the default Fraser spec (runs/fraser.toml, baseline) in this process:
+   Parquet bytes per replicate and the share of the replicate's time spent writing
+   (target < 10%).
+
+Usage: python bench/ensemble_speedup.py [--replicates 8] [--population 60000] [--days 200]
+       [--no-fraser]. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_spec(folder: Path, replicates: int, population: int, days: int) -> Path:
+    from popsim.synth import synthetic_region, write_region
+
+    write_region(
+        synthetic_region(n_zones=9, population=population, n_facilities=4, seed=1),
+        folder / "region",
+    )
+    spec = folder / "bench.toml"
+    spec.write_text(
+        f"""
+region = "region"
+days = {days}
+replicates = {replicates}
+seed = 5
+[epidemic]
+r0 = 1.8
+seed_infections = 50
+[demand]
+[scenarios.baseline]
+""",
+        encoding="utf-8",
+    )
+    return spec
+
+
+def timed_ensemble(spec: Path, workers: int, out: Path) -> tuple[float, float]:
+    from distributed import Client, LocalCluster
+
+    from popsim.ensemble import run_spec
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = Client(cluster)
+    client.run(lambda: __import__("popsim.model") and __import__("popsim.ensemble"))
+    startup = time.perf_counter() - t0
+    try:
+        t1 = time.perf_counter()
+        run_spec(spec, scheduler=cluster.scheduler_address, out=out, force=True, progress=False)
+        return time.perf_counter() - t1, startup
+    finally:
+        client.close()
+        cluster.close()
+
+
+def fraser_replicate(out: Path) -> dict:
+    from popsim.ensemble import config_hash, run_replicate
+    from popsim.scenario import load_spec
+
+    spec = load_spec(REPO / "runs" / "fraser.toml").with_overrides(replicates=1)
+    m = run_replicate(spec, "baseline", 0, str(out), config_hash(spec, "baseline"))
+    size = sum((out / rel).stat().st_size for rel in m["files"].values())
+    return {
+        "fraser_bytes_per_replicate": size,
+        "fraser_rows": m["rows"],
+        "fraser_replicate_seconds": round(m["seconds"]["total"], 2),
+        "fraser_write_seconds": round(m["seconds"]["write"], 3),
+        "fraser_write_share": round(m["seconds"]["write"] / m["seconds"]["total"], 4),
+        "fraser_residents": m["n_residents"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=8)
+    parser.add_argument("--population", type=int, default=60_000)
+    parser.add_argument("--days", type=int, default=200)
+    parser.add_argument("--no-fraser", action="store_true")
+    args = parser.parse_args()
+    figures: dict = {"cores": os.cpu_count(), "replicates": args.replicates}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        spec = write_spec(root, args.replicates, args.population, args.days)
+        one, start1 = timed_ensemble(spec, 1, root / "w1")
+        two, start2 = timed_ensemble(spec, 2, root / "w2")
+        figures.update(
+            seconds_1_worker=round(one, 2),
+            seconds_2_workers=round(two, 2),
+            speedup=round(one / two, 3),
+            speedup_with_startup=round((one + start1) / (two + start2), 3),
+            cluster_startup_seconds=[round(start1, 2), round(start2, 2)],
+        )
+        print(f"{args.replicates} replicates, {args.population:,} residents, {args.days} days")
+        print(f"1 worker:  {one:7.2f} s  (+{start1:.1f} s cluster start-up)")
+        print(f"2 workers: {two:7.2f} s  (+{start2:.1f} s cluster start-up)")
+        print(f"speed-up:  {one / two:.2f}x (target >= 1.7)")
+        if not args.no_fraser:
+            fr = fraser_replicate(root / "fraser")
+            figures.update(fr)
+            print(
+                f"Fraser replicate: {fr['fraser_bytes_per_replicate'] / 1e6:.2f} MB Parquet, "
+                f"{fr['fraser_replicate_seconds']} s, writing {fr['fraser_write_seconds']} s "
+                f"({100 * fr['fraser_write_share']:.1f}%, target < 10%)"
+            )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
