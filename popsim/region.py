@@ -230,15 +230,15 @@ def list_regions() -> list[tuple[str, Path]]:
 
 
 def resolve_region(name_or_path: str | os.PathLike[str]) -> Path:
-    """Folder of a region given a shipped name or a path."""
+    """Folder of a region: a bare name is a shipped region if there is one, else a path."""
     text = str(name_or_path)
+    if "/" not in text and "\\" not in text and text not in (".", ".."):
+        candidate = regions_root() / text
+        if (candidate / "region.toml").is_file():
+            return candidate
     path = Path(text)
     if path.is_dir():
         return path
-    if "/" not in text and "\\" not in text:
-        candidate = regions_root() / text
-        if candidate.is_dir():
-            return candidate
     known = ", ".join(name for name, _ in list_regions()) or "none"
     raise RegionError(
         text, None, f"no such region folder (shipped regions: {known}; or give a folder path)"
@@ -322,10 +322,11 @@ def _real(
 def _date(text: str, problems: _Problems, path: Path, where: str) -> date | None:
     if text == "":
         return None
-    try:
-        return date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
-    except ValueError:
-        pass
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
     problems.add(path, where, f"expected a date YYYY-MM-DD or empty, got {text!r}")
     return None
 
@@ -338,7 +339,9 @@ def _read_csv(path: Path, required: tuple[str, ...], problems: _Problems) -> pd.
         problems.add(path, None, "missing file")
         return None
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         problems.add(path, None, f"not a readable CSV table ({str(err).splitlines()[0]})")
         return None
@@ -477,12 +480,13 @@ def _read_age(
     bands = {b: j for j, b in enumerate(AGE_BANDS)}
     age = np.zeros((len(index), N_AGE_BANDS, 2), dtype=np.int64)
     filled = np.zeros((len(index), N_AGE_BANDS), dtype=bool)
+    unknown: dict[str, list[int]] = {}  # one message per unknown zone, not per row
     ok = True
     for i, row in enumerate(table.itertuples(index=False)):
         line = f"line {i + 2}"
         zi, bj = index.get(row.zone_id), bands.get(row.age_band)
         if zi is None and known:
-            problems.add(path, f"{line}, zone_id", f"unknown zone_id {row.zone_id!r}")
+            unknown.setdefault(row.zone_id, []).append(i + 2)
         if bj is None:
             problems.add(
                 path, f"{line}, age_band", f"got {row.age_band!r}; expected one of {AGE_BANDS}"
@@ -498,6 +502,9 @@ def _read_age(
             ok = False
         filled[zi, bj] = True
         age[zi, bj] = counts
+    for zid, lines in unknown.items():
+        where = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
+        problems.add(path, f"{where}, zone_id", f"unknown zone_id {zid!r} ({len(lines)} rows)")
     if not ok:
         return None
     for zi, (zid, expected) in enumerate(known.items()):
@@ -619,7 +626,7 @@ def _read_facilities(
         else:
             other = zones["zone_id"].iloc[inside[0]]
             problems.add(
-                path, line, f"lies in zone {other!r}, expected zone_id {fac['zone_id'].iloc[f]!r}"
+                path, line, f"lies in zone {other!r}, not in its zone_id {fac['zone_id'].iloc[f]!r}"
             )
         ok = False
     if not ok:

@@ -76,7 +76,9 @@ def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise RegionError(path, None, "missing file")
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise RegionError(path, None, f"not a readable CSV table ({err})") from None
     table.columns = [str(c).strip() for c in table.columns]

@@ -46,6 +46,18 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     ],
     "bad_age_band": [("age.csv", "line 21, age_band")],
     "bad_toml": [("region.toml", "field crs"), ("region.toml", "field beds")],
+    "duplicate_zone_id": [
+        ("zones.geojson", "feature 2 (zone_id 'A'), zone_id"),
+        # the second zone is gone, so rows naming it are reported once per file
+        ("age.csv", "lines 12-21, zone_id"),
+        ("facilities.csv", "line 3, zone_id"),
+    ],
+    "projected_geojson": [("zones.geojson", "geometry")],
+    "toml_syntax": [("region.toml", "not valid TOML")],
+    "bad_has_ed": [("facilities.csv", "line 2, has_ed")],
+    "planned_without_date": [("facilities.csv", "line 3, open_date")],
+    "wrong_zone": [("facilities.csv", "line 2, lon/lat")],
+    "missing_age_band": [("age.csv", "zone_id 'B'")],
     "many_problems": [
         ("facilities.csv", "line 2, ward_beds"),
         ("facilities.csv", "line 3, facility_id"),

@@ -136,7 +136,7 @@ def bad_role_status(d: dict) -> None:
 
 
 def bad_dates(d: dict) -> None:
-    _set(d["fac"], 1, 10, "2030-13-01")
+    _set(d["fac"], 1, 10, "2030/01/01")
     _set(d["fac"], 0, 10, "2020-01-01")
     _set(d["fac"], 0, 11, "2019-01-01")
 
@@ -147,6 +147,35 @@ def bad_age_band(d: dict) -> None:
 
 def bad_toml(d: dict) -> None:
     d["toml"] = 'name = "tiny"\ncrs = "EPSG:4326"\nbeds = 3\n'
+
+
+def duplicate_zone_id(d: dict) -> None:
+    d["zones"][1]["zone_id"] = "A"
+
+
+def projected_geojson(d: dict) -> None:
+    # metres (BC Albers) written where GeoJSON means lon/lat degrees
+    d["rings"][1] = square(1_230_000, 460_000, 1_240_000, 470_000)
+
+
+def toml_syntax(d: dict) -> None:
+    d["toml"] = 'name = "tiny\ncrs = EPSG:3005\n'
+
+
+def bad_has_ed(d: dict) -> None:
+    _set(d["fac"], 0, 7, "sometimes")
+
+
+def planned_without_date(d: dict) -> None:
+    _set(d["fac"], 1, 10, "")
+
+
+def wrong_zone(d: dict) -> None:
+    _set(d["fac"], 0, 2, "B")  # the point lies in zone A
+
+
+def missing_age_band(d: dict) -> None:
+    d["age"] = [r for r in d["age"] if not (r[0] == "B" and r[1] == "40-49")]
 
 
 def many_problems(d: dict) -> None:
@@ -174,6 +203,13 @@ CASES: dict[str, Callable[[dict], None]] = {
         bad_dates,
         bad_age_band,
         bad_toml,
+        duplicate_zone_id,
+        projected_geojson,
+        toml_syntax,
+        bad_has_ed,
+        planned_without_date,
+        wrong_zone,
+        missing_age_band,
         many_problems,
     )
 }
