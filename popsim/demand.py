@@ -19,6 +19,9 @@ Canadian figures (see ``docs`` of the shared reference for Fraser Health):
 - ALC: about 6% of stays (CIHI 5.8-6.2%), nearly all 65+, lognormal mean 25 days (CADTH);
 - in-hospital death about 3% of stays, mostly the old.
 
+Elective surgery paused by a scenario is drawn and then dropped (counted in
+``n_cancelled``), so every other draw is the same as in the run without the pause.
+
 Seasonality: emergency demand (ED visits, medical and emergency surgical admissions,
 mental health) follows ``1 + winter_amplitude * cos(2 pi (day_of_year - peak_day) / 365.25)``;
 ED visits and emergency admissions follow a weekday profile (Monday busiest); elective
@@ -193,20 +196,19 @@ class Demand(Module):
     def step(self, model: RegionModel) -> None:
         factors, ed_factor = self.day_factors(model)
         self._ed_visits(model, ed_factor)
+        ids, types = self._draw(model, self.rates * factors)
+        if len(ids) == 0:
+            return
+        needs = self._needs(model, ids, types)
         if self.paused:
-            rates = self.rates * np.where(np.arange(N_TYPES) == T_ELECTIVE, 0.0, factors)
-            paused_rates = self.rates[..., T_ELECTIVE] * factors[T_ELECTIVE]
-            counts = model.pop.alive_counts
-            lam = (
-                counts
-                * (self.female_share * paused_rates[0] + (1 - self.female_share) * paused_rates[1])
-            ).sum()
-            self.n_cancelled += int(self.rng.poisson(lam))
-        else:
-            rates = self.rates * factors
-        ids, kinds = self._draw(model, rates)
-        if len(ids):
-            model.request_care(self._needs(model, ids, kinds))
+            # drawn then dropped, so the other draws match a run without the pause
+            # (common random numbers between scenarios)
+            keep = ~needs.elective
+            self.n_cancelled += int(len(keep) - keep.sum())
+            needs = NeedBatch(
+                **{k: getattr(needs, k)[keep] for k in NeedBatch.__dataclass_fields__}
+            )
+        model.request_care(needs)
 
     def _ed_visits(self, model: RegionModel, factor: float) -> None:
         share = self.female_share

@@ -1,0 +1,171 @@
+"""Everyday demand: rates, age gradient, season, weekdays, electives, clinical paths."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from popsim.demand import (
+    T_ELECTIVE,
+    Demand,
+    DemandParams,
+    admission_rates,
+    ed_only_rates,
+)
+from popsim.events import Electives
+from popsim.model import ModelConfig, RegionModel
+from popsim.needs import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
+from popsim.region import N_AGE_BANDS
+from popsim.synth import CANADA_AGE_SHARES, synthetic_region
+
+
+def _capture(days, population=60_000, seed=4, events=(), **params):
+    """Run demand alone for ``days``, capturing what it hands to the care network."""
+    region = synthetic_region(n_zones=4, population=population, seed=seed)
+    cfg = ModelConfig(days=days, demand=DemandParams(**params), events=tuple(events))
+    model = RegionModel(region, cfg, seed=seed)
+    needs, ed, day_of = [], [], []
+
+    def take(batch):
+        needs.append(batch)
+        day_of.append(np.full(len(batch), model.day))
+
+    model.request_care = take
+    model.request_ed_visits = lambda v: ed.append(np.asarray(v))
+    model.run()
+    batch = NeedBatch.concat(needs)
+    days_of = np.concatenate(day_of) if day_of else np.empty(0, int)
+    return model, batch, days_of, np.array(ed)
+
+
+def _expected_per_day(model, rates):
+    """Expected admissions a day from the rate table and the living residents by sex."""
+    pop = model.pop
+    counts = np.zeros((2, N_AGE_BANDS))
+    np.add.at(counts, (pop.sex[pop.alive], pop.band[pop.alive]), 1)
+    return float((counts[..., None] * rates).sum())
+
+
+def test_rates_on_the_canadian_age_shape_land_near_canadian_figures():
+    # CIHI: about 70 hospitalisations per 1,000 a year; Ontario about 413 ED visits per 1,000.
+    shares = CANADA_AGE_SHARES / CANADA_AGE_SHARES.sum()
+    per_year = 1000 * 365.25
+    adm = admission_rates(DemandParams()) * per_year  # (sex, band, type) per 1,000 a year
+    adm_total = 0.5 * (adm[0].sum(axis=1) + adm[1].sum(axis=1)) @ shares
+    assert 63 <= adm_total <= 77
+    ed = ed_only_rates(DemandParams()) * per_year
+    emergency = adm[..., [0, 1, 4]].sum(axis=2)  # medical, emergency surgical, mental health
+    ed_total = (0.5 * (ed + emergency).sum(axis=0)) @ shares
+    assert 360 <= ed_total <= 450
+    per_band = adm.sum(axis=2).mean(axis=0)
+    assert per_band[8] > 4 * per_band[4] and per_band[9] > per_band[7] > per_band[5]
+    assert adm[1, :, 3].sum() == 0 and adm[0, 2, 3] > 0  # childbirth: women only
+
+
+def test_admissions_follow_the_rates_and_older_residents_far_more_often():
+    params = dict(winter_amplitude=0.0)
+    model, batch, _, ed = _capture(365, **params)
+    rates = admission_rates(DemandParams(**params))
+    expected = _expected_per_day(model, rates) * 365
+    # Poisson count: 4 standard deviations (sqrt of the mean), plus 1% for the skipped
+    # inpatients and the weekday profiles not averaging to exactly 1 over 365 days.
+    assert abs(len(batch) - expected) < 4 * np.sqrt(expected) + 0.01 * expected
+    pop = model.pop
+    band = pop.band[batch.resident]
+    per_capita = np.bincount(band, minlength=10) / np.bincount(pop.band, minlength=10)
+    assert per_capita[8] > 4 * per_capita[4] and per_capita[8] > 3 * per_capita[3]
+    assert per_capita[7] > 2 * per_capita[5]
+    female = pop.sex[batch.resident] == 0
+    assert np.all(female[batch.kind == MATERNITY])
+    assert set(np.unique(batch.kind)) == {MEDICAL, SURGICAL, MATERNITY, MENTAL}
+    ed_rate = ed.sum() / pop.n * 1000  # ED-only visits a year per 1,000
+    assert 300 <= ed_rate <= 420
+
+
+def test_stays_icu_alc_and_deaths_have_the_documented_shape():
+    _, batch, _, _ = _capture(365, population=80_000, seed=9)
+    n = len(batch)  # about 5,500 stays
+    stay = batch.icu_days + batch.ward_days + batch.alc_days
+    # mean near CIHI's 7.3 days (ALC days included); the sd of the mean is about 0.2 here
+    assert 6.4 <= stay.mean() <= 8.4
+    assert np.percentile(stay, 99) > 4 * np.median(stay)  # long right tail
+    assert batch.icu_days.min() >= 0 and stay.min() >= 1
+    alc = batch.alc_days > 0
+    # CIHI 5.8-6.2% of stays with ALC days; binomial sd about 0.3 points at n=5,500
+    assert 0.045 <= alc.mean() <= 0.08
+    assert np.median(batch.alc_days[alc]) >= 14  # weeks long
+    icu = batch.icu_days > 0
+    assert 0.03 <= icu.mean() <= 0.09
+    assert not np.any(alc & batch.dies)
+    assert 0.015 <= batch.dies.mean() <= 0.05 and n > 4000
+
+
+def test_alc_stays_are_mostly_residents_aged_65_and_over():
+    model, batch, _, _ = _capture(365, population=80_000, seed=9)
+    ages = model.pop.age[batch.resident[batch.alc_days > 0]]
+    assert (ages >= 60).mean() > 0.8
+
+
+def test_winter_peak_and_weekday_pattern():
+    model, batch, day, ed = _capture(365, population=60_000, winter_amplitude=0.4)
+    emergency = ~batch.elective & (batch.kind != MATERNITY)
+    per_day = np.bincount(day[emergency], minlength=365)
+    # amplitude 0.4 gives Jan/Jul about 1.4/0.6; counts per month are about 300 (sd ~17)
+    assert per_day[:31].sum() > 1.6 * per_day[181:212].sum()
+    assert ed[:31].sum() > 1.6 * ed[181:212].sum()
+    weekday = np.array([(date(2026, 1, 1).toordinal() + d) % 7 for d in day])  # 0 = Sunday
+    elective_days = weekday[batch.elective]
+    assert len(elective_days) > 100 and not np.isin(elective_days, [0, 6]).any()
+
+
+def test_electives_pause_and_resume_with_the_event():
+    events = (Electives(day=30, paused=True), Electives(day=60, paused=False))
+    model, batch, day, _ = _capture(90, events=events)
+    on = batch.elective
+    assert on[day < 30].sum() > 20 and on[(day >= 30) & (day < 60)].sum() == 0
+    assert on[day >= 60].sum() > 20
+    demand = next(m for m in model.modules if isinstance(m, Demand))
+    assert demand.n_cancelled > 20 and not demand.paused
+
+
+def test_residents_in_hospital_are_not_drawn():
+    region = synthetic_region(n_zones=2, population=5000, n_facilities=2)
+    model = RegionModel(region, ModelConfig(days=20, demand=DemandParams(rel_admissions=10)), 1)
+    model.pop.in_hospital[: model.pop.n // 2] = True
+    drawn = []
+    model.request_care = drawn.append
+    model.run()
+    ids = NeedBatch.concat(drawn).resident
+    assert len(ids) > 40 and ids.min() >= model.pop.n // 2  # about 95 expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("rel_admissions", -1), ("winter_amplitude", 1.5), ("peak_day_of_year", 0), ("x", 1)],
+)
+def test_demand_params_reject_bad_values(field, value):
+    with pytest.raises(ValidationError, match=field):
+        DemandParams(**{field: value})
+
+
+def test_demand_feeds_the_care_network_in_a_full_model():
+    region = synthetic_region(population=20_000)
+    model = RegionModel(region, ModelConfig(days=60, demand=DemandParams()), seed=1)
+    result = model.run()
+    assert model.care.totals["admitted"] > 100
+    adm = result.facility_day[..., list(result.facility_metrics).index("admissions")]
+    assert adm.sum() == model.care.totals["admitted"]
+    assert result.zone_day[..., 5].sum() == model.care.totals["admitted"]
+    assert T_ELECTIVE == 2
+
+
+def test_pausing_electives_leaves_every_other_draw_unchanged():
+    # common random numbers: the scenarios differ by the electives only
+    _, base, _, ed_a = _capture(40, population=30_000)
+    _, paused, _, ed_b = _capture(40, population=30_000, electives_paused=True)
+    assert paused.elective.sum() == 0 and base.elective.sum() > 10
+    keep = ~base.elective
+    assert paused.resident.tolist() == base.resident[keep].tolist()
+    assert paused.ward_days.tolist() == base.ward_days[keep].tolist()
+    assert np.array_equal(ed_a, ed_b)
