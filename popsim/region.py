@@ -155,19 +155,9 @@ ZONE_FILES: tuple[str, ...] = ("zones.geojson", "zones.gpkg")
 ZONE_COLUMNS: tuple[str, ...] = ("zone_id", "name", "hsda", "population")
 AGE_COLUMNS: tuple[str, ...] = ("zone_id", "age_band", "female", "male")
 FACILITY_COLUMNS: tuple[str, ...] = (
-    "facility_id",
-    "name",
-    "zone_id",
-    "lon",
-    "lat",
-    "ward_beds",
-    "icu_beds",
-    "has_ed",
-    "role",
-    "status",
-    "open_date",
-    "close_date",
-)
+    "facility_id", "name", "zone_id", "lon", "lat", "ward_beds", "icu_beds", "has_ed", "role",
+    "status", "open_date", "close_date",
+)  # fmt: skip
 FACILITY_OPTIONAL: tuple[str, ...] = ("ed_spaces", "source", "note")
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
@@ -285,6 +275,13 @@ def load_region(name_or_path: str | os.PathLike[str]) -> Region:
 
 
 # -- value parsers: each returns None after recording a problem ----------------
+
+
+def _text(value: object) -> str:
+    """A property as stripped text; missing values (None, NaN) are empty."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return str(value).strip()
 
 
 def _whole(value: object, problems: _Problems, path: Path, where: str, minimum: int) -> int | None:
@@ -419,9 +416,9 @@ def _read_zones(
     known: dict[str, int | None] = {}
     pops: list[int] = []
     for i, row in enumerate(raw.itertuples(index=False)):
-        zid = str(row.zone_id).strip() if row.zone_id is not None else ""
+        zid = _text(row.zone_id)
         where = f"feature {i + 1} (zone_id {zid!r})"
-        if zid == "" or zid.lower() in {"nan", "none"}:
+        if zid == "":
             problems.add(path, f"feature {i + 1}, zone_id", "empty; expected a unique id")
             ok = False
         elif zid in seen:
@@ -429,12 +426,13 @@ def _read_zones(
             ok = False
         else:
             seen[zid] = i + 1
-        if not str(row.name or "").strip():
+        if not _text(row.name):
             problems.add(path, f"{where}, name", "empty; expected a zone name")
         pop = _whole(row.population, problems, path, f"{where}, population", 1)
         ok = ok and pop is not None
         pops.append(pop or 0)
-        known.setdefault(zid, pop)
+        if zid:
+            known.setdefault(zid, pop)
         geom = row.geometry
         if geom is None or geom.is_empty:
             problems.add(path, f"{where}, geometry", "missing; expected a polygon")
@@ -450,16 +448,16 @@ def _read_zones(
         return None, known
     zones = gpd.GeoDataFrame(
         {
-            "zone_id": [str(z).strip() for z in raw["zone_id"]],
-            "name": [str(n).strip() for n in raw["name"]],
-            "hsda": [str(h).strip() for h in raw["hsda"]],
+            "zone_id": [_text(z) for z in raw["zone_id"]],
+            "name": [_text(n) for n in raw["name"]],
+            "hsda": [_text(h) for h in raw["hsda"]],
             "population": np.asarray(pops, dtype=np.int64),
         },
         geometry=raw.geometry.to_crs(crs).to_numpy(),
         crs=crs,
     )
     for extra in ("source", "note"):
-        zones[extra] = [str(v) for v in raw[extra]] if extra in raw.columns else ""
+        zones[extra] = [_text(v) for v in raw[extra]] if extra in raw.columns else ""
     points = zones.geometry.representative_point()
     zones.insert(4, "x", points.x.to_numpy())
     zones.insert(5, "y", points.y.to_numpy())
@@ -588,22 +586,10 @@ def _read_facilities(
             continue
         rows.append(
             {
-                "facility_id": fid,
-                "name": rec["name"],
-                "zone_id": rec["zone_id"],
-                "lon": lon,
-                "lat": lat,
-                "ward_beds": ward,
-                "icu_beds": icu,
+                **{c: rec.get(c, "") for c in FACILITY_COLUMNS + FACILITY_OPTIONAL},
+                **{"lon": lon, "lat": lat, "ward_beds": ward, "icu_beds": icu, "_line": i + 2},
                 "has_ed": has_ed in _TRUE,
-                "role": rec["role"],
-                "status": rec["status"],
-                "open_date": rec["open_date"],
-                "close_date": rec["close_date"],
                 "ed_spaces": int(ed_spaces) if ed_spaces not in ("", None) else None,
-                "source": rec.get("source", ""),
-                "note": rec.get("note", ""),
-                "_line": i + 2,
             }
         )
     if not ok or zones is None:
