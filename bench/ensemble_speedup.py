@@ -7,13 +7,15 @@
    Parquet bytes per replicate and the share of the replicate's time spent writing
    (target < 10%).
 
-Usage: python bench/ensemble_speedup.py [--replicates 8] [--population 60000] [--days 200]
+Usage: python bench/ensemble_speedup.py [--replicates 8] [--population 150000] [--days 365]
        [--no-fraser]. The last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -61,18 +63,15 @@ def timed_ensemble(spec: Path, workers: int, out: Path) -> tuple[float, float]:
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,
     )
-    client = Client(cluster)
-    client.run(lambda: __import__("popsim.model") and __import__("popsim.ensemble"))
-    startup = time.perf_counter() - t0
-    try:
+    with cluster, Client(cluster) as client:
+        client.run(lambda: __import__("popsim.model") and __import__("popsim.ensemble"))
+        startup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        run_spec(spec, scheduler=cluster.scheduler_address, out=out, force=True, progress=False)
+        with contextlib.redirect_stdout(io.StringIO()):  # the ensemble's summary
+            run_spec(spec, scheduler=cluster.scheduler_address, out=out, force=True, progress=False)
         return time.perf_counter() - t1, startup
-    finally:
-        client.close()
-        cluster.close()
 
 
 def fraser_replicate(out: Path) -> dict:
@@ -95,8 +94,8 @@ def fraser_replicate(out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=8)
-    parser.add_argument("--population", type=int, default=60_000)
-    parser.add_argument("--days", type=int, default=200)
+    parser.add_argument("--population", type=int, default=150_000)
+    parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--no-fraser", action="store_true")
     args = parser.parse_args()
     figures: dict = {"cores": os.cpu_count(), "replicates": args.replicates}

@@ -328,5 +328,5 @@ def _write_run_info(out: Path, spec: RunSpec, hashes: dict[str, str]) -> None:
         "config_hash": hashes,
         "version": __version__,
     }
-    text = json.dumps(info, indent=1, sort_keys=True)
+    text = json.dumps(info, indent=1)
     record.atomic_write(out / "run.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))

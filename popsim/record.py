@@ -239,7 +239,7 @@ def write_replicate(
         "files": files,
         "seconds": seconds,
     }
-    text = json.dumps(full, indent=1, sort_keys=True, default=str)
+    text = json.dumps(full, indent=1, default=str)
     atomic_write(
         manifest_path(out, scenario, replicate), lambda tmp: tmp.write_text(text, encoding="utf-8")
     )

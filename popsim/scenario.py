@@ -210,8 +210,8 @@ class RunSpec(BaseModel):
         return load_region(folder)
 
     def to_json(self) -> str:
-        """The effective spec as compact, key-sorted JSON (goes into outputs' metadata)."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """The effective spec as compact JSON in spec order (goes into outputs' metadata)."""
+        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
 
     # ----------------------------------------------------------- resolving
     def params(self, section: str, scenario: str) -> Any:
