@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from popsim.cli import main
@@ -199,3 +203,55 @@ def test_travel_minutes_follow_the_documented_formula():
     t = region.travel
     expected = t.base_minutes + t.detour_factor * km / t.speed_kmh * 60
     assert region.zone_facility_minutes[1, 0] == pytest.approx(expected, rel=1e-5)
+
+
+# a bad value for each validated facilities.csv column (valid values are never in this list)
+BAD_VALUES = {
+    "ward_beds": ["-1", "2.5", "ten", ""],
+    "icu_beds": ["-3", "1e3", "x"],
+    "lon": ["abc", "200", ""],
+    "lat": ["-91", "north"],
+    "has_ed": ["maybe", "2"],
+    "role": ["Tertiary ward", "hospice"],
+    "status": ["OPEN", "soon"],
+    "open_date": ["2030-02-30", "next year"],
+    "zone_id": ["Q", "a"],
+    "facility_id": [""],
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(sorted(BAD_VALUES)).flatmap(
+        lambda col: st.tuples(st.just(col), st.sampled_from(BAD_VALUES[col]), st.integers(0, 1))
+    )
+)
+def test_any_bad_facility_value_is_reported_with_its_line_and_field(tmp_path_factory, case):
+    column, value, row = case
+    folder = shutil.copytree(BAD / "valid", tmp_path_factory.mktemp("r") / "r")
+    table = pd.read_csv(folder / "facilities.csv", dtype=str, keep_default_na=False)
+    table.loc[row, column] = value
+    table.to_csv(folder / "facilities.csv", index=False)
+    problems = check_region(folder)
+    assert problems, (column, value)
+    text = [str(p) for p in problems]
+    assert any(f"line {row + 2}, {column}" in t and "facilities.csv" in t for t in text), text
+
+
+def test_fraser_files_match_their_generator(tmp_path):
+    """regions/fraser is reproducible from make_fraser.py (figures live in one place)."""
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "make_fraser", root / "regions/fraser/make_fraser.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.build_region()
+    shipped = load_region("fraser")
+    np.testing.assert_array_equal(built.age, shipped.age)
+    assert built.facility_ids == shipped.facility_ids
+    np.testing.assert_array_equal(built.facilities["ward_beds"], shipped.facilities["ward_beds"])
+    np.testing.assert_array_equal(built.facilities["icu_beds"], shipped.facilities["icu_beds"])
+    # polygons agree to within the 5-decimal (about 1 m) rounding of the GeoJSON
+    sym = built.zones.geometry.symmetric_difference(shipped.zones.geometry, align=False).area
+    assert (sym / built.zones.geometry.area < 1e-3).all()
