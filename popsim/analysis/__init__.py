@@ -74,8 +74,7 @@ def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
 
 
 def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    reps = {s: ds.replicates(s) for s in ds.scenarios}
-    capacity.create_unit_census(con, reps)
+    capacity.create_unit_census(con)
     t: dict[str, pd.DataFrame] = {}
     t["census_daily"] = capacity.census_daily(con)
     t["site_replicate"] = capacity.site_replicate(con)
@@ -86,7 +85,7 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection) -> dict[str, pd.Dat
         t["site_replicate"], ["facility", "unit"], list(capacity.MEASURES), ds.baseline
     )
     if ds.has("zone_day"):
-        epidemic.create_zone_base(con, reps)
+        epidemic.create_zone_base(con)
         t["attack_rate"] = epidemic.attack_rates(con)
         t["peak_day"] = epidemic.peak_days(con)
         t["epidemic_daily"] = epidemic.epidemic_daily(con)

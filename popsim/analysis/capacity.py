@@ -58,22 +58,17 @@ def columns(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
     return {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
 
 
-def create_unit_census(con: duckdb.DuckDBPyConnection, replicates: dict[str, list[int]]) -> None:
+def create_unit_census(con: duckdb.DuckDBPyConnection) -> None:
     """Materialise ``unit_census``: one row per scenario, replicate, day, site, unit."""
-    keep = " OR ".join(
-        f"(scenario = '{_q(s)}' AND replicate IN ({', '.join(str(r) for r in rs)}))"
-        for s, rs in replicates.items()
-        if rs
-    )
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE fd_base AS
         SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
                CAST(day AS INTEGER) AS day, CAST(date AS DATE) AS date,
                CAST(facility AS VARCHAR) AS facility,
                CAST(ward_census AS INTEGER) AS ward_census, CAST(ward_beds AS INTEGER) AS ward_beds,
                CAST(icu_census AS INTEGER) AS icu_census, CAST(icu_beds AS INTEGER) AS icu_beds
-        FROM facility_day WHERE {keep or "true"}
+        FROM facility_day
         """
     )
     con.execute(
@@ -121,7 +116,6 @@ def site_replicate(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         else f"CAST(NULL AS BIGINT) AS {name}"
         for name, col in FLOWS.items()
     )
-    keys = "SELECT DISTINCT scenario, replicate FROM fd_base"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE site_flows AS
@@ -129,12 +123,11 @@ def site_replicate(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
                    CAST(facility AS VARCHAR) AS facility, {flows}
             FROM facility_day GROUP BY ALL
-        ),
-        f2 AS (SELECT f.* FROM f JOIN ({keys}) k USING (scenario, replicate))
-        SELECT * FROM f2
+        )
+        SELECT * FROM f
         UNION ALL
         SELECT scenario, replicate, '{ALL_SITES}', {", ".join(f"sum({n})" for n in FLOWS)}
-        FROM f2 GROUP BY scenario, replicate
+        FROM f GROUP BY scenario, replicate
         """
     )
     con.execute(
@@ -185,38 +178,47 @@ def capacity_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def beds_needed(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Funded beds for at most 5% (1%) over-capacity days, pooled and per replicate."""
-    pooled = con.execute(
-        """
-        WITH o AS (
-            SELECT scenario, facility, unit, census, beds,
-                   row_number() OVER (PARTITION BY scenario, facility, unit ORDER BY census) AS rn,
-                   count(*) OVER (PARTITION BY scenario, facility, unit) AS n
-            FROM unit_census WHERE beds > 0 OR census > 0
+    """Funded beds for at most 5% (1%) over-capacity days, pooled and per replicate.
+
+    The ``k``-th smallest census is found from counts of each census value (a running sum
+    over distinct values is much cheaper than sorting every site-day).
+    """
+
+    def kth(keys: str) -> str:
+        return f"""
+        WITH h AS (
+            SELECT {keys}, census, count(*) AS c FROM unit_census
+            WHERE beds > 0 OR census > 0 GROUP BY ALL
+        ),
+        r AS (
+            SELECT *, sum(c) OVER (PARTITION BY {keys} ORDER BY census
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
+                   sum(c) OVER (PARTITION BY {keys}) AS n
+            FROM h
         )
-        SELECT scenario, facility, unit, max(n) AS open_site_days,
-               median(beds) AS funded_beds,
-               max(census) FILTER (rn = n - (n * 5) // 100) AS beds_needed_5,
-               max(census) FILTER (rn = n - n // 100) AS beds_needed_1
-        FROM o GROUP BY ALL
+        SELECT {keys}, max(n) AS n,
+               min(census) FILTER (cum >= n - (n * 5) // 100) AS b5,
+               min(census) FILTER (cum >= n - n // 100) AS b1
+        FROM r GROUP BY ALL
+        """
+
+    keys = "scenario, facility, unit"
+    pooled = con.execute(
+        f"""
+        WITH k AS ({kth(keys)}),
+        f AS (
+            SELECT {keys}, median(beds) AS funded_beds FROM unit_census
+            WHERE beds > 0 OR census > 0 GROUP BY ALL
+        )
+        SELECT k.scenario, k.facility, k.unit, CAST(k.n AS BIGINT) AS open_site_days,
+               f.funded_beds, k.b5 AS beds_needed_5, k.b1 AS beds_needed_1
+        FROM k JOIN f USING ({keys})
         """
     ).df()
     per_rep = con.execute(
-        """
-        WITH o AS (
-            SELECT scenario, replicate, facility, unit, census,
-                   row_number() OVER w AS rn,
-                   count(*) OVER (PARTITION BY scenario, replicate, facility, unit) AS n
-            FROM unit_census WHERE beds > 0 OR census > 0
-            WINDOW w AS (PARTITION BY scenario, replicate, facility, unit ORDER BY census)
-        ),
-        r AS (
-            SELECT scenario, replicate, facility, unit,
-                   max(census) FILTER (rn = n - (n * 5) // 100) AS b5,
-                   max(census) FILTER (rn = n - n // 100) AS b1
-            FROM o GROUP BY ALL
-        )
-        SELECT scenario, facility, unit,
+        f"""
+        WITH r AS ({kth("scenario, replicate, facility, unit")})
+        SELECT {keys},
                quantile_cont(b5, [0.05, 0.5, 0.95]) AS b5q,
                quantile_cont(b1, [0.05, 0.5, 0.95]) AS b1q
         FROM r GROUP BY ALL
@@ -258,7 +260,3 @@ def _split_quantiles(df: pd.DataFrame, col: str, names: list[str]) -> pd.DataFra
         df[name] = [v[i] if isinstance(v, (list, tuple, np.ndarray)) else None for v in values]
         df[name] = pd.to_numeric(df[name], errors="coerce")
     return df
-
-
-def _q(text: str) -> str:
-    return text.replace("'", "''")

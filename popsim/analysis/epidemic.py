@@ -22,40 +22,23 @@ _Q = "[0.05, 0.5, 0.95]"
 _ICU_EVENTS = ("admit", "move_unit")
 
 
-def create_zone_base(con: duckdb.DuckDBPyConnection, replicates: dict[str, list[int]]) -> None:
-    """Per replicate, zone and band: first-day population, infections, admissions, deaths."""
-    keep = " OR ".join(
-        f"(scenario = '{s.replace(chr(39), chr(39) * 2)}' AND replicate IN "
-        f"({', '.join(str(r) for r in rs)}))"
-        for s, rs in replicates.items()
-        if rs
-    )
+def create_zone_base(con: duckdb.DuckDBPyConnection) -> None:
+    """Two scans of ``zone_day``: per replicate, zone and band (first-day population,
+    infections, admissions, deaths; table ``zone_rep`` with roll-ups) and per replicate,
+    zone and day (table ``zone_daily``)."""
     date = "CAST(date AS DATE)" if "date" in columns(con, "zone_day") else "CAST(NULL AS DATE)"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE zd AS
-        SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
-               CAST(day AS INTEGER) AS day, {date} AS date, CAST(zone AS VARCHAR) AS zone,
-               CAST(age_band AS VARCHAR) AS age_band,
-               CAST(susceptible AS BIGINT) + exposed + infectious + recovered AS alive,
-               CAST(infectious AS BIGINT) AS infectious,
-               CAST(new_infections AS BIGINT) AS new_infections,
-               CAST(new_admissions AS BIGINT) AS new_admissions,
-               CAST(deaths AS BIGINT) AS deaths
-        FROM zone_day WHERE {keep or "true"}
-        """
-    )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE zone_rep AS
-        WITH first AS (SELECT scenario, replicate, min(day) AS d0 FROM zd GROUP BY ALL),
-        b AS (
-            SELECT z.scenario, z.replicate, z.zone, z.age_band,
-                   sum(z.alive) FILTER (z.day = f.d0) AS population,
-                   sum(z.new_infections) AS infections,
-                   sum(z.new_admissions) AS admissions,
-                   sum(z.deaths) AS deaths
-            FROM zd z JOIN first f USING (scenario, replicate) GROUP BY ALL
+        WITH b AS (
+            SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
+                   CAST(zone AS VARCHAR) AS zone, CAST(age_band AS VARCHAR) AS age_band,
+                   arg_min(CAST(susceptible AS BIGINT) + exposed + infectious + recovered, day)
+                       AS population,
+                   sum(CAST(new_infections AS BIGINT)) AS infections,
+                   sum(CAST(new_admissions AS BIGINT)) AS admissions,
+                   sum(CAST(deaths AS BIGINT)) AS deaths
+            FROM zone_day GROUP BY ALL
         )
         SELECT scenario, replicate,
                CASE WHEN grouping(zone) = 1 THEN 'All zones' ELSE zone END AS zone,
@@ -67,6 +50,17 @@ def create_zone_base(con: duckdb.DuckDBPyConnection, replicates: dict[str, list[
         GROUP BY GROUPING SETS ((scenario, replicate, zone, age_band),
                                 (scenario, replicate, zone), (scenario, replicate, age_band),
                                 (scenario, replicate))
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE zone_daily AS
+        SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
+               CAST(zone AS VARCHAR) AS zone, CAST(day AS INTEGER) AS day, min({date}) AS date,
+               sum(CAST(infectious AS BIGINT)) AS infectious,
+               sum(CAST(new_infections AS BIGINT)) AS new_infections,
+               sum(CAST(new_admissions AS BIGINT)) AS new_admissions
+        FROM zone_day GROUP BY ALL
         """
     )
 
@@ -93,9 +87,10 @@ def peak_days(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """
         CREATE OR REPLACE TEMP TABLE peak_rep AS
         WITH d AS (
-            SELECT scenario, replicate, zone, day, sum(infectious) AS inf FROM zd GROUP BY ALL
+            SELECT scenario, replicate, zone, day, infectious AS inf FROM zone_daily
             UNION ALL
-            SELECT scenario, replicate, 'All zones', day, sum(infectious) FROM zd GROUP BY ALL
+            SELECT scenario, replicate, 'All zones', day, sum(infectious) FROM zone_daily
+            GROUP BY ALL
         ),
         r AS (
             SELECT *, row_number() OVER (
@@ -126,7 +121,7 @@ def epidemic_daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         WITH d AS (
             SELECT scenario, replicate, day, min(date) AS date, sum(infectious) AS infectious,
                    sum(new_infections) AS new_infections, sum(new_admissions) AS new_admissions
-            FROM zd GROUP BY ALL
+            FROM zone_daily GROUP BY ALL
         )
         SELECT scenario, day, min(date) AS date, quantile_cont(infectious, {_Q}) AS q,
                median(new_infections) AS new_infections_p50,
