@@ -141,7 +141,9 @@ class EpidemicParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     r0: float = Field(2.5, gt=0, le=30, description="basic reproduction number, in (0, 30]")
-    seed_infections: int = Field(20, ge=0, description="infections seeded on start_day, >= 0")
+    seed_infections: int = Field(
+        20, ge=0, description="infections seeded on start_day in each seed zone, >= 0"
+    )
     seed_zones: list[str | int] = Field(
         default_factory=list, description="zones (id, name or index) of the seeds; empty: all"
     )
@@ -584,13 +586,19 @@ class Epidemic(Module):
             zones = list(event.zones) or list(range(model.pop.n_zones))
             if not 0.0 <= event.reduction <= 1.0:
                 raise ValueError(f"reduction must be in [0, 1], got {event.reduction}")
+            if event.setting not in ("community", "household", "all"):
+                raise ValueError(
+                    f"setting must be community, household or all, got {event.setting!r}"
+                )
+            # from this day on, replacing any earlier reduction in these zones
             if event.setting in ("community", "all"):
                 self.rel_community[zones] = 1.0 - event.reduction
             if event.setting in ("household", "all"):
                 self.rel_household[zones] = 1.0 - event.reduction
-            if event.setting not in ("community", "household", "all"):
-                raise ValueError(f"unknown contact setting {event.setting!r}")
         elif isinstance(event, Vaccinate):
+            for name in ("coverage", "efficacy"):
+                if not 0.0 <= getattr(event, name) <= 1.0:
+                    raise ValueError(f"{name} must be in [0, 1], got {getattr(event, name)}")
             self._vaccinate(model, event)
         else:
             raise TypeError(f"the epidemic does not handle {event!r}")

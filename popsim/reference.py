@@ -125,16 +125,20 @@ class ReferenceModel(mesa.Model):
             self.households[h].append(Resident(self, z, b, h))
         self.counts[S] = np.bincount(pop.cell, minlength=n_cells)
         self.daily_infections: list[int] = []
-        seeds = [region.zone_index(str(z)) if isinstance(z, str) else z for z in params.seed_zones]
-        self.seed_zones = seeds or [None]
+
+        def zone(key: str | int | None) -> int | None:
+            return region.zone_index(key) if isinstance(key, str) else key
+
+        seeds = [zone(z) for z in params.seed_zones] or [None]
+        self.importations = [(params.start_day, params.seed_infections, z) for z in seeds]
+        self.importations += [(i.day, i.count, zone(i.zone)) for i in params.importations]
 
     def step(self) -> None:
         self.new_infections[:] = 0
-        if self.day == self.params.start_day:
-            for zone in self.seed_zones:
+        for day, count, zone in self.importations:
+            if day == self.day:
                 sus = [a for a in self.agents if a.state == S and zone in (None, a.zone)]
-                picks = self.rng.choice(len(sus), min(self.params.seed_infections, len(sus)), False)
-                for i in picks:
+                for i in self.rng.choice(len(sus), min(count, len(sus)), replace=False):
                     sus[i].infect()
         self.agents.do("progress")
         for agent in self.exposures.pop(self.day, ()):
