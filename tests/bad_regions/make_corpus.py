@@ -9,8 +9,10 @@ except ``many_problems`` which has several at once. ``tests/test_region.py`` lis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -230,8 +232,11 @@ def main() -> None:
     shutil.rmtree(HERE / "no_crs", ignore_errors=True)
     write(HERE / "no_crs", d)
     rows = base()
-    gdf = gpd.GeoDataFrame(rows["zones"], geometry=[Polygon(r[0]) for r in rows["rings"]], crs=None)
+    gdf = gpd.GeoDataFrame(  # crs=None on purpose (GDAL warns about it)rows["zones"], geometry=[Polygon(r[0]) for r in rows["rings"]], crs=None)
     gdf.to_file(HERE / "no_crs" / "zones.gpkg", driver="GPKG", layer="zones")
+    with contextlib.closing(sqlite3.connect(HERE / "no_crs" / "zones.gpkg")) as db:
+        db.execute("PRAGMA page_size=512")  # a GeoPackage is SQLite: small pages, small file
+        db.execute("VACUUM")
     shutil.rmtree(HERE / "valid", ignore_errors=True)
     write(HERE / "valid", base())
     print(f"wrote {len(CASES) + 2} folders under {HERE.name}/")
