@@ -91,7 +91,8 @@ class CareNetwork:
         facilities: one :class:`Facility` agent per row of the region's facilities table.
         patients: living patients by resident id.
         metrics: names of the ``facility_day`` columns.
-        totals: run totals (admitted, planned_days: planned stay days of the admitted,
+        totals: run totals (admitted, planned_days (and their squares, planned_days_sq):
+            planned stay days of the admitted,
             discharged, died, stay_days and alc_stays of ended stays, repathed: needs of
             patients already in hospital, skipped: needs of the dead, unplaced needs).
     """
@@ -121,6 +122,7 @@ class CareNetwork:
             (
                 "admitted",
                 "planned_days",
+                "planned_days_sq",
                 "discharged",
                 "died",
                 "stay_days",
@@ -304,7 +306,9 @@ class CareNetwork:
             self._place(p, site, day)
             patients[r] = p
             self.calendar[p.day_next].append(p)
-            self.totals["planned_days"] += icu + ward + alc or 1
+            stay = icu + ward + alc or 1
+            self.totals["planned_days"] += stay
+            self.totals["planned_days_sq"] += stay * stay
             admitted.append(r)
         if admitted:
             ids = np.asarray(admitted, dtype=np.int64)

@@ -1,0 +1,198 @@
+"""The care network as a whole: conservation, queueing theory, closures, Fraser figures."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from popsim.care.network import CareParams
+from popsim.care.patient import Patient
+from popsim.demand import DemandParams, admission_rates
+from popsim.events import ChangeBeds, CloseFacility
+from popsim.model import ModelConfig, RegionModel
+from popsim.needs import EPI_CRITICAL, EPI_SEVERE, NeedBatch
+from popsim.synth import synthetic_region
+
+CENSUS = ("ward_census", "icu_census", "alc_census", "ed_boarding")
+
+
+def _census(result, names=CENSUS):
+    idx = [list(result.facility_metrics).index(n) for n in names]
+    return result.facility_day[..., idx].sum(axis=-1)
+
+
+def _col(result, name):
+    return result.facility_day[..., list(result.facility_metrics).index(name)]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n_zones=st.integers(1, 5),
+    n_facilities=st.integers(1, 3),
+    population=st.integers(2_000, 8_000),
+    seed=st.integers(0, 10_000),
+    surge=st.floats(0.0, 0.5),
+    divert_at=st.floats(0.6, 1.5),
+    transfer=st.floats(0.0, 90.0),
+    rel=st.floats(1.0, 8.0),
+    beds=st.integers(-30, 5),
+    close=st.booleans(),
+)
+def test_every_admission_ends_once_and_census_matches_the_patients(
+    n_zones, n_facilities, population, seed, surge, divert_at, transfer, rel, beds, close
+):
+    n_facilities = min(n_facilities, n_zones)
+    region = synthetic_region(n_zones, population, n_facilities, seed=seed)
+    events = [ChangeBeds(day=10, facility=0, ward_beds=beds, icu_beds=-1)]
+    if close and n_facilities > 1:
+        events.append(CloseFacility(day=20, facility=n_facilities - 1))
+    care = CareParams(surge_share=surge, divert_at=divert_at, max_transfer_minutes=transfer)
+    cfg = ModelConfig(
+        days=45, demand=DemandParams(rel_admissions=rel), care=care, events=tuple(events)
+    )
+    model = RegionModel(region, cfg, seed=seed)
+    rng = np.random.default_rng(seed)
+    n = model.pop.n
+    for day in range(cfg.days):
+        # epidemic-like needs (some for inpatients or the dead) and deaths from elsewhere
+        ids = rng.integers(0, n, rng.integers(0, 8))
+        kind = np.where(rng.random(len(ids)) < 0.5, EPI_SEVERE, EPI_CRITICAL)
+        icu = np.where(kind == EPI_CRITICAL, rng.integers(1, 10, len(ids)), 0)
+        model.request_care(
+            NeedBatch.build(
+                ids, kind, icu, rng.integers(0, 10, len(ids)), 0, rng.random(len(ids)) < 0.3
+            )
+        )
+        if day % 7 == 3:
+            model.kill(rng.integers(0, n, 3))
+        model.step()
+        census = _census(model.results())[day]
+        assert (model.facility_day[day, :, :5] >= 0).all() and (census >= 0).all()
+        n_agents = sum(isinstance(a, Patient) for a in model.agents)
+        assert census.sum() == len(model.care.patients) == n_agents
+        assert model.pop.in_hospital.sum() == n_agents
+    totals = model.care.totals
+    assert totals["admitted"] == totals["discharged"] + totals["died"] + len(model.care.patients)
+    journeys, codes = model.care.journeys()
+    ev = {name: i for i, name in enumerate(codes["event"])}
+    open_stay: dict[int, bool] = {}
+    for r, e in zip(journeys["resident_id"].tolist(), journeys["event"].tolist(), strict=True):
+        inside = open_stay.get(r, False)
+        if e == ev["arrive"]:
+            assert not inside
+            open_stay[r] = True
+        elif e in (ev["discharge"], ev["death"]):
+            assert inside
+            open_stay[r] = False
+        else:
+            assert inside
+    assert {r for r, v in open_stay.items() if v} == set(model.care.patients)
+    assert (journeys["event"] == ev["arrive"]).sum() == totals["admitted"]
+
+
+def test_uncapped_census_follows_littles_law_and_m_g_infinity():
+    """M/G/inf: census mean = arrival rate x mean stay, and Poisson (variance = mean).
+
+    The arrival rate comes from the demand rate table and the residents, not from the run.
+    Tolerance for the mean of the census over T days: an M/G/inf census is correlated over
+    E[S^2] / E[S] days (the integral of its autocorrelation, both sides), so its time
+    average has variance m * E[S^2] / E[S] / T; we allow 4 of those sd plus 4 Poisson sd of
+    the arrival count (which sets m through the rate).
+    """
+    region = synthetic_region(n_zones=3, n_facilities=1, population=100_000, seed=1)
+    params = DemandParams(winter_amplitude=0.0)
+    days, burn = 700, 200
+    cfg = ModelConfig(days=days, demand=params, care=CareParams(uncapped=True))
+    model = RegionModel(region, cfg, seed=1)
+    result = model.run()
+    pop = model.pop
+    counts = np.zeros((2, 10))
+    np.add.at(counts, (pop.sex, pop.band), 1)
+    rate = float((counts[..., None] * admission_rates(params)).sum())  # a day
+    totals = model.care.totals
+    mean_stay = totals["planned_days"] / totals["admitted"]
+    corr_days = totals["planned_days_sq"] / totals["planned_days"]  # E[S^2] / E[S]
+    census = _census(result)[burn:, 0]
+    expected = rate * mean_stay
+    sd_mean = np.sqrt(expected * corr_days / len(census))
+    sd_rate = expected / np.sqrt(rate * days)
+    assert abs(census.mean() - expected) < 4 * (sd_mean + sd_rate)
+    assert abs(totals["admitted"] - rate * days) < 4 * np.sqrt(rate * days) + 0.01 * rate * days
+    # dispersion: about len / corr_days independent values; a sample variance over k
+    # of them has relative sd sqrt(2 / k) (about 0.3 here): allow 2.5 of those
+    k = len(census) / corr_days
+    assert abs(census.var() / census.mean() - 1) < 2.5 * np.sqrt(2 / k)
+    assert _col(result, "ed_boarding").sum() == 0 and _col(result, "diversions").sum() == 0
+
+
+def _site_census(event, days=150):
+    region = synthetic_region(n_zones=4, n_facilities=3, population=40_000, seed=2)
+    cfg = ModelConfig(days=days, demand=DemandParams(), events=(event,) if event else ())
+    return _census(RegionModel(region, cfg, seed=7).run())[60:].mean(axis=0)
+
+
+def test_closing_a_site_or_its_beds_raises_its_neighbours_census():
+    base = _site_census(None)
+    for event in (
+        CloseFacility(day=30, facility=1),
+        ChangeBeds(day=30, facility=1, ward_beds=-10_000, icu_beds=-10_000),
+    ):
+        after = _site_census(event)
+        neighbours = [0, 2]
+        # site 1 carries about a third of the load; at least half of it must show up next door
+        assert after[neighbours].sum() > base[neighbours].sum() + 0.5 * base[1]
+        assert after[1] < 0.2 * base[1]
+
+
+def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
+    """One year of everyday demand in the default Fraser region (1.86 M residents, 2021).
+
+    Bands (see the shared Fraser Health reference):
+    - admissions 60-80 per 1,000 a year (CIHI: 70 per 1,000, 2023-24);
+    - mean planned stay 6.5-8.5 days, ALC days included (CIHI: 7.3 days average stay);
+    - ALC: 4.5-8% of ended stays (CIHI: 5.8% 2021-22, 6.2% 2022-23);
+    - ED visits 330-470 per 1,000 a year (Ontario: 413);
+    - region-wide occupancy of funded ward beds (ward + ALC census), days 60-364 (the
+      hospitals start empty): 0.85-1.15 (BC acute occupancy 103% in 2018-19; single Fraser
+      sites 118-123%);
+    - ICU occupancy 0.5-1.1 (Fraser: about 80 ICU beds, 90% full in March 2020).
+    """
+    from popsim.region import load_region
+
+    region = load_region("fraser")
+    model = RegionModel(region, ModelConfig(days=365, demand=DemandParams()), seed=11)
+    result = model.run()
+    n = model.pop.n
+    totals = model.care.totals
+    ended = totals["discharged"] + totals["died"]
+    assert 60 <= totals["admitted"] / n * 1000 <= 80
+    assert 6.5 <= totals["planned_days"] / totals["admitted"] <= 8.5
+    assert 0.045 <= totals["alc_stays"] / ended <= 0.08
+    assert 330 <= _col(result, "ed_visits").sum() / n * 1000 <= 470
+    late = slice(60, None)
+    beds = _col(result, "ward_beds")[late].sum(axis=1)
+    used = _col(result, "ward_census")[late] + _col(result, "alc_census")[late]
+    assert 0.85 <= (used.sum(axis=1) / beds).mean() <= 1.15
+    icu = _col(result, "icu_census")[late].sum(axis=1) / _col(result, "icu_beds")[late].sum(1)
+    assert 0.5 <= icu.mean() <= 1.1
+    planned = region.facility_index("new-surrey-hospital")
+    assert _census(result)[:, planned].sum() == 0  # opens in 2030
+
+
+def test_an_epidemic_raises_icu_census_first_near_the_seeded_zone():
+    from popsim.epidemic import EpidemicParams
+    from popsim.region import load_region
+
+    region = load_region("fraser")
+    epi = EpidemicParams(seed_zones=["chilliwack"], seed_infections=30)
+    cfg = ModelConfig(days=120, population=400_000, epidemic=epi)
+    result = RegionModel(region, cfg, seed=1).run()
+    icu = _col(result, "icu_census")
+
+    def first_day(site, at_least=3):
+        days = np.flatnonzero(icu[:, region.facility_index(site)] >= at_least)
+        return days[0] if len(days) else cfg.days
+
+    near = first_day("chilliwack-general")
+    far = [first_day(s) for s in ("royal-columbian", "surrey-memorial", "burnaby", "eagle-ridge")]
+    assert near < min(far)
+    assert near < cfg.days
