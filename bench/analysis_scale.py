@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -134,18 +135,21 @@ def _write(table_dir: Path, scenario: str, r: int, table: pa.Table) -> None:
     pq.write_table(table, d / f"part-{r:04d}.parquet", compression="zstd")
 
 
-def timed_child(code: str) -> tuple[float, float]:
-    """Run ``code`` in a fresh Python; returns (wall seconds, that process's peak RSS in MB)."""
-    probe = "\nimport resource\nprint('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+def timed_child(code: str) -> tuple[float, float, float]:
+    """Run ``code`` in a fresh Python; returns (wall seconds, CPU seconds, peak RSS in MB)
+    of that process (CPU time is less sensitive than wall time to a busy machine)."""
+    probe = (
+        "\nimport resource\nu = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "print('PEAK_RSS_KB', u.ru_maxrss, u.ru_utime + u.ru_stime)"
+    )
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code + probe], check=True, capture_output=True, text=True
     )
     seconds = time.perf_counter() - started
-    kb = next(
-        int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("PEAK_RSS_KB")
-    )
-    return seconds, kb / 1024.0  # ru_maxrss is in KiB on Linux
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("PEAK_RSS_KB"))
+    _, kb, cpu = line.split()
+    return seconds, float(cpu), int(kb) / 1024.0  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:
@@ -163,13 +167,17 @@ def main() -> None:
         size_mb = sum(f.stat().st_size for f in root.rglob("*.parquet")) / 1e6
         print(f"dataset: {rows:,} rows, {size_mb:.0f} MB Parquet, generated in {gen_s:.1f} s")
         run = json.dumps(str(root))
-        an_s, an_mb = timed_child(
+        load = os.getloadavg()[0]
+        an_s, an_cpu, an_mb = timed_child(
             f"from popsim.analysis import analyze; analyze({run}, warn=False)"
         )
-        print(f"analyze: {an_s:.1f} s wall, peak RSS {an_mb:.0f} MB (targets < 30 s, < 2048 MB)")
-        rep_s = rep_mb = None
+        print(
+            f"analyze: {an_s:.1f} s wall ({an_cpu:.1f} s CPU, load average {load:.1f} on "
+            f"{os.cpu_count()} cores), peak RSS {an_mb:.0f} MB (targets < 30 s, < 2048 MB)"
+        )
+        rep_s = rep_cpu = rep_mb = None
         if not args.no_report:
-            rep_s, rep_mb = timed_child(
+            rep_s, rep_cpu, rep_mb = timed_child(
                 f"from popsim.analysis.report import write_report; write_report({run})"
             )
             print(
@@ -183,8 +191,11 @@ def main() -> None:
             "rows": rows,
             "parquet_mb": round(size_mb, 1),
             "analyze_seconds": round(an_s, 2),
+            "analyze_cpu_seconds": round(an_cpu, 2),
             "analyze_peak_rss_mb": round(an_mb, 1),
+            "load_average": round(load, 2),
             "report_seconds": None if rep_s is None else round(rep_s, 2),
+            "report_cpu_seconds": None if rep_cpu is None else round(rep_cpu, 2),
             "report_peak_rss_mb": None if rep_mb is None else round(rep_mb, 1),
             "ok": an_s < 30 and an_mb < 2048,
         }

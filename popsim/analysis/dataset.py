@@ -85,6 +85,7 @@ class RunDataset:
         con = duckdb.connect()
         con.execute(f"SET memory_limit='{memory_limit}'")
         con.execute(f"SET threads={int(threads)}")
+        con.execute("SET enable_progress_bar=false")
         for table in TABLES:
             paths = self.paths(table)
             if paths:
