@@ -58,18 +58,7 @@ MAX_STAY_DAYS = 365
 # Covasim age table (per infection, absolute), bands 0-9 .. 90+.
 P_SYMPTOMATIC = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.90)
 P_SEVERE = (0.0005, 0.00165, 0.0072, 0.0208, 0.0343, 0.0765, 0.1328, 0.2066, 0.2457, 0.2457)
-P_CRITICAL = (
-    0.00003,
-    0.00008,
-    0.00036,
-    0.00104,
-    0.00216,
-    0.00933,
-    0.03639,
-    0.08923,
-    0.1742,
-    0.1742,
-)
+P_CRITICAL = (3e-5, 8e-5, 3.6e-4, 1.04e-3, 2.16e-3, 9.33e-3, 0.03639, 0.08923, 0.1742, 0.1742)
 P_DEATH = (0.00002, 0.00002, 0.0001, 0.00032, 0.00098, 0.00265, 0.00766, 0.02439, 0.08292, 0.1619)
 
 
@@ -78,7 +67,7 @@ def polymod_like_matrix() -> np.ndarray:
 
     Shaped after POLYMOD (Mossong et al. 2008): same-band contacts dominate and peak in
     the school years, a parent-child ridge 30 years apart, and a background of 0.5
-    contacts a day with every band. About 13 contacts a day for children, 8 for the old.
+    contacts a day with every band: 12-16 contacts a day under 60, 8-11 over 60.
     """
     a = np.arange(N_AGE_BANDS, dtype=np.float64)
     diff = a[:, None] - a[None, :]
