@@ -232,7 +232,8 @@ def main() -> None:
     shutil.rmtree(HERE / "no_crs", ignore_errors=True)
     write(HERE / "no_crs", d)
     rows = base()
-    gdf = gpd.GeoDataFrame(  # crs=None on purpose (GDAL warns about it)rows["zones"], geometry=[Polygon(r[0]) for r in rows["rings"]], crs=None)
+    # crs=None on purpose (GDAL warns about it)
+    gdf = gpd.GeoDataFrame(rows["zones"], geometry=[Polygon(r[0]) for r in rows["rings"]], crs=None)
     gdf.to_file(HERE / "no_crs" / "zones.gpkg", driver="GPKG", layer="zones")
     with contextlib.closing(sqlite3.connect(HERE / "no_crs" / "zones.gpkg")) as db:
         db.execute("PRAGMA page_size=512")  # a GeoPackage is SQLite: small pages, small file
