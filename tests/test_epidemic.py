@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from popsim.epidemic import IA, IS, E, EpidemicParams, R, S, V, gravity_weights
+from popsim.epidemic import IA, IS, E, EpidemicParams, Importation, R, S, V, gravity_weights
 from popsim.events import ContactReduction, Vaccinate
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, EPI_SEVERE
@@ -203,3 +203,31 @@ def test_bad_parameters_are_rejected_naming_the_parameter_and_range(kwargs, name
     text = str(info.value)
     for name in names:
         assert name in text
+
+
+def test_importations_arrive_in_their_zone_on_their_day():
+    region = synthetic_region(3, 6_000, 1, seed=2)
+    model = make_model(
+        region,
+        40,
+        seed=3,
+        r0=2.0,
+        seed_infections=0,
+        importations=[Importation(day=30, count=50, zone="Z02")],
+    )
+    zd = model.run().zone_day[..., 4].sum(axis=2)  # (days, zones) new infections
+    assert zd[:30].sum() == 0
+    assert zd[30].tolist() == [0, 50, 0]
+
+
+def test_contact_reduction_applies_only_to_its_zones():
+    region = synthetic_region(2, 8_000, 1, seed=9)
+    cfg = ModelConfig(
+        days=150,
+        epidemic=EpidemicParams(r0=2.5, coupling=0.0, seed_zones=[0, 1], seed_infections=10),
+        events=(ContactReduction(day=0, reduction=1.0, zones=(0,), setting="all"),),
+    )
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(4))
+    zd = model.run().zone_day[..., 4].sum(axis=(0, 2))  # infections per zone
+    assert zd[0] == 10  # only the seeds: no contacts at all in zone 0
+    assert zd[1] > 0.5 * model.pop.alive_counts[1].sum()
