@@ -394,7 +394,8 @@ def _read_zones(
             warnings.simplefilter("ignore", UserWarning)
             raw = gpd.read_file(path)
     except (RuntimeError, OSError, ValueError) as err:  # pyogrio errors are RuntimeErrors
-        problems.add(path, None, f"not a readable vector layer ({str(err).splitlines()[0]})")
+        reason = str(err).splitlines()[0].split("; It might help")[0]
+        problems.add(path, None, f"not a readable vector layer ({reason})")
         return None, {}
     missing = [c for c in ZONE_COLUMNS if c not in raw.columns]
     for col in missing:

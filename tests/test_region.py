@@ -62,6 +62,11 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "planned_without_date": [("facilities.csv", "line 3, open_date")],
     "wrong_zone": [("facilities.csv", "line 2, lon/lat")],
     "missing_age_band": [("age.csv", "zone_id 'B'")],
+    "unreadable_files": [
+        ("zones.geojson", "not a readable vector layer"),
+        ("age.csv", "not a readable CSV"),
+        ("facilities.csv", "not a readable CSV"),
+    ],
     "many_problems": [
         ("facilities.csv", "line 2, ward_beds"),
         ("facilities.csv", "line 3, facility_id"),
@@ -135,6 +140,12 @@ def test_missing_folder_and_unknown_name():
     assert "not a folder" in str(check_region("no/such/folder")[0])
     with pytest.raises(RegionError, match="no such region"):
         load_region("atlantis")
+
+
+def test_cli_list(capsys):
+    assert main(["regions", "list"]) == 0
+    names = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
+    assert "fraser" in names and "synthetic" in names
 
 
 def test_shipped_regions_are_listed():

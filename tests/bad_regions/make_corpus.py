@@ -75,6 +75,8 @@ def write(folder: Path, d: dict) -> None:
         header = d.get("fac_header", FAC_HEADER)
         lines = [header] + [",".join(r) for r in d["fac"]]
         (folder / "facilities.csv").write_text("\n".join(lines) + "\n")
+    for name, text in d.get("raw", {}).items():
+        (folder / name).write_text(text)
 
 
 def _set(rows: list, i: int, col: int, value: str) -> None:
@@ -180,6 +182,10 @@ def missing_age_band(d: dict) -> None:
     d["age"] = [r for r in d["age"] if not (r[0] == "B" and r[1] == "40-49")]
 
 
+def unreadable_files(d: dict) -> None:
+    d["raw"] = {"zones.geojson": "not json {", "age.csv": '"A,0-9,1\n', "facilities.csv": ""}
+
+
 def many_problems(d: dict) -> None:
     negative_beds(d)
     duplicate_id(d)
@@ -212,6 +218,7 @@ CASES: dict[str, Callable[[dict], None]] = {
         planned_without_date,
         wrong_zone,
         missing_age_band,
+        unreadable_files,
         many_problems,
     )
 }
