@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from popsim.model import ModelConfig
     from popsim.region import Region
 
+_SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 #: Largest horizon: days are stored as int16 in the outputs.
 MAX_DAYS = 32_000
 #: Module sections of a spec and the parameter class each is validated with.
@@ -149,11 +151,12 @@ class RunSpec(BaseModel):
         except ValidationError as err:
             raise _spec_error(path, err, cls) from None
         for name in spec.scenarios:
-            if not name or any(c in name for c in "/\\=") or name.startswith((".", "_")):
+            if not _SCENARIO_NAME.fullmatch(name):
                 raise SpecError(
                     path,
                     f"scenarios.{name}",
-                    "scenario names may not contain / \\ = or start with . _",
+                    "a scenario name is letters, digits, '-', '_' and '.', "
+                    "starting with a letter or digit (it names a folder)",
                 )
         spec._path = str(path)
         spec._base_dir = str(base_dir) if base_dir is not None else None
