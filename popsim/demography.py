@@ -3,9 +3,9 @@
 Assumptions (stated, replaceable by official tables through the parameters):
 
 - **Deaths**: annual mortality by 10-year band from a Gompertz-Makeham curve fitted to
-  approximate Canadian/BC life-table values (about 0.1% a year at 40, 0.7% at 60, 4.5%
-  at 80, 15% at 90+; infants 0.45%), giving a crude death rate near 8 per 1,000 for
-  the Canadian age shape (BC 2022: about 8 per 1,000). Residents in hospital are never
+  approximate Canadian/BC life-table values (about 0.1% a year at 40, 0.6% at 60, 3.9%
+  at 80, 15% at 90+; infants 0.45%), giving a crude death rate near 9 per 1,000 for
+  the Canadian age shape with ages uniform within bands (BC 2022: about 8.5). Residents in hospital are never
   picked: the care network owns them (their deaths come from their stay).
 - **Births**: age-specific fertility of women 15-49 (total fertility about 1.25, BC
   and Fraser 2021-22 about 1.1-1.3); a newborn joins the mother's household and zone.
@@ -40,7 +40,7 @@ DAYS_PER_YEAR = 365
 def gompertz_makeham_band_rates() -> list[float]:
     """Annual death probability per 10-year band (see the module docstring)."""
     ages = np.arange(0, 100)
-    rate = 0.0002 + 3.2e-5 * np.exp(0.0907 * ages)
+    rate = 0.0002 + 2.7e-5 * np.exp(0.0907 * ages)
     rate[0] = 0.0045  # infant mortality
     rate = np.minimum(rate, 0.5)
     return [round(float(rate[b * 10 : b * 10 + 10].mean()), 6) for b in range(N_AGE_BANDS)]

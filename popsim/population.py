@@ -63,6 +63,9 @@ def household_layout(age: np.ndarray, rng: np.random.Generator) -> tuple[np.ndar
     n = len(age)
     shares = HOUSEHOLD_SIZE_SHARES / HOUSEHOLD_SIZE_SHARES.sum()
     sizes = rng.choice(np.arange(1, 7), size=n // 2 + 2, p=shares)
+    short = n - int(sizes.sum())
+    if short > 0:  # a small group drew too many small households: single ones for the rest
+        sizes = np.concatenate([sizes, np.ones(short, dtype=sizes.dtype)])
     n_hh = int(np.searchsorted(np.cumsum(sizes), n)) + 1
     sizes = sizes[:n_hh]
     sizes[-1] -= int(sizes.sum() - n)

@@ -10,6 +10,7 @@ from popsim.population import (
     HOUSEHOLD_SIZE_SHARES,
     Column,
     Population,
+    household_layout,
     scale_counts,
 )
 from popsim.region import N_AGE_BANDS
@@ -143,3 +144,15 @@ def test_scale_counts_sums_to_the_total():
     assert out.sum() == 21 and out[1, 0] == 0
     with pytest.raises(ValueError):
         scale_counts(np.zeros((2, 2)), 5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(ages=st.lists(st.integers(0, 99), min_size=1, max_size=60), seed=st.integers(0, 2**31))
+def test_household_layout_of_any_small_group(ages, seed):
+    age = np.array(ages)
+    order, sizes = household_layout(age, np.random.default_rng(seed))
+    assert sorted(order.tolist()) == list(range(len(age)))
+    assert sizes.sum() == len(age) and (sizes >= 1).all()
+    if (age >= ADULT_AGE).any():  # the head (first member) of each household is an adult
+        heads = order[np.concatenate([[0], np.cumsum(sizes)[:-1]])]
+        assert (age[heads] >= ADULT_AGE).all()
