@@ -30,7 +30,9 @@ class NeedBatch:
     ``icu_days`` come first (0 = no ICU), then ``ward_days`` on the ward, then
     ``alc_days`` as alternate level of care; ``dies`` ends the stay in death at the
     end of its last unit. ``tertiary`` needs go to a tertiary site. ``elective``
-    needs are planned surgery (a scenario can pause them).
+    needs are planned surgery (a scenario can pause them). ``prevalent`` needs are
+    residents already in hospital when the run starts (a warm start): the care network
+    places them without counting an arrival or an admission.
     """
 
     resident: np.ndarray  # int32
@@ -41,6 +43,11 @@ class NeedBatch:
     dies: np.ndarray  # bool
     tertiary: np.ndarray  # bool
     elective: np.ndarray  # bool
+    prevalent: np.ndarray | None = None  # bool; None: all False
+
+    def __post_init__(self) -> None:
+        if self.prevalent is None:
+            self.prevalent = np.zeros(len(self.resident), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.resident)
@@ -60,6 +67,7 @@ class NeedBatch:
         dies: bool | np.ndarray = False,
         tertiary: bool | np.ndarray = False,
         elective: bool | np.ndarray = False,
+        prevalent: bool | np.ndarray = False,
     ) -> NeedBatch:
         """Build a batch, broadcasting scalars to the number of residents."""
         n = len(resident)
@@ -76,6 +84,7 @@ class NeedBatch:
             dies=col(dies, "bool"),
             tertiary=col(tertiary, "bool"),
             elective=col(elective, "bool"),
+            prevalent=col(prevalent, "bool"),
         )
 
     @classmethod
