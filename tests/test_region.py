@@ -266,3 +266,33 @@ def test_fraser_files_match_their_generator(tmp_path):
     # polygons agree to within the 5-decimal (about 1 m) rounding of the GeoJSON
     sym = built.zones.geometry.symmetric_difference(shipped.zones.geometry, align=False).area
     assert (sym / built.zones.geometry.area < 1e-3).all()
+
+
+def test_travel_parameters_out_of_range(tmp_path):
+    folder = shutil.copytree(BAD / "valid", tmp_path / "r")
+    with (folder / "region.toml").open("a") as f:
+        f.write("\n[travel]\nspeed_kmh = 0\ndetour_factor = 0.5\n")
+    text = sorted(str(p) for p in check_region(folder))
+    assert len(text) == 2
+    assert "field travel.detour_factor" in text[0] and "greater than or equal to 1" in text[0]
+    assert "field travel.speed_kmh" in text[1] and "greater than 0" in text[1]
+
+
+def test_travel_parameters_are_used(tmp_path):
+    folder = shutil.copytree(BAD / "valid", tmp_path / "r")
+    with (folder / "region.toml").open("a") as f:
+        f.write("\n[travel]\nspeed_kmh = 25.0\nbase_minutes = 0.0\ndetour_factor = 1.0\n")
+    slow = load_region(folder)
+    fast = load_region(BAD / "valid")
+    assert slow.travel.speed_kmh == 25.0
+    # half the speed and no fixed minutes: twice the moving time of the default
+    moving = (fast.zone_facility_minutes - fast.travel.base_minutes) / fast.travel.detour_factor
+    # float32 minutes: compare to 0.001 minute
+    np.testing.assert_allclose(slow.zone_facility_minutes, 2 * moving, rtol=1e-5, atol=1e-3)
+
+
+def test_two_zone_files_is_a_problem(tmp_path):
+    folder = shutil.copytree(BAD / "valid", tmp_path / "r")
+    shutil.copy(BAD / "no_crs" / "zones.gpkg", folder / "zones.gpkg")
+    (problem,) = check_region(folder)
+    assert "both zones.geojson and zones.gpkg" in str(problem)
