@@ -34,10 +34,16 @@ rate over the two sexes, samples that many residents of the cell with
 sex over the highest rate) with a type drawn in proportion to its sex's type rates: an
 exact Poisson process per resident that never scans all residents. Residents already in
 hospital are skipped (a 0.2% reduction at Canadian occupancy).
+
+Warm start: hospitals are not empty on day 0. At ``init`` the module draws the
+admissions of the ``warm_start_days`` before the start in the same way and hands the
+stays still running on day 0 (with the days already spent taken off) to the care network
+as ``prevalent`` needs, placed without counting an arrival or an admission.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -116,6 +122,9 @@ class DemandParams(BaseModel):
         winter_amplitude: relative winter excess of emergency demand at its peak (0..0.9).
         peak_day_of_year: day of the year of the winter peak (1..366).
         electives_paused: elective surgery paused from the start.
+        warm_start_days: admissions of this many days before the start whose stays are
+            still running on day 0 are in hospital from the start (0..730; 0: hospitals
+            start empty).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -127,6 +136,7 @@ class DemandParams(BaseModel):
     winter_amplitude: float = Field(0.10, ge=0.0, le=0.9)
     peak_day_of_year: int = Field(20, ge=1, le=366)
     electives_paused: bool = False
+    warm_start_days: int = Field(120, ge=0, le=730)
 
 
 def admission_rates(params: DemandParams) -> np.ndarray:
@@ -165,6 +175,50 @@ class Demand(Module):
     def init(self, model: RegionModel) -> None:
         self.rng = model.stream(self.name)
         self.on_reindex(model)
+        if self.params.warm_start_days > 0:
+            prevalent = self.prevalent_needs(model, self.params.warm_start_days)
+            if len(prevalent):
+                model.request_care(prevalent)
+
+    def prevalent_needs(self, model: RegionModel, days_back: int) -> NeedBatch:
+        """Residents in hospital on day 0: admissions drawn for each of the ``days_back``
+        days before the start whose stays run past it, with the days already spent taken
+        off their path (ICU first, then ward, then ALC)."""
+        start = model.config.start
+        batches = []
+        seen = np.zeros(0, dtype=np.int32)
+        for back in range(1, days_back + 1):
+            factors, _ = self.day_factors(model, start - timedelta(days=back))
+            ids, types = self._draw(model, self.rates * factors)
+            if len(ids) == 0:
+                continue
+            needs = self._needs(model, ids, types)
+            icu = needs.icu_days.astype(np.int64)
+            ward = needs.ward_days.astype(np.int64)
+            alc = needs.alc_days.astype(np.int64)
+            keep = (icu + ward + alc > back) & ~np.isin(needs.resident, seen)
+            if self.paused:  # drawn then dropped, as in step
+                keep &= ~needs.elective
+            if not keep.any():
+                continue
+            icu, ward, alc = icu[keep], ward[keep], alc[keep]
+            spent_ward = np.maximum(back - icu, 0)
+            spent_alc = np.maximum(spent_ward - ward, 0)
+            batches.append(
+                NeedBatch.build(
+                    needs.resident[keep],
+                    needs.kind[keep],
+                    icu_days=np.maximum(icu - back, 0),
+                    ward_days=np.maximum(ward - spent_ward, 0),
+                    alc_days=alc - spent_alc,
+                    dies=needs.dies[keep],
+                    tertiary=needs.tertiary[keep],
+                    elective=needs.elective[keep],
+                    prevalent=True,
+                )
+            )
+            seen = np.concatenate([seen, needs.resident[keep]])
+        return NeedBatch.concat(batches)
 
     def on_reindex(self, model: RegionModel) -> None:
         pop = model.pop
@@ -180,9 +234,9 @@ class Demand(Module):
             self.paused = bool(event.paused)
 
     # ------------------------------------------------------------------- day
-    def day_factors(self, model: RegionModel) -> tuple[np.ndarray, float]:
-        """Multipliers of today's admission rates by type, and of ED visits."""
-        d = model.date
+    def day_factors(self, model: RegionModel, day: date | None = None) -> tuple[np.ndarray, float]:
+        """Multipliers of the admission rates by type, and of ED visits, today (or ``day``)."""
+        d = model.date if day is None else day
         doy = d.timetuple().tm_yday
         wd = d.weekday()
         p = self.params

@@ -36,9 +36,10 @@ def _col(result, name):
     rel=st.floats(1.0, 8.0),
     beds=st.integers(-30, 5),
     close=st.booleans(),
+    warm=st.integers(0, 60),
 )
 def test_every_admission_ends_once_and_census_matches_the_patients(
-    n_zones, n_facilities, population, seed, surge, divert_at, transfer, rel, beds, close
+    n_zones, n_facilities, population, seed, surge, divert_at, transfer, rel, beds, close, warm
 ):
     n_facilities = min(n_facilities, n_zones)
     region = synthetic_region(n_zones, population, n_facilities, seed=seed)
@@ -47,7 +48,10 @@ def test_every_admission_ends_once_and_census_matches_the_patients(
         events.append(CloseFacility(day=20, facility=n_facilities - 1))
     care = CareParams(surge_share=surge, divert_at=divert_at, max_transfer_minutes=transfer)
     cfg = ModelConfig(
-        days=45, demand=DemandParams(rel_admissions=rel), care=care, events=tuple(events)
+        days=45,
+        demand=DemandParams(rel_admissions=rel, warm_start_days=warm),
+        care=care,
+        events=tuple(events),
     )
     model = RegionModel(region, cfg, seed=seed)
     rng = np.random.default_rng(seed)
@@ -71,13 +75,18 @@ def test_every_admission_ends_once_and_census_matches_the_patients(
         assert census.sum() == len(model.care.patients) == n_agents
         assert model.pop.in_hospital.sum() == n_agents
     totals = model.care.totals
-    assert totals["admitted"] == totals["discharged"] + totals["died"] + len(model.care.patients)
+    started = totals["admitted"] + totals["prevalent"]  # prevalent: in hospital on day 0
+    assert started == totals["discharged"] + totals["died"] + len(model.care.patients)
     journeys, codes = model.care.journeys()
     ev = {name: i for i, name in enumerate(codes["event"])}
     open_stay: dict[int, bool] = {}
-    for r, e in zip(journeys["resident_id"].tolist(), journeys["event"].tolist(), strict=True):
+    rows = zip(*(journeys[k].tolist() for k in ("resident_id", "event", "day")), strict=True)
+    for r, e, day in rows:
         inside = open_stay.get(r, False)
-        if e == ev["arrive"]:
+        if e == ev["admit"] and not inside:  # a warm start: in hospital from day 0
+            assert day == 0
+            open_stay[r] = True
+        elif e == ev["arrive"]:
             assert not inside
             open_stay[r] = True
         elif e in (ev["discharge"], ev["death"]):
@@ -117,6 +126,9 @@ def test_uncapped_census_follows_littles_law_and_m_g_infinity():
     sd_rate = expected / np.sqrt(rate * days)
     assert abs(census.mean() - expected) < 4 * (sd_mean + sd_rate)
     assert abs(totals["admitted"] - rate * days) < 4 * np.sqrt(rate * days) + 0.01 * rate * days
+    # warm start: day 0 is already in the steady state (Poisson sd of the census, plus 3%)
+    first = _census(result)[0, 0]
+    assert abs(first - expected) < 4 * np.sqrt(expected) + 0.03 * expected
     # dispersion: about len / corr_days independent values; a sample variance over k
     # of them has relative sd sqrt(2 / k) (about 0.3 here): allow 2.5 of those
     k = len(census) / corr_days
@@ -151,8 +163,8 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
     - mean planned stay 6.5-8.5 days, ALC days included (CIHI: 7.3 days average stay);
     - ALC: 4.5-8% of ended stays (CIHI: 5.8% 2021-22, 6.2% 2022-23);
     - ED visits 330-470 per 1,000 a year (Ontario: 413);
-    - region-wide occupancy of funded ward beds (ward + ALC census), days 60-364 (the
-      hospitals start empty): 0.85-1.15 (BC acute occupancy 103% in 2018-19; single Fraser
+    - region-wide occupancy of funded ward beds (ward + ALC census), every day (a warm
+      start puts the stays already running on day 0 in hospital): 0.85-1.15 (BC acute occupancy 103% in 2018-19; single Fraser
       sites 118-123%);
     - ICU occupancy 0.5-1.1 (Fraser: about 80 ICU beds, 90% full in March 2020).
     """
@@ -163,12 +175,12 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
     result = model.run()
     n = model.pop.n
     totals = model.care.totals
-    ended = totals["discharged"] + totals["died"]
+    ended = totals["ended"]
     assert 60 <= totals["admitted"] / n * 1000 <= 80
     assert 6.5 <= totals["planned_days"] / totals["admitted"] <= 8.5
     assert 0.045 <= totals["alc_stays"] / ended <= 0.08
     assert 330 <= _col(result, "ed_visits").sum() / n * 1000 <= 470
-    late = slice(60, None)
+    late = slice(0, None)
     beds = _col(result, "ward_beds")[late].sum(axis=1)
     used = _col(result, "ward_census")[late] + _col(result, "alc_census")[late]
     assert 0.85 <= (used.sum(axis=1) / beds).mean() <= 1.15

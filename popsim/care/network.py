@@ -93,8 +93,10 @@ class CareNetwork:
         metrics: names of the ``facility_day`` columns.
         totals: run totals (admitted, planned_days (and their squares, planned_days_sq):
             planned stay days of the admitted,
-            discharged, died, stay_days and alc_stays of ended stays, repathed: needs of
-            patients already in hospital, skipped: needs of the dead, unplaced needs).
+            discharged, died (all stays), ended, stay_days, alc_stays (ended stays admitted
+            during the run), repathed: needs of
+            patients already in hospital, skipped: needs of the dead, unplaced needs,
+            prevalent: residents placed in hospital at a warm start).
     """
 
     def __init__(self, model: RegionModel, params: CareParams) -> None:
@@ -125,11 +127,13 @@ class CareNetwork:
                 "planned_days_sq",
                 "discharged",
                 "died",
+                "ended",
                 "stay_days",
                 "alc_stays",
                 "repathed",
                 "skipped",
                 "unplaced",
+                "prevalent",
             ),
             0,
         )
@@ -230,9 +234,11 @@ class CareNetwork:
             site.counts["discharges"] += 1
             self.totals["discharged"] += 1
             self.log.add(p.resident, day, DISCHARGE, site.index, p.unit)
-        self.totals["stay_days"] += day - p.day_admit
-        if p.unit == ALC:
-            self.totals["alc_stays"] += 1
+        if not p.prevalent:
+            self.totals["ended"] += 1
+            self.totals["stay_days"] += day - p.day_admit
+            if p.unit == ALC:
+                self.totals["alc_stays"] += 1
         self._left.append(p.resident)
         del self.patients[p.resident]
         p.remove()
@@ -274,10 +280,11 @@ class CareNetwork:
             needs.dies.tolist(),
             needs.tertiary.tolist(),
             needs.elective.tolist(),
+            needs.prevalent.tolist(),
         )
         admitted: list[int] = []
         self._no_transfer = set()  # (unit, site) with no transfer target today (census only grows)
-        for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective in zip(
+        for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective, prev in zip(
             *cols, strict=True
         ):
             if not ok:
@@ -297,6 +304,9 @@ class CareNetwork:
                 self.totals["unplaced"] += 1
                 continue
             site = facs[site_i]
+            if prev:
+                self._warm_start(r, kind, zone, band, site, day, phases, dies)
+                continue
             if nearest != site_i:
                 facs[nearest].counts["diversions"] += 1
             if emergency:
@@ -315,6 +325,28 @@ class CareNetwork:
             pop.in_hospital[ids] = True
             np.add.at(model.new_admissions, (pop.zone[ids], pop.band[ids]), 1)
             self.totals["admitted"] += len(ids)
+
+    def _warm_start(
+        self,
+        r: int,
+        kind: int,
+        zone: int,
+        band: int,
+        site: Facility,
+        day: int,
+        phases: tuple[tuple[int, int], ...],
+        dies: bool,
+    ) -> None:
+        """A resident already in hospital at the start: no arrival, no admission counted."""
+        p = Patient(self.model, r, kind, zone, band, day, phases, dies)
+        p.site = site
+        p.prevalent = True
+        site.n[p.unit] += 1
+        self.log.add(r, day, ADMIT, site.index, p.unit)
+        self.patients[r] = p
+        self.calendar[p.day_next].append(p)
+        self.model.pop.in_hospital[r] = True
+        self.totals["prevalent"] += 1
 
     def _place(self, p: Patient, site: Facility, day: int) -> None:
         unit = p.planned_unit

@@ -94,6 +94,7 @@ class Patient(mesa.Agent):
         self.day_next = int(day) + phases[0][1]
         self.boarding = False
         self.active = True
+        self.prevalent = False  # in hospital at the start of the run (warm start)
 
     @property
     def planned_unit(self) -> int:
