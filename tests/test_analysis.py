@@ -52,6 +52,7 @@ def write_run(
     manifest: bool = True,
     zone_ids: list[str] | None = None,
     spec_extra: dict | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Path:
     """Write a run directory in the popsim layout.
 
@@ -75,7 +76,14 @@ def write_run(
             cols: dict[str, list] = {}
             for f, data in fac[s].items():
                 block = {"facility": [f] * n_days, "day": list(range(n_days))}
-                for col in ("ward_census", "ward_beds", "icu_census", "icu_beds", *FAC_COUNTS):
+                for col in (
+                    "ward_census",
+                    "ward_beds",
+                    "icu_census",
+                    "icu_beds",
+                    *FAC_COUNTS,
+                    *extra,
+                ):
                     v = np.broadcast_to(np.asarray(data.get(col, 0)), (n_rep, n_days))
                     block[col] = v[r].tolist()
                 for k, v in block.items():
@@ -89,7 +97,7 @@ def write_run(
                 ),
                 "facility": pa.array(cols["facility"]).dictionary_encode(),
             }
-            for col in ("ward_census", "ward_beds", "icu_census", "icu_beds", *FAC_COUNTS):
+            for col in ("ward_census", "ward_beds", "icu_census", "icu_beds", *FAC_COUNTS, *extra):
                 table[col] = pa.array(cols[col], pa.int32())
             meta = {b"popsim.spec": json.dumps(spec).encode()}
             _write(root / "facility_day", s, r, pa.table(table).replace_schema_metadata(meta))
@@ -138,7 +146,6 @@ def tiny_fac() -> dict:
             "icu_beds": 2,
             "ed_boarding": np.array([[0, 1, 2, 3]] * 3),
             "transfers_out": 1,
-            "alc_census": 2,
         },
         "B": {"ward_census": np.ones((3, 4), int), "ward_beds": 5, "icu_beds": 0},
     }
@@ -217,7 +224,7 @@ def test_per_replicate_measures(tiny: Path) -> None:
     assert a["ed_boarding_days"].isna().all()  # flows belong to the site total only
     t = rep[(rep.scenario == "baseline") & (rep.facility == "A") & (rep.unit == "total")]
     assert t["ed_boarding_days"].tolist() == [6, 6, 6]
-    assert t["alc_bed_days"].tolist() == [8, 8, 8]
+    assert t["alc_bed_days"].tolist() == [0, 0, 0]
     assert t["transfers_out"].tolist() == [4, 4, 4]
 
 
@@ -276,6 +283,32 @@ def test_epidemic_tables(tiny: Path) -> None:
     epi = a.epidemic
     adm = _row(epi, scenario="baseline", measure="hospital_admissions")
     assert [adm["p5"], adm["p50"], adm["p95"]] == pytest.approx([1.1, 2, 3.8])
+
+
+def test_alc_holds_ward_beds_and_closed_sites_have_none(tmp_path: Path) -> None:
+    # 3 ward + 2 ALC patients in 4 beds: over capacity every day; the site is closed on
+    # days 0-1 (open = 0), so its 4 beds count only on days 2-3
+    fac = {
+        "baseline": {
+            "C": {
+                "ward_census": np.full((1, 4), 3),
+                "alc_census": 2,
+                "ward_beds": 4,
+                "open": np.array([[0, 0, 1, 1]]),
+            }
+        }
+    }
+    root = write_run(tmp_path / "r", fac, extra=("open",))
+    analyze(root)
+    a = load(root)
+    rep = _row(a.site_replicate, facility="C", unit="ward")
+    assert rep["peak_census"] == 5 and pd.isna(rep["alc_bed_days"])
+    assert rep["days_above_100"] == 4 and rep["bed_days_over"] == 5 + 5 + 1 + 1
+    assert rep["mean_occupancy"] == pytest.approx(20 / 8)
+    tot = _row(a.site_replicate, facility="C", unit="total")
+    assert tot["alc_bed_days"] == 8
+    allsites = _row(a.site_replicate, facility=ALL_SITES, unit="ward")
+    assert allsites["site_bed_days_over"] == 12
 
 
 def test_beds_needed_hand_values(tmp_path: Path) -> None:

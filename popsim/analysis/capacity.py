@@ -1,13 +1,17 @@
 """Capacity measures per scenario, site and unit, over replicates (DuckDB SQL).
 
 Units are ``ward``, ``icu`` and ``total`` (ward + ICU); the pseudo-site ``All sites``
-sums every site. Definitions (``c`` census, ``b`` funded beds on a day):
+sums every site. The ward census counts ALC patients too (``ward_census + alc_census``):
+a patient waiting for long-term care holds an acute ward bed. Where ``facility_day`` has
+an ``open`` column, a closed site's beds count as 0 that day. Definitions (``c`` census,
+``b`` funded beds on a day):
 
 - a day is *open* when ``b > 0`` or ``c > 0`` (a planned site before it opens is not);
 - *over capacity* when ``c > b``; *above 85%* when ``c > 0.85 b`` (likewise 95%);
 - ``p_over`` = over-capacity days / open days, per replicate;
 - ``mean_occupancy`` = sum of census / sum of funded beds over the run;
-- ``bed_days_over`` = sum of ``max(c - b, 0)``;
+- ``bed_days_over`` = sum of ``max(c - b, 0)``; ``site_bed_days_over`` is the same for a
+  site and, for ``All sites``, the sum over sites (pooling beds would hide local crowding);
 - quantiles over replicates are linear (numpy's default, DuckDB ``quantile_cont``);
 - beds needed at level ``a`` (5% or 1%): the smallest whole number of beds ``B`` such that
   ``c > B`` on at most ``floor(a N)`` of the ``N`` open site-days pooled over replicates,
@@ -32,6 +36,7 @@ MEASURES: tuple[str, ...] = (
     "days_above_100",
     "p_over",
     "bed_days_over",
+    "site_bed_days_over",
     "ed_boarding_days",
     "alc_bed_days",
     "admissions",
@@ -60,14 +65,19 @@ def columns(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
 
 def create_unit_census(con: duckdb.DuckDBPyConnection) -> None:
     """Materialise ``unit_census``: one row per scenario, replicate, day, site, unit."""
+    have = columns(con, "facility_day")
+    alc = " + alc_census" if "alc_census" in have else ""
+    is_open = "(open > 0)" if "open" in have else "true"
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE fd_base AS
         SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
                CAST(day AS INTEGER) AS day, CAST(date AS DATE) AS date,
                CAST(facility AS VARCHAR) AS facility,
-               CAST(ward_census AS INTEGER) AS ward_census, CAST(ward_beds AS INTEGER) AS ward_beds,
-               CAST(icu_census AS INTEGER) AS icu_census, CAST(icu_beds AS INTEGER) AS icu_beds
+               CAST(ward_census{alc} AS INTEGER) AS ward_census,
+               CAST(CASE WHEN {is_open} THEN ward_beds ELSE 0 END AS INTEGER) AS ward_beds,
+               CAST(icu_census AS INTEGER) AS icu_census,
+               CAST(CASE WHEN {is_open} THEN icu_beds ELSE 0 END AS INTEGER) AS icu_beds
         FROM facility_day
         """
     )
@@ -131,7 +141,7 @@ def site_replicate(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """
     )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE site_rep AS
         WITH m AS (
             SELECT scenario, replicate, facility, unit,
@@ -148,7 +158,12 @@ def site_replicate(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         SELECT m.scenario, m.replicate, m.facility, m.unit, m.open_days, m.funded_beds,
                m.peak_census, m.mean_occupancy, m.days_above_85, m.days_above_95,
                m.days_above_100, m.days_above_100 / nullif(m.open_days, 0) AS p_over,
-               m.bed_days_over, f.* EXCLUDE (scenario, replicate, facility)
+               m.bed_days_over,
+               CASE WHEN m.facility = '{ALL_SITES}' THEN
+                   sum(m.bed_days_over) FILTER (m.facility != '{ALL_SITES}')
+                       OVER (PARTITION BY m.scenario, m.replicate, m.unit)
+                   ELSE m.bed_days_over END AS site_bed_days_over,
+               f.* EXCLUDE (scenario, replicate, facility)
         FROM m LEFT JOIN site_flows f
           ON m.unit = 'total' AND f.scenario = m.scenario AND f.replicate = m.replicate
              AND f.facility = m.facility

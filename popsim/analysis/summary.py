@@ -88,7 +88,8 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
         + (f", {num(days)} days" if not _nan(days) else "")
         + (f" from {spec['start']}" if spec.get("start") else "")
         + ". Figures are medians over replicates with 90% intervals in brackets; "
-        "'over capacity' means more ward and ICU patients than funded beds on a day."
+        "'over capacity' means more patients than open funded beds on a day, counting ward "
+        "(including ALC) and ICU patients."
     )
     out.append(intro)
 
@@ -112,6 +113,19 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
                     f"({pct_range(r['p_over_p5'], r['p_over_p95'])})"
                 )
         sentences.append(text + ".")
+    icu = cap[(cap["unit"] == "icu") & (cap["facility"] != ALL_SITES) & (cap["scenario"] == base)]
+    icu = icu[icu["p_over_p50"] > 0.01].sort_values("p_over_p50", ascending=False).head(3)
+    if len(icu):
+        sentences.append(
+            "In intensive care, "
+            + "; ".join(
+                f"{names.get(r['facility'], r['facility'])} exceeds its {num(r['funded_beds'])} "
+                f"ICU beds on {pct(r['p_over_p50'])} of days "
+                f"({pct_range(r['p_over_p5'], r['p_over_p95'])})"
+                for _, r in icu.iterrows()
+            )
+            + " in the baseline."
+        )
     if sentences:
         out.append(" ".join(sentences))
 
@@ -175,7 +189,7 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
 
     cmp = a.comparison
     for sc in others:
-        r = _row(cmp, scenario=sc, facility=ALL_SITES, unit="total", measure="bed_days_over")
+        r = _row(cmp, scenario=sc, facility=ALL_SITES, unit="total", measure="site_bed_days_over")
         if r is None:
             continue
         per_site = cmp[
@@ -186,7 +200,7 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
         ]
         text = (
             f"Compared with the baseline replicate by replicate, {scenario_phrase(sc, desc)}, "
-            f"bed-days above the region's total funded beds change by "
+            f"bed-days over capacity summed over sites change by "
             f"{signed(r['diff_p50'])} (90% interval {signed(r['diff_p5'])} to "
             f"{signed(r['diff_p95'])})"
         )
