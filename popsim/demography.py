@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from popsim.model import Module
 from popsim.population import household_layout
@@ -75,7 +75,7 @@ class DemographyParams(BaseModel):
 
     @field_validator("death_rate", "fertility")
     @classmethod
-    def _rates(cls, v: list[float], info) -> list[float]:  # noqa: ANN001
+    def _rates(cls, v: list[float], info: ValidationInfo) -> list[float]:
         return _band_table(info.field_name, v, 1.0)
 
     @field_validator("migrant_shares")

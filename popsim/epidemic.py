@@ -40,7 +40,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from popsim.events import ContactReduction, Event, Vaccinate
 from popsim.model import Module
@@ -173,7 +180,7 @@ class EpidemicParams(BaseModel):
 
     @field_validator("p_symptomatic", "p_severe", "p_critical", "p_death")
     @classmethod
-    def _age_table(cls, v: list[float], info) -> list[float]:  # noqa: ANN001
+    def _age_table(cls, v: list[float], info: ValidationInfo) -> list[float]:
         if len(v) != N_AGE_BANDS:
             raise ValueError(
                 f"{info.field_name} needs {N_AGE_BANDS} entries (one per age band), got {len(v)}"
