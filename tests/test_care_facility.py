@@ -37,7 +37,21 @@ def _col(model, name):
 
 
 def test_required_metrics_come_first_in_the_product_order():
-    required = ["ward_census", "ward_beds", "icu_census", "icu_beds", "alc_census", "admissions", "discharges", "deaths", "transfers_in", "transfers_out", "diversions", "ed_visits", "ed_boarding"]
+    required = [
+        "ward_census",
+        "ward_beds",
+        "icu_census",
+        "icu_beds",
+        "alc_census",
+        "admissions",
+        "discharges",
+        "deaths",
+        "transfers_in",
+        "transfers_out",
+        "diversions",
+        "ed_visits",
+        "ed_boarding",
+    ]
     assert METRICS[: len(required)] == tuple(required)
 
 
@@ -51,6 +65,16 @@ def test_status_follows_the_table_dates():
     is_open = _col(model, "open")
     assert is_open[:, 0].tolist() == [1] * 8 + [0] * 4
     assert is_open[:, 1].tolist() == [0] * 5 + [1] * 7
+    assert is_open[:, 2].tolist() == [0] * 12
+    # dates before the start: a planned site already opened; an open site opening later
+    region = _region(
+        status=["planned", "open", "planned"],
+        open_date=["2025-06-01", "2026-01-04", ""],
+        close_date=["", "", "2025-01-01"],
+    )
+    is_open = _col(_run(region), "open")
+    assert is_open[:, 0].tolist() == [1] * 12
+    assert is_open[:, 1].tolist() == [0] * 3 + [1] * 9
     assert is_open[:, 2].tolist() == [0] * 12
 
 

@@ -84,12 +84,12 @@ class Facility(mesa.Agent):
         status = str(row["status"])
         self.open_day = _day_of(row.get("open_date"), start)
         self.close_day = _day_of(row.get("close_date"), start)
+        if status == "closed":
+            self.open_day = None
         if status == "open":
             self.is_open = self.open_day is None or self.open_day <= 0
-        else:
-            self.is_open = False
-            if status == "closed":
-                self.open_day = None
+        else:  # planned: open once its date has come (never without one)
+            self.is_open = self.open_day is not None and self.open_day <= 0
         if self.close_day is not None and self.close_day <= 0:
             self.is_open = False
         self.n = [0, 0, 0, 0]  # patients by unit: ED boarders, ward, ICU, ALC
