@@ -92,6 +92,7 @@ def test_a_closed_site_gets_no_arrivals_and_its_patients_are_transferred():
     assert census[4:].sum(axis=1).tolist() == [5] * 8
     assert _col(model, "transfers_out")[4, 1] == 5
     assert _col(model, "open")[4:, 1].sum() == 0
+    assert _col(model, "ward_beds")[4:, 1].sum() == 0 < _col(model, "ward_beds")[3, 1]
 
 
 def test_open_facility_event_opens_a_planned_site():

@@ -48,6 +48,10 @@ if TYPE_CHECKING:
     from popsim.model import RegionModel
 
 #: Columns of ``facility_day`` in array order (the first 13 are the product schema).
+#: Census columns count patients at the end of the day (``ed_boarding``: admitted patients
+#: waiting in the ED for a ward bed); the other counts are the day's flows. Funded beds
+#: (``ward_beds``, ``icu_beds``, ``ward_capacity`` = funded + surge) are 0 while a site is
+#: closed; ``open`` is 1 on the days a site is open.
 METRICS: tuple[str, ...] = (
     "ward_census",
     "ward_beds",
@@ -439,14 +443,14 @@ class CareNetwork:
             table[day] = [
                 (
                     f.ward_census,
-                    f.ward_beds,
+                    f.ward_beds * f.is_open,  # a closed site funds no beds
                     f.icu_census,
-                    f.icu_beds,
+                    f.icu_beds * f.is_open,
                     f.alc_census,
                     *(f.counts[k] for k in DAY_COUNTERS[:-1]),
                     f.counts["ed_visits"] + int(self._ed_today[f.index]),
                     f.n_boarding,
-                    f.ward_capacity,
+                    f.ward_capacity * f.is_open,
                     int(f.is_open),
                 )
                 for f in self.facilities
