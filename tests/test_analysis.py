@@ -372,7 +372,7 @@ def test_scenario_without_replicates_is_error(
     root = write_run(tmp_path / "r", tiny_fac(), replicates={"new_site": []})
     assert main(["analyze", str(root)]) == 2
     err = capsys.readouterr().err
-    assert "new_site" in err and "no facility_day replicates" in err
+    assert "new_site" in err and "no complete replicates for scenario(s) new_site" in err
 
 
 def test_lost_parquet_part_is_error(tmp_path: Path) -> None:
@@ -383,6 +383,16 @@ def test_lost_parquet_part_is_error(tmp_path: Path) -> None:
     (root / "facility_day" / "scenario=baseline" / "part-0002.parquet").unlink()
     with pytest.raises(RunDirError, match=r"replicate\(s\) 2 complete"):
         open_run(root, warn=False)
+
+
+def test_part_without_manifest_is_ignored(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    root = write_run(tmp_path / "r", tiny_fac(), tiny_zone())
+    (root / "manifest" / "scenario=new_site" / "replicate-0001.json").unlink()  # unfinished
+    ds = open_run(root)
+    assert ds.replicates("new_site") == [0, 2] and ds.replicates("baseline") == [0, 1, 2]
+    assert ds.paths("zone_day", ["new_site"])[-1].endswith("part-0002.parquet")
+    err = capsys.readouterr().err
+    assert "ignored replicate(s) without a complete manifest" in err and "new_site 1" in err
 
 
 def test_partial_ensemble_warns_with_counts(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

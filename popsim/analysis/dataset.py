@@ -91,7 +91,7 @@ class RunDataset:
             if paths:
                 con.execute(
                     f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_list(paths)}, "
-                    "hive_partitioning=true, union_by_name=true)"
+                    "hive_partitioning=true, hive_types_autocast=false, union_by_name=true)"
                 )
         return con
 
@@ -225,33 +225,54 @@ def open_run(run_dir: str | Path, warn: bool = True) -> RunDataset:
         first = next(iter(next(iter(files["facility_day"].values())).values()))
         spec = _spec_from_parquet(first)
 
+    problems: list[str] = []
+    complete = {
+        s: {r for r, doc in docs.items() if doc.get("status", "complete") == "complete"}
+        for s, docs in manifest.items()
+    }
+    for s, done in complete.items():
+        lost = sorted(done - set(files["facility_day"].get(s, {})))
+        if lost:
+            problems.append(
+                f"scenario {s}: manifest lists replicate(s) {_fmt(lost)} complete but "
+                f"facility_day/scenario={s}/part-<r>.parquet is missing"
+            )
+    notes: list[str] = []
+    if manifest:  # the manifest is written last: a part without one is unfinished
+        unfinished = {
+            s: sorted(set(parts) - complete.get(s, set()))
+            for s, parts in files["facility_day"].items()
+        }
+        unfinished = {s: rs for s, rs in unfinished.items() if rs}
+        if unfinished:
+            notes.append(
+                "ignored replicate(s) without a complete manifest (unfinished or failed): "
+                + "; ".join(f"{s} {_fmt(rs)}" for s, rs in unfinished.items())
+            )
+        for t in TABLES:
+            files[t] = {
+                s: {r: p for r, p in parts.items() if r in complete.get(s, set())}
+                for s, parts in files[t].items()
+            }
+            files[t] = {s: parts for s, parts in files[t].items() if parts}
+
     found = list(files["facility_day"])
     order = scenario_names(spec)
     named = order + sorted(set(manifest) - set(order))
     missing = [s for s in named if s not in files["facility_day"]]
-    if missing:
-        have = ", ".join(f"{s} ({len(files['facility_day'][s])})" for s in found)
+    if missing or not found:
+        have = ", ".join(f"{s} ({len(files['facility_day'][s])})" for s in found) or "none"
         raise RunDirError(
-            f"{root}: no facility_day replicates for scenario(s) {', '.join(missing)} "
-            f"(found: {have}); rerun `popsim run` to complete the ensemble"
+            f"{root}: no complete replicates for scenario(s) {', '.join(missing)} "
+            f"(complete replicates found: {have}); rerun `popsim run` to complete the ensemble"
         )
     scenarios = [s for s in order if s in files["facility_day"]]
     scenarios += [s for s in sorted(found) if s not in scenarios]
     baseline = "baseline" if "baseline" in scenarios else scenarios[0]
     scenarios = [baseline] + [s for s in scenarios if s != baseline]
 
-    problems: list[str] = []
     for s in scenarios:
         fac = set(files["facility_day"][s])
-        done = {
-            r for r, doc in manifest.get(s, {}).items() if doc.get("status", "complete") != "failed"
-        }
-        lost = sorted(done - fac)
-        if lost:
-            problems.append(
-                f"scenario {s}: manifest lists replicate(s) {_fmt(lost)} complete but "
-                f"facility_day/scenario={s}/part-<r>.parquet is missing"
-            )
         if files["zone_day"]:
             zone = set(files["zone_day"].get(s, {}))
             for what, rs in (("zone_day", fac - zone), ("facility_day", zone - fac)):
@@ -269,6 +290,7 @@ def open_run(run_dir: str | Path, warn: bool = True) -> RunDataset:
         baseline=baseline,
         spec=spec,
         expected_replicates=_expected_replicates(spec),
+        warnings=notes,
     )
     counts = {s: len(files["facility_day"][s]) for s in scenarios}
     expected = ds.expected_replicates

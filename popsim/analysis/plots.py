@@ -191,6 +191,7 @@ def region_map(
         zones.plot(ax=ax, color="#f0f0f0", edgecolor="#555555", lw=0.4)
     fac = region.facilities.copy()
     c = capacity[(capacity["scenario"] == baseline) & (capacity["unit"] == "total")]
+    c = c[c["open_days"] > 0]  # a site not open in this scenario is not drawn
     fac = fac.merge(
         c[["facility", "p_over_p50", "funded_beds"]],
         left_on=fac["facility_id"].astype(str),

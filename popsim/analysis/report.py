@@ -41,7 +41,7 @@ def _region(a: RunAnalysis):
         from popsim.region import load_region
 
         return load_region(name), None
-    except (PopsimError, OSError, ValueError, KeyError, ImportError) as err:
+    except (PopsimError, OSError, ValueError, KeyError, ImportError, RuntimeError) as err:
         return None, f"region {name!r} could not be loaded ({err})"
 
 
@@ -235,7 +235,11 @@ def _figures(a: RunAnalysis, region, names: dict[str, str]) -> tuple[list[str], 
             blocks.append(_img(p, "Residents infectious per day across the region"))
     if region is not None:
         attack = a.attack_rate if "attack_rate" in a.tables else None
-        p = plots.region_map(region, attack, a.capacity, a.baseline, out / "region_map.png")
+        try:
+            p = plots.region_map(region, attack, a.capacity, a.baseline, out / "region_map.png")
+        except (ValueError, KeyError, TypeError, RuntimeError) as err:
+            p = None
+            notes.append(f"No region map: drawing it failed ({err}).")
         if p:
             blocks.append(
                 _img(p, "Attack rate by zone; sites sized by funded beds, coloured by days over")
