@@ -58,7 +58,8 @@ def fan_chart(
 ) -> Path | None:
     """Census quantile bands against funded beds, one panel per site."""
     d = daily[(daily["scenario"] == scenario) & (daily["unit"] == unit)]
-    sites = [s for s in sites if s in set(d["facility"])]
+    used = d[(d["beds"] > 0) | (d["p95"] > 0)]  # leave out units with no beds and no patients
+    sites = [s for s in sites if s in set(used["facility"])]
     if not sites:
         return None
     base = None
