@@ -198,30 +198,30 @@ class CareNetwork:
         if not bucket:
             return
         alive = self.model.pop.alive
+        calendar = self.calendar
+        log = self.log.add
         self._left = []
         for p in bucket:
-            if not p.active or p.day_next != day:
+            if p.day_next != day or not p.active:
                 continue
+            phase = p.phase + 1
             if not alive[p.resident]:  # died of another cause (another module killed it)
                 self._end(p, day, died=True, killed=False)
-            elif p.last_phase:
+            elif phase >= len(p.phases):
                 self._end(p, day, died=p.dies, killed=p.dies)
-            else:
-                self._next_phase(p, day)
+            else:  # the next phase (inlined: the hot path of multi-phase stays)
+                n = p.site.n
+                n[p.unit] -= 1
+                p.boarding = False
+                p.phase = phase
+                unit, days = p.phases[phase]
+                n[unit] += 1
+                p.unit = unit
+                p.day_next = day + days
+                calendar[p.day_next].append(p)
+                log(p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, p.site.index, unit)
         if self._left:
             self.model.pop.in_hospital[np.asarray(self._left, dtype=np.int64)] = False
-
-    def _next_phase(self, p: Patient, day: int) -> None:
-        site = p.site
-        site.n[p.unit] -= 1
-        p.boarding = False
-        p.phase += 1
-        unit, days = p.phases[p.phase]
-        site.n[unit] += 1
-        p.unit = unit
-        p.day_next = day + days
-        self.calendar[p.day_next].append(p)
-        self.log.add(p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit)
 
     def _end(self, p: Patient, day: int, died: bool, killed: bool) -> None:
         site = p.site
@@ -287,6 +287,7 @@ class CareNetwork:
             needs.prevalent.tolist(),
         )
         admitted: list[int] = []
+        planned = planned_sq = 0
         self._no_transfer = set()  # (unit, site) with no transfer target today (census only grows)
         for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective, prev in zip(
             *cols, strict=True
@@ -321,9 +322,11 @@ class CareNetwork:
             patients[r] = p
             self.calendar[p.day_next].append(p)
             stay = icu + ward + alc or 1
-            self.totals["planned_days"] += stay
-            self.totals["planned_days_sq"] += stay * stay
+            planned += stay
+            planned_sq += stay * stay
             admitted.append(r)
+        self.totals["planned_days"] += planned
+        self.totals["planned_days_sq"] += planned_sq
         if admitted:
             ids = np.asarray(admitted, dtype=np.int64)
             pop.in_hospital[ids] = True

@@ -81,20 +81,22 @@ class Patient(mesa.Agent):
         dies: bool,
     ) -> None:
         super().__init__(model)
-        self.resident = int(resident)
-        self.kind = int(kind)
-        self.zone = int(zone)
-        self.band = int(band)
-        self.site: Facility | None = None
-        self.unit = phases[0][0]
-        self.day_admit = int(day)
+        self.resident = resident
+        self.kind = kind
+        self.zone = zone
+        self.band = band
+        self.unit, days = phases[0]
+        self.day_admit = day
         self.phases = phases
-        self.phase = 0
-        self.dies = bool(dies)
-        self.day_next = int(day) + phases[0][1]
-        self.boarding = False
-        self.active = True
-        self.prevalent = False  # in hospital at the start of the run (warm start)
+        self.dies = dies
+        self.day_next = day + days
+
+    # defaults shared by every patient until set on one (fewer writes per admission)
+    site: Facility | None = None
+    phase = 0
+    boarding = False  # admitted, waiting in the ED for a ward bed
+    active = True  # False once discharged or dead
+    prevalent = False  # in hospital at the start of the run (warm start)
 
     @property
     def planned_unit(self) -> int:
