@@ -65,19 +65,23 @@ def _regions(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from popsim.ensemble import run_spec
+    from popsim.ensemble import EnsembleError, run_spec
 
-    run_spec(
-        args.spec,
-        replicates=args.replicates,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        days=args.days,
-        population=args.population,
-        out=args.out,
-        force=args.force,
-        progress=not args.quiet,
-    )
+    try:
+        run_spec(
+            args.spec,
+            replicates=args.replicates,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            days=args.days,
+            population=args.population,
+            out=args.out,
+            force=args.force,
+            progress=not args.quiet,
+        )
+    except EnsembleError as err:
+        print(f"popsim: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -36,9 +36,14 @@ from popsim import __version__, record
 from popsim.scenario import RunSpec, load_spec
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, LocalCluster
 
     from popsim.model import RunResult
+
+
+class EnsembleError(RuntimeError):
+    """Some replicates failed (a model error, not bad input); the others were written."""
+
 
 #: How often Dask retries a task that raised (a dead worker is handled by the scheduler).
 RETRIES = 2
@@ -164,11 +169,27 @@ def run_replicate(
 
 
 # ----------------------------------------------------------------- clients
-@contextmanager
-def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterator[Client]:
+def local_cluster(n_workers: int | None = None) -> LocalCluster:
+    """A LocalCluster of single-threaded worker processes on 127.0.0.1 (no dashboard)."""
     import logging
 
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
+
+    with warnings.catch_warnings():  # "port 8787 in use": another cluster's status page
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        return LocalCluster(
+            n_workers=n_workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+
+
+@contextmanager
+def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterator[Client]:
+    from distributed import Client
 
     if scheduler:
         client = Client(scheduler)
@@ -177,17 +198,7 @@ def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterato
         finally:
             client.close()
         return
-    n = max(1, min(workers or os.cpu_count() or 1, n_tasks))
-    with warnings.catch_warnings():  # "port 8787 in use": another cluster's status page
-        warnings.filterwarnings("ignore", message="Port .* is already in use")
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+    cluster = local_cluster(max(1, min(workers or os.cpu_count() or 1, n_tasks)))
     client = Client(cluster)
     try:
         yield client
@@ -274,6 +285,7 @@ def run_spec(
             else:
                 done[(scenario, r)] = m
     n_skipped = len(done)
+    failed: list[tuple[tuple[str, int], BaseException]] = []
     if todo:
         from distributed import as_completed
 
@@ -294,6 +306,7 @@ def run_spec(
                 )
                 for scenario, r in todo
             ]
+            keys = {f.key: task for f, task in zip(futures, todo, strict=True)}
             bar = tqdm(
                 as_completed(futures),
                 total=len(futures),
@@ -303,12 +316,22 @@ def run_spec(
                 file=sys.stderr,
             )
             for future in bar:
-                m = future.result()
+                try:
+                    m = future.result()
+                except Exception as err:  # failed after its retries: report, keep the others
+                    failed.append((keys[future.key], err))
+                    continue
                 done[(m["scenario"], m["replicate"])] = m
     record.remove_temp_files(out_dir)
     _write_run_info(out_dir, spec, hashes)
     found = [done[k] for k in sorted(done, key=lambda k: (list(spec.scenarios).index(k[0]), k[1]))]
     print(format_summary(spec, found, out_dir))
+    if failed:
+        lines = [f"{s}/{r}: {type(e).__name__}: {e}" for (s, r), e in sorted(failed)[:5]]
+        raise EnsembleError(
+            f"{len(failed)} of {len(todo)} replicates failed (the rest are saved; run the "
+            "same command again to retry only the missing ones):\n  " + "\n  ".join(lines)
+        ) from failed[0][1]
     return EnsembleRun(
         out=out_dir,
         spec=spec,

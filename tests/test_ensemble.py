@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from popsim import record
-from popsim.ensemble import config_hash, replicate_seed, run_spec
+from popsim.ensemble import config_hash, local_cluster, replicate_seed, run_spec
 from popsim.scenario import load_spec
 from popsim.synth import synthetic_region, write_region
 
@@ -44,11 +44,9 @@ N_TASKS = 3 * 4
 
 @pytest.fixture(scope="module")
 def cluster():
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cl = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
+    cl = local_cluster(2)
     client = Client(cl)
     yield cl, client
     client.close()
@@ -110,6 +108,9 @@ def test_one_and_two_workers_give_identical_data(spec_path, reference, cluster):
     pids = {m["pid"] for m in run.manifests}
     assert len(pids) == 2  # both workers did some of the work
     assert_same_data(reference, out)
+    parts = sorted(p.relative_to(reference) for p in reference.rglob("*.parquet"))
+    assert len(parts) == 3 * N_TASKS
+    assert all((reference / p).read_bytes() == (out / p).read_bytes() for p in parts)
 
 
 def test_rerun_skips_complete_replicates_and_force_reproduces(spec_path, reference, cluster):
@@ -213,3 +214,33 @@ def test_replicates_differ_from_each_other(reference):
     totals = base.groupby("replicate").new_infections.sum().to_numpy()
     assert totals.min() > 0
     assert len(np.unique(totals)) > 1  # independent seeds per replicate
+
+
+def test_failing_replicate_is_retried_reported_and_resumable(spec_path, monkeypatch, tmp_path):
+    """A replicate that raises is retried twice, the others are saved, a rerun redoes it."""
+    from distributed import LocalCluster
+
+    import popsim.ensemble as ensemble
+
+    real = ensemble.run_replicate
+    calls = tmp_path / "calls.txt"
+
+    def flaky(spec, scenario, replicate, out, digest):
+        if (scenario, replicate) == ("minus", 1):
+            with calls.open("a") as fh:
+                fh.write("x\n")
+            raise ValueError("model blew up")
+        return real(spec, scenario, replicate, out, digest)
+
+    out = tmp_path / "out"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cl:  # in-process worker: sees the patched function
+        monkeypatch.setattr(ensemble, "run_replicate", flaky)
+        with pytest.raises(ensemble.EnsembleError, match="minus/1: ValueError: model blew up"):
+            run_spec(spec_path, scheduler=cl.scheduler_address, out=out, days=5, progress=False)
+        assert calls.read_text().count("x") == 1 + ensemble.RETRIES
+        assert len(record.manifests(out)) == N_TASKS - 1
+        monkeypatch.setattr(ensemble, "run_replicate", real)
+        run = run_spec(spec_path, scheduler=cl.scheduler_address, out=out, days=5, progress=False)
+    assert (run.n_run, run.n_skipped) == (1, N_TASKS - 1)

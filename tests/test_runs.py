@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from popsim import record
-from popsim.ensemble import run_spec
+from popsim.ensemble import local_cluster, run_spec
 from popsim.scenario import load_spec
 
 RUNS = Path(__file__).resolve().parents[1] / "runs"
@@ -16,11 +16,9 @@ SPECS = sorted(RUNS.glob("*.toml"))
 
 @pytest.fixture(scope="module")
 def scheduler():
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cl = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
+    cl = local_cluster(2)
     client = Client(cl)
     yield cl.scheduler_address
     client.close()
