@@ -132,3 +132,20 @@ def test_ed_only_visits_are_counted_at_the_nearest_open_ed():
     expected = np.zeros(nf, dtype=int)
     np.add.at(expected, np.argmin(model.region.zone_facility_minutes, axis=1), visits)
     assert _col(model, "ed_visits")[0].tolist() == expected.tolist()
+
+
+def test_an_inpatient_turning_critical_moves_to_a_free_icu_elsewhere_when_its_own_is_full():
+    model = _model(max_transfer_minutes=600)
+    zone = 0
+    near = model.care.facilities[int(np.argmin(model.region.zone_facility_minutes[zone]))]
+    r = int(_residents(model, zone)[0])
+    model.request_care(NeedBatch.build([r], MEDICAL, ward_days=10))
+    model.step()
+    near.n[ICU] = near.icu_beds  # the ICU fills up
+    model.request_care(NeedBatch.build([r], EPI_CRITICAL, icu_days=3, ward_days=2))
+    model.step()
+    p = model.care.patients[r]
+    names, facs = _journey(model, r)
+    assert names == ["arrive", "admit", "transfer"] and p.unit == ICU and p.site is not near
+    assert near.ward_census == 0 and p.site.icu_census == 1
+    assert _col(model, "transfers_out")[1, near.index] == 1

@@ -395,19 +395,30 @@ class CareNetwork:
     def _repath(
         self, p: Patient, kind: int, phases: tuple[tuple[int, int], ...], dies: bool, day: int
     ) -> None:
-        """A new need for a patient already in hospital: follow the new path from today."""
+        """A new need for a patient already in hospital: follow the new path from today
+        (moving to the ICU of another site when this one's is full, as for a new arrival)."""
         site = p.site
         unit = phases[0][0]
         p.kind, p.phases, p.phase, p.dies = kind, phases, 0, dies
         p.day_next = day + phases[0][1]
         self.calendar[p.day_next].append(p)
         self.totals["repathed"] += 1
-        if p.unit != unit:
-            site.add(p.unit, -1)
-            p.boarding = False
-            site.add(unit, 1)
-            p.unit = unit
+        if p.unit == unit:
+            return
+        site.n[p.unit] -= 1
+        p.boarding = False
+        p.unit = unit
+        target = -1
+        if unit == ICU and not site.icu_free() and not self.params.uncapped:
+            target = self._transfer_target(ICU, site)
+        if target >= 0:
+            site.counts["transfers_out"] += 1
+            site = p.site = self.facilities[target]
+            site.counts["transfers_in"] += 1
+            self.log.add(p.resident, day, TRANSFER, site.index, unit)
+        else:
             self.log.add(p.resident, day, MOVE_UNIT, site.index, unit)
+        site.n[unit] += 1
 
     def _evacuate(self, fac: Facility, day: int) -> None:
         """Transfer every patient of a closing site to the nearest open site."""
