@@ -405,3 +405,14 @@ def test_partial_ensemble_warns_with_counts(tmp_path: Path, capsys: pytest.Captu
     cmp = load(root).comparison
     pk = _row(cmp, scenario="new_site", facility="A", unit="ward", measure="peak_census")
     assert pk["n_pairs"] == 2 and pk["diff_mean"] == pytest.approx(-2)  # pairs 0 and 2
+
+
+def test_load_reanalyses_when_dataset_changes(tmp_path: Path) -> None:
+    root = write_run(tmp_path / "r", tiny_fac())
+    assert set(load(root).capacity["n_replicates"]) == {3}
+    for s in ("baseline", "new_site"):  # drop replicate 2 everywhere: a smaller ensemble
+        (root / "manifest" / f"scenario={s}" / "replicate-0002.json").unlink()
+        (root / "facility_day" / f"scenario={s}" / "part-0002.parquet").unlink()
+    a = load(root)
+    assert set(a.capacity["n_replicates"]) == {2}
+    assert a.meta["replicates"] == {"baseline": [0, 1], "new_site": [0, 1]}

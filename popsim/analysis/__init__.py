@@ -37,6 +37,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "epidemic_comparison",
 )
 META = "meta.json"
+#: Bumped when the tables change shape, so older analysis folders are recomputed.
+ANALYSIS_VERSION = 2
 
 
 def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
@@ -59,6 +61,7 @@ def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
         df.to_parquet(out / f"{name}.parquet", index=False)
         df.to_csv(out / f"{name}.csv", index=False)
     meta = {
+        "analysis_version": ANALYSIS_VERSION,
         "scenarios": ds.scenarios,
         "baseline": ds.baseline,
         "replicates": {s: ds.replicates(s) for s in ds.scenarios},
@@ -165,6 +168,8 @@ def _current(ds: RunDataset) -> bool:
     try:
         meta = json.loads(meta_path.read_text())
     except ValueError:
+        return False
+    if meta.get("analysis_version") != ANALYSIS_VERSION:
         return False
     if meta.get("n_files") != sum(len(ds.paths(t)) for t in TABLES):
         return False
