@@ -216,6 +216,7 @@ def test_replicates_differ_from_each_other(reference):
     assert len(np.unique(totals)) > 1  # independent seeds per replicate
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")
 def test_failing_replicate_is_retried_reported_and_resumable(spec_path, monkeypatch, tmp_path):
     """A replicate that raises is retried twice, the others are saved, a rerun redoes it."""
     from distributed import LocalCluster
