@@ -83,8 +83,20 @@ def _table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     return df.to_html(index=False, border=0, escape=True, na_rep="")
 
 
+def _ordered(a: RunAnalysis, df: pd.DataFrame) -> pd.DataFrame:
+    """Rows in scenario order (baseline first), then sites as in the figures."""
+    sites = plots.site_order(a.capacity, a.baseline)
+    rank_s = {s: i for i, s in enumerate(a.scenarios)}
+    rank_f = {f: i for i, f in enumerate(sites)}
+    key = df["scenario"].map(rank_s).fillna(len(rank_s)) * 10_000 + df["facility"].map(
+        rank_f
+    ).fillna(len(rank_f))
+    return df.assign(_k=key.to_numpy()).sort_values("_k", kind="stable").drop(columns="_k")
+
+
 def _capacity_table(a: RunAnalysis, names: dict[str, str], unit: str) -> str:
-    c = a.capacity[a.capacity["unit"] == unit].copy()
+    c = a.capacity[(a.capacity["unit"] == unit) & (a.capacity["open_days"] > 0)]
+    c = _ordered(a, c.copy())
     c["site"] = c["facility"].map(lambda f: names.get(f, f))
     c["p_over"] = [
         f"{summary.pct(m)} ({summary.pct_range(lo, hi)})"
@@ -124,7 +136,7 @@ def _capacity_table(a: RunAnalysis, names: dict[str, str], unit: str) -> str:
 
 
 def _beds_table(a: RunAnalysis, names: dict[str, str]) -> str:
-    b = a.beds_needed[a.beds_needed["unit"].isin(["total", "icu"])].copy()
+    b = _ordered(a, a.beds_needed[a.beds_needed["unit"].isin(["total", "icu"])].copy())
     b["site"] = b["facility"].map(lambda f: names.get(f, f))
     cols = {
         "scenario": "scenario",
@@ -145,7 +157,7 @@ def _comparison_table(a: RunAnalysis, names: dict[str, str]) -> str:
     c = c[(c["unit"] == "total") & c["measure"].isin(["p_over", "peak_census", "bed_days_over"])]
     if c.empty:
         return "<p class='note'>Only one scenario: nothing to compare.</p>"
-    c = c.copy()
+    c = _ordered(a, c.copy())
     c["site"] = c["facility"].map(lambda f: names.get(f, f))
     rows = []
     for _, r in c.iterrows():
