@@ -416,3 +416,27 @@ def test_load_reanalyses_when_dataset_changes(tmp_path: Path) -> None:
     a = load(root)
     assert set(a.capacity["n_replicates"]) == {2}
     assert a.meta["replicates"] == {"baseline": [0, 1], "new_site": [0, 1]}
+
+
+def test_icu_entries_counted_from_journeys(tmp_path: Path) -> None:
+    root = write_run(
+        tmp_path / "r", {"baseline": tiny_fac()["baseline"]}, {"baseline": tiny_zone()["baseline"]}
+    )
+    events = ["arrive", "admit", "move_unit", "admit", "transfer", "discharge"]
+    units = ["ed", "icu", "icu", "ward", "icu", "icu"]
+    for r in range(3):  # replicate r has r + 1 copies: 2, 4, 6 ICU entries (admit, move_unit)
+        n = len(events) * (r + 1)
+        table = pa.table(
+            {
+                "replicate": pa.array([r] * n, pa.int16()),
+                "resident_id": pa.array(range(n), pa.int32()),
+                "day": pa.array([0] * n, pa.int16()),
+                "event": pa.array(events * (r + 1)).dictionary_encode(),
+                "facility": pa.array(["A"] * n).dictionary_encode(),
+                "unit": pa.array(units * (r + 1)).dictionary_encode(),
+            }
+        )
+        _write(root / "journeys", "baseline", r, table)
+    analyze(root)
+    icu = _row(load(root).epidemic, scenario="baseline", measure="icu_admissions")
+    assert [icu["p5"], icu["p50"], icu["p95"]] == pytest.approx([2.2, 4, 5.8])
