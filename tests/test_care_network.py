@@ -83,7 +83,7 @@ def test_every_admission_ends_once_and_census_matches_the_patients(
     rows = zip(*(journeys[k].tolist() for k in ("resident_id", "event", "day")), strict=True)
     for r, e, day in rows:
         inside = open_stay.get(r, False)
-        if e == ev["admit"] and not inside:  # a warm start: in hospital from day 0
+        if e in (ev["admit"], ev["board"]) and not inside:  # warm start: in from day 0
             assert day == 0
             open_stay[r] = True
         elif e == ev["arrive"]:
@@ -186,6 +186,8 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
     assert 0.85 <= (used.sum(axis=1) / beds).mean() <= 1.15
     icu = _col(result, "icu_census")[late].sum(axis=1) / _col(result, "icu_beds")[late].sum(1)
     assert 0.5 <= icu.mean() <= 1.1
+    adm = _col(result, "admissions").sum(axis=1)
+    assert adm[0] < 1.5 * adm.mean() and totals["prevalent"] > 10 * adm.mean()  # warm start
     planned = region.facility_index("new-surrey-hospital")
     assert _census(result)[:, planned].sum() == 0  # opens in 2030
 

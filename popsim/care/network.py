@@ -344,19 +344,21 @@ class CareNetwork:
         phases: tuple[tuple[int, int], ...],
         dies: bool,
     ) -> None:
-        """A resident already in hospital at the start: no arrival, no admission counted."""
+        """A resident already in hospital at the start (placed as a new arrival would be,
+        within today's capacity), counting no arrival, admission or transfer."""
         p = Patient(self.model, r, kind, zone, band, day, phases, dies)
-        p.site = site
         p.prevalent = True
-        site.n[p.unit] += 1
-        self.log.add(r, day, ADMIT, site.index, p.unit)
+        self._place(p, site, day, counted=False)
         self.patients[r] = p
         self.calendar[p.day_next].append(p)
         self.model.pop.in_hospital[r] = True
         self.totals["prevalent"] += 1
 
-    def _place(self, p: Patient, site: Facility, day: int) -> None:
+    def _place(self, p: Patient, site: Facility, day: int, counted: bool = True) -> None:
+        """Put a new patient in its first unit at ``site``, or transfer it, or board it.
+        ``counted=False`` (a warm start) counts no admission or transfer."""
         unit = p.planned_unit
+        log = self.log.add
         if not self.params.uncapped:
             target = -1
             if unit == ICU and not site.icu_free():
@@ -366,19 +368,22 @@ class CareNetwork:
                 if target < 0 and unit == WARD:
                     p.site, p.unit, p.boarding = site, ED, True
                     site.boarding.append(p)
-                    site.add(ED, 1)
-                    site.counts["admissions"] += 1
-                    self.log.add(p.resident, day, BOARD, site.index, ED)
+                    site.n[ED] += 1
+                    if counted:
+                        site.counts["admissions"] += 1
+                    log(p.resident, day, BOARD, site.index, ED)
                     return
             if target >= 0:
-                site.counts["transfers_out"] += 1
+                if counted:
+                    site.counts["transfers_out"] += 1
+                    self.facilities[target].counts["transfers_in"] += 1
+                    log(p.resident, day, TRANSFER, target, unit)
                 site = self.facilities[target]
-                site.counts["transfers_in"] += 1
-                self.log.add(p.resident, day, TRANSFER, site.index, unit)
         p.site, p.unit = site, unit
-        site.add(unit, 1)
-        site.counts["admissions"] += 1
-        self.log.add(p.resident, day, ADMIT, site.index, unit)
+        site.n[unit] += 1
+        if counted:
+            site.counts["admissions"] += 1
+        log(p.resident, day, ADMIT, site.index, unit)
 
     def _transfer_target(self, unit: int, site: Facility) -> int:
         """A site to transfer a new ICU or ward patient to (-1: none), remembering failures
