@@ -187,7 +187,9 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
     icu = _col(result, "icu_census")[late].sum(axis=1) / _col(result, "icu_beds")[late].sum(1)
     assert 0.5 <= icu.mean() <= 1.1
     adm = _col(result, "admissions").sum(axis=1)
-    assert adm[0] < 1.5 * adm.mean() and totals["prevalent"] > 10 * adm.mean()  # warm start
+    assert (
+        adm[0] < 1.5 * adm.mean() and totals["prevalent"] > 5 * adm.mean()
+    )  # warm start: about 7 days of admissions in
     planned = region.facility_index("new-surrey-hospital")
     assert _census(result)[:, planned].sum() == 0  # opens in 2030
 
