@@ -204,6 +204,12 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
             f"{signed(r['diff_p50'])} (90% interval {signed(r['diff_p5'])} to "
             f"{signed(r['diff_p95'])})"
         )
+        eb = _row(cmp, scenario=sc, facility=ALL_SITES, unit="total", measure="ed_boarding_days")
+        if eb is not None:
+            text += (
+                f" and ED boarding patient-days by {signed(eb['diff_p50'])} "
+                f"({signed(eb['diff_p5'])} to {signed(eb['diff_p95'])})"
+            )
         if len(per_site):
             big = per_site.loc[per_site["diff_p50"].abs().idxmax()]
             if abs(big["diff_p50"]) > 0:
