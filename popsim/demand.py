@@ -20,7 +20,9 @@ Canadian figures (see ``docs`` of the shared reference for Fraser Health):
 - in-hospital death about 3% of stays, mostly the old.
 
 Elective surgery paused by a scenario is drawn and then dropped (counted in
-``n_cancelled``), so every other draw is the same as in the run without the pause.
+``n_cancelled``), so every other draw is the same as in the run without the pause. The
+cancelled operations wait in a backlog and are done after the pause, oldest first, on top
+of the usual electives at ``backlog_catch_up`` times their volume (no draws involved).
 
 Seasonality: emergency demand (ED visits, medical and emergency surgical admissions,
 mental health) follows ``1 + winter_amplitude * cos(2 pi (day_of_year - peak_day) / 365.25)``;
@@ -99,6 +101,10 @@ WEEKDAY_ELECTIVE = np.array([1.4, 1.4, 1.4, 1.4, 1.4, 0.0, 0.0])
 EMERGENCY_TYPES = (T_MEDICAL, T_SURGICAL, T_MENTAL)
 
 
+def _subset(needs: NeedBatch, mask: np.ndarray) -> NeedBatch:
+    return NeedBatch(**{k: getattr(needs, k)[mask] for k in NeedBatch.__dataclass_fields__})
+
+
 def lognormal(rng: np.random.Generator, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """Lognormal draws with the given arithmetic mean and sd (arrays broadcast)."""
     mean = np.asarray(mean, dtype=float)
@@ -122,6 +128,8 @@ class DemandParams(BaseModel):
         winter_amplitude: relative winter excess of emergency demand at its peak (0..0.9).
         peak_day_of_year: day of the year of the winter peak (1..366).
         electives_paused: elective surgery paused from the start.
+        backlog_catch_up: elective surgery cancelled during a pause is done after it, at
+            up to this share of the usual elective volume on top of it (0..5; 0: lost).
         warm_start_days: admissions of this many days before the start whose stays are
             still running on day 0 are in hospital from the start (0..730; 0: hospitals
             start empty).
@@ -137,6 +145,7 @@ class DemandParams(BaseModel):
     peak_day_of_year: int = Field(20, ge=1, le=366)
     electives_paused: bool = False
     warm_start_days: int = Field(120, ge=0, le=730)
+    backlog_catch_up: float = Field(0.2, ge=0.0, le=5.0)
 
 
 def admission_rates(params: DemandParams) -> np.ndarray:
@@ -170,6 +179,8 @@ class Demand(Module):
         self.rates = admission_rates(params)
         self.ed_rates = ed_only_rates(params)
         self.n_cancelled = 0  # elective admissions not made while paused
+        self.n_caught_up = 0  # of those, made later from the backlog
+        self.backlog: list[NeedBatch] = []  # cancelled electives waiting, oldest first
         self.n_skipped = 0  # drawn residents already in hospital
 
     def init(self, model: RegionModel) -> None:
@@ -251,18 +262,36 @@ class Demand(Module):
         factors, ed_factor = self.day_factors(model)
         self._ed_visits(model, ed_factor)
         ids, types = self._draw(model, self.rates * factors)
-        if len(ids) == 0:
-            return
-        needs = self._needs(model, ids, types)
+        needs = self._needs(model, ids, types) if len(ids) else NeedBatch.empty()
         if self.paused:
             # drawn then dropped, so the other draws match a run without the pause
-            # (common random numbers between scenarios)
-            keep = ~needs.elective
-            self.n_cancelled += int(len(keep) - keep.sum())
-            needs = NeedBatch(
-                **{k: getattr(needs, k)[keep] for k in NeedBatch.__dataclass_fields__}
-            )
-        model.request_care(needs)
+            # (common random numbers between scenarios); kept for later as a backlog
+            cancelled = needs.elective
+            self.n_cancelled += int(cancelled.sum())
+            if self.params.backlog_catch_up > 0 and cancelled.any():
+                self.backlog.append(_subset(needs, cancelled))
+            needs = _subset(needs, ~cancelled)
+        elif self.backlog and factors[T_ELECTIVE] > 0:
+            needs = NeedBatch.concat([needs, self._release_backlog(model, factors)])
+        if len(needs):
+            model.request_care(needs)
+
+    def _release_backlog(self, model: RegionModel, factors: np.ndarray) -> NeedBatch:
+        """Cancelled elective surgery, first cancelled first, at ``backlog_catch_up`` times
+        today's expected electives; the dead are dropped, inpatients wait."""
+        pop = model.pop
+        share = self.female_share
+        rates = self.rates[..., T_ELECTIVE] * factors[T_ELECTIVE]
+        expected = (pop.alive_counts * (share * rates[0] + (1 - share) * rates[1])).sum()
+        room = int(round(self.params.backlog_catch_up * expected))
+        queue = NeedBatch.concat(self.backlog)
+        queue = _subset(queue, pop.alive[queue.resident])
+        ready = np.flatnonzero(~pop.in_hospital[queue.resident])[:room]
+        take = np.zeros(len(queue), dtype=bool)
+        take[ready] = True
+        self.backlog = [_subset(queue, ~take)] if (~take).any() else []
+        self.n_caught_up += int(take.sum())
+        return _subset(queue, take)
 
     def _ed_visits(self, model: RegionModel, factor: float) -> None:
         share = self.female_share

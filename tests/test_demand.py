@@ -169,3 +169,19 @@ def test_pausing_electives_leaves_every_other_draw_unchanged():
     assert paused.resident.tolist() == base.resident[keep].tolist()
     assert paused.ward_days.tolist() == base.ward_days[keep].tolist()
     assert np.array_equal(ed_a, ed_b)
+
+
+def test_cancelled_electives_are_caught_up_after_the_pause():
+    events = (Electives(day=10, paused=True), Electives(day=30, paused=False))
+    model, batch, day, _ = _capture(150, events=events, backlog_catch_up=0.5)
+    _, base, base_day, _ = _capture(150)
+    demand = next(m for m in model.modules if isinstance(m, Demand))
+    assert demand.n_cancelled > 30 and not demand.backlog  # all caught up by day 150
+    assert demand.n_caught_up == demand.n_cancelled  # nobody died waiting in this small run
+    assert batch.elective.sum() == base.elective.sum()
+    # the catch-up runs above the usual volume for a while after the pause
+    after = (day >= 30) & (day < 60)
+    assert batch.elective[after].sum() > base.elective[(base_day >= 30) & (base_day < 60)].sum()
+    # with no catch-up, the cancelled surgery is lost
+    lost, lost_batch, _, _ = _capture(150, events=events, backlog_catch_up=0.0)
+    assert lost_batch.elective.sum() == base.elective.sum() - demand.n_cancelled
