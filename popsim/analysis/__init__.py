@@ -4,6 +4,14 @@
 returns that folder; ``load(run_dir)`` gives them to analysts as pandas DataFrames with a
 DuckDB connection over the raw dataset and the tables; the HTML report is
 :func:`popsim.analysis.report.write_report`.
+
+In a notebook::
+
+    from popsim.analysis import load
+    a = load("runs/fraser")            # analyses first if needed
+    a.capacity                         # pandas: one row per scenario, site, unit
+    a.sql("SELECT facility, max(ed_boarding) FROM facility_day GROUP BY ALL").df()
+    a.raw("journeys", scenario="baseline")   # reads only that partition
 """
 
 from __future__ import annotations
