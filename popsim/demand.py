@@ -1,23 +1,30 @@
 """Everyday demand: ED visits and acute admissions that have nothing to do with the epidemic.
 
-Rates are per 1,000 residents a year by 10-year age band (and sex for maternity and a
-male excess in older medical and surgical stays). They are planning assumptions shaped on
-Canadian figures (see ``docs`` of the shared reference for Fraser Health):
+Rates are per 1,000 residents a year by 10-year age band (and sex for childbirth and a
+male excess in older medical and surgical stays). The totals are calibrated to the
+Canadian figures of the shared Fraser Health reference; the age and type shapes are our
+planning assumptions (labelled so), to be replaced by CIHI Discharge Abstract Database
+rates by age where a planner has them. On the Fraser age structure they give:
 
-- hospitalisation about 70 per 1,000 a year (CIHI, 6,992 per 100,000 in 2023-24), rising
-  steeply with age (CIHI "Hospital Stays in Canada": people 65+ are about 1 in 7 residents
-  and close to half of stays; 80+ about 250 stays per 1,000);
-- childbirth about 10 per 1,000 residents (about 70 per 1,000 women aged 20-39; Statistics
-  Canada births 2022); mental-health stays about 6% of stays, mostly aged 15-44 (CIHI);
-- ED visits about 400 per 1,000 a year (Ontario, 413 per 1,000; the very young and the
-  old most often), of which the emergency admissions are part: the ED-only visits are the
-  ED rate less the emergency-admission rate;
-- acute length of stay: lognormal by type and age (medical about 7 days at 60-69 and
-  longer for the very old, surgical 3-6, childbirth 2.1 (CIHI), mental health 14), giving
-  a mean near CIHI's 7.3 days over all stays with ALC days included;
-- ICU: about 5% of stays (about 80 Fraser ICU beds at 90% with 3-4 day ICU stays);
-- ALC: about 6% of stays (CIHI 5.8-6.2%), nearly all 65+, lognormal mean 25 days (CADTH);
-- in-hospital death about 3% of stays, mostly the old.
+- about 69 stays per 1,000 a year (CIHI: 70 per 1,000, 2023-24), 44% of them of
+  residents 65+ (19% of residents): the rate rises from about 20 per 1,000 at 10-19 to
+  about 250 at 80-89 (assumption);
+- by type: medical 52%, surgical 28% (55% of them elective), childbirth 13% (about 9
+  births per 1,000 residents, close to Canada's ~9-10; assumption by age), mental health
+  7% (assumption);
+- about 380 ED visits per 1,000 a year (Ontario: 413), the very young and the old most
+  often (assumption by age); the emergency admissions are part of them, so the ED-only
+  visits are the ED rate less the emergency-admission rate;
+- stays: lognormal by type and age (medical about 9 days, surgical 5, childbirth 2.1
+  as in CIHI, mental health 12); median 4 days, 99th percentile about 57 (ALC included).
+  The mean whole stay is 7.3 days, CIHI's average stay, of which 5.6 acute days and the
+  rest ALC days: 70 stays per 1,000 x 7.3 days is the 1.4 beds per 1,000 that Fraser
+  funds, near 100% occupancy; ``rel_stay`` scales the acute days;
+- ICU: about 5% of stays, 3.3 days on average (assumption, sized so that Fraser's ~80
+  ICU beds run near the reported 90%);
+- ALC: about 6-7% of stays (CIHI: 5.8% in 2021-22, 6.2% in 2022-23), 89% of them aged
+  65+, lognormal mean 25 days (CADTH: about 25 ALC days per ALC stay among 65+);
+- in-hospital death: about 3% of stays, mostly the old (assumption).
 
 Elective surgery paused by a scenario is drawn and then dropped (counted in
 ``n_cancelled``), so every other draw is the same as in the run without the pause. The
