@@ -59,6 +59,7 @@ def config_hash(spec: RunSpec, scenario: str) -> str:
     data = spec.model_dump(mode="json", exclude={"name", "description", "replicates", "scenarios"})
     data["scenario"] = spec.scenarios[scenario].model_dump(mode="json")
     data["region"] = spec.region_ref()
+    data["version"] = __version__  # a new model version redoes the replicates
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -325,6 +326,11 @@ def run_spec(
     record.remove_temp_files(out_dir)
     _write_run_info(out_dir, spec, hashes)
     found = [done[k] for k in sorted(done, key=lambda k: (list(spec.scenarios).index(k[0]), k[1]))]
+    seconds = time.perf_counter() - t0
+    print(
+        f"{spec.name}: ran {len(todo) - len(failed)} replicates"
+        f" ({n_skipped} already complete) in {seconds:.0f} s"
+    )
     print(format_summary(spec, found, out_dir))
     if failed:
         lines = [f"{s}/{r}: {type(e).__name__}: {e}" for (s, r), e in sorted(failed)[:5]]
@@ -337,7 +343,7 @@ def run_spec(
         spec=spec,
         n_run=len(todo),
         n_skipped=n_skipped,
-        seconds=time.perf_counter() - t0,
+        seconds=seconds,
         manifests=found,
     )
 
