@@ -149,3 +149,16 @@ def test_an_inpatient_turning_critical_moves_to_a_free_icu_elsewhere_when_its_ow
     assert names == ["arrive", "admit", "transfer"] and p.unit == ICU and p.site is not near
     assert near.ward_census == 0 and p.site.icu_census == 1
     assert _col(model, "transfers_out")[1, near.index] == 1
+
+
+def test_with_no_open_ed_an_emergency_goes_to_any_open_site():
+    region = synthetic_region()
+    fac = region.facilities.copy()
+    fac["has_ed"] = [False, False, False]
+    model = _model(dataclasses.replace(region, facilities=fac))
+    r = int(_residents(model, 0)[0])
+    model.request_care(NeedBatch.build([r], MEDICAL, ward_days=3))
+    model.step()
+    nearest = int(np.argmin(model.region.zone_facility_minutes[0]))
+    assert model.care.patients[r].site.index == nearest
+    assert model.care.totals["unplaced"] == 0

@@ -56,7 +56,8 @@ class Router:
     # --------------------------------------------------------------- arrival
     def arrival(self, zone: int, emergency: bool, tertiary: bool) -> tuple[int, int]:
         """``(site, nearest)``: the site a new need goes to and the nearest candidate
-        (they differ when the nearest was on diversion). ``(-1, -1)``: no open site."""
+        (they differ when the nearest was on diversion). With no open ED anywhere an
+        emergency goes to the nearest open site with beds. ``(-1, -1)``: no open site."""
         facs = self.facilities
         order = self.order[zone]
         divert_at = self.divert_at
@@ -82,6 +83,8 @@ class Router:
                 break
             if fac.load() < divert_at:
                 return f, nearest
+        if nearest < 0 and emergency:  # no open ED anywhere: any open site with beds
+            return self.arrival(zone, False, False)
         return nearest, nearest
 
     def ed_sites(self) -> np.ndarray:
