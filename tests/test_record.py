@@ -191,3 +191,11 @@ def test_same_result_gives_identical_bytes(tmp_path):
     for table in record.TABLES:
         rel = f"{table}/scenario=s/part-0000.parquet"
         assert (a / rel).read_bytes() == (b / rel).read_bytes()
+
+
+def test_dask_dataframe_reads_back(tmp_path):
+    dd = pytest.importorskip("dask.dataframe")
+    write_all(tmp_path)
+    df = dd.read_parquet(tmp_path / "journeys").compute()
+    assert len(df) == 4 * 40
+    assert sorted(df.scenario.astype(str).unique()) == ["baseline", "other"]
