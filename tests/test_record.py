@@ -193,6 +193,7 @@ def test_same_result_gives_identical_bytes(tmp_path):
         assert (a / rel).read_bytes() == (b / rel).read_bytes()
 
 
+@pytest.mark.filterwarnings("ignore:The inplace keyword")  # inside dask, not ours
 def test_dask_dataframe_reads_back(tmp_path):
     dd = pytest.importorskip("dask.dataframe")
     write_all(tmp_path)
