@@ -245,3 +245,35 @@ def test_failing_replicate_is_retried_reported_and_resumable(spec_path, monkeypa
         monkeypatch.setattr(ensemble, "run_replicate", real)
         run = run_spec(spec_path, scheduler=cl.scheduler_address, out=out, days=5, progress=False)
     assert (run.n_run, run.n_skipped) == (1, N_TASKS - 1)
+
+
+def test_interrupted_command_resumes_to_the_same_dataset(spec_path, reference, cluster):
+    """`popsim run` stopped with Ctrl-C mid-ensemble, then run again: the same data."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    out = spec_path.parent / "interrupted"
+    cmd = [sys.executable, "-m", "popsim.cli", "run", str(spec_path), "--workers", "1"]
+    proc = subprocess.Popen([*cmd, "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not list((out / "manifest").glob("*/*.json")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    for p in alive:  # worker processes of the interrupted command (started by this test)
+        p.kill()
+    assert not alive, "the interrupted command left worker processes behind"
+    n_done = len(record.manifests(out))
+    assert 0 < n_done < N_TASKS
+    run = run_spec(spec_path, scheduler=cluster[0].scheduler_address, out=out, progress=False)
+    assert (run.n_run, run.n_skipped) == (N_TASKS - n_done, n_done)
+    assert not list(out.rglob(".*.tmp"))
+    assert_same_data(reference, out)
