@@ -162,3 +162,20 @@ def test_with_no_open_ed_an_emergency_goes_to_any_open_site():
     nearest = int(np.argmin(model.region.zone_facility_minutes[0]))
     assert model.care.patients[r].site.index == nearest
     assert model.care.totals["unplaced"] == 0
+
+
+def test_a_critical_need_bypasses_a_site_without_an_icu():
+    region = synthetic_region()
+    zone = 0
+    near = int(np.argmin(region.zone_facility_minutes[zone]))
+    fac = region.facilities.copy()
+    fac.loc[near, "icu_beds"] = 0
+    model = _model(dataclasses.replace(region, facilities=fac))
+    a, b = (int(r) for r in _residents(model, zone, 2))
+    model.request_care(NeedBatch.build([a], EPI_CRITICAL, icu_days=3, ward_days=2))
+    model.request_care(NeedBatch.build([b], MEDICAL, ward_days=2))
+    model.step()
+    critical_site = model.care.patients[a].site
+    assert critical_site.index != near and critical_site.icu_beds > 0
+    assert _journey(model, a)[0] == ["arrive", "admit"]  # straight there, no transfer
+    assert model.care.patients[b].site.index == near

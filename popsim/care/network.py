@@ -304,7 +304,7 @@ class CareNetwork:
                     self._repath(p, kind, phases, dies, day)
                 continue
             emergency = not (elective or kind == MATERNITY)
-            site_i, nearest = router.arrival(zone, emergency, tert)
+            site_i, nearest = router.arrival(zone, emergency, tert, icu > 0)
             if site_i < 0:
                 self.totals["unplaced"] += 1
                 continue

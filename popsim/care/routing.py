@@ -5,7 +5,8 @@
 - A site past its diversion threshold (ward occupancy of funded beds, counting ED
   boarders) sends new emergency arrivals to the next nearest site that is not, if it is
   at most ``max_divert_minutes`` further; the diversion is counted at the first site.
-- Tertiary needs (trauma, cardiac) go to the nearest open tertiary site.
+- Tertiary needs (trauma, cardiac) go to the nearest open tertiary site; needs that
+  start in the ICU go to the nearest open site with ICU beds.
 - An ICU need at a full ICU is transferred to the nearest site with a free ICU bed within
   ``max_transfer_minutes`` of the site; a ward need at a full ward (funded plus surge) to
   the nearest site with a free funded ward bed within that limit. Otherwise the patient
@@ -54,9 +55,13 @@ class Router:
         self.max_transfer_minutes = float(max_transfer_minutes)
 
     # --------------------------------------------------------------- arrival
-    def arrival(self, zone: int, emergency: bool, tertiary: bool) -> tuple[int, int]:
+    def arrival(
+        self, zone: int, emergency: bool, tertiary: bool, critical: bool = False
+    ) -> tuple[int, int]:
         """``(site, nearest)``: the site a new need goes to and the nearest candidate
-        (they differ when the nearest was on diversion). With no open ED anywhere an
+        (they differ when the nearest was on diversion). A ``critical`` need (ICU first)
+        goes to the nearest open site with ICU beds (and an ED, for an emergency), as an
+        ambulance bypasses a hospital without critical care. With no open ED anywhere an
         emergency goes to the nearest open site with beds. ``(-1, -1)``: no open site."""
         facs = self.facilities
         order = self.order[zone]
@@ -65,6 +70,11 @@ class Router:
             for f in order:
                 fac = facs[f]
                 if fac.is_open and fac.role == "tertiary" and fac.ward_beds > 0:
+                    return f, f
+        if critical:
+            for f in order:
+                fac = facs[f]
+                if fac.is_open and fac.icu_beds > 0 and (fac.has_ed or not emergency):
                     return f, f
         nearest = -1
         for f in order:
