@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from popsim.epidemic import IA, IS, E, EpidemicParams, Importation, R, S, V, gravity_weights
@@ -231,3 +233,33 @@ def test_contact_reduction_applies_only_to_its_zones():
     zd = model.run().zone_day[..., 4].sum(axis=(0, 2))  # infections per zone
     assert zd[0] == 10  # only the seeds: no contacts at all in zone 0
     assert zd[1] > 0.5 * model.pop.alive_counts[1].sum()
+
+
+@pytest.fixture(scope="module")
+def small_region():
+    return synthetic_region(3, 3_000, 1, seed=6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    days=st.integers(1, 40),
+    kill_share=st.floats(0, 0.3),
+    coverage=st.floats(0, 1),
+)
+def test_counts_always_match_a_recount_of_the_living(
+    small_region, seed, days, kill_share, coverage
+):
+    model = make_model(small_region, 80, seed=seed, r0=3.0, seed_infections=30)
+    model.run(days)
+    rng = np.random.default_rng(seed)
+    model.kill(np.flatnonzero(rng.random(model.pop.n) < kill_share))
+    model.epidemic.apply(model, Vaccinate(day=days, coverage=coverage, efficacy=0.8))
+    model.run(10)
+    pop, epi = model.pop, model.epidemic
+    recount = np.bincount(
+        pop.epi_state[pop.alive].astype(np.int64) * epi.n_cells + pop.cell[pop.alive],
+        minlength=7 * epi.n_cells,
+    ).reshape(7, epi.n_cells)
+    np.testing.assert_array_equal(recount[:6], epi.counts[:6])
+    assert not pop.alive[pop.epi_state == 6].any()  # the dead are marked dead
