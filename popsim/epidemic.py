@@ -226,7 +226,8 @@ class EpidemicParams(BaseModel):
         return polymod_like_matrix()
 
 
-def _ratio(a: list[float], b: list[float]) -> np.ndarray:
+def conditional(a: list[float], b: list[float]) -> np.ndarray:
+    """``a / b`` by band (0 where ``b`` is 0): absolute table -> conditional probability."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
 
@@ -335,9 +336,9 @@ class Epidemic(Module):
         self.seed_zone_indices = seed_zone_indices
         p = params
         self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
-        self.p_sev_sym = _ratio(p.p_severe, p.p_symptomatic)
-        self.p_crit_sev = _ratio(p.p_critical, p.p_severe)
-        self.p_death_crit = _ratio(p.p_death, p.p_critical)
+        self.p_sev_sym = conditional(p.p_severe, p.p_symptomatic)
+        self.p_crit_sev = conditional(p.p_critical, p.p_severe)
+        self.p_death_crit = conditional(p.p_death, p.p_critical)
         self.n_infections_total = 0
         self.daily_infections: list[int] = []
 

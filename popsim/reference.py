@@ -26,9 +26,9 @@ from popsim.epidemic import (
     EpidemicParams,
     R,
     S,
-    _ratio,
     calibrate,
     community_hazard,
+    conditional,
 )
 from popsim.population import Population
 from popsim.region import N_AGE_BANDS
@@ -110,9 +110,9 @@ class ReferenceModel(mesa.Model):
         self.n_residents, self.n_zones = pop.n, pop.n_zones
         self.tr = calibrate(params, pop, region.zone_zone_minutes)
         self.p_sym = np.asarray(params.p_symptomatic)
-        self.p_sev_sym = _ratio(params.p_severe, params.p_symptomatic)
-        self.p_crit_sev = _ratio(params.p_critical, params.p_severe)
-        self.p_death_crit = _ratio(params.p_death, params.p_critical)
+        self.p_sev_sym = conditional(params.p_severe, params.p_symptomatic)
+        self.p_crit_sev = conditional(params.p_critical, params.p_severe)
+        self.p_death_crit = conditional(params.p_death, params.p_critical)
         n_cells = pop.n_zones * N_AGE_BANDS
         self.counts = np.zeros((N_STATES, n_cells), dtype=np.int64)
         self.new_infections = np.zeros(n_cells, dtype=np.int64)
