@@ -199,16 +199,37 @@ class CareNetwork:
             return
         alive = self.model.pop.alive
         calendar = self.calendar
+        patients = self.patients
         log = self.log.add
-        self._left = []
+        self._left = left = []
+        ended = stay_days = alc_stays = discharged = 0
         for p in bucket:
             if p.day_next != day or not p.active:
                 continue
             phase = p.phase + 1
-            if not alive[p.resident]:  # died of another cause (another module killed it)
+            r = p.resident
+            if not alive[r]:  # died of another cause (another module killed it)
                 self._end(p, day, died=True, killed=False)
             elif phase >= len(p.phases):
-                self._end(p, day, died=p.dies, killed=p.dies)
+                if p.dies:
+                    self._end(p, day, died=True, killed=True)
+                    continue
+                # discharge (inlined: the hot path; _end does the same)
+                site = p.site
+                unit = p.unit
+                site.n[unit] -= 1
+                p.boarding = False
+                p.active = False
+                site.counts["discharges"] += 1
+                discharged += 1
+                log(r, day, DISCHARGE, site.index, unit)
+                if not p.prevalent:
+                    ended += 1
+                    stay_days += day - p.day_admit
+                    alc_stays += unit == ALC
+                left.append(r)
+                del patients[r]
+                p.remove()
             else:  # the next phase (inlined: the hot path of multi-phase stays)
                 n = p.site.n
                 n[p.unit] -= 1
@@ -220,8 +241,13 @@ class CareNetwork:
                 p.day_next = day + days
                 calendar[p.day_next].append(p)
                 log(p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, p.site.index, unit)
-        if self._left:
-            self.model.pop.in_hospital[np.asarray(self._left, dtype=np.int64)] = False
+        totals = self.totals
+        totals["discharged"] += discharged
+        totals["ended"] += ended
+        totals["stay_days"] += stay_days
+        totals["alc_stays"] += alc_stays
+        if left:
+            self.model.pop.in_hospital[np.asarray(left, dtype=np.int64)] = False
 
     def _end(self, p: Patient, day: int, died: bool, killed: bool) -> None:
         site = p.site
@@ -295,7 +321,10 @@ class CareNetwork:
             if not ok:
                 self.totals["skipped"] += 1
                 continue
-            phases = plan_path(icu, ward, alc)
+            if icu <= 0 and alc <= 0:
+                phases = ((WARD, ward if ward > 0 else 1),)
+            else:
+                phases = plan_path(icu, ward, alc)
             if inh or r in patients:
                 p = patients.get(r)
                 if p is None:

@@ -11,11 +11,12 @@ phase ends, and sits in that day's bucket of the network's calendar, so a day to
 only the patients due that day.
 
 :class:`JourneyLog` keeps one row per patient event (arrive, admit, board, move_unit,
-transfer, alc, discharge, death) as growing Python lists, turned into arrays at the end.
+transfer, alc, discharge, death) in a growing typed array, turned into columns at the end.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
 
 import mesa
@@ -114,11 +115,12 @@ class Patient(mesa.Agent):
 
 
 class JourneyLog:
-    """Journey rows as Python lists (cheap appends), returned as typed arrays."""
+    """Journey rows appended to a typed array (cheap appends), returned as numpy arrays."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.flat: list[int] = []  # five ints per row
+        # five ints per row; a typed array: compact, and not scanned by the garbage collector
+        self.flat = array("q")
 
     def add(self, resident: int, day: int, event: int, facility: int, unit: int) -> None:
         if self.enabled:
@@ -128,7 +130,7 @@ class JourneyLog:
         return len(self.flat) // 5
 
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
-        table = np.fromiter(self.flat, dtype=np.int64, count=len(self.flat)).reshape(-1, 5)
+        table = np.array(self.flat, dtype=np.int64).reshape(-1, 5)
         cols = {
             "resident_id": table[:, 0].astype(np.int32),
             "day": table[:, 1].astype(np.int16),
