@@ -94,6 +94,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
 
 def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str:
     """One screen: per scenario, peak census over replicates and the sites over capacity."""
+    import textwrap
+
     lines = [f"outputs: {out}  ({len(found)} replicates)"]
     for scenario in spec.scenarios:
         ms = [m for m in found if m.get("scenario") == scenario and "summary" in m]
@@ -103,10 +105,10 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
         peaks = np.array([m["summary"]["peak_census"] for m in ms])
         board = np.array([m["summary"]["ed_boarding_peak"] for m in ms])
         beds = ms[0]["summary"]["funded_beds"]
+        lines.append(f"  {scenario} ({len(ms)} replicates)")
         lines.append(
-            f"  {scenario}: {len(ms)} replicates; peak region census {peaks.mean():,.0f}"
-            f" (range {peaks.min():,}-{peaks.max():,}; funded beds {beds:,});"
-            f" peak ED boarding {board.mean():,.0f}"
+            f"    peak region census {peaks.mean():,.0f} (range {peaks.min():,}-{peaks.max():,})"
+            f" vs {beds:,} funded beds; peak ED boarding {board.mean():,.0f}"
         )
         days: dict[str, list[int]] = {}
         for m in ms:
@@ -117,12 +119,15 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
             continue
         ranked = sorted(days.items(), key=lambda kv: -sum(kv[1]))
         shown = ", ".join(
-            f"{fid} {sum(v) / len(ms):.0f} d"
-            + (f" ({len(v)}/{len(ms)} reps)" if len(v) < len(ms) else "")
-            for fid, v in ranked[:8]
+            f"{fid} {sum(v) / len(ms):.0f}"
+            + (f" ({len(v)}/{len(ms)} replicates)" if len(v) < len(ms) else "")
+            for fid, v in ranked[:10]
         )
-        more = f" and {len(ranked) - 8} more" if len(ranked) > 8 else ""
-        lines.append(f"    sites over capacity (mean days over): {shown}{more}")
+        more = f" and {len(ranked) - 10} more" if len(ranked) > 10 else ""
+        text = f"sites over funded beds (mean days of {spec.days}): {shown}{more}"
+        lines.extend(
+            textwrap.wrap(text, width=100, initial_indent="    ", subsequent_indent="      ")
+        )
     return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ def test_run_command_writes_dataset_and_summary(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr()
     assert f"outputs: {out}" in printed.out
-    assert "baseline: 2 replicates" in printed.out and "closed: 2 replicates" in printed.out
+    assert "baseline (2 replicates)" in printed.out and "closed (2 replicates)" in printed.out
     assert printed.err == ""  # --quiet: no progress bar
     fd = record.read_table(out, "facility_day").to_pandas()
     assert fd.day.max() == 5 and sorted(fd.replicate.unique()) == [0, 1]
