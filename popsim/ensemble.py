@@ -11,7 +11,9 @@
 - Retries: a task whose worker dies is rescheduled by Dask; a task that raises is
   retried twice. Files are written atomically, so a crash never leaves a half file.
 - Resume: a replicate whose manifest exists, matches the spec and whose files are
-  complete is skipped; ``force=True`` reruns everything.
+  complete is skipped; ``force=True`` reruns everything. Outputs of a different
+  configuration in the output folder are never silently replaced: that is an
+  :class:`OutputConflict` unless ``force=True``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popsim import __version__, record
+from popsim.errors import PopsimError
 from popsim.scenario import RunSpec, load_spec
 
 if TYPE_CHECKING:
@@ -219,21 +222,54 @@ def _remove_replicate(out: Path, scenario: str, replicate: int) -> None:
         record.part_path(out, table, scenario, replicate).unlink(missing_ok=True)
 
 
-def _remove_stale(out: Path, spec: RunSpec, hashes: dict[str, str]) -> int:
-    """Delete replicates written from a different spec (or a scenario no longer in it)."""
-    n = 0
+def _stale(out: Path, spec: RunSpec, hashes: dict[str, str]) -> list[tuple[str, int | None]]:
+    """Outputs in ``out`` from a different configuration: replicates whose manifest has
+    another config hash, and scenarios the spec no longer has (replicate None)."""
+    found: list[tuple[str, int | None]] = []
     for m in record.manifests(out):
         scenario, replicate = m.get("scenario"), m.get("replicate")
-        if not isinstance(scenario, str) or not isinstance(replicate, int):
-            continue
-        if hashes.get(scenario) != m.get("config_hash"):
+        if (
+            isinstance(scenario, str)
+            and isinstance(replicate, int)
+            and scenario in spec.scenarios
+            and hashes[scenario] != m.get("config_hash")
+        ):
+            found.append((scenario, replicate))
+    gone = {
+        folder.name.split("=", 1)[1]
+        for table in (*record.TABLES, "manifest")
+        for folder in (out / table).glob("scenario=*")
+        if folder.is_dir() and folder.name.split("=", 1)[1] not in spec.scenarios
+    }
+    return found + [(name, None) for name in sorted(gone)]
+
+
+def _remove(out: Path, stale: list[tuple[str, int | None]]) -> None:
+    for scenario, replicate in stale:
+        if replicate is not None:
             _remove_replicate(out, scenario, replicate)
-            n += 1
-    for table in (*record.TABLES, "manifest"):
-        for folder in (out / table).glob("scenario=*"):
-            if folder.is_dir() and folder.name.split("=", 1)[1] not in spec.scenarios:
+            continue
+        for table in (*record.TABLES, "manifest"):
+            folder = out / table / f"scenario={scenario}"
+            if folder.is_dir():
                 shutil.rmtree(folder)
+
+
+def _remove_orphans(out: Path) -> int:
+    """Delete part files of replicates that have no manifest (never completed)."""
+    n = 0
+    for table in record.TABLES:
+        for part in (out / table).glob("scenario=*/part-*.parquet"):
+            scenario = part.parent.name.split("=", 1)[1]
+            replicate = int(part.stem.split("-", 1)[1])
+            if not record.manifest_path(out, scenario, replicate).exists():
+                part.unlink()
+                n += 1
     return n
+
+
+class OutputConflict(PopsimError):
+    """The output folder holds outputs of a different configuration (use --force or --out)."""
 
 
 # -------------------------------------------------------------------- runs
@@ -279,7 +315,16 @@ def run_spec(
     out_dir.mkdir(parents=True, exist_ok=True)
     record.remove_temp_files(out_dir)
     hashes = {s: config_hash(spec, s) for s in spec.scenarios}
-    _remove_stale(out_dir, spec, hashes)
+    stale = _stale(out_dir, spec, hashes)
+    if stale and not force:
+        shown = ", ".join(f"{sc}/{r}" if r is not None else sc for sc, r in stale[:6])
+        more = f" and {len(stale) - 6} more" if len(stale) > 6 else ""
+        raise OutputConflict(
+            f"{out_dir}: holds outputs of a different configuration ({shown}{more}: other days,"
+            " population, seed, parameters, events or popsim version, or scenarios no longer"
+            " in the spec); use --force to replace them or --out DIR to keep both"
+        )
+    _remove(out_dir, stale)
 
     todo: list[tuple[str, int]] = []
     done: dict[tuple[str, int], dict[str, Any]] = {}
@@ -329,6 +374,7 @@ def run_spec(
                     continue
                 done[(m["scenario"], m["replicate"])] = m
     record.remove_temp_files(out_dir)
+    _remove_orphans(out_dir)
     _write_run_info(out_dir, spec, hashes)
     found = [done[k] for k in sorted(done, key=lambda k: (list(spec.scenarios).index(k[0]), k[1]))]
     seconds = time.perf_counter() - t0

@@ -61,3 +61,16 @@ def test_bad_override_exits_2(tmp_path, capsys):
     spec.write_text(SPEC, encoding="utf-8")
     assert main(["run", str(spec), "--days", "0", "--quiet"]) == 2
     assert "days" in capsys.readouterr().err
+
+
+def test_other_configuration_in_the_output_folder_exits_2_unless_forced(tmp_path, capsys):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    base = ["run", str(spec), "--workers", "1", "--replicates", "1", "--quiet"]
+    assert main([*base, "--days", "4", "--population", "2000"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--days", "5", "--population", "2000"]) == 2
+    err = capsys.readouterr().err
+    assert "different configuration" in err and "--force" in err and err.count("\n") == 1
+    assert main([*base, "--days", "5", "--population", "2000", "--force"]) == 0
+    assert record.read_table(tmp_path / "tiny", "facility_day").column("day").to_pylist()[-1] == 4

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from popsim import record
-from popsim.ensemble import config_hash, local_cluster, replicate_seed, run_spec
+from popsim.ensemble import OutputConflict, config_hash, local_cluster, replicate_seed, run_spec
 from popsim.scenario import load_spec
 from popsim.synth import synthetic_region, write_region
 
@@ -191,13 +191,17 @@ def test_resume_after_interruption_equals_uninterrupted(spec_path, reference, cl
     assert_same_data(reference, out)
 
 
-def test_changed_spec_reruns_and_replaces_stale_outputs(spec_path, reference, cluster):
+def test_changed_spec_needs_force_then_replaces_stale_outputs(spec_path, reference, cluster):
+    addr = cluster[0].scheduler_address
     out = spec_path.parent / "changed"
     shutil.copytree(reference, out)
+    before = sorted(p.stat().st_mtime_ns for p in out.rglob("*.parquet"))
+    with pytest.raises(OutputConflict, match="--force"):
+        run_spec(spec_path, scheduler=addr, out=out, days=8, progress=False)
+    assert sorted(p.stat().st_mtime_ns for p in out.rglob("*.parquet")) == before  # untouched
     run = run_spec(
-        spec_path, scheduler=cluster[0].scheduler_address, out=out, days=8, replicates=2,
-        progress=False,
-    )  # fmt: skip
+        spec_path, scheduler=addr, out=out, days=8, replicates=2, force=True, progress=False
+    )
     assert run.n_run == 3 * 2
     fd = frame(out, "facility_day")
     assert fd.day.max() == 7
@@ -206,6 +210,18 @@ def test_changed_spec_reruns_and_replaces_stale_outputs(spec_path, reference, cl
     assert {m["config_hash"] for m in record.manifests(out)} == {
         config_hash(spec, s) for s in spec.scenarios
     }
+
+
+def test_replicate_without_manifest_is_not_left_in_the_dataset(spec_path, reference, cluster):
+    out = spec_path.parent / "orphan"
+    shutil.copytree(reference, out)
+    record.manifest_path(out, "noop", 3).unlink()  # replicate 3 never completed
+    run = run_spec(
+        spec_path, scheduler=cluster[0].scheduler_address, out=out, replicates=2, progress=False
+    )
+    assert run.n_run == 0
+    assert not record.part_path(out, "zone_day", "noop", 3).exists()
+    assert record.part_path(out, "zone_day", "minus", 3).exists()  # complete: kept
 
 
 def test_replicates_differ_from_each_other(reference):
