@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from popsim import record
 from popsim.model import ZONE_METRICS, RunResult
@@ -200,3 +202,40 @@ def test_dask_dataframe_reads_back(tmp_path):
     df = dd.read_parquet(tmp_path / "journeys").compute()
     assert len(df) == 4 * 40
     assert sorted(df.scenario.astype(str).unique()) == ["baseline", "other"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    days=st.integers(1, 15),
+    n_fac=st.integers(1, 5),
+    n_zones=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_tables_round_trip_the_arrays(days, n_fac, n_zones, seed):
+    """Every value of the result arrays comes back from the tables at its (day, site/zone, band)."""
+    rng = np.random.default_rng(seed)
+    res = RunResult(
+        start=date(2026, 1, 1),
+        zone_ids=[f"Z{i}" for i in range(n_zones)],
+        facility_ids=[f"F{i}" for i in range(n_fac)],
+        facility_metrics=METRICS,
+        facility_day=rng.integers(0, 2**31 - 1, (days, n_fac, len(METRICS))).astype(np.int32),
+        zone_day=rng.integers(0, 2**31 - 1, (days, n_zones, 10, len(ZONE_METRICS))).astype(
+            np.int32
+        ),
+        journeys={},
+        journey_codes={},
+    )
+    fd = record.facility_table(res, 7)
+    day = np.asarray(fd.column("day"))
+    fac = np.asarray(fd.column("facility").combine_chunks().indices)
+    for j, name in enumerate(METRICS):
+        assert np.array_equal(np.asarray(fd.column(name)), res.facility_day[day, fac, j])
+    zd = record.zone_table(res, 7)
+    zday = np.asarray(zd.column("day"))
+    zone = np.asarray(zd.column("zone").combine_chunks().indices)
+    band = np.asarray(zd.column("age_band").combine_chunks().indices)
+    for j, name in enumerate(ZONE_METRICS):
+        assert np.array_equal(np.asarray(zd.column(name)), res.zone_day[zday, zone, band, j])
+    assert set(np.asarray(zd.column("replicate")).tolist()) == {7}
+    assert record.journey_table(res, 7).num_rows == 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from popsim import events as ev
 from popsim.errors import SpecError
@@ -130,3 +133,26 @@ def test_bad_spec_names_file_and_key(path):
 
 def test_bad_spec_corpus_is_not_empty():
     assert len(BAD_SPECS) >= 15
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(offset=st.integers(0, 99), start=st.dates(date(2000, 1, 1), date(2090, 1, 1)))
+def test_date_and_day_give_the_same_event(offset, start, region):
+    when = start + timedelta(days=offset)
+    text = f"""
+name = "t"
+region = "synthetic"
+start = {start.isoformat()}
+days = 100
+[scenarios.by-day]
+events = [{{ day = {offset}, close = "F2" }}]
+[scenarios.by-date]
+events = [{{ date = {when.isoformat()}, close = "F2" }}]
+"""
+    spec = RunSpec.from_dict(tomllib.loads(text))
+    by_day = spec.model_config_for("by-day", region).events
+    assert (
+        by_day == spec.model_config_for("by-date", region).events == (ev.CloseFacility(offset, 1),)
+    )
