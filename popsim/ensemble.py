@@ -61,10 +61,23 @@ def config_hash(spec: RunSpec, scenario: str) -> str:
     """A digest of everything that determines one scenario's replicates (not their count)."""
     data = spec.model_dump(mode="json", exclude={"name", "description", "replicates", "scenarios"})
     data["scenario"] = spec.scenarios[scenario].model_dump(mode="json")
-    data["region"] = spec.region_ref()
+    data["region_files"] = _region_digest(spec)
     data["version"] = __version__  # a new model version redoes the replicates
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _region_digest(spec: RunSpec) -> str:
+    """A digest of the region folder's data files (changing them redoes the replicates)."""
+    from popsim.region import resolve_region
+
+    folder = resolve_region(spec.region_ref())
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in (".toml", ".csv", ".geojson", ".gpkg", ".json"):
+            digest.update(path.name.encode("utf-8"))
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 # ------------------------------------------------------------------ summary

@@ -293,3 +293,16 @@ def test_interrupted_command_resumes_to_the_same_dataset(spec_path, reference, c
     assert (run.n_run, run.n_skipped) == (N_TASKS - n_done, n_done)
     assert not list(out.rglob(".*.tmp"))
     assert_same_data(reference, out)
+
+
+def test_config_hash_follows_what_determines_the_data(spec_path, tmp_path):
+    shutil.copytree(spec_path.parent / "region", tmp_path / "region")
+    shutil.copy(spec_path, tmp_path / "small.toml")
+    spec = load_spec(tmp_path / "small.toml")
+    h = {s: config_hash(spec, s) for s in spec.scenarios}
+    assert len(set(h.values())) == 3  # scenarios differ
+    assert config_hash(spec.with_overrides(replicates=9), "noop") == h["noop"]  # count: no
+    assert config_hash(spec.with_overrides(days=9), "noop") != h["noop"]
+    facilities = tmp_path / "region" / "facilities.csv"
+    facilities.write_text(facilities.read_text().replace("Hospital 1,", "Hospital One,", 1))
+    assert config_hash(spec, "noop") != h["noop"]  # the region's data changed
