@@ -508,39 +508,11 @@ class Epidemic(Module):
 
     def _pick(self, model: RegionModel, k: np.ndarray) -> np.ndarray:
         """``k[c]`` distinct susceptibles of each cell ``c`` (rejection from the cell index)."""
-        pop, rng = model.pop, self.rng
-        cells = np.flatnonzero(k > 0)
-        if len(cells) == 0:
-            return np.empty(0, dtype=np.int64)
-        want = k[cells]
-        lo = pop.cell_start[cells]
-        size = pop.cell_start[cells + 1] - lo
-        frac = self.counts[S, cells] / np.maximum(size, 1)
-        draws = np.ceil(want / np.maximum(frac, 1e-9) * 1.3).astype(np.int64) + 8
-        fast = np.flatnonzero(draws < size)  # the others are cheaper to scan
-        got = np.zeros(len(cells), dtype=np.int64)
-        picked = np.empty(0, dtype=np.int64)
-        if len(fast):
-            reps = draws[fast]
-            pos = np.repeat(lo[fast], reps)
-            pos += (rng.random(int(reps.sum())) * np.repeat(size[fast], reps)).astype(np.int64)
-            pos = np.unique(pos[self.state[pop.cell_order[pos]] == S])
-            group = np.searchsorted(lo[fast], pos, side="right") - 1
-            order = np.lexsort((rng.random(len(pos)), group))
-            pos, group = pos[order], group[order]
-            rank = np.arange(len(pos)) - np.searchsorted(group, np.arange(len(fast)))[group]
-            keep = rank < want[fast][group]
-            picked = pop.cell_order[pos[keep]].astype(np.int64)
-            got[fast] = np.bincount(group[keep], minlength=len(fast))
-        out = [picked]
-        for j in np.flatnonzero(got < want):
-            members = pop.cell_order[lo[j] : lo[j] + size[j]]
-            sus = members[self.state[members] == S].astype(np.int64)
-            if got[j]:
-                sus = np.setdiff1d(sus, picked, assume_unique=True)
-            need = min(int(want[j] - got[j]), len(sus))
-            out.append(rng.choice(sus, need, replace=False))
-        return np.concatenate(out)
+        pop = model.pop
+        share = self.counts[S] / np.maximum(np.diff(pop.cell_start), 1)
+        return pop.sample_cells(
+            k, self.rng, accept=lambda ids: self.state[ids] == S, accept_share=share
+        )
 
     def _community(self, model: RegionModel) -> np.ndarray:
         nz = model.pop.n_zones

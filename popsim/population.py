@@ -204,10 +204,13 @@ class Population:
         k: np.ndarray,
         rng: np.random.Generator,
         accept: Callable[[np.ndarray], np.ndarray] | None = None,
+        accept_share: np.ndarray | None = None,
     ) -> np.ndarray:
         """``k[c]`` distinct living residents of every cell ``c`` at once (fewer where a cell
         has fewer), optionally only those for which ``accept(ids)`` is true. Rejection
-        sampling from the cell index; cells where it falls short are scanned."""
+        sampling from the cell index; cells where it falls short are scanned.
+        ``accept_share[c]``, the expected share of cell ``c`` that passes ``accept``, sizes
+        the rejection draws (without it: twice what is wanted)."""
         k = np.asarray(k, dtype=np.int64).ravel()
         cells = np.flatnonzero(k > 0)
         if len(cells) == 0:
@@ -220,7 +223,11 @@ class Population:
         want = k[cells]
         lo = self.cell_start[cells]
         size = self.cell_start[cells + 1] - lo
-        reps = 2 * want + 8
+        if accept_share is None:
+            reps = 2 * want + 8
+        else:
+            share = np.maximum(np.asarray(accept_share, dtype=np.float64).ravel()[cells], 1e-9)
+            reps = np.ceil(want / share * 1.3).astype(np.int64) + 8
         fast = np.flatnonzero(reps < size)
         got = np.zeros(len(cells), dtype=np.int64)
         picked = np.empty(0, dtype=np.int64)
