@@ -1,7 +1,7 @@
 """Benchmark: the Fraser region scaled to 2,000,000 residents for 365 days, epidemic on.
 
-Demand, demography and the care network run too when they are importable. Prints the
-figures; the last line is one JSON object. Run: ``python bench/fraser_year.py [residents]``.
+Everyday demand, demography and the care network run too. Prints the figures; the last
+line is one JSON object. Run: ``python bench/fraser_year.py [residents]``.
 """
 
 from __future__ import annotations
@@ -13,48 +13,28 @@ import time
 
 import numpy as np
 
+from popsim.care.network import CareParams
+from popsim.demand import DemandParams
+from popsim.demography import DemographyParams
 from popsim.epidemic import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
-
-
-def load(residents: int):
-    try:
-        from popsim.region import load_region
-
-        return load_region("fraser"), "fraser"
-    except Exception as error:  # noqa: BLE001 - any failure: fall back, and say so
-        from popsim.synth import synthetic_region
-
-        print(f"fraser region not available ({error}); using a synthetic region")
-        return synthetic_region(13, residents, 12), "synthetic"
-
-
-def optional_params() -> dict:
-    from popsim.demography import DemographyParams
-
-    params: dict = {"demography": DemographyParams()}
-    try:
-        from popsim.demand import DemandParams
-
-        params["demand"] = DemandParams()
-    except ImportError:
-        print("demand not available")
-    try:
-        from popsim.care.network import CareParams
-
-        params["care"] = CareParams()
-    except ImportError:
-        print("care network not available")
-    return params
+from popsim.region import load_region
 
 
 def main() -> None:
     residents = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000
     days = 365
-    region, source = load(residents)
+    region = load_region("fraser")
     # r0 1.3 with 30% of transmission in households: a wave infecting about a third
     epidemic = EpidemicParams(r0=1.3, seed_zones=[], seed_infections=50)
-    config = ModelConfig(days=days, population=residents, epidemic=epidemic, **optional_params())
+    config = ModelConfig(
+        days=days,
+        population=residents,
+        epidemic=epidemic,
+        demand=DemandParams(),
+        demography=DemographyParams(),
+        care=CareParams(),
+    )
     t0 = time.perf_counter()
     model = RegionModel(region, config, seed=np.random.SeedSequence(2026))
     build_s = time.perf_counter() - t0
@@ -67,7 +47,7 @@ def main() -> None:
     figures = {
         "residents": int(pop.n),
         "days": days,
-        "region": source,
+        "region": region.name,
         "build_s": round(build_s, 3),
         "run_s": round(run_s, 3),
         "resident_days_per_s": round(pop.n * days / run_s),
