@@ -36,6 +36,7 @@ import numpy as np
 
 from popsim import __version__, record
 from popsim.errors import PopsimError
+from popsim.files import remove_temp_files, write_text
 from popsim.scenario import RunSpec, load_spec
 
 if TYPE_CHECKING:
@@ -326,7 +327,7 @@ def run_spec(
     spec.check(spec.load_region())
     out_dir = Path(out) if out is not None else default_out(spec_path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    record.remove_temp_files(out_dir)
+    remove_temp_files(out_dir)
     hashes = {s: config_hash(spec, s) for s in spec.scenarios}
     stale = _stale(out_dir, spec, hashes)
     if stale and not force:
@@ -386,7 +387,7 @@ def run_spec(
                     failed.append((keys[future.key], err))
                     continue
                 done[(m["scenario"], m["replicate"])] = m
-    record.remove_temp_files(out_dir)
+    remove_temp_files(out_dir)
     _remove_orphans(out_dir)
     _write_run_info(out_dir, spec, hashes)
     found = [done[k] for k in sorted(done, key=lambda k: (list(spec.scenarios).index(k[0]), k[1]))]
@@ -422,4 +423,4 @@ def _write_run_info(out: Path, spec: RunSpec, hashes: dict[str, str]) -> None:
         "version": __version__,
     }
     text = json.dumps(info, indent=1)
-    record.atomic_write(out / "run.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(out / "run.json", text)

@@ -22,9 +22,7 @@ means "this replicate is complete".
 from __future__ import annotations
 
 import json
-import os
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +33,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from popsim import __version__
+from popsim.files import atomic_write, write_text
 from popsim.model import ZONE_METRICS
 from popsim.region import AGE_BANDS
 
@@ -170,30 +169,6 @@ def manifest_path(out: str | Path, scenario: str, replicate: int) -> Path:
     return Path(out) / "manifest" / f"scenario={scenario}" / f"replicate-{replicate:04d}.json"
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(tmp_path)`` to a hidden temp name beside ``path``, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def remove_temp_files(out: str | Path) -> int:
-    """Delete temporary files left by a crashed writer; returns how many."""
-    n = 0
-    root = Path(out)
-    if not root.is_dir():
-        return 0
-    for tmp in root.rglob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-        n += 1
-    return n
-
-
 def write_replicate(
     out: str | Path,
     result: RunResult,
@@ -240,9 +215,7 @@ def write_replicate(
         "seconds": seconds,
     }
     text = json.dumps(full, indent=1, default=str)
-    atomic_write(
-        manifest_path(out, scenario, replicate), lambda tmp: tmp.write_text(text, encoding="utf-8")
-    )
+    write_text(manifest_path(out, scenario, replicate), text)
     return full
 
 

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popsim import record
+from popsim.files import remove_temp_files
 from popsim.model import ZONE_METRICS, RunResult
 
 METRICS = (*record.FACILITY_COLUMNS[4:], "ward_capacity")
@@ -183,7 +184,7 @@ def test_incomplete_outputs_are_detected(tmp_path):
     assert record.replicate_complete(tmp_path, "s", 2) is not None
     assert record.replicate_complete(tmp_path, "s", 2, config_hash="other") is None
     (tmp_path / "zone_day" / ".part-0009.parquet.abc.tmp").write_bytes(b"x")
-    assert record.remove_temp_files(tmp_path) == 1
+    assert remove_temp_files(tmp_path) == 1
 
 
 def test_same_result_gives_identical_bytes(tmp_path):

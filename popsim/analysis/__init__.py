@@ -27,6 +27,7 @@ import pandas as pd
 
 from popsim.analysis import capacity, compare, epidemic
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
+from popsim.files import atomic_write, write_text
 
 __all__ = ["RunAnalysis", "analyze", "load", "TABLE_NAMES"]
 
@@ -66,8 +67,8 @@ def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
     finally:
         con.close()
     for name, df in tables.items():
-        df.to_parquet(out / f"{name}.parquet", index=False)
-        df.to_csv(out / f"{name}.csv", index=False)
+        atomic_write(out / f"{name}.parquet", lambda tmp, d=df: d.to_parquet(tmp, index=False))
+        atomic_write(out / f"{name}.csv", lambda tmp, d=df: d.to_csv(tmp, index=False))
     meta = {
         "analysis_version": ANALYSIS_VERSION,
         "scenarios": ds.scenarios,
@@ -80,7 +81,7 @@ def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
         "n_files": sum(len(ds.paths(t)) for t in TABLES),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    (out / META).write_text(json.dumps(meta, indent=2))
+    write_text(out / META, json.dumps(meta, indent=2))
     return out
 
 

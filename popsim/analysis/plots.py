@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from popsim.analysis.capacity import ALL_SITES
+from popsim.files import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,7 +34,7 @@ def _pyplot():
 
 def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight"))
     _pyplot().close(fig)
     return path
 

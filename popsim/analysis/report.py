@@ -19,6 +19,7 @@ from popsim import __version__
 from popsim.analysis import RunAnalysis, load, plots, summary
 from popsim.analysis.capacity import ALL_SITES
 from popsim.errors import PopsimError
+from popsim.files import write_text
 
 _CSS = """
 body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
@@ -306,6 +307,6 @@ def write_report(run_dir: str | Path) -> Path:
         + "</body></html>"
     )
     path = a.analysis_dir / "report.html"
-    path.write_text(doc, encoding="utf-8")
+    write_text(path, doc)
     a.con.close()
     return path
