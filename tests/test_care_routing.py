@@ -10,9 +10,13 @@ from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, MEDICAL, SURGICAL, NeedBatch
 from popsim.synth import synthetic_region
 
+#: No referrals: the tests of this file check nearest-site routing itself.
+NO_REFER = {"stabilisation": 0.0, "community": 0.0, "regional": 0.0, "tertiary": 0.0}
+
 
 def _model(region=None, days=40, **care):
     region = region or synthetic_region()
+    care.setdefault("p_refer", NO_REFER)
     return RegionModel(region, ModelConfig(days=days, care=CareParams(**care)), seed=5)
 
 

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 ED, WARD, ICU, ALC = range(4)
 UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc")
 
+#: Roles of sites, lowest first: a referral goes to a regional or tertiary site of a
+#: higher role than the site the patient arrived at.
+ROLE_RANK: dict[str, int] = {"stabilisation": 0, "community": 1, "regional": 2, "tertiary": 3}
+
 #: Daily counters a facility keeps (reset each day), in metric order.
 DAY_COUNTERS: tuple[str, ...] = (
     "admissions",

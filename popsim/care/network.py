@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from popsim.care.facility import ALC, DAY_COUNTERS, ED, ICU, WARD, Facility
+from popsim.care.facility import ALC, DAY_COUNTERS, ED, ICU, ROLE_RANK, WARD, Facility
 from popsim.care.patient import (
     ADMIT,
     ARRIVE,
@@ -65,6 +65,32 @@ METRICS: tuple[str, ...] = (
 )
 
 
+class ReferralShares(BaseModel):
+    """Share of emergency admissions a site refers on, by the site's role (each 0..1).
+
+    An emergency admitted at a site's ED is admitted at the nearest open regional or
+    tertiary site of a higher role than the first with this probability (a transfer).
+    Defaults: a stabilisation site transfers everyone (Fraser Canyon only stabilises);
+    community hospitals refer 0.25, calibrated so that the default Fraser year puts most
+    sites near 85-115% of funded ward beds (BC 103% in 2018-19; Chilliwack 123%,
+    Abbotsford 118%) with Abbotsford Regional serving Fraser East (Delta alone sends about
+    150 emergency-surgery transfers out a year); regional hospitals refer 0.03 of theirs
+    to the tertiary site (an assumption); tertiary sites refer nobody. All zero: every
+    admission stays at the site it arrived at.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    stabilisation: float = Field(1.0, ge=0.0, le=1.0)
+    community: float = Field(0.25, ge=0.0, le=1.0)
+    regional: float = Field(0.03, ge=0.0, le=1.0)
+    tertiary: float = Field(0.0, ge=0.0, le=1.0)
+
+    def of(self, role: str) -> float:
+        """The share for a role (0 for a role without one)."""
+        return float(getattr(self, role, 0.0)) if role in ROLE_RANK else 0.0
+
+
 class CareParams(BaseModel):
     """How the care network uses its beds.
 
@@ -77,6 +103,9 @@ class CareParams(BaseModel):
         max_transfer_minutes: furthest inter-site transfer for a bed (0..1000).
         uncapped: ignore bed limits (no diversion, transfer or boarding); for checks
             against queueing theory and "unconstrained demand" runs.
+        p_refer: share of emergency admissions referred on to a higher-role site, by
+            the arrival site's role (:class:`ReferralShares`). A site whose role refers
+            everyone (1.0) takes no planned care and no transfers.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -86,6 +115,7 @@ class CareParams(BaseModel):
     max_divert_minutes: float = Field(20.0, ge=0.0, le=600.0)
     max_transfer_minutes: float = Field(60.0, ge=0.0, le=1000.0)
     uncapped: bool = False
+    p_refer: ReferralShares = Field(default_factory=ReferralShares)
 
 
 class CareNetwork:
@@ -113,13 +143,16 @@ class CareNetwork:
             Facility(model, i, row, start, params.surge_share) for i, row in enumerate(rows)
         ]
         divert_at = 1e12 if params.uncapped else params.divert_at
+        self.p_refer = [params.p_refer.of(f.role) for f in self.facilities]
         self.router = Router(
             self.facilities,
             region.zone_facility_minutes,
             divert_at,
             params.max_divert_minutes,
             params.max_transfer_minutes,
+            admits=[p < 1.0 for p in self.p_refer],
         )
+        self.rng = model.stream("care")  # referrals: one uniform per need, every day
         self.metrics = METRICS
         self.patients: dict[int, Patient] = {}
         self.calendar: dict[int, list[Patient]] = defaultdict(list)
@@ -201,6 +234,7 @@ class CareNetwork:
         calendar = self.calendar
         patients = self.patients
         log = self.log.add
+        uncapped = self.params.uncapped  # no bed limits: step straight down
         self._left = left = []
         ended = stay_days = alc_stays = discharged = 0
         for p in bucket:
@@ -231,16 +265,28 @@ class CareNetwork:
                 del patients[r]
                 p.remove()
             else:  # the next phase (inlined: the hot path of multi-phase stays)
-                n = p.site.n
-                n[p.unit] -= 1
-                p.boarding = False
+                site = p.site
+                n = site.n
                 p.phase = phase
                 unit, days = p.phases[phase]
-                n[unit] += 1
-                p.unit = unit
                 p.day_next = day + days
                 calendar[p.day_next].append(p)
-                log(p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, p.site.index, unit)
+                if unit != ICU and p.unit in (ICU, ED) and not uncapped and not site.ward_free():
+                    # step-down (or a boarder's next phase) with the ward full, surge beds
+                    # included: wait in the ED for a ward bed, like a new ward arrival
+                    if p.unit == ICU:
+                        n[ICU] -= 1
+                        n[ED] += 1
+                        p.unit = ED
+                        p.boarding = True
+                        site.boarding.append(p)
+                        log(r, day, BOARD, site.index, ED)
+                    continue
+                n[p.unit] -= 1
+                p.boarding = False
+                n[unit] += 1
+                p.unit = unit
+                log(r, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit)
         totals = self.totals
         totals["discharged"] += discharged
         totals["ended"] += ended
@@ -281,10 +327,11 @@ class CareNetwork:
                 if not p.boarding:
                     continue
                 p.boarding = False
+                unit = p.planned_unit  # the ward, or ALC for one whose ward days ran out
                 fac.add(ED, -1)
-                fac.add(WARD, 1)
-                p.unit = WARD
-                self.log.add(p.resident, day, ADMIT, fac.index, WARD)
+                fac.add(unit, 1)
+                p.unit = unit
+                self.log.add(p.resident, day, ADMIT, fac.index, unit)
 
     # ------------------------------------------------------------- admission
     def _admit(self, needs: NeedBatch, day: int) -> None:
@@ -311,11 +358,13 @@ class CareNetwork:
             needs.tertiary.tolist(),
             needs.elective.tolist(),
             needs.prevalent.tolist(),
+            self.rng.random(len(needs)).tolist(),  # referral draws
         )
+        p_refer = self.p_refer
         admitted: list[int] = []
         planned = planned_sq = 0
         self._no_transfer = set()  # (unit, site) with no transfer target today (census only grows)
-        for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective, prev in zip(
+        for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective, prev, u in zip(
             *cols, strict=True
         ):
             if not ok:
@@ -338,8 +387,12 @@ class CareNetwork:
                 self.totals["unplaced"] += 1
                 continue
             site = facs[site_i]
+            refer = -1
+            if emergency and u < p_refer[site_i]:
+                refer = router.referral(site, icu > 0)
             if prev:
-                self._warm_start(r, kind, zone, band, site, day, phases, dies)
+                first = facs[refer] if refer >= 0 else site
+                self._warm_start(r, kind, zone, band, first, day, phases, dies)
                 continue
             if nearest != site_i:
                 facs[nearest].counts["diversions"] += 1
@@ -347,6 +400,11 @@ class CareNetwork:
                 site.counts["ed_visits"] += 1
             p = Patient(model, r, kind, zone, band, day, phases, dies)
             log(r, day, ARRIVE, site_i, ED)
+            if refer >= 0:  # admitted at a higher-role site: a transfer from the first
+                site.counts["transfers_out"] += 1
+                site = facs[refer]
+                site.counts["transfers_in"] += 1
+                log(r, day, TRANSFER, refer, p.unit)
             self._place(p, site, day)
             patients[r] = p
             self.calendar[p.day_next].append(p)
@@ -464,7 +522,7 @@ class CareNetwork:
             fac.add(p.unit, -1)
             if p.boarding:
                 p.boarding = False
-                p.unit = WARD
+                p.unit = p.planned_unit
             dest.add(p.unit, 1)
             p.site = dest
             fac.counts["transfers_out"] += 1

@@ -7,6 +7,11 @@
   at most ``max_divert_minutes`` further; the diversion is counted at the first site.
 - Tertiary needs (trauma, cardiac) go to the nearest open tertiary site; needs that
   start in the ICU go to the nearest open site with ICU beds.
+- Referral: an emergency arriving at a site is referred on, with the probability of the
+  site's role (drawn by the network), to the nearest open regional or tertiary site of a
+  higher role (with ICU beds for a need that starts in the ICU), at any distance. A site
+  that refers every admission (a stabilisation site) takes no planned care, transfers or
+  evacuees while another site can.
 - An ICU need at a full ICU is transferred to the nearest site with a free ICU bed within
   ``max_transfer_minutes`` of the site; a ward need at a full ward (funded plus surge) to
   the nearest site with a free funded ward bed within that limit. Otherwise the patient
@@ -22,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from popsim.care.facility import ROLE_RANK
+
 if TYPE_CHECKING:
     from popsim.care.facility import Facility
 
@@ -35,6 +42,8 @@ class Router:
         divert_at: diversion threshold (ward occupancy of funded beds, e.g. 1.1).
         max_divert_minutes: extra minutes a diversion may add over the nearest site.
         max_transfer_minutes: furthest a transfer between sites may go.
+        admits: per facility, False when the site refers every admission on (default:
+            all True).
     """
 
     def __init__(
@@ -44,8 +53,11 @@ class Router:
         divert_at: float,
         max_divert_minutes: float,
         max_transfer_minutes: float,
+        admits: list[bool] | None = None,
     ) -> None:
         self.facilities = facilities
+        self.admits = list(admits) if admits is not None else [True] * len(facilities)
+        self.rank = [ROLE_RANK.get(f.role, 1) for f in facilities]
         self.minutes = np.asarray(zone_facility_minutes, dtype=np.float64)
         self.order = [
             list(map(int, row)) for row in np.argsort(self.minutes, axis=1, kind="stable")
@@ -77,11 +89,15 @@ class Router:
                 if fac.is_open and fac.icu_beds > 0 and (fac.has_ed or not emergency):
                     return f, f
         nearest = -1
+        fallback = -1  # planned care: a site that refers everyone, when no other is open
         for f in order:
             fac = facs[f]
             if not fac.is_open or (emergency and not fac.has_ed):
                 continue
             if not emergency and fac.ward_beds <= 0:
+                continue
+            if not emergency and not self.admits[f]:
+                fallback = f if fallback < 0 else fallback
                 continue
             if nearest < 0:
                 nearest = f
@@ -95,7 +111,23 @@ class Router:
                 return f, nearest
         if nearest < 0 and emergency:  # no open ED anywhere: any open site with beds
             return self.arrival(zone, False, False)
+        if nearest < 0:
+            return fallback, fallback
         return nearest, nearest
+
+    def referral(self, site: Facility, critical: bool) -> int:
+        """Nearest open regional or tertiary site of a higher role than ``site`` with ward
+        beds (and ICU beds when ``critical``), any distance (-1: none)."""
+        rank = self.rank
+        floor = max(rank[site.index] + 1, ROLE_RANK["regional"])
+        for f in self.order[site.zone]:
+            fac = self.facilities[f]
+            if rank[f] < floor or not fac.is_open or fac.ward_beds <= 0:
+                continue
+            if critical and fac.icu_beds <= 0:
+                continue
+            return f
+        return -1
 
     def ed_sites(self) -> np.ndarray:
         """For each zone, the nearest open site with an ED (-1: none)."""
@@ -116,7 +148,7 @@ class Router:
         row = self.minutes[site.zone]
         for f in order:
             fac = self.facilities[f]
-            if f == site.index or not fac.is_open:
+            if f == site.index or not fac.is_open or not self.admits[f]:
                 continue
             if row[f] > self.max_transfer_minutes:
                 break
@@ -134,7 +166,7 @@ class Router:
         row = self.minutes[site.zone]
         for f in self.order[site.zone]:
             fac = self.facilities[f]
-            if f == site.index or not fac.is_open:
+            if f == site.index or not fac.is_open or not self.admits[f]:
                 continue
             if row[f] > self.max_transfer_minutes:
                 break
@@ -143,9 +175,13 @@ class Router:
         return -1
 
     def evacuation(self, site: Facility) -> int:
-        """Nearest other open site with ward beds, any distance (-1: none)."""
+        """Nearest other open site with ward beds, any distance, one that admits if any
+        does (-1: none)."""
+        fallback = -1
         for f in self.order[site.zone]:
             fac = self.facilities[f]
             if f != site.index and fac.is_open and fac.ward_beds > 0:
-                return f
-        return -1
+                if self.admits[f]:
+                    return f
+                fallback = f if fallback < 0 else fallback
+        return fallback
