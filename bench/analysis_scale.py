@@ -24,27 +24,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-AGE_BANDS = ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
-FAC_COUNTS = (
-    "alc_census",
-    "admissions",
-    "discharges",
-    "deaths",
-    "transfers_in",
-    "transfers_out",
-    "diversions",
-    "ed_visits",
-    "ed_boarding",
-)
-ZONE_METRICS = (
-    "susceptible",
-    "exposed",
-    "infectious",
-    "recovered",
-    "new_infections",
-    "new_admissions",
-    "deaths",
-)
+from popsim.model import FACILITY_METRICS
+from popsim.region import AGE_BANDS
+
+FAC_COUNTS = FACILITY_METRICS[FACILITY_METRICS.index("alc_census") :]
 N_FAC = 13
 N_ZONES = 13
 

@@ -42,6 +42,23 @@ if TYPE_CHECKING:
     from popsim.epidemic import EpidemicParams
     from popsim.region import Region
 
+#: Columns of ``facility_day`` every care network reports, in this order (it may add more).
+FACILITY_METRICS: tuple[str, ...] = (
+    "ward_census",
+    "ward_beds",
+    "icu_census",
+    "icu_beds",
+    "alc_census",
+    "admissions",
+    "discharges",
+    "deaths",
+    "transfers_in",
+    "transfers_out",
+    "diversions",
+    "ed_visits",
+    "ed_boarding",
+)
+
 #: Columns of ``zone_day`` (per day, zone and age band), in array order.
 ZONE_METRICS: tuple[str, ...] = (
     "susceptible",

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from popsim import __version__
 from popsim.files import atomic_write, write_text
-from popsim.model import ZONE_METRICS
+from popsim.model import FACILITY_METRICS, ZONE_METRICS
 from popsim.region import AGE_BANDS
 
 if TYPE_CHECKING:
@@ -42,25 +42,7 @@ if TYPE_CHECKING:
 
 TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
 #: Columns every ``facility_day`` file has, in this order (the care network may add more).
-FACILITY_COLUMNS: tuple[str, ...] = (
-    "replicate",
-    "day",
-    "date",
-    "facility",
-    "ward_census",
-    "ward_beds",
-    "icu_census",
-    "icu_beds",
-    "alc_census",
-    "admissions",
-    "discharges",
-    "deaths",
-    "transfers_in",
-    "transfers_out",
-    "diversions",
-    "ed_visits",
-    "ed_boarding",
-)
+FACILITY_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "facility", *FACILITY_METRICS)
 ZONE_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "zone", "age_band", *ZONE_METRICS)
 JOURNEY_COLUMNS: tuple[str, ...] = ("replicate", "resident_id", "day", "event", "facility", "unit")
 #: Compression of every file (zstd: small and fast to read and write).

@@ -20,27 +20,10 @@ from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.dataset import open_run
 from popsim.cli import main
 from popsim.errors import RunDirError
+from popsim.model import FACILITY_METRICS, ZONE_METRICS
 
-FAC_COUNTS = (
-    "alc_census",
-    "admissions",
-    "discharges",
-    "deaths",
-    "transfers_in",
-    "transfers_out",
-    "diversions",
-    "ed_visits",
-    "ed_boarding",
-)
-ZONE_FIELDS = (
-    "susceptible",
-    "exposed",
-    "infectious",
-    "recovered",
-    "new_infections",
-    "new_admissions",
-    "deaths",
-)
+FAC_COUNTS = FACILITY_METRICS[FACILITY_METRICS.index("alc_census") :]
+ZONE_FIELDS = ZONE_METRICS
 
 
 def write_run(
