@@ -1,16 +1,22 @@
 """Patients: paths through ICU, ward and ALC, discharge and death written back to residents."""
 
+import dataclasses
+
 import numpy as np
 
 from popsim.care.facility import ALC, ICU, WARD
+from popsim.care.network import CareParams
 from popsim.care.patient import EVENT_NAMES, JourneyLog, Patient, plan_path
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
 from popsim.synth import synthetic_region
 
+#: No referrals: these tests follow one patient at the site it arrived at.
+NO_REFER = CareParams(p_refer={"stabilisation": 0, "community": 0, "regional": 0, "tertiary": 0})
+
 
 def _model(days=30, **kw):
-    return RegionModel(synthetic_region(**kw), ModelConfig(days=days), seed=3)
+    return RegionModel(synthetic_region(**kw), ModelConfig(days=days, care=NO_REFER), seed=3)
 
 
 def _resident_in_zone(model, zone):
@@ -124,3 +130,24 @@ def test_journey_log_arrays_have_the_schema_types_and_can_be_switched_off():
     off = JourneyLog(enabled=False)
     off.add(1, 1, 1, 1, 1)
     assert len(off) == 0 and len(off.arrays()[0]["day"]) == 0
+
+
+def test_an_icu_step_down_to_a_full_ward_boards_until_a_bed_frees():
+    region = synthetic_region(n_zones=1, n_facilities=1, population=3000)
+    fac = region.facilities.copy()
+    fac["ward_beds"] = 2
+    care = NO_REFER.model_copy(update={"surge_share": 0.0})
+    model = RegionModel(dataclasses.replace(region, facilities=fac), ModelConfig(care=care), seed=3)
+    ids = np.flatnonzero(model.pop.alive)[:3]
+    model.request_care(NeedBatch.build(ids[:2], MEDICAL, ward_days=4))  # the ward is full
+    model.request_care(NeedBatch.build(ids[2:], EPI_CRITICAL, icu_days=2, ward_days=3))
+    for _ in range(7):
+        model.step()
+    m = {k: i for i, k in enumerate(model.care.metrics)}
+    fd = model.facility_day[:7, 0]
+    assert fd[:, m["icu_census"]].tolist() == [1, 1, 0, 0, 0, 0, 0]
+    assert fd[:, m["ed_boarding"]].tolist() == [0, 0, 1, 1, 0, 0, 0]  # waits days 2-3
+    assert fd[:, m["ward_census"]].tolist() == [2, 2, 2, 2, 1, 0, 0]  # never above beds
+    names, days, units, _ = _events(model, int(ids[2]))
+    assert names == ["arrive", "admit", "board", "admit", "discharge"]
+    assert days == [0, 0, 2, 4, 5] and units[2:4] == ["ed", "ward"]
