@@ -1,5 +1,7 @@
 """The care network as a whole: conservation, queueing theory, closures, Fraser figures."""
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,16 +39,39 @@ def _col(result, name):
     beds=st.integers(-30, 5),
     close=st.booleans(),
     warm=st.integers(0, 60),
+    refer=st.floats(0.0, 1.0),
+    stabilisation=st.booleans(),
 )
 def test_every_admission_ends_once_and_census_matches_the_patients(
-    n_zones, n_facilities, population, seed, surge, divert_at, transfer, rel, beds, close, warm
+    n_zones,
+    n_facilities,
+    population,
+    seed,
+    surge,
+    divert_at,
+    transfer,
+    rel,
+    beds,
+    close,
+    warm,
+    refer,
+    stabilisation,
 ):
     n_facilities = min(n_facilities, n_zones)
     region = synthetic_region(n_zones, population, n_facilities, seed=seed)
+    if stabilisation and n_facilities > 1:  # the last site only stabilises and refers up
+        fac = region.facilities.copy()
+        fac.loc[n_facilities - 1, "role"] = "stabilisation"
+        region = dataclasses.replace(region, facilities=fac)
     events = [ChangeBeds(day=10, facility=0, ward_beds=beds, icu_beds=-1)]
     if close and n_facilities > 1:
         events.append(CloseFacility(day=20, facility=n_facilities - 1))
-    care = CareParams(surge_share=surge, divert_at=divert_at, max_transfer_minutes=transfer)
+    care = CareParams(
+        surge_share=surge,
+        divert_at=divert_at,
+        max_transfer_minutes=transfer,
+        p_refer={"community": refer, "stabilisation": 1.0},
+    )
     cfg = ModelConfig(
         days=45,
         demand=DemandParams(rel_admissions=rel, warm_start_days=warm),
@@ -166,7 +191,15 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
     - region-wide occupancy of funded ward beds (ward + ALC census), every day (a warm
       start puts the stays already running on day 0 in hospital): 0.85-1.15 (BC acute occupancy 103% in 2018-19; single Fraser
       sites 118-123%);
-    - ICU occupancy 0.5-1.1 (Fraser: about 80 ICU beds, 90% full in March 2020).
+    - ICU occupancy 0.5-1.1 (Fraser: about 80 ICU beds, 90% full in March 2020);
+    - by site, with community hospitals referring a share of emergencies to the regional
+      and tertiary sites: at least 9 of the 11 admitting sites at a mean 0.85-1.15 of
+      funded ward beds (BC 103% in 2018-19, Chilliwack 123%, Abbotsford 118%; crowding
+      risk above 95%), Abbotsford Regional (serving all of Fraser East) at least 0.9;
+      Fraser Canyon (stabilisation and triage only) admits nobody and
+      transfers its admissions on; Delta (about 60 beds for about 108,000 residents)
+      boards fewer than 20 a day on average (28 with nearest-site routing alone; Fraser
+      region-wide about 222 boarders a day, target 165, news reports).
     """
     from popsim.region import load_region
 
@@ -192,6 +225,13 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
     )  # warm start: about 7 days of admissions in
     planned = region.facility_index("new-surrey-hospital")
     assert _census(result)[:, planned].sum() == 0  # opens in 2030
+    canyon = region.facility_index("fraser-canyon")
+    assert _census(result)[:, canyon].sum() == 0 and _col(result, "transfers_out")[:, canyon].sum()
+    site_occ = (used / np.maximum(_col(result, "ward_beds"), 1)).mean(axis=0)
+    admitting = [i for i in range(region.n_facilities) if i not in (canyon, planned)]
+    assert ((site_occ[admitting] >= 0.85) & (site_occ[admitting] <= 1.15)).sum() >= 9
+    assert site_occ[region.facility_index("abbotsford-regional")] >= 0.9  # 0.77 unreferred
+    assert _col(result, "ed_boarding")[:, region.facility_index("delta")].mean() < 20
 
 
 def test_an_epidemic_raises_icu_census_first_near_the_seeded_zone():
