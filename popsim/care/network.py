@@ -4,11 +4,17 @@ Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
 
 1. applies scheduled openings and closings (a closing site's patients are transferred);
 2. advances the patients due today (the calendar bucket of the day): the next phase of
-   their path (ICU -> ward step-down, ward -> ALC), or discharge, or death;
+   their path (ICU -> ward step-down, ward -> ALC), or discharge, or death; a step-down
+   to a full ward (surge beds included) waits in the ED for a bed like a new ward patient;
 3. moves ED boarders into ward beds freed today (first come, first served);
 4. routes today's needs (:mod:`popsim.care.routing`) and admits them: a ``Patient``
-   agent each, or ED boarding when no ward bed is free; a need for a resident already in
-   hospital (an epidemic case among inpatients) re-plans that patient's path in place;
+   agent each, or ED boarding when no ward bed is free; an emergency is referred on from
+   the site it arrived at to a higher-role site with the probability of the first site's
+   role (``CareParams.p_refer``; one uniform per need from the network's own random
+   stream ``"care"``), counted as an ED arrival at the first site and a transfer; planned
+   care (electives, childbirth) is admitted where it is booked, never referred; a need
+   for a resident already in hospital (an epidemic case among inpatients) re-plans that
+   patient's path in place;
 5. counts ED-only visits per site, vectorised, at the nearest open site with an ED;
 6. asks the model to kill today's in-hospital deaths and writes ``model.facility_day``.
 
@@ -71,12 +77,20 @@ class ReferralShares(BaseModel):
     An emergency admitted at a site's ED is admitted at the nearest open regional or
     tertiary site of a higher role than the first with this probability (a transfer).
     Defaults: a stabilisation site transfers everyone (Fraser Canyon only stabilises);
-    community hospitals refer 0.25, calibrated so that the default Fraser year puts most
-    sites near 85-115% of funded ward beds (BC 103% in 2018-19; Chilliwack 123%,
-    Abbotsford 118%) with Abbotsford Regional serving Fraser East (Delta alone sends about
-    150 emergency-surgery transfers out a year); regional hospitals refer 0.03 of theirs
-    to the tertiary site (an assumption); tertiary sites refer nobody. All zero: every
-    admission stays at the site it arrived at.
+    community hospitals refer 0.25 (calibrated, see below); regional hospitals refer 0.03
+    of theirs to the tertiary site (an assumption); tertiary sites refer nobody (there is
+    no higher role: a share for them changes nothing). With no higher-role site open the
+    patient stays where it arrived. All zero:
+    every admission stays at the site it arrived at (nearest-site routing).
+
+    Calibration (default Fraser year without an epidemic, means of seeds 11-14): 10 of the
+    11 admitting sites at a mean 86-113% of funded ward beds (BC 103% in 2018-19;
+    Chilliwack 123%, Abbotsford 118%, news reports), Abbotsford Regional, which serves all
+    of Fraser East, at 100% (71% with nearest-site routing), Chilliwack below at 77%;
+    region-wide 99% (98% without referral); Delta's ED boarding 5 a day (20 without), and
+    Delta refers about 180 emergency-surgery patients a year (reported: about 150
+    emergency-surgery transfers out a year). Planned care is booked at the nearest site
+    that admits (a site whose role refers everyone takes no bookings).
     """
 
     model_config = ConfigDict(extra="forbid")
