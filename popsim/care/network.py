@@ -80,8 +80,8 @@ class ReferralShares(BaseModel):
     community hospitals refer 0.25 (calibrated, see below); regional hospitals refer 0.03
     of theirs to the tertiary site (an assumption); tertiary sites refer nobody (there is
     no higher role: a share for them changes nothing). With no higher-role site open the
-    patient stays where it arrived. All zero:
-    every admission stays at the site it arrived at (nearest-site routing).
+    patient stays where it arrived. All zero: every admission stays at the site it arrived
+    at (nearest-site routing).
 
     Calibration (default Fraser year without an epidemic, means of seeds 11-14): 10 of the
     11 admitting sites at a mean 86-113% of funded ward beds (BC 103% in 2018-19;
