@@ -126,7 +126,7 @@ class Demography(Module):
         elif net < 0:
             living = np.flatnonzero(pop.alive & ~pop.in_hospital)
             gone = rng.choice(living, min(-net, len(living)), replace=False)
-            pop.alive[gone] = False  # out-migration: not a death; reindex recounts
+            pop.emigrate(gone)  # out-migration: not a death
         self.n_births += len(births)
         self.n_migrants += net
         model.reindexed()

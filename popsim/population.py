@@ -93,7 +93,8 @@ class Population:
 
     Core columns: ``age`` (uint8 years), ``band`` (uint8, ``age // 10`` capped at 9),
     ``sex`` (uint8, 0 female 1 male), ``zone`` (int16), ``household`` (int32),
-    ``alive`` (bool), ``in_hospital`` (bool, set by the care network). Resident ids are row numbers and never change; births append rows.
+    ``alive`` (bool), ``in_hospital`` (bool, set by the care network), ``emigrated``
+    (bool: left the region alive; not alive, not dead). Resident ids are row numbers and never change; births append rows.
     """
 
     def __init__(
@@ -112,6 +113,7 @@ class Population:
         self.household = np.asarray(household, dtype=np.int32)
         self.alive = np.ones(len(self.age), dtype=bool)
         self.in_hospital = np.zeros(len(self.age), dtype=bool)
+        self.emigrated = np.zeros(len(self.age), dtype=bool)
         self._extra: dict[str, Column] = {}
         self.reindex()
 
@@ -136,7 +138,17 @@ class Population:
 
     @property
     def columns(self) -> dict[str, np.ndarray]:
-        names = ["age", "band", "sex", "zone", "household", "alive", "in_hospital", *self._extra]
+        names = [
+            "age",
+            "band",
+            "sex",
+            "zone",
+            "household",
+            "alive",
+            "in_hospital",
+            "emigrated",
+            *self._extra,
+        ]
         return {name: getattr(self, name) for name in names}
 
     def nbytes_per_resident(self) -> float:
@@ -254,6 +266,16 @@ class Population:
             out.append(rng.choice(members, n, replace=False))
         return np.concatenate(out)
 
+    def emigrate(self, ids: np.ndarray) -> np.ndarray:
+        """Residents leave the region alive: no longer counted, not dead. Returns those
+        who were living here (each once)."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        ids = ids[self.alive[ids]]
+        self.alive[ids] = False
+        self.emigrated[ids] = True
+        np.subtract.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
+        return ids
+
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Mark residents dead; returns those who were alive (each counted once)."""
         ids = np.unique(np.asarray(ids, dtype=np.int64))
@@ -288,6 +310,7 @@ class Population:
         self.household = np.concatenate([self.household, np.asarray(household, np.int32)])
         self.alive = np.concatenate([self.alive, np.ones(n_new, dtype=bool)])
         self.in_hospital = np.concatenate([self.in_hospital, np.zeros(n_new, dtype=bool)])
+        self.emigrated = np.concatenate([self.emigrated, np.zeros(n_new, dtype=bool)])
         for name, column in self._extra.items():
             fill = np.full(n_new, column.default, dtype=column.dtype)
             setattr(self, name, np.concatenate([getattr(self, name), fill]))

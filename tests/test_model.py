@@ -3,6 +3,8 @@
 import mesa
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from popsim.care.network import CareParams
 from popsim.demand import DemandParams
@@ -87,3 +89,52 @@ def test_release_frees_mesa_id_registry(region):
     assert model in mesa.Agent._ids
     model.release()
     assert model not in mesa.Agent._ids
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    n_zones=st.integers(1, 4),
+    population=st.integers(1_500, 5_000),
+    seed=st.integers(0, 10_000),
+    r0=st.floats(0.5, 4.0),
+    rel_admissions=st.floats(0.5, 6.0),
+    growth=st.floats(-0.05, 0.08),
+    surge=st.floats(0.0, 0.3),
+)
+def test_nobody_is_lost_across_all_modules(
+    n_zones, population, seed, r0, rel_admissions, growth, surge
+):
+    """Epidemic, demand, demography and care together, across a new year (births,
+    migration, ageing): every resident is alive in exactly one state or dead, the zone
+    counts add up to the living, and everyone in hospital is a living Patient agent."""
+    from popsim.care.patient import Patient
+    from popsim.demography import DemographyParams
+
+    region = synthetic_region(n_zones, population, min(2, n_zones), seed=seed)
+    cfg = ModelConfig(
+        days=370,
+        epidemic=EpidemicParams(r0=r0, seed_infections=10, start_day=300),
+        demand=DemandParams(rel_admissions=rel_admissions, warm_start_days=30),
+        demography=DemographyParams(growth_rate=growth),
+        care=CareParams(surge_share=surge),
+    )
+    model = RegionModel(region, cfg, seed=seed)
+    pop = model.pop
+    deaths = 0
+    for day in range(cfg.days):
+        model.step()
+        row = model.zone_day[day]
+        deaths += int(row[..., ZI["deaths"]].sum())
+        states = row[..., : ZI["recovered"] + 1]
+        assert (states >= 0).all()
+        assert np.array_equal(states.sum(axis=-1), pop.alive_counts)
+        assert int(pop.alive.sum()) == int(pop.alive_counts.sum())
+        assert deaths == int((~pop.alive & ~pop.emigrated).sum())
+        assert not (pop.alive & pop.emigrated).any()
+        in_hospital = np.flatnonzero(pop.in_hospital)
+        assert pop.alive[in_hospital].all()
+        patients = {a.resident for a in model.agents if isinstance(a, Patient)}
+        assert set(in_hospital.tolist()) == patients == set(model.care.patients)
+    # The new year happened: rows were appended for births and migrants when growing.
+    if growth > 0.01:
+        assert pop.n > region.total_population
