@@ -16,16 +16,11 @@ edge: the model sees plain arrays (zone of each facility, travel minutes).
 from __future__ import annotations
 
 import os
-import re
-import tomllib
-import warnings
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from popsim.errors import RegionError, RegionProblems
 
@@ -148,55 +143,8 @@ class Region:
 
 
 # ---------------------------------------------------------------------------
-# Loading and validation
+# Finding and loading region folders (reading and validation: popsim.region_files)
 # ---------------------------------------------------------------------------
-
-ZONE_FILES: tuple[str, ...] = ("zones.geojson", "zones.gpkg")
-ZONE_COLUMNS: tuple[str, ...] = ("zone_id", "name", "hsda", "population")
-AGE_COLUMNS: tuple[str, ...] = ("zone_id", "age_band", "female", "male")
-FACILITY_COLUMNS: tuple[str, ...] = (
-    "facility_id", "name", "zone_id", "lon", "lat", "ward_beds", "icu_beds", "has_ed", "role",
-    "status", "open_date", "close_date",
-)  # fmt: skip
-FACILITY_OPTIONAL: tuple[str, ...] = ("ed_spaces", "source", "note")
-_TRUE = {"true", "yes", "1", "y", "t"}
-_FALSE = {"false", "no", "0", "n", "f"}
-#: Tolerance (metres) when testing that a facility lies in its zone.
-_POINT_TOLERANCE_M = 1.0
-
-
-class TravelConfig(BaseModel):
-    """``[travel]`` table of ``region.toml``."""
-
-    model_config = ConfigDict(extra="forbid")
-    detour_factor: float = Field(1.3, ge=1.0, le=5.0)
-    speed_kmh: float = Field(50.0, gt=0.0, le=200.0)
-    base_minutes: float = Field(5.0, ge=0.0, le=240.0)
-
-
-class RegionMeta(BaseModel):
-    """``region.toml``: what the region is and how to measure travel in it."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
-    description: str = ""
-    crs: str = Field(min_length=1)
-    base_year: int = Field(2021, ge=1900, le=2200)
-    travel: TravelConfig = Field(default_factory=TravelConfig)
-
-    @field_validator("crs")
-    @classmethod
-    def _projected(cls, value: str) -> str:
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
-
-        try:
-            crs = CRS.from_user_input(value)
-        except CRSError:
-            raise ValueError("unknown CRS; expected e.g. 'EPSG:3005'") from None
-        if not crs.is_projected:
-            raise ValueError("not a projected CRS; expected one in metres, e.g. 'EPSG:3005'")
-        return value
 
 
 def regions_root() -> Path:
@@ -235,27 +183,16 @@ def resolve_region(name_or_path: str | os.PathLike[str]) -> Path:
     )
 
 
-class _Problems:
-    """Collects every problem found; loading stops only where nothing further can be checked."""
-
-    def __init__(self) -> None:
-        self.items: list[RegionError] = []
-
-    def add(self, path: object, where: str | None, problem: str) -> None:
-        self.items.append(RegionError(path, where, problem))
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
 def check_region(path: str | os.PathLike[str]) -> list[RegionError]:
     """Every problem in a region folder (empty list: it loads)."""
-    problems = _Problems()
+    from popsim.region_files import Problems, read_region
+
+    problems = Problems()
     folder = Path(path)
     if not folder.is_dir():
         problems.add(folder, None, "not a folder; expected a region folder with region.toml")
         return problems.items
-    _read_region(folder, problems)
+    read_region(folder, problems)
     return problems.items
 
 
@@ -264,385 +201,13 @@ def load_region(name_or_path: str | os.PathLike[str]) -> Region:
 
     Raises :class:`RegionError` for a single problem, :class:`RegionProblems` for several.
     """
+    from popsim.region_files import Problems, read_region
+
     folder = resolve_region(name_or_path)
-    problems = _Problems()
-    region = _read_region(folder, problems)
+    problems = Problems()
+    region = read_region(folder, problems)
     if len(problems) == 1:
         raise problems.items[0]
     if problems.items or region is None:
         raise RegionProblems(problems.items)
     return region
-
-
-# -- value parsers: each returns None after recording a problem ----------------
-
-
-def _text(value: object) -> str:
-    """A property as stripped text; missing values (None, NaN) are empty."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    return str(value).strip()
-
-
-def _whole(value: object, problems: _Problems, path: Path, where: str, minimum: int) -> int | None:
-    text = "" if value is None else str(value).strip()
-    number: int | None = None
-    if isinstance(value, float | np.floating):
-        if np.isfinite(value) and float(value).is_integer():
-            number = int(value)
-    elif isinstance(value, int | np.integer) and not isinstance(value, bool):
-        number = int(value)
-    elif re.fullmatch(r"[+-]?\d+", text):
-        number = int(text)
-    if number is None:
-        problems.add(path, where, f"expected a whole number >= {minimum}, got {text!r}")
-        return None
-    if number < minimum:
-        problems.add(path, where, f"expected a whole number >= {minimum}, got {number}")
-        return None
-    return number
-
-
-def _real(
-    text: str, problems: _Problems, path: Path, where: str, lo: float, hi: float
-) -> float | None:
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not np.isfinite(number) or not lo <= number <= hi:
-        problems.add(path, where, f"expected a number between {lo:g} and {hi:g}, got {text!r}")
-        return None
-    return number
-
-
-def _date(text: str, problems: _Problems, path: Path, where: str) -> date | None:
-    if text == "":
-        return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    problems.add(path, where, f"expected a date YYYY-MM-DD or empty, got {text!r}")
-    return None
-
-
-def _read_csv(path: Path, required: tuple[str, ...], problems: _Problems) -> pd.DataFrame | None:
-    """A CSV as strings (never evaluated), or None after recording why it cannot be used."""
-    import pandas as pd
-
-    if not path.is_file():
-        problems.add(path, None, "missing file")
-        return None
-    try:
-        table = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        problems.add(path, None, f"not a readable CSV table ({str(err).splitlines()[0]})")
-        return None
-    table.columns = [str(c).strip() for c in table.columns]
-    missing = [c for c in required if c not in table.columns]
-    for col in missing:
-        problems.add(path, f"column {col}", "missing column; expected " + ", ".join(required))
-    if missing:
-        return None
-    return table.apply(lambda s: s.str.strip())
-
-
-# -- the four files --------------------------------------------------------------
-
-
-def _read_meta(folder: Path, problems: _Problems) -> RegionMeta | None:
-    path = folder / "region.toml"
-    if not path.is_file():
-        problems.add(path, None, "missing file")
-        return None
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        problems.add(path, None, f"not valid TOML ({err})")
-        return None
-    try:
-        meta = RegionMeta.model_validate(raw)
-    except ValidationError as err:
-        for e in err.errors():
-            loc = ".".join(str(p) for p in e["loc"]) or None
-            msg = e["msg"].removeprefix("Value error, ")
-            problems.add(path, f"field {loc}", f"{msg} (got {e['input']!r})"[:300])
-        return None
-    return meta
-
-
-def _read_zones(
-    folder: Path, crs: str | None, problems: _Problems
-) -> tuple[gpd.GeoDataFrame | None, dict[str, int | None]]:
-    """Zones in ``crs`` (None if unusable) and ``{zone_id: population or None}`` seen."""
-    import geopandas as gpd
-    import shapely
-
-    found = [folder / f for f in ZONE_FILES if (folder / f).is_file()]
-    if not found:
-        problems.add(folder / ZONE_FILES[0], None, "missing file (or zones.gpkg)")
-        return None, {}
-    if len(found) > 1:
-        problems.add(folder, None, "both zones.geojson and zones.gpkg; keep only one")
-    path = found[0]
-    try:
-        with warnings.catch_warnings():  # mixed-type columns: we check each value below
-            warnings.simplefilter("ignore", UserWarning)
-            raw = gpd.read_file(path)
-    except (RuntimeError, OSError, ValueError) as err:  # pyogrio errors are RuntimeErrors
-        reason = str(err).splitlines()[0].split("; It might help")[0]
-        problems.add(path, None, f"not a readable vector layer ({reason})")
-        return None, {}
-    missing = [c for c in ZONE_COLUMNS if c not in raw.columns]
-    for col in missing:
-        problems.add(path, f"property {col}", "missing; expected " + ", ".join(ZONE_COLUMNS))
-    if len(raw) == 0:
-        problems.add(path, None, "no zones; expected one polygon per zone")
-    if missing or len(raw) == 0:
-        return None, {}
-    ok = True
-    if raw.crs is None:
-        problems.add(path, "crs", "no CRS; expected WGS84 lon/lat (EPSG:4326)")
-        ok = False
-    elif raw.crs.is_geographic:
-        minx, miny, maxx, maxy = raw.total_bounds
-        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            problems.add(path, "geometry", "coordinates outside lon/lat range; expected WGS84")
-            ok = False
-    seen: dict[str, int] = {}
-    known: dict[str, int | None] = {}
-    pops: list[int] = []
-    for i, row in enumerate(raw.itertuples(index=False)):
-        zid = _text(row.zone_id)
-        where = f"feature {i + 1} (zone_id {zid!r})"
-        if zid == "":
-            problems.add(path, f"feature {i + 1}, zone_id", "empty; expected a unique id")
-            ok = False
-        elif zid in seen:
-            problems.add(path, f"{where}, zone_id", f"duplicate id (also feature {seen[zid]})")
-            ok = False
-        else:
-            seen[zid] = i + 1
-        if not _text(row.name):
-            problems.add(path, f"{where}, name", "empty; expected a zone name")
-        pop = _whole(row.population, problems, path, f"{where}, population", 1)
-        ok = ok and pop is not None
-        pops.append(pop or 0)
-        if zid:
-            known.setdefault(zid, pop)
-        geom = row.geometry
-        if geom is None or geom.is_empty:
-            problems.add(path, f"{where}, geometry", "missing; expected a polygon")
-            ok = False
-        elif geom.geom_type not in ("Polygon", "MultiPolygon"):
-            problems.add(path, f"{where}, geometry", f"{geom.geom_type}; expected a polygon")
-            ok = False
-        elif not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            problems.add(path, f"{where}, geometry", f"invalid polygon ({reason})")
-            ok = False
-    if not ok or crs is None:
-        return None, known
-    zones = gpd.GeoDataFrame(
-        {
-            "zone_id": [_text(z) for z in raw["zone_id"]],
-            "name": [_text(n) for n in raw["name"]],
-            "hsda": [_text(h) for h in raw["hsda"]],
-            "population": np.asarray(pops, dtype=np.int64),
-        },
-        geometry=raw.geometry.to_crs(crs).to_numpy(),
-        crs=crs,
-    )
-    for extra in ("source", "note"):
-        zones[extra] = [_text(v) for v in raw[extra]] if extra in raw.columns else ""
-    points = zones.geometry.representative_point()
-    zones.insert(4, "x", points.x.to_numpy())
-    zones.insert(5, "y", points.y.to_numpy())
-    return zones, known
-
-
-def _read_age(
-    folder: Path,
-    zones: gpd.GeoDataFrame | None,
-    known: dict[str, int | None],
-    problems: _Problems,
-) -> np.ndarray | None:
-    path = folder / "age.csv"
-    table = _read_csv(path, AGE_COLUMNS, problems)
-    if table is None:
-        return None
-    index = {z: i for i, z in enumerate(known)}
-    bands = {b: j for j, b in enumerate(AGE_BANDS)}
-    age = np.zeros((len(index), N_AGE_BANDS, 2), dtype=np.int64)
-    filled = np.zeros((len(index), N_AGE_BANDS), dtype=bool)
-    unknown: dict[str, list[int]] = {}  # one message per unknown zone, not per row
-    ok = True
-    for i, row in enumerate(table.itertuples(index=False)):
-        line = f"line {i + 2}"
-        zi, bj = index.get(row.zone_id), bands.get(row.age_band)
-        if zi is None and known:
-            unknown.setdefault(row.zone_id, []).append(i + 2)
-        if bj is None:
-            problems.add(
-                path, f"{line}, age_band", f"got {row.age_band!r}; expected one of {AGE_BANDS}"
-            )
-        counts = [_whole(getattr(row, s), problems, path, f"{line}, {s}", 0) for s in SEXES]
-        if zi is None or bj is None or None in counts:
-            ok = False
-            continue
-        if filled[zi, bj]:
-            problems.add(
-                path, f"{line}, age_band", f"duplicate band {row.age_band} for {row.zone_id}"
-            )
-            ok = False
-        filled[zi, bj] = True
-        age[zi, bj] = counts
-    for zid, lines in unknown.items():
-        where = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
-        problems.add(path, f"{where}, zone_id", f"unknown zone_id {zid!r} ({len(lines)} rows)")
-    if not ok:
-        return None
-    for zi, (zid, expected) in enumerate(known.items()):
-        lacking = [AGE_BANDS[j] for j in np.flatnonzero(~filled[zi])]
-        if lacking:
-            problems.add(path, f"zone_id {zid!r}", f"missing age bands {', '.join(lacking)}")
-            ok = False
-            continue
-        total = int(age[zi].sum())
-        if expected is not None and total != expected:
-            problems.add(
-                path,
-                f"zone_id {zid!r}",
-                f"female + male over all bands is {total}; expected the zone population {expected}",
-            )
-            ok = False
-    return age if ok and zones is not None else None
-
-
-def _read_facilities(
-    folder: Path,
-    zones: gpd.GeoDataFrame | None,
-    known: dict[str, int | None],
-    problems: _Problems,
-) -> pd.DataFrame | None:
-    import geopandas as gpd
-    import pandas as pd
-
-    path = folder / "facilities.csv"
-    table = _read_csv(path, FACILITY_COLUMNS, problems)
-    if table is None:
-        return None
-    if len(table) == 0:
-        problems.add(path, None, "no facilities; expected one row per acute-care site")
-        return None
-    index = {z: i for i, z in enumerate(known)}
-    rows: list[dict[str, object]] = []
-    seen: dict[str, int] = {}
-    ok = True
-    for i, row in enumerate(table.itertuples(index=False)):
-        rec = row._asdict()
-        line = f"line {i + 2}"
-        n_before = len(problems)
-        fid = rec["facility_id"]
-        if fid == "":
-            problems.add(path, f"{line}, facility_id", "empty; expected a unique id")
-        elif fid in seen:
-            problems.add(
-                path, f"{line}, facility_id", f"duplicate id {fid!r} (also line {seen[fid]})"
-            )
-        else:
-            seen[fid] = i + 2
-        if rec["name"] == "":
-            problems.add(path, f"{line}, name", "empty; expected the facility name")
-        if known and rec["zone_id"] not in index:
-            problems.add(path, f"{line}, zone_id", f"unknown zone_id {rec['zone_id']!r}")
-        lon = _real(rec["lon"], problems, path, f"{line}, lon", -180, 180)
-        lat = _real(rec["lat"], problems, path, f"{line}, lat", -90, 90)
-        ward = _whole(rec["ward_beds"], problems, path, f"{line}, ward_beds", 0)
-        icu = _whole(rec["icu_beds"], problems, path, f"{line}, icu_beds", 0)
-        has_ed = rec["has_ed"].lower()
-        if has_ed not in _TRUE | _FALSE:
-            problems.add(path, f"{line}, has_ed", f"expected true or false, got {rec['has_ed']!r}")
-        if rec["role"] not in ROLES:
-            problems.add(path, f"{line}, role", f"got {rec['role']!r}; expected one of {ROLES}")
-        if rec["status"] not in STATUSES:
-            problems.add(
-                path, f"{line}, status", f"got {rec['status']!r}; expected one of {STATUSES}"
-            )
-        opened = _date(rec["open_date"], problems, path, f"{line}, open_date")
-        closed = _date(rec["close_date"], problems, path, f"{line}, close_date")
-        if rec["status"] == "planned" and rec["open_date"] == "":
-            problems.add(path, f"{line}, open_date", "a planned facility needs an opening date")
-        if opened and closed and closed <= opened:
-            problems.add(path, f"{line}, close_date", "expected a date after open_date")
-        ed_spaces = rec.get("ed_spaces", "")
-        if ed_spaces not in ("", None):
-            _whole(ed_spaces, problems, path, f"{line}, ed_spaces", 0)
-        if len(problems) > n_before:
-            ok = False
-            continue
-        rows.append(
-            {
-                **{c: rec.get(c, "") for c in FACILITY_COLUMNS + FACILITY_OPTIONAL},
-                **{"lon": lon, "lat": lat, "ward_beds": ward, "icu_beds": icu, "_line": i + 2},
-                "has_ed": has_ed in _TRUE,
-                "ed_spaces": int(ed_spaces) if ed_spaces not in ("", None) else None,
-            }
-        )
-    if not ok or zones is None:
-        return None
-    fac = pd.DataFrame(rows)
-    pts = gpd.GeoSeries(gpd.points_from_xy(fac["lon"], fac["lat"]), crs="EPSG:4326").to_crs(
-        zones.crs
-    )
-    fac.insert(3, "zone", np.array([index[z] for z in fac["zone_id"]], dtype=np.int64))
-    fac.insert(4, "x", pts.x.to_numpy())
-    fac.insert(5, "y", pts.y.to_numpy())
-    for f, pt in enumerate(pts):
-        holder = zones.geometry.iloc[int(fac["zone"].iloc[f])]
-        if holder.distance(pt) <= _POINT_TOLERANCE_M:
-            continue
-        inside = np.flatnonzero(zones.geometry.distance(pt).to_numpy() <= _POINT_TOLERANCE_M)
-        line = f"line {fac['_line'].iloc[f]}, lon/lat"
-        if len(inside) == 0:
-            problems.add(path, line, "facility lies outside every zone; expected inside its zone")
-        else:
-            other = zones["zone_id"].iloc[inside[0]]
-            problems.add(
-                path, line, f"lies in zone {other!r}, not in its zone_id {fac['zone_id'].iloc[f]!r}"
-            )
-        ok = False
-    if not ok:
-        return None
-    for col in ("ward_beds", "icu_beds"):
-        fac[col] = fac[col].astype(np.int64)
-    fac["ed_spaces"] = fac["ed_spaces"].astype("Int64")  # unknown: <NA>
-    return fac.drop(columns="_line")
-
-
-def _read_region(folder: Path, problems: _Problems) -> Region | None:
-    meta = _read_meta(folder, problems)
-    zones, known = _read_zones(folder, meta.crs if meta else None, problems)
-    age = _read_age(folder, zones, known, problems)
-    facilities = _read_facilities(folder, zones, known, problems)
-    if problems.items or meta is None or zones is None or age is None or facilities is None:
-        return None
-    travel = TravelParams(**meta.travel.model_dump())
-    zxy = zones[["x", "y"]].to_numpy()
-    fxy = facilities[["x", "y"]].to_numpy()
-    return Region(
-        name=meta.name,
-        zones=zones,
-        age=age,
-        facilities=facilities,
-        zone_facility_minutes=travel_minutes(zxy, fxy, travel),
-        zone_zone_minutes=travel_minutes(zxy, zxy, travel),
-        travel=travel,
-        path=folder,
-        base_year=meta.base_year,
-        description=meta.description,
-    )

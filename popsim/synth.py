@@ -13,12 +13,12 @@ import numpy as np
 
 from popsim.region import (
     AGE_BANDS,
-    FACILITY_COLUMNS,
     N_AGE_BANDS,
     Region,
     TravelParams,
     travel_minutes,
 )
+from popsim.region_files import FACILITY_COLUMNS, FACILITY_OPTIONAL
 
 #: Approximate Canadian 2021 shares by 10-year band (stand-in, not LHA data).
 CANADA_AGE_SHARES = np.array([0.105, 0.109, 0.128, 0.136, 0.126, 0.135, 0.129, 0.082, 0.038, 0.010])
@@ -223,7 +223,7 @@ def write_region(
         folder / "age.csv", index=False
     )
     fac = region.facilities
-    out_cols = list(FACILITY_COLUMNS) + ["ed_spaces", "source", "note"]
+    out_cols = [*FACILITY_COLUMNS, *FACILITY_OPTIONAL]
     table = pd.DataFrame({c: fac[c] if c in fac.columns else "" for c in out_cols})
     table["has_ed"] = ["true" if bool(v) else "false" for v in fac["has_ed"]]
     table["lon"] = [f"{v:.5f}" for v in fac["lon"]]
