@@ -171,6 +171,8 @@ class CareNetwork:
         self.patients: dict[int, Patient] = {}
         self.calendar: dict[int, list[Patient]] = defaultdict(list)
         self.log = JourneyLog(model.config.record_journeys)
+        self._row = self.log.appender()  # one journey row: a C call, no Python frame
+        self._paths: dict[tuple[int, int, int], tuple[tuple[int, int], ...]] = {}
         self.totals = dict.fromkeys(
             (
                 "admitted",
@@ -205,6 +207,7 @@ class CareNetwork:
                 self._evacuate(fac, day)
             changed = changed or change is not None
         if changed:
+            self.router.refresh()
             self._ed_site = self.router.ed_sites()
         self._advance(day)
         self._fill_boarders(day)
@@ -222,6 +225,7 @@ class CareNetwork:
         fac = self.facilities[event.facility]
         if isinstance(event, ChangeBeds):
             fac.change_beds(event.ward_beds, event.icu_beds)
+            self.router.refresh()  # a site without beds takes no planned care
             return
         if isinstance(event, OpenFacility):
             fac.is_open = True
@@ -233,6 +237,7 @@ class CareNetwork:
             self._evacuate(fac, event.day)
         else:
             raise TypeError(f"the care network does not handle {event!r}")
+        self.router.refresh()
         self._ed_site = self.router.ed_sites()
 
     def journeys(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
@@ -244,19 +249,20 @@ class CareNetwork:
         bucket = self.calendar.pop(day, None)
         if not bucket:
             return
-        alive = self.model.pop.alive
+        # alive flags of the bucket's residents in one numpy call (nobody dies in this loop)
+        alive = self.model.pop.alive[[p.resident for p in bucket]].tolist()
         calendar = self.calendar
         patients = self.patients
-        log = self.log.add
+        row = self._row
         uncapped = self.params.uncapped  # no bed limits: step straight down
         self._left = left = []
         ended = stay_days = alc_stays = discharged = 0
-        for p in bucket:
+        for p, living in zip(bucket, alive, strict=True):
             if p.day_next != day or not p.active:
                 continue
             phase = p.phase + 1
             r = p.resident
-            if not alive[r]:  # died of another cause (another module killed it)
+            if not living:  # died of another cause (another module killed it)
                 self._end(p, day, died=True, killed=False)
             elif phase >= len(p.phases):
                 if p.dies:
@@ -270,7 +276,7 @@ class CareNetwork:
                 p.active = False
                 site.counts["discharges"] += 1
                 discharged += 1
-                log(r, day, DISCHARGE, site.index, unit)
+                row((r, day, DISCHARGE, site.index, unit))
                 if not p.prevalent:
                     ended += 1
                     stay_days += day - p.day_admit
@@ -294,13 +300,13 @@ class CareNetwork:
                         p.unit = ED
                         p.boarding = True
                         site.boarding.append(p)
-                        log(r, day, BOARD, site.index, ED)
+                        row((r, day, BOARD, site.index, ED))
                     continue
                 n[p.unit] -= 1
                 p.boarding = False
                 n[unit] += 1
                 p.unit = unit
-                log(r, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit)
+                row((r, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
         totals = self.totals
         totals["discharged"] += discharged
         totals["ended"] += ended
@@ -334,18 +340,22 @@ class CareNetwork:
         p.remove()
 
     def _fill_boarders(self, day: int) -> None:
+        row = self._row
         for fac in self.facilities:
             queue = fac.boarding
-            while queue and (fac.ward_free() or not queue[0].boarding):
+            n = fac.n
+            # first come, first served while a ward bed is free (Facility.ward_free,
+            # inlined); patients who left the queue otherwise are dropped from its head
+            while queue and (n[WARD] + n[ALC] < fac.ward_capacity or not queue[0].boarding):
                 p = queue.popleft()
                 if not p.boarding:
                     continue
                 p.boarding = False
-                unit = p.planned_unit  # the ward, or ALC for one whose ward days ran out
-                fac.add(ED, -1)
-                fac.add(unit, 1)
+                unit = p.phases[p.phase][0]  # the ward, or ALC for one whose ward days ran out
+                n[ED] -= 1
+                n[unit] += 1
                 p.unit = unit
-                self.log.add(p.resident, day, ADMIT, fac.index, unit)
+                row((p.resident, day, ADMIT, fac.index, unit))
 
     # ------------------------------------------------------------- admission
     def _admit(self, needs: NeedBatch, day: int) -> None:
@@ -353,8 +363,12 @@ class CareNetwork:
         pop = model.pop
         facs = self.facilities
         router = self.router
+        arrival = router.arrival
         patients = self.patients
-        log = self.log.add
+        calendar = self.calendar
+        paths = self._paths  # one shared tuple per distinct (icu, ward, alc) path
+        row = self._row
+        uncapped = self.params.uncapped
         res = needs.resident
         alive = pop.alive[res]
         busy = pop.in_hospital[res]
@@ -384,10 +398,9 @@ class CareNetwork:
             if not ok:
                 self.totals["skipped"] += 1
                 continue
-            if icu <= 0 and alc <= 0:
-                phases = ((WARD, ward if ward > 0 else 1),)
-            else:
-                phases = plan_path(icu, ward, alc)
+            phases = paths.get((icu, ward, alc))
+            if phases is None:
+                phases = paths[icu, ward, alc] = plan_path(icu, ward, alc)
             if inh or r in patients:
                 p = patients.get(r)
                 if p is None:
@@ -396,7 +409,7 @@ class CareNetwork:
                     self._repath(p, kind, phases, dies, day)
                 continue
             emergency = not (elective or kind == MATERNITY)
-            site_i, nearest = router.arrival(zone, emergency, tert, icu > 0)
+            site_i, nearest = arrival(zone, emergency, tert, icu > 0)
             if site_i < 0:
                 self.totals["unplaced"] += 1
                 continue
@@ -413,15 +426,25 @@ class CareNetwork:
             if emergency:
                 site.counts["ed_visits"] += 1
             p = Patient(model, r, kind, zone, band, day, phases, dies)
-            log(r, day, ARRIVE, site_i, ED)
+            unit = p.unit  # the first phase's
+            row((r, day, ARRIVE, site_i, ED))
             if refer >= 0:  # admitted at a higher-role site: a transfer from the first
                 site.counts["transfers_out"] += 1
                 site = facs[refer]
                 site.counts["transfers_in"] += 1
-                log(r, day, TRANSFER, refer, p.unit)
-            self._place(p, site, day)
+                row((r, day, TRANSFER, refer, unit))
+            n = site.n
+            if uncapped or (
+                n[ICU] < site.icu_beds if unit == ICU else n[WARD] + n[ALC] < site.ward_capacity
+            ):  # a free bed in the first unit (the common case, as in _place)
+                p.site = site
+                n[unit] += 1
+                site.counts["admissions"] += 1
+                row((r, day, ADMIT, site.index, unit))
+            else:  # full: transfer or board
+                self._place(p, site, day)
             patients[r] = p
-            self.calendar[p.day_next].append(p)
+            calendar[p.day_next].append(p)
             stay = icu + ward + alc or 1
             planned += stay
             planned_sq += stay * stay
@@ -560,21 +583,26 @@ class CareNetwork:
     def _write(self, day: int) -> None:
         table = getattr(self.model, "facility_day", None)
         if table is not None and day < len(table):
-            table[day] = [
-                (
-                    f.ward_census,
-                    f.ward_beds * f.is_open,  # a closed site funds no beds
-                    f.icu_census,
-                    f.icu_beds * f.is_open,
-                    f.alc_census,
-                    *(f.counts[k] for k in DAY_COUNTERS[:-1]),
-                    f.counts["ed_visits"] + int(self._ed_today[f.index]),
-                    f.n_boarding,
-                    f.ward_capacity * f.is_open,
-                    int(f.is_open),
+            ed_only = self._ed_today.tolist()
+            rows = []
+            for f in self.facilities:
+                n, is_open = f.n, f.is_open
+                counts = [f.counts[k] for k in DAY_COUNTERS]  # ..., ed_visits last
+                counts[-1] += ed_only[f.index]  # admitted arrivals and ED-only visits
+                rows.append(
+                    (
+                        n[WARD],
+                        f.ward_beds * is_open,  # a closed site funds no beds
+                        n[ICU],
+                        f.icu_beds * is_open,
+                        n[ALC],
+                        *counts,
+                        n[ED],  # ED boarders
+                        f.ward_capacity * is_open,
+                        int(is_open),
+                    )
                 )
-                for f in self.facilities
-            ]
+            table[day] = rows
         for f in self.facilities:
             f.reset_day()
         self._ed_today[:] = 0

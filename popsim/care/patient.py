@@ -17,6 +17,7 @@ transfer, alc, discharge, death) in a growing typed array, turned into columns a
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import mesa
@@ -114,8 +115,16 @@ class Patient(mesa.Agent):
         return sum(days for _, days in self.phases)
 
 
+def _drop(row: tuple[int, int, int, int, int]) -> None:
+    """The appender of a switched-off journey log: keeps nothing."""
+
+
 class JourneyLog:
-    """Journey rows appended to a typed array (cheap appends), returned as numpy arrays."""
+    """Journey rows appended to a typed array (cheap appends), returned as numpy arrays.
+
+    The network's hot loops append through :meth:`appender` (one C call per row, no
+    Python frame); :meth:`add` is the same for occasional rows.
+    """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -125,6 +134,11 @@ class JourneyLog:
     def add(self, resident: int, day: int, event: int, facility: int, unit: int) -> None:
         if self.enabled:
             self.flat.extend((resident, day, event, facility, unit))
+
+    def appender(self) -> Callable[[tuple[int, int, int, int, int]], None]:
+        """A function appending one ``(resident, day, event, facility, unit)`` row: the
+        typed array's own ``extend`` (a no-op when the log is switched off)."""
+        return self.flat.extend if self.enabled else _drop
 
     def __len__(self) -> int:
         return len(self.flat) // 5

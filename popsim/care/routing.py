@@ -65,6 +65,24 @@ class Router:
         self.divert_at = float(divert_at)
         self.max_divert_minutes = float(max_divert_minutes)
         self.max_transfer_minutes = float(max_transfer_minutes)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the per-zone candidates of :meth:`arrival` from the sites' status and
+        beds; call after opening or closing a site or changing its beds.
+
+        ``_emergency[zone]``: ``(site, facility, minutes)`` of the open sites with an ED,
+        nearest first; ``_planned[zone]``: the ``(site, nearest)`` answer for planned care
+        (it does not depend on load)."""
+        self._emergency = [
+            [(f, self.facilities[f], float(self.minutes[z, f])) for f in order if self._has_ed(f)]
+            for z, order in enumerate(self.order)
+        ]
+        self._planned = [self._nearest_planned(z) for z in range(len(self.order))]
+
+    def _has_ed(self, f: int) -> bool:
+        fac = self.facilities[f]
+        return fac.is_open and fac.has_ed
 
     # --------------------------------------------------------------- arrival
     def arrival(
@@ -88,32 +106,39 @@ class Router:
                 fac = facs[f]
                 if fac.is_open and fac.icu_beds > 0 and (fac.has_ed or not emergency):
                     return f, f
-        nearest = -1
-        fallback = -1  # planned care: a site that refers everyone, when no other is open
-        for f in order:
-            fac = facs[f]
-            if not fac.is_open or (emergency and not fac.has_ed):
-                continue
-            if not emergency and fac.ward_beds <= 0:
-                continue
-            if not emergency and not self.admits[f]:
-                fallback = f if fallback < 0 else fallback
-                continue
-            if nearest < 0:
-                nearest = f
-                if not emergency or fac.load() < divert_at:
-                    return f, f
-                limit = self.minutes[zone, f] + self.max_divert_minutes
-                continue
-            if self.minutes[zone, f] > limit:
+        if not emergency:
+            return self._planned[zone]
+        candidates = self._emergency[zone]
+        if not candidates:  # no open ED anywhere: any open site with beds
+            return self._planned[zone]
+        # the nearest open ED, unless its load (Facility.load, inlined: this is called
+        # for every need) is at the threshold: then the nearest within the extra minutes
+        # that is not, else the nearest anyway
+        nearest, fac, minutes = candidates[0]
+        n, beds = fac.n, fac.ward_beds
+        if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at:
+            return nearest, nearest
+        limit = minutes + self.max_divert_minutes
+        for f, fac, minutes in candidates[1:]:
+            if minutes > limit:
                 break
-            if fac.load() < divert_at:
+            n, beds = fac.n, fac.ward_beds
+            if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at:
                 return f, nearest
-        if nearest < 0 and emergency:  # no open ED anywhere: any open site with beds
-            return self.arrival(zone, False, False)
-        if nearest < 0:
-            return fallback, fallback
         return nearest, nearest
+
+    def _nearest_planned(self, zone: int) -> tuple[int, int]:
+        """Planned care: the nearest open site with ward beds that admits, else one that
+        refers everyone; ``(-1, -1)``: none."""
+        fallback = -1
+        for f in self.order[zone]:
+            fac = self.facilities[f]
+            if not fac.is_open or fac.ward_beds <= 0:
+                continue
+            if self.admits[f]:
+                return f, f
+            fallback = f if fallback < 0 else fallback
+        return fallback, fallback
 
     def referral(self, site: Facility, critical: bool) -> int:
         """Nearest open regional or tertiary site of a higher role than ``site`` with ward
