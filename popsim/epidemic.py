@@ -36,7 +36,6 @@ three bands apart and a uniform background; see :func:`polymod_like_matrix`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -52,8 +51,9 @@ from pydantic import (
 from popsim.events import ContactReduction, Event, Vaccinate
 from popsim.model import Module
 from popsim.needs import EPI_CRITICAL, EPI_SEVERE, NeedBatch
-from popsim.population import Column, Population
+from popsim.population import Column, unique_sorted
 from popsim.region import N_AGE_BANDS
+from popsim.transmission import Calendar, HazardCache, calibrate
 
 if TYPE_CHECKING:
     from popsim.model import RegionModel
@@ -93,12 +93,17 @@ class LogNormalDays(BaseModel):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` durations rounded to whole days, at least 1."""
+        if n == 0:  # (drawing none takes nothing from ``rng``)
+            return np.zeros(0, dtype=np.int64)
         if self.sd == 0:
             x = np.full(n, self.mean)
         else:
             sigma2 = math.log1p((self.sd / self.mean) ** 2)
             x = rng.lognormal(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2), n)
-        return np.clip(np.rint(x), 1, MAX_STAY_DAYS).astype(np.int64)
+        # rint then clip to [1, MAX_STAY_DAYS], in place (ufuncs: cheap on small arrays)
+        np.rint(x, out=x)
+        np.maximum(x, 1, out=x)
+        return np.minimum(x, MAX_STAY_DAYS, out=x).astype(np.int64)
 
     def expected_days(self) -> float:
         """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
@@ -232,99 +237,6 @@ def conditional(a: list[float], b: list[float]) -> np.ndarray:
     return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
 
 
-def gravity_weights(
-    pop: np.ndarray, minutes: np.ndarray, coupling: float, scale: float, exponent: float
-) -> np.ndarray:
-    """Row-stochastic share of a zone's residents' contacts made with each zone.
-
-    Off-diagonal weight ``coupling * (N[z'] / mean N) ** exponent * exp(-minutes / scale)``
-    against 1 for the home zone.
-    """
-    pop = np.asarray(pop, dtype=np.float64)
-    rel = (pop / max(pop.mean(), 1.0)) ** exponent
-    g = coupling * rel[None, :] * np.exp(-np.asarray(minutes, dtype=np.float64) / scale)
-    np.fill_diagonal(g, 1.0)
-    return g / g.sum(axis=1, keepdims=True)
-
-
-@dataclass(frozen=True)
-class Transmission:
-    """Calibrated transmission of one population (shared with the reference engine)."""
-
-    beta: float  # community rate per contact-day
-    p_household: float  # infection probability per susceptible housemate per infector
-    contacts: np.ndarray  # (band, band) daily contacts
-    coupling: np.ndarray  # (zone, zone) row-stochastic share of contacts by zone
-
-
-def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray) -> Transmission:
-    """Community rate from the spectral radius of the next-generation matrix (one
-    population, by band) and the household probability from the mean number of other
-    household members of an infected resident (size-biased), so that the two together
-    give ``r0`` in a fully susceptible population."""
-    p = params
-    p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
-    n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
-    contacts = p.contacts(n_band)
-    rel_inf = p_sym + (1 - p_sym) * p.rel_trans_asymptomatic
-    dur = p.dur_infectious.expected_days()
-    ngm = contacts * n_band[:, None] / n_band[None, :] * (rel_inf * dur)[None, :]
-    rho = float(np.max(np.abs(np.linalg.eigvals(ngm))))
-    beta = p.r0 * (1 - p.household_share) / rho if rho > 0 else 0.0
-    sizes = np.diff(pop.hh_start).astype(np.float64)
-    others = float((sizes * (sizes - 1)).sum() / max(sizes.sum(), 1.0))
-    mean_rel = float((rel_inf * n_band).sum() / n_band.sum())
-    want = p.r0 * p.household_share
-    p_household = min(1.0, want / (others * mean_rel)) if others > 0 and want > 0 else 0.0
-    coupling = gravity_weights(
-        pop.alive_counts.sum(axis=1),
-        zone_minutes,
-        p.coupling,
-        p.coupling_minutes,
-        p.coupling_pop_exponent,
-    )
-    return Transmission(beta, p_household, contacts, coupling)
-
-
-def community_hazard(
-    tr: Transmission, pressure: np.ndarray, alive: np.ndarray, rel_community: np.ndarray
-) -> np.ndarray:
-    """Today's hazard ``(zone, band)`` of a susceptible from infectious ``pressure``
-    ``(zone, band)`` among ``alive`` residents; ``rel_community`` scales contacts by zone
-    (of the susceptible, and of the other zone for contacts away from home)."""
-    prev = pressure / np.maximum(alive, 1)
-    w = tr.coupling * rel_community[None, :]
-    np.fill_diagonal(w, np.diag(tr.coupling))
-    mixed = w @ prev  # prevalence met by a resident of each zone, by band met
-    return tr.beta * rel_community[:, None] * (mixed @ tr.contacts.T)
-
-
-class _Calendar:
-    """Per-day buckets of column tuples (ids and payload)."""
-
-    def __init__(self) -> None:
-        self.buckets: dict[int, list[tuple[np.ndarray, ...]]] = {}
-
-    def add(self, days: np.ndarray, *cols: np.ndarray) -> None:
-        if len(days) == 0:
-            return
-        order = np.argsort(days, kind="stable")
-        days = days[order]
-        cols = tuple(c[order] for c in cols)
-        cuts = np.flatnonzero(days[1:] != days[:-1]) + 1
-        bounds = np.concatenate([[0], cuts, [len(days)]])
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            self.buckets.setdefault(int(days[lo]), []).append(tuple(c[lo:hi] for c in cols))
-
-    def pop(self, day: int) -> tuple[np.ndarray, ...] | None:
-        parts = self.buckets.pop(day, None)
-        if not parts:
-            return None
-        if len(parts) == 1:
-            return parts[0]
-        return tuple(np.concatenate(c) for c in zip(*parts, strict=True))
-
-
 class Epidemic(Module):
     """The epidemic module (see the module docstring)."""
 
@@ -356,14 +268,17 @@ class Epidemic(Module):
         self.rel_community = np.ones(nz)
         self.rel_household = np.ones(nz)
         self.n_vaccinated = 0
-        self.to_infectious = _Calendar()
-        self.to_recovered = _Calendar()
-        self.household_exposures = _Calendar()
-        self.hospital = _Calendar()
+        self.to_infectious = Calendar()
+        self._latent: list[tuple[np.ndarray, np.ndarray]] = []  # today's (due day, ids)
+        self.n_new_today = 0
+        self.to_recovered = Calendar()
+        self.household_exposures = Calendar()
+        self.hospital = Calendar()
         self.on_reindex(model)
 
         self.tr = calibrate(p, pop, model.region.zone_zone_minutes)
         self.beta, self.p_household = self.tr.beta, self.tr.p_household
+        self.hazard = HazardCache(self.tr)
         self.importations = [(p.start_day, p.seed_infections, z) for z in self._seed_zones(model)]
         for imp in p.importations:
             zone = None if imp.zone is None else self._zone(model, imp.zone)
@@ -410,15 +325,21 @@ class Epidemic(Module):
     def _cells(self, model: RegionModel, ids: np.ndarray) -> np.ndarray:
         return model.pop.zone[ids].astype(np.int64) * N_AGE_BANDS + model.pop.band[ids]
 
-    def _move(self, model: RegionModel, ids: np.ndarray, new: int) -> np.ndarray:
-        """Move ``ids`` to state ``new``, keeping the per-cell counts; returns their cells."""
+    def _move(
+        self, model: RegionModel, ids: np.ndarray, new: int, old: int | None = None
+    ) -> np.ndarray:
+        """Move ``ids`` to state ``new``, keeping the per-cell counts; returns their cells.
+        ``old``: the state all of ``ids`` are in, when the caller knows it (fewer calls)."""
         cells = self._cells(model, ids)
-        old = self.state[ids].astype(np.int64)
-        m = N_STATES * self.n_cells
-        self.counts -= np.bincount(old * self.n_cells + cells, minlength=m).reshape(
-            N_STATES, self.n_cells
-        )
-        self.counts[new] += np.bincount(cells, minlength=self.n_cells)
+        if old is None:
+            key = self.state[ids].astype(np.int64) * self.n_cells + cells
+            m = N_STATES * self.n_cells
+            self.counts -= np.bincount(key, minlength=m).reshape(N_STATES, self.n_cells)
+            self.counts[new] += np.bincount(cells, minlength=self.n_cells)
+        else:
+            n_cell = np.bincount(cells, minlength=self.n_cells)
+            self.counts[old] -= n_cell
+            self.counts[new] += n_cell
         self.state[ids] = new
         return cells
 
@@ -426,11 +347,16 @@ class Epidemic(Module):
         """Susceptible ``ids`` (distinct) are infected today."""
         if len(ids) == 0:
             return
-        cells = self._move(model, ids, E)
-        self.new_infections += np.bincount(cells, minlength=self.n_cells).reshape(-1, N_AGE_BANDS)
+        cells = self._cells(model, ids)
+        n_cell = np.bincount(cells, minlength=self.n_cells)
+        self.counts[S] -= n_cell
+        self.counts[E] += n_cell
+        self.state[ids] = E
+        self.new_infections += n_cell.reshape(-1, N_AGE_BANDS)
         self.n_infections_total += len(ids)
+        self.n_new_today += len(ids)
         due = model.day + self.params.dur_latent.sample(self.rng, len(ids))
-        self.to_infectious.add(due, ids)
+        self._latent.append((due, ids))  # filed at the end of the day, in one add
 
     def _become_infectious(self, model: RegionModel, ids: np.ndarray) -> None:
         ids = ids[self.state[ids] == E]
@@ -440,18 +366,24 @@ class Epidemic(Module):
         n = len(ids)
         band = pop.band[ids]
         sym = rng.random(n) < self.p_sym[band]
-        self._move(model, ids[sym], IS)
-        self._move(model, ids[~sym], IA)
+        # E -> IS or IA, counts by cell in three bincounts
+        cells = pop.zone[ids].astype(np.int64) * N_AGE_BANDS + band
+        n_cell = np.bincount(cells, minlength=self.n_cells)
+        n_sym = np.bincount(cells[sym], minlength=self.n_cells)
+        self.counts[E] -= n_cell
+        self.counts[IS] += n_sym
+        self.counts[IA] += n_cell - n_sym
+        self.state[ids] = np.where(sym, IS, IA)
         dur = p.dur_infectious.sample(rng, n)
         self.to_recovered.add(day + dur, ids)
         # household: each susceptible member, per infector, with p_household
         if self.p_household > 0:
-            hh = pop.household[ids]
-            sizes = pop.hh_start[hh + 1] - pop.hh_start[hh]
-            members = pop.household_members(hh)
-            infector = np.repeat(np.arange(n), sizes)
-            rel = np.where(sym, 1.0, p.rel_trans_asymptomatic)[infector]
-            prob = self.p_household * rel * self.rel_household[pop.zone[ids]][infector]
+            infector, members = pop.household_members(pop.household[ids], owners=True)
+            prob: float | np.ndarray = self.p_household
+            if p.rel_trans_asymptomatic != 1.0 or (self.rel_household != 1.0).any():
+                # (when both are 1 the product below is p_household itself)
+                rel = np.where(sym, 1.0, p.rel_trans_asymptomatic)[infector]
+                prob = self.p_household * rel * self.rel_household[pop.zone[ids]][infector]
             hit = (self.state[members] == S) & (rng.random(len(members)) < prob)
             if hit.any():
                 delay = (rng.random(int(hit.sum())) * dur[infector[hit]]).astype(np.int64)
@@ -467,10 +399,12 @@ class Epidemic(Module):
             dies = critical & (rng.random(k) < self.p_death_crit[sb])
             icu = np.zeros(k, dtype=np.int64)
             ward = p.dur_severe_stay.sample(rng, k)
-            icu[critical] = p.dur_critical_stay.sample(rng, int(critical.sum()))
-            icu[dies] = p.dur_critical_to_death.sample(rng, int(dies.sum()))
-            ward[critical] = p.dur_ward_after_icu.sample(rng, int(critical.sum()))
-            ward[dies] = 0
+            n_critical = int(critical.sum())
+            if n_critical:
+                icu[critical] = p.dur_critical_stay.sample(rng, n_critical)
+                icu[dies] = p.dur_critical_to_death.sample(rng, int(dies.sum()))
+                ward[critical] = p.dur_ward_after_icu.sample(rng, n_critical)
+                ward[dies] = 0
             wait = p.dur_onset.sample(rng, k) + p.dur_symptoms_to_severe.sample(rng, k)
             self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)
 
@@ -485,11 +419,23 @@ class Epidemic(Module):
         ids, critical, icu, ward, dies = ids[ok], critical[ok], icu[ok], ward[ok], dies[ok]
         if len(ids) == 0:
             return
-        zb = (pop.zone[ids], pop.band[ids])
-        np.add.at(self.n_critical, (zb[0][critical], zb[1][critical]), 1)
-        np.add.at(self.n_severe, (zb[0][~critical], zb[1][~critical]), 1)
-        kind = np.where(critical, EPI_CRITICAL, EPI_SEVERE)
-        model.request_care(NeedBatch.build(ids, kind, icu_days=icu, ward_days=ward, dies=dies))
+        cells = self._cells(model, ids)
+        shape = self.n_critical.shape
+        self.n_critical += np.bincount(cells[critical], minlength=self.n_cells).reshape(shape)
+        self.n_severe += np.bincount(cells[~critical], minlength=self.n_cells).reshape(shape)
+        # the batch's columns built directly (NeedBatch.build broadcasts every column)
+        k = len(ids)
+        batch = NeedBatch(
+            resident=ids.astype(np.int32),
+            kind=np.where(critical, EPI_CRITICAL, EPI_SEVERE).astype(np.uint8),
+            icu_days=icu.astype(np.int16),
+            ward_days=ward.astype(np.int16),
+            alc_days=np.zeros(k, dtype=np.int16),
+            dies=dies.astype(bool),
+            tertiary=np.zeros(k, dtype=bool),
+            elective=np.zeros(k, dtype=bool),
+        )
+        model.request_care(batch)
 
     # ------------------------------------------------------------- infections
     def _import(self, model: RegionModel, count: int, zone: int | None) -> np.ndarray:
@@ -516,12 +462,12 @@ class Epidemic(Module):
 
     def _community(self, model: RegionModel) -> np.ndarray:
         nz = model.pop.n_zones
-        alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
         c = self.counts
         pressure = (c[IS] + self.params.rel_trans_asymptomatic * c[IA]).reshape(nz, N_AGE_BANDS)
         if not pressure.any():
             return np.empty(0, dtype=np.int64)
-        hazard = community_hazard(self.tr, pressure, alive, self.rel_community)
+        alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
+        hazard = self.hazard(pressure, alive, self.rel_community)
         p_inf = -np.expm1(-hazard.ravel())
         k = self.rng.binomial(c[S], p_inf)
         return self._pick(model, k)
@@ -530,6 +476,7 @@ class Epidemic(Module):
     def step(self, model: RegionModel) -> None:
         day = model.day
         self.new_infections[:] = 0
+        self.n_new_today = 0
         for when, count, zone in self.importations:
             if when == day:
                 self._infect(model, self._import(model, count, zone))
@@ -541,13 +488,17 @@ class Epidemic(Module):
             self._recover(model, due[0])
         due = self.household_exposures.pop(day)
         if due is not None:
-            ids = np.unique(due[0])
+            ids = unique_sorted(due[0])
             self._infect(model, ids[self.state[ids] == S])
         due = self.hospital.pop(day)
         if due is not None:
             self._hospitalise(model, due)
         self._infect(model, self._community(model))
-        self.daily_infections.append(int(self.new_infections.sum()))
+        if self._latent:
+            due_days, due_ids = zip(*self._latent, strict=True)
+            self.to_infectious.add(np.concatenate(due_days), np.concatenate(due_ids))
+            self._latent.clear()
+        self.daily_infections.append(self.n_new_today)
 
     # ----------------------------------------------------------------- events
     def apply(self, model: RegionModel, event: Event) -> None:

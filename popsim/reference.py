@@ -2,7 +2,7 @@
 
 It exists to check the fast engine (:mod:`popsim.epidemic`) on small regions and as the
 baseline of ``bench/reference_ratio.py``; it is not a second product. The rules are the
-same: the same population synthesis, calibration (:func:`popsim.epidemic.calibrate`) and
+same: the same population synthesis, calibration (:func:`popsim.transmission.calibrate`) and
 community hazard, household infection scheduled within the infector's infectious
 period, the same severity and durations. It has no care network: hospital needs are
 counted (by zone and band) and residents whose ICU stay ends in death die on that day.
@@ -26,12 +26,11 @@ from popsim.epidemic import (
     EpidemicParams,
     R,
     S,
-    calibrate,
-    community_hazard,
     conditional,
 )
 from popsim.population import Population
 from popsim.region import N_AGE_BANDS
+from popsim.transmission import calibrate, community_hazard
 
 if TYPE_CHECKING:
     from popsim.region import Region

@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from popsim.epidemic import IA, IS, E, EpidemicParams, Importation, R, S, V, gravity_weights
+from popsim.epidemic import IA, IS, E, EpidemicParams, Importation, R, S, V
 from popsim.events import ContactReduction, Vaccinate
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, EPI_SEVERE
 from popsim.synth import synthetic_region
+from popsim.transmission import gravity_weights
 
 
 def make_model(region, days, seed=0, population=None, **params):

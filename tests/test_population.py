@@ -12,6 +12,7 @@ from popsim.population import (
     Population,
     household_layout,
     scale_counts,
+    unique_sorted,
 )
 from popsim.region import N_AGE_BANDS
 from popsim.synth import synthetic_region
@@ -74,6 +75,20 @@ def test_household_members_lists_every_member(pop):
     members = pop.household_members(hh)
     expected = np.concatenate([np.flatnonzero(pop.household == h) for h in hh])
     np.testing.assert_array_equal(np.sort(members), np.sort(expected))
+    owner, same = pop.household_members(hh, owners=True)
+    np.testing.assert_array_equal(same, members)
+    # each member is listed for its own household, in the order asked
+    np.testing.assert_array_equal(pop.household[members], hh[owner])
+    assert (np.diff(owner) >= 0).all()
+    empty_owner, empty = pop.household_members(np.array([], dtype=np.int64), owners=True)
+    assert len(empty_owner) == len(empty) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(-5, 40), max_size=60))
+def test_unique_sorted_equals_numpy_unique(values):
+    a = np.asarray(values, dtype=np.int64)
+    np.testing.assert_array_equal(unique_sorted(a), np.unique(a))
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,0 +1,68 @@
+"""Transmission helpers: the calendar's order and contents, the cached hazard."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from popsim.epidemic import EpidemicParams
+from popsim.population import Population
+from popsim.synth import synthetic_region
+from popsim.transmission import Calendar, HazardCache, calibrate, community_hazard
+
+adds = st.lists(
+    st.lists(st.integers(1, 12), min_size=0, max_size=15),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(adds)
+def test_calendar_returns_each_day_rows_in_the_order_added(calls):
+    # compared with a plain list of (day, row id, payload) filed in order
+    cal, filed, next_id = Calendar(), [], 0
+    for days in calls:
+        ids = np.arange(next_id, next_id + len(days))
+        next_id += len(days)
+        cal.add(np.asarray(days, dtype=np.int64), ids, ids * 10)
+        filed += [(d, i) for d, i in zip(days, ids.tolist(), strict=True)]
+    for day in range(0, 14):
+        got = cal.pop(day)
+        want = [i for d, i in filed if d == day]
+        if not want:
+            assert got is None
+            continue
+        assert got[0].tolist() == want
+        assert got[1].tolist() == [10 * i for i in want]
+    assert cal.pop(5) is None  # popped days are gone
+    assert cal.chunks == []  # every chunk ended before day 13
+
+
+def test_calendar_keeps_later_days_when_adding_between_pops():
+    cal = Calendar()
+    cal.add(np.array([2, 4, 2]), np.array([1, 2, 3]))
+    assert cal.pop(1) is None
+    assert cal.pop(2)[0].tolist() == [1, 3]
+    cal.add(np.array([4, 3]), np.array([7, 8]))
+    assert cal.pop(3)[0].tolist() == [8]
+    assert cal.pop(4)[0].tolist() == [2, 7]
+
+
+def test_hazard_cache_equals_community_hazard_exactly():
+    region = synthetic_region(4, 8_000, 3, seed=2)
+    pop = Population.synthesize(region, np.random.default_rng(0))
+    tr = calibrate(EpidemicParams(r0=2.0, coupling=0.3), pop, region.zone_zone_minutes)
+    cache = HazardCache(tr)
+    rng = np.random.default_rng(1)
+    alive = np.maximum(pop.alive_counts, 1).astype(np.float64)
+    rel = np.ones(pop.n_zones)
+    for step in range(6):
+        if step == 3:  # a contact reduction in two zones: the cache must follow
+            rel = rel.copy()
+            rel[[0, 2]] = 0.4
+        pressure = rng.integers(0, 50, size=alive.shape).astype(np.float64)
+        want = community_hazard(tr, pressure, alive, rel)
+        assert np.array_equal(cache(pressure, alive, rel), want)
+    rel[1] = 0.7  # changed in place: still seen
+    pressure = rng.integers(0, 50, size=alive.shape).astype(np.float64)
+    assert np.array_equal(cache(pressure, alive, rel), community_hazard(tr, pressure, alive, rel))
