@@ -20,6 +20,7 @@ leaves the other modules' draws unchanged.
 
 from __future__ import annotations
 
+import gc
 import time
 import zlib
 from collections import defaultdict
@@ -282,8 +283,16 @@ class RegionModel(mesa.Model):
 
     def run(self, days: int | None = None) -> RunResult:
         """Run ``days`` (default: the configured number) and return the results."""
-        for _ in range(self.config.days if days is None else days):
-            self.step()
+        # Garbage collector (care's change): Patient agents come and go every day and set
+        # off full collections that rescan every long-lived object (modules, the region,
+        # the model); freezing what exists now leaves those out (about 0.3 s of CPU in a
+        # Fraser year). Unfrozen afterwards, so a dropped model can still be collected.
+        gc.freeze()
+        try:
+            for _ in range(self.config.days if days is None else days):
+                self.step()
+        finally:
+            gc.unfreeze()
         return self.results()
 
     def _apply(self, event: Event) -> None:

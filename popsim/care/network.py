@@ -325,11 +325,11 @@ class CareNetwork:
             self.totals["died"] += 1
             if killed:
                 self._deaths.append(p.resident)
-            self.log.add(p.resident, day, DEATH, site.index, p.unit)
+            self._row((p.resident, day, DEATH, site.index, p.unit))
         else:
             site.counts["discharges"] += 1
             self.totals["discharged"] += 1
-            self.log.add(p.resident, day, DISCHARGE, site.index, p.unit)
+            self._row((p.resident, day, DISCHARGE, site.index, p.unit))
         if not p.prevalent:
             self.totals["ended"] += 1
             self.totals["stay_days"] += day - p.day_admit
@@ -391,7 +391,8 @@ class CareNetwork:
         p_refer = self.p_refer
         admitted: list[int] = []
         planned = planned_sq = 0
-        self._no_transfer = set()  # (unit, site) with no transfer target today (census only grows)
+        # (unit, site) with no transfer target today (census only grows while admitting)
+        self._no_transfer = no_transfer = set()
         for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective, prev, u in zip(
             *cols, strict=True
         ):
@@ -441,6 +442,14 @@ class CareNetwork:
                 n[unit] += 1
                 site.counts["admissions"] += 1
                 row((r, day, ADMIT, site.index, unit))
+            elif unit == WARD and (WARD, site.index) in no_transfer:
+                # the ward is full (surge beds too) and no site takes a transfer today:
+                # board in the ED (as in _place; the common case of a full site)
+                p.site, p.unit, p.boarding = site, ED, True
+                site.boarding.append(p)
+                n[ED] += 1
+                site.counts["admissions"] += 1
+                row((r, day, BOARD, site.index, ED))
             else:  # full: transfer or board
                 self._place(p, site, day)
             patients[r] = p
@@ -482,7 +491,7 @@ class CareNetwork:
         """Put a new patient in its first unit at ``site``, or transfer it, or board it.
         ``counted=False`` (a warm start) counts no admission or transfer."""
         unit = p.planned_unit
-        log = self.log.add
+        row = self._row
         if not self.params.uncapped:
             target = -1
             if unit == ICU and not site.icu_free():
@@ -495,19 +504,19 @@ class CareNetwork:
                     site.n[ED] += 1
                     if counted:
                         site.counts["admissions"] += 1
-                    log(p.resident, day, BOARD, site.index, ED)
+                    row((p.resident, day, BOARD, site.index, ED))
                     return
             if target >= 0:
                 if counted:
                     site.counts["transfers_out"] += 1
                     self.facilities[target].counts["transfers_in"] += 1
-                    log(p.resident, day, TRANSFER, target, unit)
+                    row((p.resident, day, TRANSFER, target, unit))
                 site = self.facilities[target]
         p.site, p.unit = site, unit
         site.n[unit] += 1
         if counted:
             site.counts["admissions"] += 1
-        log(p.resident, day, ADMIT, site.index, unit)
+        row((p.resident, day, ADMIT, site.index, unit))
 
     def _transfer_target(self, unit: int, site: Facility) -> int:
         """A site to transfer a new ICU or ward patient to (-1: none), remembering failures
@@ -544,9 +553,9 @@ class CareNetwork:
             site.counts["transfers_out"] += 1
             site = p.site = self.facilities[target]
             site.counts["transfers_in"] += 1
-            self.log.add(p.resident, day, TRANSFER, site.index, unit)
+            self._row((p.resident, day, TRANSFER, site.index, unit))
         else:
-            self.log.add(p.resident, day, MOVE_UNIT, site.index, unit)
+            self._row((p.resident, day, MOVE_UNIT, site.index, unit))
         site.n[unit] += 1
 
     def _evacuate(self, fac: Facility, day: int) -> None:
@@ -564,7 +573,7 @@ class CareNetwork:
             p.site = dest
             fac.counts["transfers_out"] += 1
             dest.counts["transfers_in"] += 1
-            self.log.add(p.resident, day, TRANSFER, dest.index, p.unit)
+            self._row((p.resident, day, TRANSFER, dest.index, p.unit))
         fac.boarding.clear()
 
     # ---------------------------------------------------------------- counts

@@ -69,7 +69,30 @@ class Patient(mesa.Agent):
         phases: planned ``(unit, days)`` phases; ``phase`` indexes the current one.
         dies: the stay ends in death at the end of the last phase.
         day_next: day the current phase ends (the patient's calendar bucket).
+        boarding: admitted, waiting in the ED for a ward bed.
+        active: False once discharged or dead.
+        prevalent: in hospital at the start of the run (warm start).
+
+    The patient's own attributes are slots (Mesa's ``model``, ``unique_id`` and ``pos``
+    stay in the instance dict): faster to read and write in the network's daily loops.
     """
+
+    __slots__ = (
+        "resident",
+        "kind",
+        "zone",
+        "band",
+        "site",
+        "unit",
+        "day_admit",
+        "phases",
+        "phase",
+        "dies",
+        "day_next",
+        "boarding",
+        "active",
+        "prevalent",
+    )
 
     def __init__(
         self,
@@ -92,13 +115,11 @@ class Patient(mesa.Agent):
         self.phases = phases
         self.dies = dies
         self.day_next = day + days
-
-    # defaults shared by every patient until set on one (fewer writes per admission)
-    site: Facility | None = None
-    phase = 0
-    boarding = False  # admitted, waiting in the ED for a ward bed
-    active = True  # False once discharged or dead
-    prevalent = False  # in hospital at the start of the run (warm start)
+        self.site: Facility | None = None
+        self.phase = 0
+        self.boarding = False
+        self.active = True
+        self.prevalent = False
 
     @property
     def planned_unit(self) -> int:
