@@ -138,7 +138,10 @@ class Calendar:
         """File row ``i`` of ``cols`` under day ``days[i]``."""
         if len(days) == 0:
             return
-        order = days.argsort(kind="stable")
+        if len(days) > 256 and days.min() >= 0 and days.max() < 2**15:
+            order = days.astype(np.int16).argsort(kind="stable")  # radix sort, same order
+        else:
+            order = days.argsort(kind="stable")
         days = days[order]
         first, last = int(days[0]), int(days[-1])
         starts = np.searchsorted(days, np.arange(first, last + 2)).tolist()

@@ -11,6 +11,7 @@ from popsim.population import (
     Column,
     Population,
     household_layout,
+    order_within_groups,
     scale_counts,
     unique_sorted,
 )
@@ -171,3 +172,16 @@ def test_household_layout_of_any_small_group(ages, seed):
     if (age >= ADULT_AGE).any():  # the head (first member) of each household is an adult
         heads = order[np.concatenate([[0], np.cumsum(sizes)[:-1]])]
         assert (age[heads] >= ADULT_AGE).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2000), st.integers(1, 1500), st.integers(0, 2**32 - 1))
+def test_order_within_groups_equals_lexsort(n, n_groups, seed):
+    # exact: the same permutation as np.lexsort, also with repeated draws (ties broken
+    # by position) and with groups beyond the int64 key's range (lexsort fallback)
+    rng = np.random.default_rng(seed)
+    group = np.sort(rng.integers(0, n_groups, n))
+    u = rng.random(n)
+    if n > 10:
+        u[: n // 4] = u[n // 4 : 2 * (n // 4)]  # ties
+    np.testing.assert_array_equal(order_within_groups(group, u), np.lexsort((u, group)))

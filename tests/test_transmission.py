@@ -48,6 +48,17 @@ def test_calendar_keeps_later_days_when_adding_between_pops():
     assert cal.pop(4)[0].tolist() == [2, 7]
 
 
+def test_calendar_large_add_same_order_as_a_stable_sort():
+    # more than 256 rows: the days are sorted as int16 (radix); the same order
+    rng = np.random.default_rng(3)
+    days = rng.integers(100, 140, 5_000)
+    ids = np.arange(5_000)
+    cal = Calendar()
+    cal.add(days, ids)
+    for day in range(100, 140):
+        np.testing.assert_array_equal(cal.pop(day)[0], ids[days == day])
+
+
 def test_hazard_cache_equals_community_hazard_exactly():
     region = synthetic_region(4, 8_000, 3, seed=2)
     pop = Population.synthesize(region, np.random.default_rng(0))
