@@ -3,8 +3,6 @@
 import dataclasses
 
 import numpy as np
-import pytest
-from pydantic import ValidationError
 
 from popsim.care.network import CareParams
 from popsim.demand import DemandParams
@@ -111,11 +109,3 @@ def test_the_referral_rate_at_a_community_site_matches_p_refer():
     again.request_care(NeedBatch.build(emergency, MEDICAL, ward_days=3))
     again.step()
     assert {r for r, e, _ in _rows(again) if e == "transfer"} == referred
-
-
-@pytest.mark.parametrize("role", ["stabilisation", "community", "regional", "tertiary"])
-def test_p_refer_rejects_shares_outside_0_1_and_unknown_roles(role):
-    with pytest.raises(ValidationError, match=role):
-        CareParams(p_refer={role: 1.5})
-    with pytest.raises(ValidationError, match="hospice"):
-        CareParams(p_refer={"hospice": 0.5})

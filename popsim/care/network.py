@@ -29,9 +29,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from popsim.care.facility import ALC, DAY_COUNTERS, ED, ICU, ROLE_RANK, WARD, Facility
+from popsim.care.facility import ALC, DAY_COUNTERS, ED, ICU, WARD, Facility
+from popsim.care.params import CareParams, ReferralShares
 from popsim.care.patient import (
     ADMIT,
     ARRIVE,
@@ -53,6 +53,10 @@ if TYPE_CHECKING:
     from popsim.events import Event
     from popsim.model import RegionModel
 
+#: ``CareParams`` (and its ``ReferralShares``) live in :mod:`popsim.care.params`; they are
+#: importable from here too (the scenario loader and users name ``popsim.care.network``).
+__all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
+
 #: Columns of ``facility_day`` in array order (the first 13 are the product schema).
 #: Census columns count patients at the end of the day (``ed_boarding``: admitted patients
 #: waiting in the ED for a ward bed); the other counts are the day's flows. Funded beds
@@ -69,67 +73,6 @@ METRICS: tuple[str, ...] = (
     "ward_capacity",
     "open",
 )
-
-
-class ReferralShares(BaseModel):
-    """Share of emergency admissions a site refers on, by the site's role (each 0..1).
-
-    An emergency admitted at a site's ED is admitted at the nearest open regional or
-    tertiary site of a higher role than the first with this probability (a transfer).
-    Defaults: a stabilisation site transfers everyone (Fraser Canyon only stabilises);
-    community hospitals refer 0.25 (calibrated, see below); regional hospitals refer 0.03
-    of theirs to the tertiary site (an assumption); tertiary sites refer nobody (there is
-    no higher role: a share for them changes nothing). With no higher-role site open the
-    patient stays where it arrived. All zero: every admission stays at the site it arrived
-    at (nearest-site routing).
-
-    Calibration (default Fraser year without an epidemic, means of seeds 11-14): 10 of the
-    11 admitting sites at a mean 86-113% of funded ward beds (BC 103% in 2018-19;
-    Chilliwack 123%, Abbotsford 118%, news reports), Abbotsford Regional, which serves all
-    of Fraser East, at 100% (71% with nearest-site routing), Chilliwack below at 77%;
-    region-wide 99% (98% without referral); Delta's ED boarding 5 a day (20 without), and
-    Delta refers about 180 emergency-surgery patients a year (reported: about 150
-    emergency-surgery transfers out a year). Planned care is booked at the nearest site
-    that admits (a site whose role refers everyone takes no bookings).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    stabilisation: float = Field(1.0, ge=0.0, le=1.0)
-    community: float = Field(0.25, ge=0.0, le=1.0)
-    regional: float = Field(0.03, ge=0.0, le=1.0)
-    tertiary: float = Field(0.0, ge=0.0, le=1.0)
-
-    def of(self, role: str) -> float:
-        """The share for a role (0 for a role without one)."""
-        return float(getattr(self, role, 0.0)) if role in ROLE_RANK else 0.0
-
-
-class CareParams(BaseModel):
-    """How the care network uses its beds.
-
-    Attributes:
-        surge_share: surge and hallway beds as a share of funded ward beds (0..2); past
-            funded plus surge beds new ward patients board in the ED.
-        divert_at: ward occupancy of funded beds (ED boarders counted) at which a site
-            diverts new emergency arrivals (0.5..10).
-        max_divert_minutes: extra travel minutes a diversion may add (0..600).
-        max_transfer_minutes: furthest inter-site transfer for a bed (0..1000).
-        uncapped: ignore bed limits (no diversion, transfer or boarding); for checks
-            against queueing theory and "unconstrained demand" runs.
-        p_refer: share of emergency admissions referred on to a higher-role site, by
-            the arrival site's role (:class:`ReferralShares`). A site whose role refers
-            everyone (1.0) takes no planned care and no transfers.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    surge_share: float = Field(0.15, ge=0.0, le=2.0)
-    divert_at: float = Field(1.10, ge=0.5, le=10.0)
-    max_divert_minutes: float = Field(20.0, ge=0.0, le=600.0)
-    max_transfer_minutes: float = Field(60.0, ge=0.0, le=1000.0)
-    uncapped: bool = False
-    p_refer: ReferralShares = Field(default_factory=ReferralShares)
 
 
 class CareNetwork:
