@@ -278,7 +278,7 @@ class Epidemic(Module):
 
         self.tr = calibrate(p, pop, model.region.zone_zone_minutes)
         self.beta, self.p_household = self.tr.beta, self.tr.p_household
-        self.hazard = HazardCache(self.tr)
+        self.hazard = HazardCache(self.tr, self.rel_community)
         self.importations = [(p.start_day, p.seed_infections, z) for z in self._seed_zones(model)]
         for imp in p.importations:
             zone = None if imp.zone is None else self._zone(model, imp.zone)
@@ -410,7 +410,11 @@ class Epidemic(Module):
 
     def _recover(self, model: RegionModel, ids: np.ndarray) -> None:
         st = self.state[ids]
-        self._move(model, ids[(st == IA) | (st == IS)], R)
+        infectious = (st == IA) | (st == IS)
+        if infectious.all():  # (the usual case: nobody due today died in between)
+            self._move(model, ids, R)
+        else:
+            self._move(model, ids[infectious], R)
 
     def _hospitalise(self, model: RegionModel, due: tuple[np.ndarray, ...]) -> None:
         ids, critical, icu, ward, dies = due
@@ -455,7 +459,8 @@ class Epidemic(Module):
     def _pick(self, model: RegionModel, k: np.ndarray) -> np.ndarray:
         """``k[c]`` distinct susceptibles of each cell ``c`` (rejection from the cell index)."""
         pop = model.pop
-        share = self.counts[S] / np.maximum(np.diff(pop.cell_start), 1)
+        cs = pop.cell_start
+        share = self.counts[S] / np.maximum(cs[1:] - cs[:-1], 1)
         return pop.sample_cells(
             k, self.rng, accept=lambda ids: self.state[ids] == S, accept_share=share
         )
@@ -467,7 +472,7 @@ class Epidemic(Module):
         if not pressure.any():
             return np.empty(0, dtype=np.int64)
         alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
-        hazard = self.hazard(pressure, alive, self.rel_community)
+        hazard = self.hazard(pressure, alive)
         p_inf = -np.expm1(-hazard.ravel())
         k = self.rng.binomial(c[S], p_inf)
         return self._pick(model, k)
@@ -513,6 +518,7 @@ class Epidemic(Module):
             # from this day on, replacing any earlier reduction in these zones
             if event.setting in ("community", "all"):
                 self.rel_community[zones] = 1.0 - event.reduction
+                self.hazard.set_rel(self.rel_community)
             if event.setting in ("household", "all"):
                 self.rel_household[zones] = 1.0 - event.reduction
         elif isinstance(event, Vaccinate):

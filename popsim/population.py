@@ -308,9 +308,12 @@ class Population:
         out = [picked]
         for j in (got < want).nonzero()[0]:
             members = self.cell_order[lo[j] : lo[j] + size[j]].astype(np.int64)
-            members = members[ok(members)]
-            if got[j]:
-                members = np.setdiff1d(members, picked, assume_unique=True)
+            members = members[ok(members)]  # ascending ids (the cell index is stable)
+            if got[j] and len(members):  # drop those already picked (binary search)
+                at = np.minimum(np.searchsorted(members, picked), len(members) - 1)
+                keep_m = np.ones(len(members), dtype=bool)
+                keep_m[at[members[at] == picked]] = False
+                members = members[keep_m]
             n = min(int(want[j] - got[j]), len(members))
             out.append(rng.choice(members, n, replace=False))
         return np.concatenate(out)

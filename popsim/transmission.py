@@ -95,27 +95,24 @@ def community_hazard(
 
 class HazardCache:
     """:func:`community_hazard` with the zone weights, the scaled rate and the transposed
-    contacts computed once per ``rel_community`` (they change only with a contact
-    reduction). The same floating-point operations in the same order: equal results."""
+    contacts computed once per ``rel_community`` (set with :meth:`set_rel`, when a contact
+    reduction changes it). The same floating-point operations in the same order: equal
+    results."""
 
-    def __init__(self, tr: Transmission) -> None:
+    def __init__(self, tr: Transmission, rel_community: np.ndarray) -> None:
         self.tr = tr
         self.contacts_t = np.ascontiguousarray(tr.contacts.T)
-        self._rel: np.ndarray | None = None
+        self.set_rel(rel_community)
 
-    def _refresh(self, rel_community: np.ndarray) -> None:
+    def set_rel(self, rel_community: np.ndarray) -> None:
+        """``rel_community`` changed: recompute the parts that depend on it."""
         w = self.tr.coupling * rel_community[None, :]
         np.fill_diagonal(w, np.diag(self.tr.coupling))
         self.w = w
         self.rate = self.tr.beta * rel_community[:, None]
-        self._rel = rel_community.copy()
 
-    def __call__(
-        self, pressure: np.ndarray, alive: np.ndarray, rel_community: np.ndarray
-    ) -> np.ndarray:
+    def __call__(self, pressure: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Today's hazard, as :func:`community_hazard` (``alive`` already at least 1)."""
-        if self._rel is None or not np.array_equal(self._rel, rel_community):
-            self._refresh(rel_community)
         prev = pressure / alive
         return self.rate * ((self.w @ prev) @ self.contacts_t)
 
@@ -124,40 +121,39 @@ class Calendar:
     """Per-day buckets of column tuples (resident ids and payload).
 
     :meth:`pop` returns a day's rows in the order they were added (by call, then by
-    position within the call). Each :meth:`add` call is kept as one chunk: its columns
-    sorted by day and the row range of every day it spans, so adding costs one sort and
-    one search whatever the number of days, and popping a day slices the chunks that
-    span it. The columns must not be modified after they are added.
+    position within the call). Each :meth:`add` sorts its rows by day once and files, for
+    every distinct day, a reference to the sorted columns and that day's row range (no
+    copies until the day comes), so a day's rows are one dictionary look-up away. The
+    columns must not be modified after they are added.
     """
 
     def __init__(self) -> None:
-        # (first day, last day, row start of each day from first to last + 1, columns)
-        self.chunks: list[tuple[int, int, list[int], tuple[np.ndarray, ...]]] = []
+        self.buckets: dict[int, list[tuple[tuple[np.ndarray, ...], int, int]]] = {}
 
     def add(self, days: np.ndarray, *cols: np.ndarray) -> None:
         """File row ``i`` of ``cols`` under day ``days[i]``."""
-        if len(days) == 0:
+        n = len(days)
+        if n == 0:
             return
-        if len(days) > 256 and days.min() >= 0 and days.max() < 2**15:
+        if n > 256 and days.min() >= 0 and days.max() < 2**15:
             order = days.astype(np.int16).argsort(kind="stable")  # radix sort, same order
         else:
             order = days.argsort(kind="stable")
         days = days[order]
-        first, last = int(days[0]), int(days[-1])
-        starts = np.searchsorted(days, np.arange(first, last + 2)).tolist()
-        self.chunks.append((first, last, starts, tuple([c[order] for c in cols])))
+        cols = tuple([c[order] for c in cols])
+        bounds = [0, *((days[1:] != days[:-1]).nonzero()[0] + 1).tolist(), n]
+        buckets = self.buckets
+        for day, lo, hi in zip(days[bounds[:-1]].tolist(), bounds[:-1], bounds[1:], strict=True):
+            bucket = buckets.get(day)
+            if bucket is None:
+                buckets[day] = [(cols, lo, hi)]
+            else:
+                bucket.append((cols, lo, hi))
 
     def pop(self, day: int) -> tuple[np.ndarray, ...] | None:
-        """Remove and return the columns due on ``day`` (None: nothing due); chunks whose
-        last day is before ``day`` are dropped."""
-        parts = []
-        for first, last, starts, cols in self.chunks:
-            if first <= day <= last:
-                lo, hi = starts[day - first], starts[day - first + 1]
-                if hi > lo:
-                    parts.append((cols, lo, hi))
-        self.chunks = [c for c in self.chunks if c[1] > day]
-        if not parts:
+        """Remove and return the columns due on ``day`` (None: nothing due)."""
+        parts = self.buckets.pop(day, None)
+        if parts is None:
             return None
         if len(parts) == 1:
             cols, lo, hi = parts[0]
