@@ -112,12 +112,15 @@ def _subset(needs: NeedBatch, mask: np.ndarray) -> NeedBatch:
     return NeedBatch(**{k: getattr(needs, k)[mask] for k in NeedBatch.__dataclass_fields__})
 
 
-def lognormal(rng: np.random.Generator, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    """Lognormal draws with the given arithmetic mean and sd (arrays broadcast)."""
+def lognormal(
+    rng: np.random.Generator, mean: np.ndarray | float, sd: np.ndarray | float, size: int
+) -> np.ndarray:
+    """``size`` independent lognormal draws with the given arithmetic mean and sd (scalars
+    or arrays of length ``size``)."""
     mean = np.asarray(mean, dtype=float)
     sigma2 = np.log1p((np.asarray(sd, dtype=float) / mean) ** 2)
     mu = np.log(mean) - sigma2 / 2
-    return rng.lognormal(mu, np.sqrt(sigma2))
+    return rng.lognormal(mu, np.sqrt(sigma2), size)
 
 
 def to_days(x: np.ndarray, lo: int = 1, hi: int = 365) -> np.ndarray:
@@ -338,9 +341,9 @@ class Demand(Module):
         n = len(ids)
         mean = STAY_MEAN[types] * STAY_REL_BAND[band] * p.rel_stay
         mean = np.where(types == T_MATERNITY, STAY_MEAN[T_MATERNITY] * p.rel_stay, mean)
-        acute = lognormal(rng, mean, mean * STAY_CV[types])
+        acute = lognormal(rng, mean, mean * STAY_CV[types], n)
         icu = rng.random(n) < P_ICU_MEDICAL[band] * P_ICU_TYPE[types]
-        icu_days = np.where(icu, to_days(lognormal(rng, ICU_MEAN_DAYS, ICU_SD_DAYS), 1, 60), 0)
+        icu_days = np.where(icu, to_days(lognormal(rng, ICU_MEAN_DAYS, ICU_SD_DAYS, n), 1, 60), 0)
         dies = rng.random(n) < np.minimum(
             1.0, P_DIE_MEDICAL[band] * P_DIE_TYPE[types] * np.where(icu, 3.0, 1.0)
         )
@@ -350,7 +353,7 @@ class Demand(Module):
         ward_days = np.where(die_in_icu, 0, ward_days)
         p_alc = np.minimum(1.0, P_ALC_BAND[band] * P_ALC_TYPE[types] * p.rel_alc)
         alc = (rng.random(n) < p_alc) & ~dies
-        alc_days = np.where(alc, to_days(lognormal(rng, ALC_MEAN_DAYS, ALC_SD_DAYS), 3, 365), 0)
+        alc_days = np.where(alc, to_days(lognormal(rng, ALC_MEAN_DAYS, ALC_SD_DAYS, n), 3, 365), 0)
         tertiary = rng.random(n) < P_TERTIARY[types]
         return NeedBatch.build(
             ids,

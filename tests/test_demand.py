@@ -101,6 +101,24 @@ def test_stays_icu_alc_and_deaths_have_the_documented_shape():
     assert 0.015 <= batch.dies.mean() <= 0.05 and n > 4000
 
 
+def test_icu_and_alc_days_are_drawn_for_each_patient_not_each_day():
+    # Patients admitted on the same day get their own ICU and ALC durations: the spread
+    # within a day is the spread overall (a shared draw per day would make it zero).
+    _, batch, day_of, _ = _capture(365, population=80_000, seed=9)
+    for days in (batch.icu_days, batch.alc_days):
+        has = days > 0
+        d, x = day_of[has], days[has].astype(float)
+        n_day = np.bincount(d, minlength=366)
+        day_mean = np.bincount(d, x, minlength=366) / np.maximum(n_day, 1)
+        # pooled within-day variance, unbiased: sum of squares over (stays - days with stays)
+        dof = len(x) - np.count_nonzero(n_day)
+        within = ((x - day_mean[d]) ** 2).sum() / dof
+        # independent draws give a ratio to the overall variance near 1, a shared draw per
+        # day exactly 0; with ~100 degrees of freedom of a heavy-tailed (lognormal, cv > 1)
+        # duration the ratio's sampling error is large, so the bound is generous
+        assert dof > 50 and within > 0.2 * x.var(ddof=1)
+
+
 def test_alc_stays_are_mostly_residents_aged_65_and_over():
     model, batch, _, _ = _capture(365, population=80_000, seed=9)
     ages = model.pop.age[batch.resident[batch.alc_days > 0]]

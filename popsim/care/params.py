@@ -19,26 +19,26 @@ class ReferralShares(BaseModel):
     An emergency admitted at a site's ED is admitted at the nearest open regional or
     tertiary site of a higher role than the first with this probability (a transfer).
     Defaults: a stabilisation site transfers everyone (Fraser Canyon only stabilises);
-    community hospitals refer 0.25 (calibrated, see below); regional hospitals refer 0.03
+    community hospitals refer 0.2 (calibrated, see below); regional hospitals refer 0.03
     of theirs to the tertiary site (an assumption); tertiary sites refer nobody (there is
     no higher role: a share for them changes nothing). With no higher-role site open the
     patient stays where it arrived. All zero: every admission stays at the site it arrived
     at (nearest-site routing).
 
-    Calibration (default Fraser year without an epidemic, means of seeds 11-14): 10 of the
-    11 admitting sites at a mean 86-113% of funded ward beds (BC 103% in 2018-19;
+    Calibration (default Fraser year without an epidemic, seeds 11 and 12): 10 of the
+    11 admitting sites at a mean 86-114% of funded ward beds (BC 103% in 2018-19;
     Chilliwack 123%, Abbotsford 118%, news reports), Abbotsford Regional, which serves all
-    of Fraser East, at 100% (71% with nearest-site routing), Chilliwack below at 77%;
-    region-wide 99% (98% without referral); Delta's ED boarding 5 a day (20 without), and
-    Delta refers about 180 emergency-surgery patients a year (reported: about 150
-    emergency-surgery transfers out a year). Planned care is booked at the nearest site
-    that admits (a site whose role refers everyone takes no bookings).
+    of Fraser East, at 92-94% (71% with nearest-site routing), Chilliwack below at 81%;
+    Delta's ED boarding about 5 a day (20 without referral). A higher share (0.25-0.35)
+    lowers Delta's boarding further but empties Chilliwack, Langley and Peace Arch.
+    Planned care is booked at the nearest site that admits (a site whose role refers
+    everyone takes no bookings).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     stabilisation: float = Field(1.0, ge=0.0, le=1.0)
-    community: float = Field(0.25, ge=0.0, le=1.0)
+    community: float = Field(0.2, ge=0.0, le=1.0)
     regional: float = Field(0.03, ge=0.0, le=1.0)
     tertiary: float = Field(0.0, ge=0.0, le=1.0)
 
