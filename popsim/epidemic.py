@@ -304,6 +304,7 @@ class Epidemic(Module):
         self.state = pop.epi_state
         self.state[~pop.alive] = D  # the dead and those who moved away
         cell = pop.cell
+        self.cell_of = cell.astype(np.int32)  # each resident's cell, as of this reindex
         key = self.state.astype(np.int64) * self.n_cells + cell
         counts = np.bincount(key, minlength=N_STATES * self.n_cells)
         self.counts = counts.reshape(N_STATES, self.n_cells).astype(np.int64)
@@ -323,7 +324,11 @@ class Epidemic(Module):
 
     # ------------------------------------------------------------- transitions
     def _cells(self, model: RegionModel, ids: np.ndarray) -> np.ndarray:
-        return model.pop.zone[ids].astype(np.int64) * N_AGE_BANDS + model.pop.band[ids]
+        """Cells of ``ids`` as of the last reindex, like the per-cell counts (looked up
+        again if rows were added since)."""
+        if len(self.cell_of) != model.pop.n:
+            self.cell_of = model.pop.cell.astype(np.int32)
+        return self.cell_of[ids]
 
     def _move(
         self, model: RegionModel, ids: np.ndarray, new: int, old: int | None = None
@@ -367,7 +372,7 @@ class Epidemic(Module):
         band = pop.band[ids]
         sym = rng.random(n) < self.p_sym[band]
         # E -> IS or IA, counts by cell in three bincounts
-        cells = pop.zone[ids].astype(np.int64) * N_AGE_BANDS + band
+        cells = self._cells(model, ids)
         n_cell = np.bincount(cells, minlength=self.n_cells)
         n_sym = np.bincount(cells[sym], minlength=self.n_cells)
         self.counts[E] -= n_cell

@@ -101,15 +101,15 @@ def unique_sorted(a: np.ndarray) -> np.ndarray:
     return s[first]
 
 
-def order_within_groups(group: np.ndarray, u: np.ndarray) -> np.ndarray:
+def order_within_groups(group: np.ndarray, u: np.ndarray, n_groups: int) -> np.ndarray:
     """``np.lexsort((u, group))`` (by ``group``, then ``u``, then position) for ``u`` from
-    ``Generator.random`` and ``0 <= group < 1024``, a few times faster: such a ``u`` is a
-    multiple of 2**-53, so ``group * 2**53 + u * 2**53`` is an exact int64 key, and a
-    stable sort of the key gives the same order (larger groups: ``np.lexsort``)."""
-    if len(group) == 0 or group.min() < 0 or group.max() >= 1024:
+    ``Generator.random`` and int64 ``0 <= group < n_groups``, a few times faster when
+    ``n_groups <= 1024``: such a ``u`` is a multiple of 2**-53, so ``group * 2**53 +
+    u * 2**53`` is an exact int64 key, and a stable sort of the key gives the same order."""
+    if n_groups > 1024:
         return np.lexsort((u, group))
     key = (u * 9007199254740992.0).astype(np.int64)
-    key |= group.astype(np.int64) << 53
+    key |= group << 53
     return key.argsort(kind="stable")
 
 
@@ -299,12 +299,15 @@ class Population:
             pos, ids = pos[good], ids[good]
             group = np.searchsorted(lo_f, pos, side="right") - 1
             # a random order within each cell, then the first ``want`` of each
-            order = order_within_groups(group, rng.random(len(pos)))
+            order = order_within_groups(group, rng.random(len(pos)), len(fast))
             ids, group = ids[order], group[order]
             first = np.searchsorted(group, np.arange(len(fast)))
             keep = np.arange(len(ids)) < (first + want_f)[group]
             picked = ids[keep].astype(np.int64)
-            got[fast] = np.bincount(group[keep], minlength=len(fast))
+            if len(picked) < want_f.sum():  # (else every fast cell got its ``want``)
+                got[fast] = np.bincount(group[keep], minlength=len(fast))
+            else:
+                got[fast] = want_f
         out = [picked]
         for j in (got < want).nonzero()[0]:
             members = self.cell_order[lo[j] : lo[j] + size[j]].astype(np.int64)
