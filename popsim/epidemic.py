@@ -267,6 +267,7 @@ class Epidemic(Module):
         self.n_critical = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.rel_community = np.ones(nz)
         self.rel_household = np.ones(nz)
+        self.household_reduced = False  # any rel_household below 1
         self.n_vaccinated = 0
         self.to_infectious = Calendar()
         self._latent: list[tuple[np.ndarray, np.ndarray]] = []  # today's (due day, ids)
@@ -385,7 +386,7 @@ class Epidemic(Module):
         if self.p_household > 0:
             infector, members = pop.household_members(pop.household[ids], owners=True)
             prob: float | np.ndarray = self.p_household
-            if p.rel_trans_asymptomatic != 1.0 or (self.rel_household != 1.0).any():
+            if p.rel_trans_asymptomatic != 1.0 or self.household_reduced:
                 # (when both are 1 the product below is p_household itself)
                 rel = np.where(sym, 1.0, p.rel_trans_asymptomatic)[infector]
                 prob = self.p_household * rel * self.rel_household[pop.zone[ids]][infector]
@@ -526,6 +527,7 @@ class Epidemic(Module):
                 self.hazard.set_rel(self.rel_community)
             if event.setting in ("household", "all"):
                 self.rel_household[zones] = 1.0 - event.reduction
+                self.household_reduced = bool((self.rel_household != 1.0).any())
         elif isinstance(event, Vaccinate):
             for name in ("coverage", "efficacy"):
                 if not 0.0 <= getattr(event, name) <= 1.0:
