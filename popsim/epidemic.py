@@ -36,6 +36,7 @@ three bands apart and a uniform background; see :func:`polymod_like_matrix`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -96,21 +97,28 @@ class LogNormalDays(BaseModel):
         if n == 0:  # (drawing none takes nothing from ``rng``)
             return np.zeros(0, dtype=np.int64)
         if self.sd == 0:
-            x = np.full(n, self.mean)
-        else:
-            sigma2 = math.log1p((self.sd / self.mean) ** 2)
-            x = rng.lognormal(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2), n)
-        # rint then clip to [1, MAX_STAY_DAYS], in place (ufuncs: cheap on small arrays)
-        np.rint(x, out=x)
-        np.maximum(x, 1, out=x)
-        return np.minimum(x, MAX_STAY_DAYS, out=x).astype(np.int64)
+            return _whole_days(np.full(n, self.mean))
+        return _whole_days(rng.lognormal(*_lognormal_args(self.mean, self.sd), n))
+
+    def sampler(self) -> Callable[[np.random.Generator, int], np.ndarray]:
+        """:meth:`sample` with the lognormal's parameters worked out once (the same
+        draws; for the daily step, which samples several durations a day)."""
+        if self.sd == 0:
+            return self.sample
+        mu, sigma = _lognormal_args(self.mean, self.sd)
+
+        def sample(rng: np.random.Generator, n: int) -> np.ndarray:
+            if n == 0:
+                return np.zeros(0, dtype=np.int64)
+            return _whole_days(rng.lognormal(mu, sigma, n))
+
+        return sample
 
     def expected_days(self) -> float:
         """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
         if self.sd == 0:
             return float(min(max(round(self.mean), 1), MAX_STAY_DAYS))
-        sigma2 = math.log1p((self.sd / self.mean) ** 2)
-        mu, sigma = math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+        mu, sigma = _lognormal_args(self.mean, self.sd)
 
         def cdf(x: float) -> float:
             return 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
@@ -121,6 +129,20 @@ class LogNormalDays(BaseModel):
             total += k * (c - prev)
             prev = c
         return total
+
+
+def _lognormal_args(mean: float, sd: float) -> tuple[float, float]:
+    """``mu`` and ``sigma`` of the lognormal with this mean and standard deviation."""
+    sigma2 = math.log1p((sd / mean) ** 2)
+    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
+
+
+def _whole_days(x: np.ndarray) -> np.ndarray:
+    """Round to whole days and clip to [1, MAX_STAY_DAYS], in place (ufuncs: cheap on
+    small arrays)."""
+    np.rint(x, out=x)
+    np.maximum(x, 1, out=x)
+    return np.minimum(x, MAX_STAY_DAYS, out=x).astype(np.int64)
 
 
 def _ln(mean: float, sd: float) -> LogNormalDays:
@@ -251,6 +273,10 @@ class Epidemic(Module):
         self.p_sev_sym = conditional(p.p_severe, p.p_symptomatic)
         self.p_crit_sev = conditional(p.p_critical, p.p_severe)
         self.p_death_crit = conditional(p.p_death, p.p_critical)
+        durations = (
+            name for name, f in type(p).model_fields.items() if f.annotation is LogNormalDays
+        )
+        self.days = {name: getattr(p, name).sampler() for name in durations}
         self.n_infections_total = 0
         self.daily_infections: list[int] = []
 
@@ -361,7 +387,7 @@ class Epidemic(Module):
         self.new_infections += n_cell.reshape(-1, N_AGE_BANDS)
         self.n_infections_total += len(ids)
         self.n_new_today += len(ids)
-        due = model.day + self.params.dur_latent.sample(self.rng, len(ids))
+        due = model.day + self.days["dur_latent"](self.rng, len(ids))
         self._latent.append((due, ids))  # filed at the end of the day, in one add
 
     def _become_infectious(self, model: RegionModel, ids: np.ndarray) -> None:
@@ -380,7 +406,7 @@ class Epidemic(Module):
         self.counts[IS] += n_sym
         self.counts[IA] += n_cell - n_sym
         self.state[ids] = np.where(sym, IS, IA)
-        dur = p.dur_infectious.sample(rng, n)
+        dur = self.days["dur_infectious"](rng, n)
         self.to_recovered.add(day + dur, ids)
         # household: each susceptible member, per infector, with p_household
         if self.p_household > 0:
@@ -404,14 +430,15 @@ class Epidemic(Module):
             critical = rng.random(k) < self.p_crit_sev[sb]
             dies = critical & (rng.random(k) < self.p_death_crit[sb])
             icu = np.zeros(k, dtype=np.int64)
-            ward = p.dur_severe_stay.sample(rng, k)
+            ward = self.days["dur_severe_stay"](rng, k)
             n_critical = int(critical.sum())
             if n_critical:
-                icu[critical] = p.dur_critical_stay.sample(rng, n_critical)
-                icu[dies] = p.dur_critical_to_death.sample(rng, int(dies.sum()))
-                ward[critical] = p.dur_ward_after_icu.sample(rng, n_critical)
+                icu[critical] = self.days["dur_critical_stay"](rng, n_critical)
+                icu[dies] = self.days["dur_critical_to_death"](rng, int(dies.sum()))
+                ward[critical] = self.days["dur_ward_after_icu"](rng, n_critical)
                 ward[dies] = 0
-            wait = p.dur_onset.sample(rng, k) + p.dur_symptoms_to_severe.sample(rng, k)
+            days = self.days
+            wait = days["dur_onset"](rng, k) + days["dur_symptoms_to_severe"](rng, k)
             self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)
 
     def _recover(self, model: RegionModel, ids: np.ndarray) -> None:
@@ -465,8 +492,7 @@ class Epidemic(Module):
     def _pick(self, model: RegionModel, k: np.ndarray) -> np.ndarray:
         """``k[c]`` distinct susceptibles of each cell ``c`` (rejection from the cell index)."""
         pop = model.pop
-        cs = pop.cell_start
-        share = self.counts[S] / np.maximum(cs[1:] - cs[:-1], 1)
+        share = self.counts[S] / np.maximum(pop.cell_size, 1)
         return pop.sample_cells(
             k, self.rng, accept=lambda ids: self.state[ids] == S, accept_share=share
         )

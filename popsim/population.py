@@ -197,6 +197,7 @@ class Population:
         self.cell_start = np.searchsorted(cell[self.cell_order], np.arange(n_cells + 1)).astype(
             np.int64
         )
+        self.cell_size = np.diff(self.cell_start)  # rows (dead included) in each cell
         hh = self.household
         if len(hh) and np.all(hh[1:] >= hh[:-1]):
             self.hh_order = np.arange(self.n, dtype=np.int32)
@@ -277,7 +278,7 @@ class Population:
 
         want = k[cells]
         lo = self.cell_start[cells]
-        size = self.cell_start[cells + 1] - lo
+        size = self.cell_size[cells]
         if accept_share is None:
             reps = 2 * want + 8
         else:
