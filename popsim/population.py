@@ -92,7 +92,8 @@ def unique_sorted(a: np.ndarray) -> np.ndarray:
     """``np.unique(a)`` for a 1-d array (sorted distinct values), by sort and compare:
     several times cheaper than ``np.unique`` on the few hundred ids of a day's work.
     (The stable sort, a timsort, is the faster one on ids drawn cell by cell: runs.)"""
-    s = np.sort(a, kind="stable")
+    s = a.copy()
+    s.sort(kind="stable")
     if len(s) < 2:
         return s
     first = np.empty(len(s), dtype=bool)
@@ -248,9 +249,9 @@ class Population:
         hh = np.asarray(households)
         starts = self.hh_start[hh]
         lengths = self.hh_start[hh + 1] - starts
-        ends = np.cumsum(lengths)
+        ends = lengths.cumsum()
         total = int(ends[-1]) if len(ends) else 0
-        owner = np.repeat(np.arange(len(hh)), lengths)
+        owner = np.arange(len(hh)).repeat(lengths)
         rows = np.arange(total) + (starts - ends + lengths)[owner]
         members = rows.astype(np.int32) if self.hh_in_row_order else self.hh_order[rows]
         return (owner, members) if owners else members
@@ -292,17 +293,18 @@ class Population:
                 r, lo_f, size_f, want_f = reps, lo, size, want
             else:
                 r, lo_f, size_f, want_f = reps[fast], lo[fast], size[fast], want[fast]
-            pos = np.repeat(lo_f, r)
-            pos += (rng.random(int(r.sum())) * np.repeat(size_f, r)).astype(np.int64)
+            # (array methods rather than np.repeat etc.: no Python wrapper, a day has many)
+            pos = lo_f.repeat(r)
+            pos += (rng.random(int(r.sum())) * size_f.repeat(r)).astype(np.int64)
             pos = unique_sorted(pos)
             ids = self.cell_order[pos]
             good = ok(ids)
             pos, ids = pos[good], ids[good]
-            group = np.searchsorted(lo_f, pos, side="right") - 1
+            group = lo_f.searchsorted(pos, side="right") - 1
             # a random order within each cell, then the first ``want`` of each
             order = order_within_groups(group, rng.random(len(pos)), len(fast))
             ids, group = ids[order], group[order]
-            first = np.searchsorted(group, np.arange(len(fast)))
+            first = group.searchsorted(np.arange(len(fast)))
             keep = np.arange(len(ids)) < (first + want_f)[group]
             picked = ids[keep].astype(np.int64)
             if len(picked) < want_f.sum():  # (else every fast cell got its ``want``)
