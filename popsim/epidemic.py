@@ -16,8 +16,9 @@ Transmission, each day:
   minutes). The number of new infections per cell (zone x band) is binomial on the
   cell's susceptibles; who they are is drawn by rejection from the cell index.
 
-Progression uses a calendar (per-day buckets of resident ids): only residents whose
-transition is due today are touched, never all rows. ``r0`` is the basic reproduction
+Progression uses calendars (:class:`popsim.transmission.Calendar`: onsets, recoveries and
+household exposures in one, hospital needs in another): only residents whose transition
+is due today are touched, never all rows. ``r0`` is the basic reproduction
 number of a fully susceptible population: ``beta`` is calibrated to the community share
 by the spectral radius of the next-generation matrix, the household attack probability
 to the household share (mean number of other household members, size-biased).
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
 
 S, E, IA, IS, R, V, D = range(7)
 N_STATES = 7
+# what a resident's row in the progression calendar is due for
+ONSET, RECOVERY, EXPOSURE = range(3)
 MAX_STAY_DAYS = 365
 
 # Covasim age table (per infection, absolute), bands 0-9 .. 90+.
@@ -295,11 +298,13 @@ class Epidemic(Module):
         self.rel_household = np.ones(nz)
         self.household_reduced = False  # any rel_household below 1
         self.n_vaccinated = 0
-        self.to_infectious = Calendar()
-        self._latent: list[tuple[np.ndarray, np.ndarray]] = []  # today's (due day, ids)
+        # (ids, what is due: ONSET of infectiousness, RECOVERY, household EXPOSURE); the
+        # day's new rows are filed in one add at the end of the day (exposures due today
+        # are kept aside for today)
+        self.progression = Calendar()
+        self._due: list[tuple[np.ndarray, np.ndarray, int]] = []  # (due day, ids, what)
+        self._exposed_today: list[np.ndarray] = []
         self.n_new_today = 0
-        self.to_recovered = Calendar()
-        self.household_exposures = Calendar()
         self.hospital = Calendar()
         self.on_reindex(model)
 
@@ -388,7 +393,7 @@ class Epidemic(Module):
         self.n_infections_total += len(ids)
         self.n_new_today += len(ids)
         due = model.day + self.days["dur_latent"](self.rng, len(ids))
-        self._latent.append((due, ids))  # filed at the end of the day, in one add
+        self._due.append((due, ids, ONSET))
 
     def _become_infectious(self, model: RegionModel, ids: np.ndarray) -> None:
         ids = ids[self.state[ids] == E]
@@ -407,7 +412,7 @@ class Epidemic(Module):
         self.counts[IA] += n_cell - n_sym
         self.state[ids] = np.where(sym, IS, IA)
         dur = self.days["dur_infectious"](rng, n)
-        self.to_recovered.add(day + dur, ids)
+        self._due.append((day + dur, ids, RECOVERY))
         # household: each susceptible member, per infector, with p_household
         if self.p_household > 0:
             infector, members = pop.household_members(pop.household[ids], owners=True)
@@ -419,7 +424,12 @@ class Epidemic(Module):
             hit = (self.state[members] == S) & (rng.random(len(members)) < prob)
             if hit.any():
                 delay = (rng.random(int(hit.sum())) * dur[infector[hit]]).astype(np.int64)
-                self.household_exposures.add(day + delay, members[hit])
+                exposed = members[hit]
+                today = delay == 0
+                if today.any():
+                    self._exposed_today.append(exposed[today])
+                    delay, exposed = delay[~today], exposed[~today]
+                self._due.append((day + delay, exposed, EXPOSURE))
         # severity: symptomatic -> severe -> critical -> death (conditional probabilities)
         sev_ids = ids[sym]
         sb = band[sym]
@@ -442,6 +452,8 @@ class Epidemic(Module):
             self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)
 
     def _recover(self, model: RegionModel, ids: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
         st = self.state[ids]
         infectious = (st == IA) | (st == IS)
         if infectious.all():  # (the usual case: nobody due today died in between)
@@ -517,24 +529,25 @@ class Epidemic(Module):
         for when, count, zone in self.importations:
             if when == day:
                 self._infect(model, self._import(model, count, zone))
-        due = self.to_infectious.pop(day)
+        due = self.progression.pop(day)
         if due is not None:
-            self._become_infectious(model, due[0])
-        due = self.to_recovered.pop(day)
-        if due is not None:
-            self._recover(model, due[0])
-        due = self.household_exposures.pop(day)
-        if due is not None:
-            ids = unique_sorted(due[0])
+            ids, what = due
+            self._become_infectious(model, ids[what == ONSET])
+            self._recover(model, ids[what == RECOVERY])
+            self._exposed_today.append(ids[what == EXPOSURE])
+        if self._exposed_today:  # the order does not matter: sorted here
+            ids = unique_sorted(np.concatenate(self._exposed_today))
+            self._exposed_today.clear()
             self._infect(model, ids[self.state[ids] == S])
         due = self.hospital.pop(day)
         if due is not None:
             self._hospitalise(model, due)
         self._infect(model, self._community(model))
-        if self._latent:
-            due_days, due_ids = zip(*self._latent, strict=True)
-            self.to_infectious.add(np.concatenate(due_days), np.concatenate(due_ids))
-            self._latent.clear()
+        if self._due:
+            days, ids, what = zip(*self._due, strict=True)
+            what = np.repeat(np.array(what, dtype=np.uint8), [len(d) for d in days])
+            self.progression.add(np.concatenate(days), np.concatenate(ids), what)
+            self._due.clear()
         self.daily_infections.append(self.n_new_today)
 
     # ----------------------------------------------------------------- events
