@@ -30,7 +30,7 @@ from popsim.reference import ReferenceModel
 from popsim.synth import synthetic_region
 
 SIZES = (50_000, 200_000)
-FAST_REPEATS = 3
+FAST_REPEATS = 5
 
 
 def measure(residents: int, days: int) -> dict[str, float | int]:
