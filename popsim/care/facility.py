@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from popsim.model import FACILITY_METRICS
+
 if TYPE_CHECKING:
     from popsim.care.patient import Patient
 
@@ -33,15 +35,9 @@ UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc")
 ROLE_RANK: dict[str, int] = {"stabilisation": 0, "community": 1, "regional": 2, "tertiary": 3}
 
 #: Daily counters a facility keeps (reset each day), in metric order.
-DAY_COUNTERS: tuple[str, ...] = (
-    "admissions",
-    "discharges",
-    "deaths",
-    "transfers_in",
-    "transfers_out",
-    "diversions",
-    "ed_visits",
-)
+DAY_COUNTERS: tuple[str, ...] = FACILITY_METRICS[
+    FACILITY_METRICS.index("admissions") : FACILITY_METRICS.index("ed_visits") + 1
+]  # admissions, discharges, deaths, transfers_in, transfers_out, diversions, ed_visits
 
 
 def _day_of(value: object, start: date) -> int | None:

@@ -47,6 +47,7 @@ from popsim.care.patient import (
 )
 from popsim.care.routing import Router
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
+from popsim.model import FACILITY_METRICS
 from popsim.needs import MATERNITY, NeedBatch
 
 if TYPE_CHECKING:
@@ -57,19 +58,13 @@ if TYPE_CHECKING:
 #: importable from here too (the scenario loader and users name ``popsim.care.network``).
 __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
 
-#: Columns of ``facility_day`` in array order (the first 13 are the product schema).
+#: Columns of ``facility_day`` in array order: the product schema, then two of our own.
 #: Census columns count patients at the end of the day (``ed_boarding``: admitted patients
 #: waiting in the ED for a ward bed); the other counts are the day's flows. Funded beds
 #: (``ward_beds``, ``icu_beds``, ``ward_capacity`` = funded + surge) are 0 while a site is
 #: closed; ``open`` is 1 on the days a site is open.
 METRICS: tuple[str, ...] = (
-    "ward_census",
-    "ward_beds",
-    "icu_census",
-    "icu_beds",
-    "alc_census",
-    *DAY_COUNTERS,  # admissions, discharges, deaths, transfers_in, transfers_out, diversions, ed_visits
-    "ed_boarding",
+    *FACILITY_METRICS,
     "ward_capacity",
     "open",
 )
