@@ -179,11 +179,11 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
                     f"({num_range(e.loc['peak_day', 'p5'], e.loc['peak_day', 'p95'])})"
                 )
             text += (
-                f", and leads to {num(e.loc['hospital_admissions', 'p50'])} hospital admissions "
-                f"among residents"
+                ". Over the whole run, from all causes (everyday demand included), residents "
+                f"have {num(e.loc['hospital_admissions', 'p50'])} hospital admissions"
             )
             if "icu_admissions" in e.index:
-                text += f" (ICU entries, all causes: {num(e.loc['icu_admissions', 'p50'])})"
+                text += f" ({num(e.loc['icu_admissions', 'p50'])} ICU entries)"
             text += f" and {num(e.loc['deaths', 'p50'])} deaths."
             out.append(text)
 
