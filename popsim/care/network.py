@@ -128,7 +128,6 @@ class CareNetwork:
             ),
             0,
         )
-        self._ed_site = self.router.ed_sites()
         self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
         self._deaths: list[int] = []
         self._left: list[int] = []
@@ -146,7 +145,6 @@ class CareNetwork:
             changed = changed or change is not None
         if changed:
             self.router.refresh()
-            self._ed_site = self.router.ed_sites()
         self._advance(day)
         self._fill_boarders(day)
         if len(needs):
@@ -176,7 +174,6 @@ class CareNetwork:
         else:
             raise TypeError(f"the care network does not handle {event!r}")
         self.router.refresh()
-        self._ed_site = self.router.ed_sites()
 
     def journeys(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
         """Journey rows (resident_id, day, event, facility, unit) and the code names."""
@@ -516,9 +513,10 @@ class CareNetwork:
 
     # ---------------------------------------------------------------- counts
     def _count_ed(self, per_zone: np.ndarray) -> None:
-        ok = self._ed_site >= 0
+        ed_site = self.router.ed_site
+        ok = ed_site >= 0
         self._ed_today += np.bincount(
-            self._ed_site[ok], weights=per_zone[ok], minlength=len(self.facilities)
+            ed_site[ok], weights=per_zone[ok], minlength=len(self.facilities)
         ).astype(np.int64)
 
     def census(self) -> int:

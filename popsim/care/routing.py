@@ -73,12 +73,14 @@ class Router:
 
         ``_emergency[zone]``: ``(site, facility, minutes)`` of the open sites with an ED,
         nearest first; ``_planned[zone]``: the ``(site, nearest)`` answer for planned care
-        (it does not depend on load)."""
+        (it does not depend on load); ``ed_site[zone]``: the nearest open site with an ED
+        (-1: none), where the zone's ED-only visits are counted."""
         self._emergency = [
             [(f, self.facilities[f], float(self.minutes[z, f])) for f in order if self._has_ed(f)]
             for z, order in enumerate(self.order)
         ]
         self._planned = [self._nearest_planned(z) for z in range(len(self.order))]
+        self.ed_site = np.array([c[0][0] if c else -1 for c in self._emergency], dtype=np.int64)
 
     def _has_ed(self, f: int) -> bool:
         fac = self.facilities[f]
@@ -153,17 +155,6 @@ class Router:
                 continue
             return f
         return -1
-
-    def ed_sites(self) -> np.ndarray:
-        """For each zone, the nearest open site with an ED (-1: none)."""
-        out = np.full(len(self.order), -1, dtype=np.int64)
-        for z, order in enumerate(self.order):
-            for f in order:
-                fac = self.facilities[f]
-                if fac.is_open and fac.has_ed:
-                    out[z] = f
-                    break
-        return out
 
     # ------------------------------------------------------------- transfers
     def icu_transfer(self, site: Facility) -> int:
