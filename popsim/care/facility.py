@@ -150,12 +150,6 @@ class Facility(mesa.Agent):
     def icu_free(self) -> bool:
         return self.n[ICU] < self.icu_beds
 
-    def load(self) -> float:
-        """Ward occupancy of funded beds counting ED boarders (inf when no beds)."""
-        n = self.n
-        beds = self._ward_beds
-        return (n[1] + n[3] + n[0]) / beds if beds > 0 else float("inf")
-
     def add(self, unit: int, k: int = 1) -> None:
         """Change the census of ``unit`` by ``k`` (ED means boarding)."""
         self.n[unit] += k

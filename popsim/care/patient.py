@@ -126,15 +126,6 @@ class Patient(mesa.Agent):
         """The unit of the current phase (the ward for a boarder waiting for a bed)."""
         return self.phases[self.phase][0]
 
-    @property
-    def last_phase(self) -> bool:
-        return self.phase >= len(self.phases) - 1
-
-    @property
-    def stay_days(self) -> int:
-        """Planned length of the whole stay."""
-        return sum(days for _, days in self.phases)
-
 
 def _drop(row: tuple[int, int, int, int, int]) -> None:
     """The appender of a switched-off journey log: keeps nothing."""

@@ -113,9 +113,9 @@ class Router:
         candidates = self._emergency[zone]
         if not candidates:  # no open ED anywhere: any open site with beds
             return self._planned[zone]
-        # the nearest open ED, unless its load (Facility.load, inlined: this is called
-        # for every need) is at the threshold: then the nearest within the extra minutes
-        # that is not, else the nearest anyway
+        # the nearest open ED, unless its load (ward + ALC + ED boarders over funded ward
+        # beds; written out here, this is called for every need) is at the threshold: then
+        # the nearest within the extra minutes that is not, else the nearest anyway
         nearest, fac, minutes = candidates[0]
         n, beds = fac.n, fac.ward_beds
         if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at:
