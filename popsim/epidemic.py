@@ -309,7 +309,7 @@ class Epidemic(Module):
         self.on_reindex(model)
 
         self.tr = calibrate(p, pop, model.region.zone_zone_minutes)
-        self.beta, self.p_household = self.tr.beta, self.tr.p_household
+        self.p_household = self.tr.p_household
         self.hazard = HazardCache(self.tr, self.rel_community)
         self.importations = [(p.start_day, p.seed_infections, z) for z in self._seed_zones(model)]
         for imp in p.importations:
