@@ -280,10 +280,16 @@ class CareNetwork:
             queue = fac.boarding
             n = fac.n
             # first come, first served while a ward bed is free (Facility.ward_free,
-            # inlined); patients who left the queue otherwise are dropped from its head
-            while queue and (n[WARD] + n[ALC] < fac.ward_capacity or not queue[0].boarding):
+            # inlined); patients who left the queue otherwise are dropped from its head,
+            # among them one boarding again at another site (moved to an ICU elsewhere,
+            # then stepped down to a full ward there)
+            while queue and (
+                n[WARD] + n[ALC] < fac.ward_capacity
+                or not queue[0].boarding
+                or queue[0].site is not fac
+            ):
                 p = queue.popleft()
-                if not p.boarding:
+                if not p.boarding or p.site is not fac:
                     continue
                 p.boarding = False
                 unit = p.phases[p.phase][0]  # the ward, or ALC for one whose ward days ran out
