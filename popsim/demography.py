@@ -103,12 +103,14 @@ class Demography(Module):
     def init(self, model: RegionModel) -> None:
         self.rng = model.stream(self.name)
         self.year_start_alive = model.pop.n_alive
+        # daily death probability of each (zone, band) cell, in alive_counts.ravel() order
+        self.p_death_cell = np.tile(self.p_death_day, model.pop.n_zones)
 
     def step(self, model: RegionModel) -> None:
         if model.day > 0 and model.day % DAYS_PER_YEAR == 0:
             self.new_year(model)
         pop = model.pop
-        k = self.rng.binomial(pop.alive_counts.ravel(), np.tile(self.p_death_day, pop.n_zones))
+        k = self.rng.binomial(pop.alive_counts.ravel(), self.p_death_cell)
         if k.any():
             ids = pop.sample_cells(k, self.rng, accept=lambda ids: ~pop.in_hospital[ids])
             self.n_deaths += len(model.kill(ids))
