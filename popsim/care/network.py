@@ -77,12 +77,13 @@ class CareNetwork:
         facilities: one :class:`Facility` agent per row of the region's facilities table.
         patients: living patients by resident id.
         metrics: names of the ``facility_day`` columns.
-        totals: run totals (admitted, planned_days (and their squares, planned_days_sq):
-            planned stay days of the admitted,
-            discharged, died (all stays), ended, stay_days, alc_stays (ended stays admitted
-            during the run), repathed: needs of
-            patients already in hospital, skipped: needs of the dead, unplaced needs,
-            prevalent: residents placed in hospital at a warm start).
+        totals: run totals: ``admitted``; ``planned_days`` and ``planned_days_sq``
+            (planned stay days of the admitted, and their squares); ``discharged`` and
+            ``died`` (all stays); ``ended``, ``stay_days`` and ``alc_stays`` (stays
+            admitted during the run that ended, their days, those ending in ALC);
+            ``repathed`` (needs of patients already in hospital); ``skipped`` (needs of
+            the dead, or of residents in hospital without a patient); ``unplaced`` (no
+            open site); ``prevalent`` (residents placed in hospital at a warm start).
     """
 
     def __init__(self, model: RegionModel, params: CareParams) -> None:
