@@ -121,25 +121,21 @@ class Region:
 
     def zone_index(self, key: str) -> int:
         """Index of a zone given its ``zone_id`` or its name (case-insensitive)."""
-        k = str(key).casefold()
-        for i, (zid, name) in enumerate(
-            zip(self.zones["zone_id"], self.zones["name"], strict=True)
-        ):
-            if str(zid).casefold() == k or str(name).casefold() == k:
-                return i
-        raise KeyError(f"unknown zone {key!r}; known zones: {', '.join(self.zone_ids)}")
+        return _row_index(self.zones, "zone", "zones", key)
 
     def facility_index(self, key: str) -> int:
         """Index of a facility given its ``facility_id`` or name (case-insensitive)."""
-        k = str(key).casefold()
-        for i, (fid, name) in enumerate(
-            zip(self.facilities["facility_id"], self.facilities["name"], strict=True)
-        ):
-            if str(fid).casefold() == k or str(name).casefold() == k:
-                return i
-        raise KeyError(
-            f"unknown facility {key!r}; known facilities: {', '.join(self.facility_ids)}"
-        )
+        return _row_index(self.facilities, "facility", "facilities", key)
+
+
+def _row_index(table: pd.DataFrame, what: str, plural: str, key: str) -> int:
+    """Row of ``table`` whose ``<what>_id`` or ``name`` is ``key`` (case-insensitive)."""
+    ids = [str(i) for i in table[f"{what}_id"]]
+    k = str(key).casefold()
+    for i, (rid, name) in enumerate(zip(ids, table["name"], strict=True)):
+        if rid.casefold() == k or str(name).casefold() == k:
+            return i
+    raise KeyError(f"unknown {what} {key!r}; known {plural}: {', '.join(ids)}")
 
 
 # ---------------------------------------------------------------------------
