@@ -327,15 +327,16 @@ class Population:
     def emigrate(self, ids: np.ndarray) -> np.ndarray:
         """Residents leave the region alive: no longer counted, not dead. Returns those
         who were living here (each once)."""
-        ids = np.unique(np.asarray(ids, dtype=np.int64))
-        ids = ids[self.alive[ids]]
-        self.alive[ids] = False
+        ids = self._remove(ids)
         self.emigrated[ids] = True
-        np.subtract.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
         return ids
 
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Mark residents dead; returns those who were alive (each counted once)."""
+        return self._remove(ids)
+
+    def _remove(self, ids: np.ndarray) -> np.ndarray:
+        """No longer alive here (died or left); returns those who were, each once."""
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         ids = ids[self.alive[ids]]
         self.alive[ids] = False
