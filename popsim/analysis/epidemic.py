@@ -28,7 +28,7 @@ def create_zone_base(con: duckdb.DuckDBPyConnection) -> None:
     zone and day (table ``zone_daily``)."""
     date = "CAST(date AS DATE)" if "date" in columns(con, "zone_day") else "CAST(NULL AS DATE)"
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE zone_rep AS
         WITH b AS (
             SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
@@ -41,8 +41,8 @@ def create_zone_base(con: duckdb.DuckDBPyConnection) -> None:
             FROM zone_day GROUP BY ALL
         )
         SELECT scenario, replicate,
-               CASE WHEN grouping(zone) = 1 THEN 'All zones' ELSE zone END AS zone,
-               CASE WHEN grouping(age_band) = 1 THEN 'all' ELSE age_band END AS age_band,
+               CASE WHEN grouping(zone) = 1 THEN '{ALL_ZONES}' ELSE zone END AS zone,
+               CASE WHEN grouping(age_band) = 1 THEN '{ALL_BANDS}' ELSE age_band END AS age_band,
                sum(population) AS population, sum(infections) AS infections,
                sum(admissions) AS admissions, sum(deaths) AS deaths,
                sum(infections) / nullif(sum(population), 0) AS attack_rate
@@ -84,12 +84,12 @@ def attack_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def peak_days(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Day of most infectious residents by zone (and region), over replicates."""
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE peak_rep AS
         WITH d AS (
             SELECT scenario, replicate, zone, day, infectious AS inf FROM zone_daily
             UNION ALL
-            SELECT scenario, replicate, 'All zones', day, sum(infectious) FROM zone_daily
+            SELECT scenario, replicate, '{ALL_ZONES}', day, sum(infectious) FROM zone_daily
             GROUP BY ALL
         ),
         r AS (
@@ -169,14 +169,14 @@ def icu_admissions(con: duckdb.DuckDBPyConnection, has_journeys: bool) -> pd.Dat
 def epidemic_summary(con: duckdb.DuckDBPyConnection, icu: pd.DataFrame | None) -> pd.DataFrame:
     """Region-level epidemic measures per scenario: one row per measure, p5/p50/p95."""
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE epi_rep AS
         SELECT z.scenario, z.replicate, z.population, z.infections, z.attack_rate,
                z.admissions AS hospital_admissions, z.deaths,
                p.peak_day, p.peak_infectious
         FROM zone_rep z JOIN peak_rep p
-          ON p.scenario = z.scenario AND p.replicate = z.replicate AND p.zone = 'All zones'
-        WHERE z.zone = 'All zones' AND z.age_band = 'all'
+          ON p.scenario = z.scenario AND p.replicate = z.replicate AND p.zone = '{ALL_ZONES}'
+        WHERE z.zone = '{ALL_ZONES}' AND z.age_band = '{ALL_BANDS}'
         """
     )
     rep = con.execute("SELECT * FROM epi_rep").df()

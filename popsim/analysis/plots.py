@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from popsim.analysis.capacity import ALL_SITES
+from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.files import atomic_write
 
 if TYPE_CHECKING:
@@ -177,8 +178,8 @@ def region_map(
     if attack is not None and len(attack):
         a = attack[
             (attack["scenario"] == baseline)
-            & (attack["age_band"] == "all")
-            & (attack["zone"] != "All zones")
+            & (attack["age_band"] == ALL_BANDS)
+            & (attack["zone"] != ALL_ZONES)
         ]
         zones = zones.merge(
             a[["zone", "attack_rate_p50"]], left_on="zone_key", right_on="zone", how="left"

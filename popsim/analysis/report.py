@@ -18,6 +18,7 @@ import pandas as pd
 from popsim import __version__
 from popsim.analysis import RunAnalysis, load, plots, summary
 from popsim.analysis.capacity import ALL_SITES
+from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.errors import PopsimError
 from popsim.files import write_text
 
@@ -185,7 +186,7 @@ def _epidemic_tables(a: RunAnalysis, zone_names: dict[str, str]) -> str:
     e = a.epidemic.copy()
     parts = [_table(e, {"mean": "num", "p5": "num", "p50": "num", "p95": "num"})]
     ar = a.attack_rate
-    z = ar[ar["age_band"] == "all"].copy()
+    z = ar[ar["age_band"] == ALL_BANDS].copy()
     z["zone"] = z["zone"].map(lambda v: zone_names.get(v, v))
     pk = a.peak_day.copy()
     pk["zone"] = pk["zone"].map(lambda v: zone_names.get(v, v))
@@ -198,7 +199,7 @@ def _epidemic_tables(a: RunAnalysis, zone_names: dict[str, str]) -> str:
     fmt = {"attack_rate_p50": "pct1", "attack_rate_p5": "pct1", "attack_rate_p95": "pct1"}
     fmt.update({c: "int" for c in ("population", "admissions_p50", "deaths_p50", "peak_day_p50")})
     parts.append(_table(z[cols], fmt))
-    b = ar[ar["zone"] == "All zones"]
+    b = ar[ar["zone"] == ALL_ZONES]
     parts.append("<h3>By age band (region)</h3>")
     cols = ["scenario", "age_band", "population", "attack_rate_p50", "admissions_p50", "deaths_p50"]
     parts.append(_table(b[cols], fmt))
