@@ -248,7 +248,9 @@ class Demand(Module):
             pop.cell[alive & (pop.sex == 0)], minlength=pop.n_zones * N_AGE_BANDS
         ).reshape(pop.n_zones, N_AGE_BANDS)
         total = np.maximum(pop.alive_counts, 1)
-        self.female_share = female / total
+        self.female_share = share = female / total
+        # ED-only visits per resident a day by cell (before the day's factor)
+        self.ed_cell_rates = share * self.ed_rates[0] + (1 - share) * self.ed_rates[1]
 
     def apply(self, model: RegionModel, event: Event) -> None:
         if isinstance(event, Electives):
@@ -304,10 +306,7 @@ class Demand(Module):
         return _subset(queue, take)
 
     def _ed_visits(self, model: RegionModel, factor: float) -> None:
-        share = self.female_share
-        per_cell = model.pop.alive_counts * (
-            share * self.ed_rates[0] + (1 - share) * self.ed_rates[1]
-        )
+        per_cell = model.pop.alive_counts * self.ed_cell_rates
         visits = self.rng.poisson(per_cell * factor)
         model.request_ed_visits(visits.sum(axis=1))
 
