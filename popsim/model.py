@@ -25,7 +25,7 @@ import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
@@ -228,8 +228,6 @@ class RegionModel(mesa.Model):
 
     @property
     def date(self) -> date:
-        from datetime import timedelta
-
         return self.config.start + timedelta(days=self.day)
 
     # --------------------------------------------------------------- requests
