@@ -268,9 +268,8 @@ class Epidemic(Module):
     name: ClassVar[str] = "epidemic"
     columns: ClassVar[tuple[Column, ...]] = (Column("epi_state", "uint8", S),)
 
-    def __init__(self, params: EpidemicParams, seed_zone_indices: list[int] | None = None):
+    def __init__(self, params: EpidemicParams):
         self.params = params
-        self.seed_zone_indices = seed_zone_indices
         p = params
         self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
         self.p_sev_sym = conditional(p.p_severe, p.p_symptomatic)
@@ -325,10 +324,7 @@ class Epidemic(Module):
 
     def _seed_zones(self, model: RegionModel) -> list[int | None]:
         """Zones receiving the seed infections: split evenly, or None for by population."""
-        if self.seed_zone_indices is not None:
-            zones: list[int | None] = list(self.seed_zone_indices)
-        else:
-            zones = [self._zone(model, z) for z in self.params.seed_zones]
+        zones: list[int | None] = [self._zone(model, z) for z in self.params.seed_zones]
         return zones or [None]
 
     def on_reindex(self, model: RegionModel) -> None:
