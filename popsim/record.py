@@ -47,8 +47,6 @@ ZONE_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "zone", "age_band",
 JOURNEY_COLUMNS: tuple[str, ...] = ("replicate", "resident_id", "day", "event", "facility", "unit")
 #: Compression of every file (zstd: small and fast to read and write).
 COMPRESSION = "zstd"
-#: Partition key type as read back: dictionary-encoded scenario names.
-SCENARIO_TYPE = pa.dictionary(pa.int32(), pa.string())
 
 _EPOCH = date(1970, 1, 1)
 

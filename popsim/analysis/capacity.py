@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 ALL_SITES = "All sites"
-UNITS: tuple[str, ...] = ("ward", "icu", "total")
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Per-replicate measures summarised by their median and 90% interval.
 MEASURES: tuple[str, ...] = (
