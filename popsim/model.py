@@ -262,7 +262,9 @@ class RegionModel(mesa.Model):
         t = clock()
         for event in self._events.get(self.day, ()):
             self._apply(event)
-        t, self.seconds["events"] = clock(), self.seconds["events"] + clock() - t
+        now = clock()
+        self.seconds["events"] += now - t
+        t = now
         for module in self.modules:
             module.step(self)
             now = clock()
