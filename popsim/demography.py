@@ -5,8 +5,9 @@ Assumptions (stated, replaceable by official tables through the parameters):
 - **Deaths**: annual mortality by 10-year band from a Gompertz-Makeham curve fitted to
   approximate Canadian/BC life-table values (about 0.1% a year at 40, 0.6% at 60, 3.9%
   at 80, 15% at 90+; infants 0.45%), giving a crude death rate near 9 per 1,000 for
-  the Canadian age shape with ages uniform within bands (BC 2022: about 8.5). Residents in hospital are never
-  picked: the care network owns them (their deaths come from their stay).
+  the Canadian age shape with ages uniform within bands (BC 2022: about 8.5). Residents
+  in hospital are never picked: the care network owns them (their deaths come from their
+  stay).
 - **Births**: age-specific fertility of women 15-49 (total fertility about 1.25, BC
   and Fraser 2021-22 about 1.1-1.3); a newborn joins the mother's household and zone.
 - **Growth**: net migration each year brings the living population to

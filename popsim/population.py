@@ -120,7 +120,8 @@ class Population:
     Core columns: ``age`` (uint8 years), ``band`` (uint8, ``age // 10`` capped at 9),
     ``sex`` (uint8, 0 female 1 male), ``zone`` (int16), ``household`` (int32),
     ``alive`` (bool), ``in_hospital`` (bool, set by the care network), ``emigrated``
-    (bool: left the region alive; not alive, not dead). Resident ids are row numbers and never change; births append rows.
+    (bool: left the region alive; not alive, not dead). Resident ids are row numbers and
+    never change; births append rows.
     """
 
     def __init__(
