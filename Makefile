@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SPEC ?= runs/fraser.toml
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-fast golden lint format bench clean
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ test: $(STAMP)
 	$(BIN)/ruff check popsim tests bench
 	$(BIN)/ruff format --check popsim tests bench
 	$(BIN)/python -m pytest -q
+
+golden: $(STAMP)
+	$(BIN)/python tests/golden/make_baseline.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check popsim tests bench
