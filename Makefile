@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check popsim tests bench
 	$(BIN)/python -m pytest -q
 
+# the quick part for development: no slow tests, no Dask cluster (under a minute)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not cluster"
+
 golden: $(STAMP)
 	$(BIN)/python tests/golden/make_baseline.py
 

@@ -58,6 +58,7 @@ ensembles = st.integers(2, 6).flatmap(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None)
 @given(ensembles)
 def test_capacity_matches_numpy_reference(data: tuple[np.ndarray, int, np.ndarray]) -> None:

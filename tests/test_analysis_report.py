@@ -58,6 +58,7 @@ def test_summary_sentence_and_map_note(report: Path) -> None:
     assert "No region map: the run&#x27;s spec names no region" in text
 
 
+@pytest.mark.slow
 def test_report_with_region_map(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from popsim.synth import synthetic_region, write_region
 

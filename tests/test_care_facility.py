@@ -4,8 +4,8 @@ import dataclasses
 from datetime import date
 
 import numpy as np
+from conftest import facility_metric as _col
 
-from popsim.care.network import METRICS
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import MEDICAL, NeedBatch
@@ -28,29 +28,6 @@ def _run(region, days=12, events=(), needs=None):
         model.request_care(needs(model))
     model.run()
     return model
-
-
-def _col(model, name):
-    return model.facility_day[..., model.care.metrics.index(name)]
-
-
-def test_required_metrics_come_first_in_the_product_order():
-    required = [
-        "ward_census",
-        "ward_beds",
-        "icu_census",
-        "icu_beds",
-        "alc_census",
-        "admissions",
-        "discharges",
-        "deaths",
-        "transfers_in",
-        "transfers_out",
-        "diversions",
-        "ed_visits",
-        "ed_boarding",
-    ]
-    assert METRICS[: len(required)] == tuple(required)
 
 
 def test_status_follows_the_table_dates():

@@ -3,6 +3,8 @@
 import dataclasses
 
 import numpy as np
+import pytest
+from conftest import facility_metric as _col
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,10 +22,6 @@ CENSUS = ("ward_census", "icu_census", "alc_census", "ed_boarding")
 def _census(result, names=CENSUS):
     idx = [list(result.facility_metrics).index(n) for n in names]
     return result.facility_day[..., idx].sum(axis=-1)
-
-
-def _col(result, name):
-    return result.facility_day[..., list(result.facility_metrics).index(name)]
 
 
 @settings(max_examples=20, deadline=None)
@@ -180,6 +178,7 @@ def test_closing_a_site_or_its_beds_raises_its_neighbours_census():
         assert after[1] < 0.2 * base[1]
 
 
+@pytest.mark.slow
 def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
     """One year of everyday demand in the default Fraser region (1.86 M residents, 2021).
 

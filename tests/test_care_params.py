@@ -3,7 +3,6 @@
 import pytest
 from pydantic import ValidationError
 
-import popsim.care.network
 from popsim.care.params import CareParams, ReferralShares
 
 
@@ -28,9 +27,3 @@ def test_a_role_without_a_share_refers_nobody_and_defaults_are_by_role():
     shares = ReferralShares(community=0.4)
     assert shares.of("community") == 0.4 and shares.of("stabilisation") == 1.0
     assert shares.of("tertiary") == 0.0 and shares.of("hospice") == 0.0
-
-
-def test_the_network_module_exports_the_same_classes():
-    # the scenario loader and users import CareParams from popsim.care.network
-    assert popsim.care.network.CareParams is CareParams
-    assert popsim.care.network.ReferralShares is ReferralShares

@@ -3,6 +3,8 @@
 import dataclasses
 
 import numpy as np
+from conftest import NO_REFER as NO_REFER_SHARES
+from conftest import journey_of, residents_in_zone
 
 from popsim.care.facility import ALC, ICU, WARD
 from popsim.care.network import CareParams
@@ -12,7 +14,7 @@ from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
 from popsim.synth import synthetic_region
 
 #: No referrals: these tests follow one patient at the site it arrived at.
-NO_REFER = CareParams(p_refer={"stabilisation": 0, "community": 0, "regional": 0, "tertiary": 0})
+NO_REFER = CareParams(p_refer=NO_REFER_SHARES)
 
 
 def _model(days=30, **kw):
@@ -20,15 +22,12 @@ def _model(days=30, **kw):
 
 
 def _resident_in_zone(model, zone):
-    return int(np.flatnonzero((model.pop.zone == zone) & model.pop.alive)[0])
+    return int(residents_in_zone(model, zone)[0])
 
 
 def _events(model, resident):
-    j, codes = model.care.journeys()
-    mine = j["resident_id"] == resident
-    names = [codes["event"][e] for e in j["event"][mine]]
-    units = [codes["unit"][u] for u in j["unit"][mine]]
-    return names, j["day"][mine].tolist(), units, j["facility"][mine].tolist()
+    j = journey_of(model, resident)
+    return j["event"], j["day"], j["unit"], j["facility"]
 
 
 def _n_patient_agents(model):

@@ -3,14 +3,14 @@
 import dataclasses
 
 import numpy as np
+from conftest import NO_REFER
+from conftest import facility_metric as _col
 
 from popsim.care.network import CareParams
 from popsim.demand import DemandParams
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import MATERNITY, MEDICAL, SURGICAL, NeedBatch
 from popsim.synth import synthetic_region
-
-NO_REFER = {"stabilisation": 0.0, "community": 0.0, "regional": 0.0, "tertiary": 0.0}
 
 
 def _region(roles):
@@ -19,10 +19,6 @@ def _region(roles):
     fac = region.facilities.copy()
     fac["role"] = roles
     return dataclasses.replace(region, facilities=fac)
-
-
-def _col(model, name):
-    return model.facility_day[..., model.care.metrics.index(name)]
 
 
 def _rows(model):

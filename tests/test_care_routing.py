@@ -3,15 +3,15 @@
 import dataclasses
 
 import numpy as np
+from conftest import NO_REFER, journey_of
+from conftest import facility_metric as _col
+from conftest import residents_in_zone as _residents
 
 from popsim.care.facility import ICU, WARD
 from popsim.care.network import CareParams
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, MEDICAL, SURGICAL, NeedBatch
 from popsim.synth import synthetic_region
-
-#: No referrals: the tests of this file check nearest-site routing itself.
-NO_REFER = {"stabilisation": 0.0, "community": 0.0, "regional": 0.0, "tertiary": 0.0}
 
 
 def _model(region=None, days=40, **care):
@@ -20,18 +20,9 @@ def _model(region=None, days=40, **care):
     return RegionModel(region, ModelConfig(days=days, care=CareParams(**care)), seed=5)
 
 
-def _residents(model, zone, k=1):
-    return np.flatnonzero((model.pop.zone == zone) & model.pop.alive)[:k]
-
-
-def _col(model, name):
-    return model.facility_day[..., model.care.metrics.index(name)]
-
-
 def _journey(model, resident):
-    j, codes = model.care.journeys()
-    mine = j["resident_id"] == resident
-    return [codes["event"][e] for e in j["event"][mine]], j["facility"][mine].tolist()
+    j = journey_of(model, resident)
+    return j["event"], j["facility"]
 
 
 def test_each_zone_goes_to_its_nearest_site():

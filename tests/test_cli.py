@@ -22,6 +22,7 @@ events = [{ day = 1, close = "F2" }]
 """
 
 
+@pytest.mark.cluster
 def test_run_command_writes_dataset_and_summary(tmp_path, capsys):
     spec = tmp_path / "tiny.toml"
     spec.write_text(SPEC, encoding="utf-8")
@@ -63,6 +64,7 @@ def test_bad_override_exits_2(tmp_path, capsys):
     assert "days" in capsys.readouterr().err
 
 
+@pytest.mark.cluster
 def test_other_configuration_in_the_output_folder_exits_2_unless_forced(tmp_path, capsys):
     spec = tmp_path / "tiny.toml"
     spec.write_text(SPEC, encoding="utf-8")

@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 
 from popsim import record
-from popsim.ensemble import OutputConflict, config_hash, local_cluster, replicate_seed, run_spec
+from popsim.ensemble import OutputConflict, config_hash, replicate_seed, run_spec
 from popsim.scenario import load_spec
 from popsim.synth import synthetic_region, write_region
+
+pytestmark = pytest.mark.cluster
 
 SPEC = """
 name = "small"
@@ -43,14 +45,8 @@ N_TASKS = 3 * 4
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from distributed import Client
-
-    cl = local_cluster(2)
-    client = Client(cl)
-    yield cl, client
-    client.close()
-    cl.close()
+def cluster(dask_cluster):
+    return dask_cluster
 
 
 @pytest.fixture(scope="module")

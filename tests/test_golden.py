@@ -28,6 +28,8 @@ sys.path.insert(0, str(GOLDEN))
 
 import make_baseline  # noqa: E402
 
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
 
 @pytest.fixture(scope="module")
 def current(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[float]]]:

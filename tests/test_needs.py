@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from popsim.needs import EPI_CRITICAL, KIND_NAMES, MEDICAL, NeedBatch
+from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
 
 
 def test_build_broadcasts_scalars_to_every_resident():
@@ -28,8 +28,3 @@ def test_concat_keeps_order_and_skips_empty_batches():
     assert joined.kind.tolist() == [MEDICAL, MEDICAL, EPI_CRITICAL]
     assert joined.icu_days.tolist() == [0, 0, 5]
     assert len(NeedBatch.concat([])) == 0
-
-
-def test_every_kind_has_a_name():
-    assert len(KIND_NAMES) == EPI_CRITICAL + 1
-    assert len(set(KIND_NAMES)) == len(KIND_NAMES)

@@ -11,6 +11,8 @@ from popsim.model import ModelConfig, RegionModel
 from popsim.reference import ReferenceModel
 from popsim.synth import synthetic_region
 
+pytestmark = pytest.mark.slow
+
 N = 20_000
 DAYS = 150
 SEEDS = (0, 1, 2)

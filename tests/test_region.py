@@ -206,16 +206,6 @@ def test_region_invariants_on_shipped_regions():
             assert geom.contains(Point(x, y))
 
 
-def test_travel_minutes_follow_the_documented_formula():
-    region = load_region("synthetic")
-    zxy = region.zones[["x", "y"]].to_numpy()
-    fxy = region.facilities[["x", "y"]].to_numpy()
-    km = np.hypot(*(zxy[1] - fxy[0])) / 1000
-    t = region.travel
-    expected = t.base_minutes + t.detour_factor * km / t.speed_kmh * 60
-    assert region.zone_facility_minutes[1, 0] == pytest.approx(expected, rel=1e-5)
-
-
 # a bad value for each validated facilities.csv column (valid values are never in this list)
 BAD_VALUES = {
     "ward_beds": ["-1", "2.5", "ten", ""],

@@ -7,22 +7,18 @@ from pathlib import Path
 import pytest
 
 from popsim import record
-from popsim.ensemble import local_cluster, run_spec
+from popsim.ensemble import run_spec
 from popsim.scenario import load_spec
+
+pytestmark = pytest.mark.cluster
 
 RUNS = Path(__file__).resolve().parents[1] / "runs"
 SPECS = sorted(RUNS.glob("*.toml"))
 
 
 @pytest.fixture(scope="module")
-def scheduler():
-    from distributed import Client
-
-    cl = local_cluster(2)
-    client = Client(cl)
-    yield cl.scheduler_address
-    client.close()
-    cl.close()
+def scheduler(dask_cluster):
+    return dask_cluster[0].scheduler_address
 
 
 def test_the_default_and_named_specs_exist():

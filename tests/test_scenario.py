@@ -12,15 +12,14 @@ from hypothesis import strategies as st
 
 from popsim import events as ev
 from popsim.errors import SpecError
-from popsim.region import load_region
 from popsim.scenario import RunSpec, dotted, load_spec
 
 BAD_SPECS = sorted((Path(__file__).parent / "bad_specs").glob("*.toml"))
 
 
-@pytest.fixture(scope="module")
-def region():
-    return load_region("synthetic")
+@pytest.fixture
+def region(synthetic):
+    return synthetic
 
 
 def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
