@@ -9,22 +9,30 @@ rates by age where a planner has them. On the Fraser age structure they give:
 - about 69 stays per 1,000 a year (CIHI: 70 per 1,000, 2023-24), 44% of them of
   residents 65+ (19% of residents): the rate rises from about 20 per 1,000 at 10-19 to
   about 250 at 80-89 (assumption);
-- by type: medical 52%, surgical 28% (55% of them elective), childbirth 13% (about 9
-  births per 1,000 residents, close to Canada's ~9-10; assumption by age), mental health
-  7% (assumption);
+- by type: medical 53%, surgical 29% (55% of them elective), childbirth 11% (the
+  births of demography's fertility table, total fertility 1.255: about 8 births per
+  1,000 residents, BC about 7.5-8), mental health 7% (assumption);
 - about 380 ED visits per 1,000 a year (Ontario: 413), the very young and the old most
   often (assumption by age); the emergency admissions are part of them, so the ED-only
   visits are the ED rate less the emergency-admission rate;
-- stays: lognormal by type and age (medical about 9 days, surgical 5, childbirth 2.1
-  as in CIHI, mental health 12); median 4 days, 99th percentile about 57 (ALC included).
-  The mean whole stay is 7.3 days, CIHI's average stay, of which 5.6 acute days and the
-  rest ALC days: 70 stays per 1,000 x 7.3 days is the 1.4 beds per 1,000 that Fraser
-  funds, near 100% occupancy; ``rel_stay`` scales the acute days;
+- acute stays (ICU and ward days): lognormal by type and age (medical about 11 days at
+  80+, surgical 7, childbirth 2.1 as in CIHI 2021-22, mental health 17); mean acute
+  stay about 7.0 days (CIHI Discharge Abstract Database: average acute length of stay
+  7.3 days in 2023-24, typically 7-8); ``rel_stay`` scales the acute days. With ALC
+  days the mean whole stay is about 8.1 days: 70 stays per 1,000 x 8.1 days is about
+  1.55 beds per 1,000, above the 1.4 that Fraser funds (BC runs above 100% of funded
+  beds, 103% in 2018-19; Fraser residents also use Vancouver's tertiary sites, which the
+  region does not include);
 - ICU: about 5% of stays, 3.3 days on average (assumption, sized so that Fraser's ~80
   ICU beds run near the reported 90%);
-- ALC: about 6-7% of stays (CIHI: 5.8% in 2021-22, 6.2% in 2022-23), 89% of them aged
-  65+, lognormal mean 25 days (CADTH: about 25 ALC days per ALC stay among 65+);
-- in-hospital death: about 3% of stays, mostly the old (assumption).
+- ALC: about 5.7% of stays (CIHI: 5.8% in 2021-22, 6.2% in 2022-23), nearly all of
+  them aged 65+, lognormal mean 20 days (assumption: CADTH 2024 reports 25 ALC days per
+  ALC stay among 65+ waiting for residential care, shorter waits for other ALC
+  reasons), so ALC days are about 14% of acute bed-days (CIHI, Alternate level of care
+  in Canada: about 1 in 7 acute beds, 13-15%);
+- in-hospital death: about 3% of stays, mostly the old (assumption). These deaths are
+  part of all-cause mortality: demography takes them off its out-of-hospital hazard
+  (:meth:`Demand.hospital_burden`), so they are not counted twice.
 
 Elective surgery paused by a scenario is drawn and then dropped (counted in
 ``n_cancelled``), so every other draw is the same as in the run without the pause. The
@@ -37,12 +45,15 @@ ED visits and emergency admissions follow a weekday profile (Monday busiest); el
 surgery happens Monday to Friday only and stops while paused (:class:`popsim.events.Electives`);
 childbirth is flat.
 
-Per day the module draws a Poisson count per (zone, age band) cell at the band's highest
-rate over the two sexes, samples that many residents of the cell with
-:meth:`popsim.population.Population.sample_cell`, and keeps each by thinning (rate of its
-sex over the highest rate) with a type drawn in proportion to its sex's type rates: an
-exact Poisson process per resident that never scans all residents. Residents already in
-hospital are skipped (a 0.2% reduction at Canadian occupancy).
+Per day the module draws a Poisson count per (zone, age band) cell on the cell's rows
+(dead included) at the band's highest rate over the two sexes, draws that many rows of
+the cell with :meth:`popsim.population.Population.draw_rows`, and keeps each by thinning
+(rate of its sex over the highest rate) with a type drawn in proportion to its sex's
+type rates; rows of residents who are dead, gone or already in hospital are dropped
+after every draw is made: an exact Poisson process per living resident that never scans
+all residents. Common random numbers: each day's draws come from a stream keyed by the
+day (ED visits from another), so an epidemic or a death elsewhere changes only the
+admissions of the residents it touches, never the draws of the rest (tested).
 
 Warm start: hospitals are not empty on day 0. At ``init`` the module draws the
 admissions of the ``warm_start_days`` before the start in the same way and hands the
@@ -58,6 +69,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from popsim.demography import FERTILITY_BY_BAND
 from popsim.events import Electives
 from popsim.model import Module
 from popsim.needs import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
@@ -77,15 +89,16 @@ MEDICAL_RATE = np.array([20, 6, 7, 9, 16, 27, 48, 92, 180, 280], dtype=float)
 SURGICAL_RATE = np.array([4, 3, 4, 4, 7, 10, 14, 18, 23, 22], dtype=float)  # emergency
 ELECTIVE_RATE = np.array([3, 3, 3, 5, 8, 13, 21, 26, 20, 8], dtype=float)
 MENTAL_RATE = np.array([1, 7, 8, 6, 5, 4, 3, 3, 3, 3], dtype=float)
-#: Childbirth per 1,000 women a year by band.
-MATERNITY_RATE_FEMALE = np.array([0, 4, 62, 68, 10, 0, 0, 0, 0, 0], dtype=float)
+#: Childbirth per 1,000 women a year by band: demography's fertility (one table, so
+#: childbirth admissions and births agree; with demography on, its ``fertility`` is used).
+MATERNITY_RATE_FEMALE = 1000.0 * np.asarray(FERTILITY_BY_BAND, dtype=float)
 #: Male relative rate of medical and surgical stays by band.
 REL_MALE = np.array([1.15, 1.0, 0.9, 0.9, 1.0, 1.15, 1.2, 1.2, 1.15, 1.1])
 #: ED visits per 1,000 a year (all visits, those ending in admission included).
 ED_RATE = np.array([420, 300, 410, 360, 320, 310, 350, 480, 720, 950], dtype=float)
 
 #: Acute stay (days): lognormal mean by type, multiplied by an age factor; sd = cv * mean.
-STAY_MEAN = np.array([6.0, 5.5, 3.0, 2.1, 14.0])
+STAY_MEAN = np.array([7.5, 6.9, 3.75, 2.1, 17.5])
 STAY_CV = np.array([1.1, 1.1, 1.0, 0.6, 1.1])
 STAY_REL_BAND = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.05, 1.15, 1.25, 1.3])
 #: Probability of needing ICU by type (rows) and band (columns).
@@ -96,9 +109,9 @@ ICU_MEAN_DAYS, ICU_SD_DAYS = 3.5, 4.0
 P_DIE_MEDICAL = np.array([0.003, 0.001, 0.002, 0.003, 0.008, 0.018, 0.032, 0.05, 0.085, 0.13])
 P_DIE_TYPE = np.array([1.0, 0.5, 0.1, 0.001, 0.05])
 #: Probability a stay ends in ALC (waiting for long-term care) by band, multiplied by type.
-P_ALC_BAND = np.array([0.0, 0.0, 0.005, 0.008, 0.014, 0.027, 0.06, 0.135, 0.23, 0.30])
+P_ALC_BAND = np.array([0.0, 0.0, 0.004, 0.0065, 0.011, 0.022, 0.048, 0.108, 0.184, 0.24])
 P_ALC_TYPE = np.array([1.0, 0.8, 0.3, 0.0, 1.0])
-ALC_MEAN_DAYS, ALC_SD_DAYS = 25.0, 22.0
+ALC_MEAN_DAYS, ALC_SD_DAYS = 20.0, 18.0
 #: Emergency stays that need the tertiary site (major trauma, cardiac, neurosurgery).
 P_TERTIARY = np.array([0.06, 0.12, 0.0, 0.0, 0.0])
 #: Weekday profiles, Monday first (mean 1).
@@ -192,9 +205,25 @@ class Demand(Module):
         self.n_caught_up = 0  # of those, made later from the backlog
         self.backlog: list[NeedBatch] = []  # cancelled electives waiting, oldest first
         self.n_skipped = 0  # drawn residents already in hospital
+        self.totals = dict.fromkeys(
+            (
+                "admissions",
+                "acute_days",
+                "alc_days",
+                "alc_stays",
+                "icu_stays",
+                "deaths",
+                "maternity",
+                "ed_only_visits",
+            ),
+            0,
+        )
 
     def init(self, model: RegionModel) -> None:
-        self.rng = model.stream(self.name)
+        demography = getattr(model, "demography", None)
+        if demography is not None:  # childbirth admissions follow the births
+            fertility = np.asarray(demography.params.fertility, dtype=np.float64)
+            self.rates[0, :, T_MATERNITY] = fertility * self.params.rel_admissions / 365.25
         self.on_reindex(model)
         if self.params.warm_start_days > 0:
             prevalent = self.prevalent_needs(model, self.params.warm_start_days)
@@ -210,10 +239,9 @@ class Demand(Module):
         seen = np.zeros(0, dtype=np.int32)
         for back in range(1, days_back + 1):
             factors, _ = self.day_factors(model, start - timedelta(days=back))
-            ids, types = self._draw(model, self.rates * factors)
-            if len(ids) == 0:
+            needs = self._admissions(model, self.rates * factors, self.day_rng(model, -back))
+            if len(needs) == 0:
                 continue
-            needs = self._needs(model, ids, types)
             icu = needs.icu_days.astype(np.int64)
             ward = needs.ward_days.astype(np.int64)
             alc = needs.alc_days.astype(np.int64)
@@ -240,6 +268,24 @@ class Demand(Module):
             )
             seen = np.concatenate([seen, needs.resident[keep]])
         return NeedBatch.concat(batches)
+
+    def hospital_burden(self, female_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected in-hospital deaths per resident-year, and the expected share of a
+        resident's year spent in hospital, by age band, from this module's stays (the
+        year's average: seasonal and weekday factors average to 1). ``female_share``: by
+        band. Demography takes these off its all-cause hazard so that in-hospital deaths
+        are part of all-cause mortality, not added to it."""
+        f = np.asarray(female_share, dtype=np.float64)[:, None]
+        rates = (f * self.rates[0] + (1 - f) * self.rates[1]) * 365.25  # (bands, types)
+        p = self.params
+        p_icu = np.minimum(1.0, P_ICU_MEDICAL[:, None] * P_ICU_TYPE[None, :])
+        p_die = np.minimum(1.0, P_DIE_MEDICAL[:, None] * P_DIE_TYPE[None, :])
+        p_die = p_icu * np.minimum(1.0, 3 * p_die) + (1 - p_icu) * p_die
+        acute = STAY_MEAN[None, :] * STAY_REL_BAND[:, None] * p.rel_stay
+        acute[:, T_MATERNITY] = STAY_MEAN[T_MATERNITY] * p.rel_stay
+        p_alc = np.minimum(1.0, P_ALC_BAND[:, None] * P_ALC_TYPE[None, :] * p.rel_alc)
+        days = np.maximum(acute, 1.0) + (1 - p_die) * p_alc * ALC_MEAN_DAYS
+        return (rates * p_die).sum(axis=1), (rates * days).sum(axis=1) / 365.25
 
     def on_reindex(self, model: RegionModel) -> None:
         pop = model.pop
@@ -270,11 +316,16 @@ class Demand(Module):
         f[T_ELECTIVE] = WEEKDAY_ELECTIVE[wd]
         return f, season * WEEKDAY_ED[wd]
 
+    @staticmethod
+    def day_rng(model: RegionModel, day: int, what: str = "admissions") -> np.random.Generator:
+        """The stream of one day's draws (counter-based: keyed by the day, not by the draws
+        of earlier days), so another module's change reaches no later day's draws."""
+        return model.stream(f"demand.{what}:{day}")
+
     def step(self, model: RegionModel) -> None:
         factors, ed_factor = self.day_factors(model)
-        self._ed_visits(model, ed_factor)
-        ids, types = self._draw(model, self.rates * factors)
-        needs = self._needs(model, ids, types) if len(ids) else NeedBatch.empty()
+        self._ed_visits(model, ed_factor, self.day_rng(model, model.day, "ed"))
+        needs = self._admissions(model, self.rates * factors, self.day_rng(model, model.day))
         if self.paused:
             # drawn then dropped, so the other draws match a run without the pause
             # (common random numbers between scenarios); kept for later as a backlog
@@ -286,7 +337,21 @@ class Demand(Module):
         elif self.backlog and factors[T_ELECTIVE] > 0:
             needs = NeedBatch.concat([needs, self._release_backlog(model, factors)])
         if len(needs):
+            self._tally(needs)
             model.request_care(needs)
+
+    def _tally(self, needs: NeedBatch) -> None:
+        """Running totals of the stays handed to care (planned paths; the validation report
+        reads them: acute length of stay, ALC share, in-hospital deaths)."""
+        t = self.totals
+        acute = needs.icu_days.astype(np.int64) + needs.ward_days
+        t["admissions"] += len(needs)
+        t["acute_days"] += int(acute.sum())
+        t["alc_days"] += int(needs.alc_days.sum())
+        t["alc_stays"] += int((needs.alc_days > 0).sum())
+        t["icu_stays"] += int((needs.icu_days > 0).sum())
+        t["deaths"] += int(needs.dies.sum())
+        t["maternity"] += int((needs.kind == MATERNITY).sum())
 
     def _release_backlog(self, model: RegionModel, factors: np.ndarray) -> NeedBatch:
         """Cancelled elective surgery, first cancelled first, at ``backlog_catch_up`` times
@@ -305,36 +370,50 @@ class Demand(Module):
         self.n_caught_up += int(take.sum())
         return _subset(queue, take)
 
-    def _ed_visits(self, model: RegionModel, factor: float) -> None:
+    def _ed_visits(self, model: RegionModel, factor: float, rng: np.random.Generator) -> None:
         per_cell = model.pop.alive_counts * self.ed_cell_rates
-        visits = self.rng.poisson(per_cell * factor)
+        visits = rng.poisson(per_cell * factor)
+        self.totals["ed_only_visits"] += int(visits.sum())
         model.request_ed_visits(visits.sum(axis=1))
 
-    def _draw(self, model: RegionModel, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residents admitted today and their internal type, by Poisson thinning per cell."""
+    def _admissions(
+        self, model: RegionModel, rates: np.ndarray, rng: np.random.Generator
+    ) -> NeedBatch:
+        """Today's admissions and their clinical paths, by Poisson thinning per cell.
+
+        Per cell, a Poisson count on the cell's rows (dead included, as of the last
+        reindex) times the band's highest rate over the two sexes; the rows drawn
+        (:meth:`popsim.population.Population.draw_rows`) keep a type in proportion to their
+        sex's rates, and every draw of their paths is made before the rows that cannot be
+        admitted today (dead, moved away, already in hospital, drawn twice) are dropped.
+        So the draws depend only on the day and the cell index, never on another module's
+        state: an epidemic that kills or admits someone changes that resident's
+        admission, and nobody else's (common random numbers between scenarios)."""
         pop = model.pop
-        rng = self.rng
         total = rates.sum(axis=2)  # (2, bands)
         top = total.max(axis=0)  # (bands,)
-        k = rng.poisson(pop.alive_counts * top[None, :]).ravel()
-        cells = np.flatnonzero(k)
-        if len(cells) == 0:
-            return np.empty(0, np.int32), np.empty(0, np.int64)
-        ids = np.concatenate([pop.sample_cell(int(c), int(k[c]), rng) for c in cells])
+        k = rng.poisson(pop.cell_size * np.tile(top, pop.n_zones))
+        ids = pop.draw_rows(k, rng)
+        if len(ids) == 0:
+            return NeedBatch.empty()
         band = pop.band[ids]
         sex = pop.sex[ids]
         cum = np.cumsum(rates, axis=2)[sex, band]  # (n, types)
         u = rng.random(len(ids)) * top[band]
         kind = (u[:, None] >= cum).sum(axis=1)
-        keep = kind < N_TYPES
+        typed = kind < N_TYPES
+        ids, kind = ids[typed], kind[typed]
+        needs = self._needs(model, ids, kind, rng)
+        first = np.zeros(len(ids), dtype=bool)
+        first[np.unique(ids, return_index=True)[1]] = True
         busy = pop.in_hospital[ids]
-        self.n_skipped += int((keep & busy).sum())
-        keep &= ~busy
-        return ids[keep], kind[keep]
+        self.n_skipped += int((busy & pop.alive[ids]).sum())
+        return _subset(needs, first & pop.alive[ids] & ~busy)
 
-    def _needs(self, model: RegionModel, ids: np.ndarray, types: np.ndarray) -> NeedBatch:
+    def _needs(
+        self, model: RegionModel, ids: np.ndarray, types: np.ndarray, rng: np.random.Generator
+    ) -> NeedBatch:
         """Clinical paths for today's admissions: ICU, ward, ALC days and death."""
-        rng = self.rng
         p = self.params
         band = model.pop.band[ids].astype(np.int64)
         n = len(ids)

@@ -5,9 +5,13 @@ Assumptions (stated, replaceable by official tables through the parameters):
 - **Deaths**: annual mortality by 10-year band from a Gompertz-Makeham curve fitted to
   approximate Canadian/BC life-table values (about 0.1% a year at 40, 0.6% at 60, 3.9%
   at 80, 15% at 90+; infants 0.45%), giving a crude death rate near 9 per 1,000 for
-  the Canadian age shape with ages uniform within bands (BC 2022: about 8.5). Residents
-  in hospital are never picked: the care network owns them (their deaths come from their
-  stay).
+  the Canadian age shape with ages uniform within bands (BC 2022: about 8.5). This is
+  all-cause mortality, deaths in hospital included: with everyday demand on, the hazard
+  applied out of hospital is reduced by demand's expected in-hospital deaths (and raised
+  for the time spent in hospital, when the care network owns the resident), see
+  :meth:`Demography.community_death_day`; epidemic deaths are excess mortality on top.
+  Counter-based draws: each day's deaths come from a stream keyed by the day, drawn on
+  the cell index (dead rows dropped), so another module's deaths move no later draw.
 - **Births**: age-specific fertility of women 15-49 (total fertility about 1.25, BC
   and Fraser 2021-22 about 1.1-1.3); a newborn joins the mother's household and zone.
 - **Growth**: net migration each year brings the living population to
@@ -102,22 +106,48 @@ class Demography(Module):
         self.yearly: list[dict[str, float]] = []
 
     def init(self, model: RegionModel) -> None:
-        self.rng = model.stream(self.name)
+        self.rng = model.stream(f"{self.name}.year:0")
         self.year_start_alive = model.pop.n_alive
+        self.p_death_day = self.community_death_day(model)
         # daily death probability of each (zone, band) cell, in alive_counts.ravel() order
         self.p_death_cell = np.tile(self.p_death_day, model.pop.n_zones)
+
+    def community_death_day(self, model: RegionModel) -> np.ndarray:
+        """Daily death probability by band of a resident out of hospital.
+
+        ``death_rate`` is all-cause mortality (deaths in hospital included). With
+        everyday demand on, its stays end in death at an expected ``d`` per resident-year
+        and take up a share ``h`` of the year; the out-of-hospital hazard is then
+        ``(q - d) / (1 - h)``, so that out-of-hospital and in-hospital deaths add up to
+        ``q`` instead of counting in-hospital deaths twice. Epidemic deaths are excess
+        mortality on top."""
+        q = np.asarray(self.params.death_rate, dtype=np.float64)
+        demand = getattr(model, "demand", None)
+        if demand is not None:
+            pop = model.pop
+            alive = np.maximum(pop.alive_counts.sum(axis=0), 1)
+            female = np.bincount(pop.band[pop.alive & (pop.sex == 0)], minlength=N_AGE_BANDS)
+            d, h = demand.hospital_burden(female / alive)
+            q = np.maximum(q - d, 0.0) / np.maximum(1.0 - h, 0.5)
+        q = np.minimum(q, 0.999)
+        return -np.expm1(np.log1p(-q) / DAYS_PER_YEAR)
 
     def step(self, model: RegionModel) -> None:
         if model.day > 0 and model.day % DAYS_PER_YEAR == 0:
             self.new_year(model)
+        # counter-based: one stream per day, drawn on the cell index (dead rows
+        # included), so other modules' deaths and admissions change no later draw
         pop = model.pop
-        k = self.rng.binomial(pop.alive_counts.ravel(), self.p_death_cell)
+        rng = model.stream(f"{self.name}:{model.day}")
+        k = rng.binomial(pop.cell_size, self.p_death_cell)
         if k.any():
-            ids = pop.sample_cells(k, self.rng, accept=lambda ids: ~pop.in_hospital[ids])
+            ids = pop.draw_rows(k, rng)
+            ids = np.unique(ids[pop.alive[ids] & ~pop.in_hospital[ids]])
             self.n_deaths += len(model.kill(ids))
 
     def new_year(self, model: RegionModel) -> None:
         """Age everyone a year, add the year's births and net migrants, reindex."""
+        self.rng = model.stream(f"{self.name}.year:{model.day}")
         pop, rng, p = model.pop, self.rng, self.params
         pop.advance_ages(1)
         births = self._births(model)

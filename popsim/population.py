@@ -257,6 +257,24 @@ class Population:
         members = rows.astype(np.int32) if self.hh_in_row_order else self.hh_order[rows]
         return (owner, members) if owners else members
 
+    def draw_rows(self, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``k[c]`` rows of every cell ``c`` (flat, zone-major), uniformly *with*
+        replacement from the cell index as of the last reindex, dead and emigrated rows
+        included: a draw that never depends on who is alive.
+
+        With ``k[c]`` Poisson (or binomial) on ``cell_size[c]`` times a per-resident rate
+        and the rows that are not living dropped, every living resident has exactly that
+        rate, and the draws stay the same when another module's deaths change who is
+        alive (common random numbers between scenarios). A resident drawn twice on one
+        day (rare) is the caller's to drop."""
+        k = np.asarray(k, dtype=np.int64).ravel()
+        n = int(k.sum())
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        lo = self.cell_start[:-1].repeat(k)
+        lo += (rng.random(n) * self.cell_size.repeat(k)).astype(np.int64)
+        return self.cell_order[lo].astype(np.int64)
+
     def sample_cells(
         self,
         k: np.ndarray,

@@ -203,3 +203,58 @@ def test_cancelled_electives_are_caught_up_after_the_pause():
     # with no catch-up, the cancelled surgery is lost
     lost, lost_batch, _, _ = _capture(150, events=events, backlog_catch_up=0.0)
     assert lost_batch.elective.sum() == base.elective.sum() - demand.n_cancelled
+
+
+def _admissions_beside_an_epidemic(r0, seed, days=150):
+    """(day, resident) of every everyday admission, and the residents the epidemic sent
+    to hospital, in a run with an epidemic of ``r0``."""
+    from popsim.epidemic import EpidemicParams
+    from popsim.needs import EPI_CRITICAL, EPI_SEVERE
+
+    region = synthetic_region(n_zones=4, population=40_000, seed=3)
+    epi = EpidemicParams(r0=r0, seed_infections=30, start_day=5)
+    cfg = ModelConfig(days=days, epidemic=epi, demand=DemandParams(), record_journeys=False)
+    model = RegionModel(region, cfg, seed=seed)
+    everyday, epidemic = set(), set()
+    request = model.request_care
+
+    def take(batch):
+        is_epi = np.isin(batch.kind, [EPI_SEVERE, EPI_CRITICAL])
+        epidemic.update(batch.resident[is_epi].tolist())
+        everyday.update((model.day, int(r)) for r in batch.resident[~is_epi])
+        request(batch)
+
+    model.request_care = take
+    model.run()
+    return everyday, epidemic, model
+
+
+def test_an_epidemic_only_change_leaves_everyday_admissions_alone_replicate_by_replicate():
+    # Common random numbers across modules: a bigger epidemic (more deaths, more residents
+    # in hospital) changes only the everyday admissions of the residents it touched; every
+    # other everyday admission is drawn exactly as before, same day, same resident.
+    for seed in (1, 2):
+        small, epi_small, m_small = _admissions_beside_an_epidemic(1.5, seed)
+        big, epi_big, m_big = _admissions_beside_an_epidemic(2.5, seed)
+        assert m_big.epidemic.n_infections_total > 1.5 * m_small.epidemic.n_infections_total
+        assert len(small) > 1000
+        changed = {resident for _, resident in small ^ big}
+        touched = epi_small | epi_big | set(np.flatnonzero(~m_big.pop.alive).tolist())
+        assert changed <= touched
+        # (without common random numbers nearly every admission would differ)
+        assert len(small ^ big) < 0.05 * len(small)
+
+
+def test_stays_match_cihi_acute_length_of_stay_and_alc_share():
+    # CIHI: acute stay 7-8 days; ALC days about 13-15% of acute bed-days; about 6% of
+    # stays with ALC days (5.8% 2021-22, 6.2% 2022-23). A year of 150,000 residents:
+    # about 10,000 stays, about 570 with ALC days: the ALC share of bed-days has a
+    # standard error of about 0.8 points (ALC stays have a cv near 0.9).
+    model, batch, _, _ = _capture(365, population=150_000, seed=8)
+    acute = batch.icu_days.astype(float) + batch.ward_days
+    alc = batch.alc_days.astype(float)
+    assert 6.5 <= acute.mean() <= 8.5
+    assert 0.12 <= alc.sum() / (alc.sum() + acute.sum()) <= 0.16
+    assert 0.045 <= (alc > 0).mean() <= 0.07
+    per_1000 = 1000 * len(batch) / model.pop.n_alive
+    assert 65 <= per_1000 <= 85

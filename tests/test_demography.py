@@ -101,3 +101,38 @@ def test_default_death_rates_rise_with_age_and_bad_tables_are_rejected():
     with pytest.raises(ValidationError, match="growth_rate"):
         DemographyParams(growth_rate=0.5)
     assert Demography(DemographyParams()).name == "demography"
+
+
+def _crude_deaths_and_old_share(demand, years=3, seed=5):
+    """Deaths per 1,000 a year (all causes, in hospital included) and the 65+ share."""
+    from popsim.care.params import CareParams
+    from popsim.demand import DemandParams
+
+    region = synthetic_region(n_zones=3, population=60_000, seed=2)
+    cfg = ModelConfig(
+        days=365 * years,
+        demography=DemographyParams(),
+        demand=DemandParams() if demand else None,
+        care=CareParams(uncapped=True),
+        record_journeys=False,
+    )
+    model = RegionModel(region, cfg, seed=seed)
+    person_years = 0.0
+    for _ in range(cfg.days):
+        person_years += model.pop.n_alive / 365
+        model.step()
+    deaths = int(model.results().zone_day[..., 6].sum())
+    alive = model.pop.alive
+    return 1000 * deaths / person_years, float((model.pop.age[alive] >= 65).mean()), deaths
+
+
+def test_in_hospital_deaths_are_part_of_all_cause_mortality_not_added_to_it():
+    # Demography alone and demography with everyday demand (whose stays end in death in
+    # hospital) give the same all-cause crude death rate and the same age structure.
+    # About 1,500 deaths in each run: Poisson sd about 2.6%, so 8% is three sd of the
+    # difference; the 65+ share moves by a fraction of a point.
+    alone, old_alone, n_alone = _crude_deaths_and_old_share(False)
+    with_demand, old_demand, n_demand = _crude_deaths_and_old_share(True)
+    assert min(n_alone, n_demand) > 1000
+    assert abs(with_demand / alone - 1) < 0.08
+    assert abs(old_demand - old_alone) < 0.005
