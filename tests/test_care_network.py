@@ -1,6 +1,7 @@
 """The care network as a whole: conservation, queueing theory, closures, Fraser figures."""
 
 import dataclasses
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from conftest import facility_metric as _col
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from popsim.care.facility import ED
 from popsim.care.network import CareParams
 from popsim.care.patient import Patient
 from popsim.demand import DemandParams, admission_rates
@@ -96,6 +98,16 @@ def test_every_admission_ends_once_and_census_matches_the_patients(
         assert (model.facility_day[day, :, :5] >= 0).all() and (census >= 0).all()
         n_agents = sum(isinstance(a, Patient) for a in model.agents)
         assert census.sum() == len(model.care.patients) == n_agents
+        # Mesa's registries hold exactly the living patients (patients register directly)
+        by_type = model.agents_by_type.get(Patient, ())
+        assert set(by_type) == set(model.care.patients.values())
+        # site counters are the patients' places; every boarder is in its site's queue
+        places = Counter((p.site.index, p.unit) for p in model.care.patients.values())
+        for f in model.care.facilities:
+            assert f.n == [places[f.index, unit] for unit in range(4)]
+            assert {p for p in f.boarding if p.site is f and p.unit == ED} == {
+                p for p in model.care.patients.values() if p.site is f and p.unit == ED
+            }
         assert model.pop.in_hospital.sum() == n_agents
     totals = model.care.totals
     started = totals["admitted"] + totals["prevalent"]  # prevalent: in hospital on day 0

@@ -58,7 +58,9 @@ class Facility(mesa.Agent):
         ward_beds, icu_beds: funded beds today.
         ward_census, icu_census, alc_census: patients in each unit (ALC patients occupy
             ward beds: ward occupancy is ``(ward_census + alc_census) / ward_beds``).
-        boarding: admitted patients waiting in the ED for a ward bed (FIFO).
+        n: patients by unit code (ED boarders, ward, ICU, ALC) and ``boarding``, the
+            queue of admitted patients waiting in the ED for a ward bed (FIFO): both are
+            changed only by :class:`popsim.care.placement.Placement`.
         open_day, close_day: day indexes of scheduled status changes (None: none).
     """
 
@@ -149,10 +151,6 @@ class Facility(mesa.Agent):
 
     def icu_free(self) -> bool:
         return self.n[ICU] < self.icu_beds
-
-    def add(self, unit: int, k: int = 1) -> None:
-        """Change the census of ``unit`` by ``k`` (ED means boarding)."""
-        self.n[unit] += k
 
     def reset_day(self) -> None:
         for key in self.counts:

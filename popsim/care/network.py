@@ -18,6 +18,10 @@ Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
 5. counts ED-only visits per site, vectorised, at the nearest open site with an ED;
 6. asks the model to kill today's in-hospital deaths and writes ``model.facility_day``.
 
+Where each patient is (a bed of a unit, or the ED boarding queue) is changed only by the
+transitions of :class:`popsim.care.placement.Placement` (admit, board, move unit,
+transfer, release); this module decides which transition happens.
+
 Census may exceed funded beds (surge and hallway beds, over-capacity ICU) and boarding
 is measured: nobody is dropped. The only need not placed is one with no open site at all
 (counted in ``totals["unplaced"]``).
@@ -32,19 +36,8 @@ import numpy as np
 
 from popsim.care.facility import ALC, DAY_COUNTERS, ED, ICU, WARD, Facility
 from popsim.care.params import CareParams, ReferralShares
-from popsim.care.patient import (
-    ADMIT,
-    ARRIVE,
-    BOARD,
-    DEATH,
-    DISCHARGE,
-    MOVE_UNIT,
-    TO_ALC,
-    TRANSFER,
-    JourneyLog,
-    Patient,
-    plan_path,
-)
+from popsim.care.patient import ARRIVE, JourneyLog, Patient, plan_path
+from popsim.care.placement import Placement
 from popsim.care.routing import Router
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
 from popsim.model import FACILITY_METRICS
@@ -130,8 +123,7 @@ class CareNetwork:
             0,
         )
         self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
-        self._deaths: list[int] = []
-        self._left: list[int] = []
+        self.place = Placement(self.patients, self._row, self.totals)
         self._no_transfer: set[tuple[int, int]] = set()
 
     # ------------------------------------------------------------------- day
@@ -147,14 +139,15 @@ class CareNetwork:
         if changed:
             self.router.refresh()
         self._advance(day)
-        self._fill_boarders(day)
+        self.place.fill_boarders(self.facilities, day)
         if len(needs):
             self._admit(needs, day)
         if ed_visits_per_zone is not None:
             self._count_ed(np.asarray(ed_visits_per_zone, dtype=np.int64))
-        if self._deaths:
-            self.model.kill(np.asarray(self._deaths, dtype=np.int64))
-            self._deaths.clear()
+        deaths = self.place.deaths
+        if deaths:
+            self.model.kill(np.asarray(deaths, dtype=np.int64))
+            deaths.clear()
         self._write(day)
 
     def apply(self, event: Event) -> None:
@@ -182,122 +175,48 @@ class CareNetwork:
 
     # ------------------------------------------------------------- patients
     def _advance(self, day: int) -> None:
+        """The patients due today: the next phase of their path, or discharge or death."""
         bucket = self.calendar.pop(day, None)
         if not bucket:
             return
         # alive flags of the bucket's residents in one numpy call (nobody dies in this loop)
         alive = self.model.pop.alive[[p.resident for p in bucket]].tolist()
         calendar = self.calendar
-        patients = self.patients
-        row = self._row
+        place = self.place
+        release, move_unit, board = place.release, place.move_unit, place.board
         uncapped = self.params.uncapped  # no bed limits: step straight down
-        self._left = left = []
-        ended = stay_days = alc_stays = discharged = 0
         for p, living in zip(bucket, alive, strict=True):
             if p.day_next != day or not p.active:
                 continue
             phase = p.phase + 1
-            r = p.resident
             if not living:  # died of another cause (another module killed it)
-                self._end(p, day, died=True, killed=False)
+                release(p, day, died=True, killed=False)
             elif phase >= len(p.phases):
-                if p.dies:
-                    self._end(p, day, died=True, killed=True)
-                    continue
-                # discharge (inlined: the hot path; _end does the same)
-                site = p.site
-                unit = p.unit
-                site.n[unit] -= 1
-                p.boarding = False
-                p.active = False
-                site.counts["discharges"] += 1
-                discharged += 1
-                row((r, day, DISCHARGE, site.index, unit))
-                if not p.prevalent:
-                    ended += 1
-                    stay_days += day - p.day_admit
-                    alc_stays += unit == ALC
-                left.append(r)
-                del patients[r]
-                p.remove()
-            else:  # the next phase (inlined: the hot path of multi-phase stays)
-                site = p.site
-                n = site.n
+                release(p, day, died=p.dies, killed=p.dies)
+            else:
                 p.phase = phase
                 unit, days = p.phases[phase]
                 p.day_next = day + days
                 calendar[p.day_next].append(p)
-                if unit != ICU and p.unit in (ICU, ED) and not uncapped and not site.ward_free():
-                    # step-down (or a boarder's next phase) with the ward full, surge beds
-                    # included: wait in the ED for a ward bed, like a new ward arrival
-                    if p.unit == ICU:
-                        n[ICU] -= 1
-                        n[ED] += 1
-                        p.unit = ED
-                        p.boarding = True
-                        site.boarding.append(p)
-                        row((r, day, BOARD, site.index, ED))
-                    continue
-                n[p.unit] -= 1
-                p.boarding = False
-                n[unit] += 1
-                p.unit = unit
-                row((r, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
-        totals = self.totals
-        totals["discharged"] += discharged
-        totals["ended"] += ended
-        totals["stay_days"] += stay_days
-        totals["alc_stays"] += alc_stays
+                now = p.unit
+                if unit != ICU and now in (ICU, ED) and not uncapped:
+                    site = p.site
+                    n = site.n
+                    if n[WARD] + n[ALC] >= site.ward_capacity:
+                        # step-down (or a boarder's next phase) with the ward full, surge
+                        # beds included: wait in the ED for a ward bed, like a new arrival
+                        if now == ICU:
+                            board(p, site, day, counted=False)
+                        continue
+                move_unit(p, unit, day)
+        self._release_left()
+
+    def _release_left(self) -> None:
+        """Clear the hospital flag of the residents released since the last call."""
+        left = self.place.left
         if left:
             self.model.pop.in_hospital[np.asarray(left, dtype=np.int64)] = False
-
-    def _end(self, p: Patient, day: int, died: bool, killed: bool) -> None:
-        site = p.site
-        site.n[p.unit] -= 1
-        p.boarding = False
-        p.active = False
-        if died:
-            site.counts["deaths"] += 1
-            self.totals["died"] += 1
-            if killed:
-                self._deaths.append(p.resident)
-            self._row((p.resident, day, DEATH, site.index, p.unit))
-        else:
-            site.counts["discharges"] += 1
-            self.totals["discharged"] += 1
-            self._row((p.resident, day, DISCHARGE, site.index, p.unit))
-        if not p.prevalent:
-            self.totals["ended"] += 1
-            self.totals["stay_days"] += day - p.day_admit
-            if p.unit == ALC:
-                self.totals["alc_stays"] += 1
-        self._left.append(p.resident)
-        del self.patients[p.resident]
-        p.remove()
-
-    def _fill_boarders(self, day: int) -> None:
-        row = self._row
-        for fac in self.facilities:
-            queue = fac.boarding
-            n = fac.n
-            # first come, first served while a ward bed is free (Facility.ward_free,
-            # inlined); patients who left the queue otherwise are dropped from its head,
-            # among them one boarding again at another site (moved to an ICU elsewhere,
-            # then stepped down to a full ward there)
-            while queue and (
-                n[WARD] + n[ALC] < fac.ward_capacity
-                or not queue[0].boarding
-                or queue[0].site is not fac
-            ):
-                p = queue.popleft()
-                if not p.boarding or p.site is not fac:
-                    continue
-                p.boarding = False
-                unit = p.phases[p.phase][0]  # the ward, or ALC for one whose ward days ran out
-                n[ED] -= 1
-                n[unit] += 1
-                p.unit = unit
-                row((p.resident, day, ADMIT, fac.index, unit))
+            left.clear()
 
     # ------------------------------------------------------------- admission
     def _admit(self, needs: NeedBatch, day: int) -> None:
@@ -309,6 +228,8 @@ class CareNetwork:
         patients = self.patients
         calendar = self.calendar
         paths = self._paths  # one shared tuple per distinct (icu, ward, alc) path
+        place = self.place
+        admit, board = place.admit, place.board
         row = self._row
         uncapped = self.params.uncapped
         res = needs.resident
@@ -372,26 +293,18 @@ class CareNetwork:
             unit = p.unit  # the first phase's
             row((r, day, ARRIVE, site_i, ED))
             if refer >= 0:  # admitted at a higher-role site: a transfer from the first
-                site.counts["transfers_out"] += 1
-                site = facs[refer]
-                site.counts["transfers_in"] += 1
-                row((r, day, TRANSFER, refer, unit))
+                dest = facs[refer]
+                place.transfer(p, site, dest, unit, day)
+                site = dest
             n = site.n
             if uncapped or (
                 n[ICU] < site.icu_beds if unit == ICU else n[WARD] + n[ALC] < site.ward_capacity
             ):  # a free bed in the first unit (the common case, as in _place)
-                p.site = site
-                n[unit] += 1
-                site.counts["admissions"] += 1
-                row((r, day, ADMIT, site.index, unit))
+                admit(p, site, unit, day, counted=True)
             elif unit == WARD and (WARD, site.index) in no_transfer:
                 # the ward is full (surge beds too) and no site takes a transfer today:
                 # board in the ED (as in _place; the common case of a full site)
-                p.site, p.unit, p.boarding = site, ED, True
-                site.boarding.append(p)
-                n[ED] += 1
-                site.counts["admissions"] += 1
-                row((r, day, BOARD, site.index, ED))
+                board(p, site, day, counted=True)
             else:  # full: transfer or board
                 self._place(p, site, day)
             patients[r] = p
@@ -433,7 +346,6 @@ class CareNetwork:
         """Put a new patient in its first unit at ``site``, or transfer it, or board it.
         ``counted=False`` (a warm start) counts no admission or transfer."""
         unit = p.planned_unit
-        row = self._row
         if not self.params.uncapped:
             target = -1
             if unit == ICU and not site.icu_free():
@@ -441,24 +353,14 @@ class CareNetwork:
             elif unit != ICU and not site.ward_free():
                 target = self._transfer_target(WARD, site)
                 if target < 0 and unit == WARD:
-                    p.site, p.unit, p.boarding = site, ED, True
-                    site.boarding.append(p)
-                    site.n[ED] += 1
-                    if counted:
-                        site.counts["admissions"] += 1
-                    row((p.resident, day, BOARD, site.index, ED))
+                    self.place.board(p, site, day, counted)
                     return
             if target >= 0:
+                dest = self.facilities[target]
                 if counted:
-                    site.counts["transfers_out"] += 1
-                    self.facilities[target].counts["transfers_in"] += 1
-                    row((p.resident, day, TRANSFER, target, unit))
-                site = self.facilities[target]
-        p.site, p.unit = site, unit
-        site.n[unit] += 1
-        if counted:
-            site.counts["admissions"] += 1
-        row((p.resident, day, ADMIT, site.index, unit))
+                    self.place.transfer(p, site, dest, unit, day)
+                site = dest
+        self.place.admit(p, site, unit, day, counted)
 
     def _transfer_target(self, unit: int, site: Facility) -> int:
         """A site to transfer a new ICU or ward patient to (-1: none), remembering failures
@@ -485,38 +387,24 @@ class CareNetwork:
         self.totals["repathed"] += 1
         if p.unit == unit:
             return
-        site.n[p.unit] -= 1
-        p.boarding = False
-        p.unit = unit
         target = -1
-        if unit == ICU and not site.icu_free() and not self.params.uncapped:
+        if unit == ICU and not self.params.uncapped and not site.icu_free():
             target = self._transfer_target(ICU, site)
         if target >= 0:
-            site.counts["transfers_out"] += 1
-            site = p.site = self.facilities[target]
-            site.counts["transfers_in"] += 1
-            self._row((p.resident, day, TRANSFER, site.index, unit))
+            self.place.transfer(p, site, self.facilities[target], unit, day)
         else:
-            self._row((p.resident, day, MOVE_UNIT, site.index, unit))
-        site.n[unit] += 1
+            self.place.move_unit(p, unit, day)
 
     def _evacuate(self, fac: Facility, day: int) -> None:
-        """Transfer every patient of a closing site to the nearest open site."""
+        """Transfer every patient of a closing site to the nearest open site (boarders
+        to their planned unit)."""
         target = self.router.evacuation(fac)
         if target < 0:
             return
         dest = self.facilities[target]
+        transfer = self.place.transfer
         for p in [p for p in self.patients.values() if p.site is fac]:
-            fac.add(p.unit, -1)
-            if p.boarding:
-                p.boarding = False
-                p.unit = p.planned_unit
-            dest.add(p.unit, 1)
-            p.site = dest
-            fac.counts["transfers_out"] += 1
-            dest.counts["transfers_in"] += 1
-            self._row((p.resident, day, TRANSFER, dest.index, p.unit))
-        fac.boarding.clear()
+            transfer(p, fac, dest, p.planned_unit if p.unit == ED else p.unit, day)
 
     # ---------------------------------------------------------------- counts
     def _count_ed(self, per_zone: np.ndarray) -> None:

@@ -28,6 +28,9 @@ from popsim.care.facility import ALC, ICU, UNIT_NAMES, WARD
 if TYPE_CHECKING:
     from popsim.care.facility import Facility
 
+#: Mesa's per-model counters of agent ids (``Agent.__init__`` draws ``unique_id`` there).
+_AGENT_IDS = mesa.Agent._ids
+
 #: Journey event codes (uint8) and their names.
 ARRIVE, ADMIT, BOARD, MOVE_UNIT, TRANSFER, TO_ALC, DISCHARGE, DEATH = range(8)
 EVENT_NAMES: tuple[str, ...] = (
@@ -64,17 +67,27 @@ class Patient(mesa.Agent):
         kind: the need's kind code (:mod:`popsim.needs`).
         zone, band: the resident's zone and age band (for per-zone counts).
         site: the facility the patient is in.
-        unit: current unit code (ED while boarding).
+        unit: current unit code (ED while boarding: admitted, waiting in the ED for a
+            ward bed). ``site`` and ``unit`` are changed only by
+            :class:`popsim.care.placement.Placement`.
         day_admit: day of admission.
         phases: planned ``(unit, days)`` phases; ``phase`` indexes the current one.
         dies: the stay ends in death at the end of the last phase.
         day_next: day the current phase ends (the patient's calendar bucket).
-        boarding: admitted, waiting in the ED for a ward bed.
         active: False once discharged or dead.
         prevalent: in hospital at the start of the run (warm start).
 
     The patient's own attributes are slots (Mesa's ``model``, ``unique_id`` and ``pos``
     stay in the instance dict): faster to read and write in the network's daily loops.
+
+    Registration: a patient is in ``model.agents`` and ``model.agents_by_type[Patient]``
+    from creation to :meth:`remove`, as every Mesa agent. Patients come and go about
+    180,000 times in a Fraser year, and Mesa's ``register_agent``/``deregister_agent``
+    format a debug message and dispatch through several methods each time (about half
+    of a patient's cost); so a patient writes the same three registry entries directly
+    when the model keeps them as mesa 3.3 does (``_agents``, ``_agents_by_type``,
+    ``_all_agents``), and goes through Mesa's own methods otherwise. The tests check
+    the registries through Mesa's public ``agents`` and ``agents_by_type``.
     """
 
     __slots__ = (
@@ -89,7 +102,6 @@ class Patient(mesa.Agent):
         "phase",
         "dies",
         "day_next",
-        "boarding",
         "active",
         "prevalent",
     )
@@ -105,7 +117,19 @@ class Patient(mesa.Agent):
         phases: tuple[tuple[int, int], ...],
         dies: bool,
     ) -> None:
-        super().__init__(model)
+        self.model = model
+        self.unique_id = next(_AGENT_IDS[model])
+        self.pos = None
+        d = model.__dict__
+        try:
+            registries = d["_agents"], d["_agents_by_type"][type(self)]._agents, d["_all_agents"]
+            every = registries[2]._agents
+        except (KeyError, AttributeError):  # the first patient of a model, or another mesa
+            model.register_agent(self)
+        else:
+            registries[0][self] = None
+            registries[1][self] = None
+            every[self] = None
         self.resident = resident
         self.kind = kind
         self.zone = zone
@@ -117,9 +141,22 @@ class Patient(mesa.Agent):
         self.day_next = day + days
         self.site: Facility | None = None
         self.phase = 0
-        self.boarding = False
         self.active = True
         self.prevalent = False
+
+    def remove(self) -> None:
+        """Remove the patient from the model's agent registries (see the class notes)."""
+        d = self.model.__dict__
+        try:
+            hard = d["_agents"]
+            by_type = d["_agents_by_type"][type(self)]._agents
+            every = d["_all_agents"]._agents
+        except (KeyError, AttributeError):
+            super().remove()
+            return
+        del hard[self]
+        del by_type[self]
+        del every[self]
 
     @property
     def planned_unit(self) -> int:
