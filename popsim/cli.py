@@ -1,4 +1,4 @@
-"""The ``popsim`` command: ``regions``, ``run``, ``analyze``, ``report``.
+"""The ``popsim`` command: ``regions``, ``run``, ``analyze``, ``report``, ``export``.
 
 Bad input (any :class:`popsim.errors.PopsimError`) prints one line per problem on
 stderr and exits with status 2; no traceback.
@@ -85,10 +85,16 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analysis_options(args: argparse.Namespace):
+    from popsim.analysis import Options
+
+    return Options(first=args.date_from, last=args.date_to, baseline=args.baseline)
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from popsim.analysis import analyze
 
-    out = analyze(args.run_dir)
+    out = analyze(args.run_dir, options=_analysis_options(args))
     print(f"analysis tables in {out}")
     return 0
 
@@ -96,9 +102,39 @@ def _analyze(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from popsim.analysis.report import write_report
 
-    path = write_report(args.run_dir)
+    given = args.date_from or args.date_to or args.baseline
+    path = write_report(args.run_dir, options=_analysis_options(args) if given else None)
     print(f"report: {path}")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from popsim.analysis import load
+    from popsim.analysis.export import write_xlsx
+    from popsim.analysis.report import _names, _region
+
+    a = load(args.run_dir)
+    region, _ = _region(a)
+    path = write_xlsx(a, args.xlsx, _names(region))
+    a.con.close()
+    print(f"workbook: {path}")
+    return 0
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--from", dest="date_from", default=None, metavar="DATE",
+        help="first day of the main window, YYYY-MM-DD (default: the run's first day)",
+    )  # fmt: skip
+    p.add_argument(
+        "--to", dest="date_to", default=None, metavar="DATE",
+        help="last day of the main window, YYYY-MM-DD (default: the run's last day)",
+    )  # fmt: skip
+    p.add_argument(
+        "--baseline", default=None, metavar="SCENARIO",
+        help="scenario the others are compared with (default: the spec's [analysis] "
+        "baseline, else the scenario named baseline, else the first)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,11 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", help="capacity tables from a run's Parquet dataset")
     analyze.add_argument("run_dir")
+    _add_analysis_options(analyze)
     analyze.set_defaults(func=_analyze)
 
     report = sub.add_parser("report", help="self-contained HTML report of a run")
     report.add_argument("run_dir")
+    _add_analysis_options(report)
     report.set_defaults(func=_report)
+
+    export = sub.add_parser("export", help="the analysis tables as an Excel workbook")
+    export.add_argument("run_dir")
+    export.add_argument("--xlsx", required=True, metavar="FILE", help="workbook to write")
+    export.set_defaults(func=_export)
     return parser
 
 

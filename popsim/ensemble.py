@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popsim import __version__, record
+from popsim.core import capacity
 from popsim.errors import PopsimError
 from popsim.files import remove_temp_files, write_text
 from popsim.scenario import RunSpec, load_spec
@@ -60,7 +61,9 @@ def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
 
 def config_hash(spec: RunSpec, scenario: str) -> str:
     """A digest of everything that determines one scenario's replicates (not their count)."""
-    data = spec.model_dump(mode="json", exclude={"name", "description", "replicates", "scenarios"})
+    data = spec.model_dump(
+        mode="json", exclude={"name", "description", "replicates", "scenarios", "analysis"}
+    )
     data["scenario"] = spec.scenarios[scenario].model_dump(mode="json")
     data["region_files"] = _region_digest(spec)
     data["version"] = __version__  # a new model version redoes the replicates
@@ -84,7 +87,13 @@ def _region_digest(spec: RunSpec) -> str:
 # ------------------------------------------------------------------ summary
 def summarize(result: RunResult) -> dict[str, Any]:
     """Small per-replicate figures for the end-of-run summary: peak region census
-    (ward + ICU + ALC over all sites) and days each site was over its funded beds."""
+    (ward + ICU + ALC over all sites) and, per site, days over capacity and bed-days over.
+
+    Over capacity is :mod:`popsim.core.capacity`'s definition, the one the analysis
+    tables use: a unit's bed demand above its funded beds (a closed site has none). Bed
+    demand is ``ward_demand``/``icu_demand`` when the care network records them, else
+    ward census + ALC + ED boarding and ICU census.
+    """
     metrics = list(result.facility_metrics)
     fd = result.facility_day
 
@@ -93,24 +102,33 @@ def summarize(result: RunResult) -> dict[str, Any]:
 
     ward, icu, alc = col("ward_census"), col("icu_census"), col("alc_census")
     census = (ward + icu + alc).sum(axis=1)
-    is_open = col("open") if "open" in metrics else np.ones_like(ward)
-    beds = (col("ward_beds") + col("icu_beds")) * (is_open > 0)
-    over = ((ward + alc > col("ward_beds")) | (icu > col("icu_beds"))) & (is_open > 0)
+    is_open = (col("open") > 0) if "open" in metrics else np.ones_like(ward, dtype=bool)
+    ward_beds, icu_beds = col("ward_beds") * is_open, col("icu_beds") * is_open
+    if "ward_demand" in metrics and "icu_demand" in metrics:
+        ward_demand, icu_demand = col("ward_demand"), col("icu_demand")
+    else:
+        ward_demand, icu_demand = ward + alc + col("ed_boarding"), icu
+    over = capacity.site_is_over(ward_demand, ward_beds, icu_demand, icu_beds)
     days_over = over.sum(axis=0)
+    bed_days = capacity.site_excess(ward_demand, ward_beds, icu_demand, icu_beds).sum(axis=0)
     peak_day = int(np.argmax(census)) if len(census) else 0
     return {
         "peak_census": int(census[peak_day]) if len(census) else 0,
         "peak_day": peak_day,
-        "funded_beds": int(beds[peak_day].sum()) if len(census) else 0,
+        "funded_beds": int((ward_beds + icu_beds)[peak_day].sum()) if len(census) else 0,
         "days_over": {
             fid: int(n) for fid, n in zip(result.facility_ids, days_over, strict=True) if n
+        },
+        "bed_days_over": {
+            fid: int(n) for fid, n in zip(result.facility_ids, bed_days, strict=True) if n
         },
         "ed_boarding_peak": int(col("ed_boarding").sum(axis=1).max()) if len(census) else 0,
     }
 
 
 def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str:
-    """One screen: per scenario, peak census over replicates and the sites over capacity."""
+    """One screen: per scenario, peak census over replicates and the sites over capacity
+    (bed demand above funded beds, :mod:`popsim.core.capacity`)."""
     import textwrap
 
     lines = [f"outputs: {out}  ({len(found)} replicates)"]
@@ -132,7 +150,7 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
             for fid, n in m["summary"]["days_over"].items():
                 days.setdefault(fid, []).append(n)
         if not days:
-            lines.append("    no site over its funded beds")
+            lines.append("    no site over capacity (bed demand above funded beds)")
             continue
         ranked = sorted(days.items(), key=lambda kv: -sum(kv[1]))
         shown = ", ".join(
@@ -141,7 +159,10 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
             for fid, v in ranked[:10]
         )
         more = f" and {len(ranked) - 10} more" if len(ranked) > 10 else ""
-        text = f"sites over funded beds (mean days of {spec.days}): {shown}{more}"
+        text = (
+            "sites over capacity (bed demand above funded beds; mean days of "
+            f"{spec.days}): {shown}{more}"
+        )
         lines.extend(
             textwrap.wrap(text, width=100, initial_indent="    ", subsequent_indent="      ")
         )

@@ -113,6 +113,43 @@ class ScenarioSpec(BaseModel):
     care: dict[str, Any] | None = None
 
 
+class AnalysisSpec(BaseModel):
+    """The ``[analysis]`` section: the comparator and named date windows of the analysis.
+
+    ``baseline`` names the scenario the others are compared with (default: the scenario
+    named ``baseline``, else the first); ``windows`` maps a name to its first and last
+    date (inclusive), e.g. ``windows = { winter = ["2026-12-01", "2027-02-28"] }``. The
+    analysis reports every measure for the whole run and for each window. It does not
+    change the simulation (replicates are not rerun when only this section changes).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    baseline: str | None = None
+    windows: dict[str, tuple[dt.date, dt.date]] = Field(default_factory=dict)
+
+
+def _check_analysis(path: str | Path, spec: RunSpec) -> None:
+    """The ``[analysis]`` baseline names a scenario; each window ends on or after it starts."""
+    a = spec.analysis
+    assert a is not None
+    if a.baseline is not None and a.baseline not in spec.scenarios:
+        raise SpecError(
+            path,
+            "analysis.baseline",
+            f"no scenario {a.baseline!r}; have {', '.join(spec.scenarios)}",
+        )
+    for name, (first, last) in a.windows.items():
+        if not _SCENARIO_NAME.fullmatch(name):
+            raise SpecError(
+                path, f"analysis.windows.{name}", "a window name is letters, digits, '-', '_', '.'"
+            )
+        if last < first:
+            raise SpecError(
+                path, f"analysis.windows.{name}", f"ends ({last}) before it starts ({first})"
+            )
+
+
 class RunSpec(BaseModel):
     """A validated run spec. Build with :func:`load_spec` (or :meth:`from_dict`)."""
 
@@ -132,6 +169,7 @@ class RunSpec(BaseModel):
     demography: dict[str, Any] | None = None
     care: dict[str, Any] | None = None
     scenarios: dict[str, ScenarioSpec] = Field(default_factory=lambda: {"baseline": ScenarioSpec()})
+    analysis: AnalysisSpec | None = None
 
     _path: str = PrivateAttr(default="<spec>")
     _base_dir: str | None = PrivateAttr(default=None)
@@ -158,6 +196,8 @@ class RunSpec(BaseModel):
                     "a scenario name is letters, digits, '-', '_' and '.', "
                     "starting with a letter or digit (it names a folder)",
                 )
+        if spec.analysis is not None:
+            _check_analysis(path, spec)
         spec._path = str(path)
         spec._base_dir = str(base_dir) if base_dir is not None else None
         spec._strict_days = spec.days
@@ -214,7 +254,8 @@ class RunSpec(BaseModel):
 
     def to_json(self) -> str:
         """The effective spec as compact JSON in spec order (goes into outputs' metadata)."""
-        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+        drop = {"analysis"} if self.analysis is None else set()
+        return json.dumps(self.model_dump(mode="json", exclude=drop), separators=(",", ":"))
 
     # ----------------------------------------------------------- resolving
     def params(self, section: str, scenario: str) -> Any:

@@ -178,71 +178,91 @@ def _row(df: pd.DataFrame, **keys: object) -> pd.Series:
 
 def test_daily_census_quantiles(tiny: Path) -> None:
     df = load(tiny).census_daily
-    # day 1 ward at A: replicates 9, 12, 5 -> sorted 5, 9, 12
+    # day 1 ward at A: census 9, 12, 5 -> sorted 5, 9, 12
     row = _row(df, scenario="baseline", facility="A", unit="ward", day=1)
-    assert row[["p5", "p25", "p50", "p75", "p95"]].tolist() == pytest.approx(
-        [5.4, 7.0, 9.0, 10.5, 11.7]
-    )
-    assert row["p_over"] == pytest.approx(1 / 3)  # only 12 > 10 beds
-    assert row["beds"] == 10
-    # total unit = ward + ICU: day 1 is 9, 15, 5 against 12 beds
+    cols = ["census_p5", "census_p25", "census_p50", "census_p75", "census_p95"]
+    assert row[cols].tolist() == pytest.approx([5.4, 7.0, 9.0, 10.5, 11.7])
+    # no demand columns in this run: ward demand = census + ED boarding (1 on day 1)
+    assert row["demand_p50"] == 10 and row["demand_p95"] == pytest.approx(10 + 0.9 * 3)
+    assert row["p_over"] == pytest.approx(1 / 3)  # only 13 > 10 beds
+    assert row["beds"] == 10 and row["boarding_p50"] == 1
+    # total unit = ward + ICU: day 1 demand is 10, 16, 6 against 12 beds
     tot = _row(df, scenario="baseline", facility="A", unit="total", day=1)
-    assert tot["p50"] == 9 and tot["beds"] == 12 and tot["p95"] == pytest.approx(9 + 0.9 * 6)
+    assert tot["demand_p50"] == 10 and tot["beds"] == 12 and tot["census_p50"] == 9
+    assert tot["p_over"] == pytest.approx(1 / 3)
     # All sites adds B's one ward patient
     reg = _row(df, scenario="baseline", facility=ALL_SITES, unit="ward", day=1)
-    assert reg["p50"] == 10 and reg["beds"] == 15
+    assert reg["census_p50"] == 10 and reg["demand_p50"] == 11 and reg["beds"] == 15
 
 
 def test_per_replicate_measures(tiny: Path) -> None:
     rep = load(tiny).site_replicate
     a = rep[(rep.scenario == "baseline") & (rep.facility == "A") & (rep.unit == "ward")]
-    a = a.sort_values("replicate")
+    a = a[a.window == "all"].sort_values("replicate")
+    # ward demand per replicate: [8, 10, 12, 14], [10, 13, 14, 9], [5, 6, 7, 8]; 10 beds
     assert a["peak_census"].tolist() == [11, 12, 5]
-    assert a["days_above_85"].tolist() == [3, 3, 0]  # census > 8.5
-    assert a["days_above_95"].tolist() == [2, 3, 0]  # census > 9.5
-    assert a["days_above_100"].tolist() == [1, 2, 0]  # census > 10
-    assert a["p_over"].tolist() == pytest.approx([0.25, 0.5, 0.0])
-    assert a["bed_days_over"].tolist() == [1, 4, 0]
+    assert a["peak_demand"].tolist() == [14, 14, 8]
+    assert a["days_above_85"].tolist() == [3, 4, 0]  # demand > 8.5
+    assert a["days_above_95"].tolist() == [3, 3, 0]  # demand > 9.5
+    assert a["days_over"].tolist() == [2, 2, 0]  # demand > 10
+    assert a["p_over"].tolist() == pytest.approx([0.5, 0.5, 0.0])
+    assert a["bed_days_over"].tolist() == [6, 7, 0]
     assert a["mean_occupancy"].tolist() == pytest.approx([38 / 40, 40 / 40, 20 / 40])
     assert a["ed_boarding_days"].isna().all()  # flows belong to the site total only
     t = rep[(rep.scenario == "baseline") & (rep.facility == "A") & (rep.unit == "total")]
+    t = t.sort_values("replicate")
     assert t["ed_boarding_days"].tolist() == [6, 6, 6]
+    assert t["ed_boarding_per_day"].tolist() == pytest.approx([1.5] * 3)
     assert t["alc_bed_days"].tolist() == [0, 0, 0]
     assert t["transfers_out"].tolist() == [4, 4, 4]
+    # the site: over when ward or ICU is (replicate 1 day 1 both: one day, not two);
+    # excess = ward excess + ICU excess (3 ICU patients on 2 beds: 1)
+    assert t["days_over"].tolist() == [2, 2, 0]
+    assert t["bed_days_over"].tolist() == [6, 8, 0]
 
 
 def test_capacity_summary(tiny: Path) -> None:
     cap = load(tiny).capacity
-    row = _row(cap, scenario="baseline", facility="A", unit="ward")
-    # p_over per replicate 0.25, 0.5, 0 -> sorted 0, 0.25, 0.5
-    assert row["p_over_p50"] == pytest.approx(0.25)
-    assert row["p_over_p5"] == pytest.approx(0.025)
-    assert row["p_over_p95"] == pytest.approx(0.475)
-    assert row["p_over_mean"] == pytest.approx(0.25)
+    row = _row(cap, window="all", scenario="baseline", facility="A", unit="ward")
+    # p_over per replicate 0.5, 0.5, 0 -> sorted 0, 0.5, 0.5
+    assert row["p_over_p50"] == pytest.approx(0.5)
+    assert row["p_over_p5"] == pytest.approx(0.05)
+    assert row["p_over_p95"] == pytest.approx(0.5)
+    assert row["p_over_mean"] == pytest.approx(1 / 3)
     # peaks 11, 12, 5 -> sorted 5, 11, 12
     assert [row["peak_census_p5"], row["peak_census_p50"], row["peak_census_p95"]] == (
         pytest.approx([5.6, 11, 11.9])
     )
     assert row["n_replicates"] == 3 and row["funded_beds"] == 10
-    icu = _row(cap, scenario="baseline", facility="A", unit="icu")
+    icu = _row(cap, window="all", scenario="baseline", facility="A", unit="icu")
     # one replicate has 3 ICU patients against 2 beds on one day of four
-    assert icu["days_above_100_p95"] == pytest.approx(0.9)
+    assert icu["days_over_p95"] == pytest.approx(0.9)
     assert icu["bed_days_over_mean"] == pytest.approx(1 / 3)
-    b = _row(cap, scenario="baseline", facility="B", unit="icu")
+    b = _row(cap, window="all", scenario="baseline", facility="B", unit="icu")
     assert b["open_days"] == 0 and pd.isna(b["p_over_p50"])  # B has no ICU
 
 
 def test_paired_comparison(tiny: Path) -> None:
-    cmp = load(tiny).comparison
-    p = _row(cmp, scenario="new_site", facility="A", unit="ward", measure="p_over")
-    # new_site p_over is 0 in every replicate: differences -0.25, -0.5, 0
+    a = load(tiny)
+    cmp = a.comparison
+    assert a.meta["baseline_source"] == "the default: the scenario named baseline"
+    p = _row(
+        cmp, window="all", scenario="new_site", facility="A", unit="ward", measure="bed_days_over"
+    )
+    # new_site ward demand [7, 9, 11, 13], [8, 11, 12, 7], [2, 3, 4, 5]: excess 4, 3, 0
+    # against 6, 7, 0: differences -2, -4, 0
     assert p["n_pairs"] == 3 and p["baseline"] == "baseline"
-    assert [p["diff_p5"], p["diff_p50"], p["diff_p95"]] == pytest.approx([-0.475, -0.25, -0.025])
-    pk = _row(cmp, scenario="new_site", facility="A", unit="ward", measure="peak_census")
+    assert [p["diff_p5"], p["diff_p50"], p["diff_p95"]] == pytest.approx([-3.8, -2, -0.2])
+    assert p["p_lower"] == pytest.approx(2 / 3)
+    pk = _row(
+        cmp, window="all", scenario="new_site", facility="A", unit="ward", measure="peak_census"
+    )
     # peaks 10, 10, 2 against 11, 12, 5: differences -1, -2, -3 (paired, not -1, -2, -6)
     assert [pk["diff_p5"], pk["diff_p50"], pk["diff_p95"]] == pytest.approx([-2.9, -2, -1.1])
     assert pk["diff_mean"] == pytest.approx(-2) and pk["p_lower"] == 1.0
-    same = _row(cmp, scenario="new_site", facility="B", unit="ward", measure="peak_census")
+    same = _row(
+        cmp, window="all", scenario="new_site", facility="B", unit="ward", measure="peak_census"
+    )
     assert same["diff_p5"] == same["diff_p95"] == 0
     assert "baseline" not in set(cmp["scenario"])
 
@@ -286,12 +306,12 @@ def test_alc_holds_ward_beds_and_closed_sites_have_none(tmp_path: Path) -> None:
     a = load(root)
     rep = _row(a.site_replicate, facility="C", unit="ward")
     assert rep["peak_census"] == 5 and pd.isna(rep["alc_bed_days"])
-    assert rep["days_above_100"] == 4 and rep["bed_days_over"] == 5 + 5 + 1 + 1
+    assert rep["days_over"] == 4 and rep["bed_days_over"] == 5 + 5 + 1 + 1
     assert rep["mean_occupancy"] == pytest.approx(20 / 8)
     tot = _row(a.site_replicate, facility="C", unit="total")
     assert tot["alc_bed_days"] == 8
     allsites = _row(a.site_replicate, facility=ALL_SITES, unit="ward")
-    assert allsites["site_bed_days_over"] == 12
+    assert allsites["bed_days_over"] == 12
 
 
 def test_beds_needed_hand_values(tmp_path: Path) -> None:
@@ -300,7 +320,7 @@ def test_beds_needed_hand_values(tmp_path: Path) -> None:
     root = write_run(tmp_path / "r", {"baseline": {"C": {"ward_census": days, "ward_beds": 10}}})
     analyze(root)
     bn = load(root).beds_needed
-    row = _row(bn, scenario="baseline", facility="C", unit="ward")
+    row = _row(bn, window="all", scenario="baseline", facility="C", unit="ward")
     # pooled N = 60, floor(0.05 N) = 3 days may be over: 19, 19, 19 > 18 -> 18 beds
     assert row["beds_needed_5"] == 18 and row["open_site_days"] == 60
     # floor(0.01 * 60) = 0: no day over -> 19 beds
@@ -314,7 +334,7 @@ def test_beds_needed_matches_definition(tmp_path: Path) -> None:
     census = rng.poisson(30, size=(5, 50))
     root = write_run(tmp_path / "r", {"baseline": {"C": {"ward_census": census, "ward_beds": 25}}})
     analyze(root)
-    row = _row(load(root).beds_needed, scenario="baseline", facility="C", unit="ward")
+    row = _row(load(root).beds_needed, window="all", scenario="baseline", facility="C", unit="ward")
     flat = census.ravel()
     for level, col in ((0.05, "beds_needed_5"), (0.01, "beds_needed_1")):
         allowed = int(np.floor(level * flat.size + 1e-9))
@@ -387,7 +407,9 @@ def test_partial_ensemble_warns_with_counts(tmp_path: Path, capsys: pytest.Captu
     assert "partial ensemble" in err and "baseline 3/3, new_site 2/3" in err
     cmp = load(root).comparison
     pk = _row(cmp, scenario="new_site", facility="A", unit="ward", measure="peak_census")
-    assert pk["n_pairs"] == 2 and pk["diff_mean"] == pytest.approx(-2)  # pairs 0 and 2
+    assert (
+        pk["window"] == "all" and pk["n_pairs"] == 2 and pk["diff_mean"] == pytest.approx(-2)
+    )  # pairs 0 and 2
 
 
 def test_load_reanalyses_when_dataset_changes(tmp_path: Path) -> None:

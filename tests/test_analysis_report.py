@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 from pathlib import Path
 
@@ -38,8 +39,10 @@ def test_report_is_self_contained(report: Path) -> None:
 def test_every_plot_saved_as_valid_png(report: Path) -> None:
     pngs = sorted((report.parent / "plots").glob("*.png"))
     names = {p.name for p in pngs}
-    # 2 scenarios x (total, ICU) fan charts, 2 heat maps, bars, epidemic curve
+    # 2 scenarios x (total, ICU) fan charts and ED boarding, 2 heat maps, bars by window,
+    # new infections by zone, epidemic curve
     assert {"fan_baseline_total.png", "fan_new_site_icu.png", "heatmap_new_site.png"} <= names
+    assert {"boarding_baseline.png", "zone_infections.png"} <= names
     assert {"days_over_capacity.png", "epidemic_curve.png"} <= names
     text = report.read_text(encoding="utf-8")
     assert text.count("data:image/png;base64,") == len(pngs)
@@ -50,12 +53,84 @@ def test_every_plot_saved_as_valid_png(report: Path) -> None:
 
 
 def test_summary_sentence_and_map_note(report: Path) -> None:
-    text = report.read_text(encoding="utf-8")
-    # site A (ward + ICU, 12 beds) is over on 0, 1, 0 of 4 days: 0%, 25%, 0%
-    # -> median 0%, p95 = 0 + 0.9 * 25% = 22.5%
-    assert "A exceeds funded beds on 0% of days in the baseline (90% interval 0-22%)" in text
-    assert "with scenario new_site (new_site), 0% (0-22%)" in text
-    assert "No region map: the run&#x27;s spec names no region" in text
+    text = html.unescape(report.read_text(encoding="utf-8"))
+    assert "Scenarios are compared with baseline, the default: the scenario named baseline" in text
+    assert "Comparator: baseline (the default: the scenario named baseline)" in re.sub(
+        "<[^>]+>", "", text
+    )
+    assert "No region map: the run's spec names no region" in text
+    assert "fewer than 20 replicates (baseline: 3, new_site: 3)" in text
+
+
+_NUM = r"([\d,]+)"
+SITE_RE = re.compile(
+    rf"[.:] ([^.:;]+?) is over capacity on {_NUM} of {_NUM} days \(90% interval {_NUM}-{_NUM}\), "
+    rf"{_NUM} bed-days over; bed demand on its 95th-percentile day is {_NUM} against {_NUM} "
+    "funded beds"
+)
+CMP_RE = re.compile(
+    rf"with scenario (\S+) \(\S+\), bed-days over capacity summed over sites are {_NUM} "
+    rf"against {_NUM} in (\S+): a change of ([\u2212+]?[\d,]+)"
+)
+NEED_RE = re.compile(rf"(\w+) {_NUM} \(([\u2212+][\d,]+) on today's {_NUM}\)")
+
+
+def _n(text: str) -> float:
+    return float(text.replace(",", "").replace("\u2212", "-"))
+
+
+def test_summary_numbers_equal_the_tables(tmp_path: Path) -> None:
+    """Every number the summary states about capacity is read back and found in the tables."""
+    from popsim.analysis import load
+
+    rng = np.random.default_rng(11)
+    fac = {
+        sc: {
+            "A": {
+                "ward_census": rng.integers(5, 16, (5, 30)),
+                "ward_beds": 10,
+                "icu_census": rng.integers(0, 4, (5, 30)),
+                "icu_beds": 2,
+                "ed_boarding": rng.integers(0, 3, (5, 30)),
+            },
+            "B": {"ward_census": rng.integers(0, 9, (5, 30)), "ward_beds": 6, "icu_beds": 0},
+        }  # fmt: skip
+        for sc in ("baseline", "more")
+    }
+    root = write_run(tmp_path / "run", fac, spec_replicates=5)
+    text = html.unescape(write_report(root).read_text(encoding="utf-8"))
+    a = load(root)
+    cap = a.capacity[(a.capacity["window"] == "all") & (a.capacity["unit"] == "total")]
+    sites = SITE_RE.findall(text)
+    assert {m[0] for m in sites} == {"A", "B"}  # both sites are over capacity
+    for site, days, of, lo, hi, bdo, p95, beds in sites:
+        row = cap[(cap["scenario"] == "baseline") & (cap["facility"] == site)].iloc[0]
+        assert _n(days) == round(row["days_over_p50"]) and _n(of) == row["open_days"]
+        assert _n(lo) == round(row["days_over_p5"]) and _n(hi) == round(row["days_over_p95"])
+        assert _n(bdo) == round(row["bed_days_over_p50"])
+        assert _n(p95) == round(row["demand_p95_p50"]) and _n(beds) == row["funded_beds"]
+        # and the per-replicate table, through the core definition, agrees with the summary
+        rep = a.site_replicate
+        rep = rep[(rep["window"] == "all") & (rep["scenario"] == "baseline")]
+        rep = rep[(rep["facility"] == site) & (rep["unit"] == "total")]
+        assert _n(days) == round(float(np.quantile(rep["days_over"], 0.5)))
+    cmps = CMP_RE.findall(text)
+    assert len(cmps) == 1
+    sc, value, base_value, base, change = cmps[0]
+    c = a.comparison
+    row = c[(c["window"] == "all") & (c["scenario"] == sc) & (c["facility"] == "All sites")]
+    row = row[(row["unit"] == "total") & (row["measure"] == "bed_days_over")].iloc[0]
+    assert base == "baseline" and _n(value) == round(row["scenario_p50"])
+    assert _n(base_value) == round(row["baseline_p50"])
+    assert _n(change) == round(row["diff_p50"])
+    needs = NEED_RE.findall(text)
+    assert needs
+    bn = a.beds_needed
+    for site, need, extra, funded in needs:
+        r = bn[(bn["window"] == "all") & (bn["scenario"] == "baseline")]
+        r = r[(r["facility"] == site) & (r["unit"] == "total")].iloc[0]
+        assert _n(need) == r["beds_needed_5"] and _n(extra) == r["extra_beds_5"]
+        assert _n(funded) == r["funded_beds"]
 
 
 @pytest.mark.slow

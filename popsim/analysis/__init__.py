@@ -17,6 +17,7 @@ In a notebook::
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,15 +26,18 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from popsim.analysis import capacity, compare, epidemic
+from popsim.analysis import capacity, checks, compare, epidemic
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
+from popsim.analysis.export import write_csv
+from popsim.analysis.windows import Options, Plan, resolve
 from popsim.files import atomic_write, write_text
 
-__all__ = ["RunAnalysis", "analyze", "load", "TABLE_NAMES"]
+__all__ = ["RunAnalysis", "analyze", "load", "Options", "TABLE_NAMES"]
 
 #: The tables ``analyze`` writes, each as ``<name>.parquet`` and ``<name>.csv``.
 TABLE_NAMES: tuple[str, ...] = (
     "capacity",
+    "capacity_monthly",
     "census_daily",
     "site_replicate",
     "beds_needed",
@@ -43,40 +47,59 @@ TABLE_NAMES: tuple[str, ...] = (
     "peak_day",
     "epidemic",
     "epidemic_daily",
+    "epidemic_zone_daily",
     "epidemic_comparison",
 )
 META = "meta.json"
 #: Bumped when the tables change shape, so older analysis folders are recomputed.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
-def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
+def analyze(run_dir: str | Path, *, warn: bool = True, options: Options | None = None) -> Path:
     """Compute every analysis table of ``run_dir`` and write them under ``RUN_DIR/analysis``.
 
+    ``options`` picks the main window (``--from/--to``; default the whole run) and the
+    comparator (``--baseline``); the spec's ``[analysis]`` section adds named windows.
     Raises :class:`popsim.errors.RunDirError` when the run directory is missing, empty or
-    lacks replicates (see :func:`popsim.analysis.dataset.open_run`); a partial ensemble is
-    analysed with a warning on stderr.
+    lacks replicates (see :func:`popsim.analysis.dataset.open_run`), and
+    :class:`popsim.analysis.windows.AnalysisOptionError` for a window or comparator the
+    run cannot give. Cautions (few replicates, an epidemic still growing, a site over
+    capacity on every day) go to stderr when ``warn`` and into ``meta.json``.
     """
     started = time.perf_counter()
+    options = options or Options()
     ds = open_run(run_dir, warn=warn)
     out = ds.run_dir / "analysis"
-    out.mkdir(parents=True, exist_ok=True)
     con = ds.connect()
     try:
-        tables = _compute(ds, con)
+        capacity.create_unit_census(con)
+        plan = resolve(options, ds.spec, ds.scenarios, *capacity.run_dates(con))
+        demand_source = capacity.demand_source(con)
+        tables = _compute(ds, con, plan)
     finally:
         con.close()
+    out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         atomic_write(out / f"{name}.parquet", lambda tmp, d=df: d.to_parquet(tmp, index=False))
-        atomic_write(out / f"{name}.csv", lambda tmp, d=df: d.to_csv(tmp, index=False))
+        write_csv(df, out / f"{name}.csv")
+    n_reps = {s: len(ds.replicates(s)) for s in ds.scenarios}
+    cautions = checks.cautions(n_reps, tables["capacity"], tables.get("epidemic_daily"))
+    if warn:
+        for c in [*plan.notes, *cautions]:
+            print(f"popsim: warning: {c}", file=sys.stderr)
     meta = {
         "analysis_version": ANALYSIS_VERSION,
         "scenarios": ds.scenarios,
-        "baseline": ds.baseline,
+        "baseline": plan.baseline,
+        "baseline_source": plan.baseline_source,
+        "windows": [{"name": w.name, "first": w.first, "last": w.last} for w in plan.windows],
+        "options": options.as_dict(),
+        "demand_source": demand_source,
         "replicates": {s: ds.replicates(s) for s in ds.scenarios},
         "expected_replicates": ds.expected_replicates,
         "region": ds.region_name,
-        "warnings": ds.warnings,
+        "warnings": ds.warnings + plan.notes,
+        "cautions": cautions,
         "tables": sorted(tables),
         "n_files": sum(len(ds.paths(t)) for t in TABLES),
         "seconds": round(time.perf_counter() - started, 3),
@@ -85,29 +108,31 @@ def analyze(run_dir: str | Path, *, warn: bool = True) -> Path:
     return out
 
 
-def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    capacity.create_unit_census(con)
+def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict[str, pd.DataFrame]:
     t: dict[str, pd.DataFrame] = {}
     t["census_daily"] = capacity.census_daily(con)
-    t["site_replicate"] = capacity.site_replicate(con)
-    t["capacity"] = capacity.capacity_summary(con)
-    t["beds_needed"] = capacity.beds_needed(con)
+    t["site_replicate"] = capacity.site_replicate(con, plan.windows)
+    t["capacity"] = capacity.capacity_summary(t["site_replicate"])
+    monthly = capacity.capacity_summary(capacity.site_replicate_monthly(con))
+    t["capacity_monthly"] = monthly.rename(columns={"window": "month"})
+    t["beds_needed"] = capacity.beds_needed(con, plan.windows)
     t["occupancy_weekly"] = capacity.occupancy_weekly(con)
     t["comparison"] = compare.paired_differences(
-        t["site_replicate"], ["facility", "unit"], list(capacity.MEASURES), ds.baseline
+        t["site_replicate"], ["window", "facility", "unit"], list(capacity.MEASURES), plan.baseline
     )
     if ds.has("zone_day"):
         epidemic.create_zone_base(con)
         t["attack_rate"] = epidemic.attack_rates(con)
         t["peak_day"] = epidemic.peak_days(con)
         t["epidemic_daily"] = epidemic.epidemic_daily(con)
+        t["epidemic_zone_daily"] = epidemic.zone_new_infections(con)
         icu = epidemic.icu_admissions(con, ds.has("journeys"))
         t["epidemic"] = epidemic.epidemic_summary(con, icu)
         rep = con.execute("SELECT * FROM epi_rep").df()
         if icu is not None and len(icu):
             rep = rep.merge(icu, on=["scenario", "replicate"], how="left")
         measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
-        t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, ds.baseline)
+        t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, plan.baseline)
     return t
 
 
@@ -136,7 +161,13 @@ class RunAnalysis:
 
     @property
     def baseline(self) -> str:
-        return self.dataset.baseline
+        """The comparator scenario (see ``meta['baseline_source']`` for who chose it)."""
+        return str(self.meta.get("baseline", self.dataset.baseline))
+
+    @property
+    def windows(self) -> list[str]:
+        """Window names, the main one (whole run or ``--from/--to``) first."""
+        return [w["name"] for w in self.meta.get("windows", [])] or [capacity.ALL_WINDOW]
 
     @property
     def tables(self) -> list[str]:
@@ -170,7 +201,7 @@ class RunAnalysis:
         return self.con.read_parquet(paths, hive_partitioning=True)
 
 
-def _current(ds: RunDataset) -> bool:
+def _current(ds: RunDataset, options: Options | None) -> bool:
     meta_path = ds.run_dir / "analysis" / META
     if not meta_path.exists():
         return False
@@ -180,18 +211,33 @@ def _current(ds: RunDataset) -> bool:
         return False
     if meta.get("analysis_version") != ANALYSIS_VERSION:
         return False
+    if options is not None and meta.get("options") != options.as_dict():
+        return False
     if meta.get("n_files") != sum(len(ds.paths(t)) for t in TABLES):
         return False
     newest = max(Path(p).stat().st_mtime for t in TABLES for p in ds.paths(t))
     return meta_path.stat().st_mtime >= newest
 
 
-def load(run_dir: str | Path, *, refresh: bool = False) -> RunAnalysis:
-    """Open a run for analysis, running :func:`analyze` first if its tables are missing or
-    older than the dataset (or ``refresh``)."""
+def _stored_options(ds: RunDataset) -> Options | None:
+    try:
+        raw = json.loads((ds.run_dir / "analysis" / META).read_text()).get("options")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    return Options(**{k: raw.get(k) for k in ("first", "last", "baseline")})
+
+
+def load(
+    run_dir: str | Path, *, refresh: bool = False, options: Options | None = None
+) -> RunAnalysis:
+    """Open a run for analysis, running :func:`analyze` first if its tables are missing,
+    older than the dataset, made with other ``options`` (or ``refresh``). Without
+    ``options``, a stale analysis is redone with the options it was made with."""
     ds = open_run(run_dir, warn=True)
-    if refresh or not _current(ds):
-        analyze(run_dir, warn=False)
+    if refresh or not _current(ds, options):
+        analyze(run_dir, warn=False, options=options or _stored_options(ds))
     meta = json.loads((ds.run_dir / "analysis" / META).read_text())
     con = ds.connect()
     for name in TABLE_NAMES:

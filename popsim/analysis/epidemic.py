@@ -132,6 +132,20 @@ def epidemic_daily(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return _split_quantiles(df, "q", ["p5", "p50", "p95"])
 
 
+def zone_new_infections(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """New infections per day by zone: median and 90% interval over replicates."""
+    df = con.execute(
+        f"""
+        SELECT scenario, zone, day, min(date) AS date, count(*) AS n_replicates,
+               quantile_cont(new_infections, {_Q}) AS q
+        FROM zone_daily GROUP BY ALL ORDER BY scenario, zone, day
+        """
+    ).df()
+    return _split_quantiles(
+        df, "q", ["new_infections_p5", "new_infections_p50", "new_infections_p95"]
+    )
+
+
 def icu_admissions(con: duckdb.DuckDBPyConnection, has_journeys: bool) -> pd.DataFrame | None:
     """ICU entries per scenario and replicate, from a ``facility_day`` ``icu_admissions``
     column if there is one, else from ``journeys`` rows with unit ICU and an entering event;

@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import html
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from popsim import __version__
-from popsim.analysis import RunAnalysis, load, plots, summary
+from popsim.analysis import Options, RunAnalysis, checks, load, plots, summary
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.errors import PopsimError
@@ -31,6 +32,8 @@ table{border-collapse:collapse;font-size:.8em;margin:.5em 0 1.5em}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}
 figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
+.warn{background:#fff4e5;border-left:4px solid #e6550d;padding:.4em 1em;margin:1em 0}
+.comparator{font-size:1em}
 """
 
 
@@ -86,94 +89,141 @@ def _table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
 
 
 def _ordered(a: RunAnalysis, df: pd.DataFrame) -> pd.DataFrame:
-    """Rows in scenario order (baseline first), then sites as in the figures."""
-    sites = plots.site_order(a.capacity, a.baseline)
-    rank_s = {s: i for i, s in enumerate(a.scenarios)}
+    """Rows in window order, scenario order (baseline first), then sites as in the figures."""
+    sites = plots.site_order(a.capacity, a.baseline, a.windows[0])
+    rank_w = {w: i for i, w in enumerate(a.windows)}
+    rank_s = {
+        s: i for i, s in enumerate([a.baseline, *[x for x in a.scenarios if x != a.baseline]])
+    }
     rank_f = {f: i for i, f in enumerate(sites)}
     key = df["scenario"].map(rank_s).fillna(len(rank_s)) * 10_000 + df["facility"].map(
         rank_f
     ).fillna(len(rank_f))
+    if "window" in df:
+        key = key + df["window"].map(rank_w).fillna(len(rank_w)) * 10_000_000
     return df.assign(_k=key.to_numpy()).sort_values("_k", kind="stable").drop(columns="_k")
+
+
+def _mid(m: float, lo: float, hi: float, f=summary.num) -> str:
+    return (
+        f"{f(m)} ({summary.num_range(lo, hi) if f is summary.num else summary.pct_range(lo, hi)})"
+    )
 
 
 def _capacity_table(a: RunAnalysis, names: dict[str, str], unit: str) -> str:
     c = a.capacity[(a.capacity["unit"] == unit) & (a.capacity["open_days"] > 0)]
     c = _ordered(a, c.copy())
     c["site"] = c["facility"].map(lambda f: names.get(f, f))
-    c["p_over"] = [
-        f"{summary.pct(m)} ({summary.pct_range(lo, hi)})"
-        for m, lo, hi in zip(c["p_over_p50"], c["p_over_p5"], c["p_over_p95"], strict=True)
-    ]
-    c["peak"] = [
-        f"{summary.num(m)} ({summary.num_range(lo, hi)})"
-        for m, lo, hi in zip(
-            c["peak_census_p50"], c["peak_census_p5"], c["peak_census_p95"], strict=True
-        )
-    ]
+    c["days over"] = [
+        _mid(m, lo, hi) for m, lo, hi in zip(c["days_over_p50"], c["days_over_p5"],
+                                             c["days_over_p95"], strict=True)
+    ]  # fmt: skip
+    c["demand p95 day"] = [
+        _mid(m, lo, hi) for m, lo, hi in zip(c["demand_p95_p50"], c["demand_p95_p5"],
+                                             c["demand_p95_p95"], strict=True)
+    ]  # fmt: skip
     cols = {
+        "window": "window",
         "scenario": "scenario",
         "site": "site",
         "funded_beds": "funded beds",
-        "peak": "peak census",
-        "mean_occupancy_p50": "mean occupancy",
-        "p_over": "days over beds",
-        "days_above_85_p50": "days > 85%",
-        "days_above_95_p50": "days > 95%",
-        "days_above_100_p50": "days > 100%",
+        "mean_demand_p50": "mean bed demand",
+        "demand p95 day": "bed demand, 95th-percentile day",
+        "peak_demand_p50": "peak bed demand",
+        "peak_census_p50": "peak census",
+        "open_days": "days",
+        "days over": "days over capacity",
         "bed_days_over_p50": "bed-days over",
     }
     if unit == "total":
         cols.update(
             {
-                "ed_boarding_days_p50": "ED boarding patient-days",
+                "ed_boarding_per_day_p50": "ED boarding / day",
                 "alc_bed_days_p50": "ALC bed-days",
                 "transfers_out_p50": "transfers out",
                 "diversions_p50": "diversions",
             }
         )
     t = c[list(cols)].rename(columns=cols)
-    fmt = {v: "int" for v in cols.values() if v not in ("scenario", "site", "peak census")}
-    fmt.update({"mean occupancy": "pct", "days over beds": "str"})
-    return _table(t, {k: v for k, v in fmt.items() if v != "str"})
+    fmt = {
+        v: "int" for k, v in cols.items() if k.endswith("_p50") or k in ("funded_beds", "open_days")
+    }
+    fmt["ED boarding / day"] = "num"
+    fmt["mean bed demand"] = "int"
+    return _table(t, fmt)
 
 
 def _beds_table(a: RunAnalysis, names: dict[str, str]) -> str:
-    b = _ordered(a, a.beds_needed[a.beds_needed["unit"].isin(["total", "icu"])].copy())
+    b = a.beds_needed
+    b = _ordered(a, b[b["unit"].isin(["total", "ward", "icu"])].copy())
     b["site"] = b["facility"].map(lambda f: names.get(f, f))
+    for lvl in (5, 1):
+        b[f"need{lvl}"] = [
+            "no demand" if pd.isna(v) else f"{v:,.0f}" for v in b[f"beds_needed_{lvl}"]
+        ]
+        b[f"extra{lvl}"] = ["" if pd.isna(v) else f"{v:+,.0f}" for v in b[f"extra_beds_{lvl}"]]
     cols = {
+        "window": "window",
         "scenario": "scenario",
         "site": "site",
         "unit": "unit",
         "funded_beds": "funded beds",
-        "beds_needed_5": "beds for <= 5% days over",
-        "extra_beds_5": "change (5%)",
-        "beds_needed_1": "beds for <= 1% days over",
-        "extra_beds_1": "change (1%)",
+        "max_demand": "peak bed demand",
+        "need5": "beds for <= 5% days over",
+        "extra5": "change (5%)",
+        "need1": "beds for <= 1% days over",
+        "extra1": "change (1%)",
     }
     t = b[list(cols)].rename(columns=cols)
-    return _table(t, {v: "int" for k, v in cols.items() if k not in ("scenario", "site", "unit")})
+    return _table(t, {"funded beds": "int", "peak bed demand": "int"})
+
+
+def _monthly_table(a: RunAnalysis, names: dict[str, str]) -> str:
+    """Days over capacity (median) by site and month, the comparator scenario, and the
+    change in each other scenario."""
+    if "capacity_monthly" not in a.tables:
+        return ""
+    m = a.capacity_monthly
+    m = m[(m["unit"] == "total") & (m["open_days"] > 0)]
+    parts = []
+    sites = [
+        s for s in plots.site_order(a.capacity, a.baseline, a.windows[0]) if s in set(m["facility"])
+    ]
+    for sc in [a.baseline, *[s for s in a.scenarios if s != a.baseline]]:
+        g = m[m["scenario"] == sc].pivot_table(
+            index="facility", columns="month", values="days_over_p50", aggfunc="first"
+        )
+        g = g.reindex([s for s in sites if s in g.index])
+        g.index = [names.get(f, f) for f in g.index]
+        g = g.reset_index(names="site")
+        parts.append(f"<h3>{html.escape(sc)}: days over capacity by month (median)</h3>")
+        parts.append(_table(g, {c: "int" for c in g.columns if c != "site"}))
+    return "\n".join(parts)
 
 
 def _comparison_table(a: RunAnalysis, names: dict[str, str]) -> str:
     c = a.comparison
-    c = c[(c["unit"] == "total") & c["measure"].isin(["p_over", "peak_census", "bed_days_over"])]
+    measures = ["days_over", "bed_days_over", "demand_p95", "ed_boarding_per_day"]
+    c = c[(c["unit"] == "total") & c["measure"].isin(measures)]
     if c.empty:
         return "<p class='note'>Only one scenario: nothing to compare.</p>"
     c = _ordered(a, c.copy())
     c["site"] = c["facility"].map(lambda f: names.get(f, f))
     rows = []
     for _, r in c.iterrows():
-        scale = 100 if r["measure"] == "p_over" else 1
-        unit = " pts" if r["measure"] == "p_over" else ""
+        f = "{:+,.1f}" if r["measure"] == "ed_boarding_per_day" else "{:+,.0f}"
+        g = "{:,.1f}" if r["measure"] == "ed_boarding_per_day" else "{:,.0f}"
         rows.append(
             {
+                "window": r["window"],
                 "scenario": r["scenario"],
                 "site": r["site"],
                 "measure": r["measure"],
-                "baseline (median)": f"{scale * r['baseline_p50']:,.0f}",
-                "scenario (median)": f"{scale * r['scenario_p50']:,.0f}",
-                "paired difference": f"{scale * r['diff_p50']:+,.0f}{unit}",
-                "90% interval": f"{scale * r['diff_p5']:+,.0f} to {scale * r['diff_p95']:+,.0f}",
+                f"{a.baseline} (median)": g.format(r["baseline_p50"]),
+                "scenario (median)": g.format(r["scenario_p50"]),
+                "paired difference": f.format(r["diff_p50"]),
+                "90% interval": f"{f.format(r['diff_p5'])} to {f.format(r['diff_p95'])}",
+                "P(lower)": f"{100 * r['p_lower']:.0f}%",
                 "pairs": int(r["n_pairs"]),
             }
         )
@@ -206,7 +256,9 @@ def _epidemic_tables(a: RunAnalysis, zone_names: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
-def _figures(a: RunAnalysis, region, names: dict[str, str]) -> tuple[list[str], list[str]]:
+def _figures(
+    a: RunAnalysis, region, names: dict[str, str], zone_names: dict[str, str]
+) -> tuple[list[str], list[str]]:
     """Draw every figure; returns the HTML blocks and notes about figures left out."""
     out = a.analysis_dir / "plots"
     out.mkdir(parents=True, exist_ok=True)
@@ -214,8 +266,16 @@ def _figures(a: RunAnalysis, region, names: dict[str, str]) -> tuple[list[str], 
         old.unlink()
     blocks: list[str] = []
     notes: list[str] = []
-    sites = plots.site_order(a.capacity, a.baseline)
+    sites = plots.site_order(a.capacity, a.baseline, a.windows[0])
     daily = a.census_daily
+    p = plots.over_capacity_bars(
+        a.capacity, a.scenarios, sites, names, out / "days_over_capacity.png", a.windows
+    )
+    if p:
+        blocks.append(
+            _img(p, "Share of days over capacity (bed demand above funded beds) by site, "
+                 "scenario and window: median and 90% interval over replicates")
+        )  # fmt: skip
     for sc in a.scenarios:
         slug = _slug(sc)
         for unit in ("total", "icu"):
@@ -223,26 +283,32 @@ def _figures(a: RunAnalysis, region, names: dict[str, str]) -> tuple[list[str], 
                 daily, sc, unit, sites, names, out / f"fan_{slug}_{unit}.png", a.baseline
             )
             if p:
-                label = "ward + ICU" if unit == "total" else "ICU"
+                label = "Ward + ICU" if unit == "total" else "ICU"
                 blocks.append(
                     _img(
                         p,
-                        f"{label} census against funded beds (red), scenario {sc}: median line, "
-                        "bands hold 50% and 90% of replicates"
-                        + ("; dashed: baseline median" if sc != a.baseline else ""),
+                        f"{label} bed demand (blue: median line, bands hold 50% and 90% of "
+                        f"replicates) beside census (green) and funded beds (red), scenario {sc}"
+                        + (f"; dashed: {a.baseline} median demand" if sc != a.baseline else ""),
                     )
                 )
+        p = plots.boarding_chart(daily, sc, sites, names, out / f"boarding_{slug}.png")
+        if p:
+            blocks.append(_img(p, f"Admitted patients boarding in the ED per day, scenario {sc}"))
     for sc in a.scenarios:
         p = plots.occupancy_heatmap(
             a.occupancy_weekly, sc, sites, names, out / f"heatmap_{_slug(sc)}.png"
         )
         if p:
-            blocks.append(_img(p, f"Median weekly occupancy of funded beds by site, scenario {sc}"))
-    p = plots.over_capacity_bars(
-        a.capacity, a.scenarios, sites, names, out / "days_over_capacity.png"
-    )
-    if p:
-        blocks.append(_img(p, "Share of days over funded beds by site and scenario"))
+            blocks.append(
+                _img(p, f"Median weekly bed demand over funded beds by site, scenario {sc}")
+            )
+    if "epidemic_zone_daily" in a.tables:
+        p = plots.zone_infections(
+            a.epidemic_zone_daily, a.scenarios, zone_names, out / "zone_infections.png"
+        )
+        if p:
+            blocks.append(_img(p, "New infections per day by zone and scenario (medians)"))
     if "epidemic_daily" in a.tables:
         p = plots.epidemic_curve(a.epidemic_daily, a.scenarios, out / "epidemic_curve.png")
         if p:
@@ -250,14 +316,17 @@ def _figures(a: RunAnalysis, region, names: dict[str, str]) -> tuple[list[str], 
     if region is not None:
         attack = a.attack_rate if "attack_rate" in a.tables else None
         try:
-            p = plots.region_map(region, attack, a.capacity, a.baseline, out / "region_map.png")
+            p = plots.region_map(
+                region, attack, a.capacity, a.baseline, out / "region_map.png", a.windows[0]
+            )
         except (ValueError, KeyError, TypeError, RuntimeError) as err:
             p = None
             notes.append(f"No region map: drawing it failed ({err}).")
         if p:
             blocks.append(
-                _img(p, "Attack rate by zone; sites sized by funded beds, coloured by days over")
-            )
+                _img(p, "Attack rate by zone (scale from 0); sites sized by funded beds, "
+                     "coloured by days over capacity")
+            )  # fmt: skip
     return blocks, notes
 
 
@@ -265,41 +334,73 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """Write ``RUN_DIR/analysis/report.html`` (analysing first if needed); returns its path."""
-    a = load(run_dir)
+def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
+    """Write ``RUN_DIR/analysis/report.html`` (analysing first if needed); returns its path.
+
+    The cautions (few replicates, a growing epidemic, a site over capacity every day) are
+    printed on stderr too."""
+    a = load(run_dir, options=options)
     region, why = _region(a)
     names = _names(region)
     names.setdefault(ALL_SITES, ALL_SITES)
-    blocks, notes = _figures(a, region, names)
+    zone_names = _zone_names(region)
+    blocks, notes = _figures(a, region, names, zone_names)
     if region is None:
         notes.append(f"No region map: {why}.")
     notes.extend(a.meta.get("warnings", []))
+    daily = a.epidemic_daily if "epidemic_daily" in a.tables else None
+    n_reps = {s: len(r) for s, r in a.meta.get("replicates", {}).items()}
+    cautions = checks.cautions(n_reps, a.capacity, daily, names, a.windows[0])
+    for c in cautions:
+        print(f"popsim: warning: {c}", file=sys.stderr)
     paras = summary.paragraphs(a, names)
     title = f"popsim report: {a.dataset.spec.get('name') or a.run_dir.name}"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    windows = ", ".join(
+        f"{w['name']} ({w.get('first') or 'start'} to {w.get('last') or 'end'})"
+        for w in a.meta.get("windows", [])
+    )
     body = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='note'>popsim {__version__}, written {stamp}. Tables: analysis/*.csv and "
-        "*.parquet beside this file.</p>",
+        "*.parquet beside this file; <code>popsim export RUN_DIR --xlsx FILE</code> for Excel."
+        "</p>",
+        f"<p class='comparator'>Comparator: <b>{html.escape(a.baseline)}</b> "
+        f"({html.escape(str(a.meta.get('baseline_source', '')))}). Windows: "
+        f"{html.escape(windows)}.</p>",
+    ]
+    if cautions:
+        body.append("<div class='warn'><b>Warnings</b><ul>")
+        body += [f"<li>{html.escape(c)}</li>" for c in cautions]
+        body.append("</ul></div>")
+    body += [
         "<h2>Summary</h2><div class='summary'>",
         *(f"<p>{html.escape(p)}</p>" for p in paras),
         "</div>",
         *(f"<p class='note'>{html.escape(n)}</p>" for n in notes),
         "<h2>Figures</h2>",
         *blocks,
-        "<h2>Capacity by site: ward + ICU</h2>",
+        "<h2>Capacity by site and window: ward + ICU</h2>",
+        "<p class='note'>Medians over replicates, 90% intervals in brackets. Days over "
+        "capacity: days on which the site's ward or ICU bed demand exceeded its funded beds. "
+        "Bed-days over: the excess summed (ward + ICU, never pooled).</p>",
         _capacity_table(a, names, "total"),
-        "<h2>Capacity by site: ICU</h2>",
+        "<h2>Capacity by site and window: ICU</h2>",
         _capacity_table(a, names, "icu"),
         "<h2>Beds needed</h2>",
-        "<p class='note'>Funded beds for a site to be over capacity on at most 5% (1%) of its "
-        "days, pooled over replicates.</p>",
+        "<p class='note'>Funded beds at which a unit's bed demand would exceed its beds on at "
+        "most 5% (1%) of its days, pooled over replicates; the site (total) needs its ward's "
+        "plus its ICU's. From demand, so it can exceed today's beds; 'no demand': a unit that "
+        "admits nobody needs no beds.</p>",
         _beds_table(a, names),
-        "<h2>Scenarios against the baseline (paired by replicate)</h2>",
+        "<h2>Months</h2>",
+        _monthly_table(a, names),
+        f"<h2>Scenarios against {html.escape(a.baseline)} (paired by replicate)</h2>",
+        "<p class='note'>P(lower): share of replicate pairs in which the scenario's value is "
+        "below the comparator's.</p>",
         _comparison_table(a, names),
         "<h2>Epidemic</h2>",
-        _epidemic_tables(a, _zone_names(region)),
+        _epidemic_tables(a, zone_names),
     ]
     doc = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -36,6 +36,8 @@ def num_range(lo: float | None, hi: float | None) -> str:
 
 
 def signed(x: float, unit: str = "") -> str:
+    if round(float(x)) == 0:
+        return f"0{unit}"
     return f"{x:+,.0f}{unit}".replace("-", "\u2212")
 
 
@@ -70,6 +72,36 @@ def _row(df: pd.DataFrame, **keys: Any) -> pd.Series | None:
     return None if hit.empty else hit.iloc[0]
 
 
+def _window_phrase(a: RunAnalysis, window: str) -> str:
+    for w in a.meta.get("windows", []):
+        if w["name"] == window:
+            if w.get("first") is None and w.get("last") is None:
+                return "over the whole run"
+            return (
+                f"in the {window} window ({w.get('first') or 'start'} to {w.get('last') or 'end'})"
+            )
+    return f"in window {window}"
+
+
+def site_sentence(row: pd.Series, names: dict[str, str]) -> str:
+    """One site's capacity in one window: days over, bed-days over, demand against beds.
+
+    The numbers are the ``capacity`` table's medians (``days_over_p50``, ``open_days``,
+    ``bed_days_over_p50``, ``demand_p95_p50``, ``funded_beds``), formatted with
+    :func:`num`; the report's tests read them back out of the text.
+    """
+    site = names.get(row["facility"], row["facility"])
+    text = (
+        f"{site} is over capacity on {num(row['days_over_p50'])} of {num(row['open_days'])} "
+        f"days (90% interval {num_range(row['days_over_p5'], row['days_over_p95'])}), "
+        f"{num(row['bed_days_over_p50'])} bed-days over; bed demand on its 95th-percentile "
+        f"day is {num(row['demand_p95_p50'])} against {num(row['funded_beds'])} funded beds"
+    )
+    if not _nan(row.get("ed_boarding_per_day_p50")):
+        text += f", and {row['ed_boarding_per_day_p50']:,.1f} patients board in its ED a day"
+    return text
+
+
 def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
     """The summary, one string per paragraph."""
     spec = a.dataset.spec
@@ -77,92 +109,96 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
     base = a.baseline
     others = [s for s in a.scenarios if s != base]
     cap = a.capacity
+    main = a.windows[0]
     out: list[str] = []
 
     n_reps = {s: len(r) for s, r in a.meta.get("replicates", {}).items()}
     what = spec.get("description") or spec.get("name") or a.run_dir.name
-    days = cap["open_days"].max() if len(cap) else None
+    days = cap.loc[cap["window"] == main, "days"].max() if len(cap) else None
     intro = (
         f"{what}: {len(a.scenarios)} scenario(s), "
         + ", ".join(f"{s} ({n_reps.get(s, '?')} replicates)" for s in a.scenarios)
-        + (f", {num(days)} days" if not _nan(days) else "")
-        + (f" from {spec['start']}" if spec.get("start") else "")
-        + ". Figures are medians over replicates with 90% intervals in brackets; "
-        "'over capacity' means more patients than open funded beds on a day, counting ward "
-        "(including ALC) and ICU patients."
+        + (f", {num(days)} days {_window_phrase(a, main)}" if not _nan(days) else "")
+        + (f" (run from {spec['start']})" if spec.get("start") else "")
+        + f". Scenarios are compared with {base}, {a.meta.get('baseline_source', 'the default')}."
+        " Figures are medians over replicates with 90% intervals. A unit (ward including ALC, "
+        "or ICU) is over capacity on a day when its bed demand, the patients the site is "
+        "responsible for who need that unit wherever they wait (bed, surge bed, ED), exceeds "
+        "its open funded beds; bed-days over is that excess summed; a site is over when "
+        "either unit is. Bed demand here is " + str(a.meta.get("demand_source", "census")) + "."
     )
     out.append(intro)
 
-    tot = cap[(cap["unit"] == "total") & (cap["facility"] != ALL_SITES)]
-    b = tot[tot["scenario"] == base].sort_values("p_over_p50", ascending=False)
-    busy = b[b["p_over_p50"] > 0.01].head(5)
-    if busy.empty:
-        busy = b.head(3)
-    sentences = []
-    for _, row in busy.iterrows():
-        site = row["facility"]
-        text = (
-            f"{names.get(site, site)} exceeds funded beds on {pct(row['p_over_p50'])} of days "
-            f"in the baseline (90% interval {pct_range(row['p_over_p5'], row['p_over_p95'])})"
-        )
+    for window in a.windows:
+        wcap = cap[cap["window"] == window]
+        tot = wcap[(wcap["unit"] == "total") & (wcap["facility"] != ALL_SITES)]
+        b = tot[(tot["scenario"] == base) & (tot["open_days"] > 0)]
+        b = b.sort_values(["bed_days_over_p50", "facility"], ascending=[False, True])
+        busy = b[b["days_over_p50"] > 0].head(5)
+        if busy.empty:
+            out.append(
+                f"{_window_phrase(a, window).capitalize()}, no site is over capacity "
+                f"in the median replicate of {base}."
+            )
+        else:
+            sentences = [f"{_window_phrase(a, window).capitalize()}, in {base}:"]
+            sentences += [site_sentence(r, names) + "." for _, r in busy.iterrows()]
+            out.append(" ".join(sentences))
         for sc in others:
-            r = _row(tot, scenario=sc, facility=site)
-            if r is not None:
-                text += (
-                    f"; {scenario_phrase(sc, desc)}, {pct(r['p_over_p50'])} "
-                    f"({pct_range(r['p_over_p5'], r['p_over_p95'])})"
-                )
-        sentences.append(text + ".")
-    icu = cap[(cap["unit"] == "icu") & (cap["facility"] != ALL_SITES) & (cap["scenario"] == base)]
-    icu = icu[icu["p_over_p50"] > 0.01].sort_values("p_over_p50", ascending=False).head(3)
-    if len(icu):
-        sentences.append(
-            "In intensive care, "
-            + "; ".join(
-                f"{names.get(r['facility'], r['facility'])} exceeds its {num(r['funded_beds'])} "
-                f"ICU beds on {pct(r['p_over_p50'])} of days "
-                f"({pct_range(r['p_over_p5'], r['p_over_p95'])})"
-                for _, r in icu.iterrows()
+            r = _row(
+                a.comparison,
+                window=window,
+                scenario=sc,
+                facility=ALL_SITES,
+                unit="total",
+                measure="bed_days_over",
             )
-            + " in the baseline."
-        )
-    if sentences:
-        out.append(" ".join(sentences))
-
-    region_bits = []
-    for unit, label in (("total", "ward and ICU"), ("icu", "ICU")):
-        r = _row(cap, scenario=base, facility=ALL_SITES, unit=unit)
-        if r is None:
-            continue
-        text = (
-            f"In the baseline, {label} census across all sites peaks at {num(r['peak_census_p50'])} "
-            f"({num_range(r['peak_census_p5'], r['peak_census_p95'])}) against "
-            f"{num(r['funded_beds'])} funded beds"
-        )
-        if unit == "total" and not _nan(r.get("ed_boarding_days_p50")):
-            text += (
-                f"; ED boarding totals {num(r['ed_boarding_days_p50'])} patient-days "
-                f"({num_range(r['ed_boarding_days_p5'], r['ed_boarding_days_p95'])}) and "
-                f"ALC {num(r['alc_bed_days_p50'])} bed-days"
+            if r is None:
+                continue
+            text = (
+                f"{_window_phrase(a, window).capitalize()}, {scenario_phrase(sc, desc)}, "
+                f"bed-days over capacity summed over sites are {num(r['scenario_p50'])} against "
+                f"{num(r['baseline_p50'])} in {base}: a change of {signed(r['diff_p50'])} "
+                f"(90% interval {signed(r['diff_p5'])} to {signed(r['diff_p95'])}, paired by "
+                "replicate)"
             )
-        region_bits.append(text + ".")
-    if region_bits:
-        out.append(" ".join(region_bits))
+            per_site = a.comparison[
+                (a.comparison["window"] == window)
+                & (a.comparison["scenario"] == sc)
+                & (a.comparison["unit"] == "total")
+                & (a.comparison["measure"] == "days_over")
+                & (a.comparison["facility"] != ALL_SITES)
+            ]
+            if len(per_site):
+                big = per_site.loc[per_site["diff_p50"].abs().idxmax()]
+                if abs(big["diff_p50"]) > 0:
+                    text += (
+                        f"; the largest change in days over capacity is at "
+                        f"{names.get(big['facility'], big['facility'])}: "
+                        f"{signed(big['diff_p50'])} days ({signed(big['diff_p5'])} to "
+                        f"{signed(big['diff_p95'])})"
+                    )
+            out.append(text + ".")
 
     bn = a.beds_needed
     need = bn[
-        (bn["scenario"] == base) & (bn["unit"] == "total") & (bn["facility"] != ALL_SITES)
+        (bn["window"] == main)
+        & (bn["scenario"] == base)
+        & (bn["unit"] == "total")
+        & (bn["facility"] != ALL_SITES)
     ].sort_values("extra_beds_5", ascending=False)
-    need = need[need["extra_beds_5"] > 0].head(4)
+    need = need[need["extra_beds_5"] > 0].head(5)
     if len(need):
         parts = [
-            f"{names.get(r['facility'], r['facility'])} about {num(r['beds_needed_5'])} "
+            f"{names.get(r['facility'], r['facility'])} {num(r['beds_needed_5'])} "
             f"({signed(r['extra_beds_5'])} on today's {num(r['funded_beds'])})"
             for _, r in need.iterrows()
         ]
         out.append(
-            "To be over capacity on at most 5% of days in the baseline, sites would need "
-            "these funded beds (ward + ICU): " + "; ".join(parts) + "."
+            f"To be over capacity on at most 5% of days in {base} ({_window_phrase(a, main)}), "
+            "from bed demand, sites would need these funded beds (ward + ICU): "
+            + "; ".join(parts)
+            + "."
         )
 
     if "epidemic" in a.tables:
@@ -186,38 +222,4 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
                 text += f" ({num(e.loc['icu_admissions', 'p50'])} ICU entries)"
             text += f" and {num(e.loc['deaths', 'p50'])} deaths."
             out.append(text)
-
-    cmp = a.comparison
-    for sc in others:
-        r = _row(cmp, scenario=sc, facility=ALL_SITES, unit="total", measure="site_bed_days_over")
-        if r is None:
-            continue
-        per_site = cmp[
-            (cmp["scenario"] == sc)
-            & (cmp["unit"] == "total")
-            & (cmp["measure"] == "p_over")
-            & (cmp["facility"] != ALL_SITES)
-        ]
-        text = (
-            f"Compared with the baseline replicate by replicate, {scenario_phrase(sc, desc)}, "
-            f"bed-days over capacity summed over sites change by "
-            f"{signed(r['diff_p50'])} (90% interval {signed(r['diff_p5'])} to "
-            f"{signed(r['diff_p95'])})"
-        )
-        eb = _row(cmp, scenario=sc, facility=ALL_SITES, unit="total", measure="ed_boarding_days")
-        if eb is not None:
-            text += (
-                f" and ED boarding patient-days by {signed(eb['diff_p50'])} "
-                f"({signed(eb['diff_p5'])} to {signed(eb['diff_p95'])})"
-            )
-        if len(per_site):
-            big = per_site.loc[per_site["diff_p50"].abs().idxmax()]
-            if abs(big["diff_p50"]) > 0:
-                text += (
-                    f"; the largest change in days over capacity is at "
-                    f"{names.get(big['facility'], big['facility'])}: "
-                    f"{signed(100 * big['diff_p50'])} percentage points "
-                    f"({signed(100 * big['diff_p5'])} to {signed(100 * big['diff_p95'])})"
-                )
-        out.append(text + ".")
     return out
