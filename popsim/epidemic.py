@@ -23,33 +23,35 @@ number of a fully susceptible population: ``beta`` is calibrated to the communit
 by the spectral radius of the next-generation matrix, the household attack probability
 to the household share (mean number of other household members, size-biased).
 
-Severity (absolute probabilities per infection by age band) defaults to the Covasim
-table (Imperial College Report 9, O'Driscoll et al.), as are the durations. Severe and
-critical residents are handed to the care network (:class:`popsim.needs.NeedBatch`) on
-the day they need a bed, with their planned path; epidemic deaths happen in ICU, carried
-out by the care network.
+Severity and durations come from a pathogen profile (:mod:`popsim.epidemic_params`:
+COVID-19 ancestral, the default, or Omicron, or seasonal influenza, each with its
+sources), overridable value by value; ``immune`` makes a share of each age band immune
+at the start (prior immunity). Hospitalised residents are handed to the care network
+(:class:`popsim.needs.NeedBatch`) on the day they need a bed, with their planned path:
+ward, or ICU then ward; those who die do so on the ward or after ICU (the care network
+carries the death out). A resident already in hospital for something else when they
+turn severe is not admitted twice: counted in ``n_severe_in_hospital``.
 
 Default contact matrix: a *synthetic* POLYMOD-like matrix (stated assumption, not the
 measured one): strong same-age mixing highest for school ages, a parent-child ridge
-three bands apart and a uniform background; see :func:`polymod_like_matrix`.
+three bands apart and a uniform background, made reciprocal on the population's age
+structure; see :func:`popsim.epidemic_params.polymod_like_matrix`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
 
+from popsim.epidemic_params import (
+    EpidemicParams,
+    Importation,
+    LogNormalDays,
+    conditional,
+    hospital_paths,
+    polymod_like_matrix,
+)
 from popsim.events import ContactReduction, Event, Vaccinate
 from popsim.model import Module
 from popsim.needs import EPI_CRITICAL, EPI_SEVERE, NeedBatch
@@ -60,206 +62,19 @@ from popsim.transmission import Calendar, HazardCache, calibrate
 if TYPE_CHECKING:
     from popsim.model import RegionModel
 
+__all__ = [
+    "Epidemic",
+    "EpidemicParams",
+    "Importation",
+    "LogNormalDays",
+    "conditional",
+    "polymod_like_matrix",
+]
+
 S, E, IA, IS, R, V, D = range(7)
 N_STATES = 7
 # what a resident's row in the progression calendar is due for
 ONSET, RECOVERY, EXPOSURE = range(3)
-MAX_STAY_DAYS = 365
-
-# Covasim age table (per infection, absolute), bands 0-9 .. 90+.
-P_SYMPTOMATIC = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.90)
-P_SEVERE = (0.0005, 0.00165, 0.0072, 0.0208, 0.0343, 0.0765, 0.1328, 0.2066, 0.2457, 0.2457)
-P_CRITICAL = (3e-5, 8e-5, 3.6e-4, 1.04e-3, 2.16e-3, 9.33e-3, 0.03639, 0.08923, 0.1742, 0.1742)
-P_DEATH = (0.00002, 0.00002, 0.0001, 0.00032, 0.00098, 0.00265, 0.00766, 0.02439, 0.08292, 0.1619)
-
-
-def polymod_like_matrix() -> np.ndarray:
-    """Synthetic 10x10 daily contacts of band ``a`` (row) with band ``b`` (column).
-
-    Shaped after POLYMOD (Mossong et al. 2008): same-band contacts dominate and peak in
-    the school years, a parent-child ridge 30 years apart, and a background of 0.5
-    contacts a day with every band: 12-16 contacts a day under 60, 8-11 over 60.
-    """
-    a = np.arange(N_AGE_BANDS, dtype=np.float64)
-    diff = a[:, None] - a[None, :]
-    same = np.array([5.0, 8.0, 5.0, 4.0, 4.0, 3.5, 2.5, 2.0, 1.5, 1.2])
-    assortative = np.sqrt(same[:, None] * same[None, :]) * np.exp(-(diff**2) / 0.5)
-    parent_child = 1.2 * np.exp(-((np.abs(diff) - 3.0) ** 2) / 0.5)
-    return assortative + parent_child + 0.5
-
-
-class LogNormalDays(BaseModel):
-    """A duration in days: lognormal with this mean and standard deviation (sd 0: fixed)."""
-
-    model_config = ConfigDict(extra="forbid")
-    mean: float = Field(gt=0, le=365, description="mean days, in (0, 365]")
-    sd: float = Field(ge=0, le=365, description="standard deviation in days, in [0, 365]")
-
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` durations rounded to whole days, at least 1."""
-        if n == 0:  # (drawing none takes nothing from ``rng``)
-            return np.zeros(0, dtype=np.int64)
-        if self.sd == 0:
-            return _whole_days(np.full(n, self.mean))
-        return _whole_days(rng.lognormal(*_lognormal_args(self.mean, self.sd), n))
-
-    def sampler(self) -> Callable[[np.random.Generator, int], np.ndarray]:
-        """:meth:`sample` with the lognormal's parameters worked out once (the same
-        draws; for the daily step, which samples several durations a day)."""
-        if self.sd == 0:
-            return self.sample
-        mu, sigma = _lognormal_args(self.mean, self.sd)
-
-        def sample(rng: np.random.Generator, n: int) -> np.ndarray:
-            if n == 0:
-                return np.zeros(0, dtype=np.int64)
-            return _whole_days(rng.lognormal(mu, sigma, n))
-
-        return sample
-
-    def expected_days(self) -> float:
-        """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
-        if self.sd == 0:
-            return float(min(max(round(self.mean), 1), MAX_STAY_DAYS))
-        mu, sigma = _lognormal_args(self.mean, self.sd)
-
-        def cdf(x: float) -> float:
-            return 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
-
-        total, prev = 0.0, 0.0
-        for k in range(1, MAX_STAY_DAYS + 1):
-            c = 1.0 if k == MAX_STAY_DAYS else cdf(k + 0.5)
-            total += k * (c - prev)
-            prev = c
-        return total
-
-
-def _lognormal_args(mean: float, sd: float) -> tuple[float, float]:
-    """``mu`` and ``sigma`` of the lognormal with this mean and standard deviation."""
-    sigma2 = math.log1p((sd / mean) ** 2)
-    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
-
-
-def _whole_days(x: np.ndarray) -> np.ndarray:
-    """Round to whole days and clip to [1, MAX_STAY_DAYS], in place (ufuncs: cheap on
-    small arrays)."""
-    np.rint(x, out=x)
-    np.maximum(x, 1, out=x)
-    return np.minimum(x, MAX_STAY_DAYS, out=x).astype(np.int64)
-
-
-def _ln(mean: float, sd: float) -> LogNormalDays:
-    return LogNormalDays(mean=mean, sd=sd)
-
-
-class Importation(BaseModel):
-    """``count`` infections arriving in ``zone`` (id, name or index; None: by population) on ``day``."""
-
-    model_config = ConfigDict(extra="forbid")
-    day: int = Field(ge=0, description="day index, >= 0")
-    count: int = Field(ge=0, description="infections, >= 0")
-    zone: str | int | None = None
-
-
-class EpidemicParams(BaseModel):
-    """Parameters of the epidemic module. Probability tables have one entry per age band."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    r0: float = Field(2.5, gt=0, le=30, description="basic reproduction number, in (0, 30]")
-    seed_infections: int = Field(
-        20, ge=0, description="infections seeded on start_day in each seed zone, >= 0"
-    )
-    seed_zones: list[str | int] = Field(
-        default_factory=list, description="zones (id, name or index) of the seeds; empty: all"
-    )
-    start_day: int = Field(0, ge=0, description="day of the seeding, >= 0")
-    importations: list[Importation] = Field(default_factory=list)
-
-    dur_latent: LogNormalDays = Field(default_factory=lambda: _ln(4.5, 1.5))
-    dur_infectious: LogNormalDays = Field(default_factory=lambda: _ln(8.0, 2.0))
-    dur_onset: LogNormalDays = Field(default_factory=lambda: _ln(1.1, 0.9))
-    dur_symptoms_to_severe: LogNormalDays = Field(default_factory=lambda: _ln(6.6, 4.9))
-    dur_severe_stay: LogNormalDays = Field(default_factory=lambda: _ln(18.1, 6.3))
-    dur_critical_stay: LogNormalDays = Field(default_factory=lambda: _ln(18.1, 6.3))
-    dur_critical_to_death: LogNormalDays = Field(default_factory=lambda: _ln(10.7, 4.8))
-    dur_ward_after_icu: LogNormalDays = Field(default_factory=lambda: _ln(4.0, 2.0))
-
-    p_symptomatic: list[float] = Field(default_factory=lambda: list(P_SYMPTOMATIC))
-    p_severe: list[float] = Field(default_factory=lambda: list(P_SEVERE))
-    p_critical: list[float] = Field(default_factory=lambda: list(P_CRITICAL))
-    p_death: list[float] = Field(default_factory=lambda: list(P_DEATH))
-    rel_trans_asymptomatic: float = Field(
-        1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
-    )
-
-    household_share: float = Field(
-        0.3, ge=0, lt=1, description="share of R0 from household contacts, in [0, 1)"
-    )
-    mixing: Literal["polymod_like", "uniform"] = "polymod_like"
-    contact_matrix: list[list[float]] | None = None
-    coupling: float = Field(
-        0.05, ge=0, le=10, description="weight of contacts in other zones, in [0, 10]"
-    )
-    coupling_minutes: float = Field(
-        30.0, gt=0, description="travel-time scale of between-zone contacts, minutes > 0"
-    )
-    coupling_pop_exponent: float = Field(
-        1.0, ge=0, le=3, description="gravity exponent of the other zone's population, [0, 3]"
-    )
-
-    @field_validator("p_symptomatic", "p_severe", "p_critical", "p_death")
-    @classmethod
-    def _age_table(cls, v: list[float], info: ValidationInfo) -> list[float]:
-        if len(v) != N_AGE_BANDS:
-            raise ValueError(
-                f"{info.field_name} needs {N_AGE_BANDS} entries (one per age band), got {len(v)}"
-            )
-        if any(not (0.0 <= p <= 1.0) for p in v):
-            raise ValueError(f"{info.field_name}: every probability must be in [0, 1], got {v}")
-        return v
-
-    @field_validator("contact_matrix")
-    @classmethod
-    def _matrix(cls, v: list[list[float]] | None) -> list[list[float]] | None:
-        if v is None:
-            return v
-        if len(v) != N_AGE_BANDS or any(len(row) != N_AGE_BANDS for row in v):
-            raise ValueError(f"contact_matrix must be {N_AGE_BANDS}x{N_AGE_BANDS}")
-        if any(x < 0 for row in v for x in row) or not any(x > 0 for row in v for x in row):
-            raise ValueError("contact_matrix entries must be >= 0, and not all 0")
-        return v
-
-    @model_validator(mode="after")
-    def _nested(self) -> EpidemicParams:
-        pairs = (
-            ("p_severe", "p_symptomatic"),
-            ("p_critical", "p_severe"),
-            ("p_death", "p_critical"),
-        )
-        for inner, outer in pairs:
-            a, b = getattr(self, inner), getattr(self, outer)
-            if any(x > y + 1e-12 for x, y in zip(a, b, strict=True)):
-                raise ValueError(
-                    f"{inner} must be <= {outer} in every age band (range [0, {outer}])"
-                )
-        return self
-
-    def contacts(self, n_band: np.ndarray) -> np.ndarray:
-        """Daily contacts of band ``a`` (row) with band ``b``. ``uniform`` is proportionate
-        (well-mixed) mixing: contacts with a band in proportion to its size ``n_band``."""
-        if self.contact_matrix is not None:
-            return np.asarray(self.contact_matrix, dtype=np.float64)
-        if self.mixing == "uniform":
-            share = np.asarray(n_band, dtype=np.float64) / max(float(np.sum(n_band)), 1.0)
-            return np.tile(share, (N_AGE_BANDS, 1))
-        return polymod_like_matrix()
-
-
-def conditional(a: list[float], b: list[float]) -> np.ndarray:
-    """``a / b`` by band (0 where ``b`` is 0): absolute table -> conditional probability."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
 
 
 class Epidemic(Module):
@@ -272,15 +87,21 @@ class Epidemic(Module):
         self.params = params
         p = params
         self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
-        self.p_sev_sym = conditional(p.p_severe, p.p_symptomatic)
-        self.p_crit_sev = conditional(p.p_critical, p.p_severe)
-        self.p_death_crit = conditional(p.p_death, p.p_critical)
+        self.paths = hospital_paths(p)
+        self.p_sev_sym = self.paths["severe"]
         durations = (
             name for name, f in type(p).model_fields.items() if f.annotation is LogNormalDays
         )
         self.days = {name: getattr(p, name).sampler() for name in durations}
         self.n_infections_total = 0
         self.daily_infections: list[int] = []
+        self.n_immune_at_start = 0
+        # residents already in hospital (for something else) when they turn severe: the
+        # care network does not take a second admission; counted, not lost silently
+        self.n_severe_in_hospital = 0
+        self.n_hospitalised = 0  # epidemic needs handed to care
+        self.n_critical_total = 0
+        self.n_dies_total = 0
 
     # ------------------------------------------------------------------ setup
     def init(self, model: RegionModel) -> None:
@@ -306,6 +127,7 @@ class Epidemic(Module):
         self.n_new_today = 0
         self.hospital = Calendar()
         self.on_reindex(model)
+        self._immunise(model)
 
         self.tr = calibrate(p, pop, model.region.zone_zone_minutes)
         self.p_household = self.tr.p_household
@@ -314,6 +136,18 @@ class Epidemic(Module):
         for imp in p.importations:
             zone = None if imp.zone is None else self._zone(model, imp.zone)
             self.importations.append((imp.day, imp.count, zone))
+
+    def _immunise(self, model: RegionModel) -> None:
+        """Prior immunity: a share ``immune[band]`` of the living residents of each band
+        start recovered (immune), drawn at random."""
+        immune = np.asarray(self.params.immune, dtype=np.float64)
+        if not immune.any():
+            return
+        pop = model.pop
+        ids = np.flatnonzero(pop.alive & (self.state == S))
+        chosen = ids[self.rng.random(len(ids)) < immune[pop.band[ids]]]
+        self._move(model, chosen, R, S)
+        self.n_immune_at_start = len(chosen)
 
     def _zone(self, model: RegionModel, key: str | int) -> int:
         if isinstance(key, int) and not isinstance(key, bool):
@@ -426,23 +260,31 @@ class Epidemic(Module):
                     self._exposed_today.append(exposed[today])
                     delay, exposed = delay[~today], exposed[~today]
                 self._due.append((day + delay, exposed, EXPOSURE))
-        # severity: symptomatic -> severe -> critical -> death (conditional probabilities)
+        # severity: symptomatic -> hospitalised -> dies or not -> ICU or not (conditional
+        # probabilities, see popsim.epidemic_params.hospital_paths)
         sev_ids = ids[sym]
         sb = band[sym]
         severe = rng.random(len(sev_ids)) < self.p_sev_sym[sb]
         sev_ids, sb = sev_ids[severe], sb[severe]
         if len(sev_ids):
             k = len(sev_ids)
-            critical = rng.random(k) < self.p_crit_sev[sb]
-            dies = critical & (rng.random(k) < self.p_death_crit[sb])
+            paths = self.paths
+            dies = rng.random(k) < paths["die"][sb]
+            p_icu = np.where(dies, paths["icu_if_die"][sb], paths["icu_if_live"][sb])
+            critical = rng.random(k) < p_icu
             icu = np.zeros(k, dtype=np.int64)
             ward = self.days["dur_severe_stay"](rng, k)
+            ward_death = dies & ~critical
+            icu_death = dies & critical
             n_critical = int(critical.sum())
             if n_critical:
                 icu[critical] = self.days["dur_critical_stay"](rng, n_critical)
-                icu[dies] = self.days["dur_critical_to_death"](rng, int(dies.sum()))
                 ward[critical] = self.days["dur_ward_after_icu"](rng, n_critical)
-                ward[dies] = 0
+            if icu_death.any():  # dies in ICU
+                icu[icu_death] = self.days["dur_critical_to_death"](rng, int(icu_death.sum()))
+                ward[icu_death] = 0
+            if ward_death.any():  # dies on the ward
+                ward[ward_death] = self.days["dur_severe_to_death"](rng, int(ward_death.sum()))
             days = self.days
             wait = days["dur_onset"](rng, k) + days["dur_symptoms_to_severe"](rng, k)
             self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)
@@ -460,10 +302,14 @@ class Epidemic(Module):
     def _hospitalise(self, model: RegionModel, due: tuple[np.ndarray, ...]) -> None:
         ids, critical, icu, ward, dies = due
         pop = model.pop
+        self.n_severe_in_hospital += int((pop.alive[ids] & pop.in_hospital[ids]).sum())
         ok = pop.alive[ids] & ~pop.in_hospital[ids]
         ids, critical, icu, ward, dies = ids[ok], critical[ok], icu[ok], ward[ok], dies[ok]
         if len(ids) == 0:
             return
+        self.n_hospitalised += len(ids)
+        self.n_critical_total += int(critical.sum())
+        self.n_dies_total += int(dies.sum())
         cells = self._cells(model, ids)
         shape = self.n_critical.shape
         self.n_critical += np.bincount(cells[critical], minlength=self.n_cells).reshape(shape)

@@ -26,8 +26,8 @@ from popsim.epidemic import (
     EpidemicParams,
     R,
     S,
-    conditional,
 )
+from popsim.epidemic_params import hospital_paths
 from popsim.population import Population
 from popsim.region import N_AGE_BANDS
 from popsim.transmission import calibrate, community_hazard
@@ -78,12 +78,15 @@ class Resident(mesa.Agent):
         for other in m.households[self.household]:
             if other.state == S and rng.random() < m.tr.p_household * rel:
                 m.exposures[day + int(rng.random() * dur)].append(other)
-        if sym and rng.random() < m.p_sev_sym[self.band]:
-            self.critical = int(rng.random() < m.p_crit_sev[self.band])
+        if sym and rng.random() < m.paths["severe"][self.band]:
+            dies = rng.random() < m.paths["die"][self.band]
+            p_icu = m.paths["icu_if_die" if dies else "icu_if_live"][self.band]
+            self.critical = int(rng.random() < p_icu)
             wait = p.dur_onset.sample(rng, 1)[0] + p.dur_symptoms_to_severe.sample(rng, 1)[0]
             self.day_hospital = day + int(wait)
-            if self.critical and rng.random() < m.p_death_crit[self.band]:
-                self.day_death = self.day_hospital + int(p.dur_critical_to_death.sample(rng, 1)[0])
+            if dies:
+                dur = p.dur_critical_to_death if self.critical else p.dur_severe_to_death
+                self.day_death = self.day_hospital + int(dur.sample(rng, 1)[0])
 
     def catch(self) -> None:
         if self.state == S and self.model.rng.random() < self.model.p_inf[self.cell]:
@@ -109,9 +112,7 @@ class ReferenceModel(mesa.Model):
         self.n_residents, self.n_zones = pop.n, pop.n_zones
         self.tr = calibrate(params, pop, region.zone_zone_minutes)
         self.p_sym = np.asarray(params.p_symptomatic)
-        self.p_sev_sym = conditional(params.p_severe, params.p_symptomatic)
-        self.p_crit_sev = conditional(params.p_critical, params.p_severe)
-        self.p_death_crit = conditional(params.p_death, params.p_critical)
+        self.paths = hospital_paths(params)
         n_cells = pop.n_zones * N_AGE_BANDS
         self.counts = np.zeros((N_STATES, n_cells), dtype=np.int64)
         self.new_infections = np.zeros(n_cells, dtype=np.int64)

@@ -96,12 +96,20 @@ def test_severe_and_critical_needs_carry_a_consistent_path(wave):
     assert len(np.unique(res)) == len(res)  # one hospital need per infection
     crit = kind == EPI_CRITICAL
     assert (icu[crit] >= 1).all() and (icu[~crit] == 0).all()
-    assert (ward[~crit] >= 1).all() and not dies[~crit].any()
-    assert (ward[dies] == 0).all()
-    # critical share rises with age (Covasim table: 0.15% of severe at 0-9, 71% at 80-89)
+    assert (ward[~crit] >= 1).all()  # the ward, or the ward until death there
+    assert (ward[dies & crit] == 0).all()  # death in ICU
+    assert (dies & ~crit).any()  # deaths on the ward happen (most of the oldest)
+    # ICU share of the hospitalised by band is p_critical / p_severe, whatever share die
+    # (4 binomial sd), and so is the death share p_death / p_severe
+    p = model.epidemic.params
     band = model.pop.band[res]
-    young, old = band <= 2, band >= 7
-    assert crit[old].mean() > crit[young].mean() + 0.2
+    for table, drawn in ((p.p_critical, crit), (p.p_death, dies)):
+        expected = np.asarray(table) / np.asarray(p.p_severe)
+        for b in range(10):
+            n = int((band == b).sum())
+            if n >= 100:
+                e = expected[b]
+                assert abs(drawn[band == b].mean() - e) < 4 * np.sqrt(e * (1 - e) / n) + 1e-3
     assert model.epidemic.n_severe.sum() + model.epidemic.n_critical.sum() == len(res)
 
 
@@ -264,3 +272,79 @@ def test_counts_always_match_a_recount_of_the_living(
     ).reshape(7, epi.n_cells)
     np.testing.assert_array_equal(recount[:6], epi.counts[:6])
     assert not pop.alive[pop.epi_state == 6].any()  # the dead are marked dead
+
+
+def test_shipped_pathogen_profiles_load_with_sources_and_values_can_be_overridden():
+    from popsim.epidemic_params import pathogen_names, pathogen_profile
+
+    names = pathogen_names()
+    assert {"covid19-ancestral", "covid19-omicron", "influenza"} <= set(names)
+    for name in names:
+        profile = pathogen_profile(name)
+        assert profile["sources"] and profile["description"]
+        params = EpidemicParams(pathogen=name)
+        assert params.r0 == profile["params"]["r0"]
+    flu = EpidemicParams(pathogen="influenza", r0=2.2, immune=[0.5] * 10)
+    assert flu.r0 == 2.2 and flu.immune == [0.5] * 10
+    assert flu.p_severe == pathogen_profile("influenza")["params"]["p_severe"]
+    with pytest.raises(ValidationError, match="unknown pathogen 'measles'; shipped: covid19"):
+        EpidemicParams(pathogen="measles")
+    with pytest.raises(ValidationError, match="p_death must be <= p_severe"):
+        EpidemicParams(p_death=[0.5] * 10)
+
+
+def test_a_spec_names_a_pathogen_and_a_bad_name_is_one_line(tmp_path):
+    from popsim.cli import main
+
+    spec = tmp_path / "flu.toml"
+    spec.write_text(
+        'name = "flu"\nregion = "synthetic"\ndays = 5\n[epidemic]\npathogen = "flu-b"\n'
+        "[scenarios.baseline]\n"
+    )
+    code = main(["run", str(spec), "--replicates", "1", "--quiet"])
+    assert code == 2
+
+
+def _flu_season(population=120_000, seed=3, **params):
+    region = synthetic_region(n_zones=4, population=population, seed=5)
+    epi = EpidemicParams(pathogen="influenza", seed_infections=20, start_day=5, **params)
+    model = RegionModel(region, ModelConfig(days=260, epidemic=epi), seed=seed)
+    zone_day = model.run().zone_day
+    infected = zone_day[..., 4].sum(axis=(0, 1)).astype(float)
+    return model, infected, model.pop.alive_counts.sum(axis=0).astype(float)
+
+
+def test_prior_immunity_by_age_starts_that_share_of_each_band_immune():
+    immune = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    region = synthetic_region(n_zones=2, population=30_000, n_facilities=2, seed=5)
+    epi = EpidemicParams(pathogen="influenza", immune=immune, seed_infections=0)
+    model = RegionModel(region, ModelConfig(days=1, epidemic=epi), seed=1)
+    pop = model.pop
+    for b, share in enumerate(immune):
+        rows = pop.band == b
+        n = int(rows.sum())
+        got = (pop.epi_state[rows] == R).mean()
+        assert abs(got - share) < 4 * np.sqrt(share * (1 - share) / n) + 1e-9
+
+
+def test_a_shipped_flu_season_has_a_typical_canadian_burden():
+    # Sources (profile popsim/data/pathogens/influenza.toml): infection attack rate about
+    # 22.5% of children and 10.7% of adults (Somes et al. 2018); about 3.2 hospitalisations
+    # per 10,000 residents (PHAC); ICU share of the hospitalised 10-25%. Within a factor
+    # 1.5. 120,000 residents: the attack rates are of thousands of infections (sd well
+    # under 1 point); the hospitalisations expected from the infections by band are used
+    # (a few dozen drawn ones would be too noisy), and the drawn ones checked against them.
+    model, infected, n_band = _flu_season()
+    children = infected[:2].sum() / n_band[:2].sum()  # 0-19 (the source's children: < 18)
+    adults = infected[2:].sum() / n_band[2:].sum()
+    assert 0.225 / 1.5 <= children <= 0.225 * 1.5
+    assert 0.107 / 1.5 <= adults <= 0.107 * 1.5
+    assert children > 1.5 * adults
+    p = model.epidemic.params
+    hosp = infected * np.asarray(p.p_severe)
+    per_10k = 1e4 * hosp.sum() / n_band.sum()
+    assert 3.2 / 1.5 <= per_10k <= 3.2 * 1.5
+    drawn = model.epidemic.n_hospitalised + model.epidemic.n_severe_in_hospital
+    assert abs(drawn - hosp.sum()) < 4 * np.sqrt(hosp.sum())
+    icu = (infected * np.asarray(p.p_critical)).sum() / hosp.sum()
+    assert 0.10 <= icu <= 0.25

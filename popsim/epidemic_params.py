@@ -1,0 +1,302 @@
+"""Epidemic parameters: pathogen profiles (shipped as data), durations, severity, mixing.
+
+A spec names a **pathogen profile** (``[epidemic] pathogen = "influenza"``), a TOML file
+shipped in ``popsim/data/pathogens/`` with its sources, and may override any of its
+values (``r0``, a duration, a severity table, ``immune``). Shipped profiles:
+
+- ``covid19-ancestral`` (the default): Covasim's severity table (Imperial College Report
+  9, O'Driscoll et al.) with the ICU share of hospitalised set to Canadian data (about
+  18%);
+- ``covid19-omicron``: higher R0, hospitalisation and death per infection scaled from
+  Nyberg et al. (Lancet 2022);
+- ``influenza``: a typical Canadian season (PHAC: about 3.2 hospitalisations per 10,000
+  a year) with prior immunity by age.
+
+Severity tables are per infection, by 10-year age band: ``p_symptomatic``, ``p_severe``
+(needs a hospital bed), ``p_critical`` (needs ICU), ``p_death`` (dies in hospital; on the
+ward or after ICU, ``share_deaths_after_icu`` of them after ICU). Per symptomatic case,
+divide by ``p_symptomatic`` (:func:`per_symptomatic`). ``immune``: share of each band
+immune at the start (earlier infection or vaccination).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from popsim.region import N_AGE_BANDS
+
+MAX_STAY_DAYS = 365
+DEFAULT_PATHOGEN = "covid19-ancestral"
+
+
+def pathogen_names() -> list[str]:
+    """Names of the shipped pathogen profiles."""
+    folder = resources.files("popsim") / "data" / "pathogens"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+@lru_cache(maxsize=16)
+def pathogen_profile(name: str) -> dict[str, Any]:
+    """A shipped profile: ``name``, ``description``, ``sources`` and ``params``."""
+    if name not in pathogen_names():
+        raise ValueError(f"unknown pathogen {name!r}; shipped: {', '.join(pathogen_names())}")
+    path = resources.files("popsim") / "data" / "pathogens" / f"{name}.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def polymod_like_matrix() -> np.ndarray:
+    """Synthetic 10x10 daily contacts of band ``a`` (row) with band ``b`` (column).
+
+    Shaped after POLYMOD (Mossong et al. 2008): same-band contacts dominate and peak in
+    the school years, a parent-child ridge 30 years apart, and a background of 0.5
+    contacts a day with every band: 12-16 contacts a day under 60, 8-11 over 60.
+    """
+    a = np.arange(N_AGE_BANDS, dtype=np.float64)
+    diff = a[:, None] - a[None, :]
+    same = np.array([5.0, 8.0, 5.0, 4.0, 4.0, 3.5, 2.5, 2.0, 1.5, 1.2])
+    assortative = np.sqrt(same[:, None] * same[None, :]) * np.exp(-(diff**2) / 0.5)
+    parent_child = 1.2 * np.exp(-((np.abs(diff) - 3.0) ** 2) / 0.5)
+    return assortative + parent_child + 0.5
+
+
+class LogNormalDays(BaseModel):
+    """A duration in days: lognormal with this mean and standard deviation (sd 0: fixed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    mean: float = Field(gt=0, le=365, description="mean days, in (0, 365]")
+    sd: float = Field(ge=0, le=365, description="standard deviation in days, in [0, 365]")
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` durations rounded to whole days, at least 1."""
+        if n == 0:  # (drawing none takes nothing from ``rng``)
+            return np.zeros(0, dtype=np.int64)
+        if self.sd == 0:
+            return _whole_days(np.full(n, self.mean))
+        return _whole_days(rng.lognormal(*_lognormal_args(self.mean, self.sd), n))
+
+    def sampler(self) -> Callable[[np.random.Generator, int], np.ndarray]:
+        """:meth:`sample` with the lognormal's parameters worked out once (the same
+        draws; for the daily step, which samples several durations a day)."""
+        if self.sd == 0:
+            return self.sample
+        mu, sigma = _lognormal_args(self.mean, self.sd)
+
+        def sample(rng: np.random.Generator, n: int) -> np.ndarray:
+            if n == 0:
+                return np.zeros(0, dtype=np.int64)
+            return _whole_days(rng.lognormal(mu, sigma, n))
+
+        return sample
+
+    def expected_days(self) -> float:
+        """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
+        if self.sd == 0:
+            return float(min(max(round(self.mean), 1), MAX_STAY_DAYS))
+        mu, sigma = _lognormal_args(self.mean, self.sd)
+
+        def cdf(x: float) -> float:
+            return 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
+
+        total, prev = 0.0, 0.0
+        for k in range(1, MAX_STAY_DAYS + 1):
+            c = 1.0 if k == MAX_STAY_DAYS else cdf(k + 0.5)
+            total += k * (c - prev)
+            prev = c
+        return total
+
+
+def _lognormal_args(mean: float, sd: float) -> tuple[float, float]:
+    """``mu`` and ``sigma`` of the lognormal with this mean and standard deviation."""
+    sigma2 = math.log1p((sd / mean) ** 2)
+    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
+
+
+def _whole_days(x: np.ndarray) -> np.ndarray:
+    """Round to whole days and clip to [1, MAX_STAY_DAYS], in place (ufuncs: cheap on
+    small arrays)."""
+    np.rint(x, out=x)
+    np.maximum(x, 1, out=x)
+    return np.minimum(x, MAX_STAY_DAYS, out=x).astype(np.int64)
+
+
+class Importation(BaseModel):
+    """``count`` infections arriving in ``zone`` (id, name or index; None: by population) on ``day``."""
+
+    model_config = ConfigDict(extra="forbid")
+    day: int = Field(ge=0, description="day index, >= 0")
+    count: int = Field(ge=0, description="infections, >= 0")
+    zone: str | int | None = None
+
+
+class EpidemicParams(BaseModel):
+    """Parameters of the epidemic module: a pathogen profile's values, with any of them
+    overridden. Probability tables have one entry per age band."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pathogen: str = Field(DEFAULT_PATHOGEN, description="a shipped pathogen profile")
+    r0: float = Field(gt=0, le=30, description="basic reproduction number, in (0, 30]")
+    seed_infections: int = Field(
+        20, ge=0, description="infections seeded on start_day in each seed zone, >= 0"
+    )
+    seed_zones: list[str | int] = Field(
+        default_factory=list, description="zones (id, name or index) of the seeds; empty: all"
+    )
+    start_day: int = Field(0, ge=0, description="day of the seeding, >= 0")
+    importations: list[Importation] = Field(default_factory=list)
+
+    dur_latent: LogNormalDays
+    dur_infectious: LogNormalDays
+    dur_onset: LogNormalDays
+    dur_symptoms_to_severe: LogNormalDays
+    dur_severe_stay: LogNormalDays
+    dur_critical_stay: LogNormalDays
+    dur_critical_to_death: LogNormalDays
+    dur_severe_to_death: LogNormalDays
+    dur_ward_after_icu: LogNormalDays
+
+    p_symptomatic: list[float]
+    p_severe: list[float]
+    p_critical: list[float]
+    p_death: list[float]
+    share_deaths_after_icu: float = Field(
+        ge=0, le=1, description="share of hospital deaths that follow an ICU stay, in [0, 1]"
+    )
+    immune: list[float] = Field(default_factory=lambda: [0.0] * N_AGE_BANDS)
+    rel_trans_asymptomatic: float = Field(
+        1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
+    )
+
+    household_share: float = Field(
+        0.3, ge=0, lt=1, description="share of R0 from household contacts, in [0, 1)"
+    )
+    mixing: Literal["polymod_like", "uniform"] = "polymod_like"
+    contact_matrix: list[list[float]] | None = None
+    coupling: float = Field(
+        0.05, ge=0, le=10, description="weight of contacts in other zones, in [0, 10]"
+    )
+    coupling_minutes: float = Field(
+        30.0, gt=0, description="travel-time scale of between-zone contacts, minutes > 0"
+    )
+    coupling_pop_exponent: float = Field(
+        1.0, ge=0, le=3, description="gravity exponent of the other zone's population, [0, 3]"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile(cls, data: Any) -> Any:
+        """The named profile's values under the given ones."""
+        if not isinstance(data, dict):
+            return data
+        name = data.get("pathogen", DEFAULT_PATHOGEN)
+        if not isinstance(name, str):
+            raise ValueError(f"pathogen must be one of {', '.join(pathogen_names())}")
+        return {**pathogen_profile(name)["params"], **data}
+
+    @field_validator("p_symptomatic", "p_severe", "p_critical", "p_death", "immune")
+    @classmethod
+    def _age_table(cls, v: list[float], info: ValidationInfo) -> list[float]:
+        if len(v) != N_AGE_BANDS:
+            raise ValueError(
+                f"{info.field_name} needs {N_AGE_BANDS} entries (one per age band), got {len(v)}"
+            )
+        if any(not (0.0 <= p <= 1.0) for p in v):
+            raise ValueError(f"{info.field_name}: every probability must be in [0, 1], got {v}")
+        return v
+
+    @field_validator("contact_matrix")
+    @classmethod
+    def _matrix(cls, v: list[list[float]] | None) -> list[list[float]] | None:
+        if v is None:
+            return v
+        if len(v) != N_AGE_BANDS or any(len(row) != N_AGE_BANDS for row in v):
+            raise ValueError(f"contact_matrix must be {N_AGE_BANDS}x{N_AGE_BANDS}")
+        if any(x < 0 for row in v for x in row) or not any(x > 0 for row in v for x in row):
+            raise ValueError("contact_matrix entries must be >= 0, and not all 0")
+        return v
+
+    @model_validator(mode="after")
+    def _nested(self) -> EpidemicParams:
+        pairs = (
+            ("p_severe", "p_symptomatic"),
+            ("p_critical", "p_severe"),
+            ("p_death", "p_severe"),
+        )
+        for inner, outer in pairs:
+            a, b = getattr(self, inner), getattr(self, outer)
+            if any(x > y + 1e-12 for x, y in zip(a, b, strict=True)):
+                raise ValueError(
+                    f"{inner} must be <= {outer} in every age band (range [0, {outer}])"
+                )
+        return self
+
+    def contacts(self, n_band: np.ndarray) -> np.ndarray:
+        """Daily contacts of band ``a`` (row) with band ``b``, reciprocal on ``n_band``
+        (``n_a C_ab = n_b C_ba``: the contacts of two bands with each other are counted
+        the same from both sides; Prem et al. 2017's adjustment). ``uniform`` is
+        proportionate (well-mixed) mixing: contacts with a band in proportion to its
+        size."""
+        n = np.maximum(np.asarray(n_band, dtype=np.float64), 1.0)
+        if self.contact_matrix is None and self.mixing == "uniform":
+            return np.tile(n / n.sum(), (N_AGE_BANDS, 1))
+        if self.contact_matrix is not None:
+            c = np.asarray(self.contact_matrix, dtype=np.float64)
+        else:
+            c = polymod_like_matrix()
+        return reciprocal(c, n)
+
+
+def reciprocal(c: np.ndarray, n_band: np.ndarray) -> np.ndarray:
+    """``c`` made reciprocal on the band sizes: the total contacts between two bands are
+    the mean of what each side reports (``(n_a c_ab + n_b c_ba) / 2``), per member."""
+    n = np.asarray(n_band, dtype=np.float64)
+    total = c * n[:, None]
+    return (total + total.T) / 2 / n[:, None]
+
+
+def conditional(a: list[float], b: list[float]) -> np.ndarray:
+    """``a / b`` by band (0 where ``b`` is 0): absolute table -> conditional probability."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+
+def per_symptomatic(p: list[float], p_symptomatic: list[float]) -> np.ndarray:
+    """A per-infection table as per symptomatic case."""
+    return conditional(p, p_symptomatic)
+
+
+def hospital_paths(p: EpidemicParams) -> dict[str, np.ndarray]:
+    """Conditional probabilities by band for the paths of the hospitalised.
+
+    ``severe``: hospitalised per symptomatic case; ``die``: dies in hospital per
+    hospitalised; ``icu_if_die`` and ``icu_if_live``: ICU per hospitalised who dies or
+    lives, so that ICU per hospitalised is ``p_critical / p_severe`` and the share of
+    deaths after ICU is ``share_deaths_after_icu`` where the ICU share allows it (capped
+    at ``p_critical / p_death``)."""
+    icu = conditional(p.p_critical, p.p_severe)
+    die = conditional(p.p_death, p.p_severe)
+    cap = np.divide(icu, die, out=np.ones_like(icu), where=die > 0)
+    icu_if_die = np.minimum(p.share_deaths_after_icu, np.minimum(cap, 1.0))
+    live = 1.0 - die
+    icu_if_live = np.divide(icu - icu_if_die * die, live, out=np.zeros_like(icu), where=live > 0)
+    return {
+        "severe": conditional(p.p_severe, p.p_symptomatic),
+        "die": die,
+        "icu_if_die": icu_if_die,
+        "icu_if_live": np.clip(icu_if_live, 0.0, 1.0),
+    }
