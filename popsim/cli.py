@@ -7,6 +7,7 @@ stderr and exits with status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -35,21 +36,31 @@ def _regions(args: argparse.Namespace) -> int:
         print(f"{args.path}: ok")
         return 0
     if args.regions_cmd == "synth":
-        from popsim.synth import synthetic_region, write_region
+        from popsim.synth import check_synth_args, synthetic_region, write_region
 
-        region = synthetic_region(
-            n_zones=args.zones,
-            population=args.population,
-            n_facilities=args.facilities,
-            seed=args.seed,
-            name=Path(args.out).name,
+        values = {
+            "n_zones": args.zones,
+            "population": args.population,
+            "n_facilities": args.facilities,
+            "seed": args.seed,
+        }
+        flags = {"n_zones": "--zones", "n_facilities": "--facilities"}
+        check_synth_args(
+            names={k: flags.get(k, f"--{k}") for k in values},
+            **values,
         )
-        path = write_region(region, args.out)
+        _refuse_shipped_region(args.out)
+        region = synthetic_region(
+            **{k: int(v) for k, v in values.items()},
+            name=Path(os.path.abspath(args.out)).name,
+        )
+        path = write_region(region, args.out, force=args.force)
         print(f"wrote {path}")
         return 0
     if args.regions_cmd == "import":
         from popsim.region_import import import_region
 
+        _refuse_shipped_region(args.out)
         path = import_region(
             boundaries=args.boundaries,
             population=args.population,
@@ -58,10 +69,25 @@ def _regions(args: argparse.Namespace) -> int:
             name_field=args.name_field,
             id_field=args.id_field,
             hsda_field=args.hsda_field,
+            force=args.force,
+            layer=args.layer,
         )
         print(f"wrote {path}")
         return 0
     raise AssertionError(args.regions_cmd)
+
+
+def _refuse_shipped_region(out: str) -> None:
+    """A region shipped with popsim is never replaced by ``regions synth``/``import``."""
+    from popsim.errors import RegionError
+    from popsim.region import shipped_regions_root
+
+    target = Path(os.path.abspath(out))
+    root = shipped_regions_root()
+    if target.is_dir() and root.is_dir() and target.resolve().parent == root.resolve():
+        raise RegionError(
+            out, None, "a region shipped with popsim; never replaced, even with --force"
+        )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -154,10 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path")
     synth = rsub.add_parser("synth", help="write a small synthetic region folder")
     synth.add_argument("out", help="folder to write")
-    synth.add_argument("--zones", type=int, default=4)
-    synth.add_argument("--population", type=int, default=20_000)
-    synth.add_argument("--facilities", type=int, default=3)
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--zones", default="4", help="number of zones (1-1000)")
+    synth.add_argument("--population", default="20000", help="residents (zones to 2**31-1)")
+    synth.add_argument("--facilities", default="3", help="facilities (1 to the zones)")
+    synth.add_argument("--seed", default="0", help="random seed (0 to 2**63-1)")
+    synth.add_argument(
+        "--force", action="store_true", help="replace OUT if popsim wrote it (never a shipped one)"
+    )
     imp = rsub.add_parser("import", help="build a region folder from official files")
     imp.add_argument("--boundaries", required=True, help="polygon layer (any format GDAL reads)")
     imp.add_argument("--population", required=True, help="CSV: population per zone (and band)")
@@ -166,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--name-field", default=None, help="zone name column (auto-detected)")
     imp.add_argument("--id-field", default=None, help="zone id column (auto-detected)")
     imp.add_argument("--hsda-field", default=None, help="HSDA column (auto-detected)")
+    imp.add_argument("--layer", default=None, help="layer of a multi-layer file (default: zones)")
+    imp.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out if popsim wrote it (never a shipped one)",
+    )
     regions.set_defaults(func=_regions)
 
     run = sub.add_parser("run", help="run a spec's scenarios x replicates on Dask")

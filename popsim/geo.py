@@ -1,8 +1,11 @@
 """The region as a mesa-geo ``GeoSpace``: one zone agent per zone, one facility agent per site.
 
-The daily step does no geometry: the model builds this space once, at set-up, so that
-agents have a place (maps, neighbourhood queries, exports) while routing uses the
-travel-minute matrices of :class:`popsim.region.Region`.
+Optional: for notebooks and maps that want the zones and facilities as mesa-geo agents
+(neighbourhood queries, exports). The model itself does not use it: routing uses the
+travel-minute matrices of :class:`popsim.region.Region` and the daily step does no
+geometry. mesa-geo and its stack (folium, ipyleaflet, libpysal, rasterio, rtree) are
+the ``geo`` extra: ``pip install 'popsim[geo]'``; without it, importing this module
+raises one :class:`ImportError` saying so.
 """
 
 from __future__ import annotations
@@ -10,14 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mesa_geo import GeoAgent, GeoSpace
 from shapely.geometry import Point
+
+try:
+    from mesa_geo import GeoAgent, GeoSpace
+except ImportError as err:  # the optional extra is not installed
+    raise ImportError(
+        "popsim.geo needs mesa-geo, an optional extra: pip install 'popsim[geo]' "
+        f"({err})"
+    ) from err
 
 if TYPE_CHECKING:
     import mesa
     from shapely.geometry.base import BaseGeometry
 
-    from popsim.region import Region
+    from popsim.region_types import Region
 
 
 class ZoneAgent(GeoAgent):

@@ -11,131 +11,47 @@ A region folder holds (see ``regions/README.md`` for the full format):
 Loading validates everything and raises :class:`popsim.errors.RegionError` naming the
 file, the row or field and what was expected. Geometry lives here, at the region's
 edge: the model sees plain arrays (zone of each facility, travel minutes).
+
+The layers, bottom up (no cycles): :mod:`popsim.region_types` (the :class:`Region` and
+its constants, re-exported here), :mod:`popsim.region_parse` (the one parsing layer),
+:mod:`popsim.region_files` (the four files), this module (finding and loading folders).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from popsim.errors import RegionError, RegionProblems
-
-if TYPE_CHECKING:
-    import geopandas as gpd
-    import pandas as pd
-
-#: Ten-year age bands used across the model and its outputs.
-AGE_BANDS: tuple[str, ...] = (
-    "0-9",
-    "10-19",
-    "20-29",
-    "30-39",
-    "40-49",
-    "50-59",
-    "60-69",
-    "70-79",
-    "80-89",
-    "90+",
+from popsim.region_files import read_region
+from popsim.region_parse import Problems
+from popsim.region_types import (
+    AGE_BANDS,
+    N_AGE_BANDS,
+    ROLES,
+    SEXES,
+    STATUSES,
+    Region,
+    TravelParams,
+    travel_minutes,
 )
-N_AGE_BANDS = len(AGE_BANDS)
-SEXES: tuple[str, ...] = ("female", "male")
 
-#: Facility roles, from most to least specialised.
-ROLES: tuple[str, ...] = ("tertiary", "regional", "community", "stabilisation")
-STATUSES: tuple[str, ...] = ("open", "planned", "closed")
-
-
-@dataclass(frozen=True)
-class TravelParams:
-    """Straight-line travel time: ``base_minutes + detour_factor * km / speed_kmh * 60``."""
-
-    detour_factor: float = 1.3
-    speed_kmh: float = 50.0
-    base_minutes: float = 5.0
-
-
-def travel_minutes(
-    xy_from: np.ndarray, xy_to: np.ndarray, params: TravelParams = TravelParams()
-) -> np.ndarray:
-    """Matrix of travel minutes between points in a projected CRS (metres)."""
-    a = np.asarray(xy_from, dtype=np.float64)[:, None, :]
-    b = np.asarray(xy_to, dtype=np.float64)[None, :, :]
-    km = np.sqrt(((a - b) ** 2).sum(axis=-1)) / 1000.0
-    minutes = params.base_minutes + params.detour_factor * km / params.speed_kmh * 60.0
-    return minutes.astype(np.float32)
-
-
-@dataclass(frozen=True, eq=False)
-class Region:
-    """A loaded, validated region.
-
-    Attributes:
-        name: short name (the folder name for shipped regions).
-        zones: GeoDataFrame in a projected CRS, one row per zone in model order (row i is
-            zone index i), columns ``zone_id, name, hsda, population, x, y, geometry``
-            where ``x, y`` is a representative point in metres.
-        age: int64 array ``(n_zones, N_AGE_BANDS, 2)``: residents by zone, band, sex
-            (0 female, 1 male); sums to ``zones.population`` per zone.
-        facilities: DataFrame, row i is facility index i, columns ``facility_id, name,
-            zone_id, zone, x, y, lon, lat, ward_beds, icu_beds, has_ed, role, status,
-            open_date, close_date`` (dates ISO strings or empty).
-        zone_facility_minutes: float32 ``(n_zones, n_facilities)``.
-        zone_zone_minutes: float32 ``(n_zones, n_zones)``.
-        path: folder it was loaded from, if any.
-    """
-
-    name: str
-    zones: gpd.GeoDataFrame
-    age: np.ndarray
-    facilities: pd.DataFrame
-    zone_facility_minutes: np.ndarray
-    zone_zone_minutes: np.ndarray
-    travel: TravelParams = field(default_factory=TravelParams)
-    path: Path | None = None
-    base_year: int = 2021
-    description: str = ""
-
-    @property
-    def n_zones(self) -> int:
-        return len(self.zones)
-
-    @property
-    def n_facilities(self) -> int:
-        return len(self.facilities)
-
-    @property
-    def total_population(self) -> int:
-        return int(self.age.sum())
-
-    @property
-    def zone_ids(self) -> list[str]:
-        return [str(z) for z in self.zones["zone_id"]]
-
-    @property
-    def facility_ids(self) -> list[str]:
-        return [str(f) for f in self.facilities["facility_id"]]
-
-    def zone_index(self, key: str) -> int:
-        """Index of a zone given its ``zone_id`` or its name (case-insensitive)."""
-        return _row_index(self.zones, "zone", "zones", key)
-
-    def facility_index(self, key: str) -> int:
-        """Index of a facility given its ``facility_id`` or name (case-insensitive)."""
-        return _row_index(self.facilities, "facility", "facilities", key)
-
-
-def _row_index(table: pd.DataFrame, what: str, plural: str, key: str) -> int:
-    """Row of ``table`` whose ``<what>_id`` or ``name`` is ``key`` (case-insensitive)."""
-    ids = [str(i) for i in table[f"{what}_id"]]
-    k = str(key).casefold()
-    for i, (rid, name) in enumerate(zip(ids, table["name"], strict=True)):
-        if rid.casefold() == k or str(name).casefold() == k:
-            return i
-    raise KeyError(f"unknown {what} {key!r}; known {plural}: {', '.join(ids)}")
+__all__ = [
+    "AGE_BANDS",
+    "N_AGE_BANDS",
+    "ROLES",
+    "SEXES",
+    "STATUSES",
+    "Region",
+    "TravelParams",
+    "check_region",
+    "list_regions",
+    "load_region",
+    "regions_root",
+    "resolve_region",
+    "shipped_regions_root",
+    "travel_minutes",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -148,9 +64,12 @@ def regions_root() -> Path:
     env = os.environ.get("POPSIM_REGIONS")
     if env:
         return Path(env)
-    import popsim
+    return shipped_regions_root()
 
-    return Path(popsim.__file__).resolve().parents[1] / "regions"
+
+def shipped_regions_root() -> Path:
+    """The ``regions/`` folder shipped with popsim (whatever ``POPSIM_REGIONS`` says)."""
+    return Path(__file__).resolve().parents[1] / "regions"
 
 
 def list_regions() -> list[tuple[str, Path]]:
@@ -181,8 +100,6 @@ def resolve_region(name_or_path: str | os.PathLike[str]) -> Path:
 
 def check_region(path: str | os.PathLike[str]) -> list[RegionError]:
     """Every problem in a region folder (empty list: it loads)."""
-    from popsim.region_files import Problems, read_region
-
     problems = Problems()
     folder = Path(path)
     if not folder.is_dir():
@@ -197,13 +114,10 @@ def load_region(name_or_path: str | os.PathLike[str]) -> Region:
 
     Raises :class:`RegionError` for a single problem, :class:`RegionProblems` for several.
     """
-    from popsim.region_files import Problems, read_region
-
     folder = resolve_region(name_or_path)
     problems = Problems()
     region = read_region(folder, problems)
-    if len(problems) == 1:
-        raise problems.items[0]
-    if problems.items or region is None:
+    problems.raise_if_any()
+    if region is None:  # every reason was recorded; kept as a guard
         raise RegionProblems(problems.items)
     return region

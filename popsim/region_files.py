@@ -8,18 +8,28 @@ them all; :func:`popsim.region.load_region` raises them.
 
 from __future__ import annotations
 
-import re
 import tomllib
-import warnings
-from datetime import date
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from popsim.errors import RegionError
-from popsim.region import (
+from popsim.region_parse import (
+    INT16_MAX,
+    INT32_MAX,
+    POINT_TOLERANCE_M,
+    Problems,
+    parse_bool,
+    parse_date,
+    parse_int,
+    parse_real,
+    read_csv,
+    read_layer,
+    text,
+)
+from popsim.region_types import (
     AGE_BANDS,
     N_AGE_BANDS,
     ROLES,
@@ -43,10 +53,8 @@ FACILITY_COLUMNS: tuple[str, ...] = (
     "status", "open_date", "close_date",
 )  # fmt: skip
 FACILITY_OPTIONAL: tuple[str, ...] = ("ed_spaces", "source", "note")
-_TRUE = {"true", "yes", "1", "y", "t"}
-_FALSE = {"false", "no", "0", "n", "f"}
-#: Tolerance (metres) when testing that a facility lies in its zone.
-_POINT_TOLERANCE_M = 1.0
+#: Every file of a region folder that popsim reads and writes.
+REGION_FILES: tuple[str, ...] = ("region.toml", *ZONE_FILES, "age.csv", "facilities.csv")
 
 
 class TravelConfig(BaseModel):
@@ -83,96 +91,6 @@ class RegionMeta(BaseModel):
         return value
 
 
-class Problems:
-    """Collects every problem found; loading stops only where nothing further can be checked."""
-
-    def __init__(self) -> None:
-        self.items: list[RegionError] = []
-
-    def add(self, path: object, where: str | None, problem: str) -> None:
-        self.items.append(RegionError(path, where, problem))
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
-# -- value parsers: each returns None after recording a problem ----------------
-
-
-def _text(value: object) -> str:
-    """A property as stripped text; missing values (None, NaN) are empty."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    return str(value).strip()
-
-
-def _whole(value: object, problems: Problems, path: Path, where: str, minimum: int) -> int | None:
-    text = "" if value is None else str(value).strip()
-    number: int | None = None
-    if isinstance(value, float | np.floating):
-        if np.isfinite(value) and float(value).is_integer():
-            number = int(value)
-    elif isinstance(value, int | np.integer) and not isinstance(value, bool):
-        number = int(value)
-    elif re.fullmatch(r"[+-]?\d+", text):
-        number = int(text)
-    if number is None:
-        problems.add(path, where, f"expected a whole number >= {minimum}, got {text!r}")
-        return None
-    if number < minimum:
-        problems.add(path, where, f"expected a whole number >= {minimum}, got {number}")
-        return None
-    return number
-
-
-def _real(
-    text: str, problems: Problems, path: Path, where: str, lo: float, hi: float
-) -> float | None:
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not np.isfinite(number) or not lo <= number <= hi:
-        problems.add(path, where, f"expected a number between {lo:g} and {hi:g}, got {text!r}")
-        return None
-    return number
-
-
-def _date(text: str, problems: Problems, path: Path, where: str) -> date | None:
-    if text == "":
-        return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    problems.add(path, where, f"expected a date YYYY-MM-DD or empty, got {text!r}")
-    return None
-
-
-def _read_csv(path: Path, required: tuple[str, ...], problems: Problems) -> pd.DataFrame | None:
-    """A CSV as strings (never evaluated), or None after recording why it cannot be used."""
-    import pandas as pd
-
-    if not path.is_file():
-        problems.add(path, None, "missing file")
-        return None
-    try:
-        table = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        problems.add(path, None, f"not a readable CSV table ({str(err).splitlines()[0]})")
-        return None
-    table.columns = [str(c).strip() for c in table.columns]
-    missing = [c for c in required if c not in table.columns]
-    for col in missing:
-        problems.add(path, f"column {col}", "missing column; expected " + ", ".join(required))
-    if missing:
-        return None
-    return table.apply(lambda s: s.str.strip())
-
-
 # -- the four files --------------------------------------------------------------
 
 
@@ -183,8 +101,8 @@ def _read_meta(folder: Path, problems: Problems) -> RegionMeta | None:
         return None
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        problems.add(path, None, f"not valid TOML ({err})")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
+        problems.add(path, None, f"not valid TOML ({str(err).strip()[:200]})")
         return None
     try:
         meta = RegionMeta.model_validate(raw)
@@ -211,20 +129,17 @@ def _read_zones(
     if len(found) > 1:
         problems.add(folder, None, "both zones.geojson and zones.gpkg; keep only one")
     path = found[0]
-    try:
-        with warnings.catch_warnings():  # mixed-type columns: we check each value below
-            warnings.simplefilter("ignore", UserWarning)
-            raw = gpd.read_file(path)
-    except (RuntimeError, OSError, ValueError) as err:  # pyogrio errors are RuntimeErrors
-        reason = str(err).splitlines()[0].split("; It might help")[0]
-        problems.add(path, None, f"not a readable vector layer ({reason})")
+    raw = read_layer(path, problems)
+    if raw is None:
         return None, {}
     missing = [c for c in ZONE_COLUMNS if c not in raw.columns]
     for col in missing:
         problems.add(path, f"property {col}", "missing; expected " + ", ".join(ZONE_COLUMNS))
     if len(raw) == 0:
         problems.add(path, None, "no zones; expected one polygon per zone")
-    if missing or len(raw) == 0:
+    if len(raw) > INT16_MAX:
+        problems.add(path, None, f"{len(raw)} zones; expected at most {INT16_MAX}")
+    if missing or len(raw) == 0 or len(raw) > INT16_MAX:
         return None, {}
     ok = True
     if raw.crs is None:
@@ -239,7 +154,7 @@ def _read_zones(
     known: dict[str, int | None] = {}
     pops: list[int] = []
     for i, row in enumerate(raw.itertuples(index=False)):
-        zid = _text(row.zone_id)
+        zid = text(row.zone_id)
         where = f"feature {i + 1} (zone_id {zid!r})"
         if zid == "":
             problems.add(path, f"feature {i + 1}, zone_id", "empty; expected a unique id")
@@ -249,9 +164,9 @@ def _read_zones(
             ok = False
         else:
             seen[zid] = i + 1
-        if not _text(row.name):
+        if not text(row.name):
             problems.add(path, f"{where}, name", "empty; expected a zone name")
-        pop = _whole(row.population, problems, path, f"{where}, population", 1)
+        pop = parse_int(row.population, problems, path, f"{where}, population", 1)
         ok = ok and pop is not None
         pops.append(pop or 0)
         if zid:
@@ -267,20 +182,27 @@ def _read_zones(
             reason = shapely.is_valid_reason(geom)
             problems.add(path, f"{where}, geometry", f"invalid polygon ({reason})")
             ok = False
+    if sum(pops) > INT32_MAX:
+        problems.add(
+            path,
+            "population",
+            f"{sum(pops)} residents over all zones; expected at most {INT32_MAX}",
+        )
+        ok = False
     if not ok or crs is None:
         return None, known
     zones = gpd.GeoDataFrame(
         {
-            "zone_id": [_text(z) for z in raw["zone_id"]],
-            "name": [_text(n) for n in raw["name"]],
-            "hsda": [_text(h) for h in raw["hsda"]],
+            "zone_id": [text(z) for z in raw["zone_id"]],
+            "name": [text(n) for n in raw["name"]],
+            "hsda": [text(h) for h in raw["hsda"]],
             "population": np.asarray(pops, dtype=np.int64),
         },
         geometry=raw.geometry.to_crs(crs).to_numpy(),
         crs=crs,
     )
     for extra in ("source", "note"):
-        zones[extra] = [_text(v) for v in raw[extra]] if extra in raw.columns else ""
+        zones[extra] = [text(v) for v in raw[extra]] if extra in raw.columns else ""
     points = zones.geometry.representative_point()
     zones.insert(4, "x", points.x.to_numpy())
     zones.insert(5, "y", points.y.to_numpy())
@@ -294,7 +216,7 @@ def _read_age(
     problems: Problems,
 ) -> np.ndarray | None:
     path = folder / "age.csv"
-    table = _read_csv(path, AGE_COLUMNS, problems)
+    table = read_csv(path, problems, AGE_COLUMNS)
     if table is None:
         return None
     index = {z: i for i, z in enumerate(known)}
@@ -303,23 +225,25 @@ def _read_age(
     filled = np.zeros((len(index), N_AGE_BANDS), dtype=bool)
     unknown: dict[str, list[int]] = {}  # one message per unknown zone, not per row
     ok = True
-    for i, row in enumerate(table.itertuples(index=False)):
+    for i, row in enumerate(table[list(AGE_COLUMNS)].itertuples(index=False, name=None)):
+        zone_id, age_band, *sexes = row
         line = f"line {i + 2}"
-        zi, bj = index.get(row.zone_id), bands.get(row.age_band)
+        zi, bj = index.get(zone_id), bands.get(age_band)
         if zi is None and known:
-            unknown.setdefault(row.zone_id, []).append(i + 2)
+            unknown.setdefault(zone_id, []).append(i + 2)
         if bj is None:
             problems.add(
-                path, f"{line}, age_band", f"got {row.age_band!r}; expected one of {AGE_BANDS}"
+                path, f"{line}, age_band", f"got {age_band!r}; expected one of {AGE_BANDS}"
             )
-        counts = [_whole(getattr(row, s), problems, path, f"{line}, {s}", 0) for s in SEXES]
+        counts = [
+            parse_int(v, problems, path, f"{line}, {s}", 0)
+            for v, s in zip(sexes, SEXES, strict=True)
+        ]
         if zi is None or bj is None or None in counts:
             ok = False
             continue
         if filled[zi, bj]:
-            problems.add(
-                path, f"{line}, age_band", f"duplicate band {row.age_band} for {row.zone_id}"
-            )
+            problems.add(path, f"{line}, age_band", f"duplicate band {age_band} for {zone_id}")
             ok = False
         filled[zi, bj] = True
         age[zi, bj] = counts
@@ -345,28 +269,22 @@ def _read_age(
     return age if ok and zones is not None else None
 
 
-def _read_facilities(
-    folder: Path,
-    zones: gpd.GeoDataFrame | None,
-    known: dict[str, int | None],
-    problems: Problems,
-) -> pd.DataFrame | None:
-    import geopandas as gpd
-    import pandas as pd
+def parse_facility_rows(
+    table: pd.DataFrame, path: Path, problems: Problems, zone_ids: Collection[str]
+) -> list[dict[str, object]] | None:
+    """Check every row of a facilities table (all of ``FACILITY_COLUMNS`` present, as text).
 
-    path = folder / "facilities.csv"
-    table = _read_csv(path, FACILITY_COLUMNS, problems)
-    if table is None:
-        return None
-    if len(table) == 0:
-        problems.add(path, None, "no facilities; expected one row per acute-care site")
-        return None
-    index = {z: i for i, z in enumerate(known)}
+    Returns one dict per row (parsed values, the row's ``_line``), or None if any row has
+    a problem (each recorded with its line and field). ``zone_ids`` empty: zone ids are
+    not checked (the zones themselves were unusable). Used by region reading and import.
+    """
     rows: list[dict[str, object]] = []
     seen: dict[str, int] = {}
     ok = True
-    for i, row in enumerate(table.itertuples(index=False)):
-        rec = row._asdict()
+    if len(table) > INT16_MAX:
+        problems.add(path, None, f"{len(table)} facilities; expected at most {INT16_MAX}")
+        return None
+    for i, rec in enumerate(table.to_dict("records")):
         line = f"line {i + 2}"
         n_before = len(problems)
         fid = rec["facility_id"]
@@ -380,30 +298,29 @@ def _read_facilities(
             seen[fid] = i + 2
         if rec["name"] == "":
             problems.add(path, f"{line}, name", "empty; expected the facility name")
-        if known and rec["zone_id"] not in index:
+        if zone_ids and rec["zone_id"] not in zone_ids:
             problems.add(path, f"{line}, zone_id", f"unknown zone_id {rec['zone_id']!r}")
-        lon = _real(rec["lon"], problems, path, f"{line}, lon", -180, 180)
-        lat = _real(rec["lat"], problems, path, f"{line}, lat", -90, 90)
-        ward = _whole(rec["ward_beds"], problems, path, f"{line}, ward_beds", 0)
-        icu = _whole(rec["icu_beds"], problems, path, f"{line}, icu_beds", 0)
-        has_ed = rec["has_ed"].lower()
-        if has_ed not in _TRUE | _FALSE:
-            problems.add(path, f"{line}, has_ed", f"expected true or false, got {rec['has_ed']!r}")
+        lon = parse_real(rec["lon"], problems, path, f"{line}, lon", -180, 180)
+        lat = parse_real(rec["lat"], problems, path, f"{line}, lat", -90, 90)
+        ward = parse_int(rec["ward_beds"], problems, path, f"{line}, ward_beds", 0)
+        icu = parse_int(rec["icu_beds"], problems, path, f"{line}, icu_beds", 0)
+        has_ed = parse_bool(rec["has_ed"], problems, path, f"{line}, has_ed")
         if rec["role"] not in ROLES:
             problems.add(path, f"{line}, role", f"got {rec['role']!r}; expected one of {ROLES}")
         if rec["status"] not in STATUSES:
             problems.add(
                 path, f"{line}, status", f"got {rec['status']!r}; expected one of {STATUSES}"
             )
-        opened = _date(rec["open_date"], problems, path, f"{line}, open_date")
-        closed = _date(rec["close_date"], problems, path, f"{line}, close_date")
+        opened = parse_date(rec["open_date"], problems, path, f"{line}, open_date")
+        closed = parse_date(rec["close_date"], problems, path, f"{line}, close_date")
         if rec["status"] == "planned" and rec["open_date"] == "":
             problems.add(path, f"{line}, open_date", "a planned facility needs an opening date")
         if opened and closed and closed <= opened:
             problems.add(path, f"{line}, close_date", "expected a date after open_date")
-        ed_spaces = rec.get("ed_spaces", "")
-        if ed_spaces not in ("", None):
-            _whole(ed_spaces, problems, path, f"{line}, ed_spaces", 0)
+        ed_text = rec.get("ed_spaces", "")
+        ed_spaces = None
+        if ed_text not in ("", None):
+            ed_spaces = parse_int(ed_text, problems, path, f"{line}, ed_spaces", 0)
         if len(problems) > n_before:
             ok = False
             continue
@@ -411,12 +328,22 @@ def _read_facilities(
             {
                 **{c: rec.get(c, "") for c in FACILITY_COLUMNS + FACILITY_OPTIONAL},
                 **{"lon": lon, "lat": lat, "ward_beds": ward, "icu_beds": icu, "_line": i + 2},
-                "has_ed": has_ed in _TRUE,
-                "ed_spaces": int(ed_spaces) if ed_spaces not in ("", None) else None,
+                "has_ed": has_ed,
+                "ed_spaces": ed_spaces,
             }
         )
-    if not ok or zones is None:
-        return None
+    return rows if ok else None
+
+
+def place_facilities(
+    rows: list[dict[str, object]], zones: gpd.GeoDataFrame, path: Path, problems: Problems
+) -> pd.DataFrame | None:
+    """The facilities table of a :class:`Region` from checked rows: zone index and x, y in
+    the zones' CRS, each site checked to lie in (or within a metre of) the zone it names."""
+    import geopandas as gpd
+    import pandas as pd
+
+    index = {z: i for i, z in enumerate(zones["zone_id"])}
     fac = pd.DataFrame(rows)
     pts = gpd.GeoSeries(gpd.points_from_xy(fac["lon"], fac["lat"]), crs="EPSG:4326").to_crs(
         zones.crs
@@ -424,11 +351,12 @@ def _read_facilities(
     fac.insert(3, "zone", np.array([index[z] for z in fac["zone_id"]], dtype=np.int64))
     fac.insert(4, "x", pts.x.to_numpy())
     fac.insert(5, "y", pts.y.to_numpy())
+    ok = True
     for f, pt in enumerate(pts):
         holder = zones.geometry.iloc[int(fac["zone"].iloc[f])]
-        if holder.distance(pt) <= _POINT_TOLERANCE_M:
+        if holder.distance(pt) <= POINT_TOLERANCE_M:
             continue
-        inside = np.flatnonzero(zones.geometry.distance(pt).to_numpy() <= _POINT_TOLERANCE_M)
+        inside = np.flatnonzero(zones.geometry.distance(pt).to_numpy() <= POINT_TOLERANCE_M)
         line = f"line {fac['_line'].iloc[f]}, lon/lat"
         if len(inside) == 0:
             problems.add(path, line, "facility lies outside every zone; expected inside its zone")
@@ -442,8 +370,27 @@ def _read_facilities(
         return None
     for col in ("ward_beds", "icu_beds"):
         fac[col] = fac[col].astype(np.int64)
-    fac["ed_spaces"] = fac["ed_spaces"].astype("Int64")  # unknown: <NA>
+    fac["ed_spaces"] = pd.array(fac["ed_spaces"].tolist(), dtype="Int64")  # unknown: <NA>
     return fac.drop(columns="_line")
+
+
+def _read_facilities(
+    folder: Path,
+    zones: gpd.GeoDataFrame | None,
+    known: dict[str, int | None],
+    problems: Problems,
+) -> pd.DataFrame | None:
+    path = folder / "facilities.csv"
+    table = read_csv(path, problems, FACILITY_COLUMNS)
+    if table is None:
+        return None
+    if len(table) == 0:
+        problems.add(path, None, "no facilities; expected one row per acute-care site")
+        return None
+    rows = parse_facility_rows(table, path, problems, known)
+    if rows is None or zones is None:
+        return None
+    return place_facilities(rows, zones, path, problems)
 
 
 def read_region(folder: Path, problems: Problems) -> Region | None:

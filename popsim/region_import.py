@@ -16,20 +16,36 @@ Inputs:
 
 Only zones named in the population table are kept, so a province-wide layer can be
 cut down to one health authority by its population table. The folder written is
-checked with :func:`popsim.region.load_region` before returning.
+checked with :func:`popsim.region.load_region` before it replaces anything. Values are
+checked by the same parsers and facility checks as region folders
+(:mod:`popsim.region_parse`, :func:`popsim.region_files.parse_facility_rows`), and every
+problem names the input file and its line.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from popsim.errors import RegionError
-from popsim.region import AGE_BANDS, N_AGE_BANDS, Region, TravelParams, load_region
+from popsim.region import load_region
+from popsim.region_files import FACILITY_COLUMNS, parse_facility_rows, place_facilities
+from popsim.region_parse import (
+    INT16_MAX,
+    INT32_MAX,
+    POINT_TOLERANCE_M,
+    Problems,
+    largest_remainder,
+    parse_int,
+    parse_real,
+    read_csv,
+    read_layer,
+)
+from popsim.region_types import AGE_BANDS, N_AGE_BANDS, Region, TravelParams
 from popsim.synth import CANADA_FEMALE_SHARES, national_age_split, write_region
 
 ID_FIELDS = ("LOCAL_HLTH_AREA_CODE", "zone_id", "LHA_CODE", "code", "id")
@@ -73,40 +89,32 @@ def band_index(label: str) -> int | None:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise RegionError(path, None, "missing file")
-    try:
-        table = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise RegionError(path, None, f"not a readable CSV table ({err})") from None
-    table.columns = [str(c).strip() for c in table.columns]
-    return table.apply(lambda s: s.str.strip())
-
-
-def _count(text: str, path: Path, where: str) -> int:
-    t = str(text).replace(",", "").strip()
-    if re.fullmatch(r"\d+(\.0+)?", t):
-        return int(float(t))
-    raise RegionError(path, where, f"expected a whole number >= 0, got {text!r}")
+    problems = Problems()
+    table = read_csv(path, problems)
+    problems.raise_if_any()
+    return table
 
 
 def read_boundaries(
-    path: Path, name_field: str | None, id_field: str | None, hsda_field: str | None
+    path: Path,
+    name_field: str | None,
+    id_field: str | None,
+    hsda_field: str | None,
+    layer: str | None = None,
 ):
-    """Zones as a GeoDataFrame (zone_id, name, hsda, geometry) in the layer's CRS."""
+    """Zones as a GeoDataFrame (zone_id, name, hsda, geometry) in the layer's CRS.
+
+    ``layer`` names the layer of a multi-layer file; by default the one named ``zones``,
+    or the only one (:func:`popsim.region_parse.read_layer`).
+    """
     import geopandas as gpd
     import shapely
 
-    if not path.exists():
-        raise RegionError(path, None, "missing file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            raw = gpd.read_file(path)
-    except (RuntimeError, OSError, ValueError) as err:
-        raise RegionError(path, None, f"not a readable vector layer ({err})") from None
+    problems = Problems()
+    raw = read_layer(path, problems, layer)
+    problems.raise_if_any()
+    if len(raw) == 0:
+        raise RegionError(path, None, "no features; expected one polygon per zone")
     cols = [c for c in raw.columns if c != raw.geometry.name]
     name_col = _pick(cols, name_field, NAME_FIELDS)
     if name_col is None:
@@ -163,38 +171,42 @@ def read_population(path: Path, zones) -> tuple[np.ndarray, list[str]]:
     z = len(zones)
     by_band = np.zeros((z, N_AGE_BANDS, 2), dtype=np.float64)
     totals = np.zeros(z, dtype=np.int64)
+    problems = Problems()
     for i, row in enumerate(table.to_dict("records")):
         line = f"line {i + 2}"
         zi = lookup.get(str(row[key]).casefold(), lookup.get(slug(row[key])))
         if zi is None:
-            raise RegionError(path, f"{line}, {key}", f"zone {row[key]!r} not in the boundaries")
+            problems.add(path, f"{line}, {key}", f"zone {row[key]!r} not in the boundaries")
+            continue
         sex = None
         if sex_col:
             s = str(row[sex_col]).casefold()
             if s in _TOTAL:
                 continue
             if s not in _FEMALE | _MALE:
-                raise RegionError(
-                    path, f"{line}, {sex_col}", f"expected F or M, got {row[sex_col]!r}"
-                )
+                problems.add(path, f"{line}, {sex_col}", f"expected F or M, got {row[sex_col]!r}")
+                continue
             sex = 0 if s in _FEMALE else 1
-        if has_sexcols:
-            counts = [_count(row[c], path, f"{line}, {c}") for c in ("female", "male")]
-        else:
-            counts = [_count(row[count_col], path, f"{line}, {count_col}")]
+        cols = ("female", "male") if has_sexcols else (count_col,)
+        counts = [
+            parse_int(row[c], problems, path, f"{line}, {c}", 0, INT32_MAX, thousands=True)
+            for c in cols
+        ]
+        if None in counts:
+            continue
+        if band_col is not None and str(row[band_col]).casefold() in _TOTAL | {""}:
+            continue  # a total row next to band rows
         totals[zi] += sum(counts)
         if band_col is None:
             continue
-        if str(row[band_col]).casefold() in _TOTAL | {""}:
-            totals[zi] -= sum(counts)  # a total row next to band rows
-            continue
         b = band_index(row[band_col])
         if b is None:
-            raise RegionError(
+            problems.add(
                 path,
                 f"{line}, {band_col}",
                 f"got {row[band_col]!r}; expected bands like {AGE_BANDS}",
             )
+            continue
         if has_sexcols:
             by_band[zi, b] += counts
         elif sex is not None:
@@ -203,6 +215,11 @@ def read_population(path: Path, zones) -> tuple[np.ndarray, list[str]]:
             by_band[zi, b] += counts[0] * np.array(
                 [CANADA_FEMALE_SHARES[b], 1 - CANADA_FEMALE_SHARES[b]]
             )
+    if int(totals.sum()) > INT32_MAX:
+        problems.add(
+            path, "population", f"{int(totals.sum())} residents; expected at most {INT32_MAX}"
+        )
+    problems.raise_if_any()
     age = np.zeros((z, N_AGE_BANDS, 2), dtype=np.int64)
     sources: list[str] = []
     for zi in range(z):
@@ -210,95 +227,92 @@ def read_population(path: Path, zones) -> tuple[np.ndarray, list[str]]:
             age[zi] = national_age_split(int(totals[zi]))
             sources.append(f"{path.name}: totals; age/sex split is a national-shape stand-in")
             continue
-        exact = by_band[zi].ravel()
-        counts = np.floor(exact + 1e-9).astype(np.int64)
-        short = int(round(exact.sum())) - int(counts.sum())
-        counts[np.argsort(-(exact - counts), kind="stable")[: max(short, 0)]] += 1
-        age[zi] = counts.reshape(N_AGE_BANDS, 2)
+        age[zi] = largest_remainder(by_band[zi])
         how = "by band and sex" if (sex_col or has_sexcols) else "by band; sex split national"
         sources.append(f"{path.name}: {how}")
     return age, sources
 
 
-def read_facilities(path: Path, zones, crs) -> pd.DataFrame:
-    """Facilities table in the format of ``facilities.csv`` with zone index and x, y."""
+#: Count columns of an imported facilities table (thousands separators allowed).
+_FACILITY_COUNTS = ("ward_beds", "icu_beds", "beds", "ed_spaces")
+#: Defaults of columns an imported facilities table may leave out or empty.
+_FACILITY_DEFAULTS = {"has_ed": "true", "role": "community", "status": "open", "icu_beds": "0"}
+
+
+def read_facilities(path: Path, zones) -> pd.DataFrame:
+    """Facilities table in the format of ``facilities.csv`` with zone index and x, y.
+
+    ``zones`` are in the region's projected CRS. First the import's own steps (defaults,
+    ward beds from ``beds``, zone names and point-in-polygon for a missing ``zone_id``),
+    then the checks every ``facilities.csv`` gets; problems name ``path`` and its lines.
+    """
     import geopandas as gpd
 
-    table = _read_table(path)
-    for col in ("name", "lon", "lat"):
-        if col not in table.columns:
-            raise RegionError(path, f"column {col}", "missing column")
+    problems = Problems()
+    table = read_csv(path, problems, ("name", "lon", "lat"))
+    problems.raise_if_any()
     if "ward_beds" not in table.columns and "beds" not in table.columns:
         raise RegionError(path, "column ward_beds", "missing column (or beds)")
     n = len(table)
     if n == 0:
         raise RegionError(path, None, "no facilities")
-
-    def col(name: str, default: str) -> pd.Series:
-        return table[name] if name in table.columns else pd.Series([default] * n)
-
-    try:
-        lon = table["lon"].astype(float).to_numpy()
-        lat = table["lat"].astype(float).to_numpy()
-    except ValueError:
-        raise RegionError(path, "lon/lat", "expected numbers in degrees") from None
-    pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs(crs)
-    lookup = {}
-    for i, (zid, name) in enumerate(zip(zones["zone_id"], zones["name"], strict=True)):
-        lookup[str(zid).casefold()] = i
-        lookup[str(name).casefold()] = i
-    zone_of = []
-    for i, (given, pt) in enumerate(zip(col("zone_id", ""), pts, strict=True)):
-        if given:
-            zi = lookup.get(given.casefold())
-            if zi is None:
-                raise RegionError(path, f"line {i + 2}, zone_id", f"unknown zone {given!r}")
-        else:
-            inside = np.flatnonzero(zones.geometry.distance(pt).to_numpy() <= 1.0)
-            if len(inside) == 0:
-                raise RegionError(
-                    path, f"line {i + 2}, lon/lat", "facility lies outside every zone"
-                )
-            zi = int(inside[0])
-        zone_of.append(zi)
-    icu = [
-        _count(v or "0", path, f"line {i + 2}, icu_beds")
-        for i, v in enumerate(col("icu_beds", "0"))
-    ]
-    if "ward_beds" in table.columns:
-        ward = [
-            _count(v, path, f"line {i + 2}, ward_beds") for i, v in enumerate(table["ward_beds"])
-        ]
-    else:
-        beds = [_count(v, path, f"line {i + 2}, beds") for i, v in enumerate(table["beds"])]
-        ward = [max(b - c, 0) for b, c in zip(beds, icu, strict=True)]
-    ed = col("ed_spaces", "")
-    return pd.DataFrame(
-        {
-            "facility_id": [
-                f or slug(nm) for f, nm in zip(col("facility_id", ""), table["name"], strict=True)
-            ],
-            "name": table["name"],
-            "zone_id": [zones["zone_id"].iloc[z] for z in zone_of],
-            "zone": np.asarray(zone_of, dtype=np.int64),
-            "x": pts.x.to_numpy(),
-            "y": pts.y.to_numpy(),
-            "lon": lon,
-            "lat": lat,
-            "ward_beds": np.asarray(ward, dtype=np.int64),
-            "icu_beds": np.asarray(icu, dtype=np.int64),
-            "has_ed": [
-                v.casefold() not in {"false", "no", "0", "n", "f"} for v in col("has_ed", "true")
-            ],
-            "role": col("role", "community").replace("", "community"),
-            "status": col("status", "open").replace("", "open"),
-            "open_date": col("open_date", ""),
-            "close_date": col("close_date", ""),
-            "ed_spaces": pd.array([int(v) if v.isdigit() else None for v in ed], dtype="Int64"),
-            "source": col("source", f"{path.name}"),
-            "note": col("note", ""),
-        }
+    if n > INT16_MAX:
+        raise RegionError(path, None, f"{n} facilities; expected at most {INT16_MAX}")
+    filled = pd.DataFrame(
+        {c: table[c] if c in table.columns else [""] * n for c in FACILITY_COLUMNS}
     )
+    for c in ("ed_spaces", "source", "note"):
+        filled[c] = table[c] if c in table.columns else ""
+    filled.loc[filled["source"] == "", "source"] = path.name
+    for c, default in _FACILITY_DEFAULTS.items():
+        filled.loc[filled[c] == "", c] = default
+    filled.loc[filled["facility_id"] == "", "facility_id"] = [
+        slug(v) for v in filled.loc[filled["facility_id"] == "", "name"]
+    ]
+    # counts: thousands separators allowed here, stored as plain digits
+    counts: dict[str, list[int | None]] = {}
+    for c in _FACILITY_COUNTS:
+        if c not in filled.columns and c not in table.columns:
+            continue
+        values = filled[c] if c in filled.columns else table[c]
+        counts[c] = [
+            None if v == "" else parse_int(v, problems, path, f"line {i + 2}, {c}", thousands=True)
+            for i, v in enumerate(values)
+        ]
+        if c in filled.columns:
+            filled[c] = ["" if v is None else str(v) for v in counts[c]]
+    if "ward_beds" not in table.columns:  # ward = beds - ICU
+        filled["ward_beds"] = [
+            "" if b is None or c is None else str(max(b - c, 0))
+            for b, c in zip(counts["beds"], counts["icu_beds"], strict=True)
+        ]
+    # zones: an id or a name of the boundaries, or found by point-in-polygon
+    lookup: dict[str, str] = {}
+    for zid, name in zip(zones["zone_id"], zones["name"], strict=True):
+        lookup.setdefault(str(name).casefold(), str(zid))
+        lookup[str(zid).casefold()] = str(zid)
+    scratch = Problems()  # lon/lat problems are reported by the checks below
+    for i, given in enumerate(filled["zone_id"]):
+        if given:
+            filled.loc[i, "zone_id"] = lookup.get(given.casefold(), given)
+            continue
+        lon = parse_real(filled["lon"].iloc[i], scratch, path, "lon", -180, 180)
+        lat = parse_real(filled["lat"].iloc[i], scratch, path, "lat", -90, 90)
+        # a row that cannot be placed gets the first zone as a stand-in: the placement
+        # check below then reports "outside every zone" (or the lon/lat check the value)
+        filled.loc[i, "zone_id"] = str(zones["zone_id"].iloc[0])
+        if lon is None or lat is None:
+            continue
+        pt = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs="EPSG:4326").to_crs(zones.crs)
+        inside = np.flatnonzero(zones.geometry.distance(pt.iloc[0]).to_numpy() <= POINT_TOLERANCE_M)
+        if len(inside):
+            filled.loc[i, "zone_id"] = str(zones["zone_id"].iloc[int(inside[0])])
+    problems.raise_if_any()
+    rows = parse_facility_rows(filled, path, problems, set(map(str, zones["zone_id"])))
+    problems.raise_if_any()
+    fac = place_facilities(rows, zones, path, problems)
+    problems.raise_if_any()
+    return fac
 
 
 def import_region(
@@ -310,15 +324,24 @@ def import_region(
     id_field: str | None = None,
     hsda_field: str | None = None,
     zone_format: str = "geojson",
+    force: bool = False,
+    layer: str | None = None,
 ) -> Path:
-    """Write a region folder from a boundary layer, a population table and a facilities table."""
+    """Write a region folder from a boundary layer, a population table and a facilities table.
+
+    The folder is written as :func:`popsim.synth.write_region` does (atomically; an
+    existing folder only with ``force`` and only if popsim wrote it) and loaded back
+    before it replaces anything.
+    """
     bpath, ppath, fpath = Path(boundaries), Path(population), Path(facilities)
-    zones = read_boundaries(bpath, name_field, id_field, hsda_field)
+    zones = read_boundaries(bpath, name_field, id_field, hsda_field, layer)
     age, age_sources = read_population(ppath, zones)
     keep = age.sum(axis=(1, 2)) > 0
     if not keep.any():
         raise RegionError(ppath, None, "no population for any zone of the boundaries")
     zones = zones[keep].reset_index(drop=True)
+    if len(zones) > INT16_MAX:
+        raise RegionError(ppath, None, f"{len(zones)} zones; expected at most {INT16_MAX}")
     age = age[keep]
     age_sources = [s for s, k in zip(age_sources, keep, strict=True) if k]
     crs = zones.crs if zones.crs.is_projected else zones.estimate_utm_crs()
@@ -330,8 +353,8 @@ def import_region(
     zones["source"] = f"boundaries: {bpath.name}; population: {ppath.name}"
     zones["note"] = "imported by popsim regions import"
     zones = zones[["zone_id", "name", "hsda", "population", "x", "y", "source", "note", "geometry"]]
-    fac = read_facilities(fpath, zones, crs)
-    outp = Path(out)
+    fac = read_facilities(fpath, zones)
+    outp = Path(os.path.abspath(out))
     region = Region(
         name=outp.name,
         zones=zones,
@@ -342,6 +365,11 @@ def import_region(
         travel=TravelParams(),
         description=f"imported from {bpath.name}, {ppath.name}, {fpath.name}",
     )
-    folder = write_region(region, outp, zone_format=zone_format, age_source=age_sources)
-    load_region(folder)  # raises, naming the written file, if anything does not hold
-    return folder
+    return write_region(
+        region,
+        outp,
+        zone_format=zone_format,
+        age_source=age_sources,
+        force=force,
+        check=load_region,  # raises, naming the file, if anything does not hold
+    )

@@ -6,19 +6,24 @@ Canadian 2021 shape; facilities sit in the most populous zones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from popsim.region import (
+from popsim.errors import ParameterError, RegionError
+from popsim.region_files import FACILITY_COLUMNS, FACILITY_OPTIONAL, REGION_FILES
+from popsim.region_parse import INT32_MAX, largest_remainder
+from popsim.region_types import (
     AGE_BANDS,
     N_AGE_BANDS,
     Region,
     TravelParams,
     travel_minutes,
 )
-from popsim.region_files import FACILITY_COLUMNS, FACILITY_OPTIONAL
 
 #: Approximate Canadian 2021 shares by 10-year band (stand-in, not LHA data).
 CANADA_AGE_SHARES = np.array([0.105, 0.109, 0.128, 0.136, 0.126, 0.135, 0.129, 0.082, 0.038, 0.010])
@@ -39,11 +44,7 @@ def national_age_split(total: int) -> np.ndarray:
     """
     shares = CANADA_AGE_SHARES / CANADA_AGE_SHARES.sum()
     p = np.stack([shares * CANADA_FEMALE_SHARES, shares * (1 - CANADA_FEMALE_SHARES)], axis=1)
-    exact = p.ravel() * int(total)
-    counts = np.floor(exact).astype(np.int64)
-    short = int(total) - int(counts.sum())
-    counts[np.argsort(-(exact - counts), kind="stable")[:short]] += 1
-    return counts.reshape(N_AGE_BANDS, 2)
+    return largest_remainder(p * int(total), int(total))
 
 
 def split_age_sex(total: int, rng: np.random.Generator) -> np.ndarray:
@@ -52,6 +53,51 @@ def split_age_sex(total: int, rng: np.random.Generator) -> np.ndarray:
     female_share = np.linspace(0.49, 0.62, N_AGE_BANDS)  # more women among the old
     p = np.stack([shares * female_share, shares * (1 - female_share)], axis=1).ravel()
     return rng.multinomial(total, p / p.sum()).reshape(N_AGE_BANDS, 2).astype(np.int64)
+
+
+#: Allowed range of each argument of :func:`synthetic_region` (and ``popsim regions synth``).
+#: Zones: travel matrices grow as zones squared (1,000 zones: 4 MB); an assumption, as
+#: synthetic regions are small test and teaching regions. Population: region files hold
+#: at most 2**31 - 1 residents. Seeds: what numpy's SeedSequence takes, capped at 2**63 - 1.
+SYNTH_LIMITS: dict[str, tuple[int, int]] = {
+    "n_zones": (1, 1000),
+    "population": (1, INT32_MAX),
+    "n_facilities": (1, 1000),
+    "seed": (0, 2**63 - 1),
+}
+
+
+def check_synth_args(names: dict[str, str] | None = None, **values: object) -> None:
+    """Raise :class:`ParameterError` (one line) for the first argument out of range.
+
+    ``values`` are :data:`SYNTH_LIMITS` names; ``names`` maps them to what the user typed
+    (such as ``--zones``). Text is accepted if it is a whole number.
+    """
+    names = names or {}
+    numbers: dict[str, int] = {}
+    for key, value in values.items():
+        lo, hi = SYNTH_LIMITS[key]
+        label = names.get(key, key)
+        number = None
+        if isinstance(value, int | np.integer) and not isinstance(value, bool):
+            number = int(value)
+        elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            number = int(value.strip()) if len(value.strip()) <= 40 else None
+        if number is None or not lo <= number <= hi:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise ParameterError(f"{label}: expected a whole number from {lo} to {hi}, got {shown}")
+        numbers[key] = number
+    zones, pop, fac = (numbers.get(k) for k in ("n_zones", "population", "n_facilities"))
+    if zones is not None and pop is not None and pop < zones:
+        raise ParameterError(
+            f"{names.get('population', 'population')}: expected at least one resident per "
+            f"zone ({zones}), got {pop}"
+        )
+    if zones is not None and fac is not None and fac > zones:
+        raise ParameterError(
+            f"{names.get('n_facilities', 'n_facilities')}: expected at most one facility per "
+            f"zone ({zones}), got {fac}"
+        )
 
 
 def synthetic_region(
@@ -72,9 +118,11 @@ def synthetic_region(
     import pandas as pd
     from shapely.geometry import box
 
-    if n_zones < 1 or population < n_zones or n_facilities < 1 or n_facilities > n_zones:
-        raise ValueError(
-            "need n_zones >= 1, population >= n_zones and 1 <= n_facilities <= n_zones"
+    check_synth_args(n_zones=n_zones, population=population, n_facilities=n_facilities, seed=seed)
+    if not (0.1 <= zone_km <= 500 and 0 <= ward_beds_per_1000 <= 100):
+        raise ParameterError(
+            "expected zone_km from 0.1 to 500 and ward_beds_per_1000 from 0 to 100, "
+            f"got {zone_km} and {ward_beds_per_1000}"
         )
     rng = np.random.default_rng(seed)
     cols = int(np.ceil(np.sqrt(n_zones)))
@@ -156,26 +204,143 @@ def _toml_str(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
+#: Marker file left in every region folder that :func:`write_region` writes: a folder
+#: holding it may be replaced with ``force``; a folder without it never is.
+MARKER = ".popsim-region"
+
+
 def write_region(
     region: Region,
     out: str | Path,
     zone_format: str = "geojson",
     description: str | None = None,
     age_source: str | Sequence[str] = "",
+    force: bool = False,
+    check: Callable[[Path], object] | None = None,
 ) -> Path:
-    """Write ``region`` as a region folder (format: ``regions/README.md``) and return it.
+    """Write ``region`` as a region folder (format: ``regions/README.md``), atomically.
 
-    Zones go to ``zones.geojson`` (or ``zones.gpkg``) in WGS84 lon/lat; ``age.csv`` has one
-    row per zone and band; ``facilities.csv`` one row per site. Existing files are replaced.
-    ``age_source`` labels the age rows (one label for all, or one per zone).
+    The folder is built in a hidden sibling (``.<name>.<random>.tmp-region``), checked
+    with ``check(folder)`` if given, flushed to disk and renamed to ``out``: ``out`` is
+    never half-written, and a failure leaves it as it was. An existing ``out`` is refused
+    unless ``force``; with ``force`` it is replaced only if this function wrote it (it
+    holds the :data:`MARKER` file), and files in it that popsim does not write (a README,
+    notes) are kept. Raises :class:`RegionError` naming ``out`` when it cannot be written.
+    """
+    if zone_format not in ("geojson", "gpkg"):
+        raise ValueError("zone_format must be 'geojson' or 'gpkg'")
+    out = Path(os.path.abspath(out))
+    keep = _replaceable(out, force)
+    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp-region"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        write_region_files(region, tmp, zone_format, description, age_source)
+        (tmp / MARKER).write_text(
+            "written by popsim (regions synth or regions import); "
+            "`--force` may replace this folder\n",
+            encoding="utf-8",
+        )
+        for entry in keep:
+            os.link(entry, tmp / entry.name)
+        if check is not None:
+            check(tmp)
+        _fsync_folder(tmp, files=True)
+        _swap_in(tmp, out, replace=bool(keep) or out.is_dir())
+        _fsync_folder(out.parent)
+    except OSError as err:
+        raise RegionError(out, None, f"cannot write the region folder ({_reason(err)})") from None
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or type(err).__name__
+
+
+def _replaceable(out: Path, force: bool) -> list[Path]:
+    """Check that ``out`` may be written; the files to keep from an old folder."""
+    if out.name in ("", ".", ".."):
+        raise RegionError(out, None, "expected a folder name to write the region to")
+    if not (out.exists() or out.is_symlink()):
+        return []
+    if out.is_symlink() or not out.is_dir():
+        raise RegionError(out, None, "exists and is not a folder; expected a new folder name")
+    if not force:
+        raise RegionError(
+            out, None, "already exists; give --force to replace a region folder popsim wrote"
+        )
+    if not (out / MARKER).is_file():
+        raise RegionError(
+            out,
+            None,
+            f"exists and popsim did not write it (no {MARKER} file); not replaced, even with "
+            "--force: choose a new folder",
+        )
+    keep = []
+    for entry in sorted(out.iterdir()):
+        if entry.name in (*REGION_FILES, MARKER):
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            raise RegionError(
+                entry, None, "not a plain file; the folder holds more than a region, not replaced"
+            )
+        keep.append(entry)
+    return keep
+
+
+def _swap_in(tmp: Path, out: Path, replace: bool) -> None:
+    """Rename the finished folder ``tmp`` to ``out`` (replacing the old ``out``)."""
+    if not replace:
+        os.rename(tmp, out)  # fails if a non-empty ``out`` appeared meanwhile
+        return
+    old = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.old-region"
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        os.rename(old, out)  # put the old folder back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_folder(folder: Path, files: bool = False) -> None:
+    """Flush a folder's entries (and its files' contents) to disk before a rename."""
+    if files:
+        for entry in folder.iterdir():
+            if entry.is_file():
+                with entry.open("rb") as f:
+                    os.fsync(f.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_region_files(
+    region: Region,
+    folder: Path,
+    zone_format: str = "geojson",
+    description: str | None = None,
+    age_source: str | Sequence[str] = "",
+) -> Path:
+    """Write the four region files into an existing ``folder``, replacing them in place.
+
+    Not atomic (see :func:`write_region`): for regenerating a region kept under version
+    control, such as ``regions/fraser`` by its ``make_fraser.py``. Zones go to
+    ``zones.geojson`` (or ``zones.gpkg``) in WGS84 lon/lat; ``age.csv`` has one row per
+    zone and band; ``facilities.csv`` one row per site. ``age_source`` labels the age
+    rows (one label for all, or one per zone).
     """
     import geopandas as gpd
     import pandas as pd
 
     if zone_format not in ("geojson", "gpkg"):
         raise ValueError("zone_format must be 'geojson' or 'gpkg'")
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder)
     t = region.travel
     desc = region.description if description is None else description
     (folder / "region.toml").write_text(

@@ -1,12 +1,18 @@
-"""The mesa-geo space of a region."""
+"""The mesa-geo space of a region (the optional ``geo`` extra; ``make test`` installs it)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import mesa
 import pytest
 
-from popsim.geo import FacilityAgent, ZoneAgent, build_geospace
 from popsim.region import load_region
+
+pytest.importorskip("mesa_geo", reason="the optional geo extra (pip install 'popsim[geo]')")
+
+from popsim.geo import FacilityAgent, ZoneAgent, build_geospace  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["synthetic", "fraser"])
@@ -37,3 +43,29 @@ def test_custom_facility_agents():
     _, _, facilities = build_geospace(model, region, facility_factory=Site)
     assert all(type(f) is Site for f in facilities)
     assert [f.ward_beds for f in facilities] == region.facilities["ward_beds"].tolist()
+
+
+def test_without_mesa_geo_the_error_names_the_extra():
+    """With mesa-geo hidden (as when the extra is not installed): one ImportError saying so."""
+    code = "import sys; sys.modules['mesa_geo'] = None; import popsim.geo"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError") and "popsim[geo]" in last
+
+
+def test_only_popsim_geo_needs_mesa_geo():
+    """Every other module imports, and a region loads, with mesa-geo hidden."""
+    code = (
+        "import sys, importlib, pkgutil; sys.modules['mesa_geo'] = None\n"
+        "import popsim\n"
+        "names = [m.name for m in pkgutil.walk_packages(popsim.__path__, 'popsim.')]\n"
+        "for name in names:\n"
+        "    if name != 'popsim.geo': importlib.import_module(name)\n"
+        "from popsim.region import load_region\n"
+        "print(len(names), load_region('synthetic').n_zones)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    n_modules, n_zones = map(int, proc.stdout.split())
+    assert n_modules > 20 and n_zones == 4

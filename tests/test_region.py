@@ -67,6 +67,11 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("age.csv", "not a readable CSV"),
         ("facilities.csv", "not a readable CSV"),
     ],
+    "huge_population": [("zones.geojson", "feature 1 (zone_id 'A'), population")],
+    "huge_beds": [("facilities.csv", "line 2, ward_beds")],
+    "huge_age_count": [("age.csv", "line 2, female")],
+    "too_many_residents": [("zones.geojson", "population")],
+    "gpkg_layers": [("zones.gpkg", "layers")],
     "many_problems": [
         ("facilities.csv", "line 2, ward_beds"),
         ("facilities.csv", "line 3, facility_id"),
@@ -100,7 +105,7 @@ def test_check_reports_every_problem_of_a_broken_region(case, capsys):
 
 def test_messages_say_what_was_expected():
     (problem,) = check_region(BAD / "negative_beds")
-    assert "ward_beds" in str(problem) and "whole number >= 0" in str(problem)
+    assert "ward_beds" in str(problem) and "whole number from 0 to" in str(problem)
     assert problem.path.endswith("facilities.csv")
     (problem,) = check_region(BAD / "age_sum")
     assert "102" in str(problem) and "100" in str(problem)
@@ -279,6 +284,27 @@ def test_travel_parameters_are_used(tmp_path):
     moving = (fast.zone_facility_minutes - fast.travel.base_minutes) / fast.travel.detour_factor
     # float32 minutes: compare to 0.001 minute
     np.testing.assert_allclose(slow.zone_facility_minutes, 2 * moving, rtol=1e-5, atol=1e-3)
+
+
+def test_counts_beyond_integer_ranges_name_the_range():
+    (problem,) = check_region(BAD / "huge_beds")
+    assert "from 0 to 2147483647" in str(problem) and "99999999999999999999" in str(problem)
+    (problem,) = check_region(BAD / "gpkg_layers")
+    assert "lha, other" in str(problem)
+
+
+def test_multi_layer_geopackage_reads_the_zones_layer(tmp_path):
+    """A GeoPackage whose first layer is not the zones: the layer named zones is read."""
+    import geopandas as gpd
+
+    folder = shutil.copytree(BAD / "gpkg_layers", tmp_path / "r")
+    layer = gpd.read_file(BAD / "gpkg_layers" / "zones.gpkg", layer="lha")
+    decoy = layer.assign(zone_id=["X", "Y"])  # read first, these ids would break age.csv
+    (folder / "zones.gpkg").unlink()
+    decoy.to_file(folder / "zones.gpkg", driver="GPKG", layer="decoy")
+    layer.to_file(folder / "zones.gpkg", driver="GPKG", layer="zones")
+    assert check_region(folder) == []
+    assert load_region(folder).zone_ids == ["A", "B"]
 
 
 def test_two_zone_files_is_a_problem(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from shapely.geometry import box
 
 from popsim.cli import main
-from popsim.errors import RegionError
+from popsim.errors import RegionError, RegionProblems
 from popsim.region import AGE_BANDS, check_region, load_region
 from popsim.region_import import band_index, import_region, slug
 from popsim.synth import synthetic_region
@@ -154,3 +154,63 @@ def test_band_index(label, band):
 def test_slug():
     assert slug("Maple Ridge/Pitt Meadows") == "maple-ridge-pitt-meadows"
     assert len(AGE_BANDS) == 10
+
+
+def test_import_refuses_an_existing_folder_and_force_replaces_its_own(official, tmp_path, capsys):
+    folder, _ = official
+    pop = _totals(folder, [100, 200, 300, 400])
+    out = tmp_path / "imp"
+    argv = [
+        "regions", "import", "--boundaries", str(folder / "lha.gpkg"), "--population", str(pop),
+        "--facilities", str(folder / "facilities.csv"), "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err
+    pop = _totals(folder, [1, 2, 3, 4])
+    assert main([*argv, "--force"]) == 0
+    assert load_region(out).total_population == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["imp"]
+
+
+def test_import_counts_beyond_int32_and_thousands_separators(official, tmp_path):
+    folder, _ = official
+    path = tmp_path / "pop.csv"
+    path.write_text('zone,population\nAlpha,"1,234"\nBeta,99999999999999999999\n')
+    with pytest.raises(RegionError) as err:
+        import_region(folder / "lha.gpkg", path, folder / "facilities.csv", tmp_path / "x")
+    text = str(err.value)
+    assert "line 3, population" in text and "from 0 to 2147483647" in text
+    assert "\n" not in text  # the "1,234" on line 2 is fine: one problem only
+    assert not (tmp_path / "x").exists()
+
+
+def test_import_checks_facilities_as_region_files_do(official, tmp_path):
+    """The same checks as facilities.csv, naming the input file and line: not the output."""
+    folder, _ = official
+    pop = _totals(folder, [100, 200, 300, 400])
+    fac = pd.read_csv(folder / "facilities.csv", dtype=str, keep_default_na=False)
+    fac["has_ed"] = ["maybe", "yes"]
+    fac["status"] = ["open", "planned"]  # planned without an opening date
+    fac.to_csv(tmp_path / "fac.csv", index=False)
+    with pytest.raises(RegionProblems) as err:
+        import_region(folder / "lha.gpkg", pop, tmp_path / "fac.csv", tmp_path / "x")
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2
+    assert all("fac.csv" in line for line in lines)
+    assert "line 2, has_ed" in lines[0] and "line 3, open_date" in lines[1]
+    assert not (tmp_path / "x").exists()
+
+
+def test_import_multi_layer_boundaries(official, tmp_path):
+    folder, _ = official
+    pop = _totals(folder, [100, 200, 300, 400])
+    layers = tmp_path / "layers.gpkg"
+    lha = gpd.read_file(folder / "lha.gpkg")
+    lha.to_file(layers, driver="GPKG", layer="lha")
+    lha.iloc[:1].to_file(layers, driver="GPKG", layer="outline")
+    with pytest.raises(RegionError, match=r"2 layers \(lha, outline\)"):
+        import_region(layers, pop, folder / "facilities.csv", tmp_path / "x")
+    out = import_region(layers, pop, folder / "facilities.csv", tmp_path / "y", layer="lha")
+    assert load_region(out).n_zones == 4

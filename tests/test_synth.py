@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popsim.cli import main
+from popsim.errors import RegionError
 from popsim.region import AGE_BANDS, check_region, load_region
 from popsim.synth import national_age_split, synthetic_region, write_region
 
@@ -70,3 +71,95 @@ def test_national_age_split_sums_exactly(total):
     split = national_age_split(total)
     assert split.shape == (len(AGE_BANDS), 2)
     assert split.sum() == total and (split >= 0).all()
+
+
+def _siblings(folder):
+    """Everything beside ``folder`` (temporary folders left behind would show here)."""
+    return sorted(p.name for p in folder.parent.iterdir())
+
+
+def test_synth_refuses_an_existing_folder_without_force(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["regions", "synth", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--force" in err and str(out) in err
+    # with --force too: popsim did not write this folder
+    assert main(["regions", "synth", str(out), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "did not write it" in err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert _siblings(out) == ["mine"]
+
+
+def test_synth_force_replaces_a_folder_popsim_wrote_and_keeps_other_files(tmp_path, capsys):
+    out = tmp_path / "syn"
+    assert main(["regions", "synth", str(out), "--zones", "3", "--population", "900"]) == 0
+    (out / "README.md").write_text("my notes", encoding="utf-8")
+    assert main(["regions", "synth", str(out), "--zones", "5", "--population", "900"]) == 2
+    assert load_region(out).n_zones == 3  # refused: unchanged
+    argv = ["regions", "synth", str(out), "--zones", "5", "--population", "900", "--force"]
+    assert main(argv) == 0
+    assert load_region(out).n_zones == 5
+    assert (out / "README.md").read_text(encoding="utf-8") == "my notes"
+    assert _siblings(out) == ["syn"]  # no temporary or old folder left
+    capsys.readouterr()
+
+
+def test_synth_never_replaces_a_shipped_region(capsys):
+    shipped = load_region("synthetic").path
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    assert main(["regions", "synth", str(shipped), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "shipped" in err and len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
+
+
+def test_synth_refuses_a_file(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x", encoding="utf-8")
+    assert main(["regions", "synth", str(target), "--force"]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "x"
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    """The folder is checked before it is renamed into place: a failure leaves no folder."""
+    region = synthetic_region(n_zones=2, population=500, n_facilities=1)
+    seen = []
+
+    def refuse(folder):
+        seen.append(sorted(p.name for p in folder.iterdir()))
+        raise RegionError(folder, None, "refused by the check")
+
+    with pytest.raises(RegionError, match="refused"):
+        write_region(region, tmp_path / "r", check=refuse)
+    # the check saw the whole folder, and nothing is left
+    assert seen == [[".popsim-region", "age.csv", "facilities.csv", "region.toml", "zones.geojson"]]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--zones", "0"], "--zones"),
+        (["--zones", "1001"], "--zones"),
+        (["--zones", "four"], "--zones"),
+        (["--zones", "2.5"], "--zones"),
+        (["--population", "-1"], "--population"),
+        (["--population", "3"], "--population"),  # fewer residents than zones
+        (["--population", "99999999999999999999999"], "--population"),
+        (["--facilities", "0"], "--facilities"),
+        (["--facilities", "5"], "--facilities"),  # more than the 4 zones
+        (["--seed", "-1"], "--seed"),
+        (["--seed", str(2**64)], "--seed"),
+        (["--seed", "1e3"], "--seed"),
+    ],
+)
+def test_out_of_range_synth_arguments_exit_2_with_one_line(tmp_path, capsys, args, flag):
+    out = tmp_path / "syn"
+    assert main(["regions", "synth", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and flag in err and "Traceback" not in err
+    assert not out.exists()

@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry import MultiPoint, Polygon
 
 from popsim.region import Region, TravelParams, travel_minutes
-from popsim.synth import national_age_split, write_region
+from popsim.synth import national_age_split, write_region_files
 
 CRS = "EPSG:3005"  # BC Albers, metres
 POLY_NOTE = (
@@ -468,7 +468,8 @@ def build_region() -> Region:
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent
-    path = write_region(build_region(), out, age_source=AGE_SOURCE)
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_region_files(build_region(), out, age_source=AGE_SOURCE)
     print(f"wrote {path}")
     return 0
 

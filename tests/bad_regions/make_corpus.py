@@ -186,6 +186,27 @@ def unreadable_files(d: dict) -> None:
     d["raw"] = {"zones.geojson": "not json {", "age.csv": '"A,0-9,1\n', "facilities.csv": ""}
 
 
+def huge_population(d: dict) -> None:
+    d["zones"][0]["population"] = 10**23  # beyond int64: one line, not an OverflowError
+
+
+def huge_beds(d: dict) -> None:
+    _set(d["fac"], 0, 5, "99999999999999999999")
+
+
+def huge_age_count(d: dict) -> None:
+    d["age"][0] = ("A", "0-9", 10**20, 5)
+
+
+def too_many_residents(d: dict) -> None:
+    # each zone fits in 32 bits, the region does not (resident ids are 32-bit)
+    d["zones"][0]["population"] = 2_000_000_000
+    d["zones"][1]["population"] = 1_000_000_000
+    d["age"] = [("A", b, 100_000_000, 100_000_000) for b in BANDS] + [
+        ("B", b, 50_000_000, 50_000_000) for b in BANDS
+    ]
+
+
 def many_problems(d: dict) -> None:
     negative_beds(d)
     duplicate_id(d)
@@ -219,6 +240,10 @@ CASES: dict[str, Callable[[dict], None]] = {
         wrong_zone,
         missing_age_band,
         unreadable_files,
+        huge_population,
+        huge_beds,
+        huge_age_count,
+        too_many_residents,
         many_problems,
     )
 }
@@ -245,9 +270,22 @@ def main() -> None:
     with contextlib.closing(sqlite3.connect(HERE / "no_crs" / "zones.gpkg")) as db:
         db.execute("PRAGMA page_size=512")  # a GeoPackage is SQLite: small pages, small file
         db.execute("VACUUM")
+    # gpkg_layers: a GeoPackage with two layers, neither named zones
+    d = base()
+    d["zones"] = None
+    shutil.rmtree(HERE / "gpkg_layers", ignore_errors=True)
+    write(HERE / "gpkg_layers", d)
+    gdf = gpd.GeoDataFrame(
+        rows["zones"], geometry=[Polygon(r[0]) for r in rows["rings"]], crs="EPSG:4326"
+    )
+    for layer in ("lha", "other"):
+        gdf.to_file(HERE / "gpkg_layers" / "zones.gpkg", driver="GPKG", layer=layer)
+    with contextlib.closing(sqlite3.connect(HERE / "gpkg_layers" / "zones.gpkg")) as db:
+        db.execute("PRAGMA page_size=512")
+        db.execute("VACUUM")
     shutil.rmtree(HERE / "valid", ignore_errors=True)
     write(HERE / "valid", base())
-    print(f"wrote {len(CASES) + 2} folders under {HERE.name}/")
+    print(f"wrote {len(CASES) + 3} folders under {HERE.name}/")
 
 
 if __name__ == "__main__":
