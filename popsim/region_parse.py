@@ -203,6 +203,7 @@ def read_layer(path: Path, problems: Problems, layer: str | None = None) -> gpd.
     """
     import geopandas as gpd
     import pyogrio
+    from shapely.errors import ShapelyError
 
     if not path.exists():
         problems.add(path, None, "missing file")
@@ -229,8 +230,8 @@ def read_layer(path: Path, problems: Problems, layer: str | None = None) -> gpd.
                     return None
                 layer = ZONE_LAYER
             return gpd.read_file(path, layer=layer)
-    except (RuntimeError, OSError, ValueError, pyogrio.errors.DataSourceError) as err:
-        # pyogrio errors are RuntimeErrors; a clipped first line is enough to act on
+    except (RuntimeError, OSError, ValueError, pyogrio.errors.DataSourceError, ShapelyError) as err:
+        # pyogrio errors are RuntimeErrors, GEOS ones (an unclosed ring) ShapelyErrors
         reason = str(err).strip().splitlines()[0].split("; It might help")[0][:200]
         problems.add(path, None, f"not a readable vector layer ({reason})")
         return None
