@@ -19,8 +19,7 @@ try:
     from mesa_geo import GeoAgent, GeoSpace
 except ImportError as err:  # the optional extra is not installed
     raise ImportError(
-        "popsim.geo needs mesa-geo, an optional extra: pip install 'popsim[geo]' "
-        f"({err})"
+        f"popsim.geo needs mesa-geo, an optional extra: pip install 'popsim[geo]' ({err})"
     ) from err
 
 if TYPE_CHECKING:
