@@ -154,3 +154,28 @@ def test_report_with_region_map(tmp_path: Path, capsys: pytest.CaptureFixture) -
     assert (path.parent / "plots" / "region_map.png").exists()
     text = path.read_text(encoding="utf-8")
     assert "No region map" not in text and "Hospital 1" in text
+
+
+def test_map_labels_do_not_overlap() -> None:
+    """Site names placed around crowded points: no two label boxes overlap."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    from popsim.analysis.plots import _text_box, place_labels
+
+    rng = np.random.default_rng(5)
+    xs, ys = rng.uniform(0, 3, 12), rng.uniform(0, 2, 12)  # 12 sites in a small area
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(xs, ys, s=60)
+    ax.set_xlim(-2, 5)
+    ax.set_ylim(-1, 3)
+    labels = place_labels(ax, xs, ys, [f"Hospital number {i}" for i in range(12)], sizes=[60] * 12)
+    renderer = fig.canvas.get_renderer()
+    boxes = [_text_box(t, renderer) for t in labels]
+    assert len(boxes) == 12
+    for i in range(12):
+        for j in range(i + 1, 12):
+            assert not boxes[i].overlaps(boxes[j]), (labels[i].get_text(), labels[j].get_text())
+    plt.close(fig)

@@ -266,7 +266,47 @@ def zone_infections(
     return _save(fig, path)
 
 
-def place_labels(ax, xs, ys, texts, fontsize: float = 6.5, marker_px: float = 8.0) -> list:
+def _text_box(t, renderer):
+    """The window extent of an annotation's text alone (its leader line left out)."""
+    from matplotlib.text import Text
+
+    t.update_positions(renderer)
+    return Text.get_window_extent(t, renderer)
+
+
+def _nearest_is_own(bb, pts: np.ndarray, i: int) -> bool:
+    """The label box is closer to its own point than to any other (so it cannot be read
+    as another site's label)."""
+    dx = np.maximum(np.maximum(bb.x0 - pts[:, 0], 0), pts[:, 0] - bb.x1)
+    dy = np.maximum(np.maximum(bb.y0 - pts[:, 1], 0), pts[:, 1] - bb.y1)
+    d = np.hypot(dx, dy)
+    others = np.delete(d, i)
+    return others.size == 0 or bool(d[i] < others.min())
+
+
+def _first_free(ax, renderer, boxes, pts, i, xs, ys, texts, fontsize, steps):
+    """The first candidate label position free of other labels and markers, preferring
+    ones nearer their own point than any other; ``None`` when every one is taken."""
+    for strict in (True, False):
+        for radius in (1, 2, 3, 4.5, 6, 8):
+            for dx, dy in steps:
+                ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+                t = ax.annotate(
+                    str(texts[i]), (xs[i], ys[i]), xytext=(dx * radius, dy * radius),
+                    textcoords="offset points", fontsize=fontsize, ha=ha,
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#555555"}
+                    if radius > 1 else None,
+                )  # fmt: skip
+                bb = _text_box(t, renderer).expanded(1.08, 1.3)
+                if not any(bb.overlaps(o) for o in boxes) and (
+                    not strict or _nearest_is_own(bb, pts, i)
+                ):
+                    return t
+                t.remove()
+    return None
+
+
+def place_labels(ax, xs, ys, texts, fontsize: float = 6.5, sizes=None) -> list:
     """Annotate points so that no two labels overlap each other or a point (greedy: each
     label takes the first free spot among offsets around its point, further out with a
     leader line when the near ones are taken)."""
@@ -276,35 +316,21 @@ def place_labels(ax, xs, ys, texts, fontsize: float = 6.5, marker_px: float = 8.
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     pts = ax.transData.transform(np.column_stack([xs, ys]))
-    r = marker_px / 2
-    boxes: list = [Bbox([[px - r, py - r], [px + r, py + r]]) for px, py in pts]
+    # marker radius in pixels from scatter sizes (points squared)
+    area = np.full(len(pts), 36.0) if sizes is None else np.asarray(sizes, dtype=float)
+    radius = np.sqrt(area) / 2 * fig.dpi / 72 + 6  # keep labels clear of other markers
+    boxes: list = [
+        Bbox([[px - r, py - r], [px + r, py + r]]) for (px, py), r in zip(pts, radius, strict=True)
+    ]
     placed: list = []
     steps = [(5, 3), (5, -9), (-5, 3), (-5, -9), (0, 8), (0, -14), (8, 0), (-8, 0)]
     for i in np.argsort(xs):
-        for radius in (1, 2, 3, 4.5, 6, 8):
-            done = False
-            for dx, dy in steps:
-                ha = "left" if dx > 0 else "right" if dx < 0 else "center"
-                t = ax.annotate(
-                    str(texts[i]), (xs[i], ys[i]), xytext=(dx * radius, dy * radius),
-                    textcoords="offset points", fontsize=fontsize, ha=ha,
-                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#555555"}
-                    if radius > 1 else None,
-                )  # fmt: skip
-                bb = t.get_window_extent(renderer).expanded(1.08, 1.3)
-                if not any(bb.overlaps(o) for o in boxes):
-                    boxes.append(bb)
-                    placed.append(t)
-                    done = True
-                    break
-                t.remove()
-            if done:
-                break
-        else:  # no free spot: keep the label at its point (many sites in one place)
+        t = _first_free(ax, renderer, boxes, pts, i, xs, ys, texts, fontsize, steps)
+        if t is None:  # no free spot: keep the label at its point (many sites in one place)
             t = ax.annotate(str(texts[i]), (xs[i], ys[i]), xytext=(4, 4),
                             textcoords="offset points", fontsize=fontsize)  # fmt: skip
-            boxes.append(t.get_window_extent(renderer))
-            placed.append(t)
+        boxes.append(_text_box(t, renderer))
+        placed.append(t)
     return placed
 
 
@@ -359,7 +385,9 @@ def region_map(
         )  # fmt: skip
         cbar = fig.colorbar(pts, ax=ax, shrink=0.6)
         cbar.set_label("% of days over capacity (median)")
-        place_labels(ax, fac["x"].to_numpy(), fac["y"].to_numpy(), fac["name"].tolist())
+        place_labels(
+            ax, fac["x"].to_numpy(), fac["y"].to_numpy(), fac["name"].tolist(), sizes=sizes
+        )
     ax.set_axis_off()
     ax.set_title(
         f"{region.name}: attack rate by zone, sites by days over capacity ({baseline}, {window})"
