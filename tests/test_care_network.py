@@ -15,7 +15,7 @@ from popsim.care.patient import Patient
 from popsim.demand import DemandParams, admission_rates
 from popsim.events import ChangeBeds, CloseFacility
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import EPI_CRITICAL, EPI_SEVERE, NeedBatch
+from popsim.needs import EPI_CRITICAL, EPI_SEVERE, MEDICAL, NeedBatch
 from popsim.synth import synthetic_region
 
 CENSUS = ("ward_census", "icu_census", "alc_census", "ed_boarding")
@@ -94,8 +94,16 @@ def test_every_admission_ends_once_and_census_matches_the_patients(
         if day % 7 == 3:
             model.kill(rng.integers(0, n, 3))
         model.step()
-        census = _census(model.results())[day]
+        result = model.results()
+        census = _census(result)[day]
         assert (model.facility_day[day, :, :5] >= 0).all() and (census >= 0).all()
+        # every patient counted once in bed demand; new patients never placed past the
+        # ward's limit (a bed cut may leave the census above it, but it cannot grow there)
+        assert _region_demand(result)[day] == len(model.care.patients)
+        in_ward = _census(result, ("ward_census", "alc_census"))
+        over = in_ward[day] > _col(result, "ward_capacity")[day]
+        if day and not care.uncapped:
+            assert (in_ward[day][over] <= in_ward[day - 1][over]).all()
         n_agents = sum(isinstance(a, Patient) for a in model.agents)
         assert census.sum() == len(model.care.patients) == n_agents
         # Mesa's registries hold exactly the living patients (patients register directly)
@@ -267,3 +275,91 @@ def test_an_epidemic_raises_icu_census_first_near_the_seeded_zone():
     far = [first_day(s) for s in ("royal-columbian", "surrey-memorial", "burnaby", "eagle-ridge")]
     assert near < min(far)
     assert near < cfg.days
+
+
+# ------------------------------------------------------------------ bed demand
+def _region_demand(result):
+    return _census(result, ("ward_demand", "icu_demand")).sum(axis=1)
+
+
+def test_region_bed_demand_does_not_depend_on_the_beds():
+    """Cutting beds moves patients (diversions, transfers, boarding) but not the region's
+    bed demand, while the census in beds falls: paired by replicate (common random
+    numbers), the mean paired difference of the region's mean daily demand must lie within
+    four standard errors of the paired differences (computed from the sample), and the
+    census-in-beds difference must not."""
+    region = synthetic_region(n_zones=4, n_facilities=3, population=30_000, seed=4)
+    from popsim.epidemic import EpidemicParams
+
+    cut = (ChangeBeds(day=20, facility=0, ward_beds=-25, icu_beds=-2),)
+    demand, census = [], []
+    for seed in range(4):
+        runs = []
+        for events in ((), cut):
+            cfg = ModelConfig(
+                days=120,
+                demand=DemandParams(rel_admissions=1.5),
+                epidemic=EpidemicParams(r0=2.0, seed_infections=30, seed_zones=[0]),
+                care=CareParams(surge_share=0.05),
+                events=events,
+            )
+            runs.append(RegionModel(region, cfg, seed=seed).run())
+        base, less = runs
+        assert _col(less, "ed_boarding").sum() > _col(base, "ed_boarding").sum()
+        demand.append(_region_demand(less)[20:].mean() - _region_demand(base)[20:].mean())
+        beds = ("ward_census", "icu_census", "alc_census")
+        census.append(
+            _census(less, beds)[20:].sum(1).mean() - _census(base, beds)[20:].sum(1).mean()
+        )
+    demand, census = np.array(demand), np.array(census)
+    se = demand.std(ddof=1) / np.sqrt(len(demand))
+    assert abs(demand.mean()) <= 4 * se
+    assert abs(census.mean()) > 4 * se + 1.0  # the census in beds does move
+
+
+def test_every_patient_is_counted_once_in_bed_demand_and_surge_is_above_funded_beds():
+    region = synthetic_region(n_zones=1, n_facilities=1, population=3000)
+    fac = region.facilities.copy()
+    fac["ward_beds"], fac["icu_beds"] = 10, 2
+    region = dataclasses.replace(region, facilities=fac)
+    cfg = ModelConfig(days=3, care=CareParams(surge_share=0.2, max_transfer_minutes=0))
+    model = RegionModel(region, cfg, seed=1)
+    ids = np.flatnonzero(model.pop.alive)[:20]
+    model.request_care(NeedBatch.build(ids[:15], MEDICAL, ward_days=5))
+    model.request_care(NeedBatch.build(ids[15:18], EPI_CRITICAL, icu_days=5, ward_days=2))
+    model.step()
+    row = {name: _col(model.results(), name)[0, 0] for name in model.care.metrics}
+    assert row["ward_census"] == 12 and row["ed_boarding"] == 3  # funded 10 + surge 2
+    assert row["ward_surge"] == 2 and row["ward_demand"] == 15
+    assert row["icu_demand"] == 3
+    assert row["ward_demand"] + row["icu_demand"] == len(model.care.patients) == 18
+    assert row["epidemic_admissions"] == 3 and row["epidemic_census"] == 3
+
+
+def test_needs_with_no_open_site_are_unserved_at_the_nearest_site():
+    region = synthetic_region(n_zones=3, n_facilities=2, population=6000, seed=1)
+    events = tuple(CloseFacility(day=1, facility=f) for f in range(2))
+    model = RegionModel(region, ModelConfig(days=3, events=events), seed=1)
+    zone = 2
+    nearest = int(np.argmin(region.zone_facility_minutes[zone]))
+    ids = np.flatnonzero(model.pop.zone == zone)[:4]
+    model.step()
+    model.request_care(NeedBatch.build(ids, MEDICAL, ward_days=3))
+    model.step()
+    unserved = _col(model.results(), "unserved")
+    assert unserved[1].tolist() == [4 if f == nearest else 0 for f in range(2)]
+    assert unserved[0].sum() == 0 and model.care.totals["unplaced"] == 4
+    assert not model.pop.in_hospital[ids].any()
+
+
+def test_epidemic_census_follows_the_epidemic_admissions():
+    region = synthetic_region(n_zones=1, n_facilities=1, population=3000)
+    model = RegionModel(region, ModelConfig(days=8), seed=1)
+    ids = np.flatnonzero(model.pop.alive)[:7]
+    model.request_care(NeedBatch.build(ids[:4], EPI_SEVERE, ward_days=5))
+    model.request_care(NeedBatch.build(ids[4:], MEDICAL, ward_days=2))
+    model.run()
+    result = model.results()
+    assert _col(result, "epidemic_admissions")[:, 0].tolist() == [4] + [0] * 7
+    assert _col(result, "epidemic_census")[:, 0].tolist() == [4] * 5 + [0] * 3
+    assert _col(result, "admissions")[0, 0] == 7

@@ -39,6 +39,9 @@ DAY_COUNTERS: tuple[str, ...] = FACILITY_METRICS[
     FACILITY_METRICS.index("admissions") : FACILITY_METRICS.index("ed_visits") + 1
 ]  # admissions, discharges, deaths, transfers_in, transfers_out, diversions, ed_visits
 
+#: The network's own daily counters (``facility_day`` columns of the same names).
+EXTRA_COUNTERS: tuple[str, ...] = ("unserved", "epidemic_admissions")
+
 
 def _day_of(value: object, start: date) -> int | None:
     """Day index of an ISO date string relative to ``start`` (None when empty/missing)."""
@@ -60,7 +63,8 @@ class Facility(mesa.Agent):
             ward beds: ward occupancy is ``(ward_census + alc_census) / ward_beds``).
         n: patients by unit code (ED boarders, ward, ICU, ALC) and ``boarding``, the
             queue of admitted patients waiting in the ED for a ward bed (FIFO): both are
-            changed only by :class:`popsim.care.placement.Placement`.
+            changed only by :class:`popsim.care.placement.Placement` (as is
+            ``n_epidemic``, the patients here admitted for an epidemic need).
         open_day, close_day: day indexes of scheduled status changes (None: none).
     """
 
@@ -95,8 +99,9 @@ class Facility(mesa.Agent):
         if self.close_day is not None and self.close_day <= 0:
             self.is_open = False
         self.n = [0, 0, 0, 0]  # patients by unit: ED boarders, ward, ICU, ALC
+        self.n_epidemic = 0  # patients here whose admission came from the epidemic
         self.boarding: deque[Patient] = deque()
-        self.counts = dict.fromkeys(DAY_COUNTERS, 0)
+        self.counts = dict.fromkeys(DAY_COUNTERS + EXTRA_COUNTERS, 0)
 
     @property
     def n_boarding(self) -> int:

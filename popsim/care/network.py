@@ -51,15 +51,38 @@ if TYPE_CHECKING:
 #: importable from here too (the scenario loader and users name ``popsim.care.network``).
 __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
 
-#: Columns of ``facility_day`` in array order: the product schema, then two of our own.
+#: Columns of ``facility_day`` in array order: the product schema, then the network's own.
 #: Census columns count patients at the end of the day (``ed_boarding``: admitted patients
 #: waiting in the ED for a ward bed); the other counts are the day's flows. Funded beds
 #: (``ward_beds``, ``icu_beds``, ``ward_capacity`` = funded + surge) are 0 while a site is
-#: closed; ``open`` is 1 on the days a site is open.
+#: closed; ``open`` is 1 on the days a site is open. Bed demand, separated from beds (each
+#: patient a site is responsible for is in exactly one of: a funded bed, a surge bed, the
+#: ED boarding, critical care outside an ICU):
+#:
+#: - ``ward_demand``: patients needing a ward bed, wherever they are (ward and ALC beds,
+#:   funded or surge, and ED boarders): ``ward_census + alc_census + ed_boarding``;
+#: - ``icu_demand``: patients needing an ICU bed: ``icu_census + icu_outside``;
+#: - ``ward_surge``, ``icu_surge``: patients in beds above the funded beds (surge and
+#:   hallway beds; new patients are never placed past the surge limit, but a bed cut
+#:   leaves the patients already in beds where they are);
+#: - ``icu_outside``: critical-care patients held outside an ICU (no ICU bed here or
+#:   within the transfer limit);
+#: - ``unserved``: needs that found no open site at all, counted at the nearest site
+#:   (even when it is closed);
+#: - ``epidemic_census``: patients in hospital (any unit, boarders included) admitted for
+#:   an epidemic need; ``epidemic_admissions``: such admissions that day.
 METRICS: tuple[str, ...] = (
     *FACILITY_METRICS,
     "ward_capacity",
     "open",
+    "ward_demand",
+    "icu_demand",
+    "ward_surge",
+    "icu_surge",
+    "icu_outside",
+    "unserved",
+    "epidemic_census",
+    "epidemic_admissions",
 )
 
 
@@ -183,8 +206,7 @@ class CareNetwork:
         alive = self.model.pop.alive[[p.resident for p in bucket]].tolist()
         calendar = self.calendar
         place = self.place
-        release, move_unit, board = place.release, place.move_unit, place.board
-        uncapped = self.params.uncapped  # no bed limits: step straight down
+        release, step = place.release, self._step
         for p, living in zip(bucket, alive, strict=True):
             if p.day_next != day or not p.active:
                 continue
@@ -198,18 +220,24 @@ class CareNetwork:
                 unit, days = p.phases[phase]
                 p.day_next = day + days
                 calendar[p.day_next].append(p)
-                now = p.unit
-                if unit != ICU and now in (ICU, ED) and not uncapped:
-                    site = p.site
-                    n = site.n
-                    if n[WARD] + n[ALC] >= site.ward_capacity:
-                        # step-down (or a boarder's next phase) with the ward full, surge
-                        # beds included: wait in the ED for a ward bed, like a new arrival
-                        if now == ICU:
-                            board(p, site, day, counted=False)
-                        continue
-                move_unit(p, unit, day)
+                step(p, unit, day)
         self._release_left()
+
+    def _step(self, p: Patient, unit: int, day: int) -> None:
+        """Move a placed patient to ``unit`` at its site (its next phase, or a new need),
+        within the ward's limit: to the ward or ALC from the ICU or the ED with no ward
+        bed free (surge beds included), it waits in the ED (a boarder stays there)."""
+        now = p.unit
+        if unit == now:
+            return
+        if unit != ICU and now in (ICU, ED) and not self.params.uncapped:
+            site = p.site
+            n = site.n
+            if n[WARD] + n[ALC] >= site.ward_capacity:
+                if now == ICU:
+                    self.place.board(p, site, day, counted=False)
+                return
+        self.place.move_unit(p, unit, day)
 
     def _release_left(self) -> None:
         """Clear the hospital flag of the residents released since the last call."""
@@ -274,8 +302,9 @@ class CareNetwork:
                 continue
             emergency = not (elective or kind == MATERNITY)
             site_i, nearest = arrival(zone, emergency, tert, icu > 0)
-            if site_i < 0:
+            if site_i < 0:  # no open site: unserved, counted at the nearest site
                 self.totals["unplaced"] += 1
+                facs[router.order[zone][0]].counts["unserved"] += 1
                 continue
             site = facs[site_i]
             refer = -1
@@ -301,7 +330,7 @@ class CareNetwork:
                 n[ICU] < site.icu_beds if unit == ICU else n[WARD] + n[ALC] < site.ward_capacity
             ):  # a free bed in the first unit (the common case, as in _place)
                 admit(p, site, unit, day, counted=True)
-            elif unit == WARD and (WARD, site.index) in no_transfer:
+            elif unit != ICU and (WARD, site.index) in no_transfer:
                 # the ward is full (surge beds too) and no site takes a transfer today:
                 # board in the ED (as in _place; the common case of a full site)
                 board(p, site, day, counted=True)
@@ -352,7 +381,7 @@ class CareNetwork:
                 target = self._transfer_target(ICU, site)
             elif unit != ICU and not site.ward_free():
                 target = self._transfer_target(WARD, site)
-                if target < 0 and unit == WARD:
+                if target < 0:  # no ward bed here or near: wait in the ED (ALC too)
                     self.place.board(p, site, day, counted)
                     return
             if target >= 0:
@@ -393,18 +422,24 @@ class CareNetwork:
         if target >= 0:
             self.place.transfer(p, site, self.facilities[target], unit, day)
         else:
-            self.place.move_unit(p, unit, day)
+            self._step(p, unit, day)
 
     def _evacuate(self, fac: Facility, day: int) -> None:
-        """Transfer every patient of a closing site to the nearest open site (boarders
-        to their planned unit)."""
-        target = self.router.evacuation(fac)
-        if target < 0:
-            return
-        dest = self.facilities[target]
+        """Transfer every patient of a closing site: to the nearest open site with a free
+        bed in the patient's unit (any distance), else to the nearest open site, to wait
+        in its ED for a ward bed (a boarder: for its planned unit)."""
+        router, facs = self.router, self.facilities
+        uncapped = self.params.uncapped
         transfer = self.place.transfer
         for p in [p for p in self.patients.values() if p.site is fac]:
-            transfer(p, fac, dest, p.planned_unit if p.unit == ED else p.unit, day)
+            unit = p.planned_unit if p.unit == ED else p.unit
+            target = router.evacuation(fac, None if uncapped else unit)
+            if target < 0:
+                continue  # nowhere open: stays (counted at this site)
+            dest = facs[target]
+            if unit != ICU and not uncapped and not dest.ward_free():
+                unit = ED
+            transfer(p, fac, dest, unit, day)
 
     # ---------------------------------------------------------------- counts
     def _count_ed(self, per_zone: np.ndarray) -> None:
@@ -426,20 +461,31 @@ class CareNetwork:
             ed_only = self._ed_today.tolist()
             rows = []
             for f in self.facilities:
-                n, is_open = f.n, f.is_open
-                counts = [f.counts[k] for k in DAY_COUNTERS]  # ..., ed_visits last
-                counts[-1] += ed_only[f.index]  # admitted arrivals and ED-only visits
+                n, is_open, counts = f.n, f.is_open, f.counts
+                day_counts = [counts[k] for k in DAY_COUNTERS]  # ..., ed_visits last
+                day_counts[-1] += ed_only[f.index]  # admitted arrivals and ED-only visits
+                ward_beds = f.ward_beds * is_open  # a closed site funds no beds
+                icu_beds = f.icu_beds * is_open
+                in_ward = n[WARD] + n[ALC]
                 rows.append(
                     (
                         n[WARD],
-                        f.ward_beds * is_open,  # a closed site funds no beds
+                        ward_beds,
                         n[ICU],
-                        f.icu_beds * is_open,
+                        icu_beds,
                         n[ALC],
-                        *counts,
+                        *day_counts,
                         n[ED],  # ED boarders
                         f.ward_capacity * is_open,
                         int(is_open),
+                        in_ward + n[ED],  # ward demand
+                        n[ICU],  # ICU demand
+                        max(in_ward - ward_beds, 0),
+                        max(n[ICU] - icu_beds, 0),
+                        0,  # critical care outside an ICU
+                        counts["unserved"],
+                        f.n_epidemic,
+                        counts["epidemic_admissions"],
                     )
                 )
             table[day] = rows

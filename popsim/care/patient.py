@@ -24,6 +24,7 @@ import mesa
 import numpy as np
 
 from popsim.care.facility import ALC, ICU, UNIT_NAMES, WARD
+from popsim.needs import EPI_CRITICAL, EPI_SEVERE
 
 if TYPE_CHECKING:
     from popsim.care.facility import Facility
@@ -76,6 +77,8 @@ class Patient(mesa.Agent):
         day_next: day the current phase ends (the patient's calendar bucket).
         active: False once discharged or dead.
         prevalent: in hospital at the start of the run (warm start).
+        epidemic: admitted for an epidemic need (its kind on admission; a later need of
+            another kind does not change it).
 
     The patient's own attributes are slots (Mesa's ``model``, ``unique_id`` and ``pos``
     stay in the instance dict): faster to read and write in the network's daily loops.
@@ -104,6 +107,7 @@ class Patient(mesa.Agent):
         "day_next",
         "active",
         "prevalent",
+        "epidemic",
     )
 
     def __init__(
@@ -143,6 +147,7 @@ class Patient(mesa.Agent):
         self.phase = 0
         self.active = True
         self.prevalent = False
+        self.epidemic = kind in (EPI_SEVERE, EPI_CRITICAL)
 
     def remove(self) -> None:
         """Remove the patient from the model's agent registries (see the class notes)."""

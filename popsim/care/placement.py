@@ -72,8 +72,12 @@ class Placement:
         old = p.site
         if old is not None:
             old.n[p.unit] -= 1
+            if p.epidemic:
+                old.n_epidemic -= 1
         if site is not None:
             site.n[unit] += 1
+            if p.epidemic:
+                site.n_epidemic += 1
             if unit == ED:
                 site.boarding.append(p)
         p.site = site
@@ -85,7 +89,7 @@ class Placement:
         boarder getting its bed, nor a warm start)."""
         self._put(p, site, unit)
         if counted:
-            site.counts["admissions"] += 1
+            self._count_admission(p, site)
         self.row((p.resident, day, ADMIT, site.index, unit))
 
     def board(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
@@ -93,8 +97,15 @@ class Placement:
         there (not a step-down from the ICU, nor a warm start)."""
         self._put(p, site, ED)
         if counted:
-            site.counts["admissions"] += 1
+            self._count_admission(p, site)
         self.row((p.resident, day, BOARD, site.index, ED))
+
+    @staticmethod
+    def _count_admission(p: Patient, site: Facility) -> None:
+        counts = site.counts
+        counts["admissions"] += 1
+        if p.epidemic:
+            counts["epidemic_admissions"] += 1
 
     def move_unit(self, p: Patient, unit: int, day: int) -> None:
         """To ``unit`` at the same site (``alc`` row when the unit is ALC)."""
@@ -103,9 +114,9 @@ class Placement:
         self.row((p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
 
     def transfer(self, p: Patient, src: Facility, dest: Facility, unit: int, day: int) -> None:
-        """From ``src`` to ``unit`` at ``dest``: counted out and in, one ``transfer`` row.
-        A placed patient moves with it; a new one (not yet placed) is admitted at ``dest``
-        afterwards."""
+        """From ``src`` to ``unit`` at ``dest`` (ED: boarding there): counted out and in,
+        one ``transfer`` row. A placed patient moves with it; a new one (not yet placed)
+        is admitted at ``dest`` afterwards."""
         src.counts["transfers_out"] += 1
         dest.counts["transfers_in"] += 1
         if p.site is not None:

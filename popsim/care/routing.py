@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from popsim.care.facility import ROLE_RANK
+from popsim.care.facility import ICU, ROLE_RANK
 
 if TYPE_CHECKING:
     from popsim.care.facility import Facility
@@ -190,9 +190,18 @@ class Router:
                 return f
         return -1
 
-    def evacuation(self, site: Facility) -> int:
+    def evacuation(self, site: Facility, unit: int | None = None) -> int:
         """Nearest other open site with ward beds, any distance, one that admits if any
-        does (-1: none)."""
+        does (-1: none). With ``unit`` (a unit code), the nearest such site with a free
+        bed in that unit (ICU beds for the ICU, ward beds with surge beds otherwise) comes
+        first."""
+        if unit is not None:
+            for f in self.order[site.zone]:
+                fac = self.facilities[f]
+                if f == site.index or not fac.is_open or not self.admits[f]:
+                    continue
+                if fac.icu_free() if unit == ICU else fac.ward_free():
+                    return f
         fallback = -1
         for f in self.order[site.zone]:
             fac = self.facilities[f]
