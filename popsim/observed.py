@@ -1,0 +1,365 @@
+"""Observed data: what a health system reports, checked and lined up with the model's outputs.
+
+Two tables, CSV or Parquet (chosen by the file's suffix):
+
+- **facility table** (required): ``date, facility`` and any subset of the metric columns
+  of the model's ``facility_day`` table (``ward_census, icu_census, alc_census,
+  admissions, ed_visits, ed_boarding, ...``, and the epidemic's share
+  ``epidemic_census, epidemic_admissions`` where the model reports it). ``facility`` is a
+  facility id of the region or ``"all"`` for the region's total (public data is often
+  only that). The names are the outputs' names, so one replicate of a run
+  (``facility_day/scenario=<s>/part-<r>.parquet``) is itself valid observed data; its
+  bookkeeping columns (``replicate``, ``day``, ``scenario``) are ignored.
+- **zone table** (optional): ``date, zone[, age_band]`` with ``new_admissions`` and/or
+  ``cases``; ``zone`` is a zone id of the region or ``"all"``.
+
+Real data has gaps: a missing day (no row) or a blank cell is a missing value, allowed
+and skipped by the likelihood and the scores. Everything else that is wrong is reported,
+one line per problem (file, row, column, what was expected), and loading stops with
+:class:`ObservedProblems` (exit status 2 on the command line): an unknown column,
+facility, zone or age band; a date that does not parse or lies outside the spec's run;
+a duplicate (date, facility) or (date, zone, age band); a count that is negative,
+fractional or not a number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from popsim.errors import InputError, PopsimError
+from popsim.region import AGE_BANDS
+
+if TYPE_CHECKING:
+    from popsim.region import Region
+
+#: The region's total in the ``facility`` (or ``zone``) column.
+ALL = "all"
+#: Metric columns the facility table may hold (the care network's ``facility_day`` columns
+#: and the epidemic's share of census and admissions).
+FACILITY_OBSERVABLES: tuple[str, ...] = (
+    "ward_census",
+    "icu_census",
+    "alc_census",
+    "admissions",
+    "discharges",
+    "deaths",
+    "transfers_in",
+    "transfers_out",
+    "diversions",
+    "ed_visits",
+    "ed_boarding",
+    "ward_demand",
+    "icu_demand",
+    "ward_surge",
+    "icu_surge",
+    "icu_outside",
+    "unserved",
+    "epidemic_census",
+    "epidemic_admissions",
+)
+#: Columns of a run's ``facility_day`` that are not observations (ignored when read).
+IGNORED: tuple[str, ...] = (
+    "replicate",
+    "day",
+    "scenario",
+    "ward_beds",
+    "icu_beds",
+    "ward_capacity",
+    "open",
+)
+ZONE_OBSERVABLES: tuple[str, ...] = ("new_admissions", "cases")
+#: Most problems listed before loading stops (the count of the rest is given).
+MAX_PROBLEMS = 50
+
+
+class ObservedProblems(PopsimError):
+    """Problems found in observed data files; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[InputError], more: int = 0) -> None:
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems]
+        if more:
+            lines.append(f"... and {more} more problems")
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class Observed:
+    """Checked observed data.
+
+    Attributes:
+        facility: one row per (date, facility) with ``date`` (datetime.date), ``facility``
+            (str: a facility id or ``"all"``) and float metric columns (NaN = missing).
+        zones: the zone table in the same form (``zone``, ``age_band`` or None).
+        path: where the facility table came from.
+    """
+
+    facility: pd.DataFrame
+    zones: pd.DataFrame | None = None
+    path: str = "<observed>"
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metric columns present in the facility table."""
+        return [c for c in self.facility.columns if c in FACILITY_OBSERVABLES]
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return sorted(set(self.facility["date"]))
+
+    def until(self, last: dt.date) -> Observed:
+        """Only the data up to and including ``last`` (what was known on that day)."""
+        fac = self.facility[self.facility["date"] <= last].reset_index(drop=True)
+        zones = None
+        if self.zones is not None:
+            zones = self.zones[self.zones["date"] <= last].reset_index(drop=True)
+        return Observed(fac, zones, self.path)
+
+    def between(self, first: dt.date, last: dt.date) -> Observed:
+        """Only the data of days ``first`` .. ``last`` (inclusive)."""
+        keep = (self.facility["date"] >= first) & (self.facility["date"] <= last)
+        return Observed(self.facility[keep].reset_index(drop=True), None, self.path)
+
+    def long(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """``date, facility, metric, value`` rows of the non-missing observations."""
+        use = [m for m in (metrics or self.metrics) if m in self.facility.columns]
+        frame = self.facility.melt(
+            id_vars=["date", "facility"], value_vars=use, var_name="metric", value_name="value"
+        )
+        return frame.dropna(subset=["value"]).reset_index(drop=True)
+
+    def value(self, when: dt.date, facility: str, metric: str) -> float | None:
+        """One observed value (None if not observed)."""
+        f = self.facility
+        rows = f[(f["date"] == when) & (f["facility"] == facility)]
+        if rows.empty or metric not in f.columns or pd.isna(rows[metric].iloc[0]):
+            return None
+        return float(rows[metric].iloc[0])
+
+
+# ------------------------------------------------------------------ loading
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise InputError(path, None, f"cannot be read: {err}") from None
+    raise InputError(path, None, f"expected a .csv or .parquet file, got {suffix or 'no suffix'}")
+
+
+def _dates(
+    path: Path, column: pd.Series, first: dt.date | None, last: dt.date | None, out: list
+) -> pd.Series:
+    values = []
+    for i, raw in enumerate(column.tolist()):
+        row = i + 2  # CSV line: header is line 1
+        if isinstance(raw, pd.Timestamp | dt.datetime):
+            day = raw.date()
+        elif isinstance(raw, dt.date):
+            day = raw
+        else:
+            try:
+                day = dt.date.fromisoformat(str(raw).strip())
+            except ValueError:
+                out.append(
+                    InputError(path, f"row {row}: date", f"expected YYYY-MM-DD, got {raw!r}")
+                )
+                values.append(None)
+                continue
+        if first is not None and last is not None and not first <= day <= last:
+            out.append(
+                InputError(
+                    path, f"row {row}: date", f"{day} is outside the spec's run ({first}..{last})"
+                )
+            )
+            values.append(None)
+            continue
+        values.append(day)
+    return pd.Series(values, index=column.index, dtype=object)
+
+
+def _counts(path: Path, frame: pd.DataFrame, metric: str, out: list) -> pd.Series:
+    """A metric column as floats (NaN = blank); bad values are problems."""
+    raw = frame[metric]
+    if not pd.api.types.is_numeric_dtype(raw.dtype):
+        text = raw.astype(str).str.strip()
+        blank = raw.isna() | text.eq("") | text.str.lower().isin(("na", "nan", "null", "none"))
+        numbers = pd.to_numeric(text.where(~blank), errors="coerce")
+        bad = numbers.isna() & ~blank
+    else:
+        numbers = pd.to_numeric(raw, errors="coerce").astype(float)
+        bad = pd.Series(False, index=raw.index)
+    values = numbers.astype(float)
+    for i in np.flatnonzero(bad.to_numpy()):
+        out.append(
+            InputError(path, f"row {i + 2}: {metric}", f"expected a count, got {raw.iloc[i]!r}")
+        )
+    arr = values.to_numpy()
+    for i in np.flatnonzero(np.isinf(arr) | (arr < 0)):
+        out.append(
+            InputError(path, f"row {i + 2}: {metric}", f"expected a count >= 0, got {arr[i]:g}")
+        )
+    finite = np.isfinite(arr)
+    for i in np.flatnonzero(finite & (arr != np.round(arr))):
+        out.append(
+            InputError(path, f"row {i + 2}: {metric}", f"expected a whole count, got {arr[i]:g}")
+        )
+    values[bad] = np.nan
+    return values
+
+
+def _names(path: Path, column: pd.Series, known: set[str], what: str, out: list) -> pd.Series:
+    names = column.astype(str).str.strip()
+    for i, name in enumerate(names.tolist()):
+        if name not in known:
+            shown = ", ".join(sorted(known - {ALL})[:12])
+            out.append(
+                InputError(
+                    path,
+                    f"row {i + 2}: {what}",
+                    f"unknown {what} {name!r} (have {shown}, or 'all')",
+                )
+            )
+    return names
+
+
+def _check_columns(path: Path, frame: pd.DataFrame, keys: tuple[str, ...], allowed, out) -> bool:
+    columns = [str(c) for c in frame.columns]
+    ok = True
+    for key in keys:
+        if key not in columns:
+            out.append(InputError(path, key, f"missing column (columns: {', '.join(columns)})"))
+            ok = False
+    for c in columns:
+        if c not in keys and c not in allowed and c not in IGNORED and c != "age_band":
+            out.append(
+                InputError(path, c, f"unknown column (expected any of {', '.join(allowed)})")
+            )
+    return ok
+
+
+def _duplicates(path: Path, frame: pd.DataFrame, keys: list[str], out: list) -> None:
+    valid = frame[keys].notna().all(axis=1)
+    dup = frame[valid].duplicated(subset=keys, keep="first")
+    for i in np.flatnonzero(valid.to_numpy())[dup.to_numpy()]:
+        what = ", ".join(str(frame[k].iloc[i]) for k in keys)
+        out.append(InputError(path, f"row {i + 2}", f"duplicate ({', '.join(keys)}) = ({what})"))
+
+
+def _raise(problems: list[InputError]) -> None:
+    if problems:
+        raise ObservedProblems(problems[:MAX_PROBLEMS], max(0, len(problems) - MAX_PROBLEMS))
+
+
+def load_observed(
+    path: str | Path,
+    region: Region,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    zones_path: str | Path | None = None,
+) -> Observed:
+    """Read and check observed data against ``region`` and the run's days ``first..last``.
+
+    Raises :class:`ObservedProblems` listing every problem found (see the module docstring).
+    """
+    path = Path(path)
+    frame = _read(path)
+    if "scenario" in frame.columns and frame["scenario"].nunique() > 1:
+        raise ObservedProblems([InputError(path, "scenario", "holds several scenarios; pick one")])
+    if "replicate" in frame.columns and frame["replicate"].nunique() > 1:
+        raise ObservedProblems(
+            [InputError(path, "replicate", "holds several replicates; pick one")]
+        )
+    problems: list[InputError] = []
+    if not _check_columns(path, frame, ("date", "facility"), FACILITY_OBSERVABLES, problems):
+        _raise(problems)
+    metrics = [c for c in FACILITY_OBSERVABLES if c in frame.columns]
+    if not metrics:
+        problems.append(
+            InputError(path, None, f"no metric column (any of {', '.join(FACILITY_OBSERVABLES)})")
+        )
+    out = pd.DataFrame(
+        {
+            "date": _dates(path, frame["date"], first, last, problems),
+            "facility": _names(
+                path, frame["facility"], {*region.facility_ids, ALL}, "facility", problems
+            ),
+        }
+    )
+    for m in metrics:
+        out[m] = _counts(path, frame, m, problems)
+    _duplicates(path, out, ["date", "facility"], problems)
+    zones = None
+    if zones_path is not None:
+        zones = _load_zones(Path(zones_path), region, first, last, problems)
+    _raise(problems)
+    out = out.sort_values(["date", "facility"], kind="stable").reset_index(drop=True)
+    return Observed(out, zones, str(path))
+
+
+def _load_zones(
+    path: Path, region: Region, first: dt.date | None, last: dt.date | None, problems: list
+) -> pd.DataFrame | None:
+    try:
+        frame = _read(path)
+    except InputError as err:
+        problems.append(err)
+        return None
+    if not _check_columns(path, frame, ("date", "zone"), ZONE_OBSERVABLES, problems):
+        return None
+    metrics = [c for c in ZONE_OBSERVABLES if c in frame.columns]
+    if not metrics:
+        problems.append(InputError(path, None, "no metric column (new_admissions or cases)"))
+    out = pd.DataFrame(
+        {
+            "date": _dates(path, frame["date"], first, last, problems),
+            "zone": _names(path, frame["zone"], {*region.zone_ids, ALL}, "zone", problems),
+        }
+    )
+    keys = ["date", "zone"]
+    if "age_band" in frame.columns:
+        out["age_band"] = _names(path, frame["age_band"], set(AGE_BANDS), "age_band", problems)
+        keys.append("age_band")
+    for m in metrics:
+        out[m] = _counts(path, frame, m, problems)
+    _duplicates(path, out, keys, problems)
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------- model <-> observed
+def simulated_value(
+    facility_day: np.ndarray, metrics: list[str], facility_ids: list[str], fac: str, metric: str
+) -> np.ndarray:
+    """The simulated daily series of ``metric`` at ``fac`` (or the region's total, ``"all"``)
+    from a ``(days, n_facilities, n_metrics)`` array."""
+    column = facility_day[:, :, metrics.index(metric)]
+    if fac == ALL:
+        return column.sum(axis=1)
+    return column[:, facility_ids.index(fac)]
+
+
+def with_noise(
+    table: pd.DataFrame, rng: np.random.Generator, dispersion: float, metrics: list[str]
+) -> pd.DataFrame:
+    """Reporting noise on counts: each value replaced by a negative-binomial draw with the
+    value as its mean and size ``dispersion`` (variance ``mu + mu^2 / dispersion``)."""
+    out = table.copy()
+    for m in metrics:
+        mu = out[m].to_numpy(dtype=float)
+        ok = np.isfinite(mu)
+        noisy = np.full(len(mu), np.nan)
+        p = dispersion / (dispersion + np.maximum(mu[ok], 1e-9))
+        noisy[ok] = rng.negative_binomial(dispersion, p)
+        out[m] = noisy
+    return out
