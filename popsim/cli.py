@@ -163,6 +163,109 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from popsim.twin.calibrate import calibrate
+
+    calibrate(
+        args.spec,
+        args.observed,
+        trials=args.trials,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        zones_path=args.observed_zones,
+        force=args.force,
+        progress=not args.quiet,
+    )
+    return 0
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from popsim.twin.forecast import forecast
+
+    forecast(
+        args.spec,
+        args.observed,
+        args.as_of,
+        days=args.days,
+        replicates=args.replicates,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        zones_path=args.observed_zones,
+        progress=not args.quiet,
+    )
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from popsim.twin.backtest import backtest
+
+    backtest(
+        args.spec,
+        args.observed,
+        every=args.every,
+        days=args.days,
+        replicates=args.replicates,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        first=args.first,
+        zones_path=args.observed_zones,
+        progress=not args.quiet,
+    )
+    return 0
+
+
+def _twin_common(p: argparse.ArgumentParser, out_default: str) -> None:
+    p.add_argument("spec", help="run spec (TOML)")
+    p.add_argument("--observed", required=True, help="observed facility table (CSV or Parquet)")
+    p.add_argument("--observed-zones", default=None, help="observed zone table (optional)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, help="local worker processes")
+    group.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    p.add_argument("--out", default=None, help=f"folder (default: {out_default})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _twin_parsers(sub: argparse._SubParsersAction) -> None:
+    """The twin's subcommands: calibrate, forecast, backtest."""
+    fc = sub.add_parser("forecast", help="forecast each site from the observed state on a date")
+    _twin_common(fc, "runs/<name>/forecast/as_of=<date>")
+    fc.add_argument("--as-of", required=True, type=_date, help="forecast origin (YYYY-MM-DD)")
+    fc.add_argument("--days", type=int, default=28, help="days ahead (default 28)")
+    fc.add_argument("--replicates", type=int, default=100, help="replicates (default 100)")
+    fc.set_defaults(func=_forecast)
+    bt = sub.add_parser("backtest", help="score forecasts from rolling origins vs baselines")
+    _twin_common(bt, "runs/<name>/backtest")
+    bt.add_argument("--every", type=int, default=7, help="days between origins (default 7)")
+    bt.add_argument("--days", type=int, default=28, help="days ahead (default 28)")
+    bt.add_argument("--replicates", type=int, default=50, help="replicates per origin")
+    bt.add_argument("--first", type=_date, default=None, help="first origin (default: start+28)")
+    bt.set_defaults(func=_backtest)
+    cal = sub.add_parser("calibrate", help="fit a spec's [calibration] parameters to observed data")
+    cal.add_argument("spec", help="run spec (TOML) with a [calibration] section")
+    cal.add_argument("--observed", required=True, help="observed facility table (CSV or Parquet)")
+    cal.add_argument("--observed-zones", default=None, help="observed zone table (optional)")
+    cal.add_argument("--trials", type=int, default=100, help="total trials (resumes to this)")
+    group = cal.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, help="local worker processes")
+    group.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    cal.add_argument("--out", default=None, help="folder (default: runs/<name>/calibration)")
+    cal.add_argument("--force", action="store_true", help="discard a stored study, start over")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.set_defaults(func=_calibrate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="popsim", description="Population-health agent-based model of a health region."
@@ -230,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir")
     export.add_argument("--xlsx", required=True, metavar="FILE", help="workbook to write")
     export.set_defaults(func=_export)
+    _twin_parsers(sub)
     return parser
 
 

@@ -62,7 +62,8 @@ def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
 def config_hash(spec: RunSpec, scenario: str) -> str:
     """A digest of everything that determines one scenario's replicates (not their count)."""
     data = spec.model_dump(
-        mode="json", exclude={"name", "description", "replicates", "scenarios", "analysis"}
+        mode="json",
+        exclude={"name", "description", "replicates", "scenarios", "analysis", "calibration"},
     )
     data["scenario"] = spec.scenarios[scenario].model_dump(mode="json")
     data["region_files"] = _region_digest(spec)
@@ -175,10 +176,12 @@ def run_replicate(
 ) -> dict[str, Any]:
     """Run one replicate on this process and write its outputs; returns its manifest."""
     from popsim.model import RegionModel
+    from popsim.twin import uncertainty
 
     t0 = time.perf_counter()
     region = spec.load_region()
-    config = spec.model_config_for(scenario, region)
+    drawn = uncertainty.replicate_values(spec, scenario, replicate)  # {}: no distributions
+    config = uncertainty.apply(spec, scenario, drawn).model_config_for(scenario, region)
     seed = replicate_seed(spec.seed, replicate)
     t_region = time.perf_counter() - t0
     model = RegionModel(region, config, seed)
@@ -205,6 +208,7 @@ def run_replicate(
         "region": region.name,
         "n_residents": int(result.n_residents),
         "summary": summarize(result),
+        "parameters": drawn,
         "seconds": seconds,
         "host": os.uname().nodename if hasattr(os, "uname") else "",
         "pid": os.getpid(),

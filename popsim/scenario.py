@@ -170,6 +170,8 @@ class RunSpec(BaseModel):
     care: dict[str, Any] | None = None
     scenarios: dict[str, ScenarioSpec] = Field(default_factory=lambda: {"baseline": ScenarioSpec()})
     analysis: AnalysisSpec | None = None
+    #: What ``popsim calibrate`` fits and against what (checked by popsim.twin.calibrate).
+    calibration: dict[str, Any] | None = None
 
     _path: str = PrivateAttr(default="<spec>")
     _base_dir: str | None = PrivateAttr(default=None)
@@ -271,6 +273,12 @@ class RunSpec(BaseModel):
             raise SpecError(self._path, f"{where}.enabled", "expected true or false")
         if not enabled:
             return None
+        from popsim.twin.uncertainty import DistributionError, centralise
+
+        try:  # a parameter given as a distribution is checked at its central value
+            merged = centralise(merged)
+        except DistributionError as err:
+            raise SpecError(self._path, f"{where}.{err.key}", err.problem) from None
         cls = _params_class(section)
         try:
             return cls.model_validate(merged)

@@ -1,7 +1,8 @@
 """Shared fixtures and helpers of the test suite.
 
 Fixtures (used by name): ``synthetic`` (the shipped synthetic region), ``small_region`` (a
-4-zone, 3-site synthetic region of 20,000 residents), ``dask_cluster`` (a real Dask
+4-zone, 3-site synthetic region of 20,000 residents), ``twin_truth`` (the twin tests' "true"
+system: a run with hidden parameters, reported with noise), ``dask_cluster`` (a real Dask
 LocalCluster of two workers on loopback and a client). Helpers (``from conftest import
 ...``): :data:`NO_REFER`, :func:`facility_metric`, :func:`journey_of`,
 :func:`residents_in_zone`.
@@ -12,9 +13,12 @@ test-fast`` leaves both out, ``make test`` runs everything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from popsim.region import load_region
@@ -85,3 +89,73 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "dask_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.cluster)
+
+
+# ------------------------------------------------------------------ the twin
+#: The twin tests' "true" system: the synthetic region with these hidden parameters.
+TWIN_HIDDEN = {"demand.rel_admissions": 1.3, "epidemic.r0": 1.6}
+TWIN_SPEC = """
+name = "{name}"
+region = "synthetic"
+start = 2026-09-01
+days = {days}
+seed = {seed}
+record_journeys = false
+
+[epidemic]
+r0 = {r0}
+seed_infections = 200
+start_day = 30
+
+[demand]
+rel_admissions = {rel}
+
+[care]
+uncapped = true
+"""
+TWIN_METRICS = ["admissions", "ward_census", "icu_census", "alc_census", "ed_boarding"]
+
+
+@dataclass
+class TwinTruth:
+    """A "true" system: its spec, its clean series and the reported (noisy) CSV."""
+
+    folder: Path
+    spec: Path
+    observed: Path
+    clean: pd.DataFrame
+    hidden: dict[str, float]
+    days: int
+
+    def spec_text(self, name: str, seed: int, r0: float, rel: float) -> str:
+        return TWIN_SPEC.format(name=name, days=self.days, seed=seed, r0=r0, rel=rel)
+
+
+def make_twin_truth(folder: Path, days: int = 120, seed: int = 99, noise_k: float = 50.0):
+    """One replicate with the hidden parameters plus negative-binomial reporting noise."""
+    from popsim.observed import with_noise
+    from popsim.scenario import load_spec
+    from popsim.twin.sim import observed_table
+
+    path = folder / "truth.toml"
+    path.write_text(
+        TWIN_SPEC.format(
+            name="truth",
+            days=days,
+            seed=seed,
+            r0=TWIN_HIDDEN["epidemic.r0"],
+            rel=TWIN_HIDDEN["demand.rel_admissions"],
+        ),
+        encoding="utf-8",
+    )
+    clean = observed_table(load_spec(path), "baseline", 0, TWIN_METRICS)
+    noisy = with_noise(clean, np.random.default_rng(seed), noise_k, TWIN_METRICS)
+    out = folder / "observed.csv"
+    noisy.to_csv(out, index=False, float_format="%.0f")
+    return TwinTruth(folder, path, out, clean, dict(TWIN_HIDDEN), days)
+
+
+@pytest.fixture(scope="session")
+def twin_truth(tmp_path_factory) -> TwinTruth:
+    """The twin tests' true system (120 days of the synthetic region, reported with noise)."""
+    return make_twin_truth(tmp_path_factory.mktemp("twin_truth"))

@@ -1,0 +1,179 @@
+"""``popsim backtest``: forecasts from rolling origins, scored against what happened next.
+
+Origins run every ``every`` days from ``first`` (default: four weeks after the spec's
+start, so the conditioning window is full) to the day before the last observed date.
+Each origin's forecast (:func:`popsim.twin.forecast.run_forecast`) sees only the data up
+to its origin; it is kept in ``backtest/forecasts/as_of=<date>.parquet`` so an
+interrupted backtest resumes with the origins still missing.
+
+Every observed value after an origin (horizons 1..``days``) is scored
+(:mod:`popsim.twin.score`) for the model and two point-forecast baselines:
+
+- ``persistence``: the last value observed on or before the origin;
+- ``last_week``: the value of the same weekday in the last observed week (the target
+  date minus a whole number of weeks, the nearest on or before the origin).
+
+``scores.csv``: per method, metric and horizon, the number of values, mean WIS, mean
+absolute error of the median, and the 50% and 90% interval coverage (for a point
+forecast coverage means "exactly right"); ``scores_detail.parquet``: one row per scored
+value; and the page ``backtest.html`` + ``backtest.png``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from popsim.errors import PopsimError
+from popsim.files import atomic_write, write_text
+from popsim.observed import Observed
+from popsim.scenario import load_spec
+from popsim.twin import sim
+from popsim.twin.forecast import FORECAST_METRICS, run_forecast
+from popsim.twin.score import HUB_COLUMNS, QUANTILES, score_table
+
+
+def origins(observed: Observed, first: dt.date, every: int) -> list[dt.date]:
+    """Forecast origins: ``first``, then every ``every`` days, before the last data day."""
+    last = max(observed.dates)
+    out = []
+    day = first
+    while day < last:
+        out.append(day)
+        day += dt.timedelta(days=every)
+    return out
+
+
+def baseline(observed: Observed, as_of: dt.date, days: int, method: str) -> pd.DataFrame:
+    """A point forecast in hub format (every quantile the same value)."""
+    known = observed.until(as_of).long([m for m in FORECAST_METRICS if m in observed.metrics])
+    rows = []
+    for (fac, metric), g in known.groupby(["facility", "metric"]):
+        by_date = dict(zip(g["date"], g["value"], strict=True))
+        latest = max(by_date)
+        for h in range(1, days + 1):
+            target = as_of + dt.timedelta(days=h)
+            if method == "persistence":
+                value = by_date[latest]
+            else:
+                back = target - dt.timedelta(days=7 * math.ceil(h / 7))
+                while back not in by_date and back >= latest - dt.timedelta(days=28):
+                    back -= dt.timedelta(days=7)
+                value = by_date.get(back, by_date[latest])
+            rows.extend((as_of, target, h, fac, metric, q, float(value)) for q in QUANTILES)
+    return pd.DataFrame(rows, columns=list(HUB_COLUMNS))
+
+
+def summarise(detail: pd.DataFrame) -> pd.DataFrame:
+    """Mean scores per method, metric and horizon."""
+    return (
+        detail.groupby(["method", "metric", "horizon"], observed=True)
+        .agg(
+            n=("wis", "size"),
+            wis=("wis", "mean"),
+            ae_median=("ae_median", "mean"),
+            cover_50=("cover_50", "mean"),
+            cover_90=("cover_90", "mean"),
+        )
+        .reset_index()
+    )
+
+
+def backtest(
+    spec_path: str | Path,
+    observed_path: str | Path,
+    every: int = 7,
+    days: int = 28,
+    replicates: int = 50,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    first: dt.date | None = None,
+    zones_path: str | Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run (or resume) a backtest; returns the summary table written to ``scores.csv``."""
+    from tqdm import tqdm
+
+    from popsim.ensemble import default_out
+    from popsim.twin.calibrate import observed_for
+    from popsim.twin.pages import backtest_page
+
+    if every < 1 or days < 1:
+        raise PopsimError("--every and --days must be >= 1")
+    t0 = time.perf_counter()
+    spec = load_spec(spec_path)
+    observed = observed_for(spec, observed_path, zones_path)
+    base = default_out(spec_path)
+    draws_path = base / "calibration" / "draws.parquet"
+    draws = pd.read_parquet(draws_path) if draws_path.is_file() else None
+    folder = Path(out) if out is not None else base / "backtest"
+    (folder / "forecasts").mkdir(parents=True, exist_ok=True)
+    start = first or spec.start + dt.timedelta(days=28)
+    todo = origins(observed, start, every)
+    if not todo:
+        raise PopsimError(f"{observed_path}: no observed data after the first origin {start}")
+    last_run = spec.start + dt.timedelta(days=spec.days - 1)
+    frames = []
+    with sim.client(workers, scheduler) as c:
+        for as_of in tqdm(
+            todo, desc=f"backtest {spec.name}", disable=not progress, file=sys.stderr
+        ):
+            path = folder / "forecasts" / f"as_of={as_of}.parquet"
+            if path.is_file():
+                frames.append(pd.read_parquet(path))
+                continue
+            horizon = min(days, (last_run - as_of).days)
+            fc = run_forecast(spec, observed, as_of, horizon, replicates, c, draws)
+            fc = fc[fc["horizon"] > 0]
+            atomic_write(path, lambda p, f=fc: f.to_parquet(p, index=False))
+            frames.append(fc)
+    truth = observed.long([m for m in FORECAST_METRICS if m in observed.metrics])
+    truth = truth.rename(columns={"date": "target_date"})
+    detail = []
+    for fc in frames:
+        fc = fc.copy()
+        fc["target_date"] = pd.to_datetime(fc["target_date"]).dt.date
+        fc["as_of"] = pd.to_datetime(fc["as_of"]).dt.date
+        as_of = fc["as_of"].iloc[0]
+        h = int(fc["horizon"].max())
+        for method, frame in (
+            ("model", fc),
+            ("persistence", baseline(observed, as_of, h, "persistence")),
+            ("last_week", baseline(observed, as_of, h, "last_week")),
+        ):
+            scored = score_table(frame, truth)
+            scored.insert(0, "method", method)
+            detail.append(scored)
+    detail_frame = pd.concat(detail, ignore_index=True)
+    summary = summarise(detail_frame)
+    atomic_write(
+        folder / "scores_detail.parquet", lambda p: detail_frame.to_parquet(p, index=False)
+    )
+    write_text(folder / "scores.csv", summary.to_csv(index=False))
+    backtest_page(folder, spec.name, summary)
+    seconds = time.perf_counter() - t0
+    print(f"{spec.name}: backtest of {len(todo)} origins in {seconds:.0f} s")
+    print(headline(summary).to_string(index=False))
+    print(f"backtest: {folder / 'scores.csv'}")
+    return summary
+
+
+def headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean WIS by method and horizon band (1-6, 7-13, 14-20, 21+ days), all metrics."""
+    bands = pd.cut(
+        summary["horizon"], [0, 6, 13, 20, np.inf], labels=["1-6", "7-13", "14-20", "21+"]
+    )
+    s = summary.assign(band=bands)
+    table = s.pivot_table(
+        index="band", columns="method", values="wis", aggfunc="mean", observed=True
+    )
+    cover = s[s["method"] == "model"].groupby("band", observed=True)["cover_90"].mean()
+    table["model_cover_90"] = cover
+    return table.reset_index()

@@ -1,0 +1,254 @@
+"""``popsim forecast``: each site's census, admissions and boarding for the next weeks,
+from the observed state on the as-of date.
+
+Each replicate (a Dask task) runs the spec from its start to the as-of date (the
+epidemic's state on that day comes from the model's own history), then its care network
+is emptied and refilled with the observed census of that day, site by site and unit by
+unit (:func:`popsim.twin.warmstart.reseed_census`; sites without an observed census
+keep the simulated one; ED boarders are not seeded), and it runs ``days`` more days.
+Parameters: the spec's, or one accepted draw of the spec's calibration per replicate
+(``draws.parquet``, when present).
+
+Conditioning on the recent series: each replicate is weighted by its likelihood of the
+observed data of the ``condition_days`` before the as-of date (importance weights),
+tempered (raised to a power <= 1) so that the effective sample size stays at least half
+the replicates; the quantiles are the weighted quantiles. Reporting noise (negative
+binomial, size ``dispersion``) is added to each replicate's series, so the intervals are
+for what will be reported, not only for the model's mean.
+
+Output ``forecast.parquet`` in the hub format (:data:`popsim.twin.score.HUB_COLUMNS`),
+horizon 0 being the as-of date (the observed census, exactly, where it was observed),
+and the page ``forecast.html`` + ``forecast.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from popsim.errors import PopsimError
+from popsim.files import atomic_write
+from popsim.observed import ALL, Observed
+from popsim.scenario import RunSpec, load_spec
+from popsim.twin import likelihood as lk
+from popsim.twin import sim
+from popsim.twin.score import HUB_COLUMNS, QUANTILES, quantiles_of
+
+#: Metrics forecast, per site and for the region.
+FORECAST_METRICS: tuple[str, ...] = (
+    "ward_census",
+    "icu_census",
+    "alc_census",
+    "admissions",
+    "ed_boarding",
+)
+CENSUS_UNITS = {"ward_census": "ward", "icu_census": "icu", "alc_census": "alc"}
+#: Observation noise added to forecasts (negative-binomial size; assumption, as in
+#: :mod:`popsim.twin.likelihood`).
+DISPERSION = 20.0
+
+
+def observed_census(observed: Observed, as_of: dt.date, facility_ids: list[str]):
+    """``(facility_index, unit) -> count`` of the sites with a census observed on ``as_of``."""
+    out: dict[tuple[int, str], int] = {}
+    f = observed.facility
+    rows = f[(f["date"] == as_of) & (f["facility"] != ALL)]
+    for _, row in rows.iterrows():
+        for metric, unit in CENSUS_UNITS.items():
+            if metric in rows.columns and pd.notna(row[metric]):
+                out[(facility_ids.index(row["facility"]), unit)] = int(row[metric])
+    return out
+
+
+def forecast_replicate(
+    spec: RunSpec,
+    values: dict[str, Any],
+    scenario: str,
+    replicate: int,
+    as_of_day: int,
+    days: int,
+    census: dict[tuple[int, str], int],
+    t: lk.Targets,
+    k: float,
+) -> tuple[float, np.ndarray, list[str]]:
+    """One replicate: log-likelihood of the recent data, and ``(days + 1, n_fac, n_metrics)``
+    from the as-of day (row 0: the state after the warm start)."""
+    from popsim.ensemble import replicate_seed
+    from popsim.model import RegionModel
+    from popsim.twin.warmstart import reseed_census
+
+    run_spec = sim.with_parameters(spec, values) if values else spec
+    run_spec = run_spec.with_overrides(days=as_of_day + 1 + days)
+    region = sim.region_of(run_spec)
+    config = dataclasses.replace(run_spec.model_config_for(scenario, region), record_journeys=False)
+    seed = replicate_seed(spec.seed, replicate)
+    model = RegionModel(region, config, seed)
+    try:
+        for _ in range(as_of_day + 1):
+            model.step()
+        ll = lk.log_likelihood(t, lk.simulated_at(t, model.facility_day, model.care.metrics), k)
+        if census:
+            rng = np.random.default_rng(
+                np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 7_000_001))
+            )
+            reseed_census(model, census, rng)
+            row = model.facility_day[as_of_day]
+            names = list(model.care.metrics)
+            for f in model.care.facilities:
+                row[f.index, names.index("ward_census")] = f.ward_census
+                row[f.index, names.index("icu_census")] = f.icu_census
+                row[f.index, names.index("alc_census")] = f.alc_census
+                row[f.index, names.index("ed_boarding")] = f.n_boarding
+        for _ in range(days):
+            model.step()
+        out = model.facility_day[as_of_day : as_of_day + days + 1].copy()
+        return ll, out, list(model.care.metrics)
+    finally:
+        model.release()
+
+
+def check_as_of(spec: RunSpec, as_of: dt.date) -> int:
+    """The as-of date's day index in the run (PopsimError if outside the run)."""
+    last = spec.start + dt.timedelta(days=spec.days - 1)
+    if not spec.start <= as_of <= last:
+        raise PopsimError(f"--as-of {as_of} is outside the spec's run ({spec.start}..{last})")
+    return (as_of - spec.start).days
+
+
+def tempered_weights(ll: np.ndarray, min_ess_share: float = 0.5) -> np.ndarray:
+    """Normalised weights ``exp(lambda * ll)`` with the largest ``lambda`` in [0, 1] whose
+    effective sample size is at least ``min_ess_share`` of the replicates."""
+    ll = np.asarray(ll, dtype=float)
+    n = len(ll)
+
+    def weights(lam: float) -> np.ndarray:
+        w = np.exp(lam * (ll - ll.max()))
+        return w / w.sum()
+
+    def ess(w: np.ndarray) -> float:
+        return 1.0 / float(np.sum(w**2))
+
+    if ess(weights(1.0)) >= min_ess_share * n:
+        return weights(1.0)
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if ess(weights(mid)) >= min_ess_share * n:
+            lo = mid
+        else:
+            hi = mid
+    return weights(lo)
+
+
+def run_forecast(
+    spec: RunSpec,
+    observed: Observed,
+    as_of: dt.date,
+    days: int = 28,
+    replicates: int = 100,
+    client: Any = None,
+    draws: pd.DataFrame | None = None,
+    condition_days: int = 21,
+    scenario: str | None = None,
+) -> pd.DataFrame:
+    """The hub-format forecast from ``as_of`` (data after ``as_of`` is never used)."""
+    region = spec.load_region()
+    scenario = scenario or next(iter(spec.scenarios))
+    as_of_day = check_as_of(spec, as_of)
+    known = observed.until(as_of)
+    census = observed_census(known, as_of, region.facility_ids)
+    first = max(spec.start, as_of - dt.timedelta(days=condition_days - 1))
+    metrics = [m for m in ("admissions", "ward_census", "icu_census") if m in known.metrics]
+    t = lk.targets(known, metrics, region.facility_ids, spec.start, first, as_of, 7)
+    names = [c for c in (draws.columns if draws is not None else []) if "." in c]
+    tasks = []
+    for r in range(replicates):
+        values = {}
+        if draws is not None and len(draws):
+            row = draws.iloc[r % len(draws)]
+            values = {n: (row[n].item() if hasattr(row[n], "item") else row[n]) for n in names}
+            values = {
+                n: (int(round(v)) if float(v).is_integer() and "day" in n else v)
+                for n, v in values.items()
+            }
+        tasks.append(values)
+    args = (scenario, as_of_day, days, census, t, DISPERSION)
+    if client is None:
+        results = [forecast_replicate(spec, v, scenario, r, *args[1:]) for r, v in enumerate(tasks)]
+    else:
+        futures = [
+            client.submit(forecast_replicate, spec, v, scenario, r, *args[1:], pure=False)
+            for r, v in enumerate(tasks)
+        ]
+        results = client.gather(futures)
+    ll = np.array([r[0] for r in results])
+    w = tempered_weights(ll)
+    arr = np.stack([r[1] for r in results]).astype(float)  # (R, days+1, n_fac, n_metrics)
+    metric_names = results[0][2]
+    rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(as_of_day, 99)))
+    rows = []
+    fac_ids = list(region.facility_ids)
+    for metric in FORECAST_METRICS:
+        mi = metric_names.index(metric)
+        sites = arr[:, :, :, mi]  # (R, H+1, F)
+        series = np.concatenate([sites, sites.sum(axis=2, keepdims=True)], axis=2)
+        noisy = series.copy()
+        future = slice(1, None)
+        mu = np.maximum(series[:, future], 1e-9)
+        noisy[:, future] = rng.negative_binomial(DISPERSION, DISPERSION / (DISPERSION + mu))
+        q = quantiles_of(noisy, w)  # (H+1, F+1, Q)
+        for h in range(days + 1):
+            target = as_of + dt.timedelta(days=h)
+            for fi, fac in enumerate([*fac_ids, ALL]):
+                for qi, level in enumerate(QUANTILES):
+                    rows.append((as_of, target, h, fac, metric, level, float(q[h, fi, qi])))
+    frame = pd.DataFrame(rows, columns=list(HUB_COLUMNS))
+    frame.attrs["ess"] = float(1.0 / np.sum(w**2))
+    return frame
+
+
+def forecast(
+    spec_path: str | Path,
+    observed_path: str | Path,
+    as_of: dt.date,
+    days: int = 28,
+    replicates: int = 100,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    zones_path: str | Path | None = None,
+    progress: bool = True,
+) -> Path:
+    """``popsim forecast``: write ``forecast.parquet`` and the forecast page."""
+    from popsim.ensemble import default_out
+    from popsim.twin.calibrate import observed_for
+    from popsim.twin.pages import forecast_page
+
+    t0 = time.perf_counter()
+    spec = load_spec(spec_path)
+    check_as_of(spec, as_of)
+    observed = observed_for(spec, observed_path, zones_path)
+    base = default_out(spec_path)
+    draws_path = base / "calibration" / "draws.parquet"
+    draws = pd.read_parquet(draws_path) if draws_path.is_file() else None
+    folder = Path(out) if out is not None else base / "forecast" / f"as_of={as_of}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with sim.client(workers, scheduler) as c:
+        frame = run_forecast(spec, observed, as_of, days, replicates, c, draws)
+    atomic_write(folder / "forecast.parquet", lambda p: frame.to_parquet(p, index=False))
+    forecast_page(folder, spec.name, frame, observed)
+    seconds = time.perf_counter() - t0
+    print(
+        f"{spec.name}: forecast from {as_of}, {days} days, {replicates} replicates "
+        f"(effective {frame.attrs.get('ess', 0):.0f}) in {seconds:.0f} s",
+        file=sys.stdout,
+    )
+    print(f"forecast: {folder / 'forecast.parquet'}")
+    return folder

@@ -1,0 +1,164 @@
+"""The twin's pages: fit (calibration), forecast and backtest, each a PNG and an HTML file
+that embeds it (self-contained, opens offline)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from popsim.files import atomic_write, write_text
+from popsim.observed import ALL, Observed
+
+if TYPE_CHECKING:
+    from popsim.scenario import RunSpec
+
+
+def _figure(n_rows: int, n_cols: int):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(4.2 * n_cols, 2.6 * n_rows), squeeze=False, sharex=True
+    )
+    return fig, axes
+
+
+def _save(fig, png: Path) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    data = buf.getvalue()
+    atomic_write(png, lambda p: p.write_bytes(data))
+    return data
+
+
+def _html(path: Path, title: str, png: bytes, tables: list[tuple[str, pd.DataFrame]]) -> None:
+    img = base64.b64encode(png).decode("ascii")
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<img alt='{html.escape(title)}' src='data:image/png;base64,{img}' style='max-width:100%'>",
+    ]
+    for caption, frame in tables:
+        parts.append(f"<h2>{html.escape(caption)}</h2>")
+        parts.append(frame.to_html(index=False, float_format=lambda v: f"{v:.3g}"))
+    parts.append("</body></html>")
+    write_text(path, "\n".join(parts))
+
+
+def _series(fd: np.ndarray, names: list[str], fac: int, metric: str) -> np.ndarray:
+    col = fd[:, :, names.index(metric)]
+    return col.sum(axis=1) if fac < 0 else col[:, fac]
+
+
+def fit_page(
+    folder: Path,
+    spec: RunSpec,
+    observed: Observed,
+    cal: Any,
+    fan: list[tuple[np.ndarray, list[str]]],
+    best: dict[str, Any],
+    draws: pd.DataFrame,
+    first: dt.date,
+    last: dt.date,
+) -> Path:
+    """``fit.png`` and ``fit.html``: observed points against the 5-95% fan and median of
+    the accepted draws' simulated series, per site (and the region) and target."""
+    fac_ids = list(spec.load_region().facility_ids)
+    sites = [f for f in [*fac_ids, ALL] if (observed.facility["facility"] == f).any()]
+    metrics = [m for m in cal.targets if m in observed.metrics]
+    fig, axes = _figure(max(1, len(sites)), max(1, len(metrics)))
+    for i, site in enumerate(sites):
+        fi = -1 if site == ALL else fac_ids.index(site)
+        for j, metric in enumerate(metrics):
+            ax = axes[i][j]
+            if fan:
+                runs = np.array([_series(fd, names, fi, metric) for fd, names in fan], dtype=float)
+                dates = [spec.start + dt.timedelta(days=d) for d in range(runs.shape[1])]
+                lo, med, hi = np.percentile(runs, [5, 50, 95], axis=0)
+                ax.fill_between(dates, lo, hi, alpha=0.3, color="tab:blue", label="5-95%")
+                ax.plot(dates, med, color="tab:blue", lw=1, label="median")
+            obs = observed.facility[observed.facility["facility"] == site]
+            obs = obs[(obs["date"] >= first) & (obs["date"] <= last)]
+            ax.plot(obs["date"], obs[metric], ".", ms=3, color="black", label="observed")
+            ax.set_title(f"{site} {metric}", fontsize=9)
+            ax.tick_params(labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    png = _save(fig, folder / "fit.png")
+    best_table = pd.DataFrame({"parameter": list(best), "best": list(best.values())})
+    summary = draws.drop(columns=["state"], errors="ignore").head(20)
+    _html(
+        folder / "fit.html",
+        f"{spec.name}: calibration fit",
+        png,
+        [("best parameters", best_table), ("accepted draws (best 20)", summary)],
+    )
+    return folder / "fit.html"
+
+
+def forecast_page(folder: Path, name: str, forecast: pd.DataFrame, observed: Observed) -> Path:
+    """``forecast.png`` and ``forecast.html``: the 50% and 90% intervals and the median of
+    each site's forecast, with the observed values (before and, if known, after)."""
+    keys = forecast[["facility", "metric"]].drop_duplicates().values.tolist()
+    sites = sorted({k[0] for k in keys})
+    metrics = sorted({k[1] for k in keys})
+    fig, axes = _figure(max(1, len(sites)), max(1, len(metrics)))
+    as_of = pd.to_datetime(forecast["as_of"].iloc[0]).date() if len(forecast) else None
+    for i, site in enumerate(sites):
+        for j, metric in enumerate(metrics):
+            ax = axes[i][j]
+            f = forecast[(forecast["facility"] == site) & (forecast["metric"] == metric)]
+            wide = f.pivot_table(index="target_date", columns="quantile", values="value")
+            if len(wide):
+                x = list(wide.index)
+                ax.fill_between(x, wide[0.05], wide[0.95], alpha=0.25, color="tab:orange")
+                ax.fill_between(x, wide[0.25], wide[0.75], alpha=0.4, color="tab:orange")
+                ax.plot(x, wide[0.5], color="tab:orange", lw=1)
+            obs = observed.facility[observed.facility["facility"] == site]
+            if metric in obs.columns and as_of is not None:
+                obs = obs[obs["date"] >= as_of - dt.timedelta(days=42)]
+                ax.plot(obs["date"], obs[metric], ".", ms=3, color="black")
+            ax.set_title(f"{site} {metric}", fontsize=9)
+            ax.tick_params(labelsize=7)
+    png = _save(fig, folder / "forecast.png")
+    _html(folder / "forecast.html", f"{name}: forecast from {as_of}", png, [])
+    return folder / "forecast.html"
+
+
+def backtest_page(folder: Path, name: str, summary: pd.DataFrame) -> Path:
+    """``backtest.png`` and ``backtest.html``: WIS and 90% coverage by horizon for the
+    model and the baselines."""
+    metrics = sorted(summary["metric"].unique())
+    fig, axes = _figure(2, max(1, len(metrics)))
+    for j, metric in enumerate(metrics):
+        s = summary[summary["metric"] == metric]
+        for method, g in s.groupby("method"):
+            axes[0][j].plot(g["horizon"], g["wis"], marker=".", label=method)
+            if method == "model":
+                axes[1][j].plot(g["horizon"], g["cover_90"], marker=".", label="90%")
+                axes[1][j].plot(g["horizon"], g["cover_50"], marker=".", label="50%")
+        axes[0][j].set_title(f"{metric}: mean WIS", fontsize=9)
+        axes[1][j].set_title(f"{metric}: model interval coverage", fontsize=9)
+        axes[1][j].axhline(0.9, color="gray", lw=0.5)
+        axes[1][j].axhline(0.5, color="gray", lw=0.5)
+        axes[1][j].set_xlabel("horizon (days)")
+    axes[0][0].legend(fontsize=7)
+    axes[1][0].legend(fontsize=7)
+    png = _save(fig, folder / "backtest.png")
+    _html(folder / "backtest.html", f"{name}: backtest", png, [("scores by horizon", summary)])
+    return folder / "backtest.html"

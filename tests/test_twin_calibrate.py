@@ -1,0 +1,100 @@
+"""Calibration: a "true" system (hidden parameters plus reporting noise) is recovered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+
+import pandas as pd
+import pytest
+
+from popsim.cli import main
+from popsim.scenario import load_spec
+from popsim.twin import tomlw
+from popsim.twin.calibrate import calibrate
+
+CALIBRATION = """
+[calibration]
+parameters = { "demand.rel_admissions" = [0.5, 2.0], "epidemic.r0" = [1.1, 2.2] }
+targets = ["admissions", "ward_census", "icu_census"]
+from = 2026-09-01
+to = 2026-12-29
+replicates_per_trial = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def twin(twin_truth, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("twin")
+    spec = folder / "fit.toml"
+    spec.write_text(twin_truth.spec_text("fit", 1, 2.0, 1.0) + CALIBRATION, encoding="utf-8")
+    return folder, spec, twin_truth.observed
+
+
+def test_toml_writer_round_trips_a_spec(twin):
+    _, spec, _ = twin
+    data = load_spec(spec).model_dump(mode="python", exclude_none=True)
+    data["scenarios"]["other"] = {"events": [{"day": 3, "close": "F2"}], "epidemic": {"r0": 2.5}}
+    back = tomllib.loads(tomlw.dumps(data))
+    assert back["start"] == data["start"] and back["epidemic"] == data["epidemic"]
+    assert back["scenarios"]["other"] == data["scenarios"]["other"]
+    assert back["calibration"]["parameters"] == {
+        k: list(v) for k, v in data["calibration"]["parameters"].items()
+    }
+    assert back["calibration"]["from"] == dt.date(2026, 9, 1)
+
+
+@pytest.mark.slow
+def test_calibration_recovers_hidden_parameters_and_resumes(twin, twin_truth):
+    folder, spec, observed = twin
+    out = folder / "cal"
+    first = calibrate(spec, observed, trials=24, workers=2, out=out, progress=False)
+    assert first.n_trials == 24
+    result = calibrate(spec, observed, trials=60, workers=2, out=out, progress=False)
+    trials = pd.read_parquet(out / "trials.parquet")
+    assert (trials["state"] == "COMPLETE").sum() == 60  # resumed: 36 more, not 60
+    for name, truth in twin_truth.hidden.items():
+        assert abs(result.best[name] / truth - 1) < 0.10, (name, result.best[name], truth)
+        lo, hi = result.draws[name].min(), result.draws[name].max()
+        assert lo <= truth <= hi, (name, lo, hi, truth)
+    # the calibrated spec runs as is
+    code = main(
+        [
+            "run",
+            str(out / "calibrated.toml"),
+            "--replicates",
+            "1",
+            "--workers",
+            "1",
+            "--days",
+            "5",
+            "--out",
+            str(folder / "calrun"),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    best = json.loads((out / "best.json").read_text())
+    assert best["parameters"] == pytest.approx(result.best)
+    assert (out / "fit.png").stat().st_size > 10_000 and "base64" in (out / "fit.html").read_text()
+
+
+def test_cli_bad_observed_data_exits_2(twin, tmp_path, capsys):
+    _, spec, _ = twin
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,facility,ward_census\n2026-09-01,F1,-1\n2026-09-02,F7,1\n")
+    code = main(["calibrate", str(spec), "--observed", str(bad), "--trials", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "row 2: ward_census" in err and "row 3: facility" in err
+
+
+def test_cli_bad_calibration_section_exits_2(twin, tmp_path, capsys):
+    _, spec, observed = twin
+    text = spec.read_text().replace('"epidemic.r0" = [1.1, 2.2]', '"epidemic.r9" = [1.1, 2.2]')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    code = main(["calibrate", str(bad), "--observed", str(observed), "--trials", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "calibration.parameters.epidemic.r9" in err
