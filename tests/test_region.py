@@ -72,6 +72,7 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "huge_age_count": [("age.csv", "line 2, female")],
     "too_many_residents": [("zones.geojson", "population")],
     "gpkg_layers": [("zones.gpkg", "layers")],
+    "unclosed_ring": [("zones.geojson", "not a readable vector layer")],
     "many_problems": [
         ("facilities.csv", "line 2, ward_beds"),
         ("facilities.csv", "line 3, facility_id"),

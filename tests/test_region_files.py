@@ -18,7 +18,8 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from popsim.cli import main
@@ -177,6 +178,7 @@ def _check(folder: Path) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,
@@ -191,6 +193,7 @@ def test_check_gives_ok_or_one_line_per_problem_and_writes_nothing(mutations):
         before = _snapshot(root)
         code, out, err = _check(folder)  # any exception fails the test: no traceback
         assert _snapshot(root) == before  # nothing written, moved or deleted
+        event(f"exit {code}")
         assert code in (0, 2), (code, err)
         if code == 0:
             assert err == "" and out.strip() == f"{folder}: ok"

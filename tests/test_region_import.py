@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
+import tempfile
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 from popsim.cli import main
@@ -214,3 +222,103 @@ def test_import_multi_layer_boundaries(official, tmp_path):
         import_region(layers, pop, folder / "facilities.csv", tmp_path / "x")
     out = import_region(layers, pop, folder / "facilities.csv", tmp_path / "y", layer="lha")
     assert load_region(out).n_zones == 4
+
+
+#: Cells that have broken parsers before (signs, decimals, huge integers, formulas...).
+NASTY_CELLS = st.sampled_from(
+    ["", "-1", "0", "2.5", "1e3", "12.0", "1,234", "99999999999999999999", str(2**31),
+     "=1+1", "maybe", "T", "F", "total", "90+", "85+", "5-14", "Alpha", "beta", "214",
+     "Atlantis", "\x00", '"', "2030-02-30"]
+)  # fmt: skip
+CELLS = st.one_of(NASTY_CELLS, st.integers(-(2**70), 2**70).map(str), st.text(max_size=8))
+
+
+VALID_POP = [["Alpha", "100"], ["Beta", "200"], ["Gamma Valley", "300"], ["Delta/Epsilon", "400"]]
+
+
+def _mutated(rows, cells):
+    rows = [list(r) for r in rows]
+    for r, c, value in cells:
+        rows[r][c] = value
+    return rows
+
+
+def _write_csv(path, header, rows):
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pop=st.one_of(
+        # a valid totals table with a few cells changed
+        st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), CELLS), max_size=2).map(
+            lambda cells: (["zone", "population"], _mutated(VALID_POP, cells))
+        ),
+        # anything shaped like a population table
+        st.tuples(
+            st.sampled_from(
+                [
+                    ["zone", "population"],
+                    ["zone", "age_band", "sex", "population"],
+                    ["zone_id", "female", "male"],
+                    ["name", "count"],
+                    ["place", "value"],
+                ]
+            ),  # fmt: skip
+            st.lists(st.lists(CELLS, min_size=4, max_size=4), max_size=5),
+        ),
+    ),
+    fac_cells=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 5), CELLS), max_size=2),
+)
+def test_import_fuzz_exit_0_or_one_line_per_problem(official, pop, fac_cells):
+    """Mutated population and facilities tables: exit 0 with a loadable folder, or exit 2
+    with one line per problem naming an input (or the output) and nothing written."""
+    folder, _ = official
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        header, rows = pop
+        _write_csv(root / "pop.csv", header, [r[: len(header)] for r in rows])
+        fac = pd.read_csv(folder / "facilities.csv", dtype=str, keep_default_na=False)
+        for row, col, value in fac_cells:
+            fac.iloc[row, col] = value
+        _write_csv(root / "fac.csv", list(fac.columns), fac.to_numpy().tolist())
+        before = {p.name: p.read_bytes() for p in root.iterdir()}
+        out, err = io.StringIO(), io.StringIO()
+        argv = [
+            "regions", "import", "--boundaries", str(folder / "lha.gpkg"), "--population",
+            str(root / "pop.csv"), "--facilities", str(root / "fac.csv"), "--out",
+            str(root / "out"),
+        ]  # fmt: skip
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        after = {p.name: p.read_bytes() for p in root.iterdir() if p.name != "out"}
+        assert after == before  # inputs untouched, no temporary folder left beside out
+        event(f"exit {code}")
+        assert code in (0, 2), err.getvalue()
+        if code == 0:
+            assert load_region(root / "out").n_zones >= 1
+            return
+        assert not (root / "out").exists()
+        lines = err.getvalue().strip().splitlines()
+        assert lines
+        named = (str(root / "pop.csv"), str(root / "fac.csv"), str(folder / "lha.gpkg"))
+        for line in lines:
+            assert line.removeprefix("popsim: error: ").startswith(named), line
+
+
+def test_import_never_replaces_a_shipped_region(official, capsys):
+    folder, _ = official
+    shipped = load_region("fraser").path
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    argv = [
+        "regions", "import", "--boundaries", str(folder / "lha.gpkg"), "--population",
+        str(_totals(folder, [1, 2, 3, 4])), "--facilities", str(folder / "facilities.csv"),
+        "--out", str(shipped), "--force",
+    ]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "shipped" in err and len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before

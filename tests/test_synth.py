@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import tempfile
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from popsim.cli import main
@@ -163,3 +168,39 @@ def test_out_of_range_synth_arguments_exit_2_with_one_line(tmp_path, capsys, arg
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and flag in err and "Traceback" not in err
     assert not out.exists()
+
+
+ARG_VALUES = st.one_of(
+    st.integers(-5, 12).map(str),
+    st.sampled_from(["", "abc", "2.5", "1e3", "+3", " 4 ", "99999999999999999999", str(2**63)]),
+    st.text(max_size=6),
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.sampled_from(["--zones", "--population", "--facilities", "--seed"]),
+        ARG_VALUES,
+        max_size=4,
+    )
+)
+def test_synth_fuzz_exit_0_or_one_line_and_writes_only_out(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        argv = ["regions", "synth", str(root / "out")]
+        for flag, value in args.items():
+            argv.append(f"{flag}={value}")  # "=": a value may start with "-"
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        event(f"exit {code}")
+        assert code in (0, 2), err.getvalue()
+        if code == 0:
+            assert [p.name for p in root.iterdir()] == ["out"]
+            assert check_region(root / "out") == []
+        else:
+            assert list(root.iterdir()) == []
+            (line,) = err.getvalue().strip().splitlines()
+            assert any(flag in line for flag in args), line

@@ -207,6 +207,11 @@ def too_many_residents(d: dict) -> None:
     ]
 
 
+def unclosed_ring(d: dict) -> None:
+    # found by the fuzz test: GEOS refused the ring with a traceback
+    d["rings"][0] = [[[-122.9, 49.1], [-122.8, 49.1]]]
+
+
 def many_problems(d: dict) -> None:
     negative_beds(d)
     duplicate_id(d)
@@ -244,6 +249,7 @@ CASES: dict[str, Callable[[dict], None]] = {
         huge_beds,
         huge_age_count,
         too_many_residents,
+        unclosed_ring,
         many_problems,
     )
 }
