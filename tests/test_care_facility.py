@@ -4,8 +4,11 @@ import dataclasses
 from datetime import date
 
 import numpy as np
+import pytest
+from conftest import NO_REFER
 from conftest import facility_metric as _col
 
+from popsim.care.network import CareParams
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import MEDICAL, NeedBatch
@@ -90,3 +93,35 @@ def test_change_beds_moves_funded_beds_and_never_below_zero():
     assert icu.tolist() == [icu0] * 2 + [icu0 + 1] * 4 + [icu0] * 6
     capacity = _col(model, "ward_capacity")[:, 0]
     assert capacity[2] == int((ward0 + 5) * 1.15) and capacity[-1] == 0
+
+
+def test_staffed_beds_limit_placements_like_missing_beds():
+    region = synthetic_region(n_zones=1, n_facilities=1, population=3000)
+    care = CareParams(surge_share=0.5, max_transfer_minutes=0.0)
+    model = RegionModel(region, ModelConfig(days=3, care=care), seed=1)
+    fac = model.care.facilities[0]
+    assert fac.staffed_ward_beds is None and fac.staffed_icu_beds is None
+    fac.staffed_ward_beds = 5
+    model.request_care(NeedBatch.build(np.flatnonzero(model.pop.alive)[:8], MEDICAL, ward_days=5))
+    model.step()
+    assert _col(model, "ward_census")[0, 0] == 5 and _col(model, "ed_boarding")[0, 0] == 3
+    assert _col(model, "ward_capacity")[0, 0] == 5  # the limit in force
+    fac.staffed_ward_beds = None  # staffing restored: the boarders get beds
+    model.step()
+    assert _col(model, "ward_census")[1, 0] == 8 and _col(model, "ed_boarding")[1, 0] == 0
+    with pytest.raises(ValueError, match="staffed_icu_beds"):
+        fac.staffed_icu_beds = -1
+
+
+def test_few_staffed_beds_divert_emergencies_as_few_funded_beds_do():
+    region = synthetic_region(n_zones=4, n_facilities=3, population=20_000, seed=2)
+    care = CareParams(divert_at=1.0, max_divert_minutes=600.0, p_refer=NO_REFER)
+    model = RegionModel(region, ModelConfig(days=2, care=care), seed=1)
+    zone = 0
+    near = model.care.facilities[int(np.argmin(region.zone_facility_minutes[zone]))]
+    ids = np.flatnonzero((model.pop.zone == zone) & model.pop.alive)[:3]
+    near.staffed_ward_beds = 0  # no staff: load over no beds
+    model.request_care(NeedBatch.build(ids, MEDICAL, ward_days=5))
+    model.step()
+    assert _col(model, "diversions")[0, near.index] == 3
+    assert all(model.care.patients[int(r)].site is not near for r in ids)

@@ -9,7 +9,7 @@ from conftest import facility_metric as _col
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popsim.care.facility import ED
+from popsim.care.facility import ED, HELD
 from popsim.care.network import CareParams
 from popsim.care.patient import Patient
 from popsim.demand import DemandParams, admission_rates
@@ -18,7 +18,7 @@ from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, EPI_SEVERE, MEDICAL, NeedBatch
 from popsim.synth import synthetic_region
 
-CENSUS = ("ward_census", "icu_census", "alc_census", "ed_boarding")
+CENSUS = ("ward_census", "icu_census", "alc_census", "ed_boarding", "icu_outside")
 
 
 def _census(result, names=CENSUS):
@@ -112,10 +112,11 @@ def test_every_admission_ends_once_and_census_matches_the_patients(
         # site counters are the patients' places; every boarder is in its site's queue
         places = Counter((p.site.index, p.unit) for p in model.care.patients.values())
         for f in model.care.facilities:
-            assert f.n == [places[f.index, unit] for unit in range(4)]
-            assert {p for p in f.boarding if p.site is f and p.unit == ED} == {
-                p for p in model.care.patients.values() if p.site is f and p.unit == ED
-            }
+            assert f.n == [places[f.index, unit] for unit in range(5)]
+            for queue, unit in ((f.boarding, ED), (f.held, HELD)):
+                live = [p for t, p in queue if p.ticket == t and p.site is f and p.unit == unit]
+                mine = {p for p in model.care.patients.values() if p.site is f and p.unit == unit}
+                assert len(live) == len(set(live)) and set(live) == mine
         assert model.pop.in_hospital.sum() == n_agents
     totals = model.care.totals
     started = totals["admitted"] + totals["prevalent"]  # prevalent: in hospital on day 0
@@ -126,8 +127,8 @@ def test_every_admission_ends_once_and_census_matches_the_patients(
     rows = zip(*(journeys[k].tolist() for k in ("resident_id", "event", "day")), strict=True)
     for r, e, day in rows:
         inside = open_stay.get(r, False)
-        if e in (ev["admit"], ev["board"]) and not inside:  # warm start: in from day 0
-            assert day == 0
+        if e == ev["start"]:  # warm start: in from day 0
+            assert day == 0 and not inside
             open_stay[r] = True
         elif e == ev["arrive"]:
             assert not inside

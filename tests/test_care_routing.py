@@ -7,7 +7,7 @@ from conftest import NO_REFER, journey_of
 from conftest import facility_metric as _col
 from conftest import residents_in_zone as _residents
 
-from popsim.care.facility import ICU, WARD
+from popsim.care.facility import HELD, ICU, WARD
 from popsim.care.network import CareParams
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, MEDICAL, SURGICAL, NeedBatch
@@ -65,26 +65,27 @@ def test_planned_surgery_is_not_diverted_and_tertiary_needs_go_to_the_tertiary_s
     assert _col(model, "ed_visits")[0, near.index] == 0  # planned surgery skips the ED
 
 
-def test_an_icu_need_at_a_full_icu_is_transferred_within_the_limit_or_stays_over_capacity():
+def test_an_icu_need_at_a_full_icu_is_transferred_within_the_limit_or_held_outside_it():
     zone = 0
     for limit, moved in ((600.0, True), (0.0, False)):
         model = _model(max_transfer_minutes=limit)
         near = model.care.facilities[int(np.argmin(model.region.zone_facility_minutes[zone]))]
-        near.n[ICU] = near.icu_beds
+        near.n[ICU] = near.icu_capacity  # full, surge beds included
         r = int(_residents(model, zone)[0])
         model.request_care(NeedBatch.build([r], EPI_CRITICAL, icu_days=4, ward_days=2))
         model.step()
         p = model.care.patients[r]
         names, facs = _journey(model, r)
-        assert p.unit == ICU
         if moved:
-            assert p.site is not near and p.site.icu_census <= p.site.icu_beds
+            assert p.unit == ICU
+            assert p.site is not near and p.site.icu_census <= p.site.icu_capacity
             assert names == ["arrive", "transfer", "admit"] and facs[0] == near.index
             assert _col(model, "transfers_out")[0, near.index] == 1
             assert _col(model, "transfers_in")[0, p.site.index] == 1
         else:
-            assert p.site is near and near.icu_census == near.icu_beds + 1
-            assert names == ["arrive", "admit"]
+            assert p.site is near and p.unit == HELD and near.icu_census == near.icu_capacity
+            assert names == ["arrive", "board"]
+            assert _col(model, "icu_outside")[0, near.index] == 1
 
 
 def test_with_every_bed_full_patients_board_in_the_ed_and_get_the_next_free_bed():
@@ -136,12 +137,14 @@ def test_an_inpatient_turning_critical_moves_to_a_free_icu_elsewhere_when_its_ow
     r = int(_residents(model, zone)[0])
     model.request_care(NeedBatch.build([r], MEDICAL, ward_days=10))
     model.step()
-    near.n[ICU] = near.icu_beds  # the ICU fills up
+    near.n[ICU] = near.icu_capacity  # the ICU fills up, surge beds included
     model.request_care(NeedBatch.build([r], EPI_CRITICAL, icu_days=3, ward_days=2))
     model.step()
     p = model.care.patients[r]
     names, facs = _journey(model, r)
-    assert names == ["arrive", "admit", "transfer"] and p.unit == ICU and p.site is not near
+    # the transfer is followed by its admit into the ICU (an ICU entry)
+    assert names == ["arrive", "admit", "transfer", "admit"]
+    assert p.unit == ICU and p.site is not near
     assert near.ward_census == 0 and p.site.icu_census == 1
     assert _col(model, "transfers_out")[1, near.index] == 1
 

@@ -3,10 +3,11 @@
 A facility holds three units: ward beds (acute medical/surgical, also occupied by ALC
 patients waiting for long-term care), ICU beds, and an emergency department. Funded beds
 come from the region's facilities table and change with scenario events
-(:class:`popsim.events.ChangeBeds`). A surge allowance (a share of funded ward beds) lets
-the ward census exceed funded beds with hallway and surge beds; past that, admitted
-patients board in the ED until a bed frees. Census is never capped: the model measures
-over-capacity, it never refuses a patient.
+(:class:`popsim.events.ChangeBeds`). Surge allowances (shares of funded ward and ICU
+beds) let the census exceed funded beds with hallway and surge beds; past them, admitted
+patients board in the ED until a ward bed frees, or are held outside the ICU until an
+ICU bed does. Staffed beds, when a staffing module sets them, lower these limits. The
+model measures demand beyond beds; it never refuses a patient.
 
 Status follows the table: ``open`` sites are open unless a ``close_date`` has passed;
 ``planned`` sites open on their ``open_date`` (never, without one); ``closed`` sites stay
@@ -26,9 +27,11 @@ from popsim.model import FACILITY_METRICS
 if TYPE_CHECKING:
     from popsim.care.patient import Patient
 
-#: Unit codes (uint8 in journeys) and their names.
-ED, WARD, ICU, ALC = range(4)
-UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc")
+#: Unit codes (uint8 in journeys) and their names: ``ed`` is an admitted patient
+#: waiting in the emergency department for a ward bed (boarding), ``icu_outside`` a
+#: critical-care patient held outside an ICU (no ICU bed free here or near).
+ED, WARD, ICU, ALC, HELD = range(5)
+UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc", "icu_outside")
 
 #: Roles of sites, lowest first: a referral goes to a regional or tertiary site of a
 #: higher role than the site the patient arrived at.
@@ -53,18 +56,35 @@ def _day_of(value: object, start: date) -> int | None:
     return (date.fromisoformat(text[:10]) - start).days
 
 
+def _staffed(value: int | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or int(value) != value or value < 0:
+        raise ValueError(f"{name}: expected a whole number of beds >= 0 or None, got {value!r}")
+    return int(value)
+
+
 class Facility(mesa.Agent):
     """An acute-care site.
 
     Attributes:
         index: row of the region's facilities table (the facility's number in outputs).
         ward_beds, icu_beds: funded beds today.
+        staffed_ward_beds, staffed_icu_beds: beds that can be staffed today (None: no
+            staffing limit, the default); a module running before the care phase sets
+            them.
+        ward_capacity, icu_capacity: the units' limits for placing patients: funded
+            beds plus the surge allowance (``surge_share``, ``icu_surge_share``), and
+            no more than the staffed beds when those are set.
+        ward_beds_in_use: funded ward beds, no more than the staffed ones when set (the
+            denominator of the diversion load and of a transfer target's free beds).
         ward_census, icu_census, alc_census: patients in each unit (ALC patients occupy
             ward beds: ward occupancy is ``(ward_census + alc_census) / ward_beds``).
-        n: patients by unit code (ED boarders, ward, ICU, ALC) and ``boarding``, the
-            queue of admitted patients waiting in the ED for a ward bed (FIFO): both are
-            changed only by :class:`popsim.care.placement.Placement` (as is
-            ``n_epidemic``, the patients here admitted for an epidemic need).
+        n: patients by unit code (ED boarders, ward, ICU, ALC, held outside the ICU);
+            ``boarding`` and ``held``, the queues (FIFO) of patients waiting in the ED
+            for a ward bed and outside the ICU for an ICU bed: all changed only by
+            :class:`popsim.care.placement.Placement` (as is ``n_epidemic``, the
+            patients here admitted for an epidemic need).
         open_day, close_day: day indexes of scheduled status changes (None: none).
     """
 
@@ -75,6 +95,7 @@ class Facility(mesa.Agent):
         row: dict,
         start: date,
         surge_share: float,
+        icu_surge_share: float = 0.0,
     ) -> None:
         super().__init__(model)
         self.index = int(index)
@@ -85,8 +106,10 @@ class Facility(mesa.Agent):
         self.has_ed = bool(row["has_ed"])
         self.x, self.y = float(row["x"]), float(row["y"])
         self.surge_share = float(surge_share)
-        self.ward_beds = int(row["ward_beds"])  # also sets ward_capacity (funded + surge)
-        self.icu_beds = int(row["icu_beds"])
+        self.icu_surge_share = float(icu_surge_share)
+        self._staffed = [None, None]  # staffed ward and ICU beds (None: no limit)
+        self._beds = [int(row["ward_beds"]), int(row["icu_beds"])]  # funded ward, ICU
+        self._limits()
         status = str(row["status"])
         self.open_day = _day_of(row.get("open_date"), start)
         self.close_day = _day_of(row.get("close_date"), start)
@@ -98,9 +121,10 @@ class Facility(mesa.Agent):
             self.is_open = self.open_day is not None and self.open_day <= 0
         if self.close_day is not None and self.close_day <= 0:
             self.is_open = False
-        self.n = [0, 0, 0, 0]  # patients by unit: ED boarders, ward, ICU, ALC
+        self.n = [0, 0, 0, 0, 0]  # patients by unit: ED boarders, ward, ICU, ALC, held
         self.n_epidemic = 0  # patients here whose admission came from the epidemic
         self.boarding: deque[Patient] = deque()
+        self.held: deque[Patient] = deque()
         self.counts = dict.fromkeys(DAY_COUNTERS + EXTRA_COUNTERS, 0)
 
     @property
@@ -138,24 +162,66 @@ class Facility(mesa.Agent):
     # ------------------------------------------------------------- capacity
     @property
     def ward_beds(self) -> int:
-        return self._ward_beds
+        return self._beds[0]
 
     @ward_beds.setter
     def ward_beds(self, value: int) -> None:
-        self._ward_beds = int(value)
-        self.ward_capacity = int(self._ward_beds * (1.0 + self.surge_share))
+        self._beds[0] = int(value)
+        self._limits()
+
+    @property
+    def icu_beds(self) -> int:
+        return self._beds[1]
+
+    @icu_beds.setter
+    def icu_beds(self, value: int) -> None:
+        self._beds[1] = int(value)
+        self._limits()
+
+    @property
+    def staffed_ward_beds(self) -> int | None:
+        return self._staffed[0]
+
+    @staffed_ward_beds.setter
+    def staffed_ward_beds(self, value: int | None) -> None:
+        self._staffed[0] = _staffed(value, "staffed_ward_beds")
+        self._limits()
+
+    @property
+    def staffed_icu_beds(self) -> int | None:
+        return self._staffed[1]
+
+    @staffed_icu_beds.setter
+    def staffed_icu_beds(self, value: int | None) -> None:
+        self._staffed[1] = _staffed(value, "staffed_icu_beds")
+        self._limits()
+
+    def _limits(self) -> None:
+        """Recompute the limits for placing patients from funded and staffed beds."""
+        ward, icu = self._beds
+        staffed_ward, staffed_icu = self._staffed
+        self.ward_capacity = int(ward * (1.0 + self.surge_share))
+        self.icu_capacity = int(icu * (1.0 + self.icu_surge_share))
+        self.ward_beds_in_use = ward
+        if staffed_ward is not None:
+            self.ward_capacity = min(self.ward_capacity, staffed_ward)
+            self.ward_beds_in_use = min(ward, staffed_ward)
+        if staffed_icu is not None:
+            self.icu_capacity = min(self.icu_capacity, staffed_icu)
 
     def ward_free(self) -> bool:
-        """A ward bed (funded or surge) is free for a new patient."""
+        """A ward bed (funded or surge, and staffed) is free for a new patient."""
         n = self.n
         return n[WARD] + n[ALC] < self.ward_capacity
 
     def funded_ward_free(self) -> bool:
+        """A funded (and staffed) ward bed is free: a transfer target for a ward patient."""
         n = self.n
-        return n[1] + n[3] < self._ward_beds
+        return n[WARD] + n[ALC] < self.ward_beds_in_use
 
     def icu_free(self) -> bool:
-        return self.n[ICU] < self.icu_beds
+        """An ICU bed (funded or surge, and staffed) is free."""
+        return self.n[ICU] < self.icu_capacity
 
     def reset_day(self) -> None:
         for key in self.counts:

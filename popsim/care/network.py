@@ -2,13 +2,17 @@
 
 Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
 
-1. applies scheduled openings and closings (a closing site's patients are transferred);
+1. applies scheduled openings and closings (a closing site's patients are transferred),
+   and brings each ICU within its limit (after beds were cut or fewer are staffed);
 2. advances the patients due today (the calendar bucket of the day): the next phase of
    their path (ICU -> ward step-down, ward -> ALC), or discharge, or death; a step-down
    to a full ward (surge beds included) waits in the ED for a bed like a new ward patient;
-3. moves ED boarders into ward beds freed today (first come, first served);
+3. gives ICU beds freed today to the patients held outside the ICU, and ward beds to the
+   ED boarders (first come, first served);
 4. routes today's needs (:mod:`popsim.care.routing`) and admits them: a ``Patient``
-   agent each, or ED boarding when no ward bed is free; an emergency is referred on from
+   agent each, or ED boarding when no ward bed is free here or near, or critical care
+   outside the ICU when no ICU bed is (its risk of death raised: ``CareParams``
+   ``rel_death_outside_icu``, drawn from the stream ``"care-icu"``); an emergency is referred on from
    the site it arrived at to a higher-role site with the probability of the first site's
    role (``CareParams.p_refer``; one uniform per need from the network's own random
    stream ``"care"``), counted as an ED arrival at the first site and a transfer; planned
@@ -18,13 +22,13 @@ Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
 5. counts ED-only visits per site, vectorised, at the nearest open site with an ED;
 6. asks the model to kill today's in-hospital deaths and writes ``model.facility_day``.
 
-Where each patient is (a bed of a unit, or the ED boarding queue) is changed only by the
-transitions of :class:`popsim.care.placement.Placement` (admit, board, move unit,
-transfer, release); this module decides which transition happens.
+Where each patient is (a bed of a unit, the ED boarding queue, held outside the ICU) is
+changed only by the transitions of :class:`popsim.care.placement.Placement` (admit,
+board, hold, move unit, transfer, release, start); this module decides which happens.
 
-Census may exceed funded beds (surge and hallway beds, over-capacity ICU) and boarding
-is measured: nobody is dropped. The only need not placed is one with no open site at all
-(counted in ``totals["unplaced"]``).
+Census may exceed funded beds up to each unit's surge limit; beyond it patients board or
+are held outside the ICU, and bed demand (``ward_demand``, ``icu_demand``) counts them all:
+nobody is dropped. A need with no open site at all is counted as ``unserved``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from popsim.care.facility import ALC, DAY_COUNTERS, ED, ICU, WARD, Facility
+from popsim.care.facility import ALC, DAY_COUNTERS, ED, HELD, ICU, WARD, Facility
 from popsim.care.params import CareParams, ReferralShares
 from popsim.care.patient import ARRIVE, JourneyLog, Patient, plan_path
 from popsim.care.placement import Placement
@@ -109,7 +113,8 @@ class CareNetwork:
         start = model.config.start
         rows = region.facilities.to_dict("records")
         self.facilities = [
-            Facility(model, i, row, start, params.surge_share) for i, row in enumerate(rows)
+            Facility(model, i, row, start, params.surge_share, params.icu_surge_share)
+            for i, row in enumerate(rows)
         ]
         divert_at = 1e12 if params.uncapped else params.divert_at
         self.p_refer = [params.p_refer.of(f.role) for f in self.facilities]
@@ -142,11 +147,19 @@ class CareNetwork:
                 "skipped",
                 "unplaced",
                 "prevalent",
+                "held",
+                "held_deaths",
             ),
             0,
         )
         self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
-        self.place = Placement(self.patients, self._row, self.totals)
+        self.place = Placement(
+            self.patients,
+            self._row,
+            self.totals,
+            rng=model.stream("care-icu"),  # held outside the ICU: who dies of it
+            p_die_held=params.p_die_held,
+        )
         self._no_transfer: set[tuple[int, int]] = set()
 
     # ------------------------------------------------------------------- day
@@ -161,8 +174,10 @@ class CareNetwork:
             changed = changed or change is not None
         if changed:
             self.router.refresh()
+        self._no_transfer = set()
+        self._limit_icus(day)  # beds cut today, or fewer staffed
         self._advance(day)
-        self.place.fill_boarders(self.facilities, day)
+        self.place.fill_beds(self.facilities, day)
         if len(needs):
             self._admit(needs, day)
         if ed_visits_per_zone is not None:
@@ -179,7 +194,7 @@ class CareNetwork:
         if isinstance(event, ChangeBeds):
             fac.change_beds(event.ward_beds, event.icu_beds)
             self.router.refresh()  # a site without beds takes no planned care
-            return
+            return  # an ICU over its new limit is brought within it at the care phase
         if isinstance(event, OpenFacility):
             fac.is_open = True
             if fac.close_day is not None and fac.close_day <= event.day:
@@ -224,17 +239,18 @@ class CareNetwork:
         self._release_left()
 
     def _step(self, p: Patient, unit: int, day: int) -> None:
-        """Move a placed patient to ``unit`` at its site (its next phase, or a new need),
-        within the ward's limit: to the ward or ALC from the ICU or the ED with no ward
-        bed free (surge beds included), it waits in the ED (a boarder stays there)."""
+        """Move a placed patient to ``unit`` (ward or ALC) at its site (its next phase, or
+        a new need), within the ward's limit: from the ICU, from outside it or from the
+        ED with no ward bed free (surge beds included), it waits in the ED (a boarder
+        stays there)."""
         now = p.unit
         if unit == now:
             return
-        if unit != ICU and now in (ICU, ED) and not self.params.uncapped:
+        if now in (ICU, ED, HELD) and not self.params.uncapped:
             site = p.site
             n = site.n
             if n[WARD] + n[ALC] >= site.ward_capacity:
-                if now == ICU:
+                if now != ED:
                     self.place.board(p, site, day, counted=False)
                 return
         self.place.move_unit(p, unit, day)
@@ -327,7 +343,7 @@ class CareNetwork:
                 site = dest
             n = site.n
             if uncapped or (
-                n[ICU] < site.icu_beds if unit == ICU else n[WARD] + n[ALC] < site.ward_capacity
+                n[ICU] < site.icu_capacity if unit == ICU else n[WARD] + n[ALC] < site.ward_capacity
             ):  # a free bed in the first unit (the common case, as in _place)
                 admit(p, site, unit, day, counted=True)
             elif unit != ICU and (WARD, site.index) in no_transfer:
@@ -372,34 +388,59 @@ class CareNetwork:
         self.totals["prevalent"] += 1
 
     def _place(self, p: Patient, site: Facility, day: int, counted: bool = True) -> None:
-        """Put a new patient in its first unit at ``site``, or transfer it, or board it.
-        ``counted=False`` (a warm start) counts no admission or transfer."""
+        """Put a new patient in its first unit at ``site``, or transfer it, or board it
+        (ward, ALC) or hold it outside the ICU. ``counted=False`` (a warm start): placed
+        where a new arrival would be, counting no admission or transfer."""
         unit = p.planned_unit
-        if not self.params.uncapped:
-            target = -1
-            if unit == ICU and not site.icu_free():
-                target = self._transfer_target(ICU, site)
-            elif unit != ICU and not site.ward_free():
-                target = self._transfer_target(WARD, site)
-                if target < 0:  # no ward bed here or near: wait in the ED (ALC too)
-                    self.place.board(p, site, day, counted)
-                    return
-            if target >= 0:
-                dest = self.facilities[target]
-                if counted:
-                    self.place.transfer(p, site, dest, unit, day)
-                site = dest
-        self.place.admit(p, site, unit, day, counted)
+        if self.params.uncapped:
+            dest, where = site, unit
+        elif unit == ICU:
+            dest, where = self._icu_place(site)
+        else:
+            dest, where = self._ward_place(site, unit)
+        place = self.place
+        if not counted:
+            place.start(p, dest, where, day)
+            return
+        if dest is not site:
+            place.transfer(p, site, dest, unit, day)
+        if where == ED:
+            place.board(p, dest, day, counted=True)
+        elif where == HELD:
+            place.hold(p, dest, day, counted=True)
+        else:
+            place.admit(p, dest, where, day, counted=True)
 
-    def _transfer_target(self, unit: int, site: Facility) -> int:
+    def _icu_place(self, site: Facility, cached: bool = True) -> tuple[Facility, int]:
+        """Where a patient needing the ICU at ``site`` goes: a free ICU bed (funded or
+        surge) here, else at the nearest site with one within the transfer limit (any
+        distance from a site without an ICU), else held outside the ICU here."""
+        if site.icu_free():
+            return site, ICU
+        target = self._transfer_target(ICU, site, cached)
+        if target < 0:
+            return site, HELD
+        dest = self.facilities[target]
+        return (dest, ICU) if dest.icu_free() else (site, HELD)
+
+    def _ward_place(self, site: Facility, unit: int) -> tuple[Facility, int]:
+        """Where a patient needing a ward bed (``unit``: ward or ALC) at ``site`` goes: a
+        free bed here (surge beds included), else a free funded bed at the nearest site
+        within the transfer limit, else the ED here (boarding)."""
+        if site.ward_free():
+            return site, unit
+        target = self._transfer_target(WARD, site)
+        return (self.facilities[target], unit) if target >= 0 else (site, ED)
+
+    def _transfer_target(self, unit: int, site: Facility, cached: bool = True) -> int:
         """A site to transfer a new ICU or ward patient to (-1: none), remembering failures
         for the rest of today's admissions (nothing frees up while admitting)."""
         key = (unit, site.index)
-        if key in self._no_transfer:
+        if cached and key in self._no_transfer:
             return -1
         router = self.router
         target = router.icu_transfer(site) if unit == ICU else router.ward_transfer(site)
-        if target < 0:
+        if target < 0 and cached:
             self._no_transfer.add(key)
         return target
 
@@ -407,39 +448,68 @@ class CareNetwork:
         self, p: Patient, kind: int, phases: tuple[tuple[int, int], ...], dies: bool, day: int
     ) -> None:
         """A new need for a patient already in hospital: follow the new path from today
-        (moving to the ICU of another site when this one's is full, as for a new arrival)."""
+        (to the ICU here, or of another site, or held outside it, as for a new arrival)."""
         site = p.site
         unit = phases[0][0]
         p.kind, p.phases, p.phase, p.dies = kind, phases, 0, dies
         p.day_next = day + phases[0][1]
         self.calendar[p.day_next].append(p)
         self.totals["repathed"] += 1
-        if p.unit == unit:
+        if p.unit == unit or (unit == ICU and p.unit == HELD):
             return
-        target = -1
-        if unit == ICU and not self.params.uncapped and not site.icu_free():
-            target = self._transfer_target(ICU, site)
-        if target >= 0:
-            self.place.transfer(p, site, self.facilities[target], unit, day)
-        else:
+        if unit != ICU or self.params.uncapped:
             self._step(p, unit, day)
+            return
+        dest, where = self._icu_place(site)
+        if dest is not site:
+            self.place.transfer(p, site, dest, where, day)
+        elif where == HELD:
+            self.place.hold(p, site, day, counted=False)
+        else:
+            self.place.move_unit(p, ICU, day)
 
     def _evacuate(self, fac: Facility, day: int) -> None:
         """Transfer every patient of a closing site: to the nearest open site with a free
         bed in the patient's unit (any distance), else to the nearest open site, to wait
-        in its ED for a ward bed (a boarder: for its planned unit)."""
+        there for a bed (boarding in its ED, or held outside its ICU)."""
         router, facs = self.router, self.facilities
         uncapped = self.params.uncapped
         transfer = self.place.transfer
         for p in [p for p in self.patients.values() if p.site is fac]:
-            unit = p.planned_unit if p.unit == ED else p.unit
+            unit = p.planned_unit if p.unit in (ED, HELD) else p.unit
             target = router.evacuation(fac, None if uncapped else unit)
             if target < 0:
                 continue  # nowhere open: stays (counted at this site)
             dest = facs[target]
-            if unit != ICU and not uncapped and not dest.ward_free():
+            if uncapped:
+                pass
+            elif unit == ICU and not dest.icu_free():
+                unit = HELD
+            elif unit != ICU and not dest.ward_free():
                 unit = ED
             transfer(p, fac, dest, unit, day)
+
+    def _limit_icus(self, day: int) -> None:
+        """Keep every ICU within its limit after its beds (funded or staffed) fell: the
+        patients nearest the end of their ICU stay leave it first, to an ICU bed at the
+        nearest site within the transfer limit, else held outside the ICU here."""
+        if self.params.uncapped:
+            return
+        over = {f.index for f in self.facilities if f.n[ICU] > f.icu_capacity}
+        if not over:
+            return
+        in_icu = [p for p in self.patients.values() if p.unit == ICU and p.site.index in over]
+        in_icu.sort(key=lambda p: (p.day_next, p.resident))
+        for p in in_icu:
+            site = p.site
+            if site.n[ICU] <= site.icu_capacity:
+                continue
+            target = self._transfer_target(ICU, site, cached=False)
+            dest = self.facilities[target] if target >= 0 else site
+            if dest is not site and dest.icu_free():
+                self.place.transfer(p, site, dest, ICU, day)
+            else:
+                self.place.hold(p, site, day, counted=False)
 
     # ---------------------------------------------------------------- counts
     def _count_ed(self, per_zone: np.ndarray) -> None:
@@ -450,10 +520,9 @@ class CareNetwork:
         ).astype(np.int64)
 
     def census(self) -> int:
-        """Patients in all units of all sites, ED boarders included."""
-        return sum(
-            f.ward_census + f.icu_census + f.alc_census + f.n_boarding for f in self.facilities
-        )
+        """Patients in all units of all sites, ED boarders and patients held outside an
+        ICU included."""
+        return sum(sum(f.n) for f in self.facilities)
 
     def _write(self, day: int) -> None:
         table = getattr(self.model, "facility_day", None)
@@ -479,10 +548,10 @@ class CareNetwork:
                         f.ward_capacity * is_open,
                         int(is_open),
                         in_ward + n[ED],  # ward demand
-                        n[ICU],  # ICU demand
+                        n[ICU] + n[HELD],  # ICU demand
                         max(in_ward - ward_beds, 0),
                         max(n[ICU] - icu_beds, 0),
-                        0,  # critical care outside an ICU
+                        n[HELD],  # critical care outside an ICU
                         counts["unserved"],
                         f.n_epidemic,
                         counts["epidemic_admissions"],

@@ -8,7 +8,7 @@ from :mod:`popsim.care.network`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from popsim.care.facility import ROLE_RANK
 
@@ -53,6 +53,26 @@ class CareParams(BaseModel):
     Attributes:
         surge_share: surge and hallway beds as a share of funded ward beds (0..2); past
             funded plus surge beds new ward patients board in the ED.
+        icu_surge_share: ICU surge beds as a share of funded ICU beds (0..2): the ICU
+            census never exceeds ``int(icu_beds * (1 + icu_surge_share))``. Default 0.2,
+            the contingency level of critical-care surge (expansion within the ICU and
+            its adjacent areas with usual staff, before crisis care) in the Task Force
+            for Mass Critical Care framework (Hick et al., Surge capacity principles,
+            CHEST 2014;146(4 Suppl):e1S-e16S); the exact share for Fraser sites is a
+            planning assumption.
+        rel_death_outside_icu: relative risk of death of a critical-care patient held
+            outside the ICU for want of a bed (1..10). Default 1.3, between the crude
+            day-28 mortality of patients refused ICU because the unit was full against
+            those admitted, 30.1% vs 24.3% (relative risk 1.24; Robert et al., Am J
+            Respir Crit Care Med 2012;185:1081-7), and the adjusted odds ratio of ICU
+            admission for 28-day mortality, 0.73 (1.37 for refusal; Iapichino et al.,
+            Intensive Care Med 2010;36:1772-9); an assumption within that range.
+        p_death_icu: risk of death of a critical-care patient admitted to an ICU, to
+            which ``rel_death_outside_icu`` applies (0..1). Default 0.243, the day-28
+            mortality of the admitted patients in Robert et al. 2012. A held patient
+            whose need would have survived dies with probability
+            ``(rel - 1) * p / (1 - p)`` (:attr:`p_die_held`), so that its risk of death
+            is ``rel`` times ``p``.
         divert_at: ward occupancy of funded beds (ED boarders counted) at which a site
             diverts new emergency arrivals (0.5..10).
         max_divert_minutes: extra travel minutes a diversion may add (0..600).
@@ -67,8 +87,26 @@ class CareParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     surge_share: float = Field(0.15, ge=0.0, le=2.0)
+    icu_surge_share: float = Field(0.2, ge=0.0, le=2.0)
+    rel_death_outside_icu: float = Field(1.3, ge=1.0, le=10.0)
+    p_death_icu: float = Field(0.243, gt=0.0, lt=1.0)
     divert_at: float = Field(1.10, ge=0.5, le=10.0)
     max_divert_minutes: float = Field(20.0, ge=0.0, le=600.0)
     max_transfer_minutes: float = Field(60.0, ge=0.0, le=1000.0)
     uncapped: bool = False
     p_refer: ReferralShares = Field(default_factory=ReferralShares)
+
+    @model_validator(mode="after")
+    def _risk_within_one(self) -> CareParams:
+        if self.rel_death_outside_icu * self.p_death_icu > 1.0:
+            raise ValueError(
+                "rel_death_outside_icu x p_death_icu must be at most 1 (a probability), got "
+                f"{self.rel_death_outside_icu} x {self.p_death_icu}"
+            )
+        return self
+
+    @property
+    def p_die_held(self) -> float:
+        """Probability that a held patient whose need would have survived dies."""
+        p = self.p_death_icu
+        return (self.rel_death_outside_icu - 1.0) * p / (1.0 - p)

@@ -32,8 +32,14 @@ if TYPE_CHECKING:
 #: Mesa's per-model counters of agent ids (``Agent.__init__`` draws ``unique_id`` there).
 _AGENT_IDS = mesa.Agent._ids
 
-#: Journey event codes (uint8) and their names.
-ARRIVE, ADMIT, BOARD, MOVE_UNIT, TRANSFER, TO_ALC, DISCHARGE, DEATH = range(8)
+#: Journey event codes and their names. ``admit``: into a bed of the row's unit (a new
+#: patient, a boarder getting its bed, a patient transferred into another unit);
+#: ``board``: admitted, waiting for a bed (unit ``ed``: in the ED for a ward bed; unit
+#: ``icu_outside``: held outside the ICU for an ICU bed); ``move_unit``/``alc``: to
+#: another unit of the same site; ``transfer``: to another site (the row's facility and
+#: unit are where the patient goes); ``start``: in hospital when the run starts (a warm
+#: start or a seeded census; not an arrival or an admission).
+ARRIVE, ADMIT, BOARD, MOVE_UNIT, TRANSFER, TO_ALC, DISCHARGE, DEATH, START = range(9)
 EVENT_NAMES: tuple[str, ...] = (
     "arrive",
     "admit",
@@ -43,6 +49,7 @@ EVENT_NAMES: tuple[str, ...] = (
     "alc",
     "discharge",
     "death",
+    "start",
 )
 
 
@@ -79,6 +86,9 @@ class Patient(mesa.Agent):
         prevalent: in hospital at the start of the run (warm start).
         epidemic: admitted for an epidemic need (its kind on admission; a later need of
             another kind does not change it).
+        held: has been held outside an ICU for want of an ICU bed (its risk of death
+            was raised then, once).
+        ticket: number of the patient's live entry in a queue (boarding, held).
 
     The patient's own attributes are slots (Mesa's ``model``, ``unique_id`` and ``pos``
     stay in the instance dict): faster to read and write in the network's daily loops.
@@ -108,6 +118,8 @@ class Patient(mesa.Agent):
         "active",
         "prevalent",
         "epidemic",
+        "held",
+        "ticket",
     )
 
     def __init__(
@@ -148,6 +160,8 @@ class Patient(mesa.Agent):
         self.active = True
         self.prevalent = False
         self.epidemic = kind in (EPI_SEVERE, EPI_CRITICAL)
+        self.held = False
+        self.ticket = 0
 
     def remove(self) -> None:
         """Remove the patient from the model's agent registries (see the class notes)."""

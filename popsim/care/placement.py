@@ -1,10 +1,11 @@
 """Placement: where every patient is, and the only code that moves one (a state machine).
 
 A patient is in exactly one place: ``(site, unit)``, where ``unit`` is a bed unit
-(``WARD``, ``ICU``, ``ALC``) or ``ED`` for a boarder (admitted, waiting in the site's
-emergency department for a ward bed), or nowhere (``site is None``: not yet placed,
-or gone). A site's census (``Facility.n``, by unit) and its boarding queue follow from
-these places and are changed in one function only, :meth:`Placement._put`.
+(``WARD``, ``ICU``, ``ALC``), ``ED`` for a boarder (admitted, waiting in the site's
+emergency department for a ward bed) or ``HELD`` for a critical-care patient held
+outside the ICU (waiting for an ICU bed), or nowhere (``site is None``: not yet placed,
+or gone). A site's census (``Facility.n``, by unit) and its two queues follow from these
+places and are changed in one function only, :meth:`Placement._put`.
 
 The transitions, each written once, each writing its journey row and counting its
 daily flow once:
@@ -12,15 +13,20 @@ daily flow once:
 - :meth:`Placement.admit`: into a bed of a unit (new patient, or a boarder getting a bed);
 - :meth:`Placement.board`: into the ED queue for a ward bed (new patient, or a step-down
   from the ICU to a full ward);
+- :meth:`Placement.hold`: outside a full ICU, in the queue for an ICU bed (the patient's
+  risk of death is raised, once: ``p_die_held``);
+- :meth:`Placement.start`: placed at the start of a run (a warm start or a seeded
+  census), in any unit, counting no admission;
 - :meth:`Placement.move_unit`: to another unit of the same site (the next phase of a
   stay, or a new need of a patient already in hospital);
 - :meth:`Placement.transfer`: to another site (a referral or transfer before a new
   patient is placed, an ICU transfer of an inpatient, an evacuation);
 - :meth:`Placement.release`: out of the network (discharge or death).
 
-Boarding queues are first come, first served; a patient who leaves the queue otherwise
-(moved to a bed by a new need, transferred, discharged, died) is not searched for: its
-entry is dropped when it reaches the head (:meth:`Placement.fill_boarders`).
+Queues are first come, first served; a patient who leaves a queue otherwise (moved by a
+new need, transferred, discharged, died) is not searched for: its entry is dropped when
+it reaches the head (:meth:`Placement.fill_beds`). A patient who leaves a queue and joins
+it again has one live entry only, its latest (``Patient.ticket``).
 """
 
 from __future__ import annotations
@@ -28,8 +34,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from popsim.care.facility import ALC, ED
-from popsim.care.patient import ADMIT, BOARD, DEATH, DISCHARGE, MOVE_UNIT, TO_ALC, TRANSFER
+import numpy as np
+
+from popsim.care.facility import ALC, ED, HELD, ICU, WARD
+from popsim.care.patient import (
+    ADMIT,
+    BOARD,
+    DEATH,
+    DISCHARGE,
+    MOVE_UNIT,
+    START,
+    TO_ALC,
+    TRANSFER,
+)
 
 if TYPE_CHECKING:
     from popsim.care.facility import Facility
@@ -44,7 +61,9 @@ class Placement:
             patient is removed from it here).
         row: appends one journey row ``(resident, day, event, facility, unit)``.
         totals: the network's run totals (``discharged``, ``died``, ``ended``,
-            ``stay_days``, ``alc_stays`` are counted here).
+            ``stay_days``, ``alc_stays``, ``held``, ``held_deaths`` are counted here).
+        rng: draws whether a held patient who would have survived dies.
+        p_die_held: that probability (0: holding outside the ICU changes no outcome).
 
     Attributes:
         left: residents released since the network last cleared it (their
@@ -57,18 +76,22 @@ class Placement:
         patients: dict[int, Patient],
         row: Callable[[tuple[int, int, int, int, int]], None],
         totals: dict[str, int],
+        rng: np.random.Generator | None = None,
+        p_die_held: float = 0.0,
     ) -> None:
         self.patients = patients
         self.row = row
         self.totals = totals
+        self.rng = rng
+        self.p_die_held = float(p_die_held)
         self.left: list[int] = []
         self.deaths: list[int] = []
+        self._ticket = 0  # numbers queue entries: a patient's live entry is its latest
 
     # ------------------------------------------------------------ the state
-    @staticmethod
-    def _put(p: Patient, site: Facility | None, unit: int) -> None:
+    def _put(self, p: Patient, site: Facility | None, unit: int) -> None:
         """Move ``p`` to ``(site, unit)``: the only writer of a patient's place, of the
-        sites' census and of their boarding queues (ED means boarding)."""
+        sites' census and of their queues (ED: boarding; HELD: held outside the ICU)."""
         old = p.site
         if old is not None:
             old.n[p.unit] -= 1
@@ -78,15 +101,29 @@ class Placement:
             site.n[unit] += 1
             if p.epidemic:
                 site.n_epidemic += 1
-            if unit == ED:
-                site.boarding.append(p)
+            if unit in (ED, HELD):
+                self._ticket += 1
+                p.ticket = self._ticket
+                (site.boarding if unit == ED else site.held).append((self._ticket, p))
+                if unit == HELD and not p.held:
+                    self._first_hold(p)
         p.site = site
         p.unit = unit
+
+    def _first_hold(self, p: Patient) -> None:
+        """A patient held outside the ICU for the first time: a survivor dies with
+        probability ``p_die_held`` (at the end of its stay, as the need's deaths do)."""
+        p.held = True
+        self.totals["held"] += 1
+        rng = self.rng
+        if not p.dies and self.p_die_held > 0.0 and rng is not None:
+            p.dies = bool(rng.random() < self.p_die_held)
+            self.totals["held_deaths"] += p.dies
 
     # ---------------------------------------------------------- transitions
     def admit(self, p: Patient, site: Facility, unit: int, day: int, counted: bool) -> None:
         """Into a bed of ``unit`` at ``site``; ``counted``: a new admission there (not a
-        boarder getting its bed, nor a warm start)."""
+        patient getting the bed it waited for)."""
         self._put(p, site, unit)
         if counted:
             self._count_admission(p, site)
@@ -94,11 +131,24 @@ class Placement:
 
     def board(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
         """Into the ED of ``site`` to wait for a ward bed; ``counted``: a new admission
-        there (not a step-down from the ICU, nor a warm start)."""
+        there (not a step-down from the ICU)."""
         self._put(p, site, ED)
         if counted:
             self._count_admission(p, site)
         self.row((p.resident, day, BOARD, site.index, ED))
+
+    def hold(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
+        """Outside the full ICU of ``site``, waiting for an ICU bed (a ``board`` row with
+        unit ``icu_outside``); ``counted``: a new admission there."""
+        self._put(p, site, HELD)
+        if counted:
+            self._count_admission(p, site)
+        self.row((p.resident, day, BOARD, site.index, HELD))
+
+    def start(self, p: Patient, site: Facility, unit: int, day: int) -> None:
+        """In hospital when the run starts (any unit; no arrival, admission or transfer)."""
+        self._put(p, site, unit)
+        self.row((p.resident, day, START, site.index, unit))
 
     @staticmethod
     def _count_admission(p: Patient, site: Facility) -> None:
@@ -114,14 +164,18 @@ class Placement:
         self.row((p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
 
     def transfer(self, p: Patient, src: Facility, dest: Facility, unit: int, day: int) -> None:
-        """From ``src`` to ``unit`` at ``dest`` (ED: boarding there): counted out and in,
-        one ``transfer`` row. A placed patient moves with it; a new one (not yet placed)
-        is admitted at ``dest`` afterwards."""
+        """From ``src`` to ``unit`` at ``dest`` (ED: boarding there; HELD: held outside
+        its ICU): counted out and in, one ``transfer`` row. A new patient (not yet placed)
+        is admitted at ``dest`` afterwards; a placed one moves with it, with an ``admit``
+        row when it enters a bed unit it was not in (an ICU entry, a boarder's bed)."""
         src.counts["transfers_out"] += 1
         dest.counts["transfers_in"] += 1
-        if p.site is not None:
-            self._put(p, dest, unit)
         self.row((p.resident, day, TRANSFER, dest.index, unit))
+        if p.site is not None:
+            before = p.unit
+            self._put(p, dest, unit)
+            if unit != before and unit in (WARD, ICU, ALC):
+                self.row((p.resident, day, ADMIT, dest.index, unit))
 
     def release(self, p: Patient, day: int, died: bool, killed: bool) -> None:
         """Out of the network: discharged, or dead (``killed``: the model must still kill
@@ -149,18 +203,23 @@ class Placement:
         p.remove()
 
     # ------------------------------------------------------------- queues
-    def fill_boarders(self, facilities: list[Facility], day: int) -> None:
-        """Give freed ward beds (surge beds included) to each site's boarders, first come,
-        first served (the ward, or ALC for a boarder whose ward days ran out)."""
+    def fill_beds(self, facilities: list[Facility], day: int) -> None:
+        """Give free ICU beds to each site's held patients and free ward beds (surge
+        beds included) to its boarders (the ward, or ALC for a boarder whose ward days
+        ran out), first come, first served."""
+        admit = self.admit
         for fac in facilities:
-            queue = fac.boarding
             n = fac.n
-            while queue:
-                p = queue[0]
-                if p.site is not fac or p.unit != ED:  # left the queue otherwise
+            for queue, unit in ((fac.held, HELD), (fac.boarding, ED)):
+                while queue:
+                    ticket, p = queue[0]
+                    if p.ticket != ticket or p.site is not fac or p.unit != unit:
+                        queue.popleft()  # left the queue otherwise
+                        continue
+                    if unit == HELD:
+                        if n[ICU] >= fac.icu_capacity:
+                            break
+                    elif n[WARD] + n[ALC] >= fac.ward_capacity:
+                        break
                     queue.popleft()
-                    continue
-                if n[1] + n[3] >= fac.ward_capacity:  # ward + ALC: no free bed
-                    break
-                queue.popleft()
-                self.admit(p, fac, p.phases[p.phase][0], day, counted=False)
+                    admit(p, fac, p.phases[p.phase][0], day, counted=False)

@@ -2,8 +2,8 @@
 
 - A need arrives at the nearest open site by travel time from the resident's zone
   (a site with an ED for emergencies; any open site with ward beds for planned care).
-- A site past its diversion threshold (ward occupancy of funded beds, counting ED
-  boarders) sends new emergency arrivals to the next nearest site that is not, if it is
+- A site past its diversion threshold (ward occupancy of funded beds, or of the staffed
+  ones when fewer, counting ED boarders) sends new emergency arrivals to the next nearest site that is not, if it is
   at most ``max_divert_minutes`` further; the diversion is counted at the first site.
 - Tertiary needs (trauma, cardiac) go to the nearest open tertiary site; needs that
   start in the ICU go to the nearest open site with ICU beds.
@@ -15,7 +15,7 @@
 - An ICU need at a full ICU is transferred to the nearest site with a free ICU bed within
   ``max_transfer_minutes`` of the site; a ward need at a full ward (funded plus surge) to
   the nearest site with a free funded ward bed within that limit. Otherwise the patient
-  stays: over-capacity ICU, or ED boarding.
+  stays: held outside the ICU, or boarding in the ED.
 
 Travel between two sites is approximated by the travel time from the first site's zone
 to the second site (the region has zone-to-facility minutes only).
@@ -117,14 +117,14 @@ class Router:
         # beds; written out here, this is called for every need) is at the threshold: then
         # the nearest within the extra minutes that is not, else the nearest anyway
         nearest, fac, minutes = candidates[0]
-        n, beds = fac.n, fac.ward_beds
+        n, beds = fac.n, fac.ward_beds_in_use
         if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at:
             return nearest, nearest
         limit = minutes + self.max_divert_minutes
         for f, fac, minutes in candidates[1:]:
             if minutes > limit:
                 break
-            n, beds = fac.n, fac.ward_beds
+            n, beds = fac.n, fac.ward_beds_in_use
             if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at:
                 return f, nearest
         return nearest, nearest
@@ -191,22 +191,19 @@ class Router:
         return -1
 
     def evacuation(self, site: Facility, unit: int | None = None) -> int:
-        """Nearest other open site with ward beds, any distance, one that admits if any
-        does (-1: none). With ``unit`` (a unit code), the nearest such site with a free
-        bed in that unit (ICU beds for the ICU, ward beds with surge beds otherwise) comes
-        first."""
+        """Where the patients of a closing site go, any distance (-1: no other site is
+        open). With ``unit`` (a unit code), the nearest open site that admits with a free
+        bed in that unit (ICU beds for the ICU, ward beds with surge beds otherwise);
+        failing that (or without ``unit``) the nearest open site with ward beds, one that
+        admits if any does; failing that the nearest open site."""
+        others = [
+            f for f in self.order[site.zone] if f != site.index and self.facilities[f].is_open
+        ]
         if unit is not None:
-            for f in self.order[site.zone]:
+            for f in others:
                 fac = self.facilities[f]
-                if f == site.index or not fac.is_open or not self.admits[f]:
-                    continue
-                if fac.icu_free() if unit == ICU else fac.ward_free():
+                if self.admits[f] and (fac.icu_free() if unit == ICU else fac.ward_free()):
                     return f
-        fallback = -1
-        for f in self.order[site.zone]:
-            fac = self.facilities[f]
-            if f != site.index and fac.is_open and fac.ward_beds > 0:
-                if self.admits[f]:
-                    return f
-                fallback = f if fallback < 0 else fallback
-        return fallback
+        with_beds = [f for f in others if self.facilities[f].ward_beds > 0]
+        admitting = [f for f in with_beds if self.admits[f]]
+        return (admitting or with_beds or others or [-1])[0]
