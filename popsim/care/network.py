@@ -29,11 +29,13 @@ board, hold, move unit, transfer, release, start); this module decides which hap
 Census may exceed funded beds up to each unit's surge limit; beyond it patients board or
 are held outside the ICU, and bed demand (``ward_demand``, ``icu_demand``) counts them all:
 nobody is dropped. A need with no open site at all is counted as ``unserved``.
+:meth:`CareNetwork.seed_census` starts the network from an observed census.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,6 +45,7 @@ from popsim.care.params import CareParams, ReferralShares
 from popsim.care.patient import ARRIVE, JourneyLog, Patient, plan_path
 from popsim.care.placement import Placement
 from popsim.care.routing import Router
+from popsim.care.seeding import seed_census
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
 from popsim.model import FACILITY_METRICS
 from popsim.needs import MATERNITY, NeedBatch
@@ -206,6 +209,14 @@ class CareNetwork:
         else:
             raise TypeError(f"the care network does not handle {event!r}")
         self.router.refresh()
+
+    def seed_census(self, census: Mapping[tuple[int, str], int], rng: np.random.Generator) -> None:
+        """Start from an observed census: ``census[(facility_index, unit)]`` patients in
+        each unit (``"ward"``, ``"icu"``, ``"alc"``), placed today with remaining stays of
+        a steady-state snapshot (:mod:`popsim.care.seeding`). Today's ``facility_day`` row
+        shows the seeded census until the day is stepped. ValueError on a bad entry."""
+        seed_census(self, census, rng)
+        self._write(self.model.day)
 
     def journeys(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
         """Journey rows (resident_id, day, event, facility, unit) and the code names."""

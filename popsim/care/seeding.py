@@ -1,0 +1,121 @@
+"""Seeding the care network from an observed census (a forecast's warm start).
+
+:func:`seed_census` puts exactly the given number of patients in each site's ward, ICU
+and ALC beds at the start, as a snapshot of a hospital in its steady state would have
+them: a patient found in hospital has a length-biased stay (long stays are more likely
+to be caught by a snapshot) and is found at a uniform point of it. For a lognormal stay
+``LN(mu, s^2)`` the length-biased stay is ``LN(mu + s^2, s^2)``; the remaining stay is
+that times ``1 - U`` with ``U`` uniform, rounded up to whole days (at least one).
+
+Stay distributions (lognormal, arithmetic mean and sd in days):
+
+- ward: mean 7.3 (CIHI Discharge Abstract Database, average acute length of stay
+  2023-24), coefficient of variation 1.1 (the everyday demand module's medical stays);
+- ICU: mean 3.5, sd 4.0 (the demand module's ICU assumption), then a ward step-down
+  drawn from the ward distribution (not length-biased: it has not started);
+- ALC: mean 20, sd 18 (the demand module's ALC assumption; CADTH 2024: about 25 ALC days
+  per ALC stay among those 65+ waiting for residential care).
+
+Outcomes: an ICU patient dies at the end of its stay with the care parameters'
+``p_death_icu``; ward and ALC patients with 0.03 (the demand module's in-hospital death
+share, about 3% of stays; an assumption). Seeded patients are residents of the site's zone
+who are alive and not in hospital (anyone alive, when the zone has too few), of the
+medical kind, not counted as arrivals or admissions (journey event ``start``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from popsim.care.facility import ALC, ICU, WARD
+from popsim.care.patient import Patient, plan_path
+from popsim.needs import MEDICAL
+
+if TYPE_CHECKING:
+    from popsim.care.network import CareNetwork
+
+#: Unit names accepted by :func:`seed_census` and their codes.
+SEED_UNITS: dict[str, int] = {"ward": WARD, "icu": ICU, "alc": ALC}
+#: Stay distributions (mean, sd in days) by unit (see the module docstring).
+STAY_DAYS: dict[int, tuple[float, float]] = {WARD: (7.3, 8.0), ICU: (3.5, 4.0), ALC: (20.0, 18.0)}
+#: Death at the end of the stay for seeded ward and ALC patients (ICU: ``p_death_icu``).
+P_DEATH_WARD = 0.03
+
+
+def _lognormal_params(mean: float, sd: float) -> tuple[float, float]:
+    s2 = float(np.log1p((sd / mean) ** 2))
+    return float(np.log(mean)) - s2 / 2, s2
+
+
+def stay_days(rng: np.random.Generator, unit: int, n: int) -> np.ndarray:
+    """Whole days (>= 1) of ``n`` stays in ``unit`` about to start."""
+    mu, s2 = _lognormal_params(*STAY_DAYS[unit])
+    return np.clip(np.ceil(rng.lognormal(mu, np.sqrt(s2), n)), 1, 3650).astype(np.int64)
+
+
+def remaining_days(rng: np.random.Generator, unit: int, n: int) -> np.ndarray:
+    """Remaining whole days (>= 1) of ``n`` stays in ``unit`` caught by a snapshot."""
+    mu, s2 = _lognormal_params(*STAY_DAYS[unit])
+    whole = rng.lognormal(mu + s2, np.sqrt(s2), n)  # length-biased stays
+    left = whole * (1.0 - rng.random(n))
+    return np.clip(np.ceil(left), 1, 3650).astype(np.int64)
+
+
+def _check(census: Mapping[tuple[int, str], int], n_facilities: int) -> list[tuple[int, int, int]]:
+    """``(facility, unit code, count)`` rows of a census, or ValueError naming the entry."""
+    rows = []
+    for key, count in census.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"census key {key!r}: expected (facility_index, unit)")
+        fac, unit = key
+        if isinstance(fac, bool) or not isinstance(fac, (int, np.integer)):
+            raise ValueError(f"census key {key!r}: facility index must be an integer")
+        if not 0 <= int(fac) < n_facilities:
+            raise ValueError(f"census key {key!r}: facility index outside 0..{n_facilities - 1}")
+        if unit not in SEED_UNITS:
+            raise ValueError(f"census key {key!r}: unit must be one of {sorted(SEED_UNITS)}")
+        if isinstance(count, bool) or int(count) != count or count < 0:
+            raise ValueError(f"census {key!r}: expected a whole number >= 0, got {count!r}")
+        rows.append((int(fac), SEED_UNITS[unit], int(count)))
+    return rows
+
+
+def seed_census(
+    network: CareNetwork, census: Mapping[tuple[int, str], int], rng: np.random.Generator
+) -> None:
+    """Place exactly ``census[(facility_index, unit)]`` patients in each unit (``"ward"``,
+    ``"icu"``, ``"alc"``) today; see the module docstring. Raises ValueError on a bad
+    entry (nothing placed)."""
+    model = network.model
+    pop = model.pop
+    rows = _check(census, len(network.facilities))
+    day = model.day
+    free = pop.alive & ~pop.in_hospital
+    p_death = {WARD: P_DEATH_WARD, ALC: P_DEATH_WARD, ICU: network.params.p_death_icu}
+    for fac_i, unit, count in rows:
+        if count == 0:
+            continue
+        site = network.facilities[fac_i]
+        pool = np.flatnonzero(free & (pop.zone == site.zone))
+        if len(pool) < count:
+            pool = np.flatnonzero(free)
+        if len(pool) < count:
+            raise ValueError(f"census {fac_i, unit}: {count} patients, {len(pool)} residents free")
+        ids = rng.choice(pool, size=count, replace=False)
+        free[ids] = False
+        left = remaining_days(rng, unit, count).tolist()
+        after = stay_days(rng, WARD, count) if unit == ICU else np.zeros(count, np.int64)
+        after = after.tolist()
+        dies = (rng.random(count) < p_death[unit]).tolist()
+        for r, days, ward_after, die in zip(ids.tolist(), left, after, dies, strict=True):
+            phases = plan_path(days, ward_after, 0) if unit == ICU else ((unit, days),)
+            p = Patient(model, r, MEDICAL, int(pop.zone[r]), int(pop.band[r]), day, phases, die)
+            p.prevalent = True
+            network.place.start(p, site, unit, day)
+            network.patients[r] = p
+            network.calendar[p.day_next].append(p)
+        pop.in_hospital[ids] = True
+        network.totals["prevalent"] += count

@@ -1,0 +1,62 @@
+"""Seeding the care network from an observed census (forecast warm start)."""
+
+import numpy as np
+import pytest
+from conftest import facility_metric as _col
+
+from popsim.care.facility import WARD
+from popsim.care.network import CareParams
+from popsim.care.seeding import STAY_DAYS
+from popsim.model import ModelConfig, RegionModel
+from popsim.synth import synthetic_region
+
+
+def _model(days=5, population=20_000):
+    region = synthetic_region(n_zones=3, n_facilities=3, population=population, seed=1)
+    return RegionModel(region, ModelConfig(days=days, care=CareParams()), seed=1)
+
+
+def test_a_seeded_census_is_reproduced_exactly_before_any_step():
+    model = _model()
+    census = {(0, "ward"): 40, (0, "icu"): 3, (1, "alc"): 7, (2, "ward"): 12, (2, "icu"): 99}
+    model.care.seed_census(census, np.random.default_rng(4))
+    names = {"ward": "ward_census", "icu": "icu_census", "alc": "alc_census"}
+    for f in range(3):
+        for unit, column in names.items():
+            assert _col(model, column)[0, f] == census.get((f, unit), 0)
+    # 99 ICU patients at a site with far fewer ICU beds: placed as observed (the first
+    # step brings the ICU within its limit)
+    assert model.care.facilities[2].icu_census == 99
+    total = sum(census.values())
+    assert model.pop.in_hospital.sum() == total == len(model.care.patients)
+    assert _col(model, "admissions")[0].sum() == 0
+    journeys, codes = model.care.journeys()
+    assert (journeys["event"] == codes["event"].index("start")).sum() == total
+    model.step()
+    assert _col(model, "icu_census")[0, 2] <= model.care.facilities[2].icu_capacity
+
+
+def test_seeded_remaining_stays_are_those_of_a_steady_state_snapshot():
+    """Renewal theory: a stay caught at a random moment has mean remaining length
+    E[S^2] / (2 E[S]); rounded up to whole days, half a day more. Tolerance: 4 standard
+    errors of the sample mean."""
+    model = _model(population=30_000)
+    n = 4000
+    model.care.seed_census({(0, "ward"): n}, np.random.default_rng(7))
+    left = np.array([p.day_next for p in model.care.patients.values()], dtype=float)
+    mean, sd = STAY_DAYS[WARD]
+    expected = (mean**2 + sd**2) / (2 * mean) + 0.5
+    se = left.std(ddof=1) / np.sqrt(n)
+    assert abs(left.mean() - expected) < 4 * se
+    assert left.min() >= 1
+
+
+@pytest.mark.parametrize(
+    "census",
+    [{(5, "ward"): 1}, {(0, "ed"): 1}, {(0, "ward"): -2}, {(0, "ward"): 1.5}, {0: 3}],
+)
+def test_a_bad_census_entry_is_refused_and_nothing_is_placed(census):
+    model = _model()
+    with pytest.raises(ValueError, match="census"):
+        model.care.seed_census(census, np.random.default_rng(1))
+    assert len(model.care.patients) == 0
