@@ -60,3 +60,31 @@ def test_a_bad_census_entry_is_refused_and_nothing_is_placed(census):
     with pytest.raises(ValueError, match="census"):
         model.care.seed_census(census, np.random.default_rng(1))
     assert len(model.care.patients) == 0
+
+
+def test_clearing_mid_run_empties_every_place_and_count_then_seeding_is_exact():
+    """Mid-run (boarders, patients held outside a full ICU, epidemic patients): clear()
+    leaves no patient, census, queue entry or hospital flag behind, counts no discharge,
+    and a census seeded afterwards is reproduced exactly."""
+    from popsim.care.patient import Patient
+    from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
+
+    model = _model(days=6)
+    for f in model.care.facilities:
+        f.icu_beds, f.ward_beds = 1, 5
+    ids = np.flatnonzero(model.pop.alive)
+    model.request_care(NeedBatch.build(ids[:30], EPI_CRITICAL, icu_days=5, ward_days=3))
+    model.request_care(NeedBatch.build(ids[30:90], MEDICAL, ward_days=6))
+    model.step()
+    assert _col(model, "icu_outside")[0].sum() > 0 and _col(model, "ed_boarding")[0].sum() > 0
+    discharged = model.care.totals["discharged"]
+    model.care.clear()
+    assert all(f.n == [0] * 5 and f.n_epidemic == 0 for f in model.care.facilities)
+    assert not model.care.patients and not model.pop.in_hospital.any()
+    assert not model.agents_by_type.get(Patient, ())
+    assert model.care.totals["discharged"] == discharged
+    census = {(0, "icu"): 1, (1, "ward"): 4}
+    model.care.seed_census(census, np.random.default_rng(2))
+    model.step()  # the seeded patients and no others (their stays outlast today)
+    assert _col(model, "icu_census")[1, 0] == 1 and _col(model, "ward_census")[1, 1] == 4
+    assert _col(model, "icu_outside")[1].sum() == 0 and _col(model, "ed_boarding")[1].sum() == 0

@@ -218,6 +218,17 @@ class CareNetwork:
         seed_census(self, census, rng)
         self._write(self.model.day)
 
+    def clear(self) -> None:
+        """Empty the network: every patient leaves uncounted (no discharge, death or
+        journey row), before :meth:`seed_census` replaces today's census mid-run."""
+        ids = np.fromiter(self.patients, dtype=np.int64, count=len(self.patients))
+        leave = self.place.leave
+        for p in list(self.patients.values()):
+            leave(p)
+        self.calendar.clear()
+        if len(ids):
+            self.model.pop.in_hospital[ids] = False
+
     def journeys(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
         """Journey rows (resident_id, day, event, facility, unit) and the code names."""
         return self.log.arrays()

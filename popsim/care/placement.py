@@ -21,7 +21,8 @@ daily flow once:
   stay, or a new need of a patient already in hospital);
 - :meth:`Placement.transfer`: to another site (a referral or transfer before a new
   patient is placed, an ICU transfer of an inpatient, an evacuation);
-- :meth:`Placement.release`: out of the network (discharge or death).
+- :meth:`Placement.release`: out of the network (discharge or death);
+- :meth:`Placement.leave`: out of the network uncounted (a census replaced).
 
 Queues are first come, first served; a patient who leaves a queue otherwise (moved by a
 new need, transferred, discharged, died) is not searched for: its entry is dropped when
@@ -200,6 +201,14 @@ class Placement:
             totals["alc_stays"] += unit == ALC
         self.left.append(r)
         del self.patients[r]
+        p.remove()
+
+    def leave(self, p: Patient) -> None:
+        """Out of the network without a discharge or a death: no count, no journey row
+        (the census is being replaced by an observed one)."""
+        self._put(p, None, p.unit)
+        p.active = False
+        del self.patients[p.resident]
         p.remove()
 
     # ------------------------------------------------------------- queues

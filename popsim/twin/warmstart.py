@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from popsim.care.facility import ALC, ED, ICU, WARD
+from popsim.care.facility import ALC, ICU, WARD
 from popsim.care.patient import Patient, plan_path
 
 if TYPE_CHECKING:
@@ -40,20 +40,7 @@ FALLBACK_DAYS = 7
 def _clear(model: RegionModel) -> None:
     """Empty the care network: every patient leaves without a discharge being counted
     (the as-of day is already recorded; nobody left, the census is replaced)."""
-    net = model.care
-    ids = np.fromiter(net.patients.keys(), dtype=np.int64, count=len(net.patients))
-    for p in list(net.patients.values()):
-        p.active = False
-        p.site = None
-        p.remove()
-    net.patients.clear()
-    net.calendar.clear()
-    for fac in net.facilities:
-        fac.boarding.clear()
-        for unit in (ED, WARD, ICU, ALC):
-            fac.n[unit] = 0
-    if len(ids):
-        model.pop.in_hospital[ids] = False
+    model.care.clear()
 
 
 def _pool(model: RegionModel, rng: np.random.Generator):
