@@ -179,3 +179,47 @@ def test_map_labels_do_not_overlap() -> None:
         for j in range(i + 1, 12):
             assert not boxes[i].overlaps(boxes[j]), (labels[i].get_text(), labels[j].get_text())
     plt.close(fig)
+
+
+RUN_SPEC = """
+region = "synthetic"
+start = 2026-01-01
+days = 30
+replicates = 3
+seed = 3
+[scenarios.baseline]
+events = [{ day = 0, facility = "F1", ward_beds = -12, icu_beds = -1 }]
+[scenarios.closed]
+events = [{ day = 1, close = "F2" }, { day = 0, facility = "F3", ward_beds = -8 }]
+"""
+DAYS_RE = re.compile(r"(\S+) (\d+)(?: \((\d+)/(\d+) replicates\))?")
+
+
+def test_run_summary_days_over_equal_the_tables(tmp_path: Path, capsys) -> None:
+    """The end-of-run summary's days over capacity (mean over replicates) are the
+    analysis tables' (site, unit total, whole run): one definition."""
+    from popsim.analysis import load
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(RUN_SPEC, encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(spec), "--workers", "1", "--population", "6000", "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    text = capsys.readouterr().out
+    rep = load(out).site_replicate
+    rep = rep[(rep["window"] == "all") & (rep["unit"] == "total")]
+    blocks = re.split(r"\n  (?=\S+ \(\d+ replicates\))", text)
+    checked = 0
+    for block in blocks[1:]:
+        scenario = block.split(" ", 1)[0]
+        body = " ".join(block.split())
+        if "no site over capacity" in body:
+            r = rep[(rep["scenario"] == scenario) & (rep["facility"] != "All sites")]
+            assert (r["days_over"] == 0).all()
+            continue
+        listing = body.split("mean days of 30): ", 1)[1]
+        for site, mean_days, _, _ in DAYS_RE.findall(listing.replace(",", "")):
+            r = rep[(rep["scenario"] == scenario) & (rep["facility"] == site)]
+            assert int(mean_days) == round(r["days_over"].mean()), (scenario, site)
+            checked += 1
+    assert checked > 0

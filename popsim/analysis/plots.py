@@ -203,7 +203,8 @@ def over_capacity_bars(
     90% interval over replicates)."""
     c = capacity[(capacity["unit"] == "total") & (capacity["open_days"] > 0)]
     windows = windows or sorted(set(c["window"]))
-    sites = [s for s in sites if s in set(c["facility"])]
+    # All sites is over whenever any site is: not a bar a planner can compare
+    sites = [s for s in sites if s in set(c["facility"]) and s != ALL_SITES]
     if not sites or c.empty:
         return None
     plt = _pyplot()
