@@ -266,6 +266,21 @@ def _twin_parsers(sub: argparse._SubParsersAction) -> None:
     cal.set_defaults(func=_calibrate)
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from popsim.validate import FULL_POPULATION, QUICK_POPULATION, run_checks, write_report
+
+    if args.population is not None and args.population < 1000:
+        raise PopsimError(f"--population: expected at least 1000 residents, got {args.population}")
+    n = args.population or (QUICK_POPULATION if args.quick else FULL_POPULATION)
+    checks = run_checks(args.region, population=n, quick=args.quick, seed=args.seed)
+    title = f"region {args.region}, {n:,} residents, seed {args.seed}"
+    path = write_report(checks, args.out, title)
+    for c in checks:
+        print(f"{'pass' if c.passed else 'FAIL'}  {c.check}: {c.measured} (expected {c.expected})")
+    print(f"{sum(c.passed for c in checks)} of {len(checks)} checks pass; report: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="popsim", description="Population-health agent-based model of a health region."
@@ -313,7 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--workers", type=int, default=None, help="local worker processes")
     group.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     run.add_argument("--days", type=int, default=None)
-    run.add_argument("--population", type=int, default=None)
+    run.add_argument(
+        "--population",
+        type=int,
+        default=None,
+        help="scale the residents (beds are not scaled: rates stay valid, occupancy does not)",
+    )
     run.add_argument("--out", default=None, help="output folder (default: beside the spec)")
     run.add_argument("--force", action="store_true", help="rerun complete replicates too")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -328,6 +348,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     _add_analysis_options(report)
     report.set_defaults(func=_report)
+
+    validate = sub.add_parser(
+        "validate", help="check the model against published figures; CSV and HTML report"
+    )
+    validate.add_argument(
+        "--out", default="validation", help="report folder (default: ./validation)"
+    )
+    validate.add_argument("--quick", action="store_true", help="a small population (minutes)")
+    validate.add_argument(
+        "--population", type=int, default=None, help="residents (default 2,000,000; --quick 40,000)"
+    )
+    validate.add_argument("--region", default="fraser", help="a shipped region name or folder")
+    validate.add_argument("--seed", type=int, default=1)
+    validate.set_defaults(func=_validate)
 
     export = sub.add_parser("export", help="the analysis tables as an Excel workbook")
     export.add_argument("run_dir")

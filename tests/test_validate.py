@@ -1,0 +1,59 @@
+"""popsim validate: the quick report on the shipped region (real runs, real files)."""
+
+import csv
+
+import pytest
+
+from popsim.cli import main
+from popsim.validate import final_size, generation_mgf
+
+
+@pytest.mark.slow
+def test_quick_validation_writes_the_report_and_every_check_passes(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["validate", "--quick", "--out", str(out)]) == 0
+    with open(out / "validation.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and list(rows[0]) == ["check", "expected", "source", "measured", "verdict"]
+    names = " ".join(r["check"] for r in rows)
+    for topic in (
+        "final size",
+        "early growth",
+        "attack rate, children",
+        "influenza season: hospitalisations per 10,000",
+        "ICU share",
+        "COVID-19 ancestral",
+        "admissions per 1,000",
+        "ED visits",
+        "acute length of stay",
+        "ALC share of stays",
+        "ALC share of acute bed-days",
+        "crude death rate",
+        "crude birth rate",
+        "Little's law",
+        "dispersion",
+    ):
+        assert topic in names, topic
+    assert all(r["source"] and r["measured"] for r in rows)
+    failed = [r for r in rows if r["verdict"] != "pass"]
+    assert not failed, failed
+    page = (out / "validation.html").read_text(encoding="utf-8")
+    assert page.count("<tr") == len(rows) + 1
+    assert f"{len(rows)} of {len(rows)} checks pass" in capsys.readouterr().out
+
+
+def test_a_bad_population_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["validate", "--population", "10", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--population" in err[0]
+    assert not any(tmp_path.iterdir())
+
+
+def test_final_size_and_the_generation_interval_relations():
+    # z = 1 - exp(-R0 z): R0 2 gives about 0.797 (a textbook figure); none below 1
+    assert abs(final_size(2.0) - 0.7968) < 1e-3 and final_size(0.9) == 0.0
+    from popsim.epidemic_params import EpidemicParams
+
+    p = EpidemicParams(dur_latent={"mean": 3, "sd": 0}, dur_infectious={"mean": 1, "sd": 0})
+    # a fixed generation interval of 3 days: M(-r) = exp(-3 r) exactly
+    assert abs(generation_mgf(p, 0.1) - 2.718281828**-0.3) < 1e-9
