@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from popsim.region import N_AGE_BANDS
+
 if TYPE_CHECKING:
     from popsim.epidemic import EpidemicParams
     from popsim.population import Population
@@ -51,25 +53,76 @@ class Transmission:
     coupling: np.ndarray  # (zone, zone) row-stochastic share of contacts by zone
 
 
+def household_matrix(pop: Population) -> np.ndarray:
+    """``H[a, b]``: mean number of living band-``a`` housemates of a living band-``b``
+    resident (the resident not counted), from the population's households."""
+    alive = np.flatnonzero(pop.alive)
+    hh = pop.household[alive].astype(np.int64)
+    band = pop.band[alive].astype(np.int64)
+    nb = N_AGE_BANDS
+    n_hh = int(pop.household.max()) + 1 if len(pop.household) else 0
+    comp = np.bincount(hh * nb + band, minlength=n_hh * nb).reshape(n_hh, nb)
+    pairs = np.zeros((nb, nb))
+    for lo in range(0, n_hh, 200_000):  # (in chunks: a few MB at a time)
+        block = comp[lo : lo + 200_000].astype(np.float64)
+        pairs += block.T @ block
+    n_band = np.bincount(band, minlength=nb).astype(np.float64)
+    pairs -= np.diag(n_band)  # a resident is not their own housemate
+    return pairs / np.maximum(n_band, 1.0)[None, :]
+
+
+def spectral_radius(m: np.ndarray) -> float:
+    """Largest absolute eigenvalue of ``m``."""
+    return float(np.max(np.abs(np.linalg.eigvals(m))))
+
+
+def next_generation(
+    params: EpidemicParams, pop: Population, beta: float, p_household: float
+) -> np.ndarray:
+    """The next-generation matrix by band (``K[a, b]``: infections of band ``a`` caused
+    by one infected resident of band ``b`` in a fully susceptible population), community
+    and household parts together."""
+    p = params
+    p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
+    n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
+    rel_inf = p_sym + (1 - p_sym) * p.rel_trans_asymptomatic
+    dur = p.dur_infectious.expected_days()
+    community = p.contacts(n_band) * n_band[:, None] / n_band[None, :] * (rel_inf * dur)
+    household = p_household * household_matrix(pop) * rel_inf[None, :]
+    return beta * community + household
+
+
 def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray) -> Transmission:
-    """Community rate from the spectral radius of the next-generation matrix (one
-    population, by band) and the household probability from the mean number of other
-    household members of an infected resident (size-biased), so that the two together
-    give ``r0`` in a fully susceptible population."""
+    """The household probability from ``household_share`` (that share of ``r0`` from the
+    mean number of other household members of an infected resident, size-biased), then
+    the community rate such that the spectral radius of the next-generation matrix by
+    band, community and household infections together (:func:`next_generation`), is
+    ``r0`` in a fully susceptible population (bisection; the radius grows with the
+    rate). The household part counts first-generation infections only: infections of
+    housemates by housemates are in the next generation, so within-household depletion
+    makes early growth somewhat slower than ``r0`` implies (the validation report
+    measures it against the Wallinga-Lipsitch relation)."""
     p = params
     p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
     n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
     contacts = p.contacts(n_band)
     rel_inf = p_sym + (1 - p_sym) * p.rel_trans_asymptomatic
-    dur = p.dur_infectious.expected_days()
-    ngm = contacts * n_band[:, None] / n_band[None, :] * (rel_inf * dur)[None, :]
-    rho = float(np.max(np.abs(np.linalg.eigvals(ngm))))
-    beta = p.r0 * (1 - p.household_share) / rho if rho > 0 else 0.0
     sizes = np.diff(pop.hh_start).astype(np.float64)
     others = float((sizes * (sizes - 1)).sum() / max(sizes.sum(), 1.0))
     mean_rel = float((rel_inf * n_band).sum() / n_band.sum())
     want = p.r0 * p.household_share
     p_household = min(1.0, want / (others * mean_rel)) if others > 0 and want > 0 else 0.0
+    beta = 0.0
+    rho_community = spectral_radius(next_generation(p, pop, 1.0, 0.0))
+    if rho_community > 0 and spectral_radius(next_generation(p, pop, 0.0, p_household)) < p.r0:
+        lo, hi = 0.0, p.r0 / rho_community
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            if spectral_radius(next_generation(p, pop, mid, p_household)) < p.r0:
+                lo = mid
+            else:
+                hi = mid
+        beta = (lo + hi) / 2
     coupling = gravity_weights(
         pop.alive_counts.sum(axis=1),
         zone_minutes,

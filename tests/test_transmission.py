@@ -75,3 +75,37 @@ def test_hazard_cache_equals_community_hazard_exactly():
         want = community_hazard(tr, pressure, alive, rel)
         assert np.array_equal(cache(pressure, alive), want)
     assert not np.array_equal(want, community_hazard(tr, pressure, alive, np.ones(pop.n_zones)))
+
+
+def test_household_matrix_counts_housemates_by_band_and_leaves_out_the_dead():
+    from popsim.transmission import household_matrix
+
+    # households: {0-9, 30-39, 30-39}, {70-79}, {30-39, 0-9 (dead)}
+    ages = np.array([5, 35, 33, 75, 38, 4])
+    pop = Population(ages, np.zeros(6), np.zeros(6), np.array([0, 0, 0, 1, 2, 2]), n_zones=1)
+    pop.kill(np.array([5]))
+    h = household_matrix(pop)
+    assert h[3, 0] == 2.0 and h[0, 0] == 0.0  # the child lives with two 30-39s
+    # the three 30-39s have two living children and two 30-39 housemates between them
+    # (the third lives with a child who died: not counted)
+    assert abs(h[0, 3] - 2 / 3) < 1e-12 and abs(h[3, 3] - 2 / 3) < 1e-12
+    assert h[:, 7].sum() == 0.0  # living alone
+
+
+def test_r0_is_the_spectral_radius_with_households_and_growth_follows_it():
+    # calibrate puts the radius of community + household next-generation matrix at r0
+    # (not the two split additively); the households' effect on early growth is
+    # measured against Wallinga-Lipsitch by popsim validate
+    from popsim.transmission import next_generation, spectral_radius
+
+    region = synthetic_region(n_zones=3, population=30_000, n_facilities=2, seed=1)
+    pop = Population.synthesize(region, np.random.default_rng(0))
+    for share in (0.0, 0.3, 0.6):
+        p = EpidemicParams(r0=2.0, household_share=share)
+        tr = calibrate(p, pop, region.zone_zone_minutes)
+        rho = spectral_radius(next_generation(p, pop, tr.beta, tr.p_household))
+        assert abs(rho - 2.0) < 1e-6
+        if share:
+            additive = EpidemicParams(r0=2.0 * (1 - share), household_share=0.0)
+            beta_additive = calibrate(additive, pop, region.zone_zone_minutes).beta
+            assert tr.beta != beta_additive

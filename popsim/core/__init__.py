@@ -10,6 +10,6 @@ resumed into or pooled with.
 """
 
 #: Version of the model's outputs (not of the package): bumped whenever outputs change.
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 
 __all__ = ["MODEL_VERSION"]
