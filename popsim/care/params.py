@@ -25,12 +25,19 @@ class ReferralShares(BaseModel):
     patient stays where it arrived. All zero: every admission stays at the site it arrived
     at (nearest-site routing).
 
-    Calibration (default Fraser year without an epidemic, seeds 11 and 12): 10 of the
-    11 admitting sites at a mean 86-114% of funded ward beds (BC 103% in 2018-19;
-    Chilliwack 123%, Abbotsford 118%, news reports), Abbotsford Regional, which serves all
-    of Fraser East, at 92-94% (71% with nearest-site routing), Chilliwack below at 81%;
-    Delta's ED boarding about 5 a day (20 without referral). A higher share (0.25-0.35)
-    lowers Delta's boarding further but empties Chilliwack, Langley and Peace Arch.
+    Calibration, measured at 2.0 million residents (every shipped spec's population; the
+    region's 2021 census counts are 1.86 million) in a default Fraser year without an
+    epidemic, seed 11, with CIHI's acute stays and ALC share (everyday demand's
+    defaults): the 11 admitting sites at a mean 103-115% of funded ward beds, region-wide
+    111% (BC 103% in 2018-19; Chilliwack 123%, Abbotsford 118%, news reports),
+    Abbotsford Regional, which serves all of Fraser East, at 110%, Chilliwack 103%; ICU
+    89% full (Fraser: about 80 ICU beds, 90% in March 2020); about 150 admitted patients
+    boarding in EDs a day region-wide (Fraser: about 222, target 165, news reports), the
+    most at Delta (60 a day), Eagle Ridge (32) and Surrey Memorial (29). At the 2021
+    population (1.86 million) the sites run at 93-115%, Delta boards 29 a day. The
+    referral shares were set at 1.86 million with shorter stays (sites at 86-114%, Delta
+    5 a day); a higher community share (0.25-0.35) lowers Delta's boarding but empties
+    Chilliwack, Langley and Peace Arch.
     Planned care is booked at the nearest site that admits (a site whose role refers
     everyone takes no bookings).
     """
