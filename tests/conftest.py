@@ -113,7 +113,15 @@ rel_admissions = {rel}
 [care]
 uncapped = true
 """
-TWIN_METRICS = ["admissions", "ward_census", "icu_census", "alc_census", "ed_boarding"]
+TWIN_METRICS = [
+    "admissions",
+    "ward_census",
+    "icu_census",
+    "alc_census",
+    "ed_boarding",
+    "epidemic_census",
+    "epidemic_admissions",
+]
 
 
 @dataclass

@@ -98,3 +98,15 @@ def test_cli_bad_calibration_section_exits_2(twin, tmp_path, capsys):
     code = main(["calibrate", str(bad), "--observed", str(observed), "--trials", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "calibration.parameters.epidemic.r9" in err
+
+
+def test_unknown_target_exits_2(twin, tmp_path, capsys):
+    _, spec, observed = twin
+    text = spec.read_text().replace(
+        'targets = ["admissions",', 'targets = ["cases_seen", "admissions",'
+    )
+    bad = tmp_path / "bad2.toml"
+    bad.write_text(text)
+    code = main(["calibrate", str(bad), "--observed", str(observed), "--trials", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "calibration.targets" in err and "Traceback" not in err

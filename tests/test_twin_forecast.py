@@ -119,6 +119,7 @@ def test_forecast_command_writes_hub_parquet_and_page(twin_truth, tmp_path):
         "value",
     ]
     assert set(fc["facility"]) == {"F1", "F2", "F3", "all"}
+    assert {"epidemic_census", "epidemic_admissions", "ward_census"} <= set(fc["metric"])
     assert (out / "forecast.png").stat().st_size > 5_000 and (out / "forecast.html").is_file()
 
 

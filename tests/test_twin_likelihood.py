@@ -68,3 +68,16 @@ def test_maximum_at_the_true_mean():
     grid = np.linspace(6, 10, 41)
     best = grid[np.argmax([lk.log_likelihood(t, np.full(len(y), m), math.inf) for m in grid])]
     assert abs(best - 8.0) < 4 * math.sqrt(8.0 / 2000) + 0.1
+
+
+def test_regional_total_is_the_sum_over_sites():
+    rows = [
+        {"date": START, "facility": "all", "epidemic_admissions": 7.0},
+        {"date": START, "facility": "F2", "epidemic_admissions": 3.0},
+    ]
+    t = lk.targets(
+        Observed(pd.DataFrame(rows)), ["epidemic_admissions"], ["F1", "F2"], START, START, START, 7
+    )
+    fd = np.array([[[2.0, 9.0], [5.0, 9.0]]])  # (day, facility, metric)
+    sim = lk.simulated_at(t, fd, ["epidemic_admissions", "other"])
+    assert sorted(sim.tolist()) == [5.0, 7.0]  # F2 alone, and F1 + F2 for "all"

@@ -49,6 +49,8 @@ FORECAST_METRICS: tuple[str, ...] = (
     "admissions",
     "ed_boarding",
 )
+#: Forecast too when observed (the epidemic's own share, e.g. a public COVID-19 series).
+EPIDEMIC_METRICS: tuple[str, ...] = ("epidemic_census", "epidemic_admissions")
 CENSUS_UNITS = {"ward_census": "ward", "icu_census": "icu", "alc_census": "alc"}
 #: Observation noise added to forecasts (negative-binomial size; assumption, as in
 #: :mod:`popsim.twin.likelihood`).
@@ -195,7 +197,8 @@ def run_forecast(
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(as_of_day, 99)))
     rows = []
     fac_ids = list(region.facility_ids)
-    for metric in FORECAST_METRICS:
+    extra = [m for m in EPIDEMIC_METRICS if m in known.metrics and m in metric_names]
+    for metric in (*FORECAST_METRICS, *extra):
         mi = metric_names.index(metric)
         sites = arr[:, :, :, mi]  # (R, H+1, F)
         series = np.concatenate([sites, sites.sum(axis=2, keepdims=True)], axis=2)
