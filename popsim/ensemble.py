@@ -257,7 +257,7 @@ def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterato
 
 def _remove_replicate(out: Path, scenario: str, replicate: int) -> None:
     record.manifest_path(out, scenario, replicate).unlink(missing_ok=True)  # manifest first
-    for table in record.TABLES:
+    for table in (*record.TABLES, *record.OPTIONAL_TABLES):
         record.part_path(out, table, scenario, replicate).unlink(missing_ok=True)
 
 
@@ -276,7 +276,7 @@ def _stale(out: Path, spec: RunSpec, hashes: dict[str, str]) -> list[tuple[str, 
             found.append((scenario, replicate))
     gone = {
         folder.name.split("=", 1)[1]
-        for table in (*record.TABLES, "manifest")
+        for table in (*record.TABLES, *record.OPTIONAL_TABLES, "manifest")
         for folder in (out / table).glob("scenario=*")
         if folder.is_dir() and folder.name.split("=", 1)[1] not in spec.scenarios
     }
@@ -288,7 +288,7 @@ def _remove(out: Path, stale: list[tuple[str, int | None]]) -> None:
         if replicate is not None:
             _remove_replicate(out, scenario, replicate)
             continue
-        for table in (*record.TABLES, "manifest"):
+        for table in (*record.TABLES, *record.OPTIONAL_TABLES, "manifest"):
             folder = out / table / f"scenario={scenario}"
             if folder.is_dir():
                 shutil.rmtree(folder)
@@ -297,7 +297,7 @@ def _remove(out: Path, stale: list[tuple[str, int | None]]) -> None:
 def _remove_orphans(out: Path) -> int:
     """Delete part files of replicates that have no manifest (never completed)."""
     n = 0
-    for table in record.TABLES:
+    for table in (*record.TABLES, *record.OPTIONAL_TABLES):
         for part in (out / table).glob("scenario=*/part-*.parquet"):
             scenario = part.parent.name.split("=", 1)[1]
             replicate = int(part.stem.split("-", 1)[1])
@@ -349,7 +349,10 @@ def run_spec(
 
     t0 = time.perf_counter()
     spec = load_spec(spec_path).with_overrides(days, population, replicates)
-    spec.check(spec.load_region())
+    region = spec.load_region()
+    spec.check(region)
+    if region.staffing is None and any(spec.params("staffing", s) for s in spec.scenarios):
+        print(f"staffing: region {region.name} has no staffing.csv; no staffing limits")
     out_dir = Path(out) if out is not None else default_out(spec_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_temp_files(out_dir)

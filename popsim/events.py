@@ -3,7 +3,7 @@
 :mod:`popsim.scenario` reads events from a run spec (names, dates) and turns them into
 these plain objects (indices, day numbers); the model hands each to the part that owns
 it: facilities to the care network, contacts and vaccination to the epidemic,
-electives to demand.
+electives to demand, rosters, ratios, strikes and sickness waves to staffing.
 """
 
 from __future__ import annotations
@@ -63,7 +63,60 @@ class Electives:
     paused: bool
 
 
-Event = OpenFacility | CloseFacility | ChangeBeds | ContactReduction | Vaccinate | Electives
+@dataclass(frozen=True)
+class ChangeRoster:
+    """Add (or, negative, remove) ``nurses`` per shift on the roster of a site's ``unit``
+    (``ward``, ``icu`` or ``ed``); the site's pool of nurses grows or shrinks with it."""
+
+    day: int
+    facility: int
+    unit: str
+    nurses: int
+
+
+@dataclass(frozen=True)
+class ChangeRatio:
+    """A new minimum ratio (``patients_per_nurse``) for ``unit`` at a site (-1: all sites)."""
+
+    day: int
+    unit: str
+    patients_per_nurse: float
+    facility: int = -1
+
+
+@dataclass(frozen=True)
+class Strike:
+    """A ``share`` (0..1) of the nurses of a site (-1: all sites) withdraw for ``duration_days``."""
+
+    day: int
+    share: float
+    duration_days: int
+    facility: int = -1
+
+
+@dataclass(frozen=True)
+class SicknessWave:
+    """Everyday sickness absence raised by ``p_absent`` (an extra share of nurses away on
+    any day) for ``duration_days``."""
+
+    day: int
+    p_absent: float
+    duration_days: int
+
+
+Event = (
+    OpenFacility
+    | CloseFacility
+    | ChangeBeds
+    | ContactReduction
+    | Vaccinate
+    | Electives
+    | ChangeRoster
+    | ChangeRatio
+    | Strike
+    | SicknessWave
+)
 FACILITY_EVENTS = (OpenFacility, CloseFacility, ChangeBeds)
 EPIDEMIC_EVENTS = (ContactReduction, Vaccinate)
 DEMAND_EVENTS = (Electives,)
+STAFFING_EVENTS = (ChangeRoster, ChangeRatio, Strike, SicknessWave)

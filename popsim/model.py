@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from popsim.events import DEMAND_EVENTS, EPIDEMIC_EVENTS, FACILITY_EVENTS, Event
+from popsim.events import (
+    DEMAND_EVENTS,
+    EPIDEMIC_EVENTS,
+    FACILITY_EVENTS,
+    STAFFING_EVENTS,
+    Event,
+)
 from popsim.needs import NeedBatch
 from popsim.population import Column, Population
 from popsim.region import N_AGE_BANDS
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
     from popsim.demography import DemographyParams
     from popsim.epidemic import EpidemicParams
     from popsim.region import Region
+    from popsim.staffing import StaffingParams
 
 #: Columns of ``facility_day`` every care network reports, in this order (it may add more).
 FACILITY_METRICS: tuple[str, ...] = (
@@ -87,6 +94,7 @@ class ModelConfig:
     demand: DemandParams | None = None
     demography: DemographyParams | None = None
     care: CareParams | None = None
+    staffing: StaffingParams | None = None
     events: tuple[Event, ...] = ()
     record_journeys: bool = True
 
@@ -131,6 +139,7 @@ class RunResult:
     journey_codes: dict[str, tuple[str, ...]]  # names of the codes in event, unit
     seconds: dict[str, float] = field(default_factory=dict)
     n_residents: int = 0
+    staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing), if on
 
 
 def _stream_key(name: str) -> int:
@@ -177,6 +186,7 @@ class RegionModel(mesa.Model):
         self.epidemic = self._module("epidemic")
         self.demand = self._module("demand")
         self.demography = self._module("demography")
+        self.staffing = self._module("staffing")
 
         days, nz = config.days, region.n_zones
         self.zone_day = np.zeros((days, nz, N_AGE_BANDS, len(ZONE_METRICS)), dtype=np.int32)
@@ -221,6 +231,10 @@ class RegionModel(mesa.Model):
             from popsim.demography import Demography
 
             modules.append(Demography(cfg.demography))
+        if cfg.staffing is not None:  # last: it reads the day's census just before care
+            from popsim.staffing import Staffing
+
+            modules.append(Staffing(cfg.staffing))
         return modules
 
     def _module(self, name: str) -> Any:
@@ -304,6 +318,9 @@ class RegionModel(mesa.Model):
         elif isinstance(event, DEMAND_EVENTS):
             if self.demand is not None:
                 self.demand.apply(self, event)
+        elif isinstance(event, STAFFING_EVENTS):
+            if self.staffing is not None:
+                self.staffing.apply(self, event)
         else:
             raise TypeError(f"unknown event {event!r}")
 
@@ -337,6 +354,7 @@ class RegionModel(mesa.Model):
             journey_codes=codes,
             seconds=dict(self.seconds),
             n_residents=self.pop.n,
+            staff_day=None if self.staffing is None else self.staffing.results(),
         )
 
     def release(self) -> None:

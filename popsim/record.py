@@ -5,6 +5,7 @@ Layout of a run folder (``runs/<spec>/``)::
     facility_day/scenario=<name>/part-<replicate:04d>.parquet
     zone_day/scenario=<name>/part-<replicate:04d>.parquet
     journeys/scenario=<name>/part-<replicate:04d>.parquet
+    staff_day/scenario=<name>/part-<replicate:04d>.parquet   (with staffing on)
     manifest/scenario=<name>/replicate-<replicate:04d>.json
 
 ``scenario`` is the hive partition key (it is not stored inside the files; every
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from popsim.model import RunResult
 
 TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
+#: Tables a replicate writes only when the module behind them is on.
+OPTIONAL_TABLES: tuple[str, ...] = ("staff_day",)
 #: Columns every ``facility_day`` file has, in this order (the care network may add more).
 FACILITY_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "facility", *FACILITY_METRICS)
 ZONE_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "zone", "age_band", *ZONE_METRICS)
@@ -131,13 +134,36 @@ def journey_table(result: RunResult, replicate: int) -> pa.Table:
     )
 
 
+def staff_table(result: RunResult, replicate: int) -> pa.Table:
+    """One row per day, site, unit and shift: nurses rostered, absent, required, staffed."""
+    from popsim.staffing import STAFF_METRICS
+
+    s = result.staff_day or {}
+    n = len(s["day"])
+    columns: dict[str, pa.Array] = {
+        "replicate": pa.array(np.full(n, replicate, dtype=np.int16)),
+        "day": pa.array(np.asarray(s["day"], dtype=np.int16)),
+        "date": _dates(result.start, np.asarray(s["day"])),
+        "facility": _dict_array(s["facility"], result.facility_ids, pa.int16()),
+        "unit": _dict_array(s["unit"], s["unit_names"], pa.int8()),
+        "shift": _dict_array(s["shift"], s["shift_names"], pa.int8()),
+    }
+    for i, name in enumerate(STAFF_METRICS):
+        columns[name] = pa.array(s["metrics"][:, i].astype(np.int32, copy=False))
+    columns["labour_cost"] = pa.array(np.asarray(s["labour_cost"], dtype=np.float64))
+    return pa.table(columns)
+
+
 def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
-    """The three output tables of one replicate."""
-    return {
+    """The output tables of one replicate (``staff_day`` only with staffing on)."""
+    out = {
         "facility_day": facility_table(result, replicate),
         "zone_day": zone_table(result, replicate),
         "journeys": journey_table(result, replicate),
     }
+    if result.staff_day is not None:
+        out["staff_day"] = staff_table(result, replicate)
+    return out
 
 
 # ----------------------------------------------------------------- writing
@@ -218,7 +244,8 @@ def replicate_complete(
         return None
     if config_hash is not None and manifest.get("config_hash") != config_hash:
         return None
-    for name in TABLES:
+    written = [t for t in OPTIONAL_TABLES if t in manifest.get("files", {})]
+    for name in (*TABLES, *written):
         path = Path(out) / manifest.get("files", {}).get(name, "-")
         try:
             if pq.read_metadata(path).num_rows != manifest["rows"][name]:

@@ -39,6 +39,7 @@ from popsim.region_types import (
     TravelParams,
     travel_minutes,
 )
+from popsim.staffing_files import read_staffing
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -398,6 +399,7 @@ def read_region(folder: Path, problems: Problems) -> Region | None:
     zones, known = _read_zones(folder, meta.crs if meta else None, problems)
     age = _read_age(folder, zones, known, problems)
     facilities = _read_facilities(folder, zones, known, problems)
+    staffing = read_staffing(folder, facilities, problems)
     if problems.items or meta is None or zones is None or age is None or facilities is None:
         return None
     travel = TravelParams(**meta.travel.model_dump())
@@ -414,4 +416,5 @@ def read_region(folder: Path, problems: Problems) -> Region | None:
         path=folder,
         base_year=meta.base_year,
         description=meta.description,
+        staffing=staffing,
     )

@@ -76,6 +76,8 @@ class Region:
         zone_facility_minutes: float32 ``(n_zones, n_facilities)``.
         zone_zone_minutes: float32 ``(n_zones, n_zones)``.
         path: folder it was loaded from, if any.
+        staffing: the optional ``staffing.csv`` (:mod:`popsim.staffing_files`), None when
+            the region has none (the model then runs without staffing limits).
     """
 
     name: str
@@ -88,6 +90,7 @@ class Region:
     path: Path | None = None
     base_year: int = 2021
     description: str = ""
+    staffing: pd.DataFrame | None = None
 
     @property
     def n_zones(self) -> int:

@@ -31,7 +31,12 @@ Event kinds (each gives ``day = N`` or ``date = YYYY-MM-DD``):
 - ``{ facility = "site", ward_beds = -20, icu_beds = 2 }`` (bed deltas);
 - ``{ contact_reduction = 0.3, zones = ["Surrey"], setting = "community" }``;
 - ``{ vaccinate = 0.6, efficacy = 0.7, ages = [65, 120], zones = [] }`` (coverage);
-- ``{ electives = "pause" }`` or ``{ electives = "resume" }``.
+- ``{ electives = "pause" }`` or ``{ electives = "resume" }``;
+- staffing (:mod:`popsim.staffing`): ``{ facility = "site", unit = "ward", nurses = -20 }``
+  (roster change per shift), ``{ ratio = 5, unit = "ward", facility = "site" }`` (patients
+  per nurse; no facility: every site), ``{ strike = 0.5, duration_days = 3 }`` (share of
+  nurses out, at one site with ``facility``), ``{ sickness_wave = 0.1, duration_days = 14 }``
+  (extra share of nurses off sick).
 
 Any problem raises :class:`popsim.errors.SpecError` naming the file, the key as a
 dotted path (``scenarios.new-surrey.events[0].open``) and what was expected.
@@ -64,10 +69,22 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "demand": ("popsim.demand", "DemandParams"),
     "demography": ("popsim.demography", "DemographyParams"),
     "care": ("popsim.care.network", "CareParams"),
+    "staffing": ("popsim.staffing", "StaffingParams"),
 }
 #: Sections that are on unless the spec says ``enabled = false``.
 ON_BY_DEFAULT = ("demand", "care")
-EVENT_KINDS = ("open", "close", "facility", "contact_reduction", "vaccinate", "electives")
+EVENT_KINDS = (
+    "open",
+    "close",
+    "facility",
+    "contact_reduction",
+    "vaccinate",
+    "electives",
+    "nurses",
+    "ratio",
+    "strike",
+    "sickness_wave",
+)
 #: Keys each event kind may use besides ``day``/``date``.
 EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "open": ("open",),
@@ -76,7 +93,13 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "contact_reduction": ("contact_reduction", "zones", "setting"),
     "vaccinate": ("vaccinate", "efficacy", "ages", "zones"),
     "electives": ("electives",),
+    "nurses": ("nurses", "facility", "unit"),
+    "ratio": ("ratio", "unit", "facility"),
+    "strike": ("strike", "duration_days", "facility"),
+    "sickness_wave": ("sickness_wave", "duration_days"),
 }
+#: Event kinds that also name a ``facility`` (so ``facility`` is not their kind).
+_WITH_FACILITY = ("nurses", "ratio", "strike")
 
 
 class EventSpec(BaseModel):
@@ -98,6 +121,12 @@ class EventSpec(BaseModel):
     ages: tuple[int, int] | None = None
     zones: list[str] | None = None
     electives: Literal["pause", "resume"] | None = None
+    nurses: int | None = None
+    unit: Literal["ward", "icu", "ed"] | None = None
+    ratio: float | None = Field(None, ge=0.25, le=20.0)
+    strike: float | None = Field(None, ge=0.0, le=1.0)
+    sickness_wave: float | None = Field(None, ge=0.0, le=0.9)
+    duration_days: int | None = Field(None, ge=1)
 
 
 class ScenarioSpec(BaseModel):
@@ -111,6 +140,7 @@ class ScenarioSpec(BaseModel):
     demand: dict[str, Any] | None = None
     demography: dict[str, Any] | None = None
     care: dict[str, Any] | None = None
+    staffing: dict[str, Any] | None = None
 
 
 class AnalysisSpec(BaseModel):
@@ -168,6 +198,7 @@ class RunSpec(BaseModel):
     demand: dict[str, Any] | None = None
     demography: dict[str, Any] | None = None
     care: dict[str, Any] | None = None
+    staffing: dict[str, Any] | None = None
     scenarios: dict[str, ScenarioSpec] = Field(default_factory=lambda: {"baseline": ScenarioSpec()})
     analysis: AnalysisSpec | None = None
     #: What ``popsim calibrate`` fits and against what (checked by popsim.twin.calibrate).
@@ -312,6 +343,7 @@ class RunSpec(BaseModel):
             demand=self.params("demand", scenario),
             demography=self.params("demography", scenario),
             care=self.params("care", scenario),
+            staffing=self.params("staffing", scenario),
             events=tuple(events),
             record_journeys=self.record_journeys,
         )
@@ -376,6 +408,8 @@ class RunSpec(BaseModel):
     def _resolve_event(self, event: EventSpec, where: str, region: Region) -> ev.Event | None:
         given = event.model_dump(exclude_none=True)
         kinds = [k for k in EVENT_KINDS if k in given]
+        if "facility" in kinds and any(k in kinds for k in _WITH_FACILITY):
+            kinds.remove("facility")
         if len(kinds) != 1:
             raise SpecError(
                 self._path,
@@ -429,7 +463,31 @@ class RunSpec(BaseModel):
             return ev.Vaccinate(
                 day, event.vaccinate, event.efficacy, min_age=lo, max_age=hi, zones=zones
             )
-        return ev.Electives(day, paused=event.electives == "pause")
+        if kind == "electives":
+            return ev.Electives(day, paused=event.electives == "pause")
+        return self._staffing_event(event, kind, day, where, region)
+
+    def _staffing_event(
+        self, event: EventSpec, kind: str, day: int, where: str, region: Region
+    ) -> ev.Event:
+        site = (
+            -1
+            if event.facility is None
+            else self._facility(region, event.facility, f"{where}.facility")
+        )
+        if kind in ("nurses", "ratio") and event.unit is None:
+            raise SpecError(self._path, f"{where}.unit", "expected ward, icu or ed")
+        if kind == "nurses":
+            if site < 0:
+                raise SpecError(self._path, f"{where}.facility", "a nurses event names a site")
+            return ev.ChangeRoster(day, site, event.unit, event.nurses)
+        if kind == "ratio":
+            return ev.ChangeRatio(day, event.unit, event.ratio, facility=site)
+        if event.duration_days is None:
+            raise SpecError(self._path, f"{where}.duration_days", "expected a number of days >= 1")
+        if kind == "strike":
+            return ev.Strike(day, event.strike, event.duration_days, facility=site)
+        return ev.SicknessWave(day, event.sickness_wave, event.duration_days)
 
 
 def load_spec(path: str | Path, check_region: bool = False) -> RunSpec:

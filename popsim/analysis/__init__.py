@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from popsim.analysis import capacity, checks, compare, epidemic
+from popsim.analysis import capacity, checks, compare, epidemic, staffing
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
 from popsim.analysis.export import write_csv
 from popsim.analysis.windows import Options, Plan, resolve
@@ -49,6 +49,9 @@ TABLE_NAMES: tuple[str, ...] = (
     "epidemic_daily",
     "epidemic_zone_daily",
     "epidemic_comparison",
+    "staff_site",
+    "staff_comparison",
+    "staff_daily",
 )
 META = "meta.json"
 #: Bumped when the tables change shape, so older analysis folders are recomputed.
@@ -133,6 +136,7 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
             rep = rep.merge(icu, on=["scenario", "replicate"], how="left")
         measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
         t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, plan.baseline)
+    t.update(staffing.tables(ds.run_dir, plan.baseline))  # (none without staff_day)
     return t
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from popsim import __version__
-from popsim.analysis import Options, RunAnalysis, checks, load, plots, summary
+from popsim.analysis import Options, RunAnalysis, checks, load, plots, staffing, summary
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.errors import PopsimError
@@ -401,6 +401,7 @@ def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
         _comparison_table(a, names),
         "<h2>Epidemic</h2>",
         _epidemic_tables(a, zone_names),
+        staffing.section(a, names, _table, _img, _slug),
     ]
     doc = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -1,0 +1,207 @@
+"""Staffing tables and the report's staffing section, from ``staff_day`` (if the run has it).
+
+Tables (written by :func:`popsim.analysis.analyze` beside the others):
+
+- ``staff_site``: per scenario, replicate and site (and ``All sites``): short-staffed
+  shifts (unit-shifts with a shortfall), short nurse-shifts (the shortfall summed),
+  overtime and agency nurse-shifts, overtime hours, absent nurse-shifts, labour cost (CAD)
+  and ED boarding (patient-days, from ``facility_day``);
+- ``staff_comparison``: each scenario against the baseline, paired by replicate
+  (:func:`popsim.analysis.compare.paired_differences`), with a 95% t-interval of the
+  mean paired difference (``ci_low``, ``ci_high``);
+- ``staff_daily``: per scenario, day and site: median and 5th/95th percentiles over
+  replicates of absent nurses and short nurse-shifts (the fan charts).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from popsim.analysis.capacity import ALL_SITES
+from popsim.analysis.compare import paired_differences
+
+#: Per-replicate measures of ``staff_site``.
+MEASURES: tuple[str, ...] = (
+    "short_shifts",
+    "short_nurse_shifts",
+    "overtime_shifts",
+    "overtime_hours",
+    "agency_shifts",
+    "absent_shifts",
+    "labour_cost",
+    "ed_boarding_days",
+)
+#: Two-sided 95% Student t quantiles by degrees of freedom (1..30; normal beyond).
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def _read(run_dir: Path, table: str) -> pd.DataFrame | None:
+    import pyarrow.dataset as pds
+
+    folder = run_dir / table
+    if not folder.is_dir() or not any(folder.glob("scenario=*/part-*.parquet")):
+        return None
+    part = pds.HivePartitioning.discover(infer_dictionary=True)
+    data = pds.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()
+    for col in ("scenario", "facility", "unit", "shift"):
+        if col in data:
+            data[col] = data[col].astype(str)
+    return data
+
+
+def staff_site(staff: pd.DataFrame, facility_day: pd.DataFrame | None) -> pd.DataFrame:
+    """Per scenario, replicate and site (plus ``All sites``): see the module docstring."""
+    s = staff.copy()
+    per_day = s.groupby(["scenario", "replicate", "day", "facility", "unit"])["shift"]
+    s["hours"] = 24.0 / per_day.transform("size")
+    s["short_shift"] = (s["shortfall"] > 0).astype(np.int64)
+    s["overtime_h"] = s["overtime"] * s["hours"]
+    keys = ["scenario", "replicate", "facility"]
+    out = (
+        s.groupby(keys)
+        .agg(
+            short_shifts=("short_shift", "sum"),
+            short_nurse_shifts=("shortfall", "sum"),
+            overtime_shifts=("overtime", "sum"),
+            overtime_hours=("overtime_h", "sum"),
+            agency_shifts=("agency", "sum"),
+            absent_shifts=("absent", "sum"),
+            labour_cost=("labour_cost", "sum"),
+        )
+        .reset_index()
+    )
+    if facility_day is not None:
+        board = facility_day.groupby(keys)["ed_boarding"].sum().rename("ed_boarding_days")
+        out = out.merge(board.reset_index(), on=keys, how="left")
+    else:
+        out["ed_boarding_days"] = np.nan
+    total = out.groupby(["scenario", "replicate"])[list(MEASURES)].sum(min_count=1)
+    total = total.reset_index().assign(facility=ALL_SITES)
+    return pd.concat([total[out.columns], out], ignore_index=True)
+
+
+def staff_comparison(site: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Scenario minus baseline per replicate and site, with a 95% interval of the mean."""
+    out = paired_differences(site, ["facility"], list(MEASURES), baseline)
+    if out.empty:
+        return out.assign(ci_low=pd.Series(dtype=float), ci_high=pd.Series(dtype=float))
+    base = site[site["scenario"] == baseline]
+    lows, highs = [], []
+    for row in out.itertuples():
+        a = site[(site["scenario"] == row.scenario) & (site["facility"] == row.facility)]
+        pairs = a.merge(base, on=["replicate", "facility"], suffixes=("", "_b"))
+        diff = (pairs[row.measure] - pairs[f"{row.measure}_b"]).dropna().to_numpy(float)
+        n = len(diff)
+        if n < 2:
+            lows.append(np.nan)
+            highs.append(np.nan)
+            continue
+        t = _T975[n - 2] if n - 1 <= len(_T975) else 1.96
+        half = t * float(diff.std(ddof=1)) / math.sqrt(n)
+        lows.append(float(diff.mean()) - half)
+        highs.append(float(diff.mean()) + half)
+    return out.assign(ci_low=lows, ci_high=highs)
+
+
+def staff_daily(staff: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario, day and site (and all sites): absent nurses and short nurse-shifts
+    summed over units and shifts, as median and 5th/95th percentiles over replicates."""
+    keys = ["scenario", "replicate", "day"]
+    per = staff.groupby([*keys, "facility"])[["absent", "shortfall"]].sum().reset_index()
+    total = per.groupby(keys)[["absent", "shortfall"]].sum().reset_index()
+    per = pd.concat([total.assign(facility=ALL_SITES), per], ignore_index=True)
+    g = per.groupby(["scenario", "day", "facility"])
+    out = g.agg(
+        absent_p5=("absent", lambda v: v.quantile(0.05)),
+        absent_p50=("absent", "median"),
+        absent_p95=("absent", lambda v: v.quantile(0.95)),
+        short_p5=("shortfall", lambda v: v.quantile(0.05)),
+        short_p50=("shortfall", "median"),
+        short_p95=("shortfall", lambda v: v.quantile(0.95)),
+    )
+    return out.reset_index()
+
+
+def tables(run_dir: str | Path, baseline: str) -> dict[str, pd.DataFrame]:
+    """The staffing tables of a run folder ({} when it has no ``staff_day``)."""
+    root = Path(run_dir)
+    staff = _read(root, "staff_day")
+    if staff is None:
+        return {}
+    fd = _read(root, "facility_day")
+    site = staff_site(staff, fd)
+    return {
+        "staff_site": site,
+        "staff_comparison": staff_comparison(site, baseline),
+        "staff_daily": staff_daily(staff),
+    }
+
+
+# ------------------------------------------------------------------------ report
+def _fan(daily: pd.DataFrame, epidemic: pd.DataFrame | None, scenario: str, path: Path):
+    from popsim.analysis.plots import _pyplot, _save
+
+    d = daily[(daily["scenario"] == scenario) & (daily["facility"] == ALL_SITES)]
+    if d.empty:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for what, colour, label in (("absent", "C0", "absent"), ("short", "C3", "short")):
+        ax.fill_between(d["day"], d[f"{what}_p5"], d[f"{what}_p95"], color=colour, alpha=0.2)
+        ax.plot(d["day"], d[f"{what}_p50"], color=colour, label=f"{label} nurse-shifts a day")
+    ax.set_xlabel("day")
+    ax.set_ylabel("nurse-shifts")
+    if epidemic is not None and "p50" in epidemic:  # residents infectious (median)
+        e = epidemic[epidemic["scenario"] == scenario]
+        if len(e):
+            ax2 = ax.twinx()
+            ax2.plot(e["day"], e["p50"], color="grey", ls="--", label="infectious")
+            ax2.set_ylabel("residents infectious (dashed)")
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def section(a, names: dict[str, str], _table, _img, _slug) -> str:
+    """The report's staffing section (empty when the run has no staffing tables); the
+    report passes its HTML helpers (table, image, file-name slug)."""
+    if "staff_site" not in a.tables:
+        return ""
+    site = a["staff_site"]
+    med = site.groupby(["scenario", "facility"])[list(MEASURES)].median().reset_index()
+    med["facility"] = med["facility"].map(lambda f: names.get(f, f))
+    fmt = dict.fromkeys(MEASURES, "int")
+    parts = [
+        "<h2>Staffing</h2>",
+        "<p class='note'>Nurses per site (medians over replicates): unit-shifts worked "
+        "short, short nurse-shifts, overtime and agency nurse-shifts, labour cost (CAD) and "
+        "ED boarding (patient-days).</p>",
+        _table(med, fmt),
+    ]
+    comp = a["staff_comparison"] if "staff_comparison" in a.tables else None
+    if comp is not None and len(comp):
+        c = comp[comp["measure"].isin(["short_nurse_shifts", "labour_cost", "ed_boarding_days"])]
+        c = c[["scenario", "facility", "measure", "diff_mean", "ci_low", "ci_high", "n_pairs"]]
+        c = c.assign(facility=c["facility"].map(lambda f: names.get(f, f)))
+        parts += [
+            "<h3>Against the baseline, paired by replicate</h3>",
+            "<p class='note'>Mean difference and its 95% interval over replicates.</p>",
+            _table(c, {"diff_mean": "num", "ci_low": "num", "ci_high": "num"}),
+        ]
+    daily = a["staff_daily"] if "staff_daily" in a.tables else None
+    epi = a["epidemic_daily"] if "epidemic_daily" in a.tables else None
+    if daily is not None:
+        for sc in a.scenarios:
+            p = _fan(daily, epi, sc, a.analysis_dir / "plots" / f"staff_{_slug(sc)}.png")
+            if p:
+                parts.append(
+                    _img(p, f"Absent and short nurse-shifts a day, all sites, scenario {sc}")
+                )
+    return "\n".join(parts)

@@ -1,0 +1,552 @@
+"""Staffing: nurses are residents; rosters and ratios turn into staffed beds each day.
+
+The region's ``staffing.csv`` (:mod:`popsim.staffing_files`) gives, per site and unit
+(``ward``, ``icu``, ``ed``), the nurses rostered on each shift, the shifts a day, the
+minimum nurse-to-patient ratio and pay rates. A region without the file runs without
+staffing limits (the module does nothing and the run says so).
+
+**Nurses are residents.** At the start each unit's pool of nurses is picked from living
+working-age residents (``min_age..max_age``) of the zones nearest the site (within
+``max_commute_minutes`` when there are enough), about ``p_female`` of them women; the
+pool holds ``ceil(roster x shifts a day x 7 / shifts_per_nurse_week x relief_factor)``
+nurses. Each is marked in the per-resident column ``nurse_post`` (the row of the
+staffing table; -1 for everyone else). A nurse who dies or leaves the region leaves the
+pool (checked every day).
+
+**Absence**, decided once a day for every nurse, before the shifts:
+
+- everyday sickness: episodes of mean ``sickness_episode_days`` (geometric) starting
+  at a rate that keeps ``sickness_days_per_year / 250`` of nurses away on an ordinary day
+  (Statistics Canada's days lost per worker count 250 working days a year);
+- the epidemic: a nurse is away while symptomatic and at least
+  ``symptomatic_absence_days`` from the onset of symptoms; with ``household_isolation``
+  also on every day a member of the household is symptomatic;
+- scenario events: a strike withdraws a share of a site's nurses, a sickness wave raises
+  the everyday absence share, for a number of days.
+
+**Each shift** of each unit: the roster's nurses are taken in turn from the pool (a
+rotation); those absent are not replaced at straight time. ``required =
+ceil(census / patients_per_nurse)`` where census is the unit's patients at the start of
+the day (ward: ward + ALC patients; ICU; ED: patients boarding plus yesterday's ED visits
+x ``ed_hours_per_visit`` / 24). A gap (required above available) is filled first by
+overtime, nurses of the pool who are neither on this shift, nor absent, nor worked the
+unit's previous shift (at most ``max_overtime_share`` of the roster, rounded up), then by
+agency nurses (at most ``max_agency_share``). ``staffed_beds = floor(staffed nurses x
+patients_per_nurse)``; ``shortfall = required - staffed`` when positive (the unit works
+short). The day's fewest staffed beds over its shifts become the site's
+``staffed_ward_beds`` / ``staffed_icu_beds`` for the care phase (the ED has no bed limit in
+the care network: its shortfall is counted only): patients beyond them board or divert as
+for missing beds.
+
+**Rostering policies** (``policy``): ``fixed``, the file's roster; ``predicted``, every 7
+days the roster is set to ``ceil(q / patients_per_nurse)`` where ``q`` is the
+``forecast_quantile`` of the unit's daily census over the last ``forecast_window_days``
+days (a persistence forecast: next week looks like last week), never more than the pool
+can work at contract hours (the file's roster x ``relief_factor``); the file's roster
+until a window of history exists.
+
+Labour cost of a shift: rostered nurses (absent ones on sick pay included) at the hourly
+wage, overtime at wage x multiplier, agency at the agency rate, times the shift's hours
+(24 / shifts a day). Randomness: the module's own stream ``"staffing"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from popsim.events import ChangeRatio, ChangeRoster, SicknessWave, Strike
+from popsim.model import Module
+from popsim.population import Column
+from popsim.staffing_files import STAFF_UNITS
+
+if TYPE_CHECKING:
+    from popsim.events import Event
+    from popsim.model import RegionModel
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+WARD, ICU, ED = range(3)  # post units, in STAFF_UNITS order
+#: Names of the shifts of a day with 1, 2 or 3 shifts (the ``shift`` column's codes).
+SHIFT_NAMES: tuple[str, ...] = ("day", "evening", "night")
+_SHIFT_CODES = {1: (0,), 2: (0, 2), 3: (0, 1, 2)}
+#: Integer columns of ``staff_day`` after the keys, in array order.
+STAFF_METRICS: tuple[str, ...] = (
+    "rostered",
+    "absent",
+    "available",
+    "required",
+    "shortfall",
+    "overtime",
+    "agency",
+    "staffed_beds",
+    "census",
+)
+#: Working days a year behind Statistics Canada's "days lost per worker" (LFS).
+WORKDAYS_PER_YEAR = 250.0
+
+
+class StaffingParams(BaseModel):
+    """``[staffing]`` of a run spec. Sources and assumptions are given per field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: Literal["fixed", "predicted"] = "fixed"
+    forecast_quantile: float = Field(
+        0.9, ge=0.5, le=1.0, description="assumption: roster to the 90th centile of census"
+    )
+    forecast_window_days: int = Field(7, ge=1, le=90, description="persistence window")
+    relief_factor: float = Field(
+        1.2,
+        ge=1.0,
+        le=2.0,
+        description="assumption: pool over contract-hours need (1.15-1.25 usual)",
+    )
+    shifts_per_nurse_week: float = Field(
+        3.0, gt=0, le=7, description="assumption: 12-hour shifts, about 36 h a week"
+    )
+    sickness_days_per_year: float = Field(
+        14.9,
+        ge=0,
+        le=100,
+        description="Statistics Canada 11-627-M (2023): nurses' sick days per year, 2019",
+    )
+    sickness_episode_days: float = Field(2.0, ge=1, le=30, description="assumption")
+    symptomatic_absence_days: int = Field(
+        5, ge=0, le=30, description="assumption: away at least 5 days from symptom onset"
+    )
+    household_isolation: bool = False
+    max_overtime_share: float = Field(0.15, ge=0, le=1, description="assumption")
+    max_agency_share: float = Field(0.10, ge=0, le=1, description="assumption")
+    ed_hours_per_visit: float = Field(
+        4.0, gt=0, le=48, description="assumption: hours an ED visit occupies a space"
+    )
+    min_age: int = Field(22, ge=16, le=80)
+    max_age: int = Field(64, ge=16, le=90)
+    p_female: float = Field(
+        0.9, ge=0, le=1, description="CIHI Nursing in Canada: about 9 in 10 nurses are women"
+    )
+    max_commute_minutes: float = Field(60.0, gt=0, le=600, description="assumption")
+
+
+@dataclass(eq=False)
+class Post:
+    """One unit of one site: its roster, ratio, pay and pool of nurses (resident ids)."""
+
+    index: int
+    facility: int
+    unit: int
+    nurses: int  # per shift, the roster of the fixed policy
+    shifts: int
+    ratio: float
+    wage: float
+    overtime_multiplier: float
+    agency_hourly: float
+    pool: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    roster: int = 0  # per shift, today
+    rot: int = 0  # rotation offset into the pool
+    idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # in ids
+    prev: tuple[tuple[int, int], ...] = ()  # the last shift's (start, length) in the pool
+    prev_extra: np.ndarray = field(default_factory=lambda: _EMPTY)  # its overtime positions
+    history: list[int] = field(default_factory=list)
+
+    @property
+    def hours(self) -> float:
+        return 24.0 / self.shifts
+
+
+class Staffing(Module):
+    """The staffing module (see the module docstring)."""
+
+    name: ClassVar[str] = "staffing"
+    columns: ClassVar[tuple[Column, ...]] = (Column("nurse_post", "int16", -1),)
+
+    def __init__(self, params: StaffingParams) -> None:
+        self.params = params
+        self.posts: list[Post] = []
+        self.enabled = False
+        self.wave: list[tuple[int, float]] = []  # (last day, extra absent share)
+        self.n_left = 0  # nurses who died or left the region
+
+    # ------------------------------------------------------------------ setup
+    def init(self, model: RegionModel) -> None:
+        p = self.params
+        self.rng = model.stream(self.name)
+        # counter-keyed draws (resident, day, purpose): a nurse's sickness does not depend
+        # on who else is on staff, so scenarios that change one roster keep the others'
+        self.key = int(self.rng.integers(2**62))
+        table = model.region.staffing
+        self.ids = np.zeros(0, dtype=np.int64)
+        self._arrays: dict[str, np.ndarray] = {}
+        self.last_shift: dict[tuple[int, int], tuple[Any, ...]] = {}
+        if table is None:
+            self.note = f"region {model.region.name}: no staffing.csv, no staffing limits"
+            self._alloc(model, 0)
+            return
+        self.enabled = True
+        self.note = ""
+        for i, row in enumerate(table.to_dict("records")):
+            post = Post(
+                index=i,
+                facility=int(row["facility"]),
+                unit=STAFF_UNITS.index(str(row["unit"])),
+                nurses=int(row["nurses_per_shift"]),
+                shifts=int(row["shifts_per_day"]),
+                ratio=float(row["patients_per_nurse"]),
+                wage=float(row["hourly_wage"]),
+                overtime_multiplier=float(row["overtime_multiplier"]),
+                agency_hourly=float(row["agency_hourly"]),
+            )
+            post.roster = post.nurses
+            self.posts.append(post)
+        if p.min_age > p.max_age:
+            raise ValueError(f"staffing.min_age {p.min_age} is above max_age {p.max_age}")
+        self._workers = None
+        for post in self.posts:
+            self._resize_pool(model, post)
+        self._workers = None  # (ages and zones move on: looked up again when recruiting)
+        self._rebuild_ids()
+        self._alloc(model, sum(post.shifts for post in self.posts))
+
+    def _alloc(self, model: RegionModel, rows_per_day: int) -> None:
+        days = model.config.days
+        self.rows_per_day = rows_per_day
+        self.table = np.zeros((days * rows_per_day, len(STAFF_METRICS)), dtype=np.int32)
+        self.cost = np.zeros(days * rows_per_day, dtype=np.float64)
+        keys = [
+            (post.facility, post.unit, s) for post in self.posts for s in _SHIFT_CODES[post.shifts]
+        ]
+        self.keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
+        self.days_done = 0
+
+    def pool_target(self, post: Post) -> int:
+        """Nurses a pool holds for ``post.nurses`` per shift."""
+        p = self.params
+        need = post.nurses * post.shifts * 7 / p.shifts_per_nurse_week * p.relief_factor
+        return math.ceil(need - 1e-9)
+
+    def _resize_pool(self, model: RegionModel, post: Post) -> None:
+        target = self.pool_target(post)
+        have = len(post.pool)
+        if target < have:  # release the last ones
+            gone = post.pool[target:]
+            model.pop.nurse_post[gone] = -1
+            post.pool = post.pool[:target]
+        elif target > have:
+            new = self._recruit(model, post, target - have)
+            post.pool = np.concatenate([post.pool, new])
+        if len(post.pool):
+            post.rot %= len(post.pool)
+
+    def _workforce(self, model: RegionModel) -> tuple[np.ndarray, np.ndarray]:
+        """Living residents of working age, by zone (ids, and each zone's start in them)."""
+        p, pop = self.params, model.pop
+        ids = np.flatnonzero(pop.alive & (pop.age >= p.min_age) & (pop.age <= p.max_age))
+        zone = pop.zone[ids]
+        ids = ids[np.argsort(zone, kind="stable")]
+        starts = np.searchsorted(np.sort(zone), np.arange(pop.n_zones + 1))
+        return ids, starts
+
+    def _recruit(self, model: RegionModel, post: Post, k: int) -> np.ndarray:
+        """``k`` residents not yet staff, of working age, from the zones nearest the site."""
+        p, pop = self.params, model.pop
+        if self._workers is None:
+            self._workers = self._workforce(model)
+        workers, starts = self._workers
+        minutes = model.region.zone_facility_minutes[:, post.facility]
+        order = np.argsort(minutes, kind="stable")
+        near = order[minutes[order] <= p.max_commute_minutes]
+        rest = order[minutes[order] > p.max_commute_minutes]
+        found: list[np.ndarray] = []
+        n_found = 0
+        for z in (*near, *rest):  # nearest zones first, further ones only if short
+            ids = workers[starts[z] : starts[z + 1]]
+            ids = ids[(pop.nurse_post[ids] < 0) & pop.alive[ids]]
+            found.append(ids)
+            n_found += len(ids)
+            if n_found >= 4 * k:
+                break
+        cand = np.concatenate(found) if found else _EMPTY
+        if len(cand) <= k:
+            chosen = np.sort(cand)
+        else:  # weighted sampling without replacement (Efraimidis-Spirakis keys)
+            w = np.where(pop.sex[cand] == 0, p.p_female, 1.0 - p.p_female) + 1e-12
+            key = np.log(uniforms(self.key, cand, 0, _RECRUIT)) / w
+            chosen = np.sort(cand[np.argpartition(-key, k - 1)[:k]])
+        pop.nurse_post[chosen] = post.index
+        return chosen.astype(np.int64)
+
+    def _rebuild_ids(self) -> None:
+        """All nurses, sorted, with their absence arrays carried over."""
+        pools = [post.pool for post in self.posts]
+        new = np.sort(np.concatenate(pools)) if pools else np.zeros(0, dtype=np.int64)
+        old = self.ids
+        pos = np.searchsorted(old, new).clip(max=max(len(old) - 1, 0))
+        found = (old[pos] == new) if len(old) else np.zeros(len(new), dtype=bool)
+        arrays = {}
+        for name in ("sick_until", "epi_until", "strike_until", "was_sym"):
+            dtype = bool if name == "was_sym" else np.int64
+            a = np.zeros(len(new), dtype=dtype)
+            if name in self._arrays and len(old):
+                a[found] = self._arrays[name][pos[found]]
+            arrays[name] = a
+        self.ids, self._arrays = new, arrays
+        for post in self.posts:  # (positions in pools may have moved: no rest rule today)
+            post.idx = np.searchsorted(new, post.pool)
+            post.prev, post.prev_extra = (), _EMPTY
+
+    # ---------------------------------------------------------------- absence
+    def _depart(self, model: RegionModel) -> None:
+        """Nurses who died or left the region leave their pool."""
+        gone = ~model.pop.alive[self.ids]
+        if not gone.any():
+            return
+        dead = self.ids[gone]
+        self.n_left += len(dead)
+        model.pop.nurse_post[dead] = -1
+        for post in self.posts:
+            keep = model.pop.alive[post.pool]
+            if not keep.all():
+                post.pool = post.pool[keep]
+                post.rot = post.rot % len(post.pool) if len(post.pool) else 0
+        self._rebuild_ids()
+
+    def absences(self, model: RegionModel) -> np.ndarray:
+        """Which nurses (``self.ids``) are away today; draws today's new sickness episodes."""
+        p, day, a = self.params, model.day, self._arrays
+        n = len(self.ids)
+        share = p.sickness_days_per_year / WORKDAYS_PER_YEAR
+        share += sum(extra for last, extra in self.wave if day <= last)
+        share = min(share, 0.95)
+        episode = p.sickness_episode_days
+        # a free nurse starts an episode with p_start a day; episodes last ``episode`` days
+        # on average, so the share away is p_start * L / (p_start * L + 1 - p_start)
+        p_start = share / (episode * (1.0 - share) + share)
+        free = a["sick_until"] <= day
+        start = free & (uniforms(self.key, self.ids, day, _SICK) < p_start)
+        k = int(start.sum())
+        if k:
+            u = uniforms(self.key, self.ids[start], day, _EPISODE)
+            a["sick_until"][start] = day + geometric_days(u, episode)
+        away = a["sick_until"] > day
+        away |= a["strike_until"] > day
+        epidemic = model.epidemic
+        if epidemic is not None and n:
+            from popsim.epidemic import IS
+
+            state = model.pop.epi_state
+            sym = state[self.ids] == IS
+            onset = sym & ~a["was_sym"]
+            a["epi_until"][onset] = day + p.symptomatic_absence_days
+            a["was_sym"] = sym
+            away |= sym | (a["epi_until"] > day)
+            if p.household_isolation:
+                owner, members = model.pop.household_members(
+                    model.pop.household[self.ids], owners=True
+                )
+                hit = (state[members] == IS) & (members != self.ids[owner])
+                away[np.unique(owner[hit])] = True
+        return away
+
+    # -------------------------------------------------------------------- day
+    def step(self, model: RegionModel) -> None:
+        if not self.enabled:
+            return
+        day = model.day
+        self._depart(model)
+        away = self.absences(model)
+        facs = model.care.facilities
+        staffed: dict[tuple[int, int], int] = {}
+        row = day * self.rows_per_day
+        for post in self.posts:
+            fac = facs[post.facility]
+            census = self._census(model, post, fac)
+            post.history.append(census)
+            if self.params.policy == "predicted":
+                self._forecast_roster(post, day)
+            del post.history[: -self.params.forecast_window_days]
+            away_pool = away[post.idx]
+            for shift in range(post.shifts):
+                if fac.is_open:
+                    out, cost = self._shift(post, shift, census, away_pool)
+                else:
+                    out, cost = (0,) * 8 + (census,), 0.0
+                self.table[row] = out
+                self.cost[row] = cost
+                row += 1
+                if post.unit != ED and fac.is_open:
+                    key = (post.facility, post.unit)
+                    staffed[key] = min(staffed.get(key, out[7]), out[7])
+        for (f, unit), beds in staffed.items():
+            if unit == WARD:
+                facs[f].staffed_ward_beds = beds
+            else:
+                facs[f].staffed_icu_beds = beds
+        self.days_done = day + 1
+
+    def _census(self, model: RegionModel, post: Post, fac: Any) -> int:
+        n = fac.n  # care units: ED boarders, ward, ICU, ALC
+        if post.unit == WARD:
+            return int(n[1] + n[3])
+        if post.unit == ICU:
+            return int(n[2])
+        visits = 0
+        if model.day > 0:
+            metric = model.care.metrics.index("ed_visits")
+            visits = int(model.facility_day[model.day - 1, post.facility, metric])
+        return int(n[0]) + int(round(visits * self.params.ed_hours_per_visit / 24.0))
+
+    def _forecast_roster(self, post: Post, day: int) -> None:
+        p = self.params
+        window = p.forecast_window_days
+        if day % 7 or len(post.history) < window:
+            return
+        q = float(np.quantile(post.history[-window:], p.forecast_quantile))
+        most = math.floor(len(post.pool) * p.shifts_per_nurse_week / (7 * post.shifts))
+        post.roster = min(required_nurses(math.ceil(q - 1e-9), post.ratio), most)
+
+    def _shift(
+        self, post: Post, shift: int, census: int, away_pool: np.ndarray
+    ) -> tuple[tuple[int, ...], float]:
+        """One shift of one unit: its staff_day figures and labour cost. ``away_pool``:
+        today's absence of each nurse of the pool."""
+        p = self.params
+        size = len(post.pool)
+        rostered = min(post.roster, size)
+        a0 = post.rot
+        a1 = a0 + rostered
+        if a1 <= size:  # the rotation's slice of the pool (wrapping at its end)
+            n_absent = int(np.count_nonzero(away_pool[a0:a1]))
+        else:
+            n_absent = int(np.count_nonzero(away_pool[a0:]))
+            n_absent += int(np.count_nonzero(away_pool[: a1 - size]))
+        post.rot = a1 % size if size else 0
+        available = rostered - n_absent
+        required = required_nurses(census, post.ratio)
+        gap = required - available
+        overtime = agency = 0
+        extra = _EMPTY
+        if gap > 0:
+            free = ~away_pool
+            for lo, n in ((a0, rostered), *post.prev):  # on this shift or the last one
+                free[lo : lo + n] = False
+                free[: max(0, lo + n - size)] = False
+            free[post.prev_extra] = False
+            cand = np.flatnonzero(free)  # in rotation order, from the next shift's start
+            cand = np.concatenate((cand[cand >= post.rot], cand[cand < post.rot]))
+            cap = math.ceil(p.max_overtime_share * post.roster - 1e-9)
+            overtime = min(gap, cap, len(cand))
+            extra = cand[:overtime]
+            cap = math.ceil(p.max_agency_share * post.roster - 1e-9)
+            agency = min(gap - overtime, cap)
+        self.last_shift[post.index, shift] = (post.pool, away_pool, a0, rostered, extra)
+        post.prev = ((a0, rostered),)
+        post.prev_extra = extra
+        n_staffed = available + overtime + agency
+        shortfall = max(0, required - n_staffed)
+        beds = math.floor(n_staffed * post.ratio + 1e-9)
+        cost = (
+            rostered * post.wage
+            + overtime * post.wage * post.overtime_multiplier
+            + agency * post.agency_hourly
+        ) * post.hours
+        out = (rostered, n_absent, available, required, shortfall, overtime, agency, beds, census)
+        return out, cost
+
+    def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,
+        absent (rostered but away) and on overtime. Present = rostered - absent + overtime."""
+        pool, away_pool, a0, rostered, extra = self.last_shift[post, shift]
+        pos = (a0 + np.arange(rostered)) % max(len(pool), 1)
+        on = pool[pos]
+        return on, on[away_pool[pos]], pool[extra]
+
+    # ----------------------------------------------------------------- events
+    def apply(self, model: RegionModel, event: Event) -> None:
+        if not self.enabled:
+            return
+        day = model.day
+        if isinstance(event, ChangeRoster):
+            unit = STAFF_UNITS.index(event.unit)
+            for post in self.posts:
+                if post.facility == event.facility and post.unit == unit:
+                    post.nurses = max(0, post.nurses + int(event.nurses))
+                    post.roster = max(0, post.roster + int(event.nurses))
+                    self._workers = None
+                    self._resize_pool(model, post)
+            self._rebuild_ids()
+        elif isinstance(event, ChangeRatio):
+            unit = STAFF_UNITS.index(event.unit)
+            for post in self.posts:
+                if post.unit == unit and event.facility in (-1, post.facility):
+                    post.ratio = float(event.patients_per_nurse)
+        elif isinstance(event, Strike):
+            for post in self.posts:
+                if event.facility in (-1, post.facility) and len(post.pool):
+                    u = uniforms(self.key, post.pool, day, _STRIKE)
+                    out = post.pool[u < event.share]
+                    idx = np.searchsorted(self.ids, out)
+                    self._arrays["strike_until"][idx] = day + event.duration_days
+        elif isinstance(event, SicknessWave):
+            self.wave.append((day + event.duration_days - 1, float(event.p_absent)))
+        else:
+            raise TypeError(f"staffing does not handle {event!r}")
+
+    def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:
+        """Dead nurses leave their pools at the next step (``_depart``)."""
+
+    # ---------------------------------------------------------------- results
+    def results(self) -> dict[str, Any] | None:
+        """The ``staff_day`` rows of the days run: keys, metrics and labour cost (None
+        when the region has no staffing file)."""
+        if not self.enabled:
+            return None
+        n = self.days_done * self.rows_per_day
+        days = np.repeat(np.arange(self.days_done, dtype=np.int16), self.rows_per_day)
+        keys = np.tile(self.keys, (self.days_done, 1)) if n else np.zeros((0, 3), np.int64)
+        return {
+            "day": days,
+            "facility": keys[:, 0],
+            "unit": keys[:, 1],
+            "shift": keys[:, 2],
+            "metrics": self.table[:n],
+            "labour_cost": self.cost[:n],
+            "unit_names": STAFF_UNITS,
+            "shift_names": SHIFT_NAMES,
+        }
+
+
+_RECRUIT, _SICK, _EPISODE, _STRIKE = range(4)  # purposes of counter-keyed draws
+_M64 = (1 << 64) - 1
+
+
+def uniforms(key: int, ids: np.ndarray, day: int, purpose: int) -> np.ndarray:
+    """Uniforms in [0, 1), one per id, a function of (key, id, day, purpose) only
+    (splitmix64 of a combined counter)."""
+    salt = (key + day * 0x632BE59BD9B4E019 + purpose * 0x8CB92BA72F3D8DD7) & _M64
+    x = np.asarray(ids).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    x ^= np.uint64(salt)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def geometric_days(u: np.ndarray, mean_days: float) -> np.ndarray:
+    """Geometric durations (1, 2, ... days) of mean ``mean_days`` from uniforms ``u``."""
+    if mean_days <= 1.0:
+        return np.ones(len(u), dtype=np.int64)
+    q = 1.0 - 1.0 / mean_days  # P(one more day)
+    return 1 + np.floor(np.log1p(-u) / math.log(q)).astype(np.int64)
+
+
+def required_nurses(census: int, patients_per_nurse: float) -> int:
+    """Nurses a unit needs at the minimum ratio: census over ratio, rounded up."""
+    if census <= 0:
+        return 0
+    return math.ceil(census / patients_per_nurse - 1e-9)

@@ -1,0 +1,353 @@
+"""Staffing: nurses drawn from residents, absences, staffed beds, rosters and the care hook."""
+
+import math
+
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from popsim.care.network import CareParams
+from popsim.demand import DemandParams
+from popsim.epidemic import IS, EpidemicParams
+from popsim.errors import SpecError
+from popsim.events import ChangeRatio, ChangeRoster, SicknessWave, Strike
+from popsim.model import ModelConfig, RegionModel
+from popsim.region import load_region
+from popsim.scenario import RunSpec
+from popsim.staffing import STAFF_METRICS, StaffingParams, geometric_days, uniforms
+
+M = {name: i for i, name in enumerate(STAFF_METRICS)}
+
+
+@pytest.fixture(scope="module")
+def region():
+    return load_region("synthetic")
+
+
+def _config(days=40, epidemic=None, staffing=None, events=(), population=None):
+    return ModelConfig(
+        days=days,
+        population=population,
+        epidemic=epidemic,
+        demand=DemandParams(),
+        care=CareParams(),
+        staffing=staffing if staffing is not None else StaffingParams(),
+        events=tuple(events),
+    )
+
+
+def _flu(**kw):
+    return EpidemicParams(**{"r0": 2.5, "seed_infections": 150, "start_day": 1, **kw})
+
+
+def _frame(result):
+    s = result.staff_day
+    return s["day"], s["facility"], s["unit"], s["metrics"]
+
+
+def test_required_nurses_are_the_start_of_day_census_over_the_ratio(region):
+    model = RegionModel(region, _config(days=60, epidemic=_flu()), seed=1)
+    res = model.run()
+    day, fac, unit, met = _frame(res)
+    fd = res.facility_day
+    cols = list(res.facility_metrics)
+    ratio = {
+        (int(r.facility), ("ward", "icu", "ed").index(r.unit)): r.patients_per_nurse
+        for r in region.staffing.itertuples()
+    }
+    n_short = 0
+    for d, f, u, row in zip(day, fac, unit, met, strict=True):
+        census = row[M["census"]]
+        if u < 2:  # ward (with ALC) and ICU: the care network's census at the end of yesterday
+            names = ("ward_census", "alc_census") if u == 0 else ("icu_census",)
+            expected = 0 if d == 0 else sum(int(fd[d - 1, f, cols.index(c)]) for c in names)
+            assert census == expected
+        assert row[M["required"]] == math.ceil(census / ratio[f, u] - 1e-9)
+        staffed = row[M["available"]] + row[M["overtime"]] + row[M["agency"]]
+        assert row[M["shortfall"]] == max(0, row[M["required"]] - staffed)
+        assert row[M["available"]] == row[M["rostered"]] - row[M["absent"]]
+        assert row[M["staffed_beds"]] == math.floor(staffed * ratio[f, u] + 1e-9)
+        n_short += row[M["shortfall"]] > 0
+    assert n_short > 0  # the epidemic does make units work short here
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**16),
+    sick_days=st.floats(0, 80),
+    household=st.booleans(),
+    overtime=st.floats(0, 1),
+)
+def test_nobody_is_present_and_absent_on_the_same_shift(
+    region, seed, sick_days, household, overtime
+):
+    params = StaffingParams(
+        sickness_days_per_year=sick_days,
+        household_isolation=household,
+        max_overtime_share=overtime,
+    )
+    model = RegionModel(
+        region, _config(days=20, epidemic=_flu(), staffing=params, population=6000), seed=seed
+    )
+    staffing = model.staffing
+    for _ in range(20):
+        model.step()
+        state = model.pop.epi_state
+        for post in staffing.posts:
+            for shift in range(post.shifts):
+                if (post.index, shift) not in staffing.last_shift:
+                    continue
+                rostered, absent, extra = staffing.shift_staff(post.index, shift)
+                present = np.concatenate([np.setdiff1d(rostered, absent), extra])
+                assert len(np.unique(present)) == len(present)
+                assert not np.intersect1d(present, absent).size
+                assert not np.intersect1d(extra, rostered).size
+                # present nurses are living staff of this unit, none of them symptomatic
+                assert (model.pop.nurse_post[present] == post.index).all()
+                assert model.pop.alive[present].all()
+                assert not (state[present] == IS).any()
+
+
+def test_a_nurse_who_dies_or_emigrates_leaves_the_roster(region):
+    model = RegionModel(region, _config(days=12), seed=2)
+    staffing = model.staffing
+    model.step()
+    pool = staffing.posts[0].pool
+    dead, gone = pool[:3].copy(), pool[3:5].copy()
+    model.kill(dead)
+    model.pop.emigrate(gone)
+    left = np.concatenate([dead, gone])
+    seen = []
+    for _ in range(8):
+        model.step()
+        for post in staffing.posts:
+            for shift in range(post.shifts):
+                seen.extend(np.concatenate(staffing.shift_staff(post.index, shift)))
+    assert (model.pop.nurse_post[left] == -1).all()
+    assert not np.isin(left, np.concatenate([p.pool for p in staffing.posts])).any()
+    assert not np.isin(left, seen).any()
+    assert staffing.n_left >= 5
+
+
+def test_epidemic_absences_follow_symptomatic_staff(region):
+    """Absent nurse-shifts = symptomatic rostered nurses + everyday sickness (share s) of the
+    others; with one-day episodes the everyday part is binomial: a z-test on the total."""
+    s = 0.02
+    params = StaffingParams(
+        sickness_days_per_year=s * 250, sickness_episode_days=1, symptomatic_absence_days=0
+    )
+    model = RegionModel(region, _config(days=90, epidemic=_flu(r0=2.2), staffing=params), seed=5)
+    staffing = model.staffing
+    observed = symptomatic = others = 0
+    for _ in range(90):
+        model.step()
+        state = model.pop.epi_state
+        for post in staffing.posts:
+            for shift in range(post.shifts):
+                rostered, absent, _ = staffing.shift_staff(post.index, shift)
+                sym = int((state[rostered] == IS).sum())
+                observed += len(absent)
+                symptomatic += sym
+                others += len(rostered) - sym
+    expected = symptomatic + s * others
+    sd = math.sqrt(s * (1 - s) * others)
+    assert symptomatic > 10 * sd  # the epidemic's share is far beyond the noise
+    assert abs(observed - expected) < 4 * sd + 3  # (+3: nurses killed after their shift)
+
+
+def test_counter_keyed_draws_are_uniform_and_stable():
+    ids = np.arange(200_000)
+    u = uniforms(7, ids, 3, 1)
+    assert np.array_equal(u, uniforms(7, ids, 3, 1))
+    assert not np.array_equal(u, uniforms(7, ids, 4, 1))
+    # a subset gets the same draws as in the whole (no dependence on who else is drawn)
+    assert np.array_equal(uniforms(7, ids[::7], 3, 1), u[::7])
+    counts = np.histogram(u, bins=10, range=(0, 1))[0]
+    expected = len(ids) / 10
+    assert (np.abs(counts - expected) < 5 * math.sqrt(expected)).all()
+    days = geometric_days(uniforms(1, ids, 0, 2), 3.0)
+    assert days.min() == 1
+    assert abs(days.mean() - 3.0) < 5 * math.sqrt(6.0 / len(ids))  # var = (1-p)/p^2 = 6
+
+
+def _site_totals(region, seed, events, days=100):
+    res = RegionModel(region, _config(days=days, events=events), seed=seed).run()
+    cols = list(res.facility_metrics)
+    f1 = res.facility_day[:, 0, :].astype(np.int64)
+
+    def col(name):
+        return int(f1[:, cols.index(name)].sum())
+
+    served = col("ward_census") + col("alc_census") + col("icu_census")
+    sent_away = col("diversions") + col("transfers_out")
+    return col("ed_boarding"), sent_away, served
+
+
+@pytest.mark.slow
+def test_fewer_nurses_raise_boarding_and_more_never_lower_served_census(region):
+    """Paired by replicate (common random numbers). More nurses never lower the site's
+    served census beyond path dependence: a patient admitted here instead of transferred
+    changes who is in hospital later, which may move a single stay (a few patient-days of
+    ~1,600); so each replicate may fall by at most 1%, and the total must rise."""
+    more_total = base_total = 0
+    for seed in range(4):
+        board0, away0, served0 = _site_totals(region, seed, ())
+        board_less, away_less, served_less = _site_totals(
+            region, seed, (ChangeRoster(0, 0, "ward", -2),)
+        )
+        _, _, served_more = _site_totals(region, seed, (ChangeRoster(0, 0, "ward", 3),))
+        assert board_less > board0, seed
+        assert board_less + away_less > board0 + away0, seed
+        assert served_less < served0, seed
+        assert served_more >= 0.99 * served0, seed
+        more_total += served_more
+        base_total += served0
+    assert more_total > base_total
+
+
+def test_roster_event_resizes_the_pool_and_the_roster(region):
+    model = RegionModel(region, _config(days=10, events=(ChangeRoster(5, 0, "ward", -2),)), seed=3)
+    post = model.staffing.posts[0]
+    before = post.pool.copy()
+    res = model.run()
+    day, fac, unit, met = _frame(res)
+    ward1 = (fac == 0) & (unit == 0)
+    assert set(met[ward1 & (day < 5), M["rostered"]]) == {4}
+    assert set(met[ward1 & (day >= 5), M["rostered"]]) == {2}
+    assert len(post.pool) == model.staffing.pool_target(post) < len(before)
+    released = np.setdiff1d(before, post.pool)
+    assert (model.pop.nurse_post[released] == -1).all()
+
+
+def test_strike_and_sickness_wave_raise_absence_only_while_they_last(region):
+    base = RegionModel(region, _config(days=30), seed=4).run()
+    events = (Strike(10, 0.5, 5, facility=0), SicknessWave(20, 0.3, 5))
+    hit = RegionModel(region, _config(days=30, events=events), seed=4).run()
+    d0, f0, _, m0 = _frame(base)
+    d1, f1, _, m1 = _frame(hit)
+    a0, a1 = m0[:, M["absent"]], m1[:, M["absent"]]
+    # counter-keyed draws: the same nurses away before, and once a strike is over (the
+    # wave's extra episodes may run on a few days past its end)
+    quiet = (d0 < 10) | ((d0 >= 15) & (d0 < 20))
+    assert np.array_equal(a0[quiet], a1[quiet])
+    strike = (d0 >= 10) & (d0 < 15)
+    assert (a1[strike] >= a0[strike]).all()
+    assert a1[strike & (f0 == 0)].sum() > a0[strike & (f0 == 0)].sum() + 10
+    assert (a1[strike & (f0 != 0)] == a0[strike & (f0 != 0)]).all()  # F1 only
+    wave = (d0 >= 20) & (d0 < 25)
+    assert a1[wave].sum() > a0[wave].sum() + 10
+
+
+def test_ratio_event_changes_required_nurses(region):
+    res = RegionModel(
+        region, _config(days=20, events=(ChangeRatio(10, "ward", 2.0),)), seed=6
+    ).run()
+    day, _, unit, met = _frame(res)
+    ward = unit == 0
+    after = ward & (day >= 10)
+    census = met[after, M["census"]]
+    assert (met[after, M["required"]] == np.ceil(census / 2.0)).all()
+    assert census.sum() > 0
+
+
+def test_predicted_roster_follows_last_weeks_census(region):
+    params = StaffingParams(policy="predicted", forecast_quantile=0.9)
+    model = RegionModel(region, _config(days=29, staffing=params), seed=8)
+    res = model.run()
+    day, fac, unit, met = _frame(res)
+    for post in model.staffing.posts:
+        rows = (fac == post.facility) & (unit == post.unit)
+        census = np.array([met[rows & (day == d), M["census"]][0] for d in range(29)])
+        rostered = np.array([met[rows & (day == d), M["rostered"]][0] for d in range(29)])
+        assert (rostered[:7] == post.nurses).all()  # the file's roster until a week of history
+        cap = math.floor(len(post.pool) * params.shifts_per_nurse_week / (7 * post.shifts))
+        for week in (7, 14, 21, 28):
+            q = np.quantile(census[week - 7 : week + 1], 0.9)
+            want = min(math.ceil(math.ceil(q - 1e-9) / post.ratio - 1e-9), cap)
+            assert rostered[week] == want, (post.index, week)
+            if week + 1 < 29:
+                assert rostered[week + 1] == rostered[week]
+
+
+def test_region_without_staffing_runs_without_limits(region, tmp_path):
+    import dataclasses
+
+    bare = dataclasses.replace(region, staffing=None)
+    model = RegionModel(bare, _config(days=5), seed=0)
+    res = model.run()
+    assert res.staff_day is None
+    assert "no staffing" in model.staffing.note
+    assert all(f.staffed_ward_beds is None for f in model.care.facilities)
+
+
+def _spec(events, **extra):
+    return {
+        "name": "s",
+        "region": "synthetic",
+        "days": 20,
+        "staffing": {},
+        "scenarios": {"a": {"events": events}},
+        **extra,
+    }
+
+
+def test_staffing_events_in_a_spec(region):
+    spec = RunSpec.from_dict(
+        _spec(
+            [
+                {"day": 1, "facility": "F1", "unit": "ward", "nurses": -2},
+                {"day": 2, "ratio": 5, "unit": "icu"},
+                {"day": 3, "strike": 0.4, "duration_days": 2, "facility": "F2"},
+                {"day": 4, "sickness_wave": 0.1, "duration_days": 7},
+            ]
+        )
+    )
+    events = spec.model_config_for("a", region).events
+    assert events == (
+        ChangeRoster(1, 0, "ward", -2),
+        ChangeRatio(2, "icu", 5.0, facility=-1),
+        Strike(3, 0.4, 2, facility=1),
+        SicknessWave(4, 0.1, 7),
+    )
+    for bad, key in (
+        ({"day": 1, "facility": "F1", "nurses": -2}, "unit"),
+        ({"day": 1, "unit": "ward", "nurses": -2}, "facility"),
+        ({"day": 1, "strike": 0.5}, "duration_days"),
+        ({"day": 1, "facility": "F9", "unit": "ward", "nurses": 1}, "facility"),
+    ):
+        with pytest.raises(SpecError) as err:
+            RunSpec.from_dict(_spec([bad])).model_config_for("a", region)
+        assert f"events[0].{key}" in str(err.value)
+
+
+def test_run_writes_staff_day_parquet(tmp_path):
+    from popsim.cli import main
+
+    spec = tmp_path / "staff.toml"
+    spec.write_text(
+        'name = "staff"\nregion = "synthetic"\ndays = 15\nreplicates = 2\nseed = 3\n'
+        "[staffing]\n[scenarios.fixed]\n[scenarios.predicted.staffing]\n"
+        'policy = "predicted"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    table = ds.dataset(out / "staff_day", format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 2 * 2 * 15 * 18  # scenarios x replicates x days x rows a day
+    want = [
+        "replicate", "day", "date", "facility", "unit", "shift", *STAFF_METRICS, "labour_cost",
+    ]  # fmt: skip
+    assert [c for c in table.column_names if c != "scenario"] == want
+    df = table.to_pandas()
+    assert set(df["unit"].astype(str)) == {"ward", "icu", "ed"}
+    assert set(df["shift"].astype(str)) == {"day", "night"}
+    fixed = df[df["scenario"].astype(str) == "fixed"]
+    assert (fixed["labour_cost"] > 0).all()  # (a predicted roster may be 0: no cost)
+    # a second run resumes: the replicates with their staff_day are complete, none redone
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "staff_day").rglob("*.parquet")}
+    assert main(["run", str(spec), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "staff_day").rglob("*.parquet")} == stamps
+    again = ds.dataset(out / "staff_day", format="parquet", partitioning="hive").to_table()
+    assert again.num_rows == table.num_rows
