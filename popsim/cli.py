@@ -120,7 +120,7 @@ def _analysis_options(args: argparse.Namespace):
 def _analyze(args: argparse.Namespace) -> int:
     from popsim.analysis import analyze
 
-    out = analyze(args.run_dir, options=_analysis_options(args))
+    out = analyze(args.run_dir, options=_analysis_options(args), allow_mixed=args.allow_mixed)
     print(f"analysis tables in {out}")
     return 0
 
@@ -342,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", help="capacity tables from a run's Parquet dataset")
     analyze.add_argument("run_dir")
     _add_analysis_options(analyze)
+    analyze.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="pool replicates of different configurations or model versions (with a warning)",
+    )
     analyze.set_defaults(func=_analyze)
 
     report = sub.add_parser("report", help="self-contained HTML report of a run")
@@ -372,16 +377,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``popsim`` console script."""
+    """Entry point of the ``popsim`` console script.
+
+    Exit status: 0 done; 1 some replicates failed (a model error); 2 bad input or an
+    unusable environment (one line per problem on stderr, no traceback); 130 interrupted.
+    A closed standard output (``popsim run ... | head -1``) ends the command quietly.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except PopsimError as err:
-        print(f"popsim: error: {err}" if "\n" not in str(err) else str(err), file=sys.stderr)
+        text = str(err)
+        print(f"popsim: error: {text}" if "\n" not in text else text, file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except OSError as err:  # the file system refused (full disk, name too long, ...)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"popsim: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("popsim: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout went away: send the rest to /dev/null (no error at exit)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -1,27 +1,7 @@
-"""Ensembles: a spec's scenarios x replicates as tasks on a Dask cluster.
-
-- By default a :class:`distributed.LocalCluster` of worker processes (one thread each,
-  as many as cores, bound to 127.0.0.1); ``scheduler="tcp://host:port"`` uses an
-  existing cluster (dask-jobqueue, Kubernetes, ``dask scheduler`` + ``dask worker``).
-- Seeds: replicate ``r`` of every scenario runs from ``SeedSequence(seed,
-  spawn_key=(r,))``: common random numbers, so a difference between scenarios is the
-  intervention's, not noise.
-- Each task loads the region, runs one replicate, writes its Parquet files and then
-  its manifest from the worker (:mod:`popsim.record`), and returns a small summary.
-- Retries: a task whose worker dies is rescheduled by Dask; a task that raises is
-  retried twice. Files are written atomically, so a crash never leaves a half file.
-- Resume: a replicate whose manifest exists, matches the spec and whose files are
-  complete is skipped; ``force=True`` reruns everything. Outputs of a different
-  configuration in the output folder are never silently replaced: that is an
-  :class:`OutputConflict` unless ``force=True``.
-"""
-
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -34,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popsim import __version__, record
-from popsim.core import capacity
-from popsim.errors import PopsimError
-from popsim.files import remove_temp_files, write_text
+from popsim import __version__, record, resources, runfolder
+from popsim.core import MODEL_VERSION, capacity
+from popsim.errors import OutputError, PopsimError
+from popsim.files import write_text
+from popsim.provenance import config_hash, resolved_config, versions
 from popsim.scenario import RunSpec, load_spec
 
 if TYPE_CHECKING:
@@ -59,30 +40,7 @@ def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(replicate,))
 
 
-def config_hash(spec: RunSpec, scenario: str) -> str:
-    """A digest of everything that determines one scenario's replicates (not their count)."""
-    data = spec.model_dump(
-        mode="json",
-        exclude={"name", "description", "replicates", "scenarios", "analysis", "calibration"},
-    )
-    data["scenario"] = spec.scenarios[scenario].model_dump(mode="json")
-    data["region_files"] = _region_digest(spec)
-    data["version"] = __version__  # a new model version redoes the replicates
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _region_digest(spec: RunSpec) -> str:
-    """A digest of the region folder's data files (changing them redoes the replicates)."""
-    from popsim.region import resolve_region
-
-    folder = resolve_region(spec.region_ref())
-    digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix in (".toml", ".csv", ".geojson", ".gpkg", ".json"):
-            digest.update(path.name.encode("utf-8"))
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:16]
+__all__ = ["config_hash", "run_spec", "run_replicate", "OutputConflict", "EnsembleError"]
 
 
 # ------------------------------------------------------------------ summary
@@ -124,6 +82,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
             fid: int(n) for fid, n in zip(result.facility_ids, bed_days, strict=True) if n
         },
         "ed_boarding_peak": int(col("ed_boarding").sum(axis=1).max()) if len(census) else 0,
+        # needs that found no open site (counted, never dropped); None: not reported
+        "unserved": int(col("unserved").sum()) if "unserved" in metrics else None,
     }
 
 
@@ -146,6 +106,13 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
             f"    peak region census {peaks.mean():,.0f} (range {peaks.min():,}-{peaks.max():,})"
             f" vs {beds:,} funded beds; peak ED boarding {board.mean():,.0f}"
         )
+        unserved = [m["summary"].get("unserved") for m in ms]
+        if any(u for u in unserved):
+            total = np.array([u or 0 for u in unserved])
+            lines.append(
+                f"    UNSERVED: {total.mean():,.0f} needs per replicate found no open site"
+                f" (range {total.min():,}-{total.max():,}; column facility_day.unserved)"
+            )
         days: dict[str, list[int]] = {}
         for m in ms:
             for fid, n in m["summary"]["days_over"].items():
@@ -174,14 +141,32 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
 def run_replicate(
     spec: RunSpec, scenario: str, replicate: int, out: str, digest: str
 ) -> dict[str, Any]:
-    """Run one replicate on this process and write its outputs; returns its manifest."""
+    """Run one replicate on this process and write its outputs; returns its manifest.
+
+    ``digest`` is the driver's :func:`config_hash` of the scenario; the worker works out
+    its own from what it actually resolved (its model version, its region files) and
+    refuses to write if they differ, so a worker with another popsim never adds its
+    outputs to the folder.
+    """
     from popsim.model import RegionModel
     from popsim.twin import uncertainty
 
     t0 = time.perf_counter()
     region = spec.load_region()
+    central = spec.model_config_for(scenario, region)  # distributions at their centre
+    mine = config_hash(spec, scenario, resolved=resolved_config(spec, scenario, region, central))
+    if mine != digest:
+        raise OutputError(
+            f"{scenario}/{replicate}: this worker resolves the configuration to {mine}, the "
+            f"run to {digest} (another popsim version or other region files on the worker)"
+        )
     drawn = uncertainty.replicate_values(spec, scenario, replicate)  # {}: no distributions
-    config = uncertainty.apply(spec, scenario, drawn).model_config_for(scenario, region)
+    config = (
+        uncertainty.apply(spec, scenario, drawn).model_config_for(scenario, region)
+        if drawn
+        else central
+    )
+    resolved = resolved_config(spec, scenario, region, config)  # what this replicate used
     seed = replicate_seed(spec.seed, replicate)
     t_region = time.perf_counter() - t0
     model = RegionModel(region, config, seed)
@@ -192,8 +177,12 @@ def run_replicate(
     t_model = time.perf_counter() - t0 - t_region
     seconds = {"load_region": t_region, "model": t_model}
     seconds.update({f"model.{k}": v for k, v in result.seconds.items()})
+    config_json = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
     metadata = {
         "spec": spec.to_json(),
+        "config": config_json,
+        "model_version": str(MODEL_VERSION),
+        "versions": json.dumps(versions(), sort_keys=True),
         "seed": str(spec.seed),
         "seed_entropy": str(seed.entropy),
         "spawn_key": json.dumps(list(seed.spawn_key)),
@@ -202,6 +191,9 @@ def run_replicate(
     }
     manifest = {
         "spec": json.loads(spec.to_json()),
+        "config": resolved,
+        "model_version": MODEL_VERSION,
+        "versions": versions(),
         "seed_entropy": str(seed.entropy),
         "spawn_key": list(seed.spawn_key),
         "config_hash": digest,
@@ -236,17 +228,20 @@ def local_cluster(n_workers: int | None = None) -> LocalCluster:
 
 
 @contextmanager
-def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterator[Client]:
+def _client(
+    workers: int | None, scheduler: str | None, n_tasks: int, residents: int, days: int
+) -> Iterator[Client]:
     from distributed import Client
 
     if scheduler:
-        client = Client(scheduler)
+        client = resources.connect(scheduler)
         try:
+            resources.check_cluster_memory(client, residents, days)
             yield client
         finally:
             client.close()
         return
-    cluster = local_cluster(max(1, min(workers or os.cpu_count() or 1, n_tasks)))
+    cluster = local_cluster(_n_local_workers(workers, n_tasks))
     client = Client(cluster)
     try:
         yield client
@@ -255,15 +250,14 @@ def _client(workers: int | None, scheduler: str | None, n_tasks: int) -> Iterato
         cluster.close()
 
 
-def _remove_replicate(out: Path, scenario: str, replicate: int) -> None:
-    record.manifest_path(out, scenario, replicate).unlink(missing_ok=True)  # manifest first
-    for table in (*record.TABLES, *record.OPTIONAL_TABLES):
-        record.part_path(out, table, scenario, replicate).unlink(missing_ok=True)
+def _n_local_workers(workers: int | None, n_tasks: int) -> int:
+    return max(1, min(workers or os.cpu_count() or 1, n_tasks))
 
 
 def _stale(out: Path, spec: RunSpec, hashes: dict[str, str]) -> list[tuple[str, int | None]]:
-    """Outputs in ``out`` from a different configuration: replicates whose manifest has
-    another config hash, and scenarios the spec no longer has (replicate None)."""
+    """Outputs in ``out`` from a different configuration or model version: replicates
+    whose manifest has another config hash, and scenarios the spec no longer has
+    (replicate None)."""
     found: list[tuple[str, int | None]] = []
     for m in record.manifests(out):
         scenario, replicate = m.get("scenario"), m.get("replicate")
@@ -274,37 +268,16 @@ def _stale(out: Path, spec: RunSpec, hashes: dict[str, str]) -> list[tuple[str, 
             and hashes[scenario] != m.get("config_hash")
         ):
             found.append((scenario, replicate))
-    gone = {
-        folder.name.split("=", 1)[1]
-        for table in (*record.TABLES, *record.OPTIONAL_TABLES, "manifest")
-        for folder in (out / table).glob("scenario=*")
-        if folder.is_dir() and folder.name.split("=", 1)[1] not in spec.scenarios
-    }
-    return found + [(name, None) for name in sorted(gone)]
+    gone = sorted(runfolder.scenarios_present(out) - set(spec.scenarios))
+    return found + [(name, None) for name in gone]
 
 
 def _remove(out: Path, stale: list[tuple[str, int | None]]) -> None:
     for scenario, replicate in stale:
-        if replicate is not None:
-            _remove_replicate(out, scenario, replicate)
-            continue
-        for table in (*record.TABLES, *record.OPTIONAL_TABLES, "manifest"):
-            folder = out / table / f"scenario={scenario}"
-            if folder.is_dir():
-                shutil.rmtree(folder)
-
-
-def _remove_orphans(out: Path) -> int:
-    """Delete part files of replicates that have no manifest (never completed)."""
-    n = 0
-    for table in (*record.TABLES, *record.OPTIONAL_TABLES):
-        for part in (out / table).glob("scenario=*/part-*.parquet"):
-            scenario = part.parent.name.split("=", 1)[1]
-            replicate = int(part.stem.split("-", 1)[1])
-            if not record.manifest_path(out, scenario, replicate).exists():
-                part.unlink()
-                n += 1
-    return n
+        if replicate is None:
+            runfolder.remove_scenario(out, scenario)
+        else:
+            runfolder.remove_replicate(out, scenario, replicate)
 
 
 class OutputConflict(PopsimError):
@@ -342,31 +315,81 @@ def run_spec(
 ) -> EnsembleRun:
     """Run every scenario x replicate of a spec; write the dataset; print a summary.
 
-    The spec is fully checked against its region before anything runs
-    (:class:`popsim.errors.SpecError` on any problem).
+    Before anything runs: the workers and scheduler address, the spec against its region
+    (:class:`popsim.errors.SpecError` listing every problem), the output folder (exists
+    or can be made, is a folder, is writable) and the memory the run needs are checked;
+    then the output folder is locked until the run ends (:class:`popsim.errors.OutputError`
+    if another run holds it).
     """
-    from tqdm import tqdm
-
     t0 = time.perf_counter()
+    resources.check_workers(workers)
+    if scheduler is not None:
+        resources.check_scheduler_address(scheduler)
     spec = load_spec(spec_path).with_overrides(days, population, replicates)
     region = spec.load_region()
-    spec.check(region)
+    configs = spec.check(region)
     if region.staffing is None and any(spec.params("staffing", s) for s in spec.scenarios):
         print(f"staffing: region {region.name} has no staffing.csv; no staffing limits")
-    out_dir = Path(out) if out is not None else default_out(spec_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_temp_files(out_dir)
-    hashes = {s: config_hash(spec, s) for s in spec.scenarios}
+    residents = spec.population or region.total_population
+    n_tasks = len(spec.scenarios) * spec.replicates
+    if not scheduler:
+        resources.check_local_memory(residents, spec.days, _n_local_workers(workers, n_tasks))
+    out_dir = runfolder.output_folder(out if out is not None else default_out(spec_path))
+    resolved = {s: resolved_config(spec, s, region, configs[s]) for s in spec.scenarios}
+    hashes = {s: config_hash(spec, s, resolved=resolved[s]) for s in spec.scenarios}
+    with runfolder.lock(out_dir):
+        found, n_run, n_skipped, failed = _run_locked(
+            spec, out_dir, hashes, resolved, force, workers, scheduler, residents, progress
+        )
+    seconds = time.perf_counter() - t0
+    print(
+        f"{spec.name}: ran {n_run - len(failed)} replicates"
+        f" ({n_skipped} already complete) in {seconds:.0f} s"
+    )
+    print(format_summary(spec, found, out_dir))
+    if failed:
+        lines = [f"{s}/{r}: {type(e).__name__}: {e}" for (s, r), e in sorted(failed)[:5]]
+        raise EnsembleError(
+            f"{len(failed)} of {n_run} replicates failed (the rest are saved; run the "
+            "same command again to retry only the missing ones):\n  " + "\n  ".join(lines)
+        ) from failed[0][1]
+    return EnsembleRun(
+        out=out_dir,
+        spec=spec,
+        n_run=n_run,
+        n_skipped=n_skipped,
+        seconds=seconds,
+        manifests=found,
+    )
+
+
+def _run_locked(
+    spec: RunSpec,
+    out_dir: Path,
+    hashes: dict[str, str],
+    resolved: dict[str, dict[str, Any]],
+    force: bool,
+    workers: int | None,
+    scheduler: str | None,
+    residents: int,
+    progress: bool,
+) -> tuple[list[dict[str, Any]], int, int, list[tuple[tuple[str, int], BaseException]]]:
+    """The run proper, while holding the output folder's lock."""
+    from tqdm import tqdm
+
+    runfolder.remove_own_temp_files(out_dir)
     stale = _stale(out_dir, spec, hashes)
     if stale and not force:
         shown = ", ".join(f"{sc}/{r}" if r is not None else sc for sc, r in stale[:6])
         more = f" and {len(stale) - 6} more" if len(stale) > 6 else ""
         raise OutputConflict(
             f"{out_dir}: holds outputs of a different configuration ({shown}{more}: other days,"
-            " population, seed, parameters, events or popsim version, or scenarios no longer"
-            " in the spec); use --force to replace them or --out DIR to keep both"
+            " population, seed, parameters, events, region data or model version, or"
+            " scenarios no longer in the spec); use --force to replace them or --out DIR"
+            " to keep both"
         )
     _remove(out_dir, stale)
+    runfolder.remove_orphans(out_dir)
 
     todo: list[tuple[str, int]] = []
     done: dict[tuple[str, int], dict[str, Any]] = {}
@@ -384,7 +407,7 @@ def run_spec(
 
         target = str(out_dir.resolve())
         token = uuid.uuid4().hex[:8]
-        with _client(workers, scheduler, len(todo)) as client:
+        with _client(workers, scheduler, len(todo), residents, spec.days) as client:
             futures = [
                 client.submit(
                     run_replicate,
@@ -415,40 +438,28 @@ def run_spec(
                     failed.append((keys[future.key], err))
                     continue
                 done[(m["scenario"], m["replicate"])] = m
-    remove_temp_files(out_dir)
-    _remove_orphans(out_dir)
-    _write_run_info(out_dir, spec, hashes)
-    found = [done[k] for k in sorted(done, key=lambda k: (list(spec.scenarios).index(k[0]), k[1]))]
-    seconds = time.perf_counter() - t0
-    print(
-        f"{spec.name}: ran {len(todo) - len(failed)} replicates"
-        f" ({n_skipped} already complete) in {seconds:.0f} s"
-    )
-    print(format_summary(spec, found, out_dir))
-    if failed:
-        lines = [f"{s}/{r}: {type(e).__name__}: {e}" for (s, r), e in sorted(failed)[:5]]
-        raise EnsembleError(
-            f"{len(failed)} of {len(todo)} replicates failed (the rest are saved; run the "
-            "same command again to retry only the missing ones):\n  " + "\n  ".join(lines)
-        ) from failed[0][1]
-    return EnsembleRun(
-        out=out_dir,
-        spec=spec,
-        n_run=len(todo),
-        n_skipped=n_skipped,
-        seconds=seconds,
-        manifests=found,
-    )
+    runfolder.remove_own_temp_files(out_dir)
+    runfolder.remove_orphans(out_dir)
+    _write_run_info(out_dir, spec, hashes, resolved)
+    order = list(spec.scenarios)
+    found = [done[k] for k in sorted(done, key=lambda k: (order.index(k[0]), k[1]))]
+    return found, len(todo), n_skipped, failed
 
 
-def _write_run_info(out: Path, spec: RunSpec, hashes: dict[str, str]) -> None:
-    """``run.json``: the effective spec, scenarios and replicates of the run folder."""
+def _write_run_info(
+    out: Path, spec: RunSpec, hashes: dict[str, str], resolved: dict[str, dict[str, Any]]
+) -> None:
+    """``run.json``: the effective spec, the resolved configuration of each scenario, the
+    replicates, the model version and package versions of the run folder."""
     info = {
         "spec": json.loads(spec.to_json()),
         "scenarios": list(spec.scenarios),
         "replicates": spec.replicates,
         "config_hash": hashes,
+        "config": resolved,
+        "model_version": MODEL_VERSION,
         "version": __version__,
+        "versions": versions(),
     }
     text = json.dumps(info, indent=1)
     write_text(out / "run.json", text)

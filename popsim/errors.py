@@ -39,9 +39,31 @@ class SpecError(InputError):
     """A run spec (TOML) is invalid."""
 
 
+class SpecProblems(SpecError):
+    """Several problems in one spec; ``problems`` holds each (one line each)."""
+
+    def __init__(self, problems: list[SpecError]) -> None:
+        first = problems[0]
+        super().__init__(first.path, first.where, first.problem)
+        self.problems = list(problems)
+        self.args = ("\n".join(str(p) for p in self.problems),)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
 class ParameterError(PopsimError, ValueError):
     """A model parameter is out of its allowed range; the message names it and the range."""
 
 
 class RunDirError(PopsimError):
     """A run directory is missing, empty or incomplete for the requested analysis."""
+
+
+class OutputError(PopsimError):
+    """The output folder cannot be used: not a folder, not writable, in use by another run,
+    or holding outputs of another configuration."""
+
+
+class ResourceError(PopsimError):
+    """The run asks for more than the machine (or cluster) has: memory, workers."""

@@ -230,9 +230,10 @@ def read_manifest(out: str | Path, scenario: str, replicate: int) -> dict[str, A
     """The manifest of a replicate, or None if absent or unreadable."""
     path = manifest_path(out, scenario, replicate)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+    return doc if isinstance(doc, dict) else None
 
 
 def replicate_complete(
@@ -260,9 +261,11 @@ def manifests(out: str | Path) -> list[dict[str, Any]]:
     found = []
     for path in sorted((Path(out) / "manifest").glob("scenario=*/replicate-*.json")):
         try:
-            found.append(json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             continue
+        if isinstance(doc, dict):  # anything else is not a manifest popsim wrote
+            found.append(doc)
     return found
 
 

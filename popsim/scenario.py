@@ -39,7 +39,10 @@ Event kinds (each gives ``day = N`` or ``date = YYYY-MM-DD``):
   (extra share of nurses off sick).
 
 Any problem raises :class:`popsim.errors.SpecError` naming the file, the key as a
-dotted path (``scenarios.new-surrey.events[0].open``) and what was expected.
+dotted path (``scenarios.new-surrey.events[0].open``) and what was expected; a spec with
+several problems raises :class:`popsim.errors.SpecProblems`, one line per problem.
+Types are strict: ``days = true`` or ``record_journeys = "yes"`` are errors, not 1 and
+true; integers beyond 32 bits (64 for ``seed``) and non-finite numbers are refused.
 """
 
 from __future__ import annotations
@@ -54,15 +57,27 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from popsim import events as ev
-from popsim.errors import SpecError
+from popsim.errors import SpecError, SpecProblems
 
 if TYPE_CHECKING:
     from popsim.model import ModelConfig
     from popsim.region import Region
 
 _SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Longest scenario or spec name (a scenario name is a folder name, limited to 255 bytes).
+MAX_NAME = 100
 #: Largest horizon: days are stored as int16 in the outputs.
 MAX_DAYS = 32_000
+#: Most replicates: replicate numbers are stored as int16 in the outputs.
+MAX_REPLICATES = 10_000
+#: Largest population (an assumption: 25 times the default Fraser region; the memory a
+#: run needs is checked against the machine before it starts, see popsim.resources).
+MAX_POPULATION = 50_000_000
+#: Earliest and latest start dates (an assumption: the model's demographic and seasonal
+#: inputs describe present-day populations; also keeps every date of the run valid).
+FIRST_START, LAST_START = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+#: Integers in a spec are 32-bit (``seed``: 64-bit, non-negative).
+INT32_MAX, SEED_MAX = 2**31 - 1, 2**63 - 1
 #: Module sections of a spec and the parameter class each is validated with.
 SECTIONS: dict[str, tuple[str, str]] = {
     "epidemic": ("popsim.epidemic", "EpidemicParams"),
@@ -118,7 +133,7 @@ class EventSpec(BaseModel):
     setting: Literal["household", "community", "all"] | None = None
     vaccinate: float | None = Field(None, ge=0.0, le=1.0)
     efficacy: float | None = Field(None, ge=0.0, le=1.0)
-    ages: tuple[int, int] | None = None
+    ages: list[int] | None = Field(None, min_length=2, max_length=2)
     zones: list[str] | None = None
     electives: Literal["pause", "resume"] | None = None
     nurses: int | None = None
@@ -185,14 +200,14 @@ class RunSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     region: str = Field(min_length=1)
-    start: dt.date = dt.date(2026, 1, 1)
+    start: dt.date = Field(dt.date(2026, 1, 1), ge=FIRST_START, le=LAST_START)
     days: int = Field(365, ge=1, le=MAX_DAYS)
-    population: int | None = Field(None, ge=1)
-    replicates: int = Field(1, ge=1, le=10_000)
-    seed: int = Field(0, ge=0)
+    population: int | None = Field(None, ge=1, le=MAX_POPULATION)
+    replicates: int = Field(1, ge=1, le=MAX_REPLICATES)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     record_journeys: bool = True
     epidemic: dict[str, Any] | None = None
     demand: dict[str, Any] | None = None
@@ -217,17 +232,20 @@ class RunSpec(BaseModel):
         data = dict(data)
         if "name" not in data and path != "<spec>":
             data["name"] = Path(path).stem
+        problems = _number_problems(path, data)
         try:
-            spec = cls.model_validate(data)
-        except ValidationError as err:
-            raise _spec_error(path, err, cls) from None
+            spec = _validate(cls, data, path)
+        except SpecError as err:
+            raise _problems(problems + getattr(err, "problems", [err])) from None
         for name in spec.scenarios:
-            if not _SCENARIO_NAME.fullmatch(name):
-                raise SpecError(
-                    path,
-                    f"scenarios.{name}",
-                    "a scenario name is letters, digits, '-', '_' and '.', "
-                    "starting with a letter or digit (it names a folder)",
+            if not _SCENARIO_NAME.fullmatch(name) or len(name) > MAX_NAME:
+                problems.append(
+                    SpecError(
+                        path,
+                        f"scenarios.{name[:40]}" + ("..." if len(name) > 40 else ""),
+                        f"a scenario name is at most {MAX_NAME} letters, digits, '-', '_' "
+                        "and '.', starting with a letter or digit (it names a folder)",
+                    )
                 )
         if spec.analysis is not None:
             _check_analysis(path, spec)
@@ -236,7 +254,12 @@ class RunSpec(BaseModel):
         spec._strict_days = spec.days
         for section in SECTIONS:
             for scenario in spec.scenarios:
-                spec.params(section, scenario)  # validates every section now
+                try:
+                    spec.params(section, scenario)  # validates every section now
+                except SpecError as err:
+                    problems += getattr(err, "problems", [err])
+        if problems:
+            raise _problems(problems)
         return spec
 
     def with_overrides(
@@ -251,11 +274,10 @@ class RunSpec(BaseModel):
             if value is not None:
                 field = type(self).model_fields[key]
                 lo = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
-                if lo is not None and value < lo:
-                    raise SpecError(self._path, key, f"override must be >= {lo}, got {value}")
+                hi = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+                if (lo is not None and value < lo) or (hi is not None and value > hi):
+                    raise SpecError(self._path, key, f"--{key} must be in {lo}..{hi}, got {value}")
                 update[key] = value
-        if update.get("days", 0) > MAX_DAYS:
-            raise SpecError(self._path, "days", f"override must be <= {MAX_DAYS}")
         new = self.model_copy(update=update)
         new._path, new._base_dir = self._path, self._base_dir
         new._strict_days = self._strict_days
@@ -310,11 +332,7 @@ class RunSpec(BaseModel):
             merged = centralise(merged)
         except DistributionError as err:
             raise SpecError(self._path, f"{where}.{err.key}", err.problem) from None
-        cls = _params_class(section)
-        try:
-            return cls.model_validate(merged)
-        except ValidationError as err:
-            raise _spec_error(self._path, err, cls, prefix=where) from None
+        return _validate(_params_class(section), merged, self._path, prefix=where)
 
     def model_config_for(self, scenario: str, region: Region) -> ModelConfig:
         """Resolve ``scenario`` against ``region`` into a :class:`popsim.model.ModelConfig`."""
@@ -330,10 +348,17 @@ class RunSpec(BaseModel):
         if epidemic is not None:
             epidemic = self._with_seed_zones(epidemic, scenario, region)
         events: list[ev.Event] = []
+        problems: list[SpecError] = []
         for i, event in enumerate(self.scenarios[scenario].events):
-            resolved = self._resolve_event(event, f"scenarios.{scenario}.events[{i}]", region)
+            try:
+                resolved = self._resolve_event(event, f"scenarios.{scenario}.events[{i}]", region)
+            except SpecError as err:
+                problems.append(err)
+                continue
             if resolved is not None:
                 events.append(resolved)
+        if problems:
+            raise _problems(problems)
         events.sort(key=lambda e: e.day)
         return ModelConfig(
             days=self.days,
@@ -348,10 +373,19 @@ class RunSpec(BaseModel):
             record_journeys=self.record_journeys,
         )
 
-    def check(self, region: Region) -> None:
-        """Resolve every scenario (raises the first :class:`SpecError`)."""
+    def check(self, region: Region) -> dict[str, ModelConfig]:
+        """Resolve every scenario; returns their configurations. Raises a
+        :class:`SpecError` listing every problem found (one line each)."""
+        configs: dict[str, ModelConfig] = {}
+        problems: list[SpecError] = []
         for scenario in self.scenarios:
-            self.model_config_for(scenario, region)
+            try:
+                configs[scenario] = self.model_config_for(scenario, region)
+            except SpecError as err:
+                problems += getattr(err, "problems", [err])
+        if problems:
+            raise _problems(problems)
+        return configs
 
     # -------------------------------------------------------------- helpers
     def _with_seed_zones(self, params: Any, scenario: str, region: Region) -> Any:
@@ -365,9 +399,17 @@ class RunSpec(BaseModel):
                 for i, z in enumerate(params.seed_zones)
             ]
         prefix = f"scenarios.{scenario}.epidemic" if "importations" in override else "epidemic"
+        strict = self._strict_days or self.days
         for i, imp in enumerate(getattr(params, "importations", None) or ()):
             if getattr(imp, "zone", None) is not None:
                 self._zone(region, imp.zone, f"{prefix}.importations[{i}].zone")
+            day = getattr(imp, "day", None)
+            if isinstance(day, int) and not 0 <= day < strict:
+                raise SpecError(
+                    self._path,
+                    f"{prefix}.importations[{i}].day",
+                    f"day {day} is outside the run (day 0..{strict - 1})",
+                )
         return params.model_copy(update=update) if update else params
 
     def _zone(self, region: Region, name: str | int, where: str) -> int:
@@ -494,12 +536,18 @@ def load_spec(path: str | Path, check_region: bool = False) -> RunSpec:
     """Read and validate a TOML run spec; with ``check_region`` also resolve every scenario
     against its region (unknown facilities, zones...)."""
     path = Path(path)
+    if path.suffix != ".toml":  # its name also names the output folder (without .toml)
+        raise SpecError(path, None, "a run spec is a TOML file whose name ends in .toml")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(path, None, "no such spec file") from None
+    except IsADirectoryError:
+        raise SpecError(path, None, "is a folder, not a spec file") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(path, None, f"cannot read: {err}") from None
+        raise SpecError(
+            path, None, f"cannot read: {getattr(err, 'strerror', None) or err}"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -551,22 +599,82 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
     return list(current.model_fields) if isinstance(current, type) else None
 
 
-def _spec_error(
-    path: str | Path, err: ValidationError, model: type[BaseModel], prefix: str = ""
-) -> SpecError:
-    first = err.errors()[0]
-    loc = tuple(first["loc"])
-    where = dotted(loc)
-    if prefix:
-        where = f"{prefix}.{where}" if where else prefix
-    if first["type"] == "extra_forbidden":
-        allowed = _allowed_keys(model, loc)
-        problem = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-    else:
-        problem = first["msg"]
-        if "input" in first and first["type"] != "missing":
-            problem += f", got {first['input']!r}"
-    more = len(err.errors()) - 1
-    if more:
-        problem += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return SpecError(path, where or None, problem)
+#: Strict-mode complaints that are not errors in a spec: a date written as a string
+#: (a spec read back from JSON), a pair written as a list.
+_LAX_OK = frozenset({"date_type", "datetime_type", "tuple_type"})
+
+
+def _validate(
+    model: type[BaseModel], data: dict[str, Any], path: str | Path, prefix: str = ""
+) -> Any:
+    """Validate with strict types (no bool for a number, no string for a bool, no float
+    for an integer); every problem becomes a :class:`SpecError` line."""
+    try:
+        return model.model_validate(data, strict=True)
+    except ValidationError as err:
+        strict = [e for e in err.errors() if e["type"] not in _LAX_OK]
+    try:
+        value = model.model_validate(data)
+    except ValidationError as err:
+        raise _problems(_spec_errors(path, strict or err.errors(), model, prefix)) from None
+    if strict:
+        raise _problems(_spec_errors(path, strict, model, prefix))
+    return value
+
+
+def _spec_errors(
+    path: str | Path, errors: list[Any], model: type[BaseModel], prefix: str = ""
+) -> list[SpecError]:
+    """One :class:`SpecError` per problem pydantic found, in order."""
+    found: list[SpecError] = []
+    seen: set[str] = set()
+    for problem_ in errors:
+        loc = tuple(problem_["loc"])
+        where = dotted(loc)
+        if prefix:
+            where = f"{prefix}.{where}" if where else prefix
+        if problem_["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            problem = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+        else:
+            problem = problem_["msg"]
+            if "input" in problem_ and problem_["type"] != "missing":
+                given = problem_["input"]
+                shown = given.isoformat() if isinstance(given, dt.date) else repr(given)
+                problem += f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
+        if where in seen:  # a union reports each of its branches: keep the first
+            continue
+        seen.add(where)
+        found.append(SpecError(path, where or None, problem))
+    return found
+
+
+def _number_problems(path: str | Path, data: Any, loc: tuple[Any, ...] = ()) -> list[SpecError]:
+    """Integers beyond 32 bits (``seed``: 64 bits) and non-finite floats, anywhere."""
+    import math
+
+    found: list[SpecError] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _number_problems(path, value, (*loc, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += _number_problems(path, value, (*loc, i))
+    elif isinstance(data, int) and not isinstance(data, bool):
+        hi = SEED_MAX if loc == ("seed",) else INT32_MAX
+        if not -hi - 1 <= data <= hi:
+            found.append(
+                SpecError(path, dotted(loc), f"integer out of range (-{hi + 1}..{hi}), got {data}")
+            )
+    elif isinstance(data, float) and not math.isfinite(data):
+        found.append(SpecError(path, dotted(loc), f"expected a finite number, got {data}"))
+    return found
+
+
+def _problems(problems: list[SpecError]) -> SpecError:
+    """One error for one problem, :class:`SpecProblems` (one line each) for several."""
+    unique: list[SpecError] = []
+    for p in problems:
+        if not any(str(p) == str(u) or (p.where and p.where == u.where) for u in unique):
+            unique.append(p)
+    return unique[0] if len(unique) == 1 else SpecProblems(unique)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import popsim
 from popsim import record
 from popsim.cli import main
 
@@ -76,3 +80,140 @@ def test_other_configuration_in_the_output_folder_exits_2_unless_forced(tmp_path
     assert "different configuration" in err and "--force" in err and err.count("\n") == 1
     assert main([*base, "--days", "5", "--population", "2000", "--force"]) == 0
     assert record.read_table(tmp_path / "tiny", "facility_day").column("day").to_pylist()[-1] == 4
+
+
+# ------------------------------------------------------------- hardening
+TINY = 'region = "synthetic"\nstart = 2026-01-01\ndays = 4\npopulation = 2000\nseed = 3\n'
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("popsim: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_out_never_deletes_files_popsim_did_not_write(tmp_path, capsys, monkeypatch):
+    """Defect: every hidden *.tmp under --out was deleted, even when the run was refused;
+    `--out ""` was the current folder."""
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY, encoding="utf-8")
+    out = tmp_path / "out"
+    theirs = {
+        out / ".notes.tmp": b"a",
+        out / "sub" / ".draft.txt.tmp": b"b",
+        out / "facility_day" / "scenario=baseline" / ".x.tmp": b"c",
+        out / "facility_day" / "scenario=baseline" / "part-x.parquet": b"d",
+        out / "zone_day" / "scenario=gone" / "keep.csv": b"e",
+    }
+    for path, data in theirs.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    argv = ["run", str(spec), "--workers", "1", "--quiet", "--out", str(out)]
+    assert main([*argv, "--days", "0"]) == 2  # refused: nothing touched
+    capsys.readouterr()
+    assert all(path.read_bytes() == data for path, data in theirs.items())
+    assert main([*argv, "--force"]) == 0  # ran, replacing a "gone" scenario: still kept
+    assert all(path.read_bytes() == data for path, data in theirs.items())
+    assert record.replicate_complete(out, "baseline", 0) is not None
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    assert main(["run", str(spec), "--quiet", "--out", ""]) == 2
+    assert "--out: empty folder name" in one_line_error(capsys)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["--replicates", "1000000000"], "--replicates must be in 1..10000"),
+        (["--replicates", "40000"], "--replicates must be in 1..10000"),
+        (["--population", "400000000"], "--population must be in 1..50000000"),
+        (["--workers", "-3"], "--workers: expected 1.."),
+        (["--workers", "0"], "--workers: expected 1.."),
+        (["--workers", "100000"], "--workers: expected 1.."),
+        (["--out", "/dev/null"], "/dev/null: is a device or special file, not a folder"),
+        (["--out", "{spec}"], "is a file, not a folder"),
+        (["--out", "{spec}/below"], "a part of this path is a file"),
+        (["--scheduler", "not a url"], "is not a Dask scheduler address"),
+        (["--scheduler", "http://127.0.0.1"], "is not a Dask scheduler address"),
+    ],
+)
+def test_bad_run_arguments_exit_2_with_one_line_before_anything_runs(
+    args, expect, tmp_path, capsys
+):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY, encoding="utf-8")
+    args = [a.replace("{spec}", str(spec)) for a in args]
+    before = snapshot(tmp_path)
+    assert main(["run", str(spec), "--quiet", *args]) == 2
+    assert expect in one_line_error(capsys)
+    assert snapshot(tmp_path) == before and not (tmp_path / "tiny").exists()
+
+
+def test_spec_without_toml_suffix_is_refused(tmp_path, capsys):
+    spec = tmp_path / "tiny"
+    spec.write_text(TINY, encoding="utf-8")
+    assert main(["run", str(spec), "--quiet"]) == 2
+    assert "a run spec is a TOML file" in one_line_error(capsys)
+
+
+def test_scheduler_that_does_not_answer_is_one_line(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY, encoding="utf-8")
+    code = main(["run", str(spec), "--quiet", "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert code == 2
+    assert "no Dask scheduler answered within" in one_line_error(capsys)
+
+
+def test_run_needing_more_memory_than_available_is_refused(tmp_path, capsys, monkeypatch):
+    from popsim import resources
+
+    monkeypatch.setattr(resources, "available_bytes", lambda: 2 * 2**30)  # a 2 GB machine
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY + "replicates = 4\n", encoding="utf-8")
+    argv = ["run", str(spec), "--quiet", "--workers", "2", "--population", "20000000"]
+    assert main(argv) == 2
+    err = one_line_error(capsys)
+    per = resources.estimate_bytes(20_000_000, 4) / 2**30
+    assert f"2 worker(s) x {per:.1f} GB" in err and "1.8 GB available" in err
+    assert not (tmp_path / "tiny").exists()  # refused before the output folder
+
+
+def test_unwritable_output_folder_is_refused_before_computing(tmp_path, capsys):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY, encoding="utf-8")
+    if os.geteuid() == 0:  # root writes through permissions: use a folder of /proc
+        target = Path("/proc/self")
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+        target.chmod(0o555)
+    assert main(["run", str(spec), "--quiet", "--out", str(target)]) == 2
+    assert "output folder is not writable" in one_line_error(capsys)
+
+
+def test_closed_stdout_ends_quietly_with_complete_outputs(tmp_path):
+    """Defect: `popsim run ... | head -1` ended in a BrokenPipeError traceback."""
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY + "[scenarios.a]\n[scenarios.b]\n", encoding="utf-8")
+    cmd = f"{sys.executable} -m popsim.cli run {spec} --workers 1 --quiet | head -c 1"
+    proc = subprocess.run(
+        ["bash", "-c", cmd + "; exit ${PIPESTATUS[0]}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(popsim.__file__).parent.parent)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "Error" not in proc.stderr
+    assert len(record.manifests(tmp_path / "tiny")) == 2

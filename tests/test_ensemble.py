@@ -180,7 +180,7 @@ def test_resume_after_interruption_equals_uninterrupted(spec_path, reference, cl
     record.part_path(out, "journeys", "noop", 2).unlink()
     part = record.part_path(out, "zone_day", "minus", 3)
     part.write_bytes(part.read_bytes()[:200])
-    (part.parent / ".part-0000.parquet.dead.tmp").write_bytes(b"PAR1")
+    (part.parent / ".part-0000.parquet.0123456789ab.tmp").write_bytes(b"PAR1")  # crashed
     run = run_spec(spec_path, scheduler=cluster[0].scheduler_address, out=out, progress=False)
     assert (run.n_run, run.n_skipped) == (3, N_TASKS - 3)
     assert not list(out.rglob(".*.tmp"))
@@ -302,3 +302,132 @@ def test_config_hash_follows_what_determines_the_data(spec_path, tmp_path):
     facilities = tmp_path / "region" / "facilities.csv"
     facilities.write_text(facilities.read_text().replace("Hospital 1,", "Hospital One,", 1))
     assert config_hash(spec, "noop") != h["noop"]  # the region's data changed
+
+
+# ----------------------------------------------------------------- provenance
+def test_outputs_record_the_resolved_configuration_and_versions(reference):
+    """The manifest and every file hold every parameter used (defaults included), the
+    model version and the package versions."""
+    import json
+    from importlib.metadata import version
+
+    import pyarrow.parquet as pq
+
+    from popsim.care.network import CareParams
+    from popsim.core import MODEL_VERSION
+    from popsim.demand import DemandParams
+
+    m = record.read_manifest(reference, "minus", 1)
+    config = m["config"]
+    assert config["care"] == CareParams().model_dump(mode="json")  # no [care]: defaults
+    assert config["demand"] == DemandParams().model_dump(mode="json")
+    assert config["epidemic"]["r0"] == 2.2  # as written
+    assert config["epidemic"]["dur_latent"] == {"mean": 4.5, "sd": 1.5}  # a default
+    assert config["demography"] is None  # off
+    assert config["events"] == [
+        {"kind": "ChangeBeds", "day": 0, "facility": 0, "ward_beds": -6, "icu_beds": 0}
+    ]
+    assert (config["days"], config["start"], config["seed"]) == (30, "2026-10-01", "11")
+    assert len(config["region"]["digest"]) == 16
+    assert m["model_version"] == MODEL_VERSION
+    for name in ("numpy", "mesa", "dask", "pyarrow"):
+        assert m["versions"][name] == version(name)
+    for table in record.TABLES:
+        meta = pq.read_schema(record.part_path(reference, table, "minus", 1)).metadata
+        assert json.loads(meta[b"popsim.config"]) == config
+        assert meta[b"popsim.model_version"] == str(MODEL_VERSION).encode()
+        assert json.loads(meta[b"popsim.versions"]) == m["versions"]
+
+
+def test_output_changing_upgrade_is_refused_never_pooled(
+    spec_path, reference, cluster, monkeypatch
+):
+    """A rerun after a model version bump is refused (or, with --force, redone whole)."""
+    import popsim.provenance as provenance
+    from popsim.ensemble import EnsembleError
+
+    out = spec_path.parent / "upgraded"
+    shutil.copytree(reference, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    monkeypatch.setattr(provenance, "MODEL_VERSION", provenance.MODEL_VERSION + 1)
+    with pytest.raises(OutputConflict, match="model version"):
+        run_spec(spec_path, scheduler=cluster[0].scheduler_address, out=out, progress=False)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # workers still on the old version (other processes) refuse to write for the new one
+    fresh = spec_path.parent / "upgraded-fresh"
+    with pytest.raises(EnsembleError, match="another popsim version"):
+        run_spec(
+            spec_path,
+            scheduler=cluster[0].scheduler_address,
+            out=fresh,
+            replicates=1,
+            progress=False,
+        )
+    assert record.manifests(fresh) == []
+
+
+# ---------------------------------------------------------------- concurrency
+def test_second_run_on_a_folder_in_use_is_refused_while_the_first_completes(spec_path, reference):
+    """Defect: a second run started meanwhile overwrote the first; both exited 0."""
+    import subprocess
+    import sys
+
+    out = spec_path.parent / "contended"
+    cmd = [sys.executable, "-m", "popsim.cli", "run", str(spec_path), "--workers", "1"]
+    first = subprocess.Popen(
+        [*cmd, "--out", str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / ".popsim.lock").exists() and time.monotonic() < deadline:
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.02)
+        second = subprocess.run(
+            [*cmd, "--out", str(out), "--quiet", "--days", "8", "--force"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert first.poll() is None, "the first run ended before the second was tried"
+        assert second.returncode == 2
+        assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
+        assert f"in use by process {first.pid}" in second.stderr
+        assert first.wait(timeout=300) == 0, first.communicate()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert not (out / ".popsim.lock").exists()
+    assert_same_data(reference, out)
+
+
+def test_summary_reports_unserved_demand(spec_path):
+    """Demand that found no open site is counted (facility_day.unserved) and the run's
+    summary says so, instead of a quiet run with no admissions."""
+    from datetime import date
+
+    from popsim.ensemble import format_summary, summarize
+    from popsim.model import FACILITY_METRICS, RunResult
+
+    metrics = (*FACILITY_METRICS, "unserved")
+    fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
+    fd[:, :, metrics.index("unserved")] = [[4, 0], [5, 1], [0, 0]]  # 10 needs in all
+    result = RunResult(
+        start=date(2026, 1, 1),
+        zone_ids=["Z01"],
+        facility_ids=["F1", "F2"],
+        facility_metrics=metrics,
+        facility_day=fd,
+        zone_day=np.zeros((3, 1, 10, 7), dtype=np.int32),
+        journeys={},
+        journey_codes={},
+    )
+    summary = summarize(result)
+    assert summary["unserved"] == 10
+    spec = load_spec(spec_path)
+    found = [{"scenario": "baseline", "summary": summary}]
+    text = format_summary(spec, found, spec_path.parent)
+    assert "UNSERVED: 10 needs per replicate found no open site" in text
+    quiet = {**summary, "unserved": 0}
+    assert "UNSERVED" not in format_summary(
+        spec, [{"scenario": "baseline", "summary": quiet}], spec_path.parent
+    )

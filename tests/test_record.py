@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popsim import record
-from popsim.files import remove_temp_files
+from popsim import record, runfolder
 from popsim.model import ZONE_METRICS, RunResult
 
 METRICS = (*record.FACILITY_COLUMNS[4:], "ward_capacity")
@@ -183,8 +182,10 @@ def test_incomplete_outputs_are_detected(tmp_path):
     assert record.replicate_complete(tmp_path, "s", 1) is None
     assert record.replicate_complete(tmp_path, "s", 2) is not None
     assert record.replicate_complete(tmp_path, "s", 2, config_hash="other") is None
-    (tmp_path / "zone_day" / ".part-0009.parquet.abc.tmp").write_bytes(b"x")
-    assert remove_temp_files(tmp_path) == 1
+    crashed = tmp_path / "zone_day" / "scenario=s" / ".part-0009.parquet.0123456789ab.tmp"
+    crashed.write_bytes(b"x")
+    assert runfolder.remove_own_temp_files(tmp_path) == 1
+    assert not crashed.exists()
 
 
 def test_same_result_gives_identical_bytes(tmp_path):

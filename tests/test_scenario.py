@@ -155,3 +155,36 @@ events = [{{ date = {when.isoformat()}, close = "F2" }}]
     assert (
         by_day == spec.model_config_for("by-date", region).events == (ev.CloseFacility(offset, 1),)
     )
+
+
+def test_every_problem_of_a_spec_is_reported_one_line_each(tmp_path):
+    """Defect: only the first problem was shown ("and 2 more problems")."""
+    text = (
+        'region = "synthetic"\ndays = true\nrecord_journeys = "yes"\n'
+        "[epidemic]\nr0 = -1\nseed_infections = 1.5\n[demand]\nfoo = 1\n"
+        '[scenarios.a]\nevents = [{ day = 1, close = "nowhere" }, { day = 2 }]\n'
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text), check_region=True)
+    lines = str(info.value).splitlines()
+    keys = [line.split(": ")[1] for line in lines]
+    assert keys == ["days", "record_journeys"]  # the top level fails first: sections wait
+    text = text.replace("days = true\n", "").replace('record_journeys = "yes"\n', "")
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text), check_region=True)
+    keys = [line.split(": ")[1] for line in str(info.value).splitlines()]
+    assert keys == ["epidemic.r0", "epidemic.seed_infections", "demand.foo"]
+    text = text.replace("r0 = -1\nseed_infections = 1.5\n", "").replace("foo = 1\n", "")
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text), check_region=True)
+    keys = [line.split(": ")[1] for line in str(info.value).splitlines()]
+    assert keys == ["scenarios.a.events[0].close", "scenarios.a.events[1]"]
+
+
+def test_strict_types_still_take_an_integer_for_a_real_number(tmp_path, region):
+    spec = load_spec(write(tmp_path, 'region = "synthetic"\n[epidemic]\nr0 = 2\n'))
+    assert spec.params("epidemic", "baseline").r0 == 2.0
+    ages = 'region = "synthetic"\n[scenarios.v]\nevents = [{ day = 0, vaccinate = 0.5, '
+    spec = load_spec(write(tmp_path, ages + "efficacy = 0.6, ages = [65, 120] }]\n"))
+    (event,) = spec.model_config_for("v", region).events
+    assert (event.min_age, event.max_age) == (65, 120)

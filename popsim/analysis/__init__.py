@@ -58,7 +58,13 @@ META = "meta.json"
 ANALYSIS_VERSION = 3
 
 
-def analyze(run_dir: str | Path, *, warn: bool = True, options: Options | None = None) -> Path:
+def analyze(
+    run_dir: str | Path,
+    *,
+    warn: bool = True,
+    options: Options | None = None,
+    allow_mixed: bool = False,
+) -> Path:
     """Compute every analysis table of ``run_dir`` and write them under ``RUN_DIR/analysis``.
 
     ``options`` picks the main window (``--from/--to``; default the whole run) and the
@@ -71,7 +77,7 @@ def analyze(run_dir: str | Path, *, warn: bool = True, options: Options | None =
     """
     started = time.perf_counter()
     options = options or Options()
-    ds = open_run(run_dir, warn=warn)
+    ds = open_run(run_dir, warn=warn, allow_mixed=allow_mixed)
     out = ds.run_dir / "analysis"
     con = ds.connect()
     try:

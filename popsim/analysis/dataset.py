@@ -4,7 +4,11 @@ A run directory holds ``<table>/scenario=<name>/part-<replicate:04d>.parquet`` f
 tables ``facility_day``, ``zone_day`` and ``journeys``, and
 ``manifest/scenario=<name>/replicate-<r:04d>.json`` per complete replicate. This module
 lists the files (so every query reads only the partitions it needs), checks that the
-ensemble is complete enough to analyse, and opens DuckDB views over the files.
+ensemble is complete enough to analyse and undamaged (each part readable, with the
+schema of its table and the row count its manifest records), that it comes from one
+configuration and one model version per scenario (a run folder mixing them is refused,
+naming the files, or with ``allow_mixed`` analysed with a warning), that no run is
+writing to it, and opens DuckDB views over the files.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from popsim.errors import RunDirError
@@ -25,6 +30,12 @@ TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
 _PART = re.compile(r"part-(\d+)\.parquet$")
 _MANIFEST = re.compile(r"replicate-(\d+)\.json$")
 _SPEC_KEYS = (b"popsim.spec", b"popsim_spec", b"spec", b"popsim.config", b"config")
+#: Columns each table's parts must have for the analysis (the recorder writes more).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "facility_day": ("replicate", "day", "facility", "ward_census", "ward_beds", "icu_census"),
+    "zone_day": ("replicate", "day", "zone"),
+    "journeys": ("replicate", "day", "event"),
+}
 
 
 @dataclass
@@ -129,11 +140,17 @@ def _scan_manifest(root: Path) -> dict[str, dict[int, dict[str, Any]]]:
             if not m:
                 continue
             try:
-                doc = json.loads(f.read_text())
+                doc = json.loads(f.read_text(encoding="utf-8"))
             except (OSError, ValueError) as err:
-                raise RunDirError(f"{f}: unreadable manifest ({err})") from err
-            if isinstance(doc, dict):
-                out.setdefault(name, {})[int(m.group(1))] = doc
+                raise RunDirError(f"{f}: unreadable manifest ({err})") from None
+            if not isinstance(doc, dict):
+                raise RunDirError(
+                    f"{f}: not a manifest (a JSON object was expected, found "
+                    f"{type(doc).__name__}); delete it and rerun `popsim run` to redo "
+                    "that replicate"
+                )
+            doc["_path"] = str(f)
+            out.setdefault(name, {})[int(m.group(1))] = doc
     return out
 
 
@@ -192,7 +209,7 @@ def _expected_replicates(spec: dict[str, Any]) -> int | None:
     return None
 
 
-def open_run(run_dir: str | Path, warn: bool = True) -> RunDataset:
+def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) -> RunDataset:
     """Find and check a run's dataset; raise :class:`RunDirError` when it cannot be analysed.
 
     Errors: the folder does not exist; it holds no ``facility_day`` Parquet; a scenario the
@@ -200,12 +217,16 @@ def open_run(run_dir: str | Path, warn: bool = True) -> RunDataset:
     the manifest, or present in ``facility_day``, lacks its ``zone_day`` part (or the
     reverse). A partial ensemble (fewer replicates than the spec asks for, or different
     counts per scenario) is analysed with a warning on stderr stating the counts.
+    A damaged part (unreadable, another schema, not the rows its manifest records) is an
+    error naming it; so are manifests of several configurations or model versions for a
+    scenario (a warning instead with ``allow_mixed``), and a run still writing the folder.
     """
     root = Path(run_dir)
     if not root.exists():
         raise RunDirError(f"{root}: run directory does not exist (run `popsim run SPEC` first)")
     if not root.is_dir():
         raise RunDirError(f"{root}: not a directory")
+    _check_not_running(root)
     files = {t: _scan_table(root / t) for t in TABLES}
     manifest = _scan_manifest(root / "manifest")
     if not files["facility_day"]:
@@ -282,6 +303,21 @@ def open_run(run_dir: str | Path, warn: bool = True) -> RunDataset:
                     )
     if problems:
         raise RunDirError(f"{root}: " + "; ".join(problems))
+    damaged = _damaged_parts(root, files, manifest)
+    if damaged:
+        raise RunDirError(
+            f"{root}: damaged outputs (rerun `popsim run` on it to redo those replicates): "
+            + "; ".join(damaged[:5])
+            + (f" and {len(damaged) - 5} more" if len(damaged) > 5 else "")
+        )
+    mixed = _mixed(manifest, {s: set(files["facility_day"][s]) for s in scenarios})
+    if mixed and not allow_mixed:
+        raise RunDirError(
+            f"{root}: mixes outputs of different configurations or model versions ("
+            + "; ".join(mixed)
+            + "); rerun `popsim run --force`, or analyze with --allow-mixed to pool them anyway"
+        )
+    notes += [f"pooled outputs of different configurations: {m}" for m in mixed]
 
     ds = RunDataset(
         run_dir=root,
@@ -307,6 +343,115 @@ def open_run(run_dir: str | Path, warn: bool = True) -> RunDataset:
         for w in ds.warnings:
             print(f"popsim: warning: {w}", file=sys.stderr)
     return ds
+
+
+def _check_not_running(root: Path) -> None:
+    """Refuse a folder a live ``popsim run`` holds the lock of (it is being written)."""
+    from popsim.files import FolderLock
+
+    lock = FolderLock(root)
+    holder = lock.holder()
+    if holder is not None and not lock._stale(holder):
+        pid, host, since = holder
+        raise RunDirError(
+            f"{root}: a run is writing to it (process {pid} on {host} since {since}; "
+            f"lock file {lock.path}); analyze it when the run has finished"
+        )
+
+
+def _damaged_parts(
+    root: Path,
+    files: dict[str, dict[str, dict[int, Path]]],
+    manifest: dict[str, dict[int, dict[str, Any]]],
+) -> list[str]:
+    """Parts that cannot be read, lack their table's columns, have another schema than the
+    table's other parts, or another row count or configuration than their manifest."""
+    problems: list[str] = []
+    for table, by_scenario in files.items():
+        schemas: dict[Path, pa.Schema] = {}
+        for scenario, parts in by_scenario.items():
+            for r, path in parts.items():
+                try:
+                    meta = pq.read_metadata(path)
+                    schema = meta.schema.to_arrow_schema()
+                except (OSError, pa.ArrowException) as err:
+                    reason = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
+                    problems.append(
+                        f"{path.relative_to(root)}: not a readable Parquet file ({reason})"
+                    )
+                    continue
+                missing = [c for c in REQUIRED_COLUMNS.get(table, ()) if c not in schema.names]
+                if missing:
+                    problems.append(
+                        f"{path.relative_to(root)}: not a {table} part (no column "
+                        f"{', '.join(missing)})"
+                    )
+                    continue
+                schemas[path] = schema.remove_metadata()
+                doc = manifest.get(scenario, {}).get(r)
+                if doc is None:
+                    continue
+                rows = doc.get("rows", {}).get(table) if isinstance(doc.get("rows"), dict) else None
+                if isinstance(rows, int) and meta.num_rows != rows:
+                    problems.append(
+                        f"{path.relative_to(root)}: {meta.num_rows} rows, its manifest "
+                        f"{_rel(root, doc)} records {rows}"
+                    )
+                own = (schema.metadata or {}).get(b"popsim.config_hash")
+                if own is not None and doc.get("config_hash") not in (None, own.decode()):
+                    problems.append(
+                        f"{path.relative_to(root)}: written by configuration {own.decode()}, "
+                        f"its manifest {_rel(root, doc)} says {doc.get('config_hash')}"
+                    )
+        if schemas:
+            shapes: dict[str, list[Path]] = {}
+            for path, schema in schemas.items():
+                shapes.setdefault(schema.to_string(), []).append(path)
+            if len(shapes) > 1:
+                common = max(shapes.values(), key=len)
+                odd = sorted(p for ps in shapes.values() if ps is not common for p in ps)
+                problems.append(
+                    f"{table}: {len(odd)} part(s) with another schema than the other "
+                    f"{len(common)}: " + ", ".join(str(p.relative_to(root)) for p in odd[:5])
+                )
+    return problems
+
+
+def _rel(root: Path, doc: dict[str, Any]) -> str:
+    path = doc.get("_path")
+    return str(Path(path).relative_to(root)) if path else "manifest"
+
+
+def _mixed(manifest: dict[str, dict[int, dict[str, Any]]], kept: dict[str, set[int]]) -> list[str]:
+    """Per scenario, the configurations and model versions found when more than one."""
+    found: list[str] = []
+    versions: dict[str, list[str]] = {}
+    for scenario, docs in manifest.items():
+        hashes: dict[str, list[str]] = {}
+        for r, doc in sorted(docs.items()):
+            if r not in kept.get(scenario, set()):
+                continue
+            key = str(doc.get("config_hash", "unknown"))
+            hashes.setdefault(key, []).append(Path(str(doc.get("_path", r))).name)
+            if "model_version" in doc:
+                versions.setdefault(str(doc["model_version"]), []).append(
+                    f"{scenario}/{Path(str(doc.get('_path', r))).name}"
+                )
+        if len(hashes) > 1:
+            found.append(
+                f"scenario {scenario}: "
+                + ", ".join(f"configuration {h} in {_names(ns)}" for h, ns in hashes.items())
+            )
+    if len(versions) > 1:
+        found.append(
+            ", ".join(f"model version {v} in {_names(ns)}" for v, ns in sorted(versions.items()))
+        )
+    return found
+
+
+def _names(names: list[str], limit: int = 3) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def _fmt(values: list[int], limit: int = 10) -> str:

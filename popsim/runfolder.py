@@ -1,0 +1,167 @@
+"""The output folder of ``popsim run``: checked before anything is computed, locked for
+the whole run, and cleaned only of files popsim itself wrote.
+
+What popsim writes in an output folder ``OUT``:
+
+- ``<table>/scenario=<name>/part-<r:04d>.parquet`` for the tables of
+  :data:`popsim.record.TABLES` (and its optional tables), ``manifest/scenario=<name>/replicate-<r:04d>.json``,
+  ``run.json``, and ``analysis/`` (``popsim analyze``);
+- while a file is written, a hidden temporary ``.<final name>.<12 hex>.tmp`` beside it;
+- while a run goes on, the lock file ``.popsim.lock`` (pid, host, start time).
+
+What popsim deletes, and only there: its own temporary names beside those files (left
+by a crash), parts of replicates that have no manifest (a crash before completion), and,
+with ``--force``, the parts and manifests of replicates or scenarios of another
+configuration. It never deletes a file with any other name, nor anything outside those
+folders, and it does all of this only while holding the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+from pathlib import Path
+
+from popsim import record
+from popsim.errors import OutputError
+from popsim.files import FolderLock, remove_temp_files
+
+#: Every table folder popsim may write (optional tables only when their module is on).
+ALL_TABLES: tuple[str, ...] = (*record.TABLES, *record.OPTIONAL_TABLES)
+
+#: Final names popsim writes in a table folder, a manifest folder and the top folder.
+PART_NAME = re.compile(r"part-\d{4,}\.parquet")
+MANIFEST_NAME = re.compile(r"replicate-\d{4,}\.json")
+TOP_NAME = re.compile(r"run\.json")
+_SCENARIO_DIR = re.compile(r"scenario=[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def output_folder(out: str | Path) -> Path:
+    """Check that ``out`` can be the output folder, create it, and check it is writable.
+
+    Refused (:class:`OutputError`, one line): an empty name (it would be the current
+    folder), a path naming a file or a device, a folder that cannot be created or
+    written to. Nothing is computed before this check.
+    """
+    text = str(out)
+    if not text.strip():
+        raise OutputError("--out: empty folder name (give a folder, e.g. --out runs/mine)")
+    path = Path(text)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except NotADirectoryError:
+        raise OutputError(f"{path}: a part of this path is a file, not a folder") from None
+    except OSError as err:
+        raise OutputError(f"{path}: cannot use as output folder ({err.strerror})") from None
+    if mode is not None and not stat.S_ISDIR(mode):
+        what = "a file" if stat.S_ISREG(mode) else "a device or special file"
+        raise OutputError(f"{path}: is {what}, not a folder (give a folder with --out)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"{path}: a part of this path is a file, not a folder") from None
+    except OSError as err:
+        raise OutputError(f"{path}: cannot create the output folder ({err.strerror})") from None
+    probe = path / f".popsim-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        reason = "read-only" if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else ""
+        raise OutputError(
+            f"{path}: output folder is not writable ({reason or err.strerror}); "
+            "choose another with --out"
+        ) from None
+    return path
+
+
+def lock(out: Path) -> FolderLock:
+    """The lock of an output folder (use as ``with lock(out):``)."""
+    return FolderLock(out)
+
+
+def _scenario_dirs(out: Path, table: str) -> list[Path]:
+    root = out / table
+    if not root.is_dir():
+        return []
+    return sorted(
+        p
+        for p in root.iterdir()
+        if _SCENARIO_DIR.fullmatch(p.name) and p.is_dir() and not p.is_symlink()
+    )
+
+
+def remove_own_temp_files(out: Path) -> int:
+    """Delete popsim's own temporary files left by a crash, in the folders it owns."""
+    n = remove_temp_files(out, TOP_NAME)
+    for table in ALL_TABLES:
+        for folder in _scenario_dirs(out, table):
+            n += remove_temp_files(folder, PART_NAME)
+    for folder in _scenario_dirs(out, "manifest"):
+        n += remove_temp_files(folder, MANIFEST_NAME)
+    return n
+
+
+def remove_replicate(out: Path, scenario: str, replicate: int) -> None:
+    """Delete one replicate's manifest (first) and parts."""
+    record.manifest_path(out, scenario, replicate).unlink(missing_ok=True)
+    for table in ALL_TABLES:
+        record.part_path(out, table, scenario, replicate).unlink(missing_ok=True)
+
+
+def remove_scenario(out: Path, scenario: str) -> None:
+    """Delete a scenario's popsim files (manifests first), and its folders if then empty."""
+    for table, pattern in (("manifest", MANIFEST_NAME), *((t, PART_NAME) for t in ALL_TABLES)):
+        folder = out / table / f"scenario={scenario}"
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        remove_temp_files(folder, pattern)
+        for entry in folder.iterdir():
+            if pattern.fullmatch(entry.name) and entry.is_file():
+                entry.unlink()
+        with contextlib.suppress(OSError):  # something else lives there: leave it
+            folder.rmdir()
+
+
+def remove_orphans(out: Path) -> int:
+    """Delete parts of replicates that have no manifest (they never completed)."""
+    n = 0
+    for table in ALL_TABLES:
+        for folder in _scenario_dirs(out, table):
+            scenario = folder.name.split("=", 1)[1]
+            for part in folder.iterdir():
+                if not PART_NAME.fullmatch(part.name):
+                    continue
+                replicate = int(part.name[5:-8])
+                if not record.manifest_path(out, scenario, replicate).exists():
+                    part.unlink(missing_ok=True)
+                    n += 1
+    return n
+
+
+def scenarios_present(out: Path) -> set[str]:
+    """Scenario names that have a folder in any table or the manifest."""
+    return {
+        folder.name.split("=", 1)[1]
+        for table in (*ALL_TABLES, "manifest")
+        for folder in _scenario_dirs(out, table)
+    }
+
+
+def stray_files(out: Path) -> list[Path]:
+    """Files in popsim's table and manifest folders that popsim did not name (left alone,
+    listed so that the user hears of them)."""
+    found = []
+    for table, pattern in (("manifest", MANIFEST_NAME), *((t, PART_NAME) for t in ALL_TABLES)):
+        for folder in _scenario_dirs(out, table):
+            found += [
+                p
+                for p in sorted(folder.iterdir())
+                if not pattern.fullmatch(p.name) and not p.name.startswith(".")
+            ]
+    return found
