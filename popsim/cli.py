@@ -104,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
             out=args.out,
             force=args.force,
             progress=not args.quiet,
+            check_only=args.check,
         )
     except EnsembleError as err:
         print(f"popsim: {err}", file=sys.stderr)
@@ -337,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default: beside the spec)")
     run.add_argument("--force", action="store_true", help="rerun complete replicates too")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--check", action="store_true", help="check spec, arguments, folder, memory; run nothing"
+    )
     run.set_defaults(func=_run)
 
     analyze = sub.add_parser("analyze", help="capacity tables from a run's Parquet dataset")

@@ -312,8 +312,12 @@ def run_spec(
     out: str | Path | None = None,
     force: bool = False,
     progress: bool = True,
+    check_only: bool = False,
 ) -> EnsembleRun:
     """Run every scenario x replicate of a spec; write the dataset; print a summary.
+
+    ``check_only``: do every check below (and the output folder's lock and conflicts),
+    print one line and run nothing.
 
     Before anything runs: the workers and scheduler address, the spec against its region
     (:class:`popsim.errors.SpecError` listing every problem), the output folder (exists
@@ -337,6 +341,19 @@ def run_spec(
     out_dir = runfolder.output_folder(out if out is not None else default_out(spec_path))
     resolved = {s: resolved_config(spec, s, region, configs[s]) for s in spec.scenarios}
     hashes = {s: config_hash(spec, s, resolved=resolved[s]) for s in spec.scenarios}
+    if check_only:
+        with runfolder.lock(out_dir):
+            stale = _stale(out_dir, spec, hashes)
+        if stale and not force:
+            raise OutputConflict(
+                f"{out_dir}: holds outputs of a different configuration; use --force to "
+                "replace them or --out DIR to keep both"
+            )
+        print(
+            f"{spec.name}: ok ({len(spec.scenarios)} scenario(s) x {spec.replicates} "
+            f"replicate(s), {residents:,} residents, {spec.days} days) -> {out_dir}"
+        )
+        return EnsembleRun(out=out_dir, spec=spec)
     with runfolder.lock(out_dir):
         found, n_run, n_skipped, failed = _run_locked(
             spec, out_dir, hashes, resolved, force, workers, scheduler, residents, progress
