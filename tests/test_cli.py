@@ -217,3 +217,27 @@ def test_closed_stdout_ends_quietly_with_complete_outputs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "Error" not in proc.stderr
     assert len(record.manifests(tmp_path / "tiny")) == 2
+
+
+@pytest.mark.cluster
+def test_every_site_closed_counts_the_demand_as_unserved(tmp_path, capsys):
+    """Closing every site does not make demand vanish: each need that finds no open site
+    is counted in facility_day.unserved, and the run summary says so."""
+    spec = tmp_path / "closed.toml"
+    spec.write_text(
+        'region = "synthetic"\nstart = 2026-01-01\ndays = 20\nseed = 5\n'
+        "[scenarios.all-closed]\n"
+        'events = [{ day = 0, close = "F1" }, { day = 0, close = "F2" }, '
+        '{ day = 0, close = "F3" }]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code = main(["run", str(spec), "--workers", "1", "--out", str(out), "--quiet"])
+    assert code == 0
+    fd = record.read_table(out, "facility_day").to_pandas()
+    # nobody is admitted anywhere after day 0 and the everyday demand is all counted
+    assert fd.loc[fd.day > 0, "admissions"].sum() == 0
+    unserved = int(fd["unserved"].sum())
+    assert unserved > 0
+    printed = capsys.readouterr().out
+    assert "unserved" in printed and f"{unserved:,}" in printed
