@@ -7,6 +7,16 @@ The command line prints ``str(error)`` on one line and exits with status 2 for a
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``), so a
+    name taken from the input can never split an error message over several lines."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
 class PopsimError(Exception):
     """Base of every error caused by bad input (files, specs, parameters)."""
 
@@ -16,10 +26,10 @@ class InputError(PopsimError):
 
     def __init__(self, path: object, where: str | None, problem: str) -> None:
         self.path = str(path)
-        self.where = where
-        self.problem = problem
-        location = f"{self.path}: {where}" if where else self.path
-        super().__init__(f"{location}: {problem}")
+        self.where = one_line(where) if where else where
+        self.problem = one_line(problem)
+        location = f"{self.path}: {self.where}" if where else self.path
+        super().__init__(f"{location}: {self.problem}")
 
 
 class RegionError(InputError):

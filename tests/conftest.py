@@ -7,12 +7,17 @@ LocalCluster of two workers on loopback and a client). Helpers (``from conftest 
 ...``): :data:`NO_REFER`, :func:`facility_metric`, :func:`journey_of`,
 :func:`residents_in_zone`.
 
+Hypothesis: with ``CI`` set (as ``.ci/run`` is run) the ``ci`` profile derandomises the
+examples, so a submission's result does not depend on the draw; a developer's runs keep
+exploring new examples (``HYPOTHESIS_PROFILE=ci`` to reproduce CI locally).
+
 Markers: ``slow`` (over about 10 s) and ``cluster`` (starts a Dask cluster); ``make
 test-fast`` leaves both out, ``make test`` runs everything.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from popsim.region import load_region
 from popsim.synth import synthetic_region
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("HYPOTHESIS_PROFILE") or os.environ.get("CI"):
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: Referral shares of nobody referred: for tests of routing to the nearest site itself.
 NO_REFER: dict[str, float] = {

@@ -241,3 +241,15 @@ def test_every_site_closed_counts_the_demand_as_unserved(tmp_path, capsys):
     assert unserved > 0
     printed = capsys.readouterr().out
     assert "unserved" in printed and f"{unserved:,}" in printed
+
+
+@pytest.mark.parametrize("name", ["a\\nb", "a\\u2028b", "\\u000b"])
+def test_a_name_with_a_line_break_stays_on_one_error_line(name, tmp_path, capsys):
+    """A scenario name holding a line break (found by the spec fuzz test) is escaped in
+    the error, which stays one line."""
+    spec = tmp_path / "names.toml"
+    spec.write_text(f'region = "synthetic"\n[scenarios."{name}"]\n', encoding="utf-8")
+    code = main(["run", str(spec), "--check", "--quiet", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("popsim: error: ")
