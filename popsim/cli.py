@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from popsim import __version__
+from popsim.core import __version__
 from popsim.errors import PopsimError, RegionProblems
 
 

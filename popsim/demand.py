@@ -69,15 +69,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from popsim.core.module import Module
+from popsim.core.requests import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
 from popsim.demography import FERTILITY_BY_BAND
 from popsim.events import Electives
-from popsim.model import Module
-from popsim.needs import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
 from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
+    from popsim.core.module import ModelAPI as RegionModel
     from popsim.events import Event
-    from popsim.model import RegionModel
 
 # Internal admission types (columns of the rate tables).
 T_MEDICAL, T_SURGICAL, T_ELECTIVE, T_MATERNITY, T_MENTAL = range(5)
@@ -195,6 +195,9 @@ class Demand(Module):
     """Everyday ED visits and admissions (see the module docstring)."""
 
     name = "demand"
+    params_class = DemandParams
+    default_on = True
+    events = (Electives,)
 
     def __init__(self, params: DemandParams) -> None:
         self.params = params

@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from popsim.model import Module
+from popsim.core.module import Module
 from popsim.population import household_layout
 from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
-    from popsim.model import RegionModel
+    from popsim.core.module import ModelAPI as RegionModel
 
 DAYS_PER_YEAR = 365
 
@@ -96,6 +96,7 @@ class Demography(Module):
     """Deaths daily; ageing, births and migration yearly (see the module docstring)."""
 
     name: ClassVar[str] = "demography"
+    params_class = DemographyParams
 
     def __init__(self, params: DemographyParams) -> None:
         self.params = params

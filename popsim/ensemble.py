@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popsim import __version__, record, resources, runfolder
-from popsim.core import MODEL_VERSION, capacity
+from popsim import record, resources, runfolder
+from popsim.core import MODEL_VERSION, __version__, capacity
 from popsim.errors import OutputError, PopsimError
 from popsim.files import write_text
 from popsim.provenance import config_hash, resolved_config, versions

@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from popsim.core.module import Column, Module
+from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, NeedBatch
 from popsim.epidemic_params import (
     EpidemicParams,
     Importation,
@@ -53,14 +55,12 @@ from popsim.epidemic_params import (
     polymod_like_matrix,
 )
 from popsim.events import ContactReduction, Event, Vaccinate
-from popsim.model import Module
-from popsim.needs import EPI_CRITICAL, EPI_SEVERE, NeedBatch
-from popsim.population import Column, unique_sorted
+from popsim.population import unique_sorted
 from popsim.region import N_AGE_BANDS
 from popsim.transmission import Calendar, HazardCache, calibrate
 
 if TYPE_CHECKING:
-    from popsim.model import RegionModel
+    from popsim.core.module import ModelAPI as RegionModel
 
 __all__ = [
     "Epidemic",
@@ -81,6 +81,8 @@ class Epidemic(Module):
     """The epidemic module (see the module docstring)."""
 
     name: ClassVar[str] = "epidemic"
+    params_class = EpidemicParams
+    events = (ContactReduction, Vaccinate)
     columns: ClassVar[tuple[Column, ...]] = (Column("epi_state", "uint8", S),)
 
     def __init__(self, params: EpidemicParams):

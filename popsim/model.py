@@ -1,13 +1,16 @@
 """RegionModel: one step is one day of a region's residents and care network.
 
-The whole day is written in :meth:`RegionModel.step`, in this order:
+The model is assembled from the registered modules (:mod:`popsim.modules`, the contract
+in :mod:`popsim.core`): each module whose spec section is on is built with its parameters,
+its per-resident columns are added, and the day runs, in :meth:`RegionModel.step`:
 
-1. scenario events due today (facilities, contacts, vaccination, electives);
-2. epidemic: infections, progression; new severe and critical cases become needs;
-3. demand: today's everyday ED visits and admissions become needs;
-4. demography: deaths, births, ageing (runs over several years);
-5. care: route and admit today's needs, step the patients, measure capacity;
-6. record: the day's zone aggregates.
+1. scenario events due today, each applied by the module that owns it;
+2. the residents' modules in registration order (epidemic: infections, progression, new
+   severe and critical cases become needs; demand: everyday ED visits and admissions;
+   demography: deaths, births, ageing);
+3. the care phase: the care network routes and admits today's needs, steps its patients
+   and writes the day's ``facility_day`` row;
+4. record: the day's ``zone_day`` rows (the schema's counts, then module columns).
 
 Modules never change shared state behind the model's back: they *request* care
 (:meth:`RegionModel.request_care`, :meth:`RegionModel.request_ed_visits`) and deaths
@@ -22,107 +25,33 @@ from __future__ import annotations
 
 import gc
 import time
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
 
-from popsim.events import (
-    DEMAND_EVENTS,
-    EPIDEMIC_EVENTS,
-    FACILITY_EVENTS,
-    STAFFING_EVENTS,
-    Event,
-)
-from popsim.needs import NeedBatch
-from popsim.population import Column, Population
+from popsim.core import schema
+from popsim.core.config import ModelConfig
+from popsim.core.module import CARE, RESIDENTS, Module
+from popsim.core.registry import RegistryError
+from popsim.core.requests import NeedBatch
+from popsim.core.seeds import stream_seed
+from popsim.modules import REGISTRY
+from popsim.population import Population
 from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
-    from popsim.care.network import CareParams
-    from popsim.demand import DemandParams
-    from popsim.demography import DemographyParams
-    from popsim.epidemic import EpidemicParams
+    from popsim.core.events import Event
     from popsim.region import Region
-    from popsim.staffing import StaffingParams
 
-#: Columns of ``facility_day`` every care network reports, in this order (it may add more).
-FACILITY_METRICS: tuple[str, ...] = (
-    "ward_census",
-    "ward_beds",
-    "icu_census",
-    "icu_beds",
-    "alc_census",
-    "admissions",
-    "discharges",
-    "deaths",
-    "transfers_in",
-    "transfers_out",
-    "diversions",
-    "ed_visits",
-    "ed_boarding",
-)
-
-#: Columns of ``zone_day`` (per day, zone and age band), in array order.
-ZONE_METRICS: tuple[str, ...] = (
-    "susceptible",
-    "exposed",
-    "infectious",
-    "recovered",
-    "new_infections",
-    "new_admissions",
-    "deaths",
-)
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything one replicate of one scenario needs, already validated and resolved.
-
-    ``None`` for a module switches it off. ``population`` scales the region to that
-    many residents. ``events`` are resolved scenario events (see :mod:`popsim.events`).
-    """
-
-    days: int = 365
-    start: date = date(2026, 1, 1)
-    population: int | None = None
-    epidemic: EpidemicParams | None = None
-    demand: DemandParams | None = None
-    demography: DemographyParams | None = None
-    care: CareParams | None = None
-    staffing: StaffingParams | None = None
-    events: tuple[Event, ...] = ()
-    record_journeys: bool = True
-
-
-class Module:
-    """A part of the resident side of the model (epidemic, demand, demography).
-
-    Subclasses set ``name`` (also the name of their random stream) and declare the
-    per-resident ``columns`` they need; the model adds them before :meth:`init`.
-    """
-
-    name: ClassVar[str] = "module"
-    columns: ClassVar[tuple[Column, ...]] = ()
-
-    def init(self, model: RegionModel) -> None:
-        """Called once, after the population exists and columns are added."""
-
-    def step(self, model: RegionModel) -> None:
-        """One day's work for this module."""
-
-    def apply(self, model: RegionModel, event: Event) -> None:
-        """Apply a scenario event this module owns."""
-
-    def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:
-        """Residents ``ids`` (alive until now) have just died."""
-
-    def on_reindex(self, model: RegionModel) -> None:
-        """Ages, zones or rows changed (ageing, births): rebuild per-cell counts."""
+#: Columns of ``facility_day`` every care network reports (from the core schema).
+FACILITY_METRICS: tuple[str, ...] = schema.FACILITY_METRICS
+#: The schema's columns of ``zone_day`` (per day, zone and age band), in array order;
+#: registered modules add theirs after these.
+ZONE_METRICS: tuple[str, ...] = schema.ZONE_METRICS
 
 
 @dataclass
@@ -134,16 +63,13 @@ class RunResult:
     facility_ids: list[str]
     facility_metrics: tuple[str, ...]
     facility_day: np.ndarray  # (days, n_facilities, n_metrics) int32
-    zone_day: np.ndarray  # (days, n_zones, N_AGE_BANDS, len(ZONE_METRICS)) int32
+    zone_day: np.ndarray  # (days, n_zones, N_AGE_BANDS, len(zone_metrics)) int32
     journeys: dict[str, np.ndarray]  # resident_id, day, event, facility, unit (codes)
     journey_codes: dict[str, tuple[str, ...]]  # names of the codes in event, unit
     seconds: dict[str, float] = field(default_factory=dict)
     n_residents: int = 0
+    zone_metrics: tuple[str, ...] = ZONE_METRICS
     staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing), if on
-
-
-def _stream_key(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
 
 
 class RegionModel(mesa.Model):
@@ -154,6 +80,10 @@ class RegionModel(mesa.Model):
         config: the resolved run configuration.
         seed: the replicate's seed sequence (or an int for convenience).
         population: reuse an existing population (tests); synthesised otherwise.
+
+    Attributes: ``modules`` (the modules switched on, in day order) and each of them by
+    name (``model.epidemic``: the module, ``None`` when off; ``model.care``: the care
+    network).
     """
 
     def __init__(
@@ -180,16 +110,31 @@ class RegionModel(mesa.Model):
         self.seconds["build_population"] += time.perf_counter() - t0
 
         self.modules: list[Module] = self._build_modules()
+        self._residents = [m for m in self.modules if m.phase == RESIDENTS]
+        self._care = [m for m in self.modules if m.phase == CARE]
         for module in self.modules:
             for column in module.columns:
                 self.pop.add_column(column)
-        self.epidemic = self._module("epidemic")
-        self.demand = self._module("demand")
-        self.demography = self._module("demography")
-        self.staffing = self._module("staffing")
+        for cls in REGISTRY.modules():  # every section is an attribute: None when off
+            if cls.name in self.__dict__ or hasattr(type(self), cls.name):
+                raise RegistryError(f"module name {cls.name!r} clashes with a model attribute")
+            setattr(self, cls.name, None)
+        self._owner: dict[type, Module | None] = {}
+        for cls in REGISTRY.modules():
+            for event_type in cls.events:
+                self._owner[event_type] = None
+        for module in self.modules:
+            for event_type in module.events:
+                self._owner[event_type] = module
 
         days, nz = config.days, region.n_zones
-        self.zone_day = np.zeros((days, nz, N_AGE_BANDS, len(ZONE_METRICS)), dtype=np.int32)
+        self.zone_metrics: tuple[str, ...] = REGISTRY.zone_columns()
+        self.zone_day = np.zeros((days, nz, N_AGE_BANDS, len(self.zone_metrics)), dtype=np.int32)
+        self._zone_writers = [
+            (m, [self.zone_metrics.index(c) for c in m.zone_columns])
+            for m in self.modules
+            if m.zone_columns
+        ]
         self.new_admissions = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.new_deaths = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self._needs: list[NeedBatch] = []
@@ -198,47 +143,32 @@ class RegionModel(mesa.Model):
         for event in config.events:
             self._events[event.day].append(event)
 
-        from popsim.care.network import CareNetwork, CareParams
-
-        self.care = CareNetwork(self, config.care or CareParams())
+        self.facility_metrics: tuple[str, ...] = REGISTRY.facility_columns()
         self.facility_day = np.zeros(
-            (days, region.n_facilities, len(self.care.metrics)), dtype=np.int32
+            (days, region.n_facilities, len(self.facility_metrics)), dtype=np.int32
         )
         t0 = time.perf_counter()
-        for module in self.modules:
+        for module in self._care + self._residents:  # the care network exists first
             module.init(self)
+            setattr(self, module.name, module.exposed())
         self.seconds["init_modules"] += time.perf_counter() - t0
 
     # ------------------------------------------------------------------ setup
     def stream(self, name: str) -> np.random.Generator:
         """The named random stream of a module: independent of every other name."""
-        ss = self.seed_sequence
-        child = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, _stream_key(name)))
-        return np.random.default_rng(child)
+        return np.random.default_rng(stream_seed(self.seed_sequence, name))
 
     def _build_modules(self) -> list[Module]:
-        cfg = self.config
+        """The registered modules that are on, in registration order."""
         modules: list[Module] = []
-        if cfg.epidemic is not None:
-            from popsim.epidemic import Epidemic
-
-            modules.append(Epidemic(cfg.epidemic))
-        if cfg.demand is not None:
-            from popsim.demand import Demand
-
-            modules.append(Demand(cfg.demand))
-        if cfg.demography is not None:
-            from popsim.demography import Demography
-
-            modules.append(Demography(cfg.demography))
-        if cfg.staffing is not None:  # last: it reads the day's census just before care
-            from popsim.staffing import Staffing
-
-            modules.append(Staffing(cfg.staffing))
+        for cls in REGISTRY.modules():
+            params = self.config.params.get(cls.name)
+            if params is None and cls.always_on:
+                params = cls.params_class() if cls.params_class is not None else None
+            elif params is None:
+                continue
+            modules.append(cls(params))
         return modules
-
-    def _module(self, name: str) -> Any:
-        return next((m for m in self.modules if m.name == name), None)
 
     @property
     def date(self) -> date:
@@ -253,6 +183,15 @@ class RegionModel(mesa.Model):
     def request_ed_visits(self, zone_visits: np.ndarray) -> None:
         """ED visits that end in the ED today, counted per zone of residence."""
         self._ed_visits.append(np.asarray(zone_visits, dtype=np.int64))
+
+    def take_requests(self) -> tuple[NeedBatch, np.ndarray | None]:
+        """Today's needs and ED visits per zone (``None``: none), emptying the queues
+        (the care phase calls this)."""
+        needs = NeedBatch.concat(self._needs)
+        ed = np.sum(self._ed_visits, axis=0) if self._ed_visits else None
+        self._needs.clear()
+        self._ed_visits.clear()
+        return needs, ed
 
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Residents die today; returns those who were alive. Modules are told."""
@@ -271,7 +210,7 @@ class RegionModel(mesa.Model):
 
     # -------------------------------------------------------------------- day
     def step(self) -> None:
-        """One day: events, epidemic, demand, demography, care, record."""
+        """One day: events, the residents' modules, the care phase, record."""
         clock = time.perf_counter
         t = clock()
         for event in self._events.get(self.day, ()):
@@ -279,20 +218,18 @@ class RegionModel(mesa.Model):
         now = clock()
         self.seconds["events"] += now - t
         t = now
-        for module in self.modules:
+        for module in self._residents:
             module.step(self)
             now = clock()
             self.seconds[module.name] += now - t
             t = now
-        needs = NeedBatch.concat(self._needs)
-        ed = np.sum(self._ed_visits, axis=0) if self._ed_visits else None
-        self._needs.clear()
-        self._ed_visits.clear()
-        self.care.step(needs, ed)
-        now = clock()
-        self.seconds["care"] += now - t
+        for module in self._care:
+            module.step(self)
+            now = clock()
+            self.seconds[module.name] += now - t
+            t = now
         self._record_zones()
-        self.seconds["record"] += clock() - now
+        self.seconds["record"] += clock() - t
         self.day += 1
 
     def run(self, days: int | None = None) -> RunResult:
@@ -310,34 +247,32 @@ class RegionModel(mesa.Model):
         return self.results()
 
     def _apply(self, event: Event) -> None:
-        if isinstance(event, FACILITY_EVENTS):
-            self.care.apply(event)
-        elif isinstance(event, EPIDEMIC_EVENTS):
-            if self.epidemic is not None:
-                self.epidemic.apply(self, event)
-        elif isinstance(event, DEMAND_EVENTS):
-            if self.demand is not None:
-                self.demand.apply(self, event)
-        elif isinstance(event, STAFFING_EVENTS):
-            if self.staffing is not None:
-                self.staffing.apply(self, event)
-        else:
-            raise TypeError(f"unknown event {event!r}")
+        try:
+            module = self._owner[type(event)]
+        except KeyError:
+            raise TypeError(f"unknown event {event!r} (no registered module owns it)") from None
+        if module is not None:  # its module is off: nothing to apply it to
+            module.apply(self, event)
 
     def _record_zones(self) -> None:
         row = self.zone_day[self.day]
         alive = self.pop.alive_counts
-        if self.epidemic is not None:
-            e, i, r = self.epidemic.state_counts()  # each (n_zones, N_AGE_BANDS)
+        epidemic = self.epidemic
+        if epidemic is not None:
+            e, i, r = epidemic.state_counts()  # each (n_zones, N_AGE_BANDS)
             row[..., 1], row[..., 2], row[..., 3] = e, i, r
             row[..., 0] = alive - e - i - r
-            row[..., 4] = self.epidemic.new_infections
+            row[..., 4] = epidemic.new_infections
         else:
             row[..., 0] = alive
         row[..., 5] = self.new_admissions
         row[..., 6] = self.new_deaths
         self.new_admissions[:] = 0
         self.new_deaths[:] = 0
+        for module, idx in self._zone_writers:
+            module.record_zones(
+                self, {name: row[..., i] for name, i in zip(module.zone_columns, idx, strict=True)}
+            )
 
     def results(self) -> RunResult:
         """Arrays of the days run so far."""
@@ -347,13 +282,14 @@ class RegionModel(mesa.Model):
             start=self.config.start,
             zone_ids=self.region.zone_ids,
             facility_ids=self.region.facility_ids,
-            facility_metrics=tuple(self.care.metrics),
+            facility_metrics=self.facility_metrics,
             facility_day=self.facility_day[:days],
             zone_day=self.zone_day[:days],
             journeys=journeys,
             journey_codes=codes,
             seconds=dict(self.seconds),
             n_residents=self.pop.n,
+            zone_metrics=self.zone_metrics,
             staff_day=None if self.staffing is None else self.staffing.results(),
         )
 

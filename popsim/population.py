@@ -15,11 +15,11 @@ in the daily step. Modules declare extra columns with :class:`Column`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
+from popsim.core.module import Column
 from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
@@ -29,15 +29,6 @@ if TYPE_CHECKING:
 HOUSEHOLD_SIZE_SHARES = np.array([0.29, 0.34, 0.15, 0.14, 0.055, 0.025])
 ADULT_AGE = 18
 MAX_AGE = 110
-
-
-@dataclass(frozen=True)
-class Column:
-    """A per-resident column a module needs: name, numpy dtype and default value."""
-
-    name: str
-    dtype: str
-    default: float | int | bool = 0
 
 
 def scale_counts(counts: np.ndarray, total: int) -> np.ndarray:

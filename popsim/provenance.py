@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from popsim.core import MODEL_VERSION
 
 if TYPE_CHECKING:
-    from popsim.model import ModelConfig
+    from popsim.core.config import ModelConfig
     from popsim.region import Region
     from popsim.scenario import RunSpec
 
@@ -76,10 +76,11 @@ def resolved_config(
 ) -> dict[str, Any]:
     """Every setting one scenario's replicates use, defaults included, as JSON data.
 
-    ``config`` is the scenario's resolved :class:`popsim.model.ModelConfig` (built from
-    the spec and region if not given; parameters given as distributions at their central
-    values, or a replicate's draws when it is that replicate's configuration). The replicate count is not part of it (adding
-    replicates does not change the existing ones); the seed is.
+    ``config`` is the scenario's resolved :class:`popsim.core.config.ModelConfig` (built
+    from the spec and region if not given; parameters given as distributions at their
+    central values, or a replicate's draws when it is that replicate's configuration). The
+    replicate count is not part of it (adding replicates does not change the existing
+    ones); the seed is.
     """
     from popsim.region import resolve_region
     from popsim.twin import uncertainty
@@ -88,6 +89,7 @@ def resolved_config(
         config = spec.model_config_for(scenario, region)
     data = jsonable(config)
     data.pop("kind", None)
+    data.update(data.pop("params", {}))  # one key per registered module (None: off)
     data["scenario"] = scenario
     data["seed"] = str(spec.seed)
     # parameters given as distributions (drawn per replicate from the seed): their tables

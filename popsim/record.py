@@ -33,21 +33,20 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from popsim import __version__
+from popsim.core import __version__, schema
+from popsim.core.schema import OPTIONAL_TABLES, TABLES, manifest_path, part_path
 from popsim.files import atomic_write, write_text
-from popsim.model import FACILITY_METRICS, ZONE_METRICS
 from popsim.region import AGE_BANDS
 
 if TYPE_CHECKING:
     from popsim.model import RunResult
 
-TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
-#: Tables a replicate writes only when the module behind them is on.
-OPTIONAL_TABLES: tuple[str, ...] = ("staff_day",)
 #: Columns every ``facility_day`` file has, in this order (the care network may add more).
-FACILITY_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "facility", *FACILITY_METRICS)
-ZONE_COLUMNS: tuple[str, ...] = ("replicate", "day", "date", "zone", "age_band", *ZONE_METRICS)
-JOURNEY_COLUMNS: tuple[str, ...] = ("replicate", "resident_id", "day", "event", "facility", "unit")
+FACILITY_COLUMNS: tuple[str, ...] = (*schema.FACILITY_KEYS, *schema.FACILITY_METRICS)
+#: Columns every ``zone_day`` file has, in this order (modules add theirs after these).
+ZONE_COLUMNS: tuple[str, ...] = (*schema.ZONE_KEYS, *schema.ZONE_METRICS)
+JOURNEY_COLUMNS: tuple[str, ...] = schema.JOURNEY_COLUMNS
+__all__ = ["OPTIONAL_TABLES", "TABLES", "manifest_path", "part_path", "tables", "write_replicate"]
 #: Compression of every file (zstd: small and fast to read and write).
 COMPRESSION = "zstd"
 
@@ -100,7 +99,8 @@ def zone_table(result: RunResult, replicate: int) -> pa.Table:
     day = np.repeat(np.arange(days, dtype=np.int16), per_day)
     zone = np.tile(np.repeat(np.arange(n_zones, dtype=np.int16), n_bands), days)
     band = np.tile(np.arange(n_bands, dtype=np.int8), days * n_zones)
-    flat = result.zone_day.reshape(days * per_day, len(ZONE_METRICS))
+    metrics = tuple(result.zone_metrics)
+    flat = result.zone_day.reshape(days * per_day, len(metrics))
     columns: dict[str, pa.Array] = {
         "replicate": pa.array(np.full(days * per_day, replicate, dtype=np.int16)),
         "day": pa.array(day),
@@ -108,7 +108,7 @@ def zone_table(result: RunResult, replicate: int) -> pa.Table:
         "zone": _dict_array(zone, result.zone_ids, pa.int16()),
         "age_band": _dict_array(band, AGE_BANDS, pa.int8()),
     }
-    for i, name in enumerate(ZONE_METRICS):
+    for i, name in enumerate(metrics):
         columns[name] = pa.array(flat[:, i].astype(np.int32, copy=False))
     return pa.table(columns)
 
@@ -167,14 +167,6 @@ def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
 
 
 # ----------------------------------------------------------------- writing
-def part_path(out: str | Path, table: str, scenario: str, replicate: int) -> Path:
-    return Path(out) / table / f"scenario={scenario}" / f"part-{replicate:04d}.parquet"
-
-
-def manifest_path(out: str | Path, scenario: str, replicate: int) -> Path:
-    return Path(out) / "manifest" / f"scenario={scenario}" / f"replicate-{replicate:04d}.json"
-
-
 def write_replicate(
     out: str | Path,
     result: RunResult,

@@ -25,7 +25,12 @@ scenarios to compare, each a list of dated events::
     [scenarios.severe-flu.epidemic]  # a scenario may override module parameters
     r0 = 2.3
 
-Event kinds (each gives ``day = N`` or ``date = YYYY-MM-DD``):
+Sections: one per registered module (:mod:`popsim.modules`), validated with the
+module's parameter class; ``enabled = false`` switches a module off, and a module that
+is on by default (demand, care) is on without its section.
+
+Event kinds (each gives ``day = N`` or ``date = YYYY-MM-DD``), declared by the event types
+the modules own (:mod:`popsim.events`, :mod:`popsim.staffing`):
 
 - ``{ open = "site" }``, ``{ close = "site" }``;
 - ``{ facility = "site", ward_beds = -20, icu_beds = 2 }`` (bed deltas);
@@ -52,15 +57,16 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
-from popsim import events as ev
+from popsim.core.config import ModelConfig
 from popsim.errors import SpecError, SpecProblems
+from popsim.modules import REGISTRY
 
 if TYPE_CHECKING:
-    from popsim.model import ModelConfig
+    from popsim.core.events import Event
     from popsim.region import Region
 
 _SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -78,84 +84,31 @@ MAX_POPULATION = 50_000_000
 FIRST_START, LAST_START = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 #: Integers in a spec are 32-bit (``seed``: 64-bit, non-negative).
 INT32_MAX, SEED_MAX = 2**31 - 1, 2**63 - 1
-#: Module sections of a spec and the parameter class each is validated with.
-SECTIONS: dict[str, tuple[str, str]] = {
-    "epidemic": ("popsim.epidemic", "EpidemicParams"),
-    "demand": ("popsim.demand", "DemandParams"),
-    "demography": ("popsim.demography", "DemographyParams"),
-    "care": ("popsim.care.network", "CareParams"),
-    "staffing": ("popsim.staffing", "StaffingParams"),
-}
-#: Sections that are on unless the spec says ``enabled = false``.
-ON_BY_DEFAULT = ("demand", "care")
-EVENT_KINDS = (
-    "open",
-    "close",
-    "facility",
-    "contact_reduction",
-    "vaccinate",
-    "electives",
-    "nurses",
-    "ratio",
-    "strike",
-    "sickness_wave",
-)
-#: Keys each event kind may use besides ``day``/``date``.
-EVENT_KEYS: dict[str, tuple[str, ...]] = {
-    "open": ("open",),
-    "close": ("close",),
-    "facility": ("facility", "ward_beds", "icu_beds"),
-    "contact_reduction": ("contact_reduction", "zones", "setting"),
-    "vaccinate": ("vaccinate", "efficacy", "ages", "zones"),
-    "electives": ("electives",),
-    "nurses": ("nurses", "facility", "unit"),
-    "ratio": ("ratio", "unit", "facility"),
-    "strike": ("strike", "duration_days", "facility"),
-    "sickness_wave": ("sickness_wave", "duration_days"),
-}
-#: Event kinds that also name a ``facility`` (so ``facility`` is not their kind).
-_WITH_FACILITY = ("nurses", "ratio", "strike")
+#: Module sections of a spec: the registered modules' names (:mod:`popsim.modules`).
+SECTIONS: tuple[str, ...] = REGISTRY.names()
 
 
 class EventSpec(BaseModel):
-    """One dated event as written in a spec (names and dates, not yet resolved)."""
+    """One dated event as written in a spec (names and dates, not yet resolved).
+
+    Its other keys are the registered event types' ``spec_fields`` (see
+    :func:`spec_models`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     day: int | None = None
     date: dt.date | None = None
-    open: str | None = None
-    close: str | None = None
-    facility: str | None = None
-    ward_beds: int | None = None
-    icu_beds: int | None = None
-    contact_reduction: float | None = Field(None, ge=0.0, le=1.0)
-    setting: Literal["household", "community", "all"] | None = None
-    vaccinate: float | None = Field(None, ge=0.0, le=1.0)
-    efficacy: float | None = Field(None, ge=0.0, le=1.0)
-    ages: list[int] | None = Field(None, min_length=2, max_length=2)
-    zones: list[str] | None = None
-    electives: Literal["pause", "resume"] | None = None
-    nurses: int | None = None
-    unit: Literal["ward", "icu", "ed"] | None = None
-    ratio: float | None = Field(None, ge=0.25, le=20.0)
-    strike: float | None = Field(None, ge=0.0, le=1.0)
-    sickness_wave: float | None = Field(None, ge=0.0, le=0.9)
-    duration_days: int | None = Field(None, ge=1)
 
 
 class ScenarioSpec(BaseModel):
-    """A scenario: its events and optional overrides of the module sections."""
+    """A scenario: its events and optional overrides of the module sections (one key
+    per registered module, see :func:`spec_models`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     description: str = ""
-    events: list[EventSpec] = Field(default_factory=list)
-    epidemic: dict[str, Any] | None = None
-    demand: dict[str, Any] | None = None
-    demography: dict[str, Any] | None = None
-    care: dict[str, Any] | None = None
-    staffing: dict[str, Any] | None = None
+    if TYPE_CHECKING:
+        events: list[EventSpec]
 
 
 class AnalysisSpec(BaseModel):
@@ -196,7 +149,10 @@ def _check_analysis(path: str | Path, spec: RunSpec) -> None:
 
 
 class RunSpec(BaseModel):
-    """A validated run spec. Build with :func:`load_spec` (or :meth:`from_dict`)."""
+    """A validated run spec. Build with :func:`load_spec` (or :meth:`from_dict`).
+
+    The module sections (one optional table per registered module) and ``scenarios``
+    are added by :func:`spec_models`; a spec is an instance of that subclass."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -209,15 +165,11 @@ class RunSpec(BaseModel):
     replicates: int = Field(1, ge=1, le=MAX_REPLICATES)
     seed: int = Field(0, ge=0, le=SEED_MAX)
     record_journeys: bool = True
-    epidemic: dict[str, Any] | None = None
-    demand: dict[str, Any] | None = None
-    demography: dict[str, Any] | None = None
-    care: dict[str, Any] | None = None
-    staffing: dict[str, Any] | None = None
-    scenarios: dict[str, ScenarioSpec] = Field(default_factory=lambda: {"baseline": ScenarioSpec()})
-    analysis: AnalysisSpec | None = None
-    #: What ``popsim calibrate`` fits and against what (checked by popsim.twin.calibrate).
-    calibration: dict[str, Any] | None = None
+    if TYPE_CHECKING:
+        scenarios: dict[str, ScenarioSpec]
+        analysis: AnalysisSpec | None
+        #: What ``popsim calibrate`` fits and against what (checked by popsim.twin.calibrate).
+        calibration: dict[str, Any] | None
 
     _path: str = PrivateAttr(default="<spec>")
     _base_dir: str | None = PrivateAttr(default=None)
@@ -234,7 +186,7 @@ class RunSpec(BaseModel):
             data["name"] = Path(path).stem
         problems = _number_problems(path, data)
         try:
-            spec = _validate(cls, data, path)
+            spec = _validate(spec_models()[0], data, path)
         except SpecError as err:
             raise _problems(problems + getattr(err, "problems", [err])) from None
         for name in spec.scenarios:
@@ -252,7 +204,7 @@ class RunSpec(BaseModel):
         spec._path = str(path)
         spec._base_dir = str(base_dir) if base_dir is not None else None
         spec._strict_days = spec.days
-        for section in SECTIONS:
+        for section in REGISTRY.names():
             for scenario in spec.scenarios:
                 try:
                     spec.params(section, scenario)  # validates every section now
@@ -282,6 +234,12 @@ class RunSpec(BaseModel):
         new._path, new._base_dir = self._path, self._base_dir
         new._strict_days = self._strict_days
         return new
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the class is built from the registry (spec_models), so it is not importable by
+        # name: a spec travels (to Dask workers) as its data and is validated again there
+        state = (self.model_dump(), self._path, self._base_dir, self._strict_days)
+        return (_restore_spec, state)
 
     @property
     def path(self) -> str:
@@ -315,10 +273,11 @@ class RunSpec(BaseModel):
     # ----------------------------------------------------------- resolving
     def params(self, section: str, scenario: str) -> Any:
         """The validated parameter object of ``section`` for ``scenario`` (None = off)."""
+        module = REGISTRY[section]
         base = getattr(self, section)
         override = getattr(self.scenarios[scenario], section)
         if base is None and override is None:
-            return _default_params(section) if section in ON_BY_DEFAULT else None
+            return _params_class(section)() if module.default_on else None
         merged = {**(base or {}), **(override or {})}
         where = section if override is None else f"scenarios.{scenario}.{section}"
         enabled = merged.pop("enabled", True)
@@ -335,19 +294,17 @@ class RunSpec(BaseModel):
         return _validate(_params_class(section), merged, self._path, prefix=where)
 
     def model_config_for(self, scenario: str, region: Region) -> ModelConfig:
-        """Resolve ``scenario`` against ``region`` into a :class:`popsim.model.ModelConfig`."""
-        from popsim.model import ModelConfig
-
+        """Resolve ``scenario`` against ``region`` into a :class:`popsim.core.config.ModelConfig`."""
         if scenario not in self.scenarios:
             raise SpecError(
                 self._path,
                 "scenarios",
                 f"no scenario {scenario!r}; have {', '.join(self.scenarios)}",
             )
-        epidemic = self.params("epidemic", scenario)
-        if epidemic is not None:
-            epidemic = self._with_seed_zones(epidemic, scenario, region)
-        events: list[ev.Event] = []
+        params = {name: self.params(name, scenario) for name in REGISTRY.names()}
+        if params.get("epidemic") is not None:
+            params["epidemic"] = self._with_seed_zones(params["epidemic"], scenario, region)
+        events: list[Event] = []
         problems: list[SpecError] = []
         for i, event in enumerate(self.scenarios[scenario].events):
             try:
@@ -364,11 +321,7 @@ class RunSpec(BaseModel):
             days=self.days,
             start=self.start,
             population=self.population,
-            epidemic=epidemic,
-            demand=self.params("demand", scenario),
-            demography=self.params("demography", scenario),
-            care=self.params("care", scenario),
-            staffing=self.params("staffing", scenario),
+            params=params,
             events=tuple(events),
             record_journeys=self.record_journeys,
         )
@@ -447,89 +400,105 @@ class RunSpec(BaseModel):
             )
         return day if day < self.days else None  # beyond a shortened horizon: dropped
 
-    def _resolve_event(self, event: EventSpec, where: str, region: Region) -> ev.Event | None:
+    def _resolve_event(self, event: EventSpec, where: str, region: Region) -> Event | None:
+        registered = REGISTRY.event_kinds()
         given = event.model_dump(exclude_none=True)
-        kinds = [k for k in EVENT_KINDS if k in given]
-        if "facility" in kinds and any(k in kinds for k in _WITH_FACILITY):
-            kinds.remove("facility")
+        kinds = [k for k in registered if k in given]
+        # a kind's key may also be a plain key of another kind given (``facility`` names
+        # the site of a nurses, ratio or strike event): then it is not the kind
+        kinds = [
+            k for k in kinds if not any(k in registered[o].spec_fields for o in kinds if o != k)
+        ] or kinds
         if len(kinds) != 1:
             raise SpecError(
                 self._path,
                 where,
-                f"an event needs exactly one of {', '.join(EVENT_KINDS)}"
+                f"an event needs exactly one of {', '.join(registered)}"
                 + (f"; got {', '.join(kinds)}" if kinds else ""),
             )
         kind = kinds[0]
+        event_type = registered[kind]
+        keys = tuple(event_type.spec_fields)
         for key in given:
-            if key not in (*EVENT_KEYS[kind], "day", "date"):
+            if key not in (*keys, "day", "date"):
                 raise SpecError(
                     self._path,
                     f"{where}.{key}",
-                    f"not a key of a {kind!r} event (allowed: day/date, {', '.join(EVENT_KEYS[kind])})",
+                    f"not a key of a {kind!r} event (allowed: day/date, {', '.join(keys)})",
                 )
         day = self._event_day(event, where)
         if day is None:
             return None
-        zones = tuple(
-            self._zone(region, z, f"{where}.zones[{i}]") for i, z in enumerate(event.zones or ())
-        )
-        if kind == "open":
-            return ev.OpenFacility(day, self._facility(region, event.open, f"{where}.open"))
-        if kind == "close":
-            return ev.CloseFacility(day, self._facility(region, event.close, f"{where}.close"))
-        if kind == "facility":
-            if event.ward_beds is None and event.icu_beds is None:
-                raise SpecError(self._path, where, "a facility event needs ward_beds or icu_beds")
-            return ev.ChangeBeds(
-                day,
-                self._facility(region, event.facility, f"{where}.facility"),
-                ward_beds=event.ward_beds or 0,
-                icu_beds=event.icu_beds or 0,
-            )
-        if kind == "contact_reduction":
-            return ev.ContactReduction(
-                day, event.contact_reduction, zones=zones, setting=event.setting or "all"
-            )
-        if kind == "vaccinate":
-            lo, hi = event.ages if event.ages is not None else (0, 120)
-            if not 0 <= lo <= hi <= 120:
-                raise SpecError(
-                    self._path,
-                    f"{where}.ages",
-                    f"expected [min, max] with 0 <= min <= max <= 120, got [{lo}, {hi}]",
-                )
-            if event.efficacy is None:
-                raise SpecError(
-                    self._path, f"{where}.efficacy", "a vaccinate event needs efficacy (0..1)"
-                )
-            return ev.Vaccinate(
-                day, event.vaccinate, event.efficacy, min_age=lo, max_age=hi, zones=zones
-            )
-        if kind == "electives":
-            return ev.Electives(day, paused=event.electives == "pause")
-        return self._staffing_event(event, kind, day, where, region)
+        values = {key: getattr(event, key) for key in keys}
+        return event_type.from_spec(day, values, _Resolve(self, region, where))
 
-    def _staffing_event(
-        self, event: EventSpec, kind: str, day: int, where: str, region: Region
-    ) -> ev.Event:
-        site = (
-            -1
-            if event.facility is None
-            else self._facility(region, event.facility, f"{where}.facility")
+
+class _Resolve:
+    """Names to indices for one event (:class:`popsim.core.events.Resolver`); errors name
+    the spec file and the event's key."""
+
+    def __init__(self, spec: RunSpec, region: Region, where: str) -> None:
+        self.spec, self.region, self.where = spec, region, where
+
+    def facility(self, name: str, key: str) -> int:
+        return self.spec._facility(self.region, name, f"{self.where}.{key}")
+
+    def zone(self, name: str | int, key: str) -> int:
+        return self.spec._zone(self.region, name, f"{self.where}.{key}")
+
+    def error(self, key: str | None, problem: str) -> SpecError:
+        return SpecError(
+            self.spec.path, self.where if key is None else f"{self.where}.{key}", problem
         )
-        if kind in ("nurses", "ratio") and event.unit is None:
-            raise SpecError(self._path, f"{where}.unit", "expected ward, icu or ed")
-        if kind == "nurses":
-            if site < 0:
-                raise SpecError(self._path, f"{where}.facility", "a nurses event names a site")
-            return ev.ChangeRoster(day, site, event.unit, event.nurses)
-        if kind == "ratio":
-            return ev.ChangeRatio(day, event.unit, event.ratio, facility=site)
-        if event.duration_days is None:
-            raise SpecError(self._path, f"{where}.duration_days", "expected a number of days >= 1")
-        if kind == "strike":
-            return ev.Strike(day, event.strike, event.duration_days, facility=site)
-        return ev.SicknessWave(day, event.sickness_wave, event.duration_days)
+
+
+# ------------------------------------------------------------- spec classes
+_MODELS: dict[int, tuple[type[RunSpec], type[ScenarioSpec], type[EventSpec]]] = {}
+
+
+def spec_models() -> tuple[type[RunSpec], type[ScenarioSpec], type[EventSpec]]:
+    """The pydantic classes of a spec, a scenario and an event for the modules registered
+    now: one optional section per module (registration order), one set of keys per event
+    type. Built once per state of the registry."""
+    key = REGISTRY.version
+    if key not in _MODELS:
+        keys: dict[str, Any] = {}
+        for event_type in REGISTRY.event_kinds().values():
+            for name, definition in event_type.spec_fields.items():
+                keys.setdefault(name, definition)
+        event = create_model("EventSpec", __base__=EventSpec, __module__=__name__, **keys)
+        sections: dict[str, Any] = {
+            name: (dict[str, Any] | None, None) for name in REGISTRY.names()
+        }
+        scenario = create_model(
+            "ScenarioSpec",
+            __base__=ScenarioSpec,
+            __module__=__name__,
+            events=(list[event], Field(default_factory=list)),
+            **sections,
+        )
+        run = create_model(
+            "RunSpec",
+            __base__=RunSpec,
+            __module__=__name__,
+            **sections,
+            scenarios=(
+                dict[str, scenario],
+                Field(default_factory=lambda: {"baseline": scenario()}),
+            ),
+            analysis=(AnalysisSpec | None, None),
+            calibration=(dict[str, Any] | None, None),
+        )
+        _MODELS[key] = (run, scenario, event)
+    return _MODELS[key]
+
+
+def _restore_spec(
+    data: dict[str, Any], path: str, base_dir: str | None, strict_days: int | None
+) -> RunSpec:
+    spec = spec_models()[0].model_validate(data)
+    spec._path, spec._base_dir, spec._strict_days = path, base_dir, strict_days
+    return spec
 
 
 def load_spec(path: str | Path, check_region: bool = False) -> RunSpec:
@@ -561,14 +530,10 @@ def load_spec(path: str | Path, check_region: bool = False) -> RunSpec:
 
 # ------------------------------------------------------------------ errors
 def _params_class(section: str) -> type[BaseModel]:
-    import importlib
-
-    module, name = SECTIONS[section]
-    return getattr(importlib.import_module(module), name)
-
-
-def _default_params(section: str) -> Any:
-    return _params_class(section)()
+    cls = REGISTRY[section].params_class
+    if cls is None:
+        raise TypeError(f"module {section!r} has a spec section but no params_class")
+    return cls
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -584,16 +549,17 @@ def dotted(loc: tuple[Any, ...]) -> str:
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
     """Field names of the model that owns ``loc[-1]`` (for 'unknown key' messages)."""
+    _, scenario, event = spec_models()
     current: Any = model
     for part in loc[:-1]:
-        if current is RunSpec and part == "scenarios":
+        if isinstance(current, type) and issubclass(current, RunSpec) and part == "scenarios":
             current = "scenarios"
         elif current == "scenarios":
-            current = ScenarioSpec
-        elif current is ScenarioSpec and part == "events":
+            current = scenario
+        elif isinstance(current, type) and issubclass(current, ScenarioSpec) and part == "events":
             current = "events"
         elif current == "events" and isinstance(part, int):
-            current = EventSpec
+            current = event
         else:
             return None
     return list(current.model_fields) if isinstance(current, type) else None

@@ -59,14 +59,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from popsim.core.module import Column, Module
 from popsim.events import ChangeRatio, ChangeRoster, SicknessWave, Strike
-from popsim.model import Module
-from popsim.population import Column
 from popsim.staffing_files import STAFF_UNITS
 
 if TYPE_CHECKING:
+    from popsim.core.module import ModelAPI as RegionModel
     from popsim.events import Event
-    from popsim.model import RegionModel
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 WARD, ICU, ED = range(3)  # post units, in STAFF_UNITS order
@@ -162,6 +161,8 @@ class Staffing(Module):
     """The staffing module (see the module docstring)."""
 
     name: ClassVar[str] = "staffing"
+    params_class: ClassVar[type[BaseModel] | None] = StaffingParams
+    events: ClassVar[tuple[type[Event], ...]] = (ChangeRoster, ChangeRatio, Strike, SicknessWave)
     columns: ClassVar[tuple[Column, ...]] = (Column("nurse_post", "int16", -1),)
 
     def __init__(self, params: StaffingParams) -> None:

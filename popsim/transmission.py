@@ -24,7 +24,7 @@ import numpy as np
 from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
-    from popsim.epidemic import EpidemicParams
+    from popsim.epidemic_params import EpidemicParams
     from popsim.population import Population
 
 

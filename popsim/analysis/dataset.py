@@ -14,7 +14,6 @@ writing to it, and opens DuckDB views over the files.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +23,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from popsim.core.schema import MANIFEST_PATTERN as _MANIFEST
+from popsim.core.schema import PART_PATTERN as _PART
+from popsim.core.schema import TABLES
 from popsim.errors import RunDirError
 
-TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
-_PART = re.compile(r"part-(\d+)\.parquet$")
-_MANIFEST = re.compile(r"replicate-(\d+)\.json$")
 _SPEC_KEYS = (b"popsim.spec", b"popsim_spec", b"spec", b"popsim.config", b"config")
 #: Columns each table's parts must have for the analysis (the recorder writes more).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {

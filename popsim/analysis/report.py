@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from popsim import __version__
 from popsim.analysis import Options, RunAnalysis, checks, load, plots, staffing, summary
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
+from popsim.core import __version__
 from popsim.errors import PopsimError
 from popsim.files import write_text
 

@@ -18,20 +18,26 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import date
-from typing import TYPE_CHECKING
 
 import mesa
 
-from popsim.model import FACILITY_METRICS
+from popsim.core.schema import ALC, ED, FACILITY_METRICS, HELD, ICU, UNIT_NAMES, WARD
 
-if TYPE_CHECKING:
-    from popsim.care.patient import Patient
-
-#: Unit codes (uint8 in journeys) and their names: ``ed`` is an admitted patient
-#: waiting in the emergency department for a ward bed (boarding), ``icu_outside`` a
-#: critical-care patient held outside an ICU (no ICU bed free here or near).
-ED, WARD, ICU, ALC, HELD = range(5)
-UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc", "icu_outside")
+#: Unit codes (uint8 in journeys) and their names come from the output schema
+#: (:mod:`popsim.core.schema`): ``ed`` is an admitted patient waiting in the emergency
+#: department for a ward bed (boarding), ``icu_outside`` (``HELD``) a critical-care patient
+#: held outside an ICU (no ICU bed free here or near).
+__all__ = [
+    "ALC",
+    "DAY_COUNTERS",
+    "ED",
+    "HELD",
+    "ICU",
+    "ROLE_RANK",
+    "UNIT_NAMES",
+    "WARD",
+    "Facility",
+]
 
 #: Roles of sites, lowest first: a referral goes to a regional or tertiary site of a
 #: higher role than the site the patient arrived at.
@@ -123,8 +129,8 @@ class Facility(mesa.Agent):
             self.is_open = False
         self.n = [0, 0, 0, 0, 0]  # patients by unit: ED boarders, ward, ICU, ALC, held
         self.n_epidemic = 0  # patients here whose admission came from the epidemic
-        self.boarding: deque[Patient] = deque()
-        self.held: deque[Patient] = deque()
+        self.boarding: deque[mesa.Agent] = deque()  # Patient agents, first come first served
+        self.held: deque[mesa.Agent] = deque()  # Patient agents held outside the ICU
         self.counts = dict.fromkeys(DAY_COUNTERS + EXTRA_COUNTERS, 0)
 
     @property

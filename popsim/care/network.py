@@ -46,13 +46,13 @@ from popsim.care.patient import ARRIVE, JourneyLog, Patient, plan_path
 from popsim.care.placement import Placement
 from popsim.care.routing import Router
 from popsim.care.seeding import seed_census
+from popsim.core.requests import MATERNITY, NeedBatch
+from popsim.core.schema import FACILITY_METRICS
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
-from popsim.model import FACILITY_METRICS
-from popsim.needs import MATERNITY, NeedBatch
 
 if TYPE_CHECKING:
-    from popsim.events import Event
-    from popsim.model import RegionModel
+    from popsim.core.events import Event
+    from popsim.core.module import ModelAPI as RegionModel
 
 #: ``CareParams`` (and its ``ReferralShares``) live in :mod:`popsim.care.params`; they are
 #: importable from here too (the scenario loader and users name ``popsim.care.network``).

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from popsim.care.facility import ALC, ICU, UNIT_NAMES, WARD
-from popsim.needs import EPI_CRITICAL, EPI_SEVERE
+from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE
+from popsim.core.schema import ALC, EVENT_NAMES, ICU, UNIT_NAMES, WARD
 
 if TYPE_CHECKING:
     from popsim.care.facility import Facility
@@ -32,25 +32,9 @@ if TYPE_CHECKING:
 #: Mesa's per-model counters of agent ids (``Agent.__init__`` draws ``unique_id`` there).
 _AGENT_IDS = mesa.Agent._ids
 
-#: Journey event codes and their names. ``admit``: into a bed of the row's unit (a new
-#: patient, a boarder getting its bed, a patient transferred into another unit);
-#: ``board``: admitted, waiting for a bed (unit ``ed``: in the ED for a ward bed; unit
-#: ``icu_outside``: held outside the ICU for an ICU bed); ``move_unit``/``alc``: to
-#: another unit of the same site; ``transfer``: to another site (the row's facility and
-#: unit are where the patient goes); ``start``: in hospital when the run starts (a warm
-#: start or a seeded census; not an arrival or an admission).
-ARRIVE, ADMIT, BOARD, MOVE_UNIT, TRANSFER, TO_ALC, DISCHARGE, DEATH, START = range(9)
-EVENT_NAMES: tuple[str, ...] = (
-    "arrive",
-    "admit",
-    "board",
-    "move_unit",
-    "transfer",
-    "alc",
-    "discharge",
-    "death",
-    "start",
-)
+#: Journey event codes (uint8), in the order of the schema's names and meanings
+#: (:data:`popsim.core.schema.JOURNEY_EVENTS`).
+ARRIVE, ADMIT, BOARD, MOVE_UNIT, TRANSFER, TO_ALC, DISCHARGE, DEATH, START = range(len(EVENT_NAMES))
 
 
 def plan_path(icu_days: int, ward_days: int, alc_days: int) -> tuple[tuple[int, int], ...]:

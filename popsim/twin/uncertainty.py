@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from popsim.scenario import SECTIONS  # module sections (may hold distributions)
+
 if TYPE_CHECKING:
     from popsim.scenario import RunSpec
 
@@ -37,8 +39,6 @@ DISTS: dict[str, tuple[str, ...]] = {
 }
 #: The spawn key of the parameter stream (beside the replicate number).
 PARAMETER_STREAM = zlib.crc32(b"parameters")
-#: Module sections that may hold distributions.
-SECTIONS = ("epidemic", "demand", "demography", "care")
 
 
 class DistributionError(ValueError):

@@ -1,0 +1,136 @@
+"""The module contract: what a part of the model declares and the hooks the model calls.
+
+A module is one class (a subclass of :class:`Module`) registered once
+(:data:`popsim.core.registry.REGISTRY`, see ``popsim/modules.py``). From that
+registration the rest follows:
+
+- its spec section ``[<name>]`` and the parameter class validating it (``params_class``),
+  whether it is on when the spec does not mention it (``default_on``);
+- the per-resident columns the model adds to the population before :meth:`Module.init`
+  (``columns``);
+- the scenario event types it owns and applies (``events``);
+- the ``zone_day`` columns it adds to the outputs (``zone_columns``, filled by
+  :meth:`Module.record_zones`); the care module also names the ``facility_day``
+  columns it writes (``facility_columns``);
+- where in the day it runs (``phase``): resident modules in registration order, then
+  the care phase, then the day's records.
+
+Modules never change shared state behind the model's back: they *request* care, ED
+visits and deaths through the model (:class:`ModelAPI`, :mod:`popsim.core.requests`).
+Randomness: each module draws from its own named stream, ``model.stream(self.name)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from popsim.core.events import Event
+    from popsim.core.requests import NeedBatch
+
+#: Day phases a module can run in: the residents' modules, then the care network.
+RESIDENTS = "residents"
+CARE = "care"
+PHASES: tuple[str, ...] = (RESIDENTS, CARE)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A per-resident column a module needs: name, numpy dtype and default value."""
+
+    name: str
+    dtype: str
+    default: float | int | bool = 0
+
+
+class ModelAPI(Protocol):
+    """The model as a module sees it (implemented by :class:`popsim.model.RegionModel`).
+
+    Attributes: ``day`` (today, 0-based), ``date``, ``pop`` (the residents' columns),
+    ``region``, ``config`` (the resolved run configuration) and ``facility_day`` (the
+    care module's output array).
+    """
+
+    day: int
+    pop: Any
+    region: Any
+    config: Any
+
+    def stream(self, name: str) -> np.random.Generator:
+        """The named random stream (independent of every other name)."""
+
+    def request_care(self, needs: NeedBatch) -> None:
+        """Residents who need a hospital bed today (handled in the care phase)."""
+
+    def request_ed_visits(self, zone_visits: np.ndarray) -> None:
+        """ED visits that end in the ED today, per zone of residence."""
+
+    def take_requests(self) -> tuple[NeedBatch, np.ndarray | None]:
+        """Today's needs and ED visits per zone, emptying the queues (the care phase)."""
+
+    def kill(self, ids: np.ndarray) -> np.ndarray:
+        """Residents die today; returns those who were alive. Every module is told."""
+
+    def reindexed(self) -> None:
+        """Ages, zones or rows changed (ageing, births): every module rebuilds its counts."""
+
+
+class Module:
+    """A part of the model (epidemic, demand, demography, care, ...).
+
+    Subclasses set the class attributes below and override the hooks they need; the
+    constructor takes the validated parameter object (an instance of ``params_class``).
+
+    Attributes:
+        name: the module's spec section, its random stream and its timing key.
+        params_class: the pydantic class of its parameters (``None``: no parameters).
+        default_on: on when the spec does not name its section.
+        always_on: built (with default parameters) even when a spec switches it off.
+        phase: :data:`RESIDENTS` or :data:`CARE`.
+        columns: per-resident columns it needs.
+        events: the event types it owns (see :mod:`popsim.core.events`).
+        zone_columns: ``zone_day`` columns it adds (int32 per day, zone and age band).
+        facility_columns: ``facility_day`` columns it writes (the care module only).
+    """
+
+    name: ClassVar[str] = "module"
+    params_class: ClassVar[type[BaseModel] | None] = None
+    default_on: ClassVar[bool] = False
+    always_on: ClassVar[bool] = False
+    phase: ClassVar[str] = RESIDENTS
+    columns: ClassVar[tuple[Column, ...]] = ()
+    events: ClassVar[tuple[type[Event], ...]] = ()
+    zone_columns: ClassVar[tuple[str, ...]] = ()
+    facility_columns: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = params
+
+    def init(self, model: ModelAPI) -> None:
+        """Called once, after the population exists and the columns are added."""
+
+    def step(self, model: ModelAPI) -> None:
+        """One day's work for this module."""
+
+    def apply(self, model: ModelAPI, event: Event) -> None:
+        """Apply a scenario event this module owns (at the start of its day)."""
+
+    def on_deaths(self, model: ModelAPI, ids: np.ndarray) -> None:
+        """Residents ``ids`` (alive until now) have just died."""
+
+    def on_reindex(self, model: ModelAPI) -> None:
+        """Ages, zones or rows changed (ageing, births): rebuild per-cell counts."""
+
+    def record_zones(self, model: ModelAPI, out: Mapping[str, np.ndarray]) -> None:
+        """Write today's values of this module's ``zone_columns``: ``out[name]`` is a
+        (zone, age band) int32 array, zero-filled."""
+
+    def exposed(self) -> Any:
+        """What the model shows as ``model.<name>`` (this module, unless it says otherwise)."""
+        return self

@@ -1,0 +1,125 @@
+"""The output schema: the tables a run writes, their columns and types, the journey events
+and what they mean, and the layout of a run folder.
+
+Everything that writes outputs (:mod:`popsim.record`) or reads them (:mod:`popsim.analysis`)
+takes names from here; there is no second copy. Module output columns (declared by a
+module's ``zone_columns``, see :class:`popsim.core.module.Module`) come after these.
+
+Layout of a run folder (``scenario`` is the hive partition key: it is not stored inside
+the files; every hive-aware reader adds it back)::
+
+    facility_day/scenario=<name>/part-<replicate:04d>.parquet
+    zone_day/scenario=<name>/part-<replicate:04d>.parquet
+    journeys/scenario=<name>/part-<replicate:04d>.parquet
+    manifest/scenario=<name>/replicate-<replicate:04d>.json
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+#: The tables of a run, in writing order.
+TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
+#: Tables a replicate writes only when the module behind them is on.
+OPTIONAL_TABLES: tuple[str, ...] = ("staff_day",)
+#: The partition key of every table (a folder level, not a column in the files).
+PARTITION_KEY = "scenario"
+#: Folder of the per-replicate manifests (written last: "the manifest exists" means
+#: "the replicate is complete").
+MANIFEST_DIR = "manifest"
+#: File names of a table part and of a manifest, and patterns reading the replicate back.
+PART_FILE = "part-{replicate:04d}.parquet"
+MANIFEST_FILE = "replicate-{replicate:04d}.json"
+PART_PATTERN = re.compile(r"part-(\d+)\.parquet$")
+MANIFEST_PATTERN = re.compile(r"replicate-(\d+)\.json$")
+
+#: Key columns of ``facility_day`` (one row per replicate, day and facility).
+FACILITY_KEYS: tuple[str, ...] = ("replicate", "day", "date", "facility")
+#: Counts every care network reports in ``facility_day``, in this order (int32). Census
+#: columns count patients at the end of the day; the others are the day's flows. The
+#: care module may add more after these (its ``facility_columns``).
+FACILITY_METRICS: tuple[str, ...] = (
+    "ward_census",
+    "ward_beds",
+    "icu_census",
+    "icu_beds",
+    "alc_census",
+    "admissions",
+    "discharges",
+    "deaths",
+    "transfers_in",
+    "transfers_out",
+    "diversions",
+    "ed_visits",
+    "ed_boarding",
+)
+#: Key columns of ``zone_day`` (one row per replicate, day, zone and age band).
+ZONE_KEYS: tuple[str, ...] = ("replicate", "day", "date", "zone", "age_band")
+#: Counts of ``zone_day`` every run has (int32): epidemic states of the living residents
+#: (all susceptible without an epidemic) and the day's flows. Modules add their own
+#: columns after these.
+ZONE_METRICS: tuple[str, ...] = (
+    "susceptible",
+    "exposed",
+    "infectious",
+    "recovered",
+    "new_infections",
+    "new_admissions",
+    "deaths",
+)
+#: Columns of ``journeys`` (one row per patient event).
+JOURNEY_COLUMNS: tuple[str, ...] = ("replicate", "resident_id", "day", "event", "facility", "unit")
+
+#: Types of the key and journey columns: numpy dtype names; ``dict[int16]`` is a
+#: dictionary (categorical) column with that index type and string values. Every count
+#: column (facility and zone metrics, module columns) is ``int32``.
+COLUMN_TYPES: dict[str, str] = {
+    "replicate": "int16",
+    "day": "int16",
+    "date": "date32",
+    "facility": "dict[int16]",
+    "zone": "dict[int16]",
+    "age_band": "dict[int8]",
+    "resident_id": "int32",
+    "event": "dict[int8]",
+    "unit": "dict[int8]",
+}
+COUNT_TYPE = "int32"
+
+#: Journey events, in code order (the ``event`` column's dictionary), and their meaning.
+JOURNEY_EVENTS: dict[str, str] = {
+    "arrive": "arrives at a site: in its ED (an emergency) or for planned care",
+    "admit": "into a bed of the row's unit (a new patient, a boarder getting its bed, "
+    "a patient transferred into another unit)",
+    "board": "admitted, waiting for a bed (unit ed: in the ED for a ward bed; unit "
+    "icu_outside: held outside the ICU for an ICU bed)",
+    "move_unit": "moves between units of the same site (ICU step-down, ward to ICU)",
+    "transfer": "moves to another site (referral, ICU transfer, a closing site evacuated); "
+    "the row's facility and unit are where the patient goes",
+    "alc": "becomes an alternate level of care patient (holds a ward bed)",
+    "discharge": "leaves hospital alive",
+    "death": "dies in hospital",
+    "start": "in hospital when the run starts (a warm start or a seeded census; not an arrival)",
+}
+EVENT_NAMES: tuple[str, ...] = tuple(JOURNEY_EVENTS)
+#: Units of a site, in code order (the ``unit`` column's dictionary).
+#: ``ed``: an admitted patient boarding in the ED for a ward bed; ``icu_outside``: a
+#: critical-care patient held outside an ICU (no ICU bed free here or near).
+UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc", "icu_outside")
+ED, WARD, ICU, ALC, HELD = range(len(UNIT_NAMES))
+
+
+def part_path(out: str | Path, table: str, scenario: str, replicate: int) -> Path:
+    """The Parquet file of one table of one replicate."""
+    return Path(out) / table / f"{PARTITION_KEY}={scenario}" / PART_FILE.format(replicate=replicate)
+
+
+def manifest_path(out: str | Path, scenario: str, replicate: int) -> Path:
+    """The manifest of one replicate (written last)."""
+    return (
+        Path(out)
+        / MANIFEST_DIR
+        / f"{PARTITION_KEY}={scenario}"
+        / MANIFEST_FILE.format(replicate=replicate)
+    )
