@@ -105,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
             check_only=args.check,
+            report=print,
         )
     except EnsembleError as err:
         print(f"popsim: {err}", file=sys.stderr)

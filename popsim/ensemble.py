@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from popsim import record, resources, runfolder
 from popsim.core import MODEL_VERSION, __version__, capacity
+from popsim.core.seeds import replicate_seed
 from popsim.errors import OutputError, PopsimError
 from popsim.files import write_text
 from popsim.provenance import config_hash, resolved_config, versions
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from popsim.model import RunResult
 
 
+_log = logging.getLogger(__name__)
+
+
 class EnsembleError(RuntimeError):
     """Some replicates failed (a model error, not bad input); the others were written."""
 
@@ -35,12 +40,14 @@ class EnsembleError(RuntimeError):
 RETRIES = 2
 
 
-def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
-    """The seed of replicate ``replicate``: the same for every scenario (common random numbers)."""
-    return np.random.SeedSequence(seed, spawn_key=(replicate,))
-
-
-__all__ = ["config_hash", "run_spec", "run_replicate", "OutputConflict", "EnsembleError"]
+__all__ = [
+    "config_hash",
+    "replicate_seed",
+    "run_spec",
+    "run_replicate",
+    "OutputConflict",
+    "EnsembleError",
+]
 
 
 # ------------------------------------------------------------------ summary
@@ -303,7 +310,7 @@ def default_out(spec_path: str | Path) -> Path:
 
 
 def run_spec(
-    spec_path: str | Path,
+    spec_path: str | Path | RunSpec,
     replicates: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -311,29 +318,43 @@ def run_spec(
     population: int | None = None,
     out: str | Path | None = None,
     force: bool = False,
-    progress: bool = True,
+    progress: bool = False,
     check_only: bool = False,
+    report: Callable[[str], None] | None = None,
 ) -> EnsembleRun:
-    """Run every scenario x replicate of a spec; write the dataset; print a summary.
+    """Run every scenario x replicate of a spec; write the dataset; report a summary.
 
+    ``spec_path`` is a TOML spec or a :class:`popsim.scenario.RunSpec` (the outputs go
+    beside its file unless ``out`` is given; a spec without a file needs ``out``).
     ``check_only``: do every check below (and the output folder's lock and conflicts),
-    print one line and run nothing.
+    report one line and run nothing.
 
     Before anything runs: the workers and scheduler address, the spec against its region
     (:class:`popsim.errors.SpecError` listing every problem), the output folder (exists
     or can be made, is a folder, is writable) and the memory the run needs are checked;
     then the output folder is locked until the run ends (:class:`popsim.errors.OutputError`
     if another run holds it).
+
+    Nothing is printed: ``progress`` shows a progress bar on stderr, and the closing
+    summary goes to ``report`` (e.g. ``print``; by default to the ``popsim.ensemble``
+    logger at INFO level).
     """
     t0 = time.perf_counter()
+    say = report if report is not None else _log.info
     resources.check_workers(workers)
     if scheduler is not None:
         resources.check_scheduler_address(scheduler)
-    spec = load_spec(spec_path).with_overrides(days, population, replicates)
+    if isinstance(spec_path, RunSpec):
+        spec = spec_path.with_overrides(days, population, replicates)
+        if out is None and not Path(spec.path).is_file():
+            raise ValueError("run_spec: a spec without a file needs out=DIR")
+        spec_path = spec.path
+    else:
+        spec = load_spec(spec_path).with_overrides(days, population, replicates)
     region = spec.load_region()
     configs = spec.check(region)
     if region.staffing is None and any(spec.params("staffing", s) for s in spec.scenarios):
-        print(f"staffing: region {region.name} has no staffing.csv; no staffing limits")
+        say(f"staffing: region {region.name} has no staffing.csv; no staffing limits")
     residents = spec.population or region.total_population
     n_tasks = len(spec.scenarios) * spec.replicates
     if not scheduler:
@@ -349,7 +370,7 @@ def run_spec(
                 f"{out_dir}: holds outputs of a different configuration; use --force to "
                 "replace them or --out DIR to keep both"
             )
-        print(
+        say(
             f"{spec.name}: ok ({len(spec.scenarios)} scenario(s) x {spec.replicates} "
             f"replicate(s), {residents:,} residents, {spec.days} days) -> {out_dir}"
         )
@@ -359,11 +380,11 @@ def run_spec(
             spec, out_dir, hashes, resolved, force, workers, scheduler, residents, progress
         )
     seconds = time.perf_counter() - t0
-    print(
+    say(
         f"{spec.name}: ran {n_run - len(failed)} replicates"
         f" ({n_skipped} already complete) in {seconds:.0f} s"
     )
-    print(format_summary(spec, found, out_dir))
+    say(format_summary(spec, found, out_dir))
     if failed:
         lines = [f"{s}/{r}: {type(e).__name__}: {e}" for (s, r), e in sorted(failed)[:5]]
         raise EnsembleError(

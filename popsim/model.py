@@ -32,20 +32,24 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from popsim.core import schema
 from popsim.core.config import ModelConfig
 from popsim.core.module import CARE, RESIDENTS, Module
 from popsim.core.registry import RegistryError
 from popsim.core.requests import NeedBatch
-from popsim.core.seeds import stream_seed
+from popsim.core.seeds import replicate_seed, stream_seed
 from popsim.modules import REGISTRY
 from popsim.population import Population
-from popsim.region import N_AGE_BANDS
+from popsim.region import AGE_BANDS, N_AGE_BANDS
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from popsim.core.events import Event
     from popsim.region import Region
+    from popsim.scenario import RunSpec
 
 #: Columns of ``facility_day`` every care network reports (from the core schema).
 FACILITY_METRICS: tuple[str, ...] = schema.FACILITY_METRICS
@@ -70,6 +74,50 @@ class RunResult:
     n_residents: int = 0
     zone_metrics: tuple[str, ...] = ZONE_METRICS
     staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing), if on
+
+    # labelled views (pandas), the same rows and names as the Parquet tables
+    def facility_frame(self) -> pd.DataFrame:
+        """``facility_day`` as a DataFrame: one row per day and facility (``day``, ``date``,
+        ``facility`` id, then one column per metric)."""
+        days, n_fac, _ = self.facility_day.shape
+        keys = self._keys(days, {"facility": self.facility_ids})
+        values = self.facility_day.reshape(days * n_fac, -1)
+        return keys.join(pd.DataFrame(values, columns=list(self.facility_metrics)))
+
+    def zone_frame(self) -> pd.DataFrame:
+        """``zone_day`` as a DataFrame: one row per day, zone and age band (``day``,
+        ``date``, ``zone`` id, ``age_band``, then one column per count)."""
+        days, n_zones, n_bands, n = self.zone_day.shape
+        keys = self._keys(days, {"zone": self.zone_ids, "age_band": list(AGE_BANDS)})
+        values = self.zone_day.reshape(days * n_zones * n_bands, n)
+        return keys.join(pd.DataFrame(values, columns=list(self.zone_metrics)))
+
+    def journey_frame(self) -> pd.DataFrame:
+        """``journeys`` as a DataFrame: one row per patient event (``resident_id``, ``day``,
+        ``event``, ``facility``, ``unit``; names as categoricals)."""
+        j, codes = self.journeys, self.journey_codes
+        names = {"event": codes.get("event", ()), "unit": codes.get("unit", ())}
+        names["facility"] = self.facility_ids
+        frame = {"resident_id": np.asarray(j.get("resident_id", ()), dtype=np.int32)}
+        frame["day"] = np.asarray(j.get("day", ()), dtype=np.int16)
+        for col in ("event", "facility", "unit"):
+            codes_col = np.asarray(j.get(col, ()), dtype=np.int64)
+            frame[col] = pd.Categorical.from_codes(codes_col, categories=list(names[col]))
+        return pd.DataFrame(frame)
+
+    def _keys(self, days: int, levels: dict[str, list[str]]) -> pd.DataFrame:
+        """Key columns in array order: day, date, then each level (categoricals)."""
+        sizes = [len(v) for v in levels.values()]
+        per_day = int(np.prod(sizes))
+        day = np.repeat(np.arange(days, dtype=np.int16), per_day)
+        out: dict[str, Any] = {"day": day}
+        out["date"] = pd.Timestamp(self.start) + pd.to_timedelta(day, unit="D")
+        for i, (name, values) in enumerate(levels.items()):
+            inner = int(np.prod(sizes[i + 1 :]))  # rows per value of this level
+            outer = days * int(np.prod(sizes[:i]))  # repeats of the whole level
+            codes = np.tile(np.repeat(np.arange(len(values)), inner), outer)
+            out[name] = pd.Categorical.from_codes(codes, categories=list(values))
+        return pd.DataFrame(out)
 
 
 class RegionModel(mesa.Model):
@@ -153,6 +201,32 @@ class RegionModel(mesa.Model):
             setattr(self, module.name, module.exposed())
         self.seconds["init_modules"] += time.perf_counter() - t0
 
+    @classmethod
+    def from_spec(
+        cls,
+        spec: str | Path | RunSpec,
+        scenario: str | None = None,
+        replicate: int = 0,
+        days: int | None = None,
+        population: int | None = None,
+    ) -> RegionModel:
+        """The model of one replicate of one scenario of a run spec, ready to step.
+
+        ``spec`` is a path to a TOML spec or a :class:`popsim.scenario.RunSpec`;
+        ``scenario`` defaults to the spec's first; ``replicate`` picks the seed exactly as
+        an ensemble run does (so ``run()`` reproduces that replicate's outputs); ``days``
+        and ``population`` override the spec as on the command line.
+        """
+        from popsim.scenario import RunSpec, load_spec
+
+        if not isinstance(spec, RunSpec):
+            spec = load_spec(spec)
+        spec = spec.with_overrides(days=days, population=population)
+        region = spec.load_region()
+        name = next(iter(spec.scenarios)) if scenario is None else scenario
+        config = spec.model_config_for(name, region)
+        return cls(region, config, replicate_seed(spec.seed, replicate))
+
     # ------------------------------------------------------------------ setup
     def stream(self, name: str) -> np.random.Generator:
         """The named random stream of a module: independent of every other name."""
@@ -211,6 +285,8 @@ class RegionModel(mesa.Model):
     # -------------------------------------------------------------------- day
     def step(self) -> None:
         """One day: events, the residents' modules, the care phase, record."""
+        if self.day >= self.config.days:
+            raise RuntimeError(f"the run has {self.config.days} days and all have been run")
         clock = time.perf_counter
         t = clock()
         for event in self._events.get(self.day, ()):
@@ -292,6 +368,18 @@ class RegionModel(mesa.Model):
             zone_metrics=self.zone_metrics,
             staff_day=None if self.staffing is None else self.staffing.results(),
         )
+
+    def facility_frame(self) -> pd.DataFrame:
+        """``facility_day`` of the days run so far, labelled (see :class:`RunResult`)."""
+        return self.results().facility_frame()
+
+    def zone_frame(self) -> pd.DataFrame:
+        """``zone_day`` of the days run so far, labelled (see :class:`RunResult`)."""
+        return self.results().zone_frame()
+
+    def journey_frame(self) -> pd.DataFrame:
+        """The journeys so far, labelled (see :class:`RunResult`)."""
+        return self.results().journey_frame()
 
     def release(self) -> None:
         """Drop this model from mesa's class-level id registry (mesa 3.3 keeps every model

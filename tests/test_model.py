@@ -143,3 +143,53 @@ def test_nobody_is_lost_across_all_modules(
     # The new year happened: rows were appended for births and migrants when growing.
     if growth > 0.01:
         assert pop.n > region.total_population
+
+
+NOTEBOOK_SPEC = """
+region = "synthetic"
+start = 2026-01-01
+days = 40
+seed = 3
+[epidemic]
+r0 = 2.0
+seed_infections = 20
+[scenarios.baseline]
+[scenarios.closed]
+events = [{ day = 1, close = "F2" }]
+"""
+
+
+def test_notebook_api_steps_a_day_and_labels_results_like_the_outputs(tmp_path):
+    import popsim
+    from popsim import record
+    from popsim.scenario import load_spec
+
+    path = tmp_path / "nb.toml"
+    path.write_text(NOTEBOOK_SPEC, encoding="utf-8")
+    model = popsim.Model.from_spec(path, scenario="closed", replicate=1, days=6, population=3000)
+    model.step()
+    fd = model.facility_frame()
+    assert len(fd) == model.region.n_facilities and fd["day"].tolist() == [0, 0, 0]
+    assert list(fd["facility"]) == model.region.facility_ids
+    model.run(5)
+    with pytest.raises(RuntimeError, match="6 days"):
+        model.step()
+    # the labelled frames hold what the Parquet tables hold, under the same names
+    result = model.results()
+    for name, frame in (
+        ("facility_day", model.facility_frame()),
+        ("zone_day", model.zone_frame()),
+        ("journeys", model.journey_frame()),
+    ):
+        table = record.tables(result, 1)[name].to_pandas().drop(columns="replicate")
+        assert list(frame.columns) == list(table.columns), name
+        for col in frame.columns:
+            got, want = frame[col], table[col]
+            if col == "date":
+                got, want = got.dt.date, want
+            assert list(got.astype(str)) == list(want.astype(str)), (name, col)
+    assert model.facility_frame().query("facility == 'F2' and day >= 1")["open"].eq(0).all()
+    # the same replicate as an ensemble run: the same seed
+    spec = load_spec(path).with_overrides(days=6, population=3000)
+    again = popsim.Model.from_spec(spec, scenario="closed", replicate=1)
+    assert np.array_equal(again.run().zone_day, result.zone_day)
