@@ -109,6 +109,11 @@ def test_the_graph_sees_type_only_function_level_and_relative_imports(tmp_path):
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c"]]
 
 
+def test_popsim_has_no_import_cycle():
+    found = cycles(import_graph())
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
 def test_the_contracts_package_imports_nothing_of_popsim():
     graph = import_graph()
     for name, edges in graph.items():

@@ -13,15 +13,15 @@ id or a scenario name, must never become one:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from popsim.analysis.capacity import ALL_SITES
 from popsim.files import atomic_write
 
-if TYPE_CHECKING:
-    from popsim.analysis import RunAnalysis
+#: A :class:`popsim.analysis.RunAnalysis` (not imported here: the package imports this module).
+RunAnalysis = Any
 
 #: First characters that make a spreadsheet treat text as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

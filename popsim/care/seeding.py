@@ -26,7 +26,7 @@ medical kind, not counted as arrivals or admissions (journey event ``start``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +34,8 @@ from popsim.care.facility import ALC, ICU, WARD
 from popsim.care.patient import Patient, plan_path
 from popsim.needs import MEDICAL
 
-if TYPE_CHECKING:
-    from popsim.care.network import CareNetwork
+#: A :class:`popsim.care.network.CareNetwork` (not imported: the network imports this module).
+CareNetwork = Any
 
 #: Unit names accepted by :func:`seed_census` and their codes.
 SEED_UNITS: dict[str, int] = {"ward": WARD, "icu": ICU, "alc": ALC}

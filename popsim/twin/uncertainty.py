@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from popsim.scenario import SECTIONS  # module sections (may hold distributions)
+from popsim.modules import REGISTRY
 
-if TYPE_CHECKING:
-    from popsim.scenario import RunSpec
+#: Module sections that may hold distributions: every registered module's.
+SECTIONS: tuple[str, ...] = REGISTRY.names()
+
+#: A :class:`popsim.scenario.RunSpec` (not imported: the spec loader imports this module).
+RunSpec = Any
 
 #: Distributions and their keys.
 DISTS: dict[str, tuple[str, ...]] = {
