@@ -32,37 +32,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from popsim.care.network import METRICS
 from popsim.errors import InputError, PopsimError
 from popsim.region import AGE_BANDS
 
 if TYPE_CHECKING:
     from popsim.region import Region
 
+#: facility_day columns that are the sites' settings (beds, open), not observations.
+_SETTINGS = frozenset({"ward_beds", "icu_beds", "ward_capacity", "open"})
 #: The region's total in the ``facility`` (or ``zone``) column.
 ALL = "all"
 #: Metric columns the facility table may hold (the care network's ``facility_day`` columns
 #: and the epidemic's share of census and admissions).
-FACILITY_OBSERVABLES: tuple[str, ...] = (
-    "ward_census",
-    "icu_census",
-    "alc_census",
-    "admissions",
-    "discharges",
-    "deaths",
-    "transfers_in",
-    "transfers_out",
-    "diversions",
-    "ed_visits",
-    "ed_boarding",
-    "ward_demand",
-    "icu_demand",
-    "ward_surge",
-    "icu_surge",
-    "icu_outside",
-    "unserved",
-    "epidemic_census",
-    "epidemic_admissions",
-)
+FACILITY_OBSERVABLES: tuple[str, ...] = tuple(m for m in METRICS if m not in _SETTINGS)
 #: Columns of a run's ``facility_day`` that are not observations (ignored when read).
 IGNORED: tuple[str, ...] = (
     "replicate",
