@@ -40,7 +40,8 @@ structure; see :func:`popsim.epidemic_params.polymod_like_matrix`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -61,6 +62,7 @@ from popsim.transmission import Calendar, HazardCache, calibrate
 
 if TYPE_CHECKING:
     from popsim.core.module import ModelAPI as RegionModel
+    from popsim.core.module import SectionResolver
 
 __all__ = [
     "Epidemic",
@@ -150,6 +152,31 @@ class Epidemic(Module):
         chosen = ids[self.rng.random(len(ids)) < immune[pop.band[ids]]]
         self._move(model, chosen, R, S)
         self.n_immune_at_start = len(chosen)
+
+    @classmethod
+    def resolve_params(cls, params: EpidemicParams, resolve: SectionResolver) -> EpidemicParams:
+        """Seed zones and importation zones named in the region (seed zones passed on as
+        indices), importation days inside the run."""
+        update: dict[str, Any] = {}
+        if params.seed_zones:
+            update["seed_zones"] = [
+                resolve.zone(z, f"seed_zones[{i}]") for i, z in enumerate(params.seed_zones)
+            ]
+        for i, imp in enumerate(params.importations):
+            if imp.zone is not None:
+                resolve.zone(imp.zone, f"importations[{i}].zone")
+            resolve.day(imp.day, f"importations[{i}].day")
+        return params.model_copy(update=update) if update else params
+
+    def record_zones(self, model: RegionModel, out: Mapping[str, np.ndarray]) -> None:
+        """The living residents by epidemic state (the rest stay susceptible) and the
+        day's new infections."""
+        e, i, r = self.state_counts()  # each (n_zones, N_AGE_BANDS)
+        out["exposed"][...] = e
+        out["infectious"][...] = i
+        out["recovered"][...] = r
+        out["susceptible"] -= e + i + r
+        out["new_infections"][...] = self.new_infections
 
     def _zone(self, model: RegionModel, key: str | int) -> int:
         if isinstance(key, int) and not isinstance(key, bool):

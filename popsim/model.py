@@ -178,11 +178,14 @@ class RegionModel(mesa.Model):
         days, nz = config.days, region.n_zones
         self.zone_metrics: tuple[str, ...] = REGISTRY.zone_columns()
         self.zone_day = np.zeros((days, nz, N_AGE_BANDS, len(self.zone_metrics)), dtype=np.int32)
+        # the modules that write zone_day columns (their own, or the schema's they are
+        # the source of, as the epidemic's states): those overriding record_zones
         self._zone_writers = [
-            (m, [self.zone_metrics.index(c) for c in m.zone_columns])
-            for m in self.modules
-            if m.zone_columns
+            m for m in self.modules if type(m).record_zones is not Module.record_zones
         ]
+        self._alive_col, self._admissions_col, self._deaths_col = (
+            self.zone_metrics.index(c) for c in ("susceptible", "new_admissions", "deaths")
+        )
         self.new_admissions = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.new_deaths = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self._needs: list[NeedBatch] = []
@@ -331,24 +334,18 @@ class RegionModel(mesa.Model):
             module.apply(self, event)
 
     def _record_zones(self) -> None:
+        """Today's ``zone_day`` row: the living residents (all susceptible until a module
+        says otherwise), the day's admissions and deaths, then each module's columns."""
         row = self.zone_day[self.day]
-        alive = self.pop.alive_counts
-        epidemic = self.epidemic
-        if epidemic is not None:
-            e, i, r = epidemic.state_counts()  # each (n_zones, N_AGE_BANDS)
-            row[..., 1], row[..., 2], row[..., 3] = e, i, r
-            row[..., 0] = alive - e - i - r
-            row[..., 4] = epidemic.new_infections
-        else:
-            row[..., 0] = alive
-        row[..., 5] = self.new_admissions
-        row[..., 6] = self.new_deaths
+        row[..., self._alive_col] = self.pop.alive_counts
+        row[..., self._admissions_col] = self.new_admissions
+        row[..., self._deaths_col] = self.new_deaths
         self.new_admissions[:] = 0
         self.new_deaths[:] = 0
-        for module, idx in self._zone_writers:
-            module.record_zones(
-                self, {name: row[..., i] for name, i in zip(module.zone_columns, idx, strict=True)}
-            )
+        if self._zone_writers:
+            out = {name: row[..., i] for i, name in enumerate(self.zone_metrics)}
+            for module in self._zone_writers:
+                module.record_zones(self, out)
 
     def results(self) -> RunResult:
         """Arrays of the days run so far."""

@@ -84,8 +84,6 @@ MAX_POPULATION = 50_000_000
 FIRST_START, LAST_START = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 #: Integers in a spec are 32-bit (``seed``: 64-bit, non-negative).
 INT32_MAX, SEED_MAX = 2**31 - 1, 2**63 - 1
-#: Module sections of a spec: the registered modules' names (:mod:`popsim.modules`).
-SECTIONS: tuple[str, ...] = REGISTRY.names()
 
 
 class EventSpec(BaseModel):
@@ -301,9 +299,14 @@ class RunSpec(BaseModel):
                 "scenarios",
                 f"no scenario {scenario!r}; have {', '.join(self.scenarios)}",
             )
-        params = {name: self.params(name, scenario) for name in REGISTRY.names()}
-        if params.get("epidemic") is not None:
-            params["epidemic"] = self._with_seed_zones(params["epidemic"], scenario, region)
+        params: dict[str, Any] = {}
+        for module in REGISTRY.modules():  # each checks its own section against the region
+            section = self.params(module.name, scenario)
+            if section is not None:
+                section = module.resolve_params(
+                    section, _ResolveSection(self, region, module.name, scenario)
+                )
+            params[module.name] = section
         events: list[Event] = []
         problems: list[SpecError] = []
         for i, event in enumerate(self.scenarios[scenario].events):
@@ -341,30 +344,6 @@ class RunSpec(BaseModel):
         return configs
 
     # -------------------------------------------------------------- helpers
-    def _with_seed_zones(self, params: Any, scenario: str, region: Region) -> Any:
-        """Check the epidemic's zone names against the region; pass zone indices on."""
-        override = self.scenarios[scenario].epidemic or {}
-        prefix = f"scenarios.{scenario}.epidemic" if "seed_zones" in override else "epidemic"
-        update: dict[str, Any] = {}
-        if getattr(params, "seed_zones", None):
-            update["seed_zones"] = [
-                self._zone(region, z, f"{prefix}.seed_zones[{i}]")
-                for i, z in enumerate(params.seed_zones)
-            ]
-        prefix = f"scenarios.{scenario}.epidemic" if "importations" in override else "epidemic"
-        strict = self._strict_days or self.days
-        for i, imp in enumerate(getattr(params, "importations", None) or ()):
-            if getattr(imp, "zone", None) is not None:
-                self._zone(region, imp.zone, f"{prefix}.importations[{i}].zone")
-            day = getattr(imp, "day", None)
-            if isinstance(day, int) and not 0 <= day < strict:
-                raise SpecError(
-                    self._path,
-                    f"{prefix}.importations[{i}].day",
-                    f"day {day} is outside the run (day 0..{strict - 1})",
-                )
-        return params.model_copy(update=update) if update else params
-
     def _zone(self, region: Region, name: str | int, where: str) -> int:
         if isinstance(name, int) and not isinstance(name, bool):
             if not 0 <= name < region.n_zones:
@@ -450,6 +429,37 @@ class _Resolve:
         return SpecError(
             self.spec.path, self.where if key is None else f"{self.where}.{key}", problem
         )
+
+
+class _ResolveSection:
+    """Names to indices and days checked for one module's section of one scenario
+    (:class:`popsim.core.module.SectionResolver`); an error names the scenario's section
+    when the scenario set the key, else the spec's."""
+
+    def __init__(self, spec: RunSpec, region: Region, section: str, scenario: str) -> None:
+        self.spec, self.region = spec, region
+        self.section, self.scenario = section, scenario
+
+    def where(self, key: str) -> str:
+        override = getattr(self.spec.scenarios[self.scenario], self.section) or {}
+        field = re.split(r"[.\[]", key, maxsplit=1)[0]
+        prefix = f"scenarios.{self.scenario}." if field in override else ""
+        return f"{prefix}{self.section}.{key}"
+
+    def zone(self, name: str | int, key: str) -> int:
+        return self.spec._zone(self.region, name, self.where(key))
+
+    def facility(self, name: str, key: str) -> int:
+        return self.spec._facility(self.region, name, self.where(key))
+
+    def day(self, day: int, key: str) -> int:
+        strict = self.spec._strict_days or self.spec.days
+        if not 0 <= day < strict:
+            raise self.error(key, f"day {day} is outside the run (day 0..{strict - 1})")
+        return day
+
+    def error(self, key: str, problem: str) -> SpecError:
+        return SpecError(self.spec.path, self.where(key), problem)
 
 
 # ------------------------------------------------------------- spec classes

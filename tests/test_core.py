@@ -25,6 +25,7 @@ class TagParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     p_tag_daily: float = Field(0.05, ge=0.0, le=1.0)
+    first_zone: str | int | None = None  # a zone tagged whole on day 0
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,19 @@ class Tag(Module):
     events = (TagZone,)
     zone_columns = ("tagged_alive",)
 
+    @classmethod
+    def resolve_params(cls, params: TagParams, resolve: Any) -> TagParams:
+        if params.first_zone is None:
+            return params
+        return params.model_copy(
+            update={"first_zone": resolve.zone(params.first_zone, "first_zone")}
+        )
+
     def init(self, model: Any) -> None:
         self.rng = model.stream(self.name)
+        if self.params.first_zone is not None:
+            pop = model.pop
+            pop.tagged[(pop.zone == self.params.first_zone) & pop.alive] = True
 
     def step(self, model: Any) -> None:
         pop = model.pop
@@ -156,6 +168,17 @@ def test_the_toy_modules_spec_errors_name_its_keys(tmp_path, tag_module):
         with pytest.raises(SpecError) as info:
             load_spec(path)
         assert str(info.value).startswith(f"{path}: {key}"), str(info.value)
+
+
+def test_the_toy_module_checks_its_section_against_the_region(tmp_path, tag_module, synthetic):
+    path = tmp_path / "spec.toml"
+    text = 'region = "synthetic"\ndays = 4\n[tag]\nfirst_zone = "Z02"\n'
+    path.write_text(text + '[scenarios.a]\n[scenarios.b.tag]\nfirst_zone = "Z99"\n', "utf-8")
+    spec = load_spec(path)
+    assert spec.model_config_for("a", synthetic).tag.first_zone == synthetic.zone_index("Z02")
+    with pytest.raises(SpecError) as info:
+        spec.model_config_for("b", synthetic)
+    assert str(info.value).startswith(f"{path}: scenarios.b.tag.first_zone"), str(info.value)
 
 
 def test_without_the_registration_the_section_is_an_unknown_key(tmp_path):

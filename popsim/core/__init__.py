@@ -28,7 +28,14 @@ __version__ = "0.1.0"
 from popsim.core import schema  # noqa: E402
 from popsim.core.config import ModelConfig  # noqa: E402
 from popsim.core.events import Event, Resolver  # noqa: E402
-from popsim.core.module import CARE, RESIDENTS, Column, ModelAPI, Module  # noqa: E402
+from popsim.core.module import (  # noqa: E402
+    CARE,
+    RESIDENTS,
+    Column,
+    ModelAPI,
+    Module,
+    SectionResolver,
+)
 from popsim.core.registry import REGISTRY, Registry, RegistryError  # noqa: E402
 from popsim.core.requests import NeedBatch  # noqa: E402
 
@@ -46,6 +53,7 @@ __all__ = [
     "Registry",
     "RegistryError",
     "Resolver",
+    "SectionResolver",
     "__version__",
     "schema",
 ]

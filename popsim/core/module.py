@@ -9,9 +9,12 @@ registration the rest follows:
 - the per-resident columns the model adds to the population before :meth:`Module.init`
   (``columns``);
 - the scenario event types it owns and applies (``events``);
-- the ``zone_day`` columns it adds to the outputs (``zone_columns``, filled by
-  :meth:`Module.record_zones`); the care module also names the ``facility_day``
-  columns it writes (``facility_columns``);
+- the ``zone_day`` columns it adds to the outputs (``zone_columns``) and writes each day
+  in :meth:`Module.record_zones` (a module may also refine the schema's counts there,
+  as the epidemic writes the epidemic states); the care module also names the
+  ``facility_day`` columns it writes (``facility_columns``);
+- the checks of its section against the run's region and horizon
+  (:meth:`Module.resolve_params`: zone and site names to indices, days inside the run);
 - where in the day it runs (``phase``): resident modules in registration order, then
   the care phase, then the day's records.
 
@@ -81,6 +84,25 @@ class ModelAPI(Protocol):
         """Ages, zones or rows changed (ageing, births): every module rebuilds its counts."""
 
 
+class SectionResolver(Protocol):
+    """What a module gets to check its section against the region and the run's days;
+    ``key`` is relative to the section (``seed_zones[0]``) and errors name the spec file
+    and the full key (``scenarios.<name>.epidemic.seed_zones[0]`` when the scenario set it).
+    """
+
+    def zone(self, name: str | int, key: str) -> int:
+        """The index of a zone by id, name or index."""
+
+    def facility(self, name: str, key: str) -> int:
+        """The index of a facility by id or name."""
+
+    def day(self, day: int, key: str) -> int:
+        """``day`` itself, checked to be a day of the run (0-based)."""
+
+    def error(self, key: str, problem: str) -> Exception:
+        """An exception naming the spec file, the key and the problem; the caller raises it."""
+
+
 class Module:
     """A part of the model (epidemic, demand, demography, care, ...).
 
@@ -112,6 +134,13 @@ class Module:
     def __init__(self, params: Any = None) -> None:
         self.params = params
 
+    @classmethod
+    def resolve_params(cls, params: Any, resolve: SectionResolver) -> Any:
+        """Check the validated parameters of one scenario against its region and days
+        (names of zones or sites, days inside the run); returns them, possibly with names
+        replaced by indices. Raise ``resolve.error(key, problem)`` for a bad value."""
+        return params
+
     def init(self, model: ModelAPI) -> None:
         """Called once, after the population exists and the columns are added."""
 
@@ -128,8 +157,12 @@ class Module:
         """Ages, zones or rows changed (ageing, births): rebuild per-cell counts."""
 
     def record_zones(self, model: ModelAPI, out: Mapping[str, np.ndarray]) -> None:
-        """Write today's values of this module's ``zone_columns``: ``out[name]`` is a
-        (zone, age band) int32 array, zero-filled."""
+        """Write today's ``zone_day`` values of this module, by column name: ``out[name]``
+        is today's (zone, age band) int32 array of every ``zone_day`` count column. The
+        model has filled the schema's counts (``susceptible``: every living resident,
+        ``new_admissions``, ``deaths``; the rest zero); a module writes its own
+        ``zone_columns`` (zero-filled) and may refine the schema's counts it is the
+        source of. Called after the care phase, in registration order."""
 
     def exposed(self) -> Any:
         """What the model shows as ``model.<name>`` (this module, unless it says otherwise)."""

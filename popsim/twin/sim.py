@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from popsim.errors import SpecError
-from popsim.scenario import SECTIONS, RunSpec
+from popsim.modules import REGISTRY
+from popsim.scenario import RunSpec
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -34,12 +35,12 @@ if TYPE_CHECKING:
 def split_name(spec: RunSpec, name: str, where: str) -> tuple[str, str]:
     """``"epidemic.r0"`` -> ``("epidemic", "r0")``, checked against the spec's sections."""
     section, _, key = name.partition(".")
-    if section not in SECTIONS or not key or "." in key:
+    if section not in REGISTRY or not key or "." in key:
         raise SpecError(
             spec.path,
             where,
             f"{name!r}: expected section.parameter with a section of "
-            f"{', '.join(SECTIONS)} (e.g. 'epidemic.r0')",
+            f"{', '.join(REGISTRY.names())} (e.g. 'epidemic.r0')",
         )
     return section, key
 

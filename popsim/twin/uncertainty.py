@@ -28,9 +28,6 @@ import numpy as np
 
 from popsim.modules import REGISTRY
 
-#: Module sections that may hold distributions: every registered module's.
-SECTIONS: tuple[str, ...] = REGISTRY.names()
-
 #: A :class:`popsim.scenario.RunSpec` (not imported: the spec loader imports this module).
 RunSpec = Any
 
@@ -114,7 +111,7 @@ def distributions(spec: RunSpec, scenario: str) -> dict[str, dict[str, Any]]:
     """Dotted name -> distribution, of the parameters ``scenario`` runs with."""
     found: dict[str, dict[str, Any]] = {}
     override = spec.scenarios[scenario]
-    for section in SECTIONS:
+    for section in REGISTRY.names():  # every registered module's section
         merged = {**(getattr(spec, section) or {}), **(getattr(override, section) or {})}
         for key, value in merged.items():
             if is_distribution(value):
