@@ -94,6 +94,9 @@ def resolved_config(
     data["seed"] = str(spec.seed)
     # parameters given as distributions (drawn per replicate from the seed): their tables
     data["distributions"] = uncertainty.distributions(spec, scenario)
+    table = getattr(spec, "_draws", None)
+    if table is not None:  # a table of joint draws: its digest (another file, other runs)
+        data["draws"] = table.record()
     data["region"] = {
         "name": region.name,
         "ref": spec.region,

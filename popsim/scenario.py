@@ -19,6 +19,9 @@ scenarios to compare, each a list of dated events::
     [care]
     [demography]                   # optional; for runs over several years
 
+    [parameters]                   # optional: each replicate takes a row of joint draws
+    draws = "fit/calibration/draws.parquet"   # (popsim.twin.uncertainty)
+
     [scenarios.baseline]
     [scenarios.new-surrey]
     events = [{ day = 0, open = "new-surrey-hospital" }]
@@ -64,6 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from popsim.core.config import ModelConfig
 from popsim.errors import SpecError, SpecProblems
 from popsim.modules import REGISTRY
+from popsim.twin.uncertainty import DrawTable, ParametersSpec, load_draws
 
 if TYPE_CHECKING:
     from popsim.core.events import Event
@@ -168,10 +172,13 @@ class RunSpec(BaseModel):
         analysis: AnalysisSpec | None
         #: What ``popsim calibrate`` fits and against what (checked by popsim.twin.calibrate).
         calibration: dict[str, Any] | None
+        #: Where parameter values come from (a table of joint draws, popsim.twin.uncertainty).
+        parameters: ParametersSpec | None
 
     _path: str = PrivateAttr(default="<spec>")
     _base_dir: str | None = PrivateAttr(default=None)
     _strict_days: int | None = PrivateAttr(default=None)
+    _draws: DrawTable | None = PrivateAttr(default=None)
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -208,6 +215,11 @@ class RunSpec(BaseModel):
                     spec.params(section, scenario)  # validates every section now
                 except SpecError as err:
                     problems += getattr(err, "problems", [err])
+        if not problems and spec.parameters is not None:
+            try:  # the table of parameter draws, read and checked now
+                spec._draws = load_draws(spec, base_dir)
+            except SpecError as err:
+                problems += getattr(err, "problems", [err])
         if problems:
             raise _problems(problems)
         return spec
@@ -230,13 +242,13 @@ class RunSpec(BaseModel):
                 update[key] = value
         new = self.model_copy(update=update)
         new._path, new._base_dir = self._path, self._base_dir
-        new._strict_days = self._strict_days
+        new._strict_days, new._draws = self._strict_days, self._draws
         return new
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the class is built from the registry (spec_models), so it is not importable by
         # name: a spec travels (to Dask workers) as its data and is validated again there
-        state = (self.model_dump(), self._path, self._base_dir, self._strict_days)
+        state = (self.model_dump(), self._path, self._base_dir, self._strict_days, self._draws)
         return (_restore_spec, state)
 
     @property
@@ -498,16 +510,22 @@ def spec_models() -> tuple[type[RunSpec], type[ScenarioSpec], type[EventSpec]]:
             ),
             analysis=(AnalysisSpec | None, None),
             calibration=(dict[str, Any] | None, None),
+            parameters=(ParametersSpec | None, None),
         )
         _MODELS[key] = (run, scenario, event)
     return _MODELS[key]
 
 
 def _restore_spec(
-    data: dict[str, Any], path: str, base_dir: str | None, strict_days: int | None
+    data: dict[str, Any],
+    path: str,
+    base_dir: str | None,
+    strict_days: int | None,
+    draws: DrawTable | None = None,
 ) -> RunSpec:
     spec = spec_models()[0].model_validate(data)
     spec._path, spec._base_dir, spec._strict_days = path, base_dir, strict_days
+    spec._draws = draws
     return spec
 
 

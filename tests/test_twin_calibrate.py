@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from popsim.cli import main
+from popsim.record import manifests
 from popsim.scenario import load_spec
 from popsim.twin import tomlw
 from popsim.twin.calibrate import calibrate
@@ -78,6 +79,24 @@ def test_calibration_recovers_hidden_parameters_and_resumes(twin, twin_truth):
     best = json.loads((out / "best.json").read_text())
     assert best["parameters"] == pytest.approx(result.best)
     assert (out / "fit.png").stat().st_size > 10_000 and "base64" in (out / "fit.html").read_text()
+    # the accepted draws as the calibrated spec's parameter source: one draw per replicate
+    text = (out / "calibrated.toml").read_text()
+    with_draws = text.replace(
+        '# [parameters]\n# draws = "draws.parquet"', '[parameters]\ndraws = "draws.parquet"'
+    )
+    assert with_draws != text
+    (out / "calibrated.toml").write_text(with_draws)
+    args = ["run", str(out / "calibrated.toml"), "--replicates", "3", "--workers", "1"]
+    assert main([*args, "--days", "5", "--quiet"]) == 0
+    draws = pd.read_parquet(out / "draws.parquet")
+    names = list(twin_truth.hidden)
+    rows = {tuple(r) for r in draws[names].to_numpy()}
+    used = [tuple(m["parameters"][n] for n in names) for m in manifests(out / "calibrated")]
+    assert len(used) == 3 and set(used) <= rows and len(set(used)) == min(3, len(rows))
+    # its report shows the calibration's fit
+    assert main(["report", str(out / "calibrated")]) == 0
+    report = (out / "calibrated" / "analysis" / "report.html").read_text()
+    assert "<h2>Calibration fit</h2>" in report and names[0] in report
 
 
 def test_cli_bad_observed_data_exits_2(twin, tmp_path, capsys):

@@ -1,17 +1,22 @@
-"""Parameters given as distributions: checked at their centre, drawn per replicate."""
+"""Parameters given as distributions (checked at their centre, drawn per replicate) or as
+a table of joint draws (one row per replicate)."""
 
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from popsim.cli import main
 from popsim.errors import SpecError
 from popsim.record import manifests
-from popsim.scenario import RunSpec
-from popsim.twin.uncertainty import apply, replicate_values
+from popsim.scenario import RunSpec, load_spec
+from popsim.twin.uncertainty import DrawTable, apply, draw_row, replicate_values
 
 BASE = {
     "name": "u",
@@ -97,3 +102,156 @@ def test_run_records_each_replicates_draw_in_its_manifest(tmp_path):
         }
     )
     assert values == [replicate_values(loaded, "baseline", r)["epidemic.r0"] for r in range(3)]
+
+
+# ------------------------------------------------------------ a table of draws
+DRAWS_SPEC = """region = "synthetic"
+days = 5
+replicates = {replicates}
+record_journeys = false
+seed = 7
+[epidemic]
+r0 = 1.5
+start_day = 1
+[demand]
+rel_admissions = 1.0
+[scenarios.baseline]
+[scenarios.hot.epidemic]
+r0 = 2.4
+[parameters]
+draws = "{draws}"
+"""
+
+
+def _draws_spec(folder, table: pd.DataFrame, replicates: int = 3, name: str = "d.parquet"):
+    path = folder / name
+    if name.endswith(".csv"):
+        table.to_csv(path, index=False)
+    else:
+        table.to_parquet(path, index=False)
+    spec = folder / "d.toml"
+    spec.write_text(DRAWS_SPEC.format(replicates=replicates, draws=name), encoding="utf-8")
+    return spec
+
+
+TABLE = pd.DataFrame(
+    {
+        "trial": [4, 9, 2, 7],
+        "epidemic.r0": [1.31, 1.42, 1.53, 1.64],
+        "demand.rel_admissions": [0.91, 1.02, 1.13, 1.24],
+        "log_likelihood": [-10.0, -10.5, -11.0, -12.0],
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 25), seed=st.integers(0, 2**32))
+def test_replicates_take_distinct_rows_until_the_table_is_used_up(n, seed):
+    spec = RunSpec.from_dict({"name": "p", "region": "synthetic", "seed": seed})
+    spec._draws = DrawTable("t", ("epidemic.r0",), np.arange(n, dtype=float)[:, None], "x")
+    rows = [draw_row(spec, r) for r in range(2 * n)]
+    assert sorted(rows[:n]) == list(range(n))  # a permutation: each draw once
+    assert rows[n:] == rows[:n]  # then again in the same order
+
+
+def test_each_replicate_runs_one_row_of_the_draws_table(tmp_path):
+    spec_path = _draws_spec(tmp_path, TABLE, replicates=4)
+    assert main(["run", str(spec_path), "--workers", "1", "--quiet"]) == 0
+    rows = {tuple(r) for r in TABLE[["epidemic.r0", "demand.rel_admissions"]].to_numpy()}
+    found = manifests(tmp_path / "d")
+    base = sorted(
+        (m["parameters"]["epidemic.r0"], m["parameters"]["demand.rel_admissions"])
+        for m in found
+        if m["scenario"] == "baseline"
+    )
+    # four replicates, four rows: every row once, both parameters of a row together
+    assert set(base) == rows and len(base) == 4
+    for m in found:
+        if m["scenario"] == "hot":  # the scenario's own r0 stays; the row's rel_admissions
+            assert set(m["parameters"]) == {"demand.rel_admissions"}
+            assert m["config"]["epidemic"]["r0"] == 2.4
+        else:
+            assert m["config"]["epidemic"]["r0"] == m["parameters"]["epidemic.r0"]
+        assert m["config"]["demand"]["rel_admissions"] == m["parameters"]["demand.rel_admissions"]
+    # another draws file is another configuration: the run is not silently mixed
+    changed = TABLE.assign(**{"epidemic.r0": TABLE["epidemic.r0"] + 0.01})
+    changed.to_parquet(tmp_path / "d.parquet", index=False)
+    assert main(["run", str(spec_path), "--workers", "1", "--quiet"]) == 2
+
+
+def test_spec_travels_with_its_draws(tmp_path):
+    spec = load_spec(_draws_spec(tmp_path, TABLE))
+    back = pickle.loads(pickle.dumps(spec))  # as it goes to a Dask worker
+    assert [replicate_values(back, "baseline", r) for r in range(4)] == [
+        replicate_values(spec, "baseline", r) for r in range(4)
+    ]
+    assert back.with_overrides(days=2)._draws.digest == spec._draws.digest
+
+
+@pytest.mark.parametrize(
+    ("table", "name", "lines"),
+    [
+        (
+            pd.DataFrame({"epidemic.r0": [1.5, 0.0], "epidemic.start_day": [1, -3]}),
+            "d.parquet",
+            [
+                "d.parquet: row 3: epidemic.r0: Input should be greater than 0",
+                "d.parquet: row 3: epidemic.start_day: Input should be greater than or equal",
+            ],
+        ),
+        (
+            pd.DataFrame({"epidemic.r0": ["1.5", "abc", ""], "epidemic.start_day": [1, 2.5, 3]}),
+            "d.csv",
+            [
+                "d.csv: row 3: epidemic.r0: expected a finite number, got 'abc'",
+                "d.csv: row 4: epidemic.r0: expected a finite number, got ''",
+                "d.csv: row 3: epidemic.start_day: expected a whole number",
+            ],
+        ),
+        (
+            pd.DataFrame({"demand.bogus": [1.0], "weight": [1.0], "care.uncapped": [True]}),
+            "d.parquet",
+            [
+                "d.parquet: column demand.bogus: no parameter 'bogus' in [demand]",
+                "d.parquet: column weight: expected section.parameter",
+                "d.parquet: column care.uncapped: not a numeric parameter",
+            ],
+        ),
+        (pd.DataFrame({"trial": [1]}), "d.parquet", ["d.parquet: no parameter columns"]),
+    ],
+)
+def test_bad_draws_table_one_line_per_problem(tmp_path, capsys, table, name, lines):
+    spec = _draws_spec(tmp_path, table, name=name)
+    assert main(["run", str(spec), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    got = [line.removeprefix("popsim: error: ") for line in err.strip().splitlines()]
+    assert len(got) == len(lines), got
+    for want in lines:
+        assert any(want in line for line in got), (want, got)
+    assert not (tmp_path / "d").exists()
+
+
+def test_draws_file_missing_or_of_another_kind(tmp_path, capsys):
+    spec = tmp_path / "d.toml"
+    spec.write_text(DRAWS_SPEC.format(replicates=1, draws="none.parquet"), encoding="utf-8")
+    assert main(["run", str(spec), "--check"]) == 2
+    assert "parameters.draws: no such file 'none.parquet'" in capsys.readouterr().err
+    (tmp_path / "d.json").write_text("{}", encoding="utf-8")
+    spec.write_text(DRAWS_SPEC.format(replicates=1, draws="d.json"), encoding="utf-8")
+    assert main(["run", str(spec), "--check"]) == 2
+    assert "expected a .parquet or .csv file" in capsys.readouterr().err
+    (tmp_path / "e.parquet").write_bytes(b"not parquet at all")
+    spec.write_text(DRAWS_SPEC.format(replicates=1, draws="e.parquet"), encoding="utf-8")
+    assert main(["run", str(spec), "--check"]) == 2
+    assert "e.parquet: cannot be read as a table" in capsys.readouterr().err
+
+
+def test_a_parameter_in_the_table_and_as_a_distribution_is_refused(tmp_path, capsys):
+    spec = _draws_spec(tmp_path, TABLE)
+    text = spec.read_text().replace("r0 = 1.5", 'r0 = { dist = "uniform", low = 1, high = 2 }')
+    spec.write_text(text, encoding="utf-8")
+    assert main(["run", str(spec), "--check"]) == 2
+    assert "column epidemic.r0: epidemic.r0 is also given as a distribution" in (
+        capsys.readouterr().err
+    )

@@ -22,6 +22,7 @@ from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.core import __version__
 from popsim.errors import PopsimError
 from popsim.files import write_text
+from popsim.twin.pages import fit_section
 
 _CSS = """
 body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
@@ -402,6 +403,7 @@ def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
         "<h2>Epidemic</h2>",
         _epidemic_tables(a, zone_names),
         staffing.section(a, names, _table, _img, _slug),
+        fit_section(a.run_dir),
     ]
     doc = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -21,8 +21,10 @@ Outputs in ``runs/<name>/calibration/``: ``trials.parquet`` (every trial: parame
 log-likelihood, state), ``best.json``, ``calibrated.toml`` (the spec with the best
 parameters; ``popsim run`` takes it as is), ``draws.parquet`` (the accepted draws: the
 trials within the 95% likelihood-ratio region, ``ll >= best - chi2_p(0.95) / 2`` with
-``p`` parameters) and the fit page ``fit.html`` + ``fit.png`` (observed points against
-the fan of simulated series of the accepted draws, per site and target).
+``p`` parameters; ``calibrated.toml`` ends with two commented lines that make a run take
+them instead, one per replicate, see :mod:`popsim.twin.uncertainty`) and the fit page
+``fit.html`` + ``fit.png`` (observed points against the fan of simulated series of the
+accepted draws, per site and target).
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ if TYPE_CHECKING:
 CHI2_95 = (3.841, 5.991, 7.815, 9.488, 11.070, 12.592, 14.067, 15.507, 16.919, 18.307)
 #: Most accepted draws kept (the best by log-likelihood).
 MAX_DRAWS = 200
+#: The end of ``calibrated.toml``: how to run with the accepted draws instead of the
+#: estimate (``draws.parquet`` is beside it).
+DRAWS_NOTE = """
+# The parameters above are the estimate. To carry the calibration's parameter
+# uncertainty into a run instead (each replicate takes one accepted draw, all its
+# parameters together), uncomment these two lines:
+# [parameters]
+# draws = "draws.parquet"
+"""
 
 
 class CalibrationSpec(BaseModel):
@@ -108,6 +119,12 @@ def calibration_of(spec: RunSpec) -> CalibrationSpec:
         first = err.errors()[0]
         where = ".".join(str(p) for p in ("calibration", *first["loc"]))
         raise SpecError(spec.path, where, first["msg"]) from None
+    if spec.parameters is not None:
+        raise SpecError(
+            spec.path,
+            "parameters.draws",
+            "a calibration fits the spec's own values: remove the [parameters] section",
+        )
     if cal.scenario not in spec.scenarios:
         raise SpecError(spec.path, "calibration.scenario", f"no scenario {cal.scenario!r}")
     last = spec.start + dt.timedelta(days=spec.days - 1)
@@ -445,6 +462,7 @@ def calibrated_spec(spec: RunSpec, best: dict[str, Any], names: list[str]) -> di
     new = sim.with_parameters(spec, values)
     data = new.model_dump(mode="python", exclude_none=True)
     data.pop("calibration", None)
+    data.pop("parameters", None)
     data["name"] = f"{spec.name}-calibrated"
     data["region"] = new.region_ref()
     data["description"] = (
@@ -470,7 +488,9 @@ def _write_outputs(folder, spec, cal, frame, draws, best, fit, study) -> None:
     if not draws.empty:
         info["accepted_range"] = {n: [float(draws[n].min()), float(draws[n].max())] for n in names}
     write_text(folder / "best.json", json.dumps(info, indent=1))
-    write_text(folder / "calibrated.toml", tomlw.dumps(calibrated_spec(spec, best, names)))
+    write_text(
+        folder / "calibrated.toml", tomlw.dumps(calibrated_spec(spec, best, names)) + DRAWS_NOTE
+    )
 
 
 def read_draws(folder: str | Path) -> pd.DataFrame:

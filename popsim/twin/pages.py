@@ -162,3 +162,55 @@ def backtest_page(folder: Path, name: str, summary: pd.DataFrame) -> Path:
     png = _save(fig, folder / "backtest.png")
     _html(folder / "backtest.html", f"{name}: backtest", png, [("scores by horizon", summary)])
     return folder / "backtest.html"
+
+
+def calibration_folder(run_dir: str | Path) -> Path | None:
+    """The calibration folder that belongs to a run folder: ``RUN_DIR/calibration`` (the
+    calibration of the spec whose runs are in RUN_DIR), or RUN_DIR's parent when RUN_DIR
+    is the run of a calibrated spec (``calibration/calibrated.toml`` writes its run to
+    ``calibration/calibrated/``). None if neither has a fit page."""
+    run_dir = Path(run_dir)
+    for folder in (run_dir / "calibration", run_dir.parent):
+        if (folder / "fit.png").is_file() and (folder / "best.json").is_file():
+            return folder
+    return None
+
+
+def fit_section(run_dir: str | Path) -> str:
+    """The report's calibration section (HTML; empty without a calibration): the fit
+    figure, the estimate and the accepted draws' ranges."""
+    import json
+
+    folder = calibration_folder(run_dir)
+    if folder is None:
+        return ""
+    try:
+        info = json.loads((folder / "best.json").read_text(encoding="utf-8"))
+        png = (folder / "fit.png").read_bytes()
+    except (OSError, ValueError):
+        return ""
+    ranges = info.get("accepted_range", {})
+    rows = [
+        {
+            "parameter": name,
+            "estimate": value,
+            "accepted low": ranges.get(name, [None, None])[0],
+            "accepted high": ranges.get(name, [None, None])[1],
+        }
+        for name, value in info.get("parameters", {}).items()
+    ]
+    table = pd.DataFrame(rows, columns=["parameter", "estimate", "accepted low", "accepted high"])
+    img = base64.b64encode(png).decode("ascii")
+    return "\n".join(
+        [
+            "<h2>Calibration fit</h2>",
+            "<p class='note'>Observed values (points) against the 5-95% range and median of "
+            "the simulated series of the calibration's accepted parameter draws, per site and "
+            f"target ({html.escape(str(info.get('n_accepted', 0)))} accepted draws; estimate "
+            f"by {html.escape(str(info.get('method', '')))}; files in "
+            f"{html.escape(folder.name)}/).</p>",
+            f"<figure><img alt='calibration fit' src='data:image/png;base64,{img}'>"
+            "<figcaption>Observed against simulated, per site and target</figcaption></figure>",
+            table.to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}", na_rep=""),
+        ]
+    )
