@@ -14,7 +14,11 @@ Transmission, each day:
   an age contact matrix (contacts a day with band ``b``) and ``W`` the share of contacts
   made in each zone (gravity: grows with the other zone's population, falls with travel
   minutes). The number of new infections per cell (zone x band) is binomial on the
-  cell's susceptibles; who they are is drawn by rejection from the cell index.
+  cell's susceptibles; who they are is drawn by rejection from the cell index. A
+  resident another module asked to be more exposed (``model.request_exposure``: nurses
+  at work, relative hazard ``rel``) is also infected, when still susceptible, with
+  probability ``1 - exp(-hazard * (rel - 1))`` (own stream ``"epidemic.exposure"``), so
+  their hazard that day is ``rel`` times their cell's.
 
 Progression uses calendars (:class:`popsim.transmission.Calendar`: onsets, recoveries and
 household exposures in one, hospital needs in another): only residents whose transition
@@ -111,6 +115,7 @@ class Epidemic(Module):
     def init(self, model: RegionModel) -> None:
         pop, p = model.pop, self.params
         self.rng = model.stream(self.name)
+        self.rng_exposure = model.stream(f"{self.name}.exposure")
         nz = pop.n_zones
         self.n_cells = nz * N_AGE_BANDS
         self.state = pop.epi_state
@@ -383,14 +388,32 @@ class Epidemic(Module):
     def _community(self, model: RegionModel) -> np.ndarray:
         nz = model.pop.n_zones
         c = self.counts
+        exposures = model.take_exposures()
         pressure = (c[IS] + self.params.rel_trans_asymptomatic * c[IA]).reshape(nz, N_AGE_BANDS)
         if not pressure.any():
             return np.empty(0, dtype=np.int64)
         alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
-        hazard = self.hazard(pressure, alive)
-        p_inf = -np.expm1(-hazard.ravel())
+        hazard = self.hazard(pressure, alive).ravel()
+        p_inf = -np.expm1(-hazard)
         k = self.rng.binomial(c[S], p_inf)
-        return self._pick(model, k)
+        ids = self._pick(model, k)
+        if exposures:
+            extra = self._exposed(model, exposures, hazard)
+            if len(extra):
+                ids = unique_sorted(np.concatenate([ids, extra]))
+        return ids
+
+    def _exposed(
+        self, model: RegionModel, exposures: list[tuple[np.ndarray, float]], hazard: np.ndarray
+    ) -> np.ndarray:
+        """Susceptibles of the requested exposures infected by their excess hazard
+        ``hazard[cell] * (rel - 1)`` (on top of the cell's draw)."""
+        ids = np.concatenate([e[0] for e in exposures])
+        rel = np.concatenate([np.full(len(e[0]), e[1]) for e in exposures])
+        ok = self.state[ids] == S
+        ids, rel = ids[ok], rel[ok]
+        excess = hazard[self._cells(model, ids)] * (rel - 1.0)
+        return ids[self.rng_exposure.random(len(ids)) < -np.expm1(-excess)]
 
     # -------------------------------------------------------------------- day
     def step(self, model: RegionModel) -> None:

@@ -190,6 +190,7 @@ class RegionModel(mesa.Model):
         self.new_deaths = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self._needs: list[NeedBatch] = []
         self._ed_visits: list[np.ndarray] = []
+        self._exposures: list[tuple[np.ndarray, float]] = []
         self._events: dict[int, list[Event]] = defaultdict(list)
         for event in config.events:
             self._events[event.day].append(event)
@@ -269,6 +270,22 @@ class RegionModel(mesa.Model):
         self._needs.clear()
         self._ed_visits.clear()
         return needs, ed
+
+    def request_exposure(self, ids: np.ndarray, rel: float) -> None:
+        """Residents ``ids`` (distinct) whose community infection hazard is ``rel`` (>= 1)
+        times their cell's at the epidemic's next draw (tomorrow's, when asked after the
+        epidemic ran today). Ask only when a module takes them (the epidemic is on)."""
+        if rel < 1.0:
+            raise ValueError(f"a relative infection hazard must be >= 1, got {rel}")
+        if len(ids) and rel > 1.0:
+            self._exposures.append((np.asarray(ids, dtype=np.int64), float(rel)))
+
+    def take_exposures(self) -> list[tuple[np.ndarray, float]]:
+        """The exposures requested since the last call, emptying the queue (the epidemic
+        calls this once a day)."""
+        out = list(self._exposures)
+        self._exposures.clear()
+        return out
 
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Residents die today; returns those who were alive. Modules are told."""

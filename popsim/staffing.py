@@ -24,6 +24,15 @@ pool (checked every day).
 - scenario events: a strike withdraws a share of a site's nurses, a sickness wave raises
   the everyday absence share, for a number of days.
 
+**Infection at work**: the nurses present on a shift (rostered and not absent, or on
+overtime) are asked of the epidemic as more exposed (``model.request_exposure``) with a
+relative community hazard ``rel_infection_at_work`` for that day, applied at the
+epidemic's next draw (the next day's: the epidemic runs first in a day). Default 2.2:
+healthcare workers' symptomatic influenza is 1.5 times other working adults' over a
+season (Kuster et al., PLoS One 2011, meta-analysis of 29 studies; 3.4 times for all
+infections, symptomatic or not), spread over the 3 shifts a week a nurse works,
+``(7 x 1.5 - 4) / 3``; 1 switches it off.
+
 **Each shift** of each unit: the roster's nurses are taken in turn from the pool (a
 rotation); those absent are not replaced at straight time. ``required =
 ceil(census / patients_per_nurse)`` where census is the unit's patients at the start of
@@ -129,6 +138,16 @@ class StaffingParams(BaseModel):
         0.9, ge=0, le=1, description="CIHI Nursing in Canada: about 9 in 10 nurses are women"
     )
     max_commute_minutes: float = Field(60.0, gt=0, le=600, description="assumption")
+    rel_infection_at_work: float = Field(
+        2.2,
+        ge=1.0,
+        le=20.0,
+        description=(
+            "relative community infection hazard on a day at work; from Kuster et al., PLoS "
+            "One 2011;6:e26239 (symptomatic influenza, healthcare workers against other "
+            "working adults, IRR 1.5): (7 x 1.5 - 4) / 3 = 2.2 for 3 shifts a week"
+        ),
+    )
 
 
 @dataclass(eq=False)
@@ -362,6 +381,8 @@ class Staffing(Module):
         facs = model.care.facilities
         staffed: dict[tuple[int, int], int] = {}
         row = day * self.rows_per_day
+        expose = self.params.rel_infection_at_work > 1.0 and model.epidemic is not None
+        at_work: list[np.ndarray] = []
         for post in self.posts:
             fac = facs[post.facility]
             census = self._census(model, post, fac)
@@ -378,9 +399,15 @@ class Staffing(Module):
                 self.table[row] = out
                 self.cost[row] = cost
                 row += 1
+                if expose and fac.is_open:
+                    on, absent, extra = self.shift_staff(post.index, shift)
+                    at_work += (np.setdiff1d(on, absent, assume_unique=True), extra)
                 if post.unit != ED and fac.is_open:
                     key = (post.facility, post.unit)
                     staffed[key] = min(staffed.get(key, out[7]), out[7])
+        if at_work:  # a higher infection hazard at work, from the epidemic's next draw
+            ids = np.unique(np.concatenate(at_work))
+            model.request_exposure(ids, self.params.rel_infection_at_work)
         for (f, unit), beds in staffed.items():
             if unit == WARD:
                 facs[f].staffed_ward_beds = beds

@@ -348,3 +348,46 @@ def test_a_shipped_flu_season_has_a_typical_canadian_burden():
     assert abs(drawn - hosp.sum()) < 4 * np.sqrt(hosp.sum())
     icu = (infected * np.asarray(p.p_critical)).sum() / hosp.sum()
     assert 0.10 <= icu <= 0.25
+
+
+@pytest.mark.parametrize("rel", [1.0, 6.0])
+def test_a_requested_exposure_multiplies_the_community_hazard(rel):
+    """Residents asked to be more exposed (``model.request_exposure``, as staffing does for
+    nurses at work) are infected on a day with probability 1 - exp(-rel x hazard of their
+    cell): the day's hazard is read as the epidemic computes it (no household spread, so
+    nothing else infects them), the expected count is summed over the exposed susceptibles
+    and compared with the count within 4 binomial standard deviations; the other value of
+    ``rel`` would be far off."""
+    region = synthetic_region(3, 20_000, 2, seed=4)
+    model = make_model(region, 80, seed=9, r0=2.0, household_share=0.0, seed_infections=60)
+    epi = model.epidemic
+    seen = []
+    hazard = epi.hazard
+
+    def record(pressure, alive):
+        out = hazard(pressure, alive)
+        seen.append(out.ravel().copy())
+        return out
+
+    epi.hazard = record
+    group = np.random.default_rng(0).choice(model.pop.n, 2000, replace=False)
+    observed = 0
+    expected = {1.0: 0.0, 6.0: 0.0}
+    var = 0.0
+    for _ in range(80):
+        sus = group[epi.state[group] == S]
+        model.request_exposure(sus, rel)
+        seen.clear()
+        model.step()
+        if not seen:
+            continue
+        h = seen[0][model.pop.cell[sus]]
+        observed += int((epi.state[sus] != S).sum())
+        for r in expected:
+            expected[r] += float((-np.expm1(-r * h)).sum())
+        p = -np.expm1(-rel * h)
+        var += float((p * (1 - p)).sum())
+    sd = math.sqrt(var)
+    assert abs(observed - expected[rel]) < 4 * sd + 1, (observed, expected, sd)
+    other = 6.0 if rel == 1.0 else 1.0
+    assert abs(observed - expected[other]) > 8 * sd, (observed, expected, sd)

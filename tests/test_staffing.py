@@ -351,3 +351,31 @@ def test_run_writes_staff_day_parquet(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in (out / "staff_day").rglob("*.parquet")} == stamps
     again = ds.dataset(out / "staff_day", format="parquet", partitioning="hive").to_table()
     assert again.num_rows == table.num_rows
+
+
+def test_nurses_at_work_are_asked_of_the_epidemic_as_more_exposed(region):
+    """Each day the nurses present on a shift (and only they) are requested with the
+    relative hazard at work (the epidemic's side, that a request multiplies the hazard, is
+    tested in test_epidemic.py)."""
+    params = StaffingParams(rel_infection_at_work=6.0)
+    model = RegionModel(region, _config(days=60, epidemic=_flu(), staffing=params), seed=11)
+    asked = []
+    original = model.request_exposure
+
+    def spy(ids, rel):
+        asked.append((np.asarray(ids).copy(), rel))
+        original(ids, rel)
+
+    model.request_exposure = spy
+    staffing = model.staffing
+    for _ in range(20):
+        asked.clear()
+        model.step()
+        present = []
+        for post in staffing.posts:
+            for shift in range(post.shifts):
+                on, absent, extra = staffing.shift_staff(post.index, shift)
+                present += [np.setdiff1d(on, absent), extra]
+        want = np.unique(np.concatenate(present))
+        assert len(asked) == 1 and asked[0][1] == 6.0
+        assert np.array_equal(np.sort(asked[0][0]), want)

@@ -77,6 +77,13 @@ class ModelAPI(Protocol):
     def take_requests(self) -> tuple[NeedBatch, np.ndarray | None]:
         """Today's needs and ED visits per zone, emptying the queues (the care phase)."""
 
+    def request_exposure(self, ids: np.ndarray, rel: float) -> None:
+        """Residents ``ids`` (distinct) whose community infection hazard is ``rel`` (>= 1)
+        times their cell's at the epidemic's next draw (staffing: nurses at work)."""
+
+    def take_exposures(self) -> list[tuple[np.ndarray, float]]:
+        """The exposures requested since the last call, emptying the queue (the epidemic)."""
+
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Residents die today; returns those who were alive. Every module is told."""
 

@@ -4,7 +4,10 @@
   ``request_care``); a module decides the clinical path (how long in ICU, on the ward, as
   ALC, and whether the stay ends in death), the care module decides where it happens;
 - ED visits that end in the ED: counts per zone (the model's ``request_ed_visits``);
-- deaths: resident ids (the model's ``kill``, which tells every module).
+- deaths: resident ids (the model's ``kill``, which tells every module);
+- a raised infection hazard: resident ids and a relative hazard (the model's
+  ``request_exposure``; staffing asks it for the nurses at work, the epidemic applies it
+  at its next community draw).
 """
 
 from __future__ import annotations
