@@ -94,9 +94,9 @@ def check_synth_args(names: dict[str, str] | None = None, **values: object) -> N
             f"zone ({zones}), got {pop}"
         )
     if zones is not None and fac is not None and fac > zones:
-        raise ParameterError(
+        raise ParameterError(  # (either may be the default: both are named)
             f"{names.get('n_facilities', 'n_facilities')}: expected at most one facility per "
-            f"zone ({zones}), got {fac}"
+            f"zone ({names.get('n_zones', 'n_zones')} {zones}), got {fac}"
         )
 
 
