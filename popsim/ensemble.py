@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popsim import record, resources, runfolder
-from popsim.core import MODEL_VERSION, __version__, capacity
+from popsim.core import MODEL_VERSION, __version__, capacity, schema
 from popsim.core.seeds import replicate_seed
 from popsim.errors import OutputError, PopsimError
 from popsim.files import write_text
@@ -500,4 +500,4 @@ def _write_run_info(
         "versions": versions(),
     }
     text = json.dumps(info, indent=1)
-    write_text(out / "run.json", text)
+    write_text(out / schema.RUN_INFO_FILE, text)

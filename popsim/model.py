@@ -75,6 +75,10 @@ class RunResult:
     zone_metrics: tuple[str, ...] = ZONE_METRICS
     staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing), if on
 
+    def zone_counts(self, name: str) -> np.ndarray:
+        """One ``zone_day`` count by name: a (day, zone, age band) array."""
+        return self.zone_day[..., self.zone_metrics.index(name)]
+
     # labelled views (pandas), the same rows and names as the Parquet tables
     def facility_frame(self) -> pd.DataFrame:
         """``facility_day`` as a DataFrame: one row per day and facility (``day``, ``date``,

@@ -1,14 +1,7 @@
 """A replicate's results -> Arrow tables -> a hive-partitioned Parquet dataset.
 
-Layout of a run folder (``runs/<spec>/``)::
-
-    facility_day/scenario=<name>/part-<replicate:04d>.parquet
-    zone_day/scenario=<name>/part-<replicate:04d>.parquet
-    journeys/scenario=<name>/part-<replicate:04d>.parquet
-    staff_day/scenario=<name>/part-<replicate:04d>.parquet   (with staffing on)
-    manifest/scenario=<name>/replicate-<replicate:04d>.json
-
-``scenario`` is the hive partition key (it is not stored inside the files; every
+The layout of a run folder (``runs/<spec>/``), the tables and their columns are
+:mod:`popsim.core.schema`'s. ``scenario`` is the hive partition key (it is not stored inside the files; every
 reader that understands hive partitioning, pyarrow, DuckDB, polars, dask, adds it
 back); ``replicate`` is a column. Each file's schema metadata carries the effective
 spec (JSON), the scenario, the replicate and its seed entropy. Timings are kept out
@@ -34,7 +27,19 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from popsim.core import __version__, schema
-from popsim.core.schema import OPTIONAL_TABLES, TABLES, manifest_path, part_path
+from popsim.core.schema import (
+    FACILITY_DAY,
+    JOURNEYS,
+    MANIFEST_DIR,
+    MANIFEST_GLOB,
+    OPTIONAL_TABLES,
+    PARTITION_GLOB,
+    STAFF_DAY,
+    TABLES,
+    ZONE_DAY,
+    manifest_path,
+    part_path,
+)
 from popsim.files import atomic_write, write_text
 from popsim.region import AGE_BANDS
 
@@ -157,12 +162,12 @@ def staff_table(result: RunResult, replicate: int) -> pa.Table:
 def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
     """The output tables of one replicate (``staff_day`` only with staffing on)."""
     out = {
-        "facility_day": facility_table(result, replicate),
-        "zone_day": zone_table(result, replicate),
-        "journeys": journey_table(result, replicate),
+        FACILITY_DAY: facility_table(result, replicate),
+        ZONE_DAY: zone_table(result, replicate),
+        JOURNEYS: journey_table(result, replicate),
     }
     if result.staff_day is not None:
-        out["staff_day"] = staff_table(result, replicate)
+        out[STAFF_DAY] = staff_table(result, replicate)
     return out
 
 
@@ -251,7 +256,7 @@ def replicate_complete(
 def manifests(out: str | Path) -> list[dict[str, Any]]:
     """Every manifest in a run folder, sorted by scenario and replicate."""
     found = []
-    for path in sorted((Path(out) / "manifest").glob("scenario=*/replicate-*.json")):
+    for path in sorted((Path(out) / MANIFEST_DIR).glob(f"{PARTITION_GLOB}/{MANIFEST_GLOB}")):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):

@@ -3,9 +3,9 @@ the whole run, and cleaned only of files popsim itself wrote.
 
 What popsim writes in an output folder ``OUT``:
 
-- ``<table>/scenario=<name>/part-<r:04d>.parquet`` for the tables of
-  :data:`popsim.record.TABLES` (and its optional tables), ``manifest/scenario=<name>/replicate-<r:04d>.json``,
-  ``run.json``, and ``analysis/`` (``popsim analyze``);
+- the parts of the tables (:data:`popsim.core.schema.ALL_TABLES`), the manifests, the
+  run's record ``run.json`` and ``analysis/`` (``popsim analyze``), laid out as
+  :mod:`popsim.core.schema` says;
 - while a file is written, a hidden temporary ``.<final name>.<12 hex>.tmp`` beside it;
 - while a run goes on, the lock file ``.popsim.lock`` (pid, host, start time).
 
@@ -26,17 +26,21 @@ import stat
 from pathlib import Path
 
 from popsim import record
+from popsim.core import schema
+from popsim.core.schema import (
+    ALL_TABLES,
+    MANIFEST_DIR,
+    RUN_INFO_FILE,
+    SCENARIO_NAME,
+    partition_scenario,
+)
+from popsim.core.schema import MANIFEST_PATTERN as MANIFEST_NAME
+from popsim.core.schema import PART_PATTERN as PART_NAME
 from popsim.errors import OutputError
 from popsim.files import FolderLock, remove_temp_files
 
-#: Every table folder popsim may write (optional tables only when their module is on).
-ALL_TABLES: tuple[str, ...] = (*record.TABLES, *record.OPTIONAL_TABLES)
-
-#: Final names popsim writes in a table folder, a manifest folder and the top folder.
-PART_NAME = re.compile(r"part-\d{4,}\.parquet")
-MANIFEST_NAME = re.compile(r"replicate-\d{4,}\.json")
-TOP_NAME = re.compile(r"run\.json")
-_SCENARIO_DIR = re.compile(r"scenario=[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Final names popsim writes in the top folder.
+TOP_NAME = re.compile(re.escape(RUN_INFO_FILE))
 
 
 def output_folder(out: str | Path) -> Path:
@@ -92,7 +96,9 @@ def _scenario_dirs(out: Path, table: str) -> list[Path]:
     return sorted(
         p
         for p in root.iterdir()
-        if _SCENARIO_DIR.fullmatch(p.name) and p.is_dir() and not p.is_symlink()
+        if SCENARIO_NAME.fullmatch(partition_scenario(p.name) or "")
+        and p.is_dir()
+        and not p.is_symlink()
     )
 
 
@@ -102,7 +108,7 @@ def remove_own_temp_files(out: Path) -> int:
     for table in ALL_TABLES:
         for folder in _scenario_dirs(out, table):
             n += remove_temp_files(folder, PART_NAME)
-    for folder in _scenario_dirs(out, "manifest"):
+    for folder in _scenario_dirs(out, MANIFEST_DIR):
         n += remove_temp_files(folder, MANIFEST_NAME)
     return n
 
@@ -116,8 +122,8 @@ def remove_replicate(out: Path, scenario: str, replicate: int) -> None:
 
 def remove_scenario(out: Path, scenario: str) -> None:
     """Delete a scenario's popsim files (manifests first), and its folders if then empty."""
-    for table, pattern in (("manifest", MANIFEST_NAME), *((t, PART_NAME) for t in ALL_TABLES)):
-        folder = out / table / f"scenario={scenario}"
+    for table, pattern in ((MANIFEST_DIR, MANIFEST_NAME), *((t, PART_NAME) for t in ALL_TABLES)):
+        folder = out / table / schema.partition_dir(scenario)
         if not folder.is_dir() or folder.is_symlink():
             continue
         remove_temp_files(folder, pattern)
@@ -133,11 +139,12 @@ def remove_orphans(out: Path) -> int:
     n = 0
     for table in ALL_TABLES:
         for folder in _scenario_dirs(out, table):
-            scenario = folder.name.split("=", 1)[1]
+            scenario = partition_scenario(folder.name)
             for part in folder.iterdir():
-                if not PART_NAME.fullmatch(part.name):
+                m = PART_NAME.fullmatch(part.name)
+                if m is None:
                     continue
-                replicate = int(part.name[5:-8])
+                replicate = int(m.group(1))
                 if not record.manifest_path(out, scenario, replicate).exists():
                     part.unlink(missing_ok=True)
                     n += 1
@@ -147,8 +154,8 @@ def remove_orphans(out: Path) -> int:
 def scenarios_present(out: Path) -> set[str]:
     """Scenario names that have a folder in any table or the manifest."""
     return {
-        folder.name.split("=", 1)[1]
-        for table in (*ALL_TABLES, "manifest")
+        partition_scenario(folder.name)
+        for table in (*ALL_TABLES, MANIFEST_DIR)
         for folder in _scenario_dirs(out, table)
     }
 
@@ -157,7 +164,7 @@ def stray_files(out: Path) -> list[Path]:
     """Files in popsim's table and manifest folders that popsim did not name (left alone,
     listed so that the user hears of them)."""
     found = []
-    for table, pattern in (("manifest", MANIFEST_NAME), *((t, PART_NAME) for t in ALL_TABLES)):
+    for table, pattern in ((MANIFEST_DIR, MANIFEST_NAME), *((t, PART_NAME) for t in ALL_TABLES)):
         for folder in _scenario_dirs(out, table):
             found += [
                 p

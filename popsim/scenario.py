@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
 from popsim.core.config import ModelConfig
+from popsim.core.schema import SCENARIO_NAME
 from popsim.errors import SpecError, SpecProblems
 from popsim.modules import REGISTRY
 from popsim.twin.uncertainty import DrawTable, ParametersSpec, load_draws
@@ -73,7 +74,6 @@ if TYPE_CHECKING:
     from popsim.core.events import Event
     from popsim.region import Region
 
-_SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 #: Longest scenario or spec name (a scenario name is a folder name, limited to 255 bytes).
 MAX_NAME = 100
 #: Largest horizon: days are stored as int16 in the outputs.
@@ -140,7 +140,7 @@ def _check_analysis(path: str | Path, spec: RunSpec) -> None:
             f"no scenario {a.baseline!r}; have {', '.join(spec.scenarios)}",
         )
     for name, (first, last) in a.windows.items():
-        if not _SCENARIO_NAME.fullmatch(name):
+        if not SCENARIO_NAME.fullmatch(name):
             raise SpecError(
                 path, f"analysis.windows.{name}", "a window name is letters, digits, '-', '_', '.'"
             )
@@ -195,7 +195,7 @@ class RunSpec(BaseModel):
         except SpecError as err:
             raise _problems(problems + getattr(err, "problems", [err])) from None
         for name in spec.scenarios:
-            if not _SCENARIO_NAME.fullmatch(name) or len(name) > MAX_NAME:
+            if not SCENARIO_NAME.fullmatch(name) or len(name) > MAX_NAME:
                 problems.append(
                     SpecError(
                         path,

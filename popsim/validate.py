@@ -139,9 +139,9 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
         r0=r0, household_share=0.0, mixing="uniform", seed_infections=30, coupling=0.0
     )
     model = RegionModel(mixed, ModelConfig(days=400, epidemic=params), seed=seed)
-    zone_day = model.run().zone_day
+    infections = model.run().zone_counts("new_infections")
     n = model.pop.n
-    z = zone_day[..., 4].sum() / n
+    z = infections.sum() / n
     z_exp = final_size(r0)
     sd = math.sqrt(z_exp * (1 - z_exp) / n) / max(1 - r0 * (1 - z_exp), 0.05)
     out.append(
@@ -199,8 +199,7 @@ def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
         record_journeys=False,
     )
     model = RegionModel(region, cfg, seed=seed)
-    zone_day = model.run().zone_day
-    infected = zone_day[..., 4].sum(axis=(0, 1)).astype(np.float64)
+    infected = model.run().zone_counts("new_infections").sum(axis=(0, 1)).astype(np.float64)
     n_band = model.pop.alive_counts.sum(axis=0).astype(np.float64)
     children = infected[:2].sum() / n_band[:2].sum()
     adults = infected[2:].sum() / n_band[2:].sum()
@@ -265,7 +264,7 @@ def _covid_checks(region: Region, population: int, seed: int) -> list[Check]:
         record_journeys=False,
     )
     model = RegionModel(region, cfg, seed=seed)
-    infected = model.run().zone_day[..., 4].sum(axis=(0, 1)).astype(np.float64)
+    infected = model.run().zone_counts("new_infections").sum(axis=(0, 1)).astype(np.float64)
     e = model.epidemic
     expected = {
         "hospitalised": (infected * np.asarray(params.p_severe)).sum(),
@@ -428,7 +427,7 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
         for _ in range(cfg.days):
             person_years += model.pop.n_alive / 365.0
             model.step()
-        deaths = float(model.results().zone_day[..., 6].sum())
+        deaths = float(model.results().zone_counts("deaths").sum())
         rates[demand] = (
             1000 * deaths / person_years,
             1000 * model.demography.n_births / person_years,

@@ -174,7 +174,7 @@ def test_demand_feeds_the_care_network_in_a_full_model():
     assert model.care.totals["admitted"] > 100
     adm = result.facility_day[..., list(result.facility_metrics).index("admissions")]
     assert adm.sum() == model.care.totals["admitted"]
-    assert result.zone_day[..., 5].sum() == model.care.totals["admitted"]
+    assert result.zone_counts("new_admissions").sum() == model.care.totals["admitted"]
     assert T_ELECTIVE == 2
 
 

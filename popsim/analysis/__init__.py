@@ -30,6 +30,7 @@ from popsim.analysis import capacity, checks, compare, epidemic, staffing
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
 from popsim.analysis.export import write_csv
 from popsim.analysis.windows import Options, Plan, resolve
+from popsim.core.schema import ANALYSIS_DIR, JOURNEYS, ZONE_DAY
 from popsim.files import atomic_write, write_text
 
 __all__ = ["RunAnalysis", "analyze", "load", "Options", "TABLE_NAMES"]
@@ -78,7 +79,7 @@ def analyze(
     started = time.perf_counter()
     options = options or Options()
     ds = open_run(run_dir, warn=warn, allow_mixed=allow_mixed)
-    out = ds.run_dir / "analysis"
+    out = ds.run_dir / ANALYSIS_DIR
     con = ds.connect()
     try:
         capacity.create_unit_census(con)
@@ -129,13 +130,13 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
     t["comparison"] = compare.paired_differences(
         t["site_replicate"], ["window", "facility", "unit"], list(capacity.MEASURES), plan.baseline
     )
-    if ds.has("zone_day"):
+    if ds.has(ZONE_DAY):
         epidemic.create_zone_base(con)
         t["attack_rate"] = epidemic.attack_rates(con)
         t["peak_day"] = epidemic.peak_days(con)
         t["epidemic_daily"] = epidemic.epidemic_daily(con)
         t["epidemic_zone_daily"] = epidemic.zone_new_infections(con)
-        icu = epidemic.icu_admissions(con, ds.has("journeys"))
+        icu = epidemic.icu_admissions(con, ds.has(JOURNEYS))
         t["epidemic"] = epidemic.epidemic_summary(con, icu)
         rep = con.execute("SELECT * FROM epi_rep").df()
         if icu is not None and len(icu):
@@ -163,7 +164,7 @@ class RunAnalysis:
 
     @property
     def analysis_dir(self) -> Path:
-        return self.run_dir / "analysis"
+        return self.run_dir / ANALYSIS_DIR
 
     @property
     def scenarios(self) -> list[str]:
@@ -212,7 +213,7 @@ class RunAnalysis:
 
 
 def _current(ds: RunDataset, options: Options | None) -> bool:
-    meta_path = ds.run_dir / "analysis" / META
+    meta_path = ds.run_dir / ANALYSIS_DIR / META
     if not meta_path.exists():
         return False
     try:
@@ -231,7 +232,7 @@ def _current(ds: RunDataset, options: Options | None) -> bool:
 
 def _stored_options(ds: RunDataset) -> Options | None:
     try:
-        raw = json.loads((ds.run_dir / "analysis" / META).read_text()).get("options")
+        raw = json.loads((ds.run_dir / ANALYSIS_DIR / META).read_text()).get("options")
     except (OSError, ValueError):
         return None
     if not isinstance(raw, dict):
@@ -248,10 +249,10 @@ def load(
     ds = open_run(run_dir, warn=True)
     if refresh or not _current(ds, options):
         analyze(run_dir, warn=False, options=options or _stored_options(ds))
-    meta = json.loads((ds.run_dir / "analysis" / META).read_text())
+    meta = json.loads((ds.run_dir / ANALYSIS_DIR / META).read_text())
     con = ds.connect()
     for name in TABLE_NAMES:
-        path = ds.run_dir / "analysis" / f"{name}.parquet"
+        path = ds.run_dir / ANALYSIS_DIR / f"{name}.parquet"
         if path.exists():
             con.execute(
                 f"CREATE VIEW {name} AS SELECT * FROM read_parquet('"

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from popsim.core import capacity as cap
+from popsim.core.schema import FACILITY_DAY
 
 ALL_SITES = "All sites"
 ALL_WINDOW = "all"
@@ -100,8 +101,8 @@ def columns(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
 
 def demand_source(con: duckdb.DuckDBPyConnection) -> str:
     """Where bed demand comes from in this run (stated in the report)."""
-    if set(DEMAND_COLUMNS) <= columns(con, "facility_day"):
-        return "facility_day ward_demand and icu_demand (bed demand recorded by the model)"
+    if set(DEMAND_COLUMNS) <= columns(con, FACILITY_DAY):
+        return f"{FACILITY_DAY} ward_demand and icu_demand (bed demand recorded by the model)"
     return (
         "ward census + ALC + ED boarding, and ICU census (this run has no ward_demand / "
         "icu_demand columns; critical-care patients held outside an ICU are not counted)"
@@ -115,7 +116,7 @@ def _sql_str(text: str) -> str:
 def create_unit_census(con: duckdb.DuckDBPyConnection) -> None:
     """Materialise ``fd_base`` (one row per site-day) and ``unit_census`` (one row per
     scenario, replicate, day, site and unit: census, demand, beds, excess, over)."""
-    have = columns(con, "facility_day")
+    have = columns(con, FACILITY_DAY)
     alc = " + alc_census" if "alc_census" in have else ""
     board = "ed_boarding" if "ed_boarding" in have else "0"
     is_open = "(open > 0)" if "open" in have else "true"
@@ -143,7 +144,7 @@ def create_unit_census(con: duckdb.DuckDBPyConnection) -> None:
                CAST(CASE WHEN {is_open} THEN icu_beds ELSE 0 END AS INTEGER) AS icu_beds,
                CAST({board} AS INTEGER) AS boarding,
                {flows}
-        FROM facility_day
+        FROM {FACILITY_DAY}
         """
     )
     ex_w = cap.sql_excess("ward_demand", "ward_beds")

@@ -1,8 +1,8 @@
 """Locate, validate and open a run's Parquet dataset.
 
-A run directory holds ``<table>/scenario=<name>/part-<replicate:04d>.parquet`` for the
-tables ``facility_day``, ``zone_day`` and ``journeys``, and
-``manifest/scenario=<name>/replicate-<r:04d>.json`` per complete replicate. This module
+A run directory holds a Parquet part per table (``facility_day``, ``zone_day`` and
+``journeys``), scenario and replicate, and a manifest per complete replicate, laid out as
+:mod:`popsim.core.schema` says (the names and patterns used here are its). This module
 lists the files (so every query reads only the partitions it needs), checks that the
 ensemble is complete enough to analyse and undamaged (each part readable, with the
 schema of its table and the row count its manifest records), that it comes from one
@@ -23,17 +23,29 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from popsim.core.schema import (
+    FACILITY_DAY,
+    JOURNEYS,
+    MANIFEST_DIR,
+    MANIFEST_GLOB,
+    PART_FILE,
+    PART_GLOB,
+    PARTITION_GLOB,
+    TABLES,
+    ZONE_DAY,
+    partition_dir,
+    partition_scenario,
+)
 from popsim.core.schema import MANIFEST_PATTERN as _MANIFEST
 from popsim.core.schema import PART_PATTERN as _PART
-from popsim.core.schema import TABLES
 from popsim.errors import RunDirError
 
 _SPEC_KEYS = (b"popsim.spec", b"popsim_spec", b"spec", b"popsim.config", b"config")
 #: Columns each table's parts must have for the analysis (the recorder writes more).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "facility_day": ("replicate", "day", "facility", "ward_census", "ward_beds", "icu_census"),
-    "zone_day": ("replicate", "day", "zone"),
-    "journeys": ("replicate", "day", "event"),
+    FACILITY_DAY: ("replicate", "day", "facility", "ward_census", "ward_beds", "icu_census"),
+    ZONE_DAY: ("replicate", "day", "zone"),
+    JOURNEYS: ("replicate", "day", "event"),
 }
 
 
@@ -59,7 +71,7 @@ class RunDataset:
     expected_replicates: int | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def replicates(self, scenario: str, table: str = "facility_day") -> list[int]:
+    def replicates(self, scenario: str, table: str = FACILITY_DAY) -> list[int]:
         """Replicate numbers present for ``scenario`` in ``table``."""
         return sorted(self.files.get(table, {}).get(scenario, {}))
 
@@ -114,13 +126,13 @@ def _scan_table(root: Path) -> dict[str, dict[int, Path]]:
     found: dict[str, dict[int, Path]] = {}
     if not root.is_dir():
         return found
-    for sdir in sorted(root.glob("scenario=*")):
-        if not sdir.is_dir():
+    for sdir in sorted(root.glob(PARTITION_GLOB)):
+        name = partition_scenario(sdir.name)
+        if not sdir.is_dir() or not name:
             continue
-        name = sdir.name.split("=", 1)[1]
         parts: dict[int, Path] = {}
-        for f in sorted(sdir.glob("*.parquet")):
-            m = _PART.search(f.name)
+        for f in sorted(sdir.glob(PART_GLOB)):
+            m = _PART.fullmatch(f.name)
             if m:
                 parts[int(m.group(1))] = f
         if parts:
@@ -132,10 +144,12 @@ def _scan_manifest(root: Path) -> dict[str, dict[int, dict[str, Any]]]:
     out: dict[str, dict[int, dict[str, Any]]] = {}
     if not root.is_dir():
         return out
-    for sdir in sorted(root.glob("scenario=*")):
-        name = sdir.name.split("=", 1)[1]
-        for f in sorted(sdir.glob("replicate-*.json")):
-            m = _MANIFEST.search(f.name)
+    for sdir in sorted(root.glob(PARTITION_GLOB)):
+        name = partition_scenario(sdir.name)
+        if not sdir.is_dir() or not name:
+            continue
+        for f in sorted(sdir.glob(MANIFEST_GLOB)):
+            m = _MANIFEST.fullmatch(f.name)
             if not m:
                 continue
             try:
@@ -227,11 +241,11 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
         raise RunDirError(f"{root}: not a directory")
     _check_not_running(root)
     files = {t: _scan_table(root / t) for t in TABLES}
-    manifest = _scan_manifest(root / "manifest")
-    if not files["facility_day"]:
+    manifest = _scan_manifest(root / MANIFEST_DIR)
+    if not files[FACILITY_DAY]:
         raise RunDirError(
-            f"{root}: no facility_day data (expected "
-            "facility_day/scenario=<name>/part-<replicate>.parquet); is the run finished?"
+            f"{root}: no {FACILITY_DAY} data (expected "
+            f"{FACILITY_DAY}/{partition_dir('<name>')}/{PART_GLOB}); is the run finished?"
         )
     spec: dict[str, Any] = {}
     for docs in manifest.values():
@@ -242,7 +256,7 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
         if spec:
             break
     if not spec:
-        first = next(iter(next(iter(files["facility_day"].values())).values()))
+        first = next(iter(next(iter(files[FACILITY_DAY].values())).values()))
         spec = _spec_from_parquet(first)
 
     problems: list[str] = []
@@ -251,17 +265,19 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
         for s, docs in manifest.items()
     }
     for s, done in complete.items():
-        lost = sorted(done - set(files["facility_day"].get(s, {})))
+        lost = sorted(done - set(files[FACILITY_DAY].get(s, {})))
         if lost:
             problems.append(
                 f"scenario {s}: manifest lists replicate(s) {_fmt(lost)} complete but "
-                f"facility_day/scenario={s}/part-<r>.parquet is missing"
+                f"{FACILITY_DAY}/{partition_dir(s)}/{PART_FILE.format(replicate=lost[0])}"
+                + (" and others are" if len(lost) > 1 else " is")
+                + " missing"
             )
     notes: list[str] = []
     if manifest:  # the manifest is written last: a part without one is unfinished
         unfinished = {
             s: sorted(set(parts) - complete.get(s, set()))
-            for s, parts in files["facility_day"].items()
+            for s, parts in files[FACILITY_DAY].items()
         }
         unfinished = {s: rs for s, rs in unfinished.items() if rs}
         if unfinished:
@@ -276,26 +292,26 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
             }
             files[t] = {s: parts for s, parts in files[t].items() if parts}
 
-    found = list(files["facility_day"])
+    found = list(files[FACILITY_DAY])
     order = scenario_names(spec)
     named = order + sorted(set(manifest) - set(order))
-    missing = [s for s in named if s not in files["facility_day"]]
+    missing = [s for s in named if s not in files[FACILITY_DAY]]
     if missing or not found:
         have = ", ".join(f"{s} ({len(files['facility_day'][s])})" for s in found) or "none"
         raise RunDirError(
             f"{root}: no complete replicates for scenario(s) {', '.join(missing)} "
             f"(complete replicates found: {have}); rerun `popsim run` to complete the ensemble"
         )
-    scenarios = [s for s in order if s in files["facility_day"]]
+    scenarios = [s for s in order if s in files[FACILITY_DAY]]
     scenarios += [s for s in sorted(found) if s not in scenarios]
     baseline = "baseline" if "baseline" in scenarios else scenarios[0]
     scenarios = [baseline] + [s for s in scenarios if s != baseline]
 
     for s in scenarios:
-        fac = set(files["facility_day"][s])
-        if files["zone_day"]:
-            zone = set(files["zone_day"].get(s, {}))
-            for what, rs in (("zone_day", fac - zone), ("facility_day", zone - fac)):
+        fac = set(files[FACILITY_DAY][s])
+        if files[ZONE_DAY]:
+            zone = set(files[ZONE_DAY].get(s, {}))
+            for what, rs in ((ZONE_DAY, fac - zone), (FACILITY_DAY, zone - fac)):
                 if rs:
                     problems.append(
                         f"scenario {s}: {what} is missing replicate(s) {_fmt(sorted(rs))}"
@@ -309,7 +325,7 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
             + "; ".join(damaged[:5])
             + (f" and {len(damaged) - 5} more" if len(damaged) > 5 else "")
         )
-    mixed = _mixed(manifest, {s: set(files["facility_day"][s]) for s in scenarios})
+    mixed = _mixed(manifest, {s: set(files[FACILITY_DAY][s]) for s in scenarios})
     if mixed and not allow_mixed:
         raise RunDirError(
             f"{root}: mixes outputs of different configurations or model versions ("
@@ -327,13 +343,13 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
         expected_replicates=_expected_replicates(spec),
         warnings=notes,
     )
-    counts = {s: len(files["facility_day"][s]) for s in scenarios}
+    counts = {s: len(files[FACILITY_DAY][s]) for s in scenarios}
     expected = ds.expected_replicates
     short = expected is not None and any(n < expected for n in counts.values())
     if short or len(set(counts.values())) > 1:
         of = f"/{expected}" if expected is not None else ""
         listing = ", ".join(f"{s} {n}{of}" for s, n in counts.items())
-        common = set.intersection(*(set(files["facility_day"][s]) for s in scenarios))
+        common = set.intersection(*(set(files[FACILITY_DAY][s]) for s in scenarios))
         ds.warnings.append(
             f"partial ensemble in {root}: replicates per scenario: {listing}; "
             f"comparisons with {baseline} use the {len(common)} replicate(s) common to all"
@@ -418,7 +434,7 @@ def _damaged_parts(
 
 def _rel(root: Path, doc: dict[str, Any]) -> str:
     path = doc.get("_path")
-    return str(Path(path).relative_to(root)) if path else "manifest"
+    return str(Path(path).relative_to(root)) if path else MANIFEST_DIR
 
 
 def _mixed(manifest: dict[str, dict[int, dict[str, Any]]], kept: dict[str, set[int]]) -> list[str]:

@@ -14,19 +14,18 @@ import duckdb
 import pandas as pd
 
 from popsim.analysis.capacity import _split_quantiles, columns
+from popsim.core.schema import ENTERS_UNIT, FACILITY_DAY, ICU, JOURNEYS, UNIT_NAMES, ZONE_DAY
 
 ALL_ZONES = "All zones"
 ALL_BANDS = "all"
 _Q = "[0.05, 0.5, 0.95]"
-#: journeys events that put a patient in a unit (a transfer is followed by its admit).
-_ICU_EVENTS = ("admit", "move_unit")
 
 
 def create_zone_base(con: duckdb.DuckDBPyConnection) -> None:
     """Two scans of ``zone_day``: per replicate, zone and band (first-day population,
     infections, admissions, deaths; table ``zone_rep`` with roll-ups) and per replicate,
     zone and day (table ``zone_daily``)."""
-    date = "CAST(date AS DATE)" if "date" in columns(con, "zone_day") else "CAST(NULL AS DATE)"
+    date = "CAST(date AS DATE)" if "date" in columns(con, ZONE_DAY) else "CAST(NULL AS DATE)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE zone_rep AS
@@ -38,7 +37,7 @@ def create_zone_base(con: duckdb.DuckDBPyConnection) -> None:
                    sum(CAST(new_infections AS BIGINT)) AS infections,
                    sum(CAST(new_admissions AS BIGINT)) AS admissions,
                    sum(CAST(deaths AS BIGINT)) AS deaths
-            FROM zone_day GROUP BY ALL
+            FROM {ZONE_DAY} GROUP BY ALL
         )
         SELECT scenario, replicate,
                CASE WHEN grouping(zone) = 1 THEN '{ALL_ZONES}' ELSE zone END AS zone,
@@ -60,7 +59,7 @@ def create_zone_base(con: duckdb.DuckDBPyConnection) -> None:
                sum(CAST(infectious AS BIGINT)) AS infectious,
                sum(CAST(new_infections AS BIGINT)) AS new_infections,
                sum(CAST(new_admissions AS BIGINT)) AS new_admissions
-        FROM zone_day GROUP BY ALL
+        FROM {ZONE_DAY} GROUP BY ALL
         """
     )
 
@@ -150,31 +149,31 @@ def icu_admissions(con: duckdb.DuckDBPyConnection, has_journeys: bool) -> pd.Dat
     """ICU entries per scenario and replicate, from a ``facility_day`` ``icu_admissions``
     column if there is one, else from ``journeys`` rows with unit ICU and an entering event;
     ``None`` when neither can say."""
-    if "icu_admissions" in columns(con, "facility_day"):
+    if "icu_admissions" in columns(con, FACILITY_DAY):
         return con.execute(
-            """
+            f"""
             SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
                    sum(CAST(icu_admissions AS BIGINT)) AS icu_admissions
-            FROM facility_day GROUP BY ALL
+            FROM {FACILITY_DAY} GROUP BY ALL
             """
         ).df()
     if not has_journeys:
         return None
-    have = columns(con, "journeys")
+    have = columns(con, JOURNEYS)
     if not {"event", "unit"} <= have:
         return None
     kinds = con.execute(
-        "SELECT DISTINCT typeof(event), typeof(unit) FROM (SELECT event, unit FROM journeys LIMIT 1)"
+        f"SELECT DISTINCT typeof(event), typeof(unit) FROM (SELECT event, unit FROM {JOURNEYS} LIMIT 1)"
     ).fetchall()
     if not kinds or not all(t == "VARCHAR" for t in kinds[0]):
         return None
-    events = ", ".join(f"'{e}'" for e in _ICU_EVENTS)
+    events = ", ".join(f"'{e}'" for e in ENTERS_UNIT)
     return con.execute(
         f"""
         SELECT CAST(scenario AS VARCHAR) AS scenario, CAST(replicate AS INTEGER) AS replicate,
                count(*) AS icu_admissions
-        FROM journeys
-        WHERE lower(CAST(unit AS VARCHAR)) = 'icu' AND lower(CAST(event AS VARCHAR)) IN ({events})
+        FROM {JOURNEYS}
+        WHERE lower(CAST(unit AS VARCHAR)) = '{UNIT_NAMES[ICU]}' AND lower(CAST(event AS VARCHAR)) IN ({events})
         GROUP BY ALL
         """
     ).df()

@@ -20,6 +20,7 @@ from popsim.analysis import Options, RunAnalysis, checks, load, plots, staffing,
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.core import __version__
+from popsim.core.schema import ZONE_DAY
 from popsim.errors import PopsimError
 from popsim.files import write_text
 from popsim.twin.pages import fit_section
@@ -233,7 +234,7 @@ def _comparison_table(a: RunAnalysis, names: dict[str, str]) -> str:
 
 def _epidemic_tables(a: RunAnalysis, zone_names: dict[str, str]) -> str:
     if "epidemic" not in a.tables:
-        return "<p class='note'>No zone_day table: no epidemic measures.</p>"
+        return f"<p class='note'>No {ZONE_DAY} table: no epidemic measures.</p>"
     e = a.epidemic.copy()
     parts = [_table(e, {"mean": "num", "p5": "num", "p50": "num", "p95": "num"})]
     ar = a.attack_rate

@@ -23,6 +23,7 @@ import pandas as pd
 
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.compare import paired_differences
+from popsim.core.schema import FACILITY_DAY, PART_GLOB, PARTITION_GLOB, STAFF_DAY
 
 #: Per-replicate measures of ``staff_site``.
 MEASURES: tuple[str, ...] = (
@@ -47,7 +48,7 @@ def _read(run_dir: Path, table: str) -> pd.DataFrame | None:
     import pyarrow.dataset as pds
 
     folder = run_dir / table
-    if not folder.is_dir() or not any(folder.glob("scenario=*/part-*.parquet")):
+    if not folder.is_dir() or not any(folder.glob(f"{PARTITION_GLOB}/{PART_GLOB}")):
         return None
     part = pds.HivePartitioning.discover(infer_dictionary=True)
     data = pds.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()
@@ -133,10 +134,10 @@ def staff_daily(staff: pd.DataFrame) -> pd.DataFrame:
 def tables(run_dir: str | Path, baseline: str) -> dict[str, pd.DataFrame]:
     """The staffing tables of a run folder ({} when it has no ``staff_day``)."""
     root = Path(run_dir)
-    staff = _read(root, "staff_day")
+    staff = _read(root, STAFF_DAY)
     if staff is None:
         return {}
-    fd = _read(root, "facility_day")
+    fd = _read(root, FACILITY_DAY)
     site = staff_site(staff, fd)
     return {
         "staff_site": site,

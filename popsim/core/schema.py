@@ -11,7 +11,10 @@ the files; every hive-aware reader adds it back)::
     facility_day/scenario=<name>/part-<replicate:04d>.parquet
     zone_day/scenario=<name>/part-<replicate:04d>.parquet
     journeys/scenario=<name>/part-<replicate:04d>.parquet
+    staff_day/scenario=<name>/part-<replicate:04d>.parquet   (with staffing on)
     manifest/scenario=<name>/replicate-<replicate:04d>.json
+    run.json                                                  (the run's record)
+    analysis/                                                 (``popsim analyze``)
 """
 
 from __future__ import annotations
@@ -19,20 +22,36 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+#: Table names: one row per replicate, day and site; per replicate, day, zone and age
+#: band; per patient event; per replicate, day, site, unit and shift (staffing).
+FACILITY_DAY, ZONE_DAY, JOURNEYS, STAFF_DAY = "facility_day", "zone_day", "journeys", "staff_day"
 #: The tables of a run, in writing order.
-TABLES: tuple[str, ...] = ("facility_day", "zone_day", "journeys")
+TABLES: tuple[str, ...] = (FACILITY_DAY, ZONE_DAY, JOURNEYS)
 #: Tables a replicate writes only when the module behind them is on.
-OPTIONAL_TABLES: tuple[str, ...] = ("staff_day",)
+OPTIONAL_TABLES: tuple[str, ...] = (STAFF_DAY,)
+#: Every table folder a run may hold.
+ALL_TABLES: tuple[str, ...] = (*TABLES, *OPTIONAL_TABLES)
 #: The partition key of every table (a folder level, not a column in the files).
 PARTITION_KEY = "scenario"
 #: Folder of the per-replicate manifests (written last: "the manifest exists" means
 #: "the replicate is complete").
 MANIFEST_DIR = "manifest"
+#: The run's record in the top folder, and the folder ``popsim analyze`` writes.
+RUN_INFO_FILE = "run.json"
+ANALYSIS_DIR = "analysis"
 #: File names of a table part and of a manifest, and patterns reading the replicate back.
 PART_FILE = "part-{replicate:04d}.parquet"
 MANIFEST_FILE = "replicate-{replicate:04d}.json"
-PART_PATTERN = re.compile(r"part-(\d+)\.parquet$")
-MANIFEST_PATTERN = re.compile(r"replicate-(\d+)\.json$")
+#: (``fullmatch`` a file name; group 1 is the replicate).
+PART_PATTERN = re.compile(r"part-(\d{4,})\.parquet")
+MANIFEST_PATTERN = re.compile(r"replicate-(\d{4,})\.json")
+#: A scenario name (it names the partition folders): ASCII letters and digits, then
+#: also ``_``, ``.`` and ``-``.
+SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Globs of the partition folders, the parts and the manifests.
+PARTITION_GLOB = f"{PARTITION_KEY}=*"
+PART_GLOB = "part-*.parquet"
+MANIFEST_GLOB = "replicate-*.json"
 
 #: Key columns of ``facility_day`` (one row per replicate, day and facility).
 FACILITY_KEYS: tuple[str, ...] = ("replicate", "day", "date", "facility")
@@ -103,6 +122,9 @@ JOURNEY_EVENTS: dict[str, str] = {
     "start": "in hospital when the run starts (a warm start or a seeded census; not an arrival)",
 }
 EVENT_NAMES: tuple[str, ...] = tuple(JOURNEY_EVENTS)
+#: Events that put a patient into the row's unit (a transfer is followed by its admit;
+#: a boarder's admit is the bed it gets): counting an ICU entry counts these with unit icu.
+ENTERS_UNIT: tuple[str, ...] = ("admit", "move_unit")
 #: Units of a site, in code order (the ``unit`` column's dictionary).
 #: ``ed``: an admitted patient boarding in the ED for a ward bed; ``icu_outside``: a
 #: critical-care patient held outside an ICU (no ICU bed free here or near).
@@ -110,9 +132,20 @@ UNIT_NAMES: tuple[str, ...] = ("ed", "ward", "icu", "alc", "icu_outside")
 ED, WARD, ICU, ALC, HELD = range(len(UNIT_NAMES))
 
 
+def partition_dir(scenario: str) -> str:
+    """The folder name of a scenario's partition: ``scenario=<name>``."""
+    return f"{PARTITION_KEY}={scenario}"
+
+
+def partition_scenario(folder_name: str) -> str | None:
+    """The scenario of a partition folder name (None: not a partition folder)."""
+    key, sep, value = folder_name.partition("=")
+    return value if sep and key == PARTITION_KEY else None
+
+
 def part_path(out: str | Path, table: str, scenario: str, replicate: int) -> Path:
     """The Parquet file of one table of one replicate."""
-    return Path(out) / table / f"{PARTITION_KEY}={scenario}" / PART_FILE.format(replicate=replicate)
+    return Path(out) / table / partition_dir(scenario) / PART_FILE.format(replicate=replicate)
 
 
 def manifest_path(out: str | Path, scenario: str, replicate: int) -> Path:
@@ -120,6 +153,6 @@ def manifest_path(out: str | Path, scenario: str, replicate: int) -> Path:
     return (
         Path(out)
         / MANIFEST_DIR
-        / f"{PARTITION_KEY}={scenario}"
+        / partition_dir(scenario)
         / MANIFEST_FILE.format(replicate=replicate)
     )
