@@ -379,34 +379,54 @@ def test_output_changing_upgrade_is_refused_never_pooled(
 
 # ---------------------------------------------------------------- concurrency
 def test_second_run_on_a_folder_in_use_is_refused_while_the_first_completes(spec_path, reference):
-    """Defect: a second run started meanwhile overwrote the first; both exited 0."""
+    """Defect: a second run started meanwhile overwrote the first; both exited 0.
+
+    The first run is held mid-run by a barrier, not by timing: it runs on a cluster with
+    no workers yet, so once it holds the folder's lock it waits for workers, which
+    arrive only after the second run has been refused."""
     import subprocess
     import sys
 
+    from distributed import LocalCluster
+
+    from popsim.files import FolderLock
+
     out = spec_path.parent / "contended"
-    cmd = [sys.executable, "-m", "popsim.cli", "run", str(spec_path), "--workers", "1"]
-    first = subprocess.Popen(
-        [*cmd, "--out", str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / ".popsim.lock").exists() and time.monotonic() < deadline:
-            assert first.poll() is None, first.communicate()
-            time.sleep(0.02)
-        second = subprocess.run(
-            [*cmd, "--out", str(out), "--quiet", "--days", "8", "--force"],
-            capture_output=True,
-            text=True,
-            timeout=120,
+    cmd = [sys.executable, "-m", "popsim.cli", "run", str(spec_path), "--out", str(out), "--quiet"]
+    with LocalCluster(
+        n_workers=0,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        first = subprocess.Popen(
+            [*cmd, "--scheduler", cluster.scheduler_address],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        assert first.poll() is None, "the first run ended before the second was tried"
-        assert second.returncode == 2
-        assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
-        assert f"in use by process {first.pid}" in second.stderr
-        assert first.wait(timeout=300) == 0, first.communicate()
-    finally:
-        if first.poll() is None:
-            first.kill()
+        try:
+            lock, deadline = FolderLock(out), time.monotonic() + 120
+            while (lock.holder() or (0,))[0] != first.pid:  # the first takes the lock
+                assert first.poll() is None, first.communicate()
+                assert time.monotonic() < deadline, "the first run never took the lock"
+                time.sleep(0.02)
+            second = subprocess.run(
+                [*cmd, "--workers", "1", "--days", "8", "--force"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert first.poll() is None  # still waiting for a worker: nothing ran yet
+            assert second.returncode == 2
+            assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
+            assert f"in use by process {first.pid}" in second.stderr
+            assert record.manifests(out) == []  # the second wrote nothing either
+            cluster.scale(2)  # the barrier lifts: the first run gets its workers
+            assert first.wait(timeout=300) == 0, first.communicate()
+        finally:
+            if first.poll() is None:
+                first.kill()
     assert not (out / ".popsim.lock").exists()
     assert_same_data(reference, out)
 
