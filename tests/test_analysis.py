@@ -445,3 +445,94 @@ def test_icu_entries_counted_from_journeys(tmp_path: Path) -> None:
     analyze(root)
     icu = _row(load(root).epidemic, scenario="baseline", measure="icu_admissions")
     assert [icu["p5"], icu["p50"], icu["p95"]] == pytest.approx([2.2, 4, 5.8])
+
+
+# ------------------------------------------------------------------ end to end
+E2E_SPEC = """
+region = "synthetic"
+start = 2026-01-01
+days = 20
+population = 4000
+replicates = 3
+seed = 3
+[epidemic]
+r0 = 2.5
+seed_infections = 20
+[scenarios.baseline]
+[scenarios.closed]
+events = [{ day = 2, close = "F2" }]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_run_then_analyze_agrees_with_the_parquet_read_directly(tmp_path: Path) -> None:
+    """`popsim run` then `popsim analyze` (the command line): the analysis figures equal
+    the same figures computed here from the Parquet files with pyarrow and pandas."""
+    spec = tmp_path / "e2e.toml"
+    spec.write_text(E2E_SPEC, encoding="utf-8")
+    out = tmp_path / "e2e"
+    assert main(["run", str(spec), "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    assert main(["analyze", str(out)]) == 0
+
+    def read(table: str) -> pd.DataFrame:  # hive partitions: scenario comes from the folder
+        frame = pq.read_table(out / table).to_pandas()
+        for col in ("scenario", "facility", "zone", "event", "unit"):
+            if col in frame:
+                frame[col] = frame[col].astype(str)
+        return frame
+
+    fd, zd, jr = read("facility_day"), read("zone_day"), read("journeys")
+    assert sorted(fd.scenario.unique()) == ["baseline", "closed"]
+    assert sorted(fd.replicate.unique()) == [0, 1, 2]
+    a = load(out)
+    site = a.site_replicate[a.site_replicate.window == "all"].set_index(
+        ["scenario", "replicate", "facility", "unit"]
+    )
+
+    # per replicate and site: ICU peak census, and the day's flows summed over the run
+    by_site = fd.groupby(["scenario", "replicate", "facility"])
+    for (scenario, replicate, facility), rows in by_site:
+        icu = site.loc[(scenario, replicate, facility, "icu")]
+        assert icu["peak_census"] == rows["icu_census"].max()
+        total = site.loc[(scenario, replicate, facility, "total")]
+        for flow in ("admissions", "discharges", "deaths", "ed_visits"):
+            if flow in total.index:
+                assert total[flow] == rows[flow].sum(), (scenario, replicate, facility, flow)
+    assert fd["admissions"].sum() > 0  # the run did admit patients
+
+    # the region's peak census over all sites and units, averaged over replicates
+    daily = fd.assign(census=fd.ward_census + fd.alc_census + fd.icu_census)
+    peak = daily.groupby(["scenario", "replicate", "day"]).census.sum().groupby(level=[0, 1]).max()
+    cap = a.capacity[(a.capacity.window == "all") & (a.capacity.unit == "total")]
+    for scenario, row in cap[cap.facility == ALL_SITES].set_index("scenario").iterrows():
+        assert row["peak_census_mean"] == pytest.approx(peak[scenario].mean())
+        assert row["n_replicates"] == 3
+
+    # the epidemic: infections, residents on the first day, hospital admissions, deaths
+    rep = zd.groupby(["scenario", "replicate"])
+    first = zd[zd.day == 0].groupby(["scenario", "replicate"])
+    direct = pd.DataFrame(
+        {
+            "infections": rep.new_infections.sum(),
+            "population": first[["susceptible", "exposed", "infectious", "recovered"]]
+            .sum()
+            .sum(axis=1),
+            "hospital_admissions": rep.new_admissions.sum(),
+            "deaths": rep.deaths.sum(),
+        }
+    )
+    assert (direct.infections > 20).all()  # the epidemic took off beyond its seeds
+    epi = a.epidemic.set_index(["scenario", "measure"])
+    for scenario in ("baseline", "closed"):
+        for measure in direct.columns:
+            values = direct.loc[scenario, measure]
+            assert epi.loc[(scenario, measure), "mean"] == pytest.approx(values.mean()), measure
+            assert epi.loc[(scenario, measure), "p50"] == pytest.approx(values.median()), measure
+
+    # ICU entries: journey rows that put a patient into the ICU
+    enters = jr[jr.event.isin(["admit", "move_unit"]) & (jr.unit == "icu")]
+    icu_entries = enters.groupby(["scenario", "replicate"]).size()
+    for scenario in ("baseline", "closed"):
+        mean = icu_entries.get(scenario, pd.Series(dtype=float)).reindex(range(3), fill_value=0)
+        assert epi.loc[(scenario, "icu_admissions"), "mean"] == pytest.approx(mean.mean())
