@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from popsim import record, resources, runfolder
-from popsim.core import MODEL_VERSION, __version__, capacity, schema
+from popsim.core import MODEL_VERSION, RegistryError, __version__, capacity, schema
 from popsim.core.seeds import replicate_seed
 from popsim.errors import OutputError, PopsimError
 from popsim.files import write_text
+from popsim.modules import REGISTRY
 from popsim.provenance import config_hash, resolved_config, versions
 from popsim.scenario import RunSpec, load_spec
 
@@ -329,7 +330,9 @@ def run_spec(
     ``check_only``: do every check below (and the output folder's lock and conflicts),
     report one line and run nothing.
 
-    Before anything runs: the workers and scheduler address, the spec against its region
+    Before anything runs: that every registered module can be imported by the workers
+    (:meth:`popsim.core.registry.Registry.ensure`), the workers and scheduler address, the
+    spec against its region
     (:class:`popsim.errors.SpecError` listing every problem), the output folder (exists
     or can be made, is a folder, is writable) and the memory the run needs are checked;
     then the output folder is locked until the run ends (:class:`popsim.errors.OutputError`
@@ -342,6 +345,10 @@ def run_spec(
     t0 = time.perf_counter()
     say = report if report is not None else _log.info
     resources.check_workers(workers)
+    try:  # the workers register the modules registered here by their import paths
+        REGISTRY.check_portable()
+    except RegistryError as err:
+        raise PopsimError(str(err)) from None
     if scheduler is not None:
         resources.check_scheduler_address(scheduler)
     if isinstance(spec_path, RunSpec):
@@ -488,7 +495,8 @@ def _write_run_info(
     out: Path, spec: RunSpec, hashes: dict[str, str], resolved: dict[str, dict[str, Any]]
 ) -> None:
     """``run.json``: the effective spec, the resolved configuration of each scenario, the
-    replicates, the model version and package versions of the run folder."""
+    replicates, the model version and package versions of the run folder, and the
+    registered modules' import paths."""
     info = {
         "spec": json.loads(spec.to_json()),
         "scenarios": list(spec.scenarios),
@@ -498,6 +506,7 @@ def _write_run_info(
         "model_version": MODEL_VERSION,
         "version": __version__,
         "versions": versions(),
+        "modules": list(REGISTRY.import_paths()),  # what the workers registered
     }
     text = json.dumps(info, indent=1)
     write_text(out / schema.RUN_INFO_FILE, text)

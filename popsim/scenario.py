@@ -247,9 +247,10 @@ class RunSpec(BaseModel):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the class is built from the registry (spec_models), so it is not importable by
-        # name: a spec travels (to Dask workers) as its data and is validated again there
+        # name: a spec travels (to Dask workers) as its data and is validated again there,
+        # after the modules registered here are registered there (by import path)
         state = (self.model_dump(), self._path, self._base_dir, self._strict_days, self._draws)
-        return (_restore_spec, state)
+        return (_restore_spec, (*state, REGISTRY.import_paths()))
 
     @property
     def path(self) -> str:
@@ -522,7 +523,9 @@ def _restore_spec(
     base_dir: str | None,
     strict_days: int | None,
     draws: DrawTable | None = None,
+    modules: tuple[str, ...] = (),
 ) -> RunSpec:
+    REGISTRY.ensure(modules)  # modules the sending process had registered
     spec = spec_models()[0].model_validate(data)
     spec._path, spec._base_dir, spec._strict_days = path, base_dir, strict_days
     spec._draws = draws

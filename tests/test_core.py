@@ -1,83 +1,22 @@
-"""The core contract: a module defined here (its own class plus one registration) gets a
-spec section, a per-resident column, a daily rule, an event kind and an output column,
-with nothing else in popsim edited; the registry refuses clashes."""
+"""The core contract: a module defined outside popsim (``toy_modules/tag.py``: its own
+class plus one registration) gets a spec section, a per-resident column, a daily rule, an
+event kind, an output column and a check of its section, with nothing else in popsim
+edited, also on Dask workers in other processes; the registry refuses clashes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+import os
+from typing import ClassVar
 
 import numpy as np
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from toy_modules.tag import Tag, TagParams, TagZone
 
-from popsim.core import REGISTRY, Column, Event, Module, RegistryError
+from popsim.core import REGISTRY, Module, RegistryError
 from popsim.core.seeds import replicate_seed
 from popsim.errors import SpecError
 from popsim.model import RegionModel
 from popsim.scenario import RunSpec, load_spec
-
-
-# --------------------------------------------------------------- the toy module
-class TagParams(BaseModel):
-    """Parameters of the toy module: the daily chance a living resident is tagged."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    p_tag_daily: float = Field(0.05, ge=0.0, le=1.0)
-    first_zone: str | int | None = None  # a zone tagged whole on day 0
-
-
-@dataclass(frozen=True)
-class TagZone(Event):
-    """Tag every living resident of a zone: ``{ tag_zone = "Z01" }``."""
-
-    zone: int
-
-    kind: ClassVar[str] = "tag_zone"
-    spec_fields: ClassVar[dict[str, tuple[Any, Any]]] = {"tag_zone": (str | None, None)}
-
-    @classmethod
-    def from_spec(cls, day: int, values: dict[str, Any], resolve: Any) -> Event:
-        return cls(day, resolve.zone(values["tag_zone"], "tag_zone"))
-
-
-class Tag(Module):
-    """Tags residents at random each day (a tag is kept for life); counts tagged residents."""
-
-    name: ClassVar[str] = "tag"
-    params_class = TagParams
-    columns = (Column("tagged", "bool", False),)
-    events = (TagZone,)
-    zone_columns = ("tagged_alive",)
-
-    @classmethod
-    def resolve_params(cls, params: TagParams, resolve: Any) -> TagParams:
-        if params.first_zone is None:
-            return params
-        return params.model_copy(
-            update={"first_zone": resolve.zone(params.first_zone, "first_zone")}
-        )
-
-    def init(self, model: Any) -> None:
-        self.rng = model.stream(self.name)
-        if self.params.first_zone is not None:
-            pop = model.pop
-            pop.tagged[(pop.zone == self.params.first_zone) & pop.alive] = True
-
-    def step(self, model: Any) -> None:
-        pop = model.pop
-        pop.tagged[(self.rng.random(pop.n) < self.params.p_tag_daily) & pop.alive] = True
-
-    def apply(self, model: Any, event: Event) -> None:
-        pop = model.pop
-        pop.tagged[(pop.zone == event.zone) & pop.alive] = True
-
-    def record_zones(self, model: Any, out: Any) -> None:
-        pop = model.pop
-        who = pop.tagged & pop.alive
-        np.add.at(out["tagged_alive"], (pop.zone[who], pop.band[who]), 1)
-
 
 SPEC = """
 name = "tagged"
@@ -190,19 +129,24 @@ def test_without_the_registration_the_section_is_an_unknown_key(tmp_path):
 
 @pytest.mark.cluster
 def test_the_toy_modules_column_reaches_the_parquet_outputs(spec_path, tmp_path, synthetic):
+    """On worker processes, which import popsim afresh and know only popsim's own modules:
+    the spec sent to them names the toy module's import path, and they register it."""
+    import json
+
     from distributed import LocalCluster
 
     from popsim import record
     from popsim.ensemble import run_spec
 
-    # worker threads in this process: they see the module registered here
     with LocalCluster(
         n_workers=1,
         threads_per_worker=1,
-        processes=False,
+        processes=True,
+        host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
         run = run_spec(spec_path, scheduler=cluster.scheduler_address, out=tmp_path / "out")
+    assert {m["pid"] for m in run.manifests}.isdisjoint({os.getpid()})  # ran elsewhere
     zd = record.read_table(run.out, "zone_day").to_pandas()
     assert "tagged_alive" in zd.columns
     spec = load_spec(spec_path)
@@ -212,6 +156,53 @@ def test_the_toy_modules_column_reaches_the_parquet_outputs(spec_path, tmp_path,
     model.run()
     written = zd[zd.scenario == "all-z01"].groupby("day")["tagged_alive"].sum().to_numpy()
     assert np.array_equal(written, _zone_column(model, "tagged_alive").sum(axis=(1, 2)))
+    info = json.loads((run.out / "run.json").read_text(encoding="utf-8"))
+    assert info["modules"][-1] == "toy_modules.tag:Tag"
+
+
+def test_a_worker_registers_modules_by_import_path():
+    paths = (*REGISTRY.import_paths(), "toy_modules.tag:Tag")
+    assert "tag" not in REGISTRY
+    REGISTRY.ensure(paths)
+    try:
+        assert REGISTRY["tag"] is Tag and REGISTRY.names()[-1] == "tag"
+        REGISTRY.ensure(paths)  # registered already: nothing changes
+        assert REGISTRY.import_paths() == paths
+    finally:
+        REGISTRY.unregister("tag")
+
+
+def test_a_run_with_a_module_workers_cannot_import_is_refused_before_it_starts(tmp_path):
+    from popsim.ensemble import run_spec
+    from popsim.errors import PopsimError
+
+    class Local(Module):
+        name: ClassVar[str] = "local"
+
+    spec = tmp_path / "local.toml"
+    spec.write_text('region = "synthetic"\ndays = 2\n', encoding="utf-8")
+    with REGISTRY.added(Local), pytest.raises(PopsimError, match="not importable in another"):
+        run_spec(spec, workers=1, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_module_other_processes_cannot_import_is_named():
+    class Local(Module):
+        name: ClassVar[str] = "local"
+
+    bad = {
+        f"{__name__}:{Local.__qualname__}": "not importable in another process",
+        "__main__:Script": "not importable in another process",
+        "toy_modules.nowhere:Tag": "cannot be imported here",
+        "toy_modules.tag:Nothing": "cannot be imported here",
+        "toy_modules.tag:TagParams": "not a module class",
+    }
+    for path, problem in bad.items():
+        with pytest.raises(RegistryError) as info:
+            REGISTRY.ensure([path])
+        assert str(info.value).startswith(f"module {path}: {problem}"), str(info.value)
+        assert "\n" not in str(info.value)
+    assert "local" not in REGISTRY and "tag" not in REGISTRY
 
 
 # ------------------------------------------------------------------- registry

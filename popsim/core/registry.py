@@ -5,11 +5,19 @@ file plus one line there (or one :meth:`Registry.register` call of its own, e.g.
 test, with :meth:`Registry.added` to take it out again). The spec's sections and
 parameter classes, which sections are on by default, the event kinds a spec accepts and
 the module that applies each, and the output columns all come from here.
+
+Other processes (Dask workers) learn of the modules registered in the process that
+starts a run through their import paths (:meth:`Registry.import_paths`): a run spec
+carries them when it is sent to a worker, and the worker imports and registers those
+it lacks (:meth:`Registry.ensure`) before it reads the spec. A module registered
+outside ``popsim/modules.py`` therefore has to be a class at the top level of a module
+the workers can import (on a remote cluster: installed there too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -121,6 +129,51 @@ class Registry:
     def facility_table_columns(self) -> tuple[str, ...]:
         """Every ``facility_day`` column, keys first."""
         return (*FACILITY_KEYS, *self.facility_columns())
+
+    # ------------------------------------------------------ other processes
+    def import_paths(self) -> tuple[str, ...]:
+        """``package.module:Class`` of every registered module class, in registration order."""
+        return tuple(f"{cls.__module__}:{cls.__qualname__}" for cls in self._modules.values())
+
+    def check_portable(self) -> None:
+        """:class:`RegistryError` naming the first registered module class that another
+        process could not import by its path (defined in a script or a function)."""
+        for path in self.import_paths():
+            _check_portable(path)
+
+    def ensure(self, paths: Iterable[str]) -> None:
+        """Import and register, in order, the module classes at ``paths`` (from
+        :meth:`import_paths` of another process) that are not registered here yet.
+        :class:`RegistryError` if one cannot be imported, or if another class is
+        registered here under its name."""
+        for path in paths:
+            _check_portable(path)
+            module_name, _, qualname = path.partition(":")
+            try:
+                found: object = importlib.import_module(module_name)
+                for part in qualname.split("."):
+                    found = getattr(found, part)
+            except (ImportError, AttributeError) as err:
+                raise RegistryError(f"module {path}: cannot be imported here ({err})") from None
+            name = getattr(found, "name", None)
+            if not isinstance(found, type) or not isinstance(name, str):
+                raise RegistryError(f"module {path}: not a module class")
+            if name in self._modules:  # registered already (e.g. on import)
+                if self._modules[name] is not found:
+                    raise RegistryError(
+                        f"module {path}: another class is registered here as {name!r}"
+                    )
+                continue
+            self.register(found)
+
+
+def _check_portable(path: str) -> None:
+    module_name, _, qualname = path.partition(":")
+    if module_name == "__main__" or "<locals>" in qualname or not qualname:
+        raise RegistryError(
+            f"module {path}: not importable in another process (define the class at the "
+            "top level of an importable module, not in a script, notebook or function)"
+        )
 
 
 #: The registry of this process (filled by ``popsim/modules.py``).
