@@ -165,19 +165,22 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _twin_arguments(args: argparse.Namespace) -> dict:
+    """The arguments every twin command passes on (see :func:`_twin_common`)."""
+    return {
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "out": args.out,
+        "zones_path": args.observed_zones,
+        "progress": not args.quiet,
+    }
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from popsim.twin.calibrate import calibrate
 
     calibrate(
-        args.spec,
-        args.observed,
-        trials=args.trials,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        out=args.out,
-        zones_path=args.observed_zones,
-        force=args.force,
-        progress=not args.quiet,
+        args.spec, args.observed, trials=args.trials, force=args.force, **_twin_arguments(args)
     )
     return 0
 
@@ -200,11 +203,7 @@ def _forecast(args: argparse.Namespace) -> int:
         args.as_of,
         days=args.days,
         replicates=args.replicates,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        out=args.out,
-        zones_path=args.observed_zones,
-        progress=not args.quiet,
+        **_twin_arguments(args),
     )
     return 0
 
@@ -218,23 +217,27 @@ def _backtest(args: argparse.Namespace) -> int:
         every=args.every,
         days=args.days,
         replicates=args.replicates,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        out=args.out,
         first=args.first,
-        zones_path=args.observed_zones,
-        progress=not args.quiet,
+        **_twin_arguments(args),
     )
     return 0
 
 
-def _twin_common(p: argparse.ArgumentParser, out_default: str) -> None:
-    p.add_argument("spec", help="run spec (TOML)")
-    p.add_argument("--observed", required=True, help="observed facility table (CSV or Parquet)")
-    p.add_argument("--observed-zones", default=None, help="observed zone table (optional)")
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    """Where replicates run: ``--workers N`` local processes or ``--scheduler ADDRESS``."""
     group = p.add_mutually_exclusive_group()
     group.add_argument("--workers", type=int, default=None, help="local worker processes")
     group.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+
+
+def _twin_common(
+    p: argparse.ArgumentParser, out_default: str, spec_help: str = "run spec (TOML)"
+) -> None:
+    """The arguments of every twin command (passed on by :func:`_twin_arguments`)."""
+    p.add_argument("spec", help=spec_help)
+    p.add_argument("--observed", required=True, help="observed facility table (CSV or Parquet)")
+    p.add_argument("--observed-zones", default=None, help="observed zone table (optional)")
+    _cluster_options(p)
     p.add_argument("--out", default=None, help=f"folder (default: {out_default})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -255,16 +258,9 @@ def _twin_parsers(sub: argparse._SubParsersAction) -> None:
     bt.add_argument("--first", type=_date, default=None, help="first origin (default: start+28)")
     bt.set_defaults(func=_backtest)
     cal = sub.add_parser("calibrate", help="fit a spec's [calibration] parameters to observed data")
-    cal.add_argument("spec", help="run spec (TOML) with a [calibration] section")
-    cal.add_argument("--observed", required=True, help="observed facility table (CSV or Parquet)")
-    cal.add_argument("--observed-zones", default=None, help="observed zone table (optional)")
+    _twin_common(cal, "runs/<name>/calibration", "run spec (TOML) with a [calibration] section")
     cal.add_argument("--trials", type=int, default=100, help="total trials (resumes to this)")
-    group = cal.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, default=None, help="local worker processes")
-    group.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-    cal.add_argument("--out", default=None, help="folder (default: runs/<name>/calibration)")
     cal.add_argument("--force", action="store_true", help="discard a stored study, start over")
-    cal.add_argument("--quiet", action="store_true", help="no progress bar")
     cal.set_defaults(func=_calibrate)
 
 
@@ -281,6 +277,14 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{'pass' if c.passed else 'FAIL'}  {c.check}: {c.measured} (expected {c.expected})")
     print(f"{sum(c.passed for c in checks)} of {len(checks)} checks pass; report: {path}")
     return 0
+
+
+def _region_force(p: argparse.ArgumentParser, target: str) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help=f"replace {target} if popsim wrote it (never a shipped one)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,9 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--population", default="20000", help="residents (zones to 2**31-1)")
     synth.add_argument("--facilities", default="3", help="facilities (1 to the zones)")
     synth.add_argument("--seed", default="0", help="random seed (0 to 2**63-1)")
-    synth.add_argument(
-        "--force", action="store_true", help="replace OUT if popsim wrote it (never a shipped one)"
-    )
+    _region_force(synth, "OUT")
     imp = rsub.add_parser("import", help="build a region folder from official files")
     imp.add_argument("--boundaries", required=True, help="polygon layer (any format GDAL reads)")
     imp.add_argument("--population", required=True, help="CSV: population per zone (and band)")
@@ -316,19 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--id-field", default=None, help="zone id column (auto-detected)")
     imp.add_argument("--hsda-field", default=None, help="HSDA column (auto-detected)")
     imp.add_argument("--layer", default=None, help="layer of a multi-layer file (default: zones)")
-    imp.add_argument(
-        "--force",
-        action="store_true",
-        help="replace --out if popsim wrote it (never a shipped one)",
-    )
+    _region_force(imp, "--out")
     regions.set_defaults(func=_regions)
 
     run = sub.add_parser("run", help="run a spec's scenarios x replicates on Dask")
     run.add_argument("spec", help="run spec (TOML)")
     run.add_argument("--replicates", type=int, default=None)
-    group = run.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, default=None, help="local worker processes")
-    group.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    _cluster_options(run)
     run.add_argument("--days", type=int, default=None)
     run.add_argument(
         "--population",

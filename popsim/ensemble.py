@@ -218,7 +218,8 @@ def run_replicate(
 
 # ----------------------------------------------------------------- clients
 def local_cluster(n_workers: int | None = None) -> LocalCluster:
-    """A LocalCluster of single-threaded worker processes on 127.0.0.1 (no dashboard)."""
+    """A LocalCluster of single-threaded worker processes on 127.0.0.1 (no dashboard);
+    ``n_workers`` of them (None: one per CPU; 0: none until it is scaled up)."""
     import logging
 
     from distributed import LocalCluster
@@ -226,7 +227,7 @@ def local_cluster(n_workers: int | None = None) -> LocalCluster:
     with warnings.catch_warnings():  # "port 8787 in use": another cluster's status page
         warnings.filterwarnings("ignore", message="Port .* is already in use")
         return LocalCluster(
-            n_workers=n_workers or os.cpu_count() or 1,
+            n_workers=(os.cpu_count() or 1) if n_workers is None else n_workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",

@@ -133,18 +133,10 @@ def test_the_toy_modules_column_reaches_the_parquet_outputs(spec_path, tmp_path,
     the spec sent to them names the toy module's import path, and they register it."""
     import json
 
-    from distributed import LocalCluster
-
     from popsim import record
-    from popsim.ensemble import run_spec
+    from popsim.ensemble import local_cluster, run_spec
 
-    with LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
+    with local_cluster(1) as cluster:  # worker processes on loopback
         run = run_spec(spec_path, scheduler=cluster.scheduler_address, out=tmp_path / "out")
     assert {m["pid"] for m in run.manifests}.isdisjoint({os.getpid()})  # ran elsewhere
     zd = record.read_table(run.out, "zone_day").to_pandas()

@@ -387,19 +387,12 @@ def test_second_run_on_a_folder_in_use_is_refused_while_the_first_completes(spec
     import subprocess
     import sys
 
-    from distributed import LocalCluster
-
+    from popsim.ensemble import local_cluster
     from popsim.files import FolderLock
 
     out = spec_path.parent / "contended"
     cmd = [sys.executable, "-m", "popsim.cli", "run", str(spec_path), "--out", str(out), "--quiet"]
-    with LocalCluster(
-        n_workers=0,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
+    with local_cluster(0) as cluster:  # no workers until scaled up
         first = subprocess.Popen(
             [*cmd, "--scheduler", cluster.scheduler_address],
             stdout=subprocess.PIPE,

@@ -5,9 +5,6 @@ argument; never a traceback, never a write outside the output folder."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from popsim.cli import main
+from popsim.twin import tomlw
 
 TOP_KEYS = (
     "name",
@@ -68,39 +66,6 @@ hostile = st.one_of(
 )
 
 
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(type(v))
-
-
-def to_toml(top: dict, sections: dict, scenarios: dict) -> str:
-    lines = [f"{json.dumps(k)} = {toml_value(v)}" for k, v in top.items()]
-    for name, body in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in body.items()]
-    for name, body in scenarios.items():
-        lines.append(f"[scenarios.{json.dumps(name)}]")
-        lines += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in body.items()]
-    return "\n".join(lines) + "\n"
-
-
 @st.composite
 def events(draw) -> dict:
     kind = draw(st.sampled_from(EVENT_KINDS))
@@ -150,7 +115,7 @@ def spec_texts(draw) -> str:
         else:
             name = draw(st.one_of(st.sampled_from(["a", "b-1", "x" * 150, "../up", "=x"]), text))
             scenarios[name] = {"events": draw(st.lists(events(), min_size=1, max_size=3))}
-    doc = to_toml(top, sections, scenarios)
+    doc = tomlw.dumps({**top, **sections, "scenarios": scenarios})
     if draw(st.integers(0, 4)) == 0:  # damage the text itself
         pos = draw(st.integers(0, len(doc)))
         doc = (
