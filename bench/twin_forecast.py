@@ -2,10 +2,13 @@
 
 The "true" system is one replicate of runs/fraser.toml (baseline) run to the as-of date
 plus 28 days, reported with negative-binomial noise (size 50); the forecast starts from
-its observed census on the as-of date (target: under 60 s on 2 cores). Also prints the
-forecast's WIS and 90% coverage on the 28 days that followed, against persistence.
+its observed census on the as-of date (target: under 60 s on 2 cores). Replicates are
+branches of particles (``--branches`` per particle, the forecast's default if not
+given). Prints the wall time and the CPU seconds of the forecast (this process and the
+cluster's workers, counted when the cluster has shut down), and the forecast's WIS and
+90% coverage on the 28 days that followed, against persistence.
 
-Usage: python bench/twin_forecast.py [--replicates 100] [--workers 2]
+Usage: python bench/twin_forecast.py [--replicates 100] [--workers 2] [--branches B]
        [--as-of 2026-11-15] [--days 28] [--population N]. The last line is one JSON object.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
 import time
 from pathlib import Path
 
@@ -27,7 +31,7 @@ def main() -> None:
     from popsim.observed import Observed, with_noise
     from popsim.scenario import load_spec
     from popsim.twin.backtest import baseline
-    from popsim.twin.forecast import run_forecast
+    from popsim.twin.forecast import BRANCHES, run_forecast
     from popsim.twin.score import score_table
     from popsim.twin.sim import client, observed_table
 
@@ -37,6 +41,7 @@ def main() -> None:
     ap.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 15))
     ap.add_argument("--days", type=int, default=28)
     ap.add_argument("--population", type=int, default=None)
+    ap.add_argument("--branches", type=int, default=BRANCHES)
     args = ap.parse_args()
     spec = load_spec(REPO / "runs" / "fraser.toml")
     if args.population:
@@ -49,12 +54,23 @@ def main() -> None:
     noisy = with_noise(clean, np.random.default_rng(1), 50.0, METRICS)
     observed = Observed(noisy)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with client(args.workers) as c:
         t_cluster = time.perf_counter() - t0
         fc = run_forecast(
-            spec, observed.until(args.as_of), args.as_of, args.days, args.replicates, c
+            spec,
+            observed.until(args.as_of),
+            args.as_of,
+            args.days,
+            args.replicates,
+            c,
+            branches=args.branches,
         )
     wall = time.perf_counter() - t0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - cpu0
+    cpu += children.ru_utime + children.ru_stime - children0.ru_utime - children0.ru_stime
     ess = fc.attrs.get("ess", float("nan"))
     truth = observed.long(METRICS).rename(columns={"date": "target_date"})
     model = score_table(fc[fc["horizon"] > 0], truth)
@@ -64,7 +80,10 @@ def main() -> None:
         "workers": args.workers,
         "days": args.days,
         "as_of": str(args.as_of),
+        "branches": args.branches,
+        "particles": fc.attrs["particles"],
         "forecast_wall_s": round(wall, 1),
+        "forecast_cpu_s": round(cpu, 1),
         "cluster_start_s": round(t_cluster, 1),
         "truth_run_s": round(t_truth, 1),
         "ess": round(ess, 1),
@@ -75,7 +94,8 @@ def main() -> None:
     }
     print(
         f"Fraser forecast, {args.replicates} replicates x {args.days} days from {args.as_of}"
-        f" on {args.workers} workers: {wall:.1f} s end to end (cluster start {t_cluster:.1f} s)"
+        f" ({fc.attrs['particles']} particles) on {args.workers} workers: {wall:.1f} s end to"
+        f" end (cluster start {t_cluster:.1f} s), {cpu:.0f} CPU seconds"
     )
     print(
         f"  mean WIS {out['wis_model']} vs persistence {out['wis_persistence']};"

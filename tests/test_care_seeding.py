@@ -53,7 +53,7 @@ def test_seeded_remaining_stays_are_those_of_a_steady_state_snapshot():
 
 @pytest.mark.parametrize(
     "census",
-    [{(5, "ward"): 1}, {(0, "ed"): 1}, {(0, "ward"): -2}, {(0, "ward"): 1.5}, {0: 3}],
+    [{(5, "ward"): 1}, {(0, "held"): 1}, {(0, "ward"): -2}, {(0, "ward"): 1.5}, {0: 3}],
 )
 def test_a_bad_census_entry_is_refused_and_nothing_is_placed(census):
     model = _model()
@@ -88,3 +88,23 @@ def test_clearing_mid_run_empties_every_place_and_count_then_seeding_is_exact():
     model.step()  # the seeded patients and no others (their stays outlast today)
     assert _col(model, "icu_census")[1, 0] == 1 and _col(model, "ward_census")[1, 1] == 4
     assert _col(model, "icu_outside")[1].sum() == 0 and _col(model, "ed_boarding")[1].sum() == 0
+
+
+def test_seeded_ed_boarders_wait_for_a_ward_bed_and_take_the_first_ones_freed():
+    """Boarders seeded at a full site are counted in ``ed_boarding`` (not the ward) before
+    any step, with no admission counted; when ward beds are added they are placed before
+    any new patient (first come, first served), each in the ward."""
+    from popsim.care.facility import ED
+
+    model = _model(days=3)
+    site = model.care.facilities[0]
+    full = site.ward_capacity
+    model.care.seed_census({(0, "ward"): full, (0, "ed"): 6}, np.random.default_rng(3))
+    assert _col(model, "ed_boarding")[0, 0] == 6 and _col(model, "ward_census")[0, 0] == full
+    assert _col(model, "admissions")[0].sum() == 0
+    boarders = [p for p in model.care.patients.values() if p.unit == ED]
+    assert len(boarders) == 6 and all(p.phases == ((WARD, p.phases[0][1]),) for p in boarders)
+    assert not site.ward_free()
+    site.change_beds(6, 0)
+    model.step()
+    assert all(p.unit == WARD and p.site is site for p in boarders)

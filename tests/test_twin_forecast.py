@@ -11,49 +11,185 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from popsim.care.seeding import SEED_UNITS
 from popsim.cli import main
 from popsim.model import RegionModel
 from popsim.observed import load_observed
 from popsim.scenario import load_spec
-from popsim.twin.forecast import run_forecast, tempered_weights
+from popsim.twin import likelihood as lk
+from popsim.twin.branching import BranchingModel, branch_seed, particle_model
+from popsim.twin.forecast import (
+    forecast_particle,
+    observed_census,
+    particles,
+    run_forecast,
+    tempered_weights,
+)
 from popsim.twin.score import QUANTILES
-from popsim.twin.warmstart import reseed_census
+from popsim.twin.sim import region_of, simulate
+from popsim.twin.warmstart import warm_start
 
 AS_OF = dt.date(2026, 11, 10)
 
 
 @pytest.fixture(scope="module")
-def model_at_day_20(twin_truth):
-    spec = load_spec(twin_truth.spec).with_overrides(days=40)
+def model_setup(twin_truth):
+    spec = load_spec(twin_truth.spec).with_overrides(days=60)
     region = spec.load_region()
     config = dataclasses.replace(spec.model_config_for("baseline", region), record_journeys=False)
     return spec, region, config
 
 
+UNITS = ("ward", "icu", "alc", "ed")
+COLUMNS = {"ward": "ward_census", "icu": "icu_census", "alc": "alc_census", "ed": "ed_boarding"}
+
+
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(st.integers(0, 40), min_size=9, max_size=9), st.integers(0, 2**16))
-def test_reseeded_census_is_exact_then_evolves(model_at_day_20, counts, seed):
-    spec, region, config = model_at_day_20
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 2), st.sampled_from(UNITS)), st.integers(0, 40), max_size=12
+    ),
+    st.integers(0, 2**16),
+)
+def test_warm_start_census_is_exact_then_evolves(model_setup, census, seed):
+    """Observed units get exactly the observed census (in the model and in the as-of
+    day's row); units not observed keep the simulated patients; each unit keeps its
+    epidemic patients' number, at most its new census."""
+    spec, region, config = model_setup
     model = RegionModel(region, config, 1)
     try:
-        for _ in range(20):
+        for _ in range(50):  # the epidemic starts on day 30
             model.step()
-        units = ("ward", "icu", "alc")
-        census = {(i // 3, units[i % 3]): c for i, c in enumerate(counts)}
-        reseed_census(model, census, np.random.default_rng(seed))
-        for (fi, unit), c in census.items():
-            assert getattr(model.care.facilities[fi], f"{unit}_census") == c
-        assert model.care.facilities[0].n_boarding == 0
-        patients = list(model.care.patients.values())
-        assert len(patients) == sum(counts) == int(model.pop.in_hospital.sum())
-        assert all(p.day_next > model.day - 1 for p in patients)  # stays still running
+        before = model.facility_day[49].copy()
+        names = list(model.care.metrics)
+
+        def epidemic_by_unit():
+            out = {}
+            for p in model.care.patients.values():
+                key = (p.site.index, p.unit)
+                out[key] = out.get(key, 0) + p.epidemic
+            return out
+
+        epi_before = epidemic_by_unit()
+        assert sum(epi_before.values()) > 0  # the epidemic is under way
+        warm_start(model, census, np.random.default_rng(seed))
+        epi_after = epidemic_by_unit()
+        for (fi, unit), count in census.items():
+            key = (fi, SEED_UNITS[unit])
+            assert epi_after.get(key, 0) == min(epi_before.get(key, 0), count)
+        epi_col = model.facility_day[49, :, names.index("epidemic_census")]
+        assert epi_col.tolist() == [f.n_epidemic for f in model.care.facilities]
+        for fi in range(3):
+            for unit, column in COLUMNS.items():
+                got = model.facility_day[49, fi, names.index(column)]
+                want = census.get((fi, unit), before[fi, names.index(column)])
+                assert got == want, (fi, unit)
+                n = model.care.facilities[fi].n[SEED_UNITS[unit]]
+                assert n == want
+        assert len(model.care.patients) == int(model.pop.in_hospital.sum())
+        assert all(p.day_next > model.day - 1 for p in model.care.patients.values())
         for _ in range(5):
             model.step()  # the seeded patients move on, are discharged, die: no error
         assert model.care.census() >= 0
     finally:
         model.release()
+
+
+@pytest.fixture(scope="module")
+def particle_args(twin_truth):
+    spec = load_spec(twin_truth.spec)
+    region = spec.load_region()
+    observed = load_observed(twin_truth.observed, region, spec.start, dt.date(2026, 12, 29))
+    as_of_day = (AS_OF - spec.start).days
+    known = observed.until(AS_OF)
+    census = observed_census(known, AS_OF, region.facility_ids)
+    census.update({(0, "ed"): 3, (2, "ed"): 1})
+    t = lk.targets(known, ["admissions"], region.facility_ids, spec.start, AS_OF, AS_OF, 7)
+    return spec, census, as_of_day, t
+
+
+def test_a_replicate_is_the_same_alone_or_among_others_and_branches_differ(particle_args):
+    """Replicate (particle 1, branch 2) run with branches 0..3 of its particle, and alone;
+    the branches of one particle share its history to the as-of day, not its future."""
+    spec, census, as_of_day, t = particle_args
+    args = (as_of_day, 10, census, t, 20.0)
+    ll_all, among, names = forecast_particle(spec, {}, "baseline", 1, [0, 1, 2, 3], *args)
+    ll_one, alone, _ = forecast_particle(spec, {}, "baseline", 1, [2], *args)
+    assert ll_all == ll_one
+    assert np.array_equal(among[2], alone[0])
+    admissions = names.index("admissions")
+    futures = {a[1:, :, admissions].tobytes() for a in among}
+    assert len(futures) == 4  # four different futures
+    for a in among:  # the same observed start
+        for (fi, unit), count in census.items():
+            assert a[0, fi, names.index(COLUMNS[unit])] == count
+
+
+def test_particle_0_is_replicate_0_and_particles_share_only_the_set_up(twin_truth):
+    """Particle 0 (a copy of the model built once) runs exactly as replicate 0 of an
+    ensemble run; particle 1 has the same residents but a history of its own."""
+    spec = load_spec(twin_truth.spec).with_overrides(days=45)
+    want, _ = simulate(spec, "baseline", 0)
+    region = region_of(spec)
+    config = dataclasses.replace(spec.model_config_for("baseline", region), record_journeys=False)
+    runs = []
+    for particle in (0, 1, 0):
+        model = particle_model(region, config, spec.seed, particle)
+        try:
+            runs.append((model.run().facility_day, model.pop.age.copy()))
+        finally:
+            model.release()
+    assert np.array_equal(runs[0][0], want) and np.array_equal(runs[2][0], want)
+    assert np.array_equal(runs[1][1], runs[0][1])
+    admissions = list(model.care.metrics).index("admissions")
+    assert not np.array_equal(runs[1][0][..., admissions], want[..., admissions])
+
+
+def test_a_branch_draws_only_from_its_own_streams(model_setup):
+    """Every random generator reachable from a branch is one it reseeded, and the branch
+    leaves its parent's state and draws unchanged."""
+    import gc
+    import random
+    import types
+
+    skip = (np.ndarray, type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+
+    spec, region, config = model_setup
+    parent = BranchingModel(region, config, 5)
+    twin = BranchingModel(region, config, 5)
+    try:
+        for _ in range(10):
+            parent.step()
+            twin.step()
+        child = parent.branch(branch_seed(spec.seed, 0, 0))
+        try:
+            own = {id(g) for g in child.named_streams.values()} | {id(child.rng), id(child.random)}
+            seen, todo, found = set(), [child], []
+            while todo:
+                obj = todo.pop()
+                if id(obj) in seen or isinstance(obj, skip) or obj is region:
+                    if isinstance(obj, types.FunctionType):  # what it closes over
+                        todo.extend(c.cell_contents for c in obj.__closure__ or ())
+                    continue
+                seen.add(id(obj))
+                if isinstance(obj, (np.random.Generator, random.Random)):
+                    found.append(obj)
+                    continue
+                todo.extend(gc.get_referents(obj))
+            assert found and all(id(g) in own for g in found)
+            for _ in range(5):
+                parent.step()
+                twin.step()
+                child.step()
+            assert np.array_equal(parent.facility_day, twin.facility_day)
+            assert not np.array_equal(child.facility_day[10:15], parent.facility_day[10:15])
+        finally:
+            child.release()
+    finally:
+        parent.release()
+        twin.release()
 
 
 def test_tempered_weights_keep_half_the_sample():
@@ -64,25 +200,40 @@ def test_tempered_weights_keep_half_the_sample():
     assert np.allclose(flat, 0.1)
 
 
-@pytest.mark.slow
-def test_forecast_starts_from_the_observed_census_exactly(twin_truth):
+def test_forecast_starts_from_the_observed_census_exactly(twin_truth, tmp_path):
+    """Horizon 0 is the observed census of the as-of date, site by site, in ward, ICU
+    and ALC beds and ED boarding (boarders observed at two sites of an uncapped region,
+    where the model itself never has any)."""
+    frame = pd.read_csv(twin_truth.observed)
+    on_day = frame["date"] == str(AS_OF)
+    frame.loc[on_day, "ed_boarding"] = [4, 0, 2]
+    path = tmp_path / "observed.csv"
+    frame.to_csv(path, index=False)
     spec = load_spec(twin_truth.spec)
     region = spec.load_region()
-    observed = load_observed(twin_truth.observed, region, spec.start, dt.date(2026, 12, 29))
+    observed = load_observed(path, region, spec.start, dt.date(2026, 12, 29))
     fc = run_forecast(spec, observed, AS_OF, days=14, replicates=12)
     assert set(fc["quantile"]) == set(QUANTILES) and fc["horizon"].max() == 14
+    assert fc.attrs["particles"] == 3
     assert pd.Series(fc["target_date"]).max() == AS_OF + dt.timedelta(days=14)
     h0 = fc[fc["horizon"] == 0]
-    for metric in ("ward_census", "icu_census", "alc_census"):
+    for metric in ("ward_census", "icu_census", "alc_census", "ed_boarding"):
         for fid in region.facility_ids:
             want = observed.value(AS_OF, fid, metric)
             got = h0[(h0["facility"] == fid) & (h0["metric"] == metric)]["value"]
             assert (got == want).all(), (metric, fid, want, got.unique())
+    assert h0[(h0["facility"] == "all") & (h0["metric"] == "ed_boarding")]["value"].eq(6).all()
     # quantiles are ordered at every target
     wide = fc.pivot_table(
         index=["target_date", "facility", "metric"], columns="quantile", values="value"
     )
     assert (np.diff(wide.to_numpy(), axis=1) >= -1e-9).all()
+
+
+def test_replicates_are_split_into_particles_of_at_most_the_branches():
+    assert particles(12, 5) == [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1]]
+    assert particles(3, 5) == [[0, 1, 2]]
+    assert sum(len(p) for p in particles(100, 7)) == 100
 
 
 @pytest.mark.slow

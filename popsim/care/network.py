@@ -212,8 +212,8 @@ class CareNetwork:
 
     def seed_census(self, census: Mapping[tuple[int, str], int], rng: np.random.Generator) -> None:
         """Start from an observed census: ``census[(facility_index, unit)]`` patients in
-        each unit (``"ward"``, ``"icu"``, ``"alc"``), placed today with remaining stays of
-        a steady-state snapshot (:mod:`popsim.care.seeding`). Today's ``facility_day`` row
+        each unit (``"ward"``, ``"icu"``, ``"alc"``; ``"ed"``: ED boarders), placed today
+        with remaining stays of a steady-state snapshot (:mod:`popsim.care.seeding`). Today's ``facility_day`` row
         shows the seeded census until the day is stepped. ValueError on a bad entry."""
         seed_census(self, census, rng)
         self._write(self.model.day)

@@ -1,9 +1,10 @@
 """Seeding the care network from an observed census (a forecast's warm start).
 
 :func:`seed_census` puts exactly the given number of patients in each site's ward, ICU
-and ALC beds at the start, as a snapshot of a hospital in its steady state would have
-them: a patient found in hospital has a length-biased stay (long stays are more likely
-to be caught by a snapshot) and is found at a uniform point of it. For a lognormal stay
+and ALC beds and in its ED boarding queue at the start, as a snapshot of a hospital in
+its steady state would have them: a patient found in a bed has a length-biased stay
+(long stays are more likely to be caught by a snapshot) and is found at a uniform point
+of it. For a lognormal stay
 ``LN(mu, s^2)`` the length-biased stay is ``LN(mu + s^2, s^2)``; the remaining stay is
 that times ``1 - U`` with ``U`` uniform, rounded up to whole days (at least one).
 
@@ -16,9 +17,14 @@ Stay distributions (lognormal, arithmetic mean and sd in days):
 - ALC: mean 20, sd 18 (the demand module's ALC assumption; CADTH 2024: about 25 ALC days
   per ALC stay among those 65+ waiting for residential care).
 
+ED boarders (admitted, waiting in the ED for a ward bed, first come first served in the
+order seeded) have a ward stay that is about to start: drawn from the ward distribution,
+not length-biased (assumption: a boarder's wait is short against its stay), counted
+from today like a new patient's, who boards on the day it is admitted.
+
 Outcomes: an ICU patient dies at the end of its stay with the care parameters'
-``p_death_icu``; ward and ALC patients with 0.03 (the demand module's in-hospital death
-share, about 3% of stays; an assumption). Seeded patients are residents of the site's zone
+``p_death_icu``; ward, ALC and boarding patients with 0.03 (the demand module's
+in-hospital death share, about 3% of stays; an assumption). Seeded patients are residents of the site's zone
 who are alive and not in hospital (anyone alive, when the zone has too few), of the
 medical kind, not counted as arrivals or admissions (journey event ``start``).
 """
@@ -30,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from popsim.care.facility import ALC, ICU, WARD
+from popsim.care.facility import ALC, ED, ICU, WARD
 from popsim.care.patient import Patient, plan_path
 from popsim.needs import MEDICAL
 
@@ -38,10 +44,11 @@ from popsim.needs import MEDICAL
 CareNetwork = Any
 
 #: Unit names accepted by :func:`seed_census` and their codes.
-SEED_UNITS: dict[str, int] = {"ward": WARD, "icu": ICU, "alc": ALC}
+SEED_UNITS: dict[str, int] = {"ward": WARD, "icu": ICU, "alc": ALC, "ed": ED}
 #: Stay distributions (mean, sd in days) by unit (see the module docstring).
 STAY_DAYS: dict[int, tuple[float, float]] = {WARD: (7.3, 8.0), ICU: (3.5, 4.0), ALC: (20.0, 18.0)}
-#: Death at the end of the stay for seeded ward and ALC patients (ICU: ``p_death_icu``).
+#: Death at the end of the stay for seeded ward, ALC and boarding patients (ICU:
+#: ``p_death_icu``).
 P_DEATH_WARD = 0.03
 
 
@@ -87,31 +94,44 @@ def seed_census(
     network: CareNetwork, census: Mapping[tuple[int, str], int], rng: np.random.Generator
 ) -> None:
     """Place exactly ``census[(facility_index, unit)]`` patients in each unit (``"ward"``,
-    ``"icu"``, ``"alc"``) today; see the module docstring. Raises ValueError on a bad
-    entry (nothing placed)."""
+    ``"icu"``, ``"alc"``; ``"ed"``: ED boarders) today; see the module docstring. Raises
+    ValueError on a bad entry (nothing placed)."""
     model = network.model
     pop = model.pop
     rows = _check(census, len(network.facilities))
     day = model.day
     free = pop.alive & ~pop.in_hospital
-    p_death = {WARD: P_DEATH_WARD, ALC: P_DEATH_WARD, ICU: network.params.p_death_icu}
+    p_death = {
+        WARD: P_DEATH_WARD,
+        ALC: P_DEATH_WARD,
+        ED: P_DEATH_WARD,
+        ICU: network.params.p_death_icu,
+    }
+    zones: dict[int, np.ndarray] = {}
     for fac_i, unit, count in rows:
         if count == 0:
             continue
         site = network.facilities[fac_i]
-        pool = np.flatnonzero(free & (pop.zone == site.zone))
+        if site.zone not in zones:
+            zones[site.zone] = np.flatnonzero(pop.zone == site.zone)
+        pool = zones[site.zone]
+        pool = pool[free[pool]]
         if len(pool) < count:
             pool = np.flatnonzero(free)
         if len(pool) < count:
             raise ValueError(f"census {fac_i, unit}: {count} patients, {len(pool)} residents free")
         ids = rng.choice(pool, size=count, replace=False)
         free[ids] = False
-        left = remaining_days(rng, unit, count).tolist()
+        if unit == ED:  # a ward stay about to start
+            left = stay_days(rng, WARD, count).tolist()
+        else:
+            left = remaining_days(rng, unit, count).tolist()
         after = stay_days(rng, WARD, count) if unit == ICU else np.zeros(count, np.int64)
         after = after.tolist()
         dies = (rng.random(count) < p_death[unit]).tolist()
+        first = WARD if unit == ED else unit
         for r, days, ward_after, die in zip(ids.tolist(), left, after, dies, strict=True):
-            phases = plan_path(days, ward_after, 0) if unit == ICU else ((unit, days),)
+            phases = plan_path(days, ward_after, 0) if unit == ICU else ((first, days),)
             p = Patient(model, r, MEDICAL, int(pop.zone[r]), int(pop.band[r]), day, phases, die)
             p.prevalent = True
             network.place.start(p, site, unit, day)

@@ -1,20 +1,25 @@
 """``popsim forecast``: each site's census, admissions and boarding for the next weeks,
 from the observed state on the as-of date.
 
-Each replicate (a Dask task) runs the spec from its start to the as-of date (the
-epidemic's state on that day comes from the model's own history), then its care network
-is emptied and refilled with the observed census of that day, site by site and unit by
-unit (:func:`popsim.twin.warmstart.reseed_census`; sites without an observed census
-keep the simulated one; ED boarders are not seeded), and it runs ``days`` more days.
-Parameters: the spec's, or one accepted draw of the spec's calibration per replicate
-(``draws.parquet``, when present).
+Replicates are branches of particles (:mod:`popsim.twin.branching`). A particle (a Dask
+task) copies the model built once per worker (population and set-up), runs the spec
+from its start to the as-of date (the epidemic's state on that day comes from the
+model's own history) and empties the units whose census was observed that day; each of
+its ``branches`` (default :data:`BRANCHES`) copies that state, takes its own random
+streams, is refilled with the observed census of the day, site by site and unit by unit
+(ward, ICU and ALC beds and ED boarders, :func:`popsim.twin.warmstart.warm_start`; units
+without an observed census keep the simulated patients), and runs ``days`` more days.
+Replicate ``r`` is branch ``r % branches`` of particle ``r // branches``: the same
+numbers whether it runs alone or among others. Parameters: the spec's, or one accepted
+draw of the spec's calibration per particle (``draws.parquet``, when present).
 
-Conditioning on the recent series: each replicate is weighted by its likelihood of the
+Conditioning on the recent series: each particle is weighted by its likelihood of the
 observed data of the ``condition_days`` before the as-of date (importance weights),
-tempered (raised to a power <= 1) so that the effective sample size stays at least half
-the replicates; the quantiles are the weighted quantiles. Reporting noise (negative
-binomial, size ``dispersion``) is added to each replicate's series, so the intervals are
-for what will be reported, not only for the model's mean.
+tempered (raised to a power <= 1) so that the effective number of particles stays at
+least half of them; its branches share its weight, and the quantiles are the weighted
+quantiles. Reporting noise (negative binomial, size ``dispersion``) is added to each
+replicate's series, so the intervals are for what will be reported, not only for the
+model's mean.
 
 Output ``forecast.parquet`` in the hub format (:data:`popsim.twin.score.HUB_COLUMNS`),
 horizon 0 being the as-of date (the observed census, exactly, where it was observed),
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import sys
 import time
 from pathlib import Path
@@ -51,7 +57,19 @@ FORECAST_METRICS: tuple[str, ...] = (
 )
 #: Forecast too when observed (the epidemic's own share, e.g. a public COVID-19 series).
 EPIDEMIC_METRICS: tuple[str, ...] = ("epidemic_census", "epidemic_admissions")
-CENSUS_UNITS = {"ward_census": "ward", "icu_census": "icu", "alc_census": "alc"}
+#: Observed metrics that set the warm start's census, and their units.
+CENSUS_UNITS = {
+    "ward_census": "ward",
+    "icu_census": "icu",
+    "alc_census": "alc",
+    "ed_boarding": "ed",
+}
+#: Forecast replicates per particle (branches sharing one run to the as-of date). Measured
+#: at 2.0 million residents from mid-November: a particle's 76 days take about 0.85 CPU s,
+#: a branch about 0.5 s (copy, warm start, 28 days), so 5 branches halve a replicate's
+#: work, and 100 replicates still have 20 particles for the conditioning (assumption: a
+#: trade of speed against the number of distinct epidemic histories).
+BRANCHES = 5
 #: Observation noise added to forecasts (negative-binomial size; assumption, as in
 #: :mod:`popsim.twin.likelihood`).
 DISPERSION = 20.0
@@ -69,50 +87,63 @@ def observed_census(observed: Observed, as_of: dt.date, facility_ids: list[str])
     return out
 
 
-def forecast_replicate(
+def particles(replicates: int, branches: int) -> list[list[int]]:
+    """The branches of each particle: particle ``k`` runs replicates ``k * branches``
+    onwards (the last particle may have fewer)."""
+    if replicates < 1 or branches < 1:
+        raise PopsimError(f"replicates ({replicates}) and branches ({branches}) must be >= 1")
+    return [list(range(min(branches, replicates - k))) for k in range(0, replicates, branches)]
+
+
+def forecast_particle(
     spec: RunSpec,
     values: dict[str, Any],
     scenario: str,
-    replicate: int,
+    particle: int,
+    branches: list[int],
     as_of_day: int,
     days: int,
     census: dict[tuple[int, str], int],
     t: lk.Targets,
     k: float,
-) -> tuple[float, np.ndarray, list[str]]:
-    """One replicate: log-likelihood of the recent data, and ``(days + 1, n_fac, n_metrics)``
-    from the as-of day (row 0: the state after the warm start)."""
-    from popsim.ensemble import replicate_seed
-    from popsim.model import RegionModel
-    from popsim.twin.warmstart import reseed_census
+) -> tuple[float, list[np.ndarray], list[str]]:
+    """One particle: its log-likelihood of the recent data, and for each of ``branches``
+    a ``(days + 1, n_fac, n_metrics)`` array from the as-of day (row 0: the state after
+    the warm start)."""
+    from popsim.twin.branching import branch_seed, particle_model
+    from popsim.twin.warmstart import clear_observed, warm_start
 
     run_spec = sim.with_parameters(spec, values) if values else spec
     run_spec = run_spec.with_overrides(days=as_of_day + 1 + days)
     region = sim.region_of(run_spec)
     config = dataclasses.replace(run_spec.model_config_for(scenario, region), record_journeys=False)
-    seed = replicate_seed(spec.seed, replicate)
-    model = RegionModel(region, config, seed)
+    model = particle_model(region, config, spec.seed, particle)
+    gc.freeze()  # as RegionModel.run: long-lived objects left out of full collections
     try:
         for _ in range(as_of_day + 1):
             model.step()
         ll = lk.log_likelihood(t, lk.simulated_at(t, model.facility_day, model.care.metrics), k)
-        if census:
-            rng = np.random.default_rng(
-                np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 7_000_001))
-            )
-            reseed_census(model, census, rng)
-            row = model.facility_day[as_of_day]
-            names = list(model.care.metrics)
-            for f in model.care.facilities:
-                row[f.index, names.index("ward_census")] = f.ward_census
-                row[f.index, names.index("icu_census")] = f.icu_census
-                row[f.index, names.index("alc_census")] = f.alc_census
-                row[f.index, names.index("ed_boarding")] = f.n_boarding
-        for _ in range(days):
-            model.step()
-        out = model.facility_day[as_of_day : as_of_day + days + 1].copy()
+        epidemic = clear_observed(model, census) if census else {}  # once for all branches
+        out = []
+        for i, j in enumerate(branches):
+            seed = branch_seed(spec.seed, particle, j)
+            if i == len(branches) - 1:  # the last branch runs on the particle itself
+                branch = model
+                branch.reseed(seed)
+            else:
+                branch = model.branch(seed)
+            try:
+                if census:
+                    warm_start(branch, census, branch.stream("forecast.warm-start"), epidemic)
+                for _ in range(days):
+                    branch.step()
+                out.append(branch.facility_day[as_of_day : as_of_day + days + 1].copy())
+            finally:
+                if branch is not model:
+                    branch.release()
         return ll, out, list(model.care.metrics)
     finally:
+        gc.unfreeze()
         model.release()
 
 
@@ -159,8 +190,15 @@ def run_forecast(
     draws: pd.DataFrame | None = None,
     condition_days: int = 21,
     scenario: str | None = None,
+    branches: int = BRANCHES,
+    progress: bool = False,
 ) -> pd.DataFrame:
-    """The hub-format forecast from ``as_of`` (data after ``as_of`` is never used)."""
+    """The hub-format forecast from ``as_of`` (data after ``as_of`` is never used);
+    ``progress``: a progress bar on stderr (replicates done)."""
+    from tqdm import tqdm
+
+    if days < 1:
+        raise PopsimError(f"--days {days}: expected at least 1 day to forecast")
     region = spec.load_region()
     scenario = scenario or next(iter(spec.scenarios))
     as_of_day = check_as_of(spec, as_of)
@@ -170,29 +208,49 @@ def run_forecast(
     metrics = [m for m in ("admissions", "ward_census", "icu_census") if m in known.metrics]
     t = lk.targets(known, metrics, region.facility_ids, spec.start, first, as_of, 7)
     names = [c for c in (draws.columns if draws is not None else []) if "." in c]
+    plan = particles(replicates, branches)
     tasks = []
-    for r in range(replicates):
+    for k in range(len(plan)):
         values = {}
         if draws is not None and len(draws):
-            row = draws.iloc[r % len(draws)]
+            row = draws.iloc[k % len(draws)]
             values = {n: (row[n].item() if hasattr(row[n], "item") else row[n]) for n in names}
             values = {
                 n: (int(round(v)) if float(v).is_integer() and "day" in n else v)
                 for n, v in values.items()
             }
         tasks.append(values)
-    args = (scenario, as_of_day, days, census, t, DISPERSION)
-    if client is None:
-        results = [forecast_replicate(spec, v, scenario, r, *args[1:]) for r, v in enumerate(tasks)]
-    else:
-        futures = [
-            client.submit(forecast_replicate, spec, v, scenario, r, *args[1:], pure=False)
-            for r, v in enumerate(tasks)
-        ]
-        results = client.gather(futures)
-    ll = np.array([r[0] for r in results])
-    w = tempered_weights(ll)
-    arr = np.stack([r[1] for r in results]).astype(float)  # (R, days+1, n_fac, n_metrics)
+    args = (as_of_day, days, census, t, DISPERSION)
+    bar = tqdm(
+        total=replicates,
+        desc=f"{spec.name} forecast {as_of}",
+        unit="replicate",
+        disable=not progress,
+        file=sys.stderr,
+    )
+    results: list[Any] = [None] * len(plan)
+    with bar:
+        if client is None:
+            for k, (v, js) in enumerate(zip(tasks, plan, strict=True)):
+                results[k] = forecast_particle(spec, v, scenario, k, js, *args)
+                bar.update(len(js))
+        else:
+            from distributed import as_completed
+
+            futures = [
+                client.submit(forecast_particle, spec, v, scenario, k, js, *args, pure=False)
+                for k, (v, js) in enumerate(zip(tasks, plan, strict=True))
+            ]
+            index = {f.key: k for k, f in enumerate(futures)}
+            for future in as_completed(futures):
+                k = index[future.key]
+                results[k] = future.result()
+                bar.update(len(plan[k]))
+    w_particle = tempered_weights(np.array([r[0] for r in results]))
+    w = np.concatenate(
+        [np.full(len(js), wk / len(js)) for wk, js in zip(w_particle, plan, strict=True)]
+    )
+    arr = np.stack([a for r in results for a in r[1]]).astype(float)  # (R, days+1, F, M)
     metric_names = results[0][2]
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(as_of_day, 99)))
     rows = []
@@ -213,7 +271,8 @@ def run_forecast(
                 for qi, level in enumerate(QUANTILES):
                     rows.append((as_of, target, h, fac, metric, level, float(q[h, fi, qi])))
     frame = pd.DataFrame(rows, columns=list(HUB_COLUMNS))
-    frame.attrs["ess"] = float(1.0 / np.sum(w**2))
+    frame.attrs["ess"] = float(1.0 / np.sum(w_particle**2))
+    frame.attrs["particles"] = len(plan)
     return frame
 
 
@@ -235,6 +294,8 @@ def forecast(
     from popsim.twin.pages import forecast_page
 
     t0 = time.perf_counter()
+    if days < 1 or replicates < 1:
+        raise PopsimError(f"--days ({days}) and --replicates ({replicates}) must be >= 1")
     spec = load_spec(spec_path)
     check_as_of(spec, as_of)
     observed = observed_for(spec, observed_path, zones_path)
@@ -244,13 +305,14 @@ def forecast(
     folder = Path(out) if out is not None else base / "forecast" / f"as_of={as_of}"
     folder.mkdir(parents=True, exist_ok=True)
     with sim.client(workers, scheduler) as c:
-        frame = run_forecast(spec, observed, as_of, days, replicates, c, draws)
+        frame = run_forecast(spec, observed, as_of, days, replicates, c, draws, progress=progress)
     atomic_write(folder / "forecast.parquet", lambda p: frame.to_parquet(p, index=False))
     forecast_page(folder, spec.name, frame, observed)
     seconds = time.perf_counter() - t0
     print(
-        f"{spec.name}: forecast from {as_of}, {days} days, {replicates} replicates "
-        f"(effective {frame.attrs.get('ess', 0):.0f}) in {seconds:.0f} s",
+        f"{spec.name}: forecast from {as_of}, {days} days, {replicates} replicates of "
+        f"{frame.attrs['particles']} particles (effective {frame.attrs['ess']:.1f}) "
+        f"in {seconds:.0f} s",
         file=sys.stdout,
     )
     print(f"forecast: {folder / 'forecast.parquet'}")

@@ -1,94 +1,136 @@
 """Putting an observed census into a running model (the forecast's start from today's state).
 
-:func:`reseed_census` empties the care network of a model that has run to the as-of day
-and places exactly the observed number of patients in each site's ward, ICU and ALC.
-Their remaining stays are those of residents in hospital on a day in a steady state: the
-demand module's prevalent needs (:meth:`popsim.demand.Demand.prevalent_needs`:
-admissions of the preceding days whose stays run past today, with the days already
-spent taken off), which are length-biased by construction (a long stay is more likely
-to be running on a given day). A site's patients get the remaining paths of prevalent
-needs whose current unit is the one they are in (drawn with replacement if there are
-fewer than needed).
+A forecast runs the model to the as-of day, then replaces the simulated census by the
+observed one, unit by unit: :func:`clear_observed` takes out (uncounted) the patients of
+every ``(site, unit)`` whose census was observed that day (ward, ICU and ALC beds, and
+ED boarders), and :func:`warm_start` places the observed numbers there with
+:meth:`popsim.care.network.CareNetwork.seed_census` (remaining stays of a steady-state
+snapshot: length-biased, see :mod:`popsim.care.seeding`). Units not observed keep the
+simulated patients (and patients held outside a full ICU are never replaced: the
+``icu_census`` counts ICU beds only). The epidemic's share is kept: of the patients
+seeded in a unit, as many as the simulated unit had epidemic patients (at most all of
+them, drawn at random) are epidemic patients (severe; critical in the ICU), so
+``epidemic_census`` carries on from the model's own epidemic.
 
-It uses the care network's public attributes (``patients``, ``calendar``, ``place``:
-seeded patients are admitted through :meth:`popsim.care.placement.Placement.admit`,
-uncounted) and :class:`popsim.care.patient.Patient`; after it,
-before any step, each site's ``ward_census``, ``icu_census`` and ``alc_census`` equal
-the input exactly.
+The clearing draws nothing, so it can be done once on a particle before its branches
+are copied (:mod:`popsim.twin.branching`); the seeding draws from the branch's own
+stream. After :func:`warm_start`, before any step, each observed site's census in each
+observed unit equals the input exactly, and so does the as-of day's ``facility_day`` row
+(its census columns are those of the seeded state; its flows stay the simulated day's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from popsim.care.facility import ALC, ICU, WARD
-from popsim.care.patient import Patient, plan_path
+from popsim.care.facility import ICU
+from popsim.care.seeding import SEED_UNITS
+from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE
 
 if TYPE_CHECKING:
     from popsim.model import RegionModel
 
-UNITS = {"ward": WARD, "icu": ICU, "alc": ALC}
-#: Days of admissions whose running stays make up the pool of remaining paths.
-POOL_DAYS = 120
-#: Remaining days of a seeded patient when the model has no demand module (assumption:
-#: about the mean acute stay).
-FALLBACK_DAYS = 7
+#: ``facility_day`` columns that are a state at the end of the day (not the day's flows):
+#: rewritten on the as-of day after a warm start.
+STATE_COLUMNS: tuple[str, ...] = (
+    "ward_census",
+    "icu_census",
+    "alc_census",
+    "ed_boarding",
+    "ward_demand",
+    "icu_demand",
+    "ward_surge",
+    "icu_surge",
+    "icu_outside",
+    "epidemic_census",
+)
 
 
-def _clear(model: RegionModel) -> None:
-    """Empty the care network: every patient leaves without a discharge being counted
-    (the as-of day is already recorded; nobody left, the census is replaced)."""
-    model.care.clear()
-
-
-def _pool(model: RegionModel, rng: np.random.Generator):
-    """Remaining paths by current unit: lists of (resident, kind, phases, dies)."""
-    pools: dict[int, list] = {WARD: [], ICU: [], ALC: []}
-    demand = getattr(model, "demand", None)
-    if demand is None:
-        return pools
-    needs = demand.prevalent_needs(model, POOL_DAYS)
-    for i in range(len(needs)):
-        phases = plan_path(int(needs.icu_days[i]), int(needs.ward_days[i]), int(needs.alc_days[i]))
-        pools[phases[0][0]].append(
-            (int(needs.resident[i]), int(needs.kind[i]), phases, bool(needs.dies[i]))
-        )
-    return pools
-
-
-def reseed_census(
-    model: RegionModel, census: dict[tuple[int, str], int], rng: np.random.Generator
-) -> None:
-    """Replace the care network's patients with ``census``: ``(facility_index, unit) ->
-    count``, unit in ``ward``, ``icu``, ``alc``; sites not named keep no patients."""
-    _clear(model)
-    pools = _pool(model, rng)
-    pop = model.pop
+def clear_observed(
+    model: RegionModel, census: Mapping[tuple[int, str], int]
+) -> dict[tuple[int, str], int]:
+    """Take out, uncounted, the patients of every ``(facility_index, unit)`` of
+    ``census`` (unit in ``ward``, ``icu``, ``alc``, ``ed``); returns the number of
+    epidemic patients among them, by ``(facility_index, unit)``."""
     net = model.care
+    names = {code: name for name, code in SEED_UNITS.items()}
+    targets = {(int(fi), SEED_UNITS[unit]) for fi, unit in census}
+    leaving = [
+        p for p in net.patients.values() if p.site is not None and (p.site.index, p.unit) in targets
+    ]
+    epidemic = dict.fromkeys(((int(fi), unit) for fi, unit in census), 0)
+    for p in leaving:
+        if p.epidemic:
+            epidemic[(p.site.index, names[p.unit])] += 1
+    leave = net.place.leave
+    for p in leaving:
+        leave(p)  # inactive: its calendar and queue entries would be skipped
+    if leaving:
+        ids = np.fromiter((p.resident for p in leaving), dtype=np.int64, count=len(leaving))
+        model.pop.in_hospital[ids] = False
+        # drop those entries now (nothing else changes): a branch copies no departed patient
+        for bucket in net.calendar.values():
+            bucket[:] = [p for p in bucket if p.active]
+        for site in net.facilities:
+            for queue in (site.boarding, site.held):
+                live = [entry for entry in queue if entry[1].active]
+                queue.clear()
+                queue.extend(live)
+    return epidemic
+
+
+def warm_start(
+    model: RegionModel,
+    census: Mapping[tuple[int, str], int],
+    rng: np.random.Generator,
+    epidemic: Mapping[tuple[int, str], int] | None = None,
+) -> None:
+    """Replace the census of the observed units with ``census`` (``(facility_index,
+    unit) -> count``) on the day just run (``model.day - 1``; the run must have a day
+    after it, ValueError otherwise). ``epidemic``: what
+    :func:`clear_observed` returned, when the units were already emptied by it."""
+    if epidemic is None:
+        epidemic = clear_observed(model, census)
+    net = model.care
+    net.seed_census(census, rng)  # writes row model.day from the seeded state
+    _keep_epidemic_share(model, census, epidemic, rng)
     day = model.day
-    used: set[int] = set()
-    alive = np.flatnonzero(pop.alive & ~pop.in_hospital)
-    for (fi, unit_name), count in sorted(census.items()):
-        unit = UNITS[unit_name]
-        fac = net.facilities[fi]
-        pool = pools[unit]
-        for _ in range(int(count)):
-            if pool:
-                r, kind, phases, dies = pool[int(rng.integers(len(pool)))]
-            else:
-                r, kind, dies = -1, 0, False
-                phases = ((unit, FALLBACK_DAYS),)
-            if r < 0 or r in used:
-                r = int(alive[int(rng.integers(len(alive)))])
-                while r in used:
-                    r = int(alive[int(rng.integers(len(alive)))])
-            used.add(r)
-            p = Patient(model, r, kind, int(pop.zone[r]), int(pop.band[r]), day, phases, dies)
-            p.prevalent = True
-            net.place.admit(p, fac, unit, day, counted=False)  # no admission counted
-            net.patients[r] = p
-            net.calendar[p.day_next].append(p)
-    if used:
-        pop.in_hospital[np.fromiter(used, dtype=np.int64)] = True
+    table = model.facility_day
+    if not 1 <= day < len(table):
+        raise ValueError(f"a warm start needs a day run before it and one after (day {day})")
+    names = list(net.metrics)
+    cols = [names.index(c) for c in STATE_COLUMNS if c in names]
+    table[day - 1, :, cols] = table[day, :, cols]
+    if "epidemic_census" in names:  # changed after seed_census wrote row ``day``
+        table[day - 1, :, names.index("epidemic_census")] = [f.n_epidemic for f in net.facilities]
+
+
+def _keep_epidemic_share(
+    model: RegionModel,
+    census: Mapping[tuple[int, str], int],
+    epidemic: Mapping[tuple[int, str], int],
+    rng: np.random.Generator,
+) -> None:
+    """Make as many of the seeded patients of each unit epidemic patients as
+    ``epidemic`` says the unit had (at most all of them), drawn at random."""
+    wanted = {
+        (fi, SEED_UNITS[u]): min(int(n), int(census[(fi, u)])) for (fi, u), n in epidemic.items()
+    }
+    wanted = {k: n for k, n in wanted.items() if n > 0}
+    if not wanted:
+        return
+    seeded: dict[tuple[int, int], list] = {k: [] for k in wanted}
+    for p in model.care.patients.values():
+        key = (p.site.index, p.unit) if p.site is not None else None
+        if key in seeded:
+            seeded[key].append(p)
+    for (fi, unit), n in sorted(wanted.items()):
+        found = seeded[(fi, unit)]
+        for i in sorted(rng.choice(len(found), size=min(n, len(found)), replace=False).tolist()):
+            p = found[i]
+            p.kind = EPI_CRITICAL if unit == ICU else EPI_SEVERE
+            p.epidemic = True
+            p.site.n_epidemic += 1
