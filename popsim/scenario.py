@@ -471,6 +471,15 @@ class _ResolveSection:
             raise self.error(key, f"day {day} is outside the run (day 0..{strict - 1})")
         return day
 
+    def path(self, value: str, key: str) -> Path:
+        path = Path(value).expanduser()
+        if not path.is_absolute() and self.spec._base_dir is not None:
+            path = Path(self.spec._base_dir) / path
+        return path
+
+    def dates(self) -> tuple[dt.date, int]:
+        return self.spec.start, self.spec.days
+
     def error(self, key: str, problem: str) -> SpecError:
         return SpecError(self.spec.path, self.where(key), problem)
 

@@ -1,5 +1,7 @@
 """Staffing: nurses are residents; rosters and ratios turn into staffed beds each day.
 
+Parameters (``[staffing]``, with their sources): :mod:`popsim.staffing_params`.
+
 The region's ``staffing.csv`` (:mod:`popsim.staffing_files`) gives, per site and unit
 (``ward``, ``icu``, ``ed``), the nurses rostered on each shift, the shifts a day, the
 minimum nurse-to-patient ratio and pay rates. A region without the file runs without
@@ -37,22 +39,29 @@ infections, symptomatic or not), spread over the 3 shifts a week a nurse works,
 rotation); those absent are not replaced at straight time. ``required =
 ceil(census / patients_per_nurse)`` where census is the unit's patients at the start of
 the day (ward: ward + ALC patients; ICU; ED: patients boarding plus yesterday's ED visits
-x ``ed_hours_per_visit`` / 24). A gap (required above available) is filled first by
+x ``ed_hours_per_visit`` / 24). A gap (the larger of required and rostered, above
+available: absences are backfilled, as sick calls are, and a census beyond the roster is
+covered) is filled first by
 overtime, nurses of the pool who are neither on this shift, nor absent, nor worked the
 unit's previous shift (at most ``max_overtime_share`` of the roster, rounded up), then by
 agency nurses (at most ``max_agency_share``). ``staffed_beds = floor(staffed nurses x
 patients_per_nurse)``; ``shortfall = required - staffed`` when positive (the unit works
 short). The day's fewest staffed beds over its shifts become the site's
-``staffed_ward_beds`` / ``staffed_icu_beds`` for the care phase (the ED has no bed limit in
-the care network: its shortfall is counted only): patients beyond them board or divert as
-for missing beds.
+``staffed_ward_beds`` / ``staffed_icu_beds`` for the care phase: patients beyond them board
+or divert as for missing beds. An ED short on any shift of the day sets the site's
+``ed_short`` (with ``ed_diverts_when_short``, the default): the site diverts new emergency
+admissions that day as a site past its diversion threshold does (the ED has no beds in
+the care network; its ED-only visits are still counted there).
 
 **Rostering policies** (``policy``): ``fixed``, the file's roster; ``predicted``, every 7
 days the roster is set to ``ceil(q / patients_per_nurse)`` where ``q`` is the
 ``forecast_quantile`` of the unit's daily census over the last ``forecast_window_days``
 days (a persistence forecast: next week looks like last week), never more than the pool
 can work at contract hours (the file's roster x ``relief_factor``); the file's roster
-until a window of history exists.
+until a window of history exists. ``forecast``: ``q`` is the ``forecast_quantile`` level
+of the week's largest census in ``forecast_file`` (the twin's ``forecast.parquet``, read
+and checked by :mod:`popsim.staffing_forecast` when the spec is), the persistence
+forecast where the file does not cover the week and for the ED.
 
 Labour cost of a shift: rostered nurses (absent ones on sick pay included) at the hourly
 wage, overtime at wage x multiplier, agency at the agency rate, times the shift's hours
@@ -63,17 +72,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from popsim.core.module import Column, Module
 from popsim.events import ChangeRatio, ChangeRoster, SicknessWave, Strike
 from popsim.staffing_files import STAFF_UNITS
+from popsim.staffing_forecast import plan_arrays, week_census
+from popsim.staffing_params import StaffingParams, geometric_days, required_nurses, uniforms
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from popsim.core.module import ModelAPI as RegionModel
+    from popsim.core.module import SectionResolver
     from popsim.events import Event
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -95,59 +108,6 @@ STAFF_METRICS: tuple[str, ...] = (
 )
 #: Working days a year behind Statistics Canada's "days lost per worker" (LFS).
 WORKDAYS_PER_YEAR = 250.0
-
-
-class StaffingParams(BaseModel):
-    """``[staffing]`` of a run spec. Sources and assumptions are given per field."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    policy: Literal["fixed", "predicted"] = "fixed"
-    forecast_quantile: float = Field(
-        0.9, ge=0.5, le=1.0, description="assumption: roster to the 90th centile of census"
-    )
-    forecast_window_days: int = Field(7, ge=1, le=90, description="persistence window")
-    relief_factor: float = Field(
-        1.2,
-        ge=1.0,
-        le=2.0,
-        description="assumption: pool over contract-hours need (1.15-1.25 usual)",
-    )
-    shifts_per_nurse_week: float = Field(
-        3.0, gt=0, le=7, description="assumption: 12-hour shifts, about 36 h a week"
-    )
-    sickness_days_per_year: float = Field(
-        14.9,
-        ge=0,
-        le=100,
-        description="Statistics Canada 11-627-M (2023): nurses' sick days per year, 2019",
-    )
-    sickness_episode_days: float = Field(2.0, ge=1, le=30, description="assumption")
-    symptomatic_absence_days: int = Field(
-        5, ge=0, le=30, description="assumption: away at least 5 days from symptom onset"
-    )
-    household_isolation: bool = False
-    max_overtime_share: float = Field(0.15, ge=0, le=1, description="assumption")
-    max_agency_share: float = Field(0.10, ge=0, le=1, description="assumption")
-    ed_hours_per_visit: float = Field(
-        4.0, gt=0, le=48, description="assumption: hours an ED visit occupies a space"
-    )
-    min_age: int = Field(22, ge=16, le=80)
-    max_age: int = Field(64, ge=16, le=90)
-    p_female: float = Field(
-        0.9, ge=0, le=1, description="CIHI Nursing in Canada: about 9 in 10 nurses are women"
-    )
-    max_commute_minutes: float = Field(60.0, gt=0, le=600, description="assumption")
-    rel_infection_at_work: float = Field(
-        2.2,
-        ge=1.0,
-        le=20.0,
-        description=(
-            "relative community infection hazard on a day at work; from Kuster et al., PLoS "
-            "One 2011;6:e26239 (symptomatic influenza, healthcare workers against other "
-            "working adults, IRR 1.5): (7 x 1.5 - 4) / 3 = 2.2 for 3 shifts a week"
-        ),
-    )
 
 
 @dataclass(eq=False)
@@ -184,6 +144,34 @@ class Staffing(Module):
     events: ClassVar[tuple[type[Event], ...]] = (ChangeRoster, ChangeRatio, Strike, SicknessWave)
     columns: ClassVar[tuple[Column, ...]] = (Column("nurse_post", "int16", -1),)
 
+    @classmethod
+    def resolve_params(cls, params: StaffingParams, resolve: SectionResolver) -> StaffingParams:
+        """``policy = "forecast"``: the forecast file read and checked (every problem one
+        line naming the file, row and column), its census per unit and day kept in
+        ``forecast_census`` (so the run's configuration, and its hash, hold it)."""
+        if params.policy != "forecast" or not params.forecast_file:
+            return params
+        from popsim.errors import SpecProblems
+        from popsim.staffing_forecast import MAX_PROBLEMS, read_forecast
+
+        path = resolve.path(params.forecast_file, "forecast_file")
+        start, days = resolve.dates()
+        region = resolve.region
+        rows, problems = read_forecast(
+            path, list(region.facility_ids), start, days, params.forecast_quantile
+        )
+        if problems:
+            shown = problems[:MAX_PROBLEMS]
+            if len(problems) > MAX_PROBLEMS:
+                shown.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
+            # (each names the file and its row in the key: one line each, none merged)
+            errors = [
+                resolve.error(f"forecast_file: {path}: {where}", problem)
+                for where, _, problem in (p.rpartition(": ") for p in shown)
+            ]
+            raise SpecProblems(errors) if len(errors) > 1 else errors[0]
+        return params.model_copy(update={"forecast_census": rows})
+
     def __init__(self, params: StaffingParams) -> None:
         self.params = params
         self.posts: list[Post] = []
@@ -208,6 +196,7 @@ class Staffing(Module):
             return
         self.enabled = True
         self.note = ""
+        self.plan = plan_arrays(self.params.forecast_census or [], model.config.days)
         for i, row in enumerate(table.to_dict("records")):
             post = Post(
                 index=i,
@@ -387,7 +376,7 @@ class Staffing(Module):
             fac = facs[post.facility]
             census = self._census(model, post, fac)
             post.history.append(census)
-            if self.params.policy == "predicted":
+            if self.params.policy != "fixed":
                 self._forecast_roster(post, day)
             del post.history[: -self.params.forecast_window_days]
             away_pool = away[post.idx]
@@ -399,20 +388,24 @@ class Staffing(Module):
                 self.table[row] = out
                 self.cost[row] = cost
                 row += 1
-                if expose and fac.is_open:
-                    on, absent, extra = self.shift_staff(post.index, shift)
-                    at_work += (np.setdiff1d(on, absent, assume_unique=True), extra)
-                if post.unit != ED and fac.is_open:
+                if fac.is_open:  # ward, ICU: the day's fewest beds; ED: short on any shift
                     key = (post.facility, post.unit)
-                    staffed[key] = min(staffed.get(key, out[7]), out[7])
+                    if post.unit == ED:
+                        staffed[key] = max(staffed.get(key, 0), int(out[4] > 0))
+                    else:
+                        staffed[key] = min(staffed.get(key, out[7]), out[7])
+            if expose and fac.is_open and len(post.pool):
+                at_work.append(self._present(post, away_pool))
         if at_work:  # a higher infection hazard at work, from the epidemic's next draw
-            ids = np.unique(np.concatenate(at_work))
+            ids = np.sort(np.concatenate(at_work))  # (distinct: a nurse is in one pool)
             model.request_exposure(ids, self.params.rel_infection_at_work)
         for (f, unit), beds in staffed.items():
             if unit == WARD:
                 facs[f].staffed_ward_beds = beds
-            else:
+            elif unit == ICU:
                 facs[f].staffed_icu_beds = beds
+            else:
+                facs[f].ed_short = bool(beds) and self.params.ed_diverts_when_short
         self.days_done = day + 1
 
     def _census(self, model: RegionModel, post: Post, fac: Any) -> int:
@@ -428,11 +421,19 @@ class Staffing(Module):
         return int(n[0]) + int(round(visits * self.params.ed_hours_per_visit / 24.0))
 
     def _forecast_roster(self, post: Post, day: int) -> None:
+        """Every 7 days: the roster for the predicted census (the forecast file's, where it
+        covers the week, else the persistence forecast), within the pool's contract hours."""
         p = self.params
-        window = p.forecast_window_days
-        if day % 7 or len(post.history) < window:
+        if day % 7:
             return
-        q = float(np.quantile(post.history[-window:], p.forecast_quantile))
+        q = None
+        if p.policy == "forecast":
+            q = week_census(self.plan.get((post.facility, post.unit)), day)
+        window = p.forecast_window_days
+        if q is None:
+            if len(post.history) < window:
+                return
+            q = float(np.quantile(post.history[-window:], p.forecast_quantile))
         most = math.floor(len(post.pool) * p.shifts_per_nurse_week / (7 * post.shifts))
         post.roster = min(required_nurses(math.ceil(q - 1e-9), post.ratio), most)
 
@@ -454,20 +455,13 @@ class Staffing(Module):
         post.rot = a1 % size if size else 0
         available = rostered - n_absent
         required = required_nurses(census, post.ratio)
-        gap = required - available
+        gap = max(required, rostered) - available  # absences backfilled, then the census
         overtime = agency = 0
         extra = _EMPTY
         if gap > 0:
-            free = ~away_pool
-            for lo, n in ((a0, rostered), *post.prev):  # on this shift or the last one
-                free[lo : lo + n] = False
-                free[: max(0, lo + n - size)] = False
-            free[post.prev_extra] = False
-            cand = np.flatnonzero(free)  # in rotation order, from the next shift's start
-            cand = np.concatenate((cand[cand >= post.rot], cand[cand < post.rot]))
             cap = math.ceil(p.max_overtime_share * post.roster - 1e-9)
-            overtime = min(gap, cap, len(cand))
-            extra = cand[:overtime]
+            extra = self._overtime(post, a0, rostered, away_pool, min(gap, cap))
+            overtime = len(extra)
             cap = math.ceil(p.max_agency_share * post.roster - 1e-9)
             agency = min(gap - overtime, cap)
         self.last_shift[post.index, shift] = (post.pool, away_pool, a0, rostered, extra)
@@ -483,6 +477,45 @@ class Staffing(Module):
         ) * post.hours
         out = (rostered, n_absent, available, required, shortfall, overtime, agency, beds, census)
         return out, cost
+
+    @staticmethod
+    def _overtime(
+        post: Post, a0: int, rostered: int, away_pool: np.ndarray, want: int
+    ) -> np.ndarray:
+        """Up to ``want`` pool positions for overtime: nurses neither absent, nor on this
+        shift (``a0``, ``rostered``), nor on the unit's previous shift or its overtime, in
+        rotation order from the next shift's start. Looks at a window of the rotation
+        first (a pool holds several shifts' nurses: the window nearly always suffices)."""
+        size = len(post.pool)
+        if want <= 0 or size == 0:
+            return _EMPTY
+        window = min(size, 2 * want + 16)
+        while True:
+            pos = (post.rot + np.arange(window)) % size
+            ok = ~away_pool[pos] & ((pos - a0) % size >= rostered)
+            for lo, n in post.prev:
+                ok &= (pos - lo) % size >= n
+            if len(post.prev_extra):  # (a few positions: a broadcast beats np.isin)
+                ok &= ~(pos[:, None] == post.prev_extra[None, :]).any(axis=1)
+            cand = pos[ok]
+            if len(cand) >= want or window == size:
+                return cand[:want]
+            window = min(size, 4 * window)
+
+    def _present(self, post: Post, away_pool: np.ndarray) -> np.ndarray:
+        """Resident ids of the nurses of ``post`` present on any of today's shifts
+        (rostered and not absent, or on overtime), each once."""
+        size = len(post.pool)
+        on = np.zeros(size, dtype=bool)
+        extras = []
+        for shift in range(post.shifts):
+            _, _, a0, rostered, extra = self.last_shift[post.index, shift]
+            on[(a0 + np.arange(rostered)) % size] = True
+            extras.append(extra)
+        on &= ~away_pool
+        for extra in extras:
+            on[extra] = True
+        return post.pool[on]
 
     def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,
@@ -548,33 +581,12 @@ class Staffing(Module):
 
 
 _RECRUIT, _SICK, _EPISODE, _STRIKE = range(4)  # purposes of counter-keyed draws
-_M64 = (1 << 64) - 1
 
-
-def uniforms(key: int, ids: np.ndarray, day: int, purpose: int) -> np.ndarray:
-    """Uniforms in [0, 1), one per id, a function of (key, id, day, purpose) only
-    (splitmix64 of a combined counter)."""
-    salt = (key + day * 0x632BE59BD9B4E019 + purpose * 0x8CB92BA72F3D8DD7) & _M64
-    x = np.asarray(ids).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    x ^= np.uint64(salt)
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
-def geometric_days(u: np.ndarray, mean_days: float) -> np.ndarray:
-    """Geometric durations (1, 2, ... days) of mean ``mean_days`` from uniforms ``u``."""
-    if mean_days <= 1.0:
-        return np.ones(len(u), dtype=np.int64)
-    q = 1.0 - 1.0 / mean_days  # P(one more day)
-    return 1 + np.floor(np.log1p(-u) / math.log(q)).astype(np.int64)
-
-
-def required_nurses(census: int, patients_per_nurse: float) -> int:
-    """Nurses a unit needs at the minimum ratio: census over ratio, rounded up."""
-    if census <= 0:
-        return 0
-    return math.ceil(census / patients_per_nurse - 1e-9)
+__all__ = [
+    "STAFF_METRICS",
+    "Staffing",
+    "StaffingParams",
+    "geometric_days",
+    "required_nurses",
+    "uniforms",
+]

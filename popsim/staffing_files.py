@@ -141,27 +141,52 @@ ED_VISITS_PER_WARD_BED = 250.0
 ED_HOURS_PER_VISIT = 4.0
 
 
-def estimate_staffing(facilities: pd.DataFrame, shifts_per_day: int = 2) -> pd.DataFrame:
-    """A ``staffing.csv`` table estimated from a facilities table: each unit rostered to
-    its funded beds at the BC minimum ratio (the ED to its estimated mean census), 12-hour
-    shifts, the pay rates above. Every row says it is an estimate."""
+#: Estimate: the beds Fraser sites run, as a share of funded beds, that rosters cover:
+#: funded plus the care network's default surge beds (``CareParams.surge_share`` 0.15,
+#: ``icu_surge_share`` 0.2). The sites run at 103-115% of funded ward beds (BC 103% in
+#: 2018-19; Chilliwack 123%, Abbotsford 118%, news reports; see ``CareParams``) and ICU
+#: surge is "contingency" care with usual staff (Hick et al., CHEST 2014).
+RUN_BEDS_SHARE: dict[str, float] = {"ward": 1.15, "icu": 1.2}
+
+
+def estimate_staffing(
+    facilities: pd.DataFrame,
+    shifts_per_day: int = 2,
+    beds_share: dict[str, float] | None = None,
+    ed_census: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """A ``staffing.csv`` table estimated from a facilities table, every row saying it is
+    an estimate: ward and ICU rostered to their funded beds times ``beds_share`` (default
+    1: funded beds) at the BC minimum ratio; the ED to ``ed_census[facility_id]`` (a
+    census to staff for, e.g. a centile of the ED's census in a model run) or, without
+    it (or 0: a site closed in that run), to its estimated mean census (``ED_VISITS_PER_WARD_BED`` visits a bed a year,
+    ``ED_HOURS_PER_VISIT`` hours each); 12-hour shifts; the pay rates above."""
     import pandas as pd
 
+    share = {"ward": 1.0, "icu": 1.0, **(beds_share or {})}
     rows = []
     for fac in facilities.to_dict("records"):
         ward, icu = int(fac["ward_beds"]), int(fac["icu_beds"])
-        units = {"ward": ward, "icu": icu}
+        units: dict[str, tuple[float, str]] = {}
+        for unit, beds in (("ward", ward), ("icu", icu)):
+            if beds > 0:
+                what = "funded beds" if share[unit] == 1.0 else f"funded beds x {share[unit]:g}"
+                units[unit] = (beds * share[unit], f"{what} ({beds})")
         if str(fac["has_ed"]).lower() in ("true", "1", "yes"):
-            visits_day = ED_VISITS_PER_WARD_BED * ward / 365.0
-            units["ed"] = round(visits_day * ED_HOURS_PER_VISIT / 24.0)
-        for unit, census in units.items():
+            if ed_census is not None and ed_census.get(fac["facility_id"], 0.0) > 0:
+                census = float(ed_census[fac["facility_id"]])
+                units["ed"] = (census, f"90th centile of the model's ED census ({census:.0f})")
+            else:
+                census = round(ED_VISITS_PER_WARD_BED * ward / 365.0 * ED_HOURS_PER_VISIT / 24.0)
+                units["ed"] = (census, f"mean ED census ({census})")
+        for unit, (census, what) in units.items():
             if census <= 0:
                 continue
             rows.append(
                 {
                     "facility_id": fac["facility_id"],
                     "unit": unit,
-                    "nurses_per_shift": max(1, math.ceil(census / BC_RATIOS[unit])),
+                    "nurses_per_shift": max(1, math.ceil(census / BC_RATIOS[unit] - 1e-9)),
                     "shifts_per_day": shifts_per_day,
                     "patients_per_nurse": BC_RATIOS[unit],
                     "hourly_wage": RN_HOURLY_WAGE,
@@ -169,10 +194,8 @@ def estimate_staffing(facilities: pd.DataFrame, shifts_per_day: int = 2) -> pd.D
                     "agency_hourly": AGENCY_HOURLY,
                     "source": "ratio: BC minimum nurse-patient ratios (2024); wage and agency "
                     "rate: CTV News (2023); overtime double time: assumption",
-                    "note": (
-                        f"est.: roster = {'mean ED census' if unit == 'ed' else 'funded beds'} "
-                        f"({census}) at the minimum ratio; 12-hour shifts (assumption)"
-                    ),
+                    "note": f"est.: roster = {what} at the minimum ratio; 12-hour shifts "
+                    "(assumption)",
                 }
             )
     return pd.DataFrame(rows)

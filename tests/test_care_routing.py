@@ -49,6 +49,30 @@ def test_a_site_past_its_threshold_diverts_emergencies_to_the_next_nearest():
     assert _col(model, "ed_visits")[0, second.index] == 3
 
 
+def test_a_site_whose_ed_works_short_diverts_emergencies_but_not_planned_care():
+    """``Facility.ed_short`` (set by staffing) diverts new emergencies to the next nearest
+    site as a site at its threshold does, with beds free; planned care still comes."""
+    model = _model(max_divert_minutes=600)
+    zone = 0
+    order = np.argsort(model.region.zone_facility_minutes[zone])
+    near, second = model.care.facilities[order[0]], model.care.facilities[order[1]]
+    near.ed_short = True
+    ids = _residents(model, zone, 4)
+    model.request_care(NeedBatch.build(ids[:3], MEDICAL, ward_days=5))
+    model.request_care(NeedBatch.build(ids[3:], SURGICAL, ward_days=5, elective=True))
+    model.step()
+    assert {model.care.patients[int(r)].site.index for r in ids[:3]} == {second.index}
+    assert model.care.patients[int(ids[3])].site.index == near.index
+    assert _col(model, "diversions")[0, near.index] == 3
+    for fac in model.care.facilities:  # every ED short: the nearest anyway, uncounted
+        fac.ed_short = True
+    more = _residents(model, zone, 6)[4:]
+    model.request_care(NeedBatch.build(more, MEDICAL, ward_days=5))
+    model.step()
+    assert {model.care.patients[int(r)].site.index for r in more} == {near.index}
+    assert _col(model, "diversions")[1, near.index] == 0
+
+
 def test_planned_surgery_is_not_diverted_and_tertiary_needs_go_to_the_tertiary_site():
     model = _model(divert_at=1.0)
     zone = 0

@@ -6,7 +6,8 @@ come from the region's facilities table and change with scenario events
 (:class:`popsim.events.ChangeBeds`). Surge allowances (shares of funded ward and ICU
 beds) let the census exceed funded beds with hallway and surge beds; past them, admitted
 patients board in the ED until a ward bed frees, or are held outside the ICU until an
-ICU bed does. Staffed beds, when a staffing module sets them, lower these limits. The
+ICU bed does. Staffed beds, when a staffing module sets them, lower these limits; an ED
+working short (``ed_short``) makes the site divert new emergency arrivals. The
 model measures demand beyond beds; it never refuses a patient.
 
 Status follows the table: ``open`` sites are open unless a ``close_date`` has passed;
@@ -84,6 +85,10 @@ class Facility(mesa.Agent):
             no more than the staffed beds when those are set.
         ward_beds_in_use: funded ward beds, no more than the staffed ones when set (the
             denominator of the diversion load and of a transfer target's free beds).
+        ed_short: the emergency department works short today (fewer nurses than its
+            census needs after overtime and agency; a staffing module sets it, False
+            otherwise): the site diverts new emergency arrivals as a site at its
+            diversion threshold does.
         ward_census, icu_census, alc_census: patients in each unit (ALC patients occupy
             ward beds: ward occupancy is ``(ward_census + alc_census) / ward_beds``).
         n: patients by unit code (ED boarders, ward, ICU, ALC, held outside the ICU);
@@ -114,6 +119,7 @@ class Facility(mesa.Agent):
         self.surge_share = float(surge_share)
         self.icu_surge_share = float(icu_surge_share)
         self._staffed = [None, None]  # staffed ward and ICU beds (None: no limit)
+        self.ed_short = False
         self._beds = [int(row["ward_beds"]), int(row["icu_beds"])]  # funded ward, ICU
         self._limits()
         status = str(row["status"])

@@ -3,8 +3,10 @@
 - A need arrives at the nearest open site by travel time from the resident's zone
   (a site with an ED for emergencies; any open site with ward beds for planned care).
 - A site past its diversion threshold (ward occupancy of funded beds, or of the staffed
-  ones when fewer, counting ED boarders) sends new emergency arrivals to the next nearest site that is not, if it is
-  at most ``max_divert_minutes`` further; the diversion is counted at the first site.
+  ones when fewer, counting ED boarders), or whose emergency department works short of
+  nurses today (``Facility.ed_short``), sends new emergency arrivals to the next nearest
+  site that is neither, if it is at most ``max_divert_minutes`` further; the diversion
+  is counted at the first site.
 - Tertiary needs (trauma, cardiac) go to the nearest open tertiary site; needs that
   start in the ICU go to the nearest open site with ICU beds.
 - Referral: an emergency arriving at a site is referred on, with the probability of the
@@ -114,18 +116,19 @@ class Router:
         if not candidates:  # no open ED anywhere: any open site with beds
             return self._planned[zone]
         # the nearest open ED, unless its load (ward + ALC + ED boarders over funded ward
-        # beds; written out here, this is called for every need) is at the threshold: then
-        # the nearest within the extra minutes that is not, else the nearest anyway
+        # beds; written out here, this is called for every need) is at the threshold or its
+        # ED works short: then the nearest within the extra minutes that is not, else the
+        # nearest anyway
         nearest, fac, minutes = candidates[0]
         n, beds = fac.n, fac.ward_beds_in_use
-        if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at:
+        if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at and not fac.ed_short:
             return nearest, nearest
         limit = minutes + self.max_divert_minutes
         for f, fac, minutes in candidates[1:]:
             if minutes > limit:
                 break
             n, beds = fac.n, fac.ward_beds_in_use
-            if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at:
+            if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at and not fac.ed_short:
                 return f, nearest
         return nearest, nearest
 

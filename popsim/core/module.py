@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from datetime import date
+    from pathlib import Path
+
     from pydantic import BaseModel
 
     from popsim.core.events import Event
@@ -95,7 +98,10 @@ class SectionResolver(Protocol):
     """What a module gets to check its section against the region and the run's days;
     ``key`` is relative to the section (``seed_zones[0]``) and errors name the spec file
     and the full key (``scenarios.<name>.epidemic.seed_zones[0]`` when the scenario set it).
+    ``region`` is the region the spec runs on.
     """
+
+    region: Any
 
     def zone(self, name: str | int, key: str) -> int:
         """The index of a zone by id, name or index."""
@@ -105,6 +111,12 @@ class SectionResolver(Protocol):
 
     def day(self, day: int, key: str) -> int:
         """``day`` itself, checked to be a day of the run (0-based)."""
+
+    def path(self, value: str, key: str) -> Path:
+        """A file named in the section: relative to the spec's folder unless absolute."""
+
+    def dates(self) -> tuple[date, int]:
+        """The run's start date and number of days."""
 
     def error(self, key: str, problem: str) -> Exception:
         """An exception naming the spec file, the key and the problem; the caller raises it."""
