@@ -17,6 +17,9 @@ from popsim import record
 from popsim.cli import main
 from popsim.files import LOCK_NAME
 
+# Every test here runs `popsim run` on a local Dask cluster (directly or through a fixture).
+pytestmark = pytest.mark.cluster
+
 SPEC = """
 region = "synthetic"
 start = 2026-01-01

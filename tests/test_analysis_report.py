@@ -195,6 +195,7 @@ events = [{ day = 1, close = "F2" }, { day = 0, facility = "F3", ward_beds = -8 
 DAYS_RE = re.compile(r"(\S+) (\d+)(?: \((\d+)/(\d+) replicates\))?")
 
 
+@pytest.mark.cluster
 def test_run_summary_days_over_equal_the_tables(tmp_path: Path, capsys) -> None:
     """The end-of-run summary's days over capacity (mean over replicates) are the
     analysis tables' (site, unit total, whole run): one definition."""

@@ -97,6 +97,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.mark.cluster
 def test_out_never_deletes_files_popsim_did_not_write(tmp_path, capsys, monkeypatch):
     """Defect: every hidden *.tmp under --out was deleted, even when the run was refused;
     `--out ""` was the current folder."""
@@ -162,6 +163,7 @@ def test_spec_without_toml_suffix_is_refused(tmp_path, capsys):
     assert "a run spec is a TOML file" in one_line_error(capsys)
 
 
+@pytest.mark.cluster
 def test_scheduler_that_does_not_answer_is_one_line(tmp_path, capsys):
     import socket
 
@@ -202,6 +204,7 @@ def test_unwritable_output_folder_is_refused_before_computing(tmp_path, capsys):
     assert "output folder is not writable" in one_line_error(capsys)
 
 
+@pytest.mark.cluster
 def test_closed_stdout_ends_quietly_with_complete_outputs(tmp_path):
     """Defect: `popsim run ... | head -1` ended in a BrokenPipeError traceback."""
     spec = tmp_path / "tiny.toml"

@@ -40,6 +40,7 @@ def write_csv(tmp_path, text: str, name: str = "obs.csv"):
     return path
 
 
+@pytest.mark.cluster
 def test_a_replicate_of_a_run_is_valid_observed_data(run_dir, region):
     part = run_dir / "facility_day" / "scenario=baseline" / "part-0000.parquet"
     obs = load_observed(part, region, START, LAST)

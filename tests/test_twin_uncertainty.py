@@ -80,6 +80,7 @@ def test_bad_distribution_names_the_parameter(value, needle):
     assert "epidemic.r0" in str(err.value) and needle in str(err.value)
 
 
+@pytest.mark.cluster
 def test_run_records_each_replicates_draw_in_its_manifest(tmp_path):
     spec = tmp_path / "u.toml"
     spec.write_text(
@@ -154,6 +155,7 @@ def test_replicates_take_distinct_rows_until_the_table_is_used_up(n, seed):
     assert rows[n:] == rows[:n]  # then again in the same order
 
 
+@pytest.mark.cluster
 def test_each_replicate_runs_one_row_of_the_draws_table(tmp_path):
     spec_path = _draws_spec(tmp_path, TABLE, replicates=4)
     assert main(["run", str(spec_path), "--workers", "1", "--quiet"]) == 0
