@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 from conftest import facility_metric as _col
 
-from popsim.care.facility import WARD
+from popsim.care.facility import ALC, WARD
 from popsim.care.network import CareParams
 from popsim.care.seeding import STAY_DAYS
+from popsim.demand import P_ALC_BAND, P_ALC_TYPE
 from popsim.model import ModelConfig, RegionModel
+from popsim.needs import MEDICAL
 from popsim.synth import synthetic_region
 
 
@@ -103,8 +105,29 @@ def test_seeded_ed_boarders_wait_for_a_ward_bed_and_take_the_first_ones_freed():
     assert _col(model, "ed_boarding")[0, 0] == 6 and _col(model, "ward_census")[0, 0] == full
     assert _col(model, "admissions")[0].sum() == 0
     boarders = [p for p in model.care.patients.values() if p.unit == ED]
-    assert len(boarders) == 6 and all(p.phases == ((WARD, p.phases[0][1]),) for p in boarders)
+    assert len(boarders) == 6 and all(p.phases[0][0] == WARD for p in boarders)
+    assert all(unit == ALC for p in boarders for unit, _ in p.phases[1:])
     assert not site.ward_free()
     site.change_beds(6, 0)
     model.step()
     assert all(p.unit == WARD and p.site is site for p in boarders)
+
+
+def test_seeded_ward_patients_go_on_to_alc_like_new_medical_stays():
+    """A forecast's ALC census must not drain: seeded ward patients who survive go on to
+    ALC with the demand module's probability for a medical stay of their age band (the
+    expected count, less the seeded 3% who die; 4 binomial standard errors), and the ALC
+    census rises from zero once their ward phases end."""
+    model = _model(days=40, population=30_000)
+    n = 4000
+    model.care.seed_census({(0, "ward"): n}, np.random.default_rng(11))
+    patients = list(model.care.patients.values())
+    went = np.array([any(u == ALC for u, _ in p.phases) for p in patients])
+    p_alc = (P_ALC_BAND * P_ALC_TYPE[MEDICAL])[[p.band for p in patients]] * 0.97
+    expected, se = p_alc.sum(), np.sqrt((p_alc * (1 - p_alc)).sum())
+    assert abs(went.sum() - expected) < 4 * se and went.sum() > 0
+    assert not any(p.dies for p, w in zip(patients, went, strict=True) if w)
+    assert _col(model, "alc_census")[0, 0] == 0
+    for _ in range(20):
+        model.step()
+    assert _col(model, "alc_census")[:21, 0].max() > 0

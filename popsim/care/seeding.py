@@ -22,6 +22,14 @@ order seeded) have a ward stay that is about to start: drawn from the ward distr
 not length-biased (assumption: a boarder's wait is short against its stay), counted
 from today like a new patient's, who boards on the day it is admitted.
 
+Onward ALC: a seeded ward, ICU or boarding patient who survives goes on to an ALC stay
+with the everyday demand module's probability for a medical stay of its age band
+(``P_ALC_BAND`` x ``P_ALC_TYPE``, times the demand module's ``rel_alc`` when the model has
+one), of a length drawn from the same ALC distribution as a new stay's. Without it no
+seeded patient would ever become ALC, and a forecast's ALC census would drain after its
+as-of date. Assumption: a patient found on the ward is as likely to go on to ALC as a
+new admission of its age band (the length bias of the snapshot is ignored here).
+
 Outcomes: an ICU patient dies at the end of its stay with the care parameters'
 ``p_death_icu``; ward, ALC and boarding patients with 0.03 (the demand module's
 in-hospital death share, about 3% of stays; an assumption). Seeded patients are residents of the site's zone
@@ -38,6 +46,15 @@ import numpy as np
 
 from popsim.care.facility import ALC, ED, ICU, WARD
 from popsim.care.patient import Patient, plan_path
+from popsim.demand import (
+    ALC_MEAN_DAYS,
+    ALC_SD_DAYS,
+    P_ALC_BAND,
+    P_ALC_TYPE,
+    Demand,
+    lognormal,
+    to_days,
+)
 from popsim.needs import MEDICAL
 
 #: A :class:`popsim.care.network.CareNetwork` (not imported: the network imports this module).
@@ -69,6 +86,14 @@ def remaining_days(rng: np.random.Generator, unit: int, n: int) -> np.ndarray:
     whole = rng.lognormal(mu + s2, np.sqrt(s2), n)  # length-biased stays
     left = whole * (1.0 - rng.random(n))
     return np.clip(np.ceil(left), 1, 3650).astype(np.int64)
+
+
+def _rel_alc(model: Any) -> float:
+    """The demand module's ``rel_alc`` (1.0 when the model has no demand module)."""
+    for module in getattr(model, "modules", ()):
+        if isinstance(module, Demand):
+            return float(module.params.rel_alc)
+    return 1.0
 
 
 def _check(census: Mapping[tuple[int, str], int], n_facilities: int) -> list[tuple[int, int, int]]:
@@ -107,6 +132,7 @@ def seed_census(
         ED: P_DEATH_WARD,
         ICU: network.params.p_death_icu,
     }
+    p_alc_band = np.minimum(1.0, P_ALC_BAND * P_ALC_TYPE[MEDICAL] * _rel_alc(model))
     zones: dict[int, np.ndarray] = {}
     for fac_i, unit, count in rows:
         if count == 0:
@@ -128,10 +154,20 @@ def seed_census(
             left = remaining_days(rng, unit, count).tolist()
         after = stay_days(rng, WARD, count) if unit == ICU else np.zeros(count, np.int64)
         after = after.tolist()
-        dies = (rng.random(count) < p_death[unit]).tolist()
-        first = WARD if unit == ED else unit
-        for r, days, ward_after, die in zip(ids.tolist(), left, after, dies, strict=True):
-            phases = plan_path(days, ward_after, 0) if unit == ICU else ((first, days),)
+        dies = rng.random(count) < p_death[unit]
+        alc = np.zeros(count, np.int64)
+        if unit != ALC:  # onward ALC for survivors (module docstring)
+            goes = (rng.random(count) < p_alc_band[pop.band[ids]]) & ~dies
+            stays = to_days(lognormal(rng, ALC_MEAN_DAYS, ALC_SD_DAYS, count), 3, 365)
+            alc = np.where(goes, stays, 0)
+        rows_ = zip(ids.tolist(), left, after, alc.tolist(), dies.tolist(), strict=True)
+        for r, days, ward_after, alc_days, die in rows_:
+            if unit == ICU:
+                phases = plan_path(days, ward_after, alc_days)
+            elif unit == ALC:
+                phases = ((ALC, days),)
+            else:  # ward, or a boarder whose ward stay is about to start
+                phases = plan_path(0, days, alc_days)
             p = Patient(model, r, MEDICAL, int(pop.zone[r]), int(pop.band[r]), day, phases, die)
             p.prevalent = True
             network.place.start(p, site, unit, day)
