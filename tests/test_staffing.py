@@ -338,6 +338,7 @@ def test_staffing_events_in_a_spec(region):
         assert f"events[0].{key}" in str(err.value)
 
 
+@pytest.mark.cluster
 def test_run_writes_staff_day_parquet(tmp_path):
     from popsim.cli import main
 
