@@ -121,14 +121,17 @@ def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray)
     p_household = min(1.0, want / (others * mean_rel)) if others > 0 and want > 0 else 0.0
     beta = 0.0
     # the housemates by band once (a pass over every resident: about 0.1 s at 2 million),
-    # not once per step of the bisection
+    # and the two parts of the matrix once: it is linear in beta (K = beta * community +
+    # household), so each step of the bisection only scales and adds them
     h = household_matrix(pop)
-    rho_community = spectral_radius(next_generation(p, pop, 1.0, 0.0, h))
-    if rho_community > 0 and spectral_radius(next_generation(p, pop, 0.0, p_household, h)) < p.r0:
+    community = next_generation(p, pop, 1.0, 0.0, h)
+    household = next_generation(p, pop, 0.0, p_household, h)
+    rho_community = spectral_radius(community)
+    if rho_community > 0 and spectral_radius(household) < p.r0:
         lo, hi = 0.0, p.r0 / rho_community
         for _ in range(50):
             mid = (lo + hi) / 2
-            if spectral_radius(next_generation(p, pop, mid, p_household, h)) < p.r0:
+            if spectral_radius(mid * community + household) < p.r0:
                 lo = mid
             else:
                 hi = mid

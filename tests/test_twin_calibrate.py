@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
+import types
 
 import pandas as pd
 import pytest
 
 from popsim.cli import main
+from popsim.errors import PopsimError, SpecError
 from popsim.record import manifests
 from popsim.scenario import load_spec
 from popsim.twin import tomlw
-from popsim.twin.calibrate import calibrate
+from popsim.twin.calibrate import calibrate, drive_trials, open_study
 
 CALIBRATION = """
 [calibration]
@@ -129,3 +131,50 @@ def test_unknown_target_exits_2(twin, tmp_path, capsys):
     code = main(["calibrate", str(bad), "--observed", str(observed), "--trials", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "calibration.targets" in err and "Traceback" not in err
+
+
+def test_study_resumes_the_same_calibration_and_refuses_another(tmp_path):
+    import optuna
+
+    dist = {"x": optuna.distributions.FloatDistribution(0.0, 1.0)}
+    study = open_study(tmp_path, "s", 1, "aaa", force=False)
+    done = study.ask(dist)
+    study.tell(done, 1.0)
+    study.ask(dist)  # in flight when the calibration was interrupted
+    again = open_study(tmp_path, "s", 1, "aaa", force=False)
+    assert [t.state.name for t in again.get_trials()] == ["COMPLETE", "FAIL"]
+    assert again.best_params == done.params
+    with pytest.raises(PopsimError, match="another spec or observed file"):
+        open_study(tmp_path, "s", 1, "bbb", force=False)
+    assert open_study(tmp_path, "s", 1, "bbb", force=True).get_trials() == []
+
+
+def _score(x: float) -> float:
+    if x > 0.85:
+        raise SpecError("<spec>", "calibration", "refused")
+    return -((x - 0.3) ** 2)
+
+
+def test_trials_run_as_they_finish_until_the_total(tmp_path, dask_cluster):
+    import optuna
+
+    _, client = dask_cluster
+    study = open_study(tmp_path, "s", 3, "f", force=False)
+    dist = {"x": optuna.distributions.FloatDistribution(0.0, 1.0)}
+    in_flight = []
+
+    def submit(trial):
+        running = [t for t in study.get_trials(deepcopy=False) if t.state.name == "RUNNING"]
+        in_flight.append(len(running))
+        return client.submit(_score, trial.params["x"], pure=False)
+
+    bar = types.SimpleNamespace(update=lambda n: None)
+    assert drive_trials(study, dist, submit, 30, 0, 4, bar) == 30
+    states = [t.state.name for t in study.get_trials()]
+    assert states.count("COMPLETE") == 30 and len(states) == 30 + states.count("FAIL")
+    assert max(in_flight) <= 4  # never more than asked for in flight
+    # every refused trial is one the model refused
+    assert all(t.params["x"] > 0.85 for t in study.get_trials() if t.state.name == "FAIL")
+    # resumed with a larger total: only the missing trials run
+    assert drive_trials(study, dist, submit, 34, 30, 4, bar) == 34
+    assert [t.state.name for t in study.get_trials()].count("COMPLETE") == 34

@@ -6,6 +6,11 @@ Each origin's forecast (:func:`popsim.twin.forecast.run_forecast`) sees only the
 to its origin; it is kept in ``backtest/forecasts/as_of=<date>.parquet`` so an
 interrupted backtest resumes with the origins still missing.
 
+Parameters: the spec's own table of draws (``[parameters] draws``, e.g. a calibrated
+spec's accepted draws), else the accepted draws of a calibration of the spec
+(``runs/<name>/calibration/draws.parquet``) when there is one, else the spec's values;
+replicate ``r`` of each forecast takes draw ``r`` (modulo their number).
+
 Every observed value after an origin (horizons 1..``days``) is scored
 (:mod:`popsim.twin.score`) for the model and two point-forecast baselines:
 
@@ -113,6 +118,8 @@ def backtest(
     base = default_out(spec_path)
     draws_path = base / "calibration" / "draws.parquet"
     draws = pd.read_parquet(draws_path) if draws_path.is_file() else None
+    if spec._draws is not None:  # the spec's own [parameters] draws come first
+        draws = spec._draws.frame()
     folder = Path(out) if out is not None else base / "backtest"
     (folder / "forecasts").mkdir(parents=True, exist_ok=True)
     start = first or spec.start + dt.timedelta(days=28)
