@@ -61,6 +61,37 @@ def _html(path: Path, title: str, png: bytes, tables: list[tuple[str, pd.DataFra
     write_text(path, "\n".join(parts))
 
 
+def _has_data(window: pd.DataFrame, fan: list, fac_ids: list[str], site: str, metrics) -> bool:
+    """Whether a site has any non-zero observed or simulated value of the targets."""
+    obs = window[window["facility"] == site]
+    if any(obs[m].fillna(0).abs().sum() > 0 for m in metrics):
+        return True
+    fi = fac_ids.index(site)
+    return any(fd[:, fi, names.index(m)].any() for fd, names in fan for m in metrics)
+
+
+def _observed_series(
+    window: pd.DataFrame, site: str, metric: str, fac_ids: list[str]
+) -> tuple[list, np.ndarray]:
+    """Observed dates and values of one site, or of the region: its ``all`` rows if
+    reported, else the sum over the sites on days every site reported the metric."""
+    if site != ALL or (window["facility"] == ALL).any():
+        obs = window[window["facility"] == site].dropna(subset=[metric])
+        return list(obs["date"]), obs[metric].to_numpy(dtype=float)
+    sites = window[window["facility"].isin(fac_ids)]
+    per_day = sites.groupby("date")[metric].agg(["sum", "count"])
+    complete = per_day[per_day["count"] == sites["facility"].nunique()]
+    return list(complete.index), complete["sum"].to_numpy(dtype=float)
+
+
+def _dates_axis(ax) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=5)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
 def _series(fd: np.ndarray, names: list[str], fac: int, metric: str) -> np.ndarray:
     col = fd[:, :, names.index(metric)]
     return col.sum(axis=1) if fac < 0 else col[:, fac]
@@ -78,10 +109,13 @@ def fit_page(
     last: dt.date,
 ) -> Path:
     """``fit.png`` and ``fit.html``: observed points against the 5-95% fan and median of
-    the accepted draws' simulated series, per site (and the region) and target."""
+    the accepted draws' simulated series, per site and target; first the region's total
+    (observed as ``all``, or the sum of the sites' values on days every site reported).
+    Sites with nothing observed or simulated (a closed site) are left out."""
     fac_ids = list(spec.load_region().facility_ids)
-    sites = [f for f in [*fac_ids, ALL] if (observed.facility["facility"] == f).any()]
     metrics = [m for m in cal.targets if m in observed.metrics]
+    window = observed.between(first, last).facility
+    sites = [ALL] + [f for f in fac_ids if _has_data(window, fan, fac_ids, f, metrics)]
     fig, axes = _figure(max(1, len(sites)), max(1, len(metrics)))
     for i, site in enumerate(sites):
         fi = -1 if site == ALL else fac_ids.index(site)
@@ -93,11 +127,11 @@ def fit_page(
                 lo, med, hi = np.percentile(runs, [5, 50, 95], axis=0)
                 ax.fill_between(dates, lo, hi, alpha=0.3, color="tab:blue", label="5-95%")
                 ax.plot(dates, med, color="tab:blue", lw=1, label="median")
-            obs = observed.facility[observed.facility["facility"] == site]
-            obs = obs[(obs["date"] >= first) & (obs["date"] <= last)]
-            ax.plot(obs["date"], obs[metric], ".", ms=3, color="black", label="observed")
-            ax.set_title(f"{site} {metric}", fontsize=9)
+            days, values = _observed_series(window, site, metric, fac_ids)
+            ax.plot(days, values, ".", ms=3, color="black", label="observed")
+            ax.set_title(f"{'all sites' if site == ALL else site}: {metric}", fontsize=9)
             ax.tick_params(labelsize=7)
+            _dates_axis(ax)
     axes[0][0].legend(fontsize=7)
     png = _save(fig, folder / "fit.png")
     best_table = pd.DataFrame({"parameter": list(best), "best": list(best.values())})
