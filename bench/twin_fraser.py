@@ -74,7 +74,13 @@ BANDS = [(1, 7), (8, 14), (15, 21), (22, 28)]
 
 def by_horizon(detail: pd.DataFrame) -> pd.DataFrame:
     """Mean WIS per method and the model's 50%/90% coverage, per week of horizon, over
-    every scored value (all sites and metrics)."""
+    every scored value of the sites and metrics whose observed series is not all zero (a
+    closed site, or ED boarding when beds never run out, is trivially forecast)."""
+    model = detail[detail["method"] == "model"]
+    moving = model.groupby(["facility", "metric"])["observed"].apply(lambda s: (s != 0).any())
+    keep = set(moving[moving].index)
+    pairs = pd.Series(list(zip(detail["facility"], detail["metric"], strict=True)))
+    detail = detail[pairs.isin(keep).to_numpy()]
     rows = []
     for lo, hi in BANDS:
         d = detail[(detail["horizon"] >= lo) & (detail["horizon"] <= hi)]
@@ -187,7 +193,7 @@ def main() -> None:
             f"{len(d)} accepted draws {r['accepted'][0]:.3f}..{r['accepted'][1]:.3f}"
             f" ({'covers' if r['covered'] else 'MISSES'} the truth)"
         )
-    print("backtest, all sites and metrics, by horizon (days):")
+    print("backtest by horizon (days), every site and metric with a non-zero observed series:")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     out = {
         "population": args.population,
