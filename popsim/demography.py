@@ -13,7 +13,13 @@ Assumptions (stated, replaceable by official tables through the parameters):
   Counter-based draws: each day's deaths come from a stream keyed by the day, drawn on
   the cell index (dead rows dropped), so another module's deaths move no later draw.
 - **Births**: age-specific fertility of women 15-49 (total fertility about 1.25, BC
-  and Fraser 2021-22 about 1.1-1.3); a newborn joins the mother's household and zone.
+  and Fraser 2021-22 about 1.1-1.3), spread over the year: each day a woman gives
+  birth with probability ``fertility / 365`` (counter-based: a stream keyed by the day,
+  drawn on the cell index, like the deaths). A newborn joins the mother's household and
+  zone at once (counted among the living from its birth day) and the cell indexes on
+  the first day of the next month (a re-index sorts every row: monthly, not daily), so
+  for up to a month a newborn is neither drawn to die nor to need care; it is 0 until
+  the first anniversary after its first birthday.
 - **Growth**: net migration each year brings the living population to
   ``(1 + growth_rate)`` times the last year's (BC Stats projects Fraser Health to grow
   about 1.5-2% a year, 1.85 million in 2021 to about 2.0 million in 2025-26).
@@ -21,8 +27,9 @@ Assumptions (stated, replaceable by official tables through the parameters):
   households in zones in proportion to their population; a negative net flow removes
   random residents (out-migration, not counted as deaths).
 
-Ageing, births and migration happen together on each anniversary of the start day,
-followed by one ``model.reindexed()``: indexes are rebuilt yearly, never daily.
+Ageing and migration happen together on each anniversary of the start day, followed
+by one ``model.reindexed()``; otherwise indexes are rebuilt on the first of a month when
+residents were born since the last re-index, never daily.
 """
 
 from __future__ import annotations
@@ -103,6 +110,7 @@ class Demography(Module):
         self.p_death_day = -np.expm1(np.log1p(-np.asarray(params.death_rate)) / DAYS_PER_YEAR)
         self.n_deaths = 0
         self.n_births = 0
+        self.year_births = 0  # since the last anniversary
         self.n_migrants = 0
         self.yearly: list[dict[str, float]] = []
 
@@ -112,6 +120,12 @@ class Demography(Module):
         self.p_death_day = self.community_death_day(model)
         # daily death probability of each (zone, band) cell, in alive_counts.ravel() order
         self.p_death_cell = np.tile(self.p_death_day, model.pop.n_zones)
+        # daily birth probability of a woman of each cell (a rate a day; the rows drawn
+        # that are not living women are dropped)
+        fertility = np.asarray(self.params.fertility, dtype=np.float64)
+        self.p_birth_cell = np.tile(fertility / DAYS_PER_YEAR, model.pop.n_zones)
+        self.first_newborn = model.pop.n  # rows from here on: born since the last anniversary
+        self.n_unindexed = 0  # rows born since the last re-index
 
     def community_death_day(self, model: RegionModel) -> np.ndarray:
         """Daily death probability by band of a resident out of hospital.
@@ -136,6 +150,9 @@ class Demography(Module):
     def step(self, model: RegionModel) -> None:
         if model.day > 0 and model.day % DAYS_PER_YEAR == 0:
             self.new_year(model)
+        elif self.n_unindexed and model.date.day == 1:
+            model.reindexed()  # the last month's newborns join the cell indexes
+            self.n_unindexed = 0
         # counter-based: one stream per day, drawn on the cell index (dead rows
         # included), so other modules' deaths and admissions change no later draw
         pop = model.pop
@@ -145,56 +162,56 @@ class Demography(Module):
             ids = pop.draw_rows(k, rng)
             ids = np.unique(ids[pop.alive[ids] & ~pop.in_hospital[ids]])
             self.n_deaths += len(model.kill(ids))
+        self._births(model)
+
+    def _births(self, model: RegionModel) -> None:
+        """Today's births: mothers drawn on the cell index (counter-based, a stream of
+        their own keyed by the day), the newborns appended to the population."""
+        pop = model.pop
+        rng = model.stream(f"{self.name}.births:{model.day}")
+        k = rng.binomial(pop.cell_size, self.p_birth_cell)
+        if not k.any():
+            return
+        ids = pop.draw_rows(k, rng)
+        mothers = np.unique(ids[pop.alive[ids] & (pop.sex[ids] == 0)])
+        n = len(mothers)
+        if n == 0:
+            return
+        sex = (rng.random(n) < self.params.p_male_birth).astype(np.uint8)
+        pop.append(np.zeros(n, np.uint8), sex, pop.zone[mothers], pop.household[mothers])
+        self.n_births += n
+        self.year_births += n
+        self.n_unindexed += n
 
     def new_year(self, model: RegionModel) -> None:
-        """Age everyone a year, add the year's births and net migrants, reindex."""
+        """Age everyone a year (but the year's newborns), add the net migrants, reindex."""
         self.rng = model.stream(f"{self.name}.year:{model.day}")
         pop, rng, p = model.pop, self.rng, self.params
-        pop.advance_ages(1)
-        births = self._births(model)
+        pop.advance_ages(1, spare_from=self.first_newborn)
         target = round(self.year_start_alive * (1 + p.growth_rate))
-        net = target - (pop.n_alive + len(births))
-        self._add_births(model, births)
+        net = target - pop.n_alive  # (the year's newborns are among the living)
         if net > 0:
             self._immigrate(model, net)
         elif net < 0:
             living = np.flatnonzero(pop.alive & ~pop.in_hospital)
             gone = rng.choice(living, min(-net, len(living)), replace=False)
             pop.emigrate(gone)  # out-migration: not a death
-        self.n_births += len(births)
         self.n_migrants += net
         model.reindexed()
+        self.n_unindexed = 0
+        self.first_newborn = pop.n
         alive = pop.alive
         self.yearly.append(
             {
                 "day": model.day,
                 "alive": float(alive.sum()),
                 "mean_age": float(pop.age[alive].mean()),
-                "births": float(len(births)),
+                "births": float(self.year_births),
                 "net_migrants": float(net),
             }
         )
         self.year_start_alive = pop.n_alive
-
-    def _births(self, model: RegionModel) -> np.ndarray:
-        """Mothers of this year's births (living women, by fertility of their band)."""
-        pop = model.pop
-        fert = np.asarray(self.params.fertility)
-        bands = np.flatnonzero(fert > 0)
-        cells = [z * N_AGE_BANDS + b for z in range(pop.n_zones) for b in bands]
-        if not cells:
-            return np.empty(0, dtype=np.int64)
-        ids = np.concatenate([pop.cell_members(c) for c in cells]).astype(np.int64)
-        ids = ids[pop.alive[ids] & (pop.sex[ids] == 0)]
-        # after ageing the band may have moved: use the current band's fertility
-        return ids[self.rng.random(len(ids)) < fert[pop.band[ids]]]
-
-    def _add_births(self, model: RegionModel, mothers: np.ndarray) -> None:
-        pop, n = model.pop, len(mothers)
-        if n == 0:
-            return
-        sex = (self.rng.random(n) < self.params.p_male_birth).astype(np.uint8)
-        pop.append(np.zeros(n, np.uint8), sex, pop.zone[mothers], pop.household[mothers])
+        self.year_births = 0
 
     def _immigrate(self, model: RegionModel, n: int) -> None:
         pop, rng = model.pop, self.rng

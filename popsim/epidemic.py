@@ -34,7 +34,11 @@ at the start (prior immunity). Hospitalised residents are handed to the care net
 (:class:`popsim.needs.NeedBatch`) on the day they need a bed, with their planned path:
 ward, or ICU then ward; those who die do so on the ward or after ICU (the care network
 carries the death out). A resident already in hospital for something else when they
-turn severe is not admitted twice: counted in ``n_severe_in_hospital``.
+turn severe gets the epidemic's path too, without a second admission: the need goes to
+the care network like any other, which re-plans the inpatient's stay (each day the more
+intensive unit of the two paths, ICU if critical; the longer of the two stays; death if
+either path ends in death); counted in ``n_severe_in_hospital``, not in
+``n_hospitalised``.
 
 Default contact matrix: a *synthetic* POLYMOD-like matrix (stated assumption, not the
 measured one): strong same-age mixing highest for school ages, a parent-child ridge
@@ -104,10 +108,11 @@ class Epidemic(Module):
         self.n_infections_total = 0
         self.daily_infections: list[int] = []
         self.n_immune_at_start = 0
-        # residents already in hospital (for something else) when they turn severe: the
-        # care network does not take a second admission; counted, not lost silently
+        # residents already in hospital (for something else) when they turn severe: their
+        # stay is re-planned by the care network (no second admission)
         self.n_severe_in_hospital = 0
-        self.n_hospitalised = 0  # epidemic needs handed to care
+        self.n_hospitalised = 0  # epidemic needs handed to care (new admissions)
+        # critical and dying among all of them (inpatients included)
         self.n_critical_total = 0
         self.n_dies_total = 0
 
@@ -118,7 +123,7 @@ class Epidemic(Module):
         self.rng_exposure = model.stream(f"{self.name}.exposure")
         nz = pop.n_zones
         self.n_cells = nz * N_AGE_BANDS
-        self.state = pop.epi_state
+        self._pop = pop
         self.counts = np.zeros((N_STATES, self.n_cells), dtype=np.int64)
         self.new_infections = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.n_severe = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
@@ -197,7 +202,6 @@ class Epidemic(Module):
 
     def on_reindex(self, model: RegionModel) -> None:
         pop = model.pop
-        self.state = pop.epi_state
         self.state[~pop.alive] = D  # the dead and those who moved away
         cell = pop.cell
         self.cell_of = cell.astype(np.int32)  # each resident's cell, as of this reindex
@@ -206,6 +210,13 @@ class Epidemic(Module):
         self.counts = counts.reshape(N_STATES, self.n_cells).astype(np.int64)
         self.counts[S] = pop.alive_counts.ravel() - self.counts[[E, IA, IS, R, V]].sum(axis=0)
         self.counts[D] = 0
+
+    @property
+    def state(self) -> np.ndarray:
+        """The ``epi_state`` column, read from the population each time: appending rows
+        (a day's births) replaces the column's array, so a kept reference would go
+        stale."""
+        return self._pop.epi_state
 
     # ---------------------------------------------------------------- queries
     def state_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -336,12 +347,13 @@ class Epidemic(Module):
     def _hospitalise(self, model: RegionModel, due: tuple[np.ndarray, ...]) -> None:
         ids, critical, icu, ward, dies = due
         pop = model.pop
-        self.n_severe_in_hospital += int((pop.alive[ids] & pop.in_hospital[ids]).sum())
-        ok = pop.alive[ids] & ~pop.in_hospital[ids]
+        ok = pop.alive[ids]
         ids, critical, icu, ward, dies = ids[ok], critical[ok], icu[ok], ward[ok], dies[ok]
         if len(ids) == 0:
             return
-        self.n_hospitalised += len(ids)
+        inpatient = int(pop.in_hospital[ids].sum())  # re-planned, not admitted again
+        self.n_severe_in_hospital += inpatient
+        self.n_hospitalised += len(ids) - inpatient
         self.n_critical_total += int(critical.sum())
         self.n_dies_total += int(dies.sum())
         cells = self._cells(model, ids)

@@ -354,11 +354,15 @@ class Population:
         return ids
 
     # ------------------------------------------------------------ demography
-    def advance_ages(self, years: int = 1) -> None:
-        """Everyone (living) is ``years`` older (capped at :data:`MAX_AGE`); call
+    def advance_ages(self, years: int = 1, spare_from: int | None = None) -> None:
+        """Everyone (living) is ``years`` older (capped at :data:`MAX_AGE`), except the
+        rows from ``spare_from`` on (e.g. the year's newborns, not yet a year old); call
         :meth:`reindex` (through ``model.reindexed()``) afterwards."""
         age = np.minimum(self.age.astype(np.int64) + years, MAX_AGE)
-        self.age = np.where(self.alive, age, self.age).astype(np.uint8)
+        older = self.alive.copy()
+        if spare_from is not None:
+            older[spare_from:] = False
+        self.age = np.where(older, age, self.age).astype(np.uint8)
         self.band = np.minimum(self.age // 10, N_AGE_BANDS - 1).astype(np.uint8)
 
     def append(
@@ -366,8 +370,12 @@ class Population:
     ) -> np.ndarray:
         """Add living residents (births, migrants) as new rows; returns their ids.
 
-        Module columns get their default value. Indexes are stale until :meth:`reindex`
-        (call ``model.reindexed()``), so batch additions (yearly), never daily.
+        Every column is a new array afterwards (a module reads its column from the
+        population, never keeps the array). Module columns get their default value. The living counts per cell
+        (``alive_counts``) include them at once; the cell and household indexes only
+        after :meth:`reindex` (call ``model.reindexed()``; it costs a sort of every row, so
+        additions are indexed in batches: demography's newborns monthly, migrants
+        yearly). Until then a new row is never drawn from a cell.
         """
         n_new = len(age)
         ids = np.arange(self.n, self.n + n_new, dtype=np.int64)
@@ -383,6 +391,7 @@ class Population:
         for name, column in self._extra.items():
             fill = np.full(n_new, column.default, dtype=column.dtype)
             setattr(self, name, np.concatenate([getattr(self, name), fill]))
+        np.add.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
         return ids
 
     @property

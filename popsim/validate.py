@@ -212,8 +212,8 @@ def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
     per_10k = 1e4 * hosp_exp / model.pop.n_alive
     icu = (infected * np.asarray(p.p_critical)).sum() / hosp_exp
     deaths = (infected * np.asarray(p.p_death)).sum() / hosp_exp
-    drawn_icu = e.n_critical_total / max(e.n_hospitalised, 1)
-    drawn_deaths = e.n_dies_total / max(e.n_hospitalised, 1)
+    drawn_icu = e.n_critical_total / max(hosp, 1)
+    drawn_deaths = e.n_dies_total / max(hosp, 1)
     somes = "Somes et al., Vaccine 2018 (unvaccinated, infection incl. asymptomatic)"
     return [
         Check(
@@ -289,7 +289,7 @@ def _covid_checks(region: Region, population: int, seed: int) -> list[Check]:
                 abs(got - exp) < tol,
             )
         )
-    icu = e.n_critical_total / max(e.n_hospitalised, 1)
+    icu = e.n_critical_total / max(e.n_hospitalised + e.n_severe_in_hospital, 1)
     out.append(
         Check(
             "COVID-19 ancestral: ICU share of hospitalised",

@@ -364,3 +364,17 @@ def test_epidemic_census_follows_the_epidemic_admissions():
     assert _col(result, "epidemic_admissions")[:, 0].tolist() == [4] + [0] * 7
     assert _col(result, "epidemic_census")[:, 0].tolist() == [4] * 5 + [0] * 3
     assert _col(result, "admissions")[0, 0] == 7
+
+
+def test_an_inpatient_with_an_epidemic_need_joins_the_epidemic_census_not_its_admissions():
+    region = synthetic_region(n_zones=1, n_facilities=1, population=3000)
+    model = RegionModel(region, ModelConfig(days=8), seed=1)
+    ids = np.flatnonzero(model.pop.alive)[:3]
+    model.request_care(NeedBatch.build(ids, MEDICAL, ward_days=6))
+    model.step()
+    model.request_care(NeedBatch.build(ids[:1], EPI_SEVERE, ward_days=3))
+    model.run(7)
+    result = model.results()
+    assert _col(result, "epidemic_admissions")[:, 0].sum() == 0
+    assert _col(result, "epidemic_census")[:, 0].tolist() == [0, 1, 1, 1, 1, 1, 0, 0]
+    assert _col(result, "admissions")[:, 0].sum() == 3

@@ -5,10 +5,12 @@ import dataclasses
 import numpy as np
 from conftest import NO_REFER as NO_REFER_SHARES
 from conftest import journey_of, residents_in_zone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from popsim.care.facility import ALC, ICU, WARD
 from popsim.care.network import CareParams
-from popsim.care.patient import EVENT_NAMES, JourneyLog, Patient, plan_path
+from popsim.care.patient import EVENT_NAMES, JourneyLog, Patient, merge_paths, plan_path
 from popsim.model import ModelConfig, RegionModel
 from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
 from popsim.synth import synthetic_region
@@ -150,3 +152,47 @@ def test_an_icu_step_down_to_a_full_ward_boards_until_a_bed_frees():
     names, days, units, _ = _events(model, int(ids[2]))
     assert names == ["arrive", "admit", "board", "admit", "discharge"]
     assert days == [0, 0, 2, 4, 5] and units[2:4] == ["ed", "ward"]
+
+
+_PHASES = st.lists(
+    st.tuples(st.sampled_from([ICU, WARD, ALC]), st.integers(1, 12)), min_size=1, max_size=3
+)
+_RANK = {ICU: 3, WARD: 2, ALC: 1}
+
+
+def _days(phases):
+    return [u for u, n in phases for _ in range(n)]
+
+
+@given(old=_PHASES, old_dies=st.booleans(), new=_PHASES, new_dies=st.booleans())
+def test_a_merged_path_gives_each_day_the_more_intensive_unit_of_the_two(
+    old, old_dies, new, new_dies
+):
+    merged, dies = merge_paths(tuple(old), old_dies, tuple(new), new_dies)
+    a, b, m = _days(old), _days(new), _days(merged)
+    # as long as the longer path, or the new one when it ends in death
+    assert len(m) == (len(b) if new_dies else max(len(a), len(b)))
+    for i, unit in enumerate(m):
+        here = [x[i] for x in (a, b) if i < len(x)]
+        assert _RANK[unit] == max(_RANK[u] for u in here)
+    assert dies == (old_dies or new_dies)
+    assert all(n > 0 for _, n in merged)
+    assert all(u != v for (u, _), (v, _) in zip(merged, merged[1:], strict=False))
+
+
+def test_an_inpatient_with_a_longer_epidemic_need_stays_longer_on_one_admission():
+    model = _model()
+    r = _resident_in_zone(model, 1)
+    model.request_care(NeedBatch.build([r], MEDICAL, ward_days=4))
+    model.step()  # day 0: admitted, discharge planned on day 4
+    model.step()
+    model.request_care(NeedBatch.build([r], EPI_CRITICAL, icu_days=3, ward_days=5))
+    for _ in range(12):
+        model.step()
+    names, days, units, _ = _events(model, r)
+    # to the ICU on day 2, back to the ward on day 5, home on day 10: one admission
+    assert names.count("admit") == 1 and names.count("arrive") == 1
+    assert ("move_unit", 2, "icu") in list(zip(names, days, units, strict=True))
+    assert names[-1] == "discharge" and days[-1] == 10
+    assert model.care.totals["admitted"] == 1 and model.care.totals["repathed"] == 1
+    assert model.pop.alive[r]

@@ -55,7 +55,8 @@ def test_newborns_live_with_their_mother_and_the_index_knows_them(decade):
         assert baby in members
         assert ((pop.sex[members] == 0) & (pop.age[members] >= 15)).any()
         assert (pop.zone[members] == pop.zone[baby]).all()
-    assert pop.cell_order.size == pop.n
+    # indexed but for the births since the last re-index (the first of the month)
+    assert pop.cell_order.size == pop.n - model.demography.n_unindexed
 
 
 def test_residents_in_hospital_are_never_picked_to_die():
@@ -136,3 +137,74 @@ def test_in_hospital_deaths_are_part_of_all_cause_mortality_not_added_to_it():
     assert min(n_alone, n_demand) > 1000
     assert abs(with_demand / alone - 1) < 0.08
     assert abs(old_demand - old_alone) < 0.005
+
+
+def test_births_are_spread_over_the_year_and_newborns_stay_0_at_the_anniversary():
+    from datetime import date, timedelta
+
+    region = synthetic_region(3, 40_000, 1, seed=6)
+    cfg = ModelConfig(days=400, start=date(2026, 1, 1), demography=DemographyParams())
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(3))
+    pop = model.pop
+    n0 = pop.n
+    births = []
+    for _ in range(365):
+        before = model.demography.n_births
+        model.step()
+        births.append(model.demography.n_births - before)
+        if (model.date - timedelta(days=1)).day == 1:  # stepped the 1st of a month:
+            # every earlier birth joined the cell index, today's wait for the next month
+            assert model.demography.n_unindexed == births[-1]
+            born = np.arange(n0, pop.n)
+            indexed = np.isin(born, pop.cell_order)
+            assert (
+                indexed[: len(born) - births[-1]].all()
+                and not indexed[len(born) - births[-1] :].any()
+            )
+    births = np.asarray(births)
+    # about 40,000 x 8 per 1,000 = 320 births; by month, each about 27: uniform within
+    # chance (chi-square, 11 degrees of freedom, 0.1% critical value 31.3). All on one
+    # day (as when births were yearly) would give about 3,500.
+    bounds = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    monthly = np.add.reduceat(births, bounds[:-1])
+    expected = births.sum() * np.diff(bounds) / 365
+    assert births.sum() > 200
+    assert ((monthly - expected) ** 2 / expected).sum() < 31.3
+    # newborns are counted among the living on their birth day
+    assert pop.n_alive == int(pop.alive.sum())
+    # the anniversary (day 365): the year's newborns stay 0, everyone else ages a year
+    age_before = pop.age.copy()
+    model.step()
+    year_born = np.arange(n0, len(age_before))
+    assert (pop.age[year_born] == 0).all()
+    older = np.flatnonzero(pop.alive[:n0])
+    np.testing.assert_array_equal(
+        pop.age[older].astype(int), np.minimum(age_before[older].astype(int) + 1, 110)
+    )
+    assert model.demography.yearly[0]["births"] == births.sum()
+
+
+def test_the_epidemic_keeps_its_states_while_births_append_rows_every_day():
+    # births every day replace the population's column arrays: the epidemic's states and
+    # counts must follow (a kept reference to the old state column lost the infections
+    # of the days between a birth and the next re-index)
+    region = synthetic_region(2, 20_000, 1, seed=3)
+    fertility = [0.0, 0.05, 0.3, 0.3, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0]  # many births a day
+    cfg = ModelConfig(
+        days=75,
+        epidemic=EpidemicParams(r0=2.5, seed_infections=40),
+        demography=DemographyParams(fertility=fertility),
+    )
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(5))
+    pop = model.pop
+    for _ in range(cfg.days):
+        model.step()
+        e, i, r = model.epidemic.state_counts()
+        live = pop.alive[: len(pop.cell_order)]  # (the month's newborns: not yet counted)
+        cell, st = pop.cell[: len(live)][live], pop.epi_state[: len(live)][live]
+        for want, states in ((e, [1]), (i, [2, 3]), (r, [4, 5])):
+            got = np.bincount(cell[np.isin(st, states)], minlength=want.size)
+            np.testing.assert_array_equal(got, want.ravel())
+    assert model.demography.n_births > 200
+    infected = (pop.epi_state[pop.alive] != 0).sum()
+    assert infected > 0.5 * model.epidemic.n_infections_total > 1000

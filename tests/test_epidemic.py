@@ -391,3 +391,32 @@ def test_a_requested_exposure_multiplies_the_community_hazard(rel):
     assert abs(observed - expected[rel]) < 4 * sd + 1, (observed, expected, sd)
     other = 6.0 if rel == 1.0 else 1.0
     assert abs(observed - expected[other]) > 8 * sd, (observed, expected, sd)
+
+
+def test_inpatients_who_turn_severe_get_the_epidemic_path_without_a_second_admission():
+    from popsim.care.network import CareParams
+    from popsim.demand import DemandParams
+
+    region = synthetic_region(3, 20_000, 2, seed=5)
+    cfg = ModelConfig(
+        days=120,
+        epidemic=EpidemicParams(r0=2.5, p_severe=[0.2] * 10, p_symptomatic=[0.9] * 10),
+        demand=DemandParams(rel_admissions=3.0),
+        care=CareParams(uncapped=True),
+    )
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(4))
+    result = model.run()
+    e, care, t = model.epidemic, model.care.totals, model.demand.totals
+    # thousands of infections among a few hundred inpatients: dozens turn severe
+    assert e.n_severe_in_hospital >= 10
+    # every need (demand's and the epidemic's, inpatients' included) is one admission or
+    # one re-planned stay (or skipped: dead; unplaced: no open site), never both
+    handled = care["admitted"] + care["repathed"] + care["skipped"] + care["unplaced"]
+    # (demand's warm start, the stays already running on day 0, is not in its tally)
+    assert handled == t["admissions"] + e.n_hospitalised + e.n_severe_in_hospital
+    # most of those in hospital when they turned severe were re-planned (a few were
+    # discharged that same day, before the care phase, and admitted again)
+    assert care["repathed"] >= 0.6 * e.n_severe_in_hospital
+    names = list(result.facility_metrics)
+    admissions = result.facility_day[..., names.index("admissions")].sum()
+    assert admissions == care["admitted"]

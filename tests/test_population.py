@@ -123,19 +123,23 @@ def test_kill_counts_each_resident_once(pop):
     assert pop.n_alive == before.sum() - 3
 
 
-def test_append_extends_every_column_and_reindex_counts_the_newcomers(pop):
+def test_append_counts_the_newcomers_at_once_and_indexes_them_at_reindex(pop):
     pop.add_column(Column("flag", "uint8", 7))
     n0 = pop.n
+    before = pop.alive_counts.copy()
     ids = pop.append(
         np.array([0, 35]), np.array([1, 0]), np.array([2, 2]), np.array([pop.household[0], 999_999])
     )
     assert ids.tolist() == [n0, n0 + 1] and pop.n == n0 + 2
     assert pop.flag[ids].tolist() == [7, 7] and pop.alive[ids].all()
     assert not pop.in_hospital[ids].any()
-    before = pop.alive_counts.copy()
-    pop.reindex()
+    # counted among the living at once, drawn from no cell until the reindex
     assert pop.alive_counts[2, 0] == before[2, 0] + 1
     assert pop.alive_counts[2, 3] == before[2, 3] + 1
+    assert ids[1] not in pop.cell_members(2 * N_AGE_BANDS + 3)
+    appended = pop.alive_counts.copy()
+    pop.reindex()
+    np.testing.assert_array_equal(pop.alive_counts, appended)
     assert n0 in pop.household_members(np.array([pop.household[0]]))
     assert ids[1] in pop.cell_members(2 * N_AGE_BANDS + 3)
 
@@ -147,6 +151,14 @@ def test_advance_ages_moves_bands_and_spares_the_dead(pop):
     assert pop.age[0] == age0[0]
     assert (pop.age[1:].astype(int) == np.minimum(age0[1:].astype(int) + 1, 110)).all()
     np.testing.assert_array_equal(pop.band, np.minimum(pop.age // 10, 9))
+
+
+def test_advance_ages_spares_the_rows_from_spare_from_on(pop):
+    age0 = pop.age.copy()
+    cut = pop.n - 5
+    pop.advance_ages(1, spare_from=cut)
+    np.testing.assert_array_equal(pop.age[cut:], age0[cut:])
+    assert (pop.age[:cut].astype(int) == np.minimum(age0[:cut].astype(int) + 1, 110)).all()
 
 
 def test_memory_per_resident_is_compact(pop):

@@ -18,7 +18,8 @@ Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
    stream ``"care"``), counted as an ED arrival at the first site and a transfer; planned
    care (electives, childbirth) is admitted where it is booked, never referred; a need
    for a resident already in hospital (an epidemic case among inpatients) re-plans that
-   patient's path in place;
+   patient's path in place (merged with the rest of its stay, :func:`merge_paths`), no
+   second admission;
 5. counts ED-only visits per site, vectorised, at the nearest open site with an ED;
 6. asks the model to kill today's in-hospital deaths and writes ``model.facility_day``.
 
@@ -42,11 +43,11 @@ import numpy as np
 
 from popsim.care.facility import ALC, DAY_COUNTERS, ED, HELD, ICU, WARD, Facility
 from popsim.care.params import CareParams, ReferralShares
-from popsim.care.patient import ARRIVE, JourneyLog, Patient, plan_path
+from popsim.care.patient import ARRIVE, JourneyLog, Patient, merge_paths, plan_path
 from popsim.care.placement import Placement
 from popsim.care.routing import Router
 from popsim.care.seeding import seed_census
-from popsim.core.requests import MATERNITY, NeedBatch
+from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, MATERNITY, NeedBatch
 from popsim.core.schema import FACILITY_METRICS
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
 
@@ -77,7 +78,8 @@ __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
 #: - ``unserved``: needs that found no open site at all, counted at the nearest site
 #:   (even when it is closed);
 #: - ``epidemic_census``: patients in hospital (any unit, boarders included) admitted for
-#:   an epidemic need; ``epidemic_admissions``: such admissions that day.
+#:   an epidemic need, or given one while in hospital (from that day);
+#:   ``epidemic_admissions``: admissions for an epidemic need that day.
 METRICS: tuple[str, ...] = (
     *FACILITY_METRICS,
     "ward_capacity",
@@ -469,11 +471,18 @@ class CareNetwork:
     def _repath(
         self, p: Patient, kind: int, phases: tuple[tuple[int, int], ...], dies: bool, day: int
     ) -> None:
-        """A new need for a patient already in hospital: follow the new path from today
-        (to the ICU here, or of another site, or held outside it, as for a new arrival)."""
+        """A new need for a patient already in hospital (no second admission): from today
+        the old path's remaining days and the new path merged (:func:`merge_paths`: each
+        day the more intensive unit, the longer stay, death if either ends in it; a new
+        path ending in death ends the stay then), to the ICU here, or of another site, or
+        held outside it, as for a new arrival. An epidemic need makes the patient an
+        epidemic patient from today (``epidemic_census``)."""
         site = p.site
+        phases, dies = merge_paths(p.remaining(day), p.dies, phases, dies)
         unit = phases[0][0]
         p.kind, p.phases, p.phase, p.dies = kind, phases, 0, dies
+        if kind in (EPI_SEVERE, EPI_CRITICAL) and not p.epidemic:
+            self.place.to_epidemic(p)
         p.day_next = day + phases[0][1]
         self.calendar[p.day_next].append(p)
         self.totals["repathed"] += 1

@@ -51,6 +51,39 @@ def plan_path(icu_days: int, ward_days: int, alc_days: int) -> tuple[tuple[int, 
     return tuple(phases)
 
 
+#: How intensive a planned unit is (a merged path takes the more intensive each day).
+_LEVEL = {ICU: 3, WARD: 2, ALC: 1}
+
+
+def merge_paths(
+    old: tuple[tuple[int, int], ...],
+    old_dies: bool,
+    new: tuple[tuple[int, int], ...],
+    new_dies: bool,
+) -> tuple[tuple[tuple[int, int], ...], bool]:
+    """The path of an inpatient with a new need: from today, each day the more intensive
+    unit of the old path's remaining days (``old``) and the new path (``new``), for as
+    long as the longer of the two; a new path ending in death ends the stay then.
+    Returns the phases and whether the stay ends in death."""
+
+    def by_day(phases: tuple[tuple[int, int], ...]) -> list[int]:
+        return [unit for unit, n in phases for _ in range(max(n, 0))]
+
+    a, b = by_day(old), by_day(new)
+    if new_dies:
+        a = a[: len(b)]
+    if len(a) < len(b):
+        a, b = b, a
+    daily = [max(u, b[i], key=_LEVEL.__getitem__) if i < len(b) else u for i, u in enumerate(a)]
+    merged: list[list[int]] = []
+    for unit in daily or [WARD]:
+        if merged and merged[-1][0] == unit:
+            merged[-1][1] += 1
+        else:
+            merged.append([unit, 1])
+    return tuple((u, k) for u, k in merged), bool(new_dies or old_dies)
+
+
 class Patient(mesa.Agent):
     """A resident in hospital.
 
@@ -68,8 +101,8 @@ class Patient(mesa.Agent):
         day_next: day the current phase ends (the patient's calendar bucket).
         active: False once discharged or dead.
         prevalent: in hospital at the start of the run (warm start).
-        epidemic: admitted for an epidemic need (its kind on admission; a later need of
-            another kind does not change it).
+        epidemic: admitted for an epidemic need, or given one in hospital (a later need
+            of another kind does not change it).
         held: has been held outside an ICU for want of an ICU bed (its risk of death
             was raised then, once).
         ticket: number of the patient's live entry in a queue (boarding, held).
@@ -165,6 +198,11 @@ class Patient(mesa.Agent):
     def planned_unit(self) -> int:
         """The unit of the current phase (the ward for a boarder waiting for a bed)."""
         return self.phases[self.phase][0]
+
+    def remaining(self, day: int) -> tuple[tuple[int, int], ...]:
+        """The planned phases still ahead from ``day`` on (the current one shortened)."""
+        unit, _ = self.phases[self.phase]
+        return ((unit, self.day_next - day), *self.phases[self.phase + 1 :])
 
 
 def _drop(row: tuple[int, int, int, int, int]) -> None:

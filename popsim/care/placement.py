@@ -158,6 +158,14 @@ class Placement:
         if p.epidemic:
             counts["epidemic_admissions"] += 1
 
+    @staticmethod
+    def to_epidemic(p: Patient) -> None:
+        """An inpatient with a new epidemic need: an epidemic patient from now on (in its
+        site's ``epidemic_census``; not an epidemic admission)."""
+        if not p.epidemic and p.site is not None:
+            p.site.n_epidemic += 1
+        p.epidemic = True
+
     def move_unit(self, p: Patient, unit: int, day: int) -> None:
         """To ``unit`` at the same site (``alc`` row when the unit is ALC)."""
         site = p.site
