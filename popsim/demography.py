@@ -9,7 +9,12 @@ Assumptions (stated, replaceable by official tables through the parameters):
   all-cause mortality, deaths in hospital included: with everyday demand on, the hazard
   applied out of hospital is reduced by demand's expected in-hospital deaths (and raised
   for the time spent in hospital, when the care network owns the resident), see
-  :meth:`Demography.community_death_day`; epidemic deaths are excess mortality on top.
+  :meth:`Demography.community_death_day`. Epidemic deaths are excess mortality on
+  top (a pandemic), except for a pathogen whose deaths are already in the life table
+  (``deaths_in_life_table``, seasonal influenza): for the year from the epidemic's
+  start the hazard is also reduced by a typical season's deaths, ``p_attack_typical x
+  p_death`` by band, so a typical season adds no deaths and only a worse-than-typical
+  one adds excess deaths.
   Counter-based draws: each day's deaths come from a stream keyed by the day, drawn on
   the cell index (dead rows dropped), so another module's deaths move no later draw.
 - **Births**: age-specific fertility of women 15-49 (total fertility about 1.25, BC
@@ -120,6 +125,14 @@ class Demography(Module):
         self.p_death_day = self.community_death_day(model)
         # daily death probability of each (zone, band) cell, in alive_counts.ravel() order
         self.p_death_cell = np.tile(self.p_death_day, model.pop.n_zones)
+        # a seasonal pathogen's deaths already in the life table: the hazard of the year
+        # from its start day, less a typical season's deaths (None: no such pathogen)
+        self.season: tuple[int, np.ndarray] | None = None
+        seasonal = self.seasonal_deaths(model)
+        if seasonal.any():
+            start = model.epidemic.params.start_day
+            day = -np.expm1(np.log1p(-self.community_q(model, seasonal)) / DAYS_PER_YEAR)
+            self.season = (start, np.tile(day, model.pop.n_zones))
         # daily birth probability of a woman of each cell (a rate a day; the rows drawn
         # that are not living women are dropped)
         fertility = np.asarray(self.params.fertility, dtype=np.float64)
@@ -135,8 +148,16 @@ class Demography(Module):
         and take up a share ``h`` of the year; the out-of-hospital hazard is then
         ``(q - d) / (1 - h)``, so that out-of-hospital and in-hospital deaths add up to
         ``q`` instead of counting in-hospital deaths twice. Epidemic deaths are excess
-        mortality on top."""
+        mortality on top (but see :meth:`seasonal_deaths`)."""
+        return -np.expm1(np.log1p(-self.community_q(model)) / DAYS_PER_YEAR)
+
+    def community_q(self, model: RegionModel, less: np.ndarray | None = None) -> np.ndarray:
+        """Yearly death probability by band out of hospital (:meth:`community_death_day`),
+        with ``less`` (expected deaths per resident-year by band) taken out of ``q``
+        first."""
         q = np.asarray(self.params.death_rate, dtype=np.float64)
+        if less is not None:
+            q = np.maximum(q - less, 0.0)
         demand = getattr(model, "demand", None)
         if demand is not None:
             pop = model.pop
@@ -144,8 +165,18 @@ class Demography(Module):
             female = np.bincount(pop.band[pop.alive & (pop.sex == 0)], minlength=N_AGE_BANDS)
             d, h = demand.hospital_burden(female / alive)
             q = np.maximum(q - d, 0.0) / np.maximum(1.0 - h, 0.5)
-        q = np.minimum(q, 0.999)
-        return -np.expm1(np.log1p(-q) / DAYS_PER_YEAR)
+        return np.minimum(q, 0.999)
+
+    @staticmethod
+    def seasonal_deaths(model: RegionModel) -> np.ndarray:
+        """Expected deaths per resident by band of a typical season of the epidemic's
+        pathogen when its deaths are already in the life table (``deaths_in_life_table``:
+        ``p_attack_typical x p_death``), else 0 (a pandemic: excess deaths)."""
+        epidemic = getattr(model, "epidemic", None)
+        if epidemic is None or not epidemic.params.deaths_in_life_table:
+            return np.zeros(N_AGE_BANDS)
+        p = epidemic.params
+        return np.asarray(p.p_attack_typical) * np.asarray(p.p_death)
 
     def step(self, model: RegionModel) -> None:
         if model.day > 0 and model.day % DAYS_PER_YEAR == 0:
@@ -153,11 +184,14 @@ class Demography(Module):
         elif self.n_unindexed and model.date.day == 1:
             model.reindexed()  # the last month's newborns join the cell indexes
             self.n_unindexed = 0
+        p_death = self.p_death_cell
+        if self.season is not None and 0 <= model.day - self.season[0] < DAYS_PER_YEAR:
+            p_death = self.season[1]  # a seasonal pathogen's year: its deaths taken out
         # counter-based: one stream per day, drawn on the cell index (dead rows
         # included), so other modules' deaths and admissions change no later draw
         pop = model.pop
         rng = model.stream(f"{self.name}:{model.day}")
-        k = rng.binomial(pop.cell_size, self.p_death_cell)
+        k = rng.binomial(pop.cell_size, p_death)
         if k.any():
             ids = pop.draw_rows(k, rng)
             ids = np.unique(ids[pop.alive[ids] & ~pop.in_hospital[ids]])

@@ -40,10 +40,14 @@ intensive unit of the two paths, ICU if critical; the longer of the two stays; d
 either path ends in death); counted in ``n_severe_in_hospital``, not in
 ``n_hospitalised``.
 
-Default contact matrix: a *synthetic* POLYMOD-like matrix (stated assumption, not the
-measured one): strong same-age mixing highest for school ages, a parent-child ridge
-three bands apart and a uniform background, made reciprocal on the population's age
-structure; see :func:`popsim.epidemic_params.polymod_like_matrix`.
+Default contact matrix (``mixing = "prem2021_canada"``): Prem et al. 2021's contact
+matrices projected for Canada (PLoS Comput Biol 2021), school, work and other locations
+(home contacts are the explicit household layer, not counted twice), aggregated to the
+model's bands with the region's own ages and made reciprocal on its age structure; the
+school contacts are a layer of their own, scaled by a ``contact_reduction`` with
+``setting = "school"`` (a school closure); see :mod:`popsim.contacts`.
+``polymod_like`` (a synthetic POLYMOD-shaped matrix, an assumption) and ``uniform``
+remain options.
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ class Epidemic(Module):
         self.n_severe = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.n_critical = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.rel_community = np.ones(nz)
+        self.rel_school = np.ones(nz)  # school contacts, on top of rel_community
         self.rel_household = np.ones(nz)
         self.household_reduced = False  # any rel_household below 1
         self.n_vaccinated = 0
@@ -462,14 +467,19 @@ class Epidemic(Module):
             zones = list(event.zones) or list(range(model.pop.n_zones))
             if not 0.0 <= event.reduction <= 1.0:
                 raise ValueError(f"reduction must be in [0, 1], got {event.reduction}")
-            if event.setting not in ("community", "household", "all"):
+            if event.setting not in ("community", "household", "school", "all"):
                 raise ValueError(
-                    f"setting must be community, household or all, got {event.setting!r}"
+                    f"setting must be community, household, school or all, got {event.setting!r}"
                 )
-            # from this day on, replacing any earlier reduction in these zones
+            # from this day on, replacing any earlier reduction of the setting in these
+            # zones; "community" is every contact outside the household, school included,
+            # and "school" scales school contacts on top (1.0: schools closed)
             if event.setting in ("community", "all"):
                 self.rel_community[zones] = 1.0 - event.reduction
-                self.hazard.set_rel(self.rel_community)
+            if event.setting == "school":
+                self.rel_school[zones] = 1.0 - event.reduction
+            if event.setting != "household":
+                self.hazard.set_rel(self.rel_community, self.rel_school)
             if event.setting in ("household", "all"):
                 self.rel_household[zones] = 1.0 - event.reduction
                 self.household_reduced = bool((self.rel_household != 1.0).any())

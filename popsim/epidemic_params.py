@@ -16,7 +16,11 @@ Severity tables are per infection, by 10-year age band: ``p_symptomatic``, ``p_s
 (needs a hospital bed), ``p_critical`` (needs ICU), ``p_death`` (dies in hospital; on the
 ward or after ICU, ``share_deaths_after_icu`` of them after ICU). Per symptomatic case,
 divide by ``p_symptomatic`` (:func:`per_symptomatic`). ``immune``: share of each band
-immune at the start (earlier infection or vaccination).
+immune at the start (earlier infection or vaccination). ``deaths_in_life_table``: the
+pathogen's deaths are already in demography's all-cause mortality (seasonal influenza);
+demography then takes a typical season's deaths (``p_attack_typical x p_death`` by band)
+out of its hazard for the year from ``start_day``, so only a worse-than-typical season
+adds deaths; a pandemic (the default, False) adds all its deaths as excess mortality.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from popsim.contacts import community_layers, reciprocal
 from popsim.region import N_AGE_BANDS
 
 MAX_STAY_DAYS = 365
@@ -60,7 +65,9 @@ def pathogen_profile(name: str) -> dict[str, Any]:
 
 
 def polymod_like_matrix() -> np.ndarray:
-    """Synthetic 10x10 daily contacts of band ``a`` (row) with band ``b`` (column).
+    """Synthetic 10x10 daily contacts of band ``a`` (row) with band ``b`` (column): the
+    ``polymod_like`` mixing (an assumption, not measured; the default is the published
+    ``prem2021_canada``, :mod:`popsim.contacts`).
 
     Shaped after POLYMOD (Mossong et al. 2008): same-band contacts dominate and peak in
     the school years, a parent-child ridge 30 years apart, and a background of 0.5
@@ -178,6 +185,12 @@ class EpidemicParams(BaseModel):
         ge=0, le=1, description="share of hospital deaths that follow an ICU stay, in [0, 1]"
     )
     immune: list[float] = Field(default_factory=lambda: [0.0] * N_AGE_BANDS)
+    deaths_in_life_table: bool = Field(
+        False,
+        description="the pathogen's deaths are in demography's all-cause life table "
+        "(seasonal influenza): a typical season's deaths are taken out of its hazard",
+    )
+    p_attack_typical: list[float] = Field(default_factory=lambda: [0.0] * N_AGE_BANDS)
     rel_trans_asymptomatic: float = Field(
         1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
     )
@@ -185,7 +198,11 @@ class EpidemicParams(BaseModel):
     household_share: float = Field(
         0.3, ge=0, lt=1, description="share of R0 from household contacts, in [0, 1)"
     )
-    mixing: Literal["polymod_like", "uniform"] = "polymod_like"
+    mixing: Literal["prem2021_canada", "polymod_like", "uniform"] = Field(
+        "prem2021_canada",
+        description="community contacts: prem2021_canada (published, with a school layer), "
+        "polymod_like (synthetic) or uniform (well mixed)",
+    )
     contact_matrix: list[list[float]] | None = None
     coupling: float = Field(
         0.05, ge=0, le=10, description="weight of contacts in other zones, in [0, 10]"
@@ -208,7 +225,9 @@ class EpidemicParams(BaseModel):
             raise ValueError(f"pathogen must be one of {', '.join(pathogen_names())}")
         return {**pathogen_profile(name)["params"], **data}
 
-    @field_validator("p_symptomatic", "p_severe", "p_critical", "p_death", "immune")
+    @field_validator(
+        "p_symptomatic", "p_severe", "p_critical", "p_death", "immune", "p_attack_typical"
+    )
     @classmethod
     def _age_table(cls, v: list[float], info: ValidationInfo) -> list[float]:
         if len(v) != N_AGE_BANDS:
@@ -245,28 +264,31 @@ class EpidemicParams(BaseModel):
                 )
         return self
 
-    def contacts(self, n_band: np.ndarray) -> np.ndarray:
-        """Daily contacts of band ``a`` (row) with band ``b``, reciprocal on ``n_band``
-        (``n_a C_ab = n_b C_ba``: the contacts of two bands with each other are counted
-        the same from both sides; Prem et al. 2017's adjustment). ``uniform`` is
-        proportionate (well-mixed) mixing: contacts with a band in proportion to its
-        size."""
-        n = np.maximum(np.asarray(n_band, dtype=np.float64), 1.0)
-        if self.contact_matrix is None and self.mixing == "uniform":
-            return np.tile(n / n.sum(), (N_AGE_BANDS, 1))
+    def contact_layers(self, age_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Daily community contacts of band ``a`` (row) with band ``b``, all of them and
+        those at school (a part of them), for a population of ``age_counts`` living
+        residents by single year of age. Reciprocal on its band sizes (``n_a C_ab = n_b
+        C_ba``; Prem et al. 2017's adjustment). Household contacts are not in them (the
+        model's explicit household layer). ``contact_matrix`` (a spec's own, all
+        community settings) and ``polymod_like`` have no school layer; ``uniform`` is
+        proportionate (well-mixed) mixing: contacts with a band in proportion to its size.
+        """
+        counts = np.asarray(age_counts, dtype=np.float64)
+        n_band = np.bincount(
+            np.minimum(np.arange(len(counts)) // 10, N_AGE_BANDS - 1),
+            weights=counts,
+            minlength=N_AGE_BANDS,
+        )
+        n = np.maximum(n_band, 1.0)
+        none = np.zeros((N_AGE_BANDS, N_AGE_BANDS))
         if self.contact_matrix is not None:
-            c = np.asarray(self.contact_matrix, dtype=np.float64)
-        else:
-            c = polymod_like_matrix()
-        return reciprocal(c, n)
-
-
-def reciprocal(c: np.ndarray, n_band: np.ndarray) -> np.ndarray:
-    """``c`` made reciprocal on the band sizes: the total contacts between two bands are
-    the mean of what each side reports (``(n_a c_ab + n_b c_ba) / 2``), per member."""
-    n = np.asarray(n_band, dtype=np.float64)
-    total = c * n[:, None]
-    return (total + total.T) / 2 / n[:, None]
+            return reciprocal(np.asarray(self.contact_matrix, dtype=np.float64), n), none
+        if self.mixing == "uniform":
+            return np.tile(n / n.sum(), (N_AGE_BANDS, 1)), none
+        if self.mixing == "polymod_like":
+            return reciprocal(polymod_like_matrix(), n), none
+        layers = community_layers(self.mixing, counts)
+        return layers["school"] + layers["work"] + layers["other"], layers["school"]
 
 
 def conditional(a: list[float], b: list[float]) -> np.ndarray:

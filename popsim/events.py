@@ -77,17 +77,18 @@ class ChangeBeds(Event):
 @dataclass(frozen=True)
 class ContactReduction(Event):
     """Scale contacts down by ``reduction`` (0..1) in ``zones`` (empty: all) and ``setting``:
-    ``{ contact_reduction = 0.3, zones = ["Surrey"], setting = "community" }``."""
+    ``{ contact_reduction = 0.3, zones = ["Surrey"], setting = "community" }``;
+    ``setting = "school"`` with ``contact_reduction = 1.0`` closes the schools."""
 
     reduction: float
     zones: tuple[int, ...] = ()
-    setting: str = "all"  # "household", "community" or "all"
+    setting: str = "all"  # "household", "community" (school included), "school" or "all"
 
     kind: ClassVar[str] = "contact_reduction"
     spec_fields: ClassVar[dict[str, tuple[Any, Any]]] = {
         "contact_reduction": (float | None, _SHARE),
         "zones": (list[str] | None, None),
-        "setting": (Literal["household", "community", "all"] | None, None),
+        "setting": (Literal["household", "community", "school", "all"] | None, None),
     }
 
     @classmethod

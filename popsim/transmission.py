@@ -49,8 +49,9 @@ class Transmission:
 
     beta: float  # community rate per contact-day
     p_household: float  # infection probability per susceptible housemate per infector
-    contacts: np.ndarray  # (band, band) daily contacts
+    contacts: np.ndarray  # (band, band) daily community contacts, school included
     coupling: np.ndarray  # (zone, zone) row-stochastic share of contacts by zone
+    school: np.ndarray  # (band, band) the daily contacts at school (a part of contacts)
 
 
 def household_matrix(pop: Population) -> np.ndarray:
@@ -76,25 +77,34 @@ def spectral_radius(m: np.ndarray) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(m))))
 
 
+def age_counts(pop: Population) -> np.ndarray:
+    """Living residents by single year of age."""
+    return np.bincount(pop.age[pop.alive], minlength=int(pop.age.max(initial=0)) + 1)
+
+
 def next_generation(
     params: EpidemicParams,
     pop: Population,
     beta: float,
     p_household: float,
     housemates: np.ndarray | None = None,
+    contacts: np.ndarray | None = None,
 ) -> np.ndarray:
     """The next-generation matrix by band (``K[a, b]``: infections of band ``a`` caused
     by one infected resident of band ``b`` in a fully susceptible population), community
-    and household parts together. ``housemates``: :func:`household_matrix` of ``pop``,
-    when already computed (it depends on the population only)."""
+    and household parts together. ``housemates`` (:func:`household_matrix`) and
+    ``contacts`` (community contacts by band) are worked out from ``pop`` when not given
+    (each depends on the population only)."""
     p = params
     p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
     n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
     rel_inf = p_sym + (1 - p_sym) * p.rel_trans_asymptomatic
     dur = p.dur_infectious.expected_days()
-    community = p.contacts(n_band) * n_band[:, None] / n_band[None, :] * (rel_inf * dur)
+    if contacts is None:
+        contacts = p.contact_layers(age_counts(pop))[0]
     if housemates is None:
         housemates = household_matrix(pop)
+    community = contacts * n_band[:, None] / n_band[None, :] * (rel_inf * dur)
     household = p_household * housemates * rel_inf[None, :]
     return beta * community + household
 
@@ -112,7 +122,11 @@ def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray)
     p = params
     p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
     n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
-    contacts = p.contacts(n_band)
+    # the contacts and the housemates by band once (each a pass over every resident: about
+    # 0.1 s at 2 million), not once per step of the bisection
+    contacts, school = p.contact_layers(age_counts(pop))
+    housemates = household_matrix(pop)
+
     rel_inf = p_sym + (1 - p_sym) * p.rel_trans_asymptomatic
     sizes = np.diff(pop.hh_start).astype(np.float64)
     others = float((sizes * (sizes - 1)).sum() / max(sizes.sum(), 1.0))
@@ -120,12 +134,10 @@ def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray)
     want = p.r0 * p.household_share
     p_household = min(1.0, want / (others * mean_rel)) if others > 0 and want > 0 else 0.0
     beta = 0.0
-    # the housemates by band once (a pass over every resident: about 0.1 s at 2 million),
-    # and the two parts of the matrix once: it is linear in beta (K = beta * community +
+    # the two parts of the matrix once: it is linear in beta (K = beta * community +
     # household), so each step of the bisection only scales and adds them
-    h = household_matrix(pop)
-    community = next_generation(p, pop, 1.0, 0.0, h)
-    household = next_generation(p, pop, 0.0, p_household, h)
+    community = next_generation(p, pop, 1.0, 0.0, housemates, contacts)
+    household = next_generation(p, pop, 0.0, p_household, housemates, contacts)
     rho_community = spectral_radius(community)
     if rho_community > 0 and spectral_radius(household) < p.r0:
         lo, hi = 0.0, p.r0 / rho_community
@@ -143,44 +155,63 @@ def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray)
         p.coupling_minutes,
         p.coupling_pop_exponent,
     )
-    return Transmission(beta, p_household, contacts, coupling)
+    return Transmission(beta, p_household, contacts, coupling, school)
 
 
 def community_hazard(
-    tr: Transmission, pressure: np.ndarray, alive: np.ndarray, rel_community: np.ndarray
+    tr: Transmission,
+    pressure: np.ndarray,
+    alive: np.ndarray,
+    rel_community: np.ndarray,
+    rel_school: np.ndarray | None = None,
 ) -> np.ndarray:
     """Today's hazard ``(zone, band)`` of a susceptible from infectious ``pressure``
     ``(zone, band)`` among ``alive`` residents; ``rel_community`` scales contacts by zone
-    (of the susceptible, and of the other zone for contacts away from home)."""
+    (of the susceptible, and of the other zone for contacts away from home), and
+    ``rel_school`` (None: 1) the school contacts of the susceptible's zone on top."""
     prev = pressure / np.maximum(alive, 1)
     w = tr.coupling * rel_community[None, :]
     np.fill_diagonal(w, np.diag(tr.coupling))
     mixed = w @ prev  # prevalence met by a resident of each zone, by band met
-    return tr.beta * rel_community[:, None] * (mixed @ tr.contacts.T)
+    rate = tr.beta * rel_community[:, None]
+    hazard = rate * (mixed @ tr.contacts.T)
+    if rel_school is not None and (rel_school != 1.0).any():
+        hazard += rate * (rel_school[:, None] - 1.0) * (mixed @ tr.school.T)
+    return hazard
 
 
 class HazardCache:
-    """:func:`community_hazard` with the zone weights, the scaled rate and the transposed
-    contacts computed once per ``rel_community`` (set with :meth:`set_rel`, when a contact
-    reduction changes it). The same floating-point operations in the same order: equal
-    results."""
+    """:func:`community_hazard` with the zone weights, the scaled rates and the transposed
+    contacts computed once per ``rel_community`` and ``rel_school`` (set with
+    :meth:`set_rel`, when a contact reduction changes them). The same floating-point
+    operations in the same order: equal results."""
 
-    def __init__(self, tr: Transmission, rel_community: np.ndarray) -> None:
+    def __init__(
+        self, tr: Transmission, rel_community: np.ndarray, rel_school: np.ndarray | None = None
+    ) -> None:
         self.tr = tr
         self.contacts_t = np.ascontiguousarray(tr.contacts.T)
-        self.set_rel(rel_community)
+        self.school_t = np.ascontiguousarray(tr.school.T)
+        self.set_rel(rel_community, rel_school)
 
-    def set_rel(self, rel_community: np.ndarray) -> None:
-        """``rel_community`` changed: recompute the parts that depend on it."""
+    def set_rel(self, rel_community: np.ndarray, rel_school: np.ndarray | None = None) -> None:
+        """``rel_community`` or ``rel_school`` changed: recompute what depends on them."""
         w = self.tr.coupling * rel_community[None, :]
         np.fill_diagonal(w, np.diag(self.tr.coupling))
         self.w = w
         self.rate = self.tr.beta * rel_community[:, None]
+        self.school_rate = None  # the school term: only while schools are reduced
+        if rel_school is not None and (rel_school != 1.0).any():
+            self.school_rate = self.rate * (rel_school[:, None] - 1.0)
 
     def __call__(self, pressure: np.ndarray, alive: np.ndarray) -> np.ndarray:
         """Today's hazard, as :func:`community_hazard` (``alive`` already at least 1)."""
         prev = pressure / alive
-        return self.rate * ((self.w @ prev) @ self.contacts_t)
+        mixed = self.w @ prev
+        hazard = self.rate * (mixed @ self.contacts_t)
+        if self.school_rate is not None:
+            hazard += self.school_rate * (mixed @ self.school_t)
+        return hazard
 
 
 class Calendar:

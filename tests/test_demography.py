@@ -208,3 +208,54 @@ def test_the_epidemic_keeps_its_states_while_births_append_rows_every_day():
     assert model.demography.n_births > 200
     infected = (pop.epi_state[pop.alive] != 0).sum()
     assert infected > 0.5 * model.epidemic.n_infections_total > 1000
+
+
+def _deaths_in_a_season(in_life_table: bool | None, seed: int = 3) -> tuple[int, float]:
+    """Deaths in a year of demography with (or, None, without) a well-mixed epidemic
+    whose deaths are half of each band's all-cause deaths, and the epidemic's deaths."""
+    from popsim.care.params import CareParams
+
+    region = synthetic_region(n_zones=1, population=100_000, n_facilities=1, seed=2)
+    q = np.asarray(gompertz_makeham_band_rates())
+    z = 0.797  # final size of R0 2.0, well mixed: every band's attack rate
+    p_death = list(0.5 * q / z)
+    epidemic = None
+    if in_life_table is not None:
+        epidemic = EpidemicParams(
+            r0=2.0,
+            mixing="uniform",
+            household_share=0.0,
+            coupling=0.0,
+            seed_infections=50,
+            p_symptomatic=[1.0] * 10,
+            p_severe=p_death,
+            p_critical=[0.0] * 10,
+            p_death=p_death,
+            deaths_in_life_table=in_life_table,
+            p_attack_typical=[z] * 10,
+        )
+    cfg = ModelConfig(
+        days=365,
+        epidemic=epidemic,
+        demography=DemographyParams(growth_rate=0.0),
+        care=CareParams(uncapped=True),
+        record_journeys=False,
+    )
+    model = RegionModel(region, cfg, seed=np.random.SeedSequence(seed))
+    result = model.run()
+    epi_deaths = model.epidemic.n_dies_total if epidemic is not None else 0
+    return int(result.zone_day[..., 6].sum()), epi_deaths
+
+
+def test_a_seasonal_pathogens_deaths_are_taken_out_of_the_life_table_a_pandemics_are_not():
+    # An epidemic whose deaths are half of everyone's yearly all-cause risk: as a
+    # pandemic (excess deaths) the year's deaths rise by about half; as a seasonal
+    # pathogen of typical size (deaths_in_life_table) they stay those of the life table.
+    # About 800 deaths a year: Poisson sd 3.5%, of a ratio of two runs 5%: 15% is three sd.
+    alone, _ = _deaths_in_a_season(None)
+    pandemic, epi_pandemic = _deaths_in_a_season(False)
+    seasonal, epi_seasonal = _deaths_in_a_season(True)
+    assert alone > 600 and epi_seasonal > 200
+    assert abs(seasonal / alone - 1) < 0.15
+    assert abs(pandemic / alone - 1.5) < 0.15 * 1.5
+    assert abs(epi_pandemic / epi_seasonal - 1) < 0.2  # the same epidemic

@@ -64,17 +64,27 @@ def test_hazard_cache_equals_community_hazard_exactly():
     pop = Population.synthesize(region, np.random.default_rng(0))
     tr = calibrate(EpidemicParams(r0=2.0, coupling=0.3), pop, region.zone_zone_minutes)
     rel = np.ones(pop.n_zones)
-    cache = HazardCache(tr, rel)
+    school = np.ones(pop.n_zones)
+    cache = HazardCache(tr, rel, school)
     rng = np.random.default_rng(1)
     alive = np.maximum(pop.alive_counts, 1).astype(np.float64)
-    for step in range(6):
+    for step in range(9):
         if step == 3:  # a contact reduction in two zones
             rel[[0, 2]] = 0.4
-            cache.set_rel(rel)
+            cache.set_rel(rel, school)
+        if step == 6:  # schools closed in zone 1
+            school[1] = 0.0
+            cache.set_rel(rel, school)
         pressure = rng.integers(0, 50, size=alive.shape).astype(np.float64)
-        want = community_hazard(tr, pressure, alive, rel)
+        want = community_hazard(tr, pressure, alive, rel, school)
         assert np.array_equal(cache(pressure, alive), want)
-    assert not np.array_equal(want, community_hazard(tr, pressure, alive, np.ones(pop.n_zones)))
+    ones = np.ones(pop.n_zones)
+    assert not np.array_equal(want, community_hazard(tr, pressure, alive, ones))
+    # closing schools lowers the hazard in that zone only, most for school ages
+    open_ = community_hazard(tr, pressure, alive, rel)
+    assert (want[1] < open_[1]).all() and np.array_equal(want[[0, 2, 3]], open_[[0, 2, 3]])
+    drop = 1 - want[1] / open_[1]
+    assert drop[1] > 3 * drop[4]  # 10-19 against 40-49
 
 
 def test_household_matrix_counts_housemates_by_band_and_leaves_out_the_dead():
