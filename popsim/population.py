@@ -184,13 +184,14 @@ class Population:
 
     def reindex(self) -> None:
         """Rebuild the cell and household indexes and the alive counts per cell."""
+        # (stable sorts, and starts from counts: the same indexes as a comparison sort and
+        # a search, in linear time where numpy allows it; demography re-indexes monthly)
         cell = self.cell
         n_cells = self.n_zones * N_AGE_BANDS
-        self.cell_order = np.argsort(cell, kind="stable").astype(np.int32)
-        self.cell_start = np.searchsorted(cell[self.cell_order], np.arange(n_cells + 1)).astype(
-            np.int64
-        )
-        self.cell_size = np.diff(self.cell_start)  # rows (dead included) in each cell
+        key = cell.astype(np.uint16) if n_cells <= 2**16 else cell  # 16 bits: a radix sort
+        self.cell_order = np.argsort(key, kind="stable").astype(np.int32)
+        self.cell_size = np.bincount(cell, minlength=n_cells)  # rows (dead included) per cell
+        self.cell_start = np.concatenate([[0], np.cumsum(self.cell_size)]).astype(np.int64)
         hh = self.household
         if len(hh) and np.all(hh[1:] >= hh[:-1]):
             self.hh_order = np.arange(self.n, dtype=np.int32)
@@ -199,7 +200,8 @@ class Population:
             self.hh_order = np.argsort(hh, kind="stable").astype(np.int32)
             self.hh_in_row_order = False
         n_hh = int(hh.max()) + 1 if len(hh) else 0
-        self.hh_start = np.searchsorted(hh[self.hh_order], np.arange(n_hh + 1)).astype(np.int64)
+        hh_size = np.bincount(hh, minlength=n_hh)
+        self.hh_start = np.concatenate([[0], np.cumsum(hh_size)]).astype(np.int64)
         self.alive_counts = np.bincount(cell[self.alive], minlength=n_cells).reshape(
             self.n_zones, N_AGE_BANDS
         )
