@@ -55,8 +55,8 @@ def test_newborns_live_with_their_mother_and_the_index_knows_them(decade):
         assert baby in members
         assert ((pop.sex[members] == 0) & (pop.age[members] >= 15)).any()
         assert (pop.zone[members] == pop.zone[baby]).all()
-    # indexed but for the births since the last re-index (the first of the month)
-    assert pop.cell_order.size == pop.n - model.demography.n_unindexed
+    # every row is indexed (the newborns of the last month wait outside the population)
+    assert pop.cell_order.size == pop.n
 
 
 def test_residents_in_hospital_are_never_picked_to_die():
@@ -153,14 +153,12 @@ def test_births_are_spread_over_the_year_and_newborns_stay_0_at_the_anniversary(
         model.step()
         births.append(model.demography.n_births - before)
         if (model.date - timedelta(days=1)).day == 1:  # stepped the 1st of a month:
-            # every earlier birth joined the cell index, today's wait for the next month
-            assert model.demography.n_unindexed == births[-1]
+            # every earlier birth joined the population and its indexes, living, aged 0;
+            # today's wait for the next month
+            assert model.demography.n_waiting == births[-1]
+            assert pop.n - n0 == sum(births) - births[-1]
             born = np.arange(n0, pop.n)
-            indexed = np.isin(born, pop.cell_order)
-            assert (
-                indexed[: len(born) - births[-1]].all()
-                and not indexed[len(born) - births[-1] :].any()
-            )
+            assert np.isin(born, pop.cell_order).all() and (pop.age[born] == 0).all()
     births = np.asarray(births)
     # about 40,000 x 8 per 1,000 = 320 births; by month, each about 27: uniform within
     # chance (chi-square, 11 degrees of freedom, 0.1% critical value 31.3). All on one
@@ -170,12 +168,13 @@ def test_births_are_spread_over_the_year_and_newborns_stay_0_at_the_anniversary(
     expected = births.sum() * np.diff(bounds) / 365
     assert births.sum() > 200
     assert ((monthly - expected) ** 2 / expected).sum() < 31.3
-    # newborns are counted among the living on their birth day
     assert pop.n_alive == int(pop.alive.sum())
-    # the anniversary (day 365): the year's newborns stay 0, everyone else ages a year
+    # the anniversary (day 365): the year's newborns join and stay 0, everyone else ages
+    waiting = model.demography.n_waiting
     age_before = pop.age.copy()
     model.step()
-    year_born = np.arange(n0, len(age_before))
+    year_born = np.arange(n0, len(age_before) + waiting)
+    assert len(year_born) == births.sum()
     assert (pop.age[year_born] == 0).all()
     older = np.flatnonzero(pop.alive[:n0])
     np.testing.assert_array_equal(
@@ -184,10 +183,10 @@ def test_births_are_spread_over_the_year_and_newborns_stay_0_at_the_anniversary(
     assert model.demography.yearly[0]["births"] == births.sum()
 
 
-def test_the_epidemic_keeps_its_states_while_births_append_rows_every_day():
-    # births every day replace the population's column arrays: the epidemic's states and
+def test_the_epidemic_keeps_its_states_while_newborns_join_every_month():
+    # newborns joining replace the population's column arrays: the epidemic's states and
     # counts must follow (a kept reference to the old state column lost the infections
-    # of the days between a birth and the next re-index)
+    # of the days after)
     region = synthetic_region(2, 20_000, 1, seed=3)
     fertility = [0.0, 0.05, 0.3, 0.3, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0]  # many births a day
     cfg = ModelConfig(
@@ -200,8 +199,8 @@ def test_the_epidemic_keeps_its_states_while_births_append_rows_every_day():
     for _ in range(cfg.days):
         model.step()
         e, i, r = model.epidemic.state_counts()
-        live = pop.alive[: len(pop.cell_order)]  # (the month's newborns: not yet counted)
-        cell, st = pop.cell[: len(live)][live], pop.epi_state[: len(live)][live]
+        live = pop.alive
+        cell, st = pop.cell[live], pop.epi_state[live]
         for want, states in ((e, [1]), (i, [2, 3]), (r, [4, 5])):
             got = np.bincount(cell[np.isin(st, states)], minlength=want.size)
             np.testing.assert_array_equal(got, want.ravel())
