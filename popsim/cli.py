@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
             check_only=args.check,
-            report=print,
+            report=_say,
         )
     except EnsembleError as err:
         print(f"popsim: {err}", file=sys.stderr)
@@ -401,6 +401,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("popsim: interrupted", file=sys.stderr)
         return 130
+
+
+def _say(text: str) -> None:
+    """Print a line of a run's report; if the reader of stdout went away (``popsim run
+    ... | head -1``), say the rest to nobody and let the run go on to complete its
+    outputs (a warning before the run must not end it)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _quiet_stdout()
 
 
 def _quiet_stdout() -> None:

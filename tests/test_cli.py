@@ -36,6 +36,8 @@ def test_run_command_writes_dataset_and_summary(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr()
     assert f"outputs: {out}" in printed.out
+    # 3,000 residents in a region of more: its beds are not scaled, and the run says so
+    assert "population: 3,000 residents against the region's" in printed.out
     assert "baseline (2 replicates)" in printed.out and "closed (2 replicates)" in printed.out
     assert printed.err == ""  # --quiet: no progress bar
     fd = record.read_table(out, "facility_day").to_pandas()
