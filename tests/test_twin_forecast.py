@@ -274,6 +274,28 @@ def test_forecast_command_writes_hub_parquet_and_page(twin_truth, tmp_path):
     assert (out / "forecast.png").stat().st_size > 5_000 and (out / "forecast.html").is_file()
 
 
+@pytest.mark.slow
+def test_forecast_takes_the_specs_own_table_of_draws(twin_truth, tmp_path):
+    """A spec with ``[parameters] draws`` forecasts with its rows: admissions three times
+    the truth's rate give a higher forecast than the spec's own values, site by site."""
+    spec = tmp_path / "drawn.toml"
+    spec.write_text(
+        twin_truth.spec.read_text(encoding="utf-8") + '\n[parameters]\ndraws = "d.csv"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "d.csv").write_text("demand.rel_admissions\n3.0\n3.0\n", encoding="utf-8")
+    medians = []
+    for path, out in ((twin_truth.spec, tmp_path / "plain"), (spec, tmp_path / "drawn")):
+        argv = ["forecast", str(path), "--observed", str(twin_truth.observed)]
+        argv += ["--as-of", "2026-10-20", "--days", "7", "--replicates", "2", "--workers", "1"]
+        assert main([*argv, "--out", str(out), "--quiet"]) == 0
+        fc = pd.read_parquet(out / "forecast.parquet")
+        fc = fc[(fc["metric"] == "admissions") & (fc["quantile"] == 0.5)]
+        medians.append(fc[fc["facility"] != "all"].groupby("facility")["value"].sum())
+    plain, drawn = medians
+    assert (drawn > plain).all(), (plain, drawn)
+
+
 def test_forecast_as_of_outside_the_run_exits_2(twin_truth, capsys):
     code = main(
         [

@@ -10,8 +10,10 @@ streams, is refilled with the observed census of the day, site by site and unit 
 (ward, ICU and ALC beds and ED boarders, :func:`popsim.twin.warmstart.warm_start`; units
 without an observed census keep the simulated patients), and runs ``days`` more days.
 Replicate ``r`` is branch ``r % branches`` of particle ``r // branches``: the same
-numbers whether it runs alone or among others. Parameters: the spec's, or one accepted
-draw of the spec's calibration per particle (``draws.parquet``, when present).
+numbers whether it runs alone or among others. Parameters: one row per particle of the
+spec's own table of draws (``[parameters] draws``, e.g. a calibrated spec's accepted
+draws), else of its calibration's accepted draws (``calibration/draws.parquet``, when
+present), else the spec's values.
 
 Conditioning on the recent series: each particle is weighted by its likelihood of the
 observed data of the ``condition_days`` before the as-of date (importance weights),
@@ -302,6 +304,8 @@ def forecast(
     base = default_out(spec_path)
     draws_path = base / "calibration" / "draws.parquet"
     draws = pd.read_parquet(draws_path) if draws_path.is_file() else None
+    if spec._draws is not None:  # the spec's own [parameters] draws come first
+        draws = spec._draws.frame()
     folder = Path(out) if out is not None else base / "forecast" / f"as_of={as_of}"
     folder.mkdir(parents=True, exist_ok=True)
     with sim.client(workers, scheduler) as c:
