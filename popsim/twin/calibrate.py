@@ -339,26 +339,27 @@ def calibrate(
 
 def drive_trials(study, dists, submit, trials: int, n_done: int, in_flight: int, bar) -> int:
     """Ask, run and tell trials until ``trials`` are complete, ``in_flight`` at a time (two
-    per worker: one running, one queued, so a worker never waits for the driver); each
-    finished trial is told at once and replaced by a newly asked one (the sampler's
-    constant liar stands in for the trials still running). Returns the complete count."""
-    import optuna
-    from distributed import as_completed
+    per worker: one running, one queued, so a worker seldom waits for the driver); the
+    oldest trial is told as soon as it finishes and replaced by a newly asked one (the
+    sampler's constant liar stands in for the trials still running). Trials are told in
+    the order they were asked, not as they finish, so the sampler sees the same history
+    at every ask whatever the machine's load: a calibration is reproducible from its seed.
+    Returns the complete count."""
+    from collections import deque
 
-    pending: dict[Any, optuna.trial.Trial] = {}
-    running = as_completed()
+    import optuna
+
+    pending: deque[tuple[Any, optuna.trial.Trial]] = deque()
     n_failed = 0
 
     def top_up() -> None:
         while len(pending) < in_flight and n_done + len(pending) < trials:
             trial = study.ask(dists)
-            future = submit(trial)
-            pending[future] = trial
-            running.add(future)
+            pending.append((submit(trial), trial))
 
     top_up()
-    for future in running:
-        trial = pending.pop(future)
+    while pending:
+        future, trial = pending.popleft()
         try:
             value = future.result()
         except SpecError:  # a combination the model rejects: a failed trial
