@@ -20,7 +20,7 @@ from popsim.twin.calibrate import calibrate, drive_trials, open_study
 CALIBRATION = """
 [calibration]
 parameters = { "demand.rel_admissions" = [0.5, 2.0], "epidemic.r0" = [1.1, 2.2] }
-targets = ["admissions", "ward_census", "icu_census"]
+targets = ["admissions", "ward_census", "icu_census", "epidemic_admissions"]
 from = 2026-09-01
 to = 2026-12-29
 replicates_per_trial = 4
