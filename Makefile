@@ -26,7 +26,7 @@ test: $(STAMP)
 
 # the quick part for development: no slow tests, no Dask cluster (under a minute)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not cluster"
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not cluster"
 
 golden: $(STAMP)
 	$(BIN)/python tests/golden/make_baseline.py
