@@ -4,8 +4,10 @@ Assumptions (stated, replaceable by official tables through the parameters):
 
 - **Deaths**: annual mortality by 10-year band from a Gompertz-Makeham curve fitted to
   approximate Canadian/BC life-table values (about 0.1% a year at 40, 0.6% at 60, 3.9%
-  at 80, 15% at 90+; infants 0.45%), giving a crude death rate near 9 per 1,000 for
-  the Canadian age shape with ages uniform within bands (BC 2022: about 8.5). This is
+  at 80, 15% at 90+; infants 0.45%), giving a crude death rate of 8.1 per 1,000 for
+  the Canadian age shape with ages uniform within bands (BC: about 7 per 1,000 a year
+  from 1976 to 2014; about 8.5 in 2021-22, with the COVID-19 pandemic and the toxic
+  drug crisis: over 44,000 deaths in 2021, 45,380 in 2022; BC Stats). This is
   all-cause mortality, deaths in hospital included: with everyday demand on, the hazard
   applied out of hospital is reduced by demand's expected in-hospital deaths (and raised
   for the time spent in hospital, when the care network owns the resident), see

@@ -364,7 +364,7 @@ def run_spec(
     if region.staffing is None and any(spec.params("staffing", s) for s in spec.scenarios):
         say(f"staffing: region {region.name} has no staffing.csv; no staffing limits")
     residents = spec.population or region.total_population
-    if not 0.9 <= residents / max(region.total_population, 1) <= 1.1:
+    if not region.at_own_scale(residents):
         say(
             f"population: {residents:,} residents against the region's "
             f"{region.total_population:,}; its beds and staff are not scaled, so rates per "

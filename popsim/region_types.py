@@ -104,6 +104,12 @@ class Region:
     def total_population(self) -> int:
         return int(self.age.sum())
 
+    def at_own_scale(self, residents: int) -> bool:
+        """Whether ``residents`` is within 90-110% of the region's population: beds and
+        staff are never scaled, so occupancy, boarding and diversions are the region's
+        only at about its own population."""
+        return 0.9 <= residents / max(self.total_population, 1) <= 1.1
+
     @property
     def zone_ids(self) -> list[str]:
         return [str(z) for z in self.zones["zone_id"]]

@@ -142,11 +142,11 @@ ED_HOURS_PER_VISIT = 4.0
 
 
 #: Estimate: the beds Fraser sites run, as a share of funded beds, that rosters cover:
-#: funded plus the care network's default surge beds (``CareParams.surge_share`` 0.15,
-#: ``icu_surge_share`` 0.2). The sites run at 103-115% of funded ward beds (BC 103% in
+#: funded plus the care network's default surge beds (``CareParams.surge_share`` 0.10,
+#: ``icu_surge_share`` 0.2). The sites run at 102-108% of funded ward beds (BC 103% in
 #: 2018-19; Chilliwack 123%, Abbotsford 118%, news reports; see ``CareParams``) and ICU
 #: surge is "contingency" care with usual staff (Hick et al., CHEST 2014).
-RUN_BEDS_SHARE: dict[str, float] = {"ward": 1.15, "icu": 1.2}
+RUN_BEDS_SHARE: dict[str, float] = {"ward": 1.10, "icu": 1.2}
 
 
 def estimate_staffing(

@@ -92,7 +92,8 @@ def test_change_beds_moves_funded_beds_and_never_below_zero():
     assert ward.tolist() == [ward0] * 2 + [ward0 + 5] * 4 + [0] * 6
     assert icu.tolist() == [icu0] * 2 + [icu0 + 1] * 4 + [icu0] * 6
     capacity = _col(model, "ward_capacity")[:, 0]
-    assert capacity[2] == int((ward0 + 5) * 1.15) and capacity[-1] == 0
+    surge = CareParams().surge_share
+    assert capacity[2] == int((ward0 + 5) * (1 + surge)) and capacity[-1] == 0
 
 
 def test_staffed_beds_limit_placements_like_missing_beds():

@@ -28,16 +28,18 @@ class ReferralShares(BaseModel):
     Calibration, measured at 2.0 million residents (every shipped spec's population; the
     region's 2021 census counts are 1.86 million) in a default Fraser year without an
     epidemic, seed 11, with CIHI's acute stays and ALC share (everyday demand's
-    defaults): the 11 admitting sites at a mean 103-115% of funded ward beds, region-wide
-    111% (BC 103% in 2018-19; Chilliwack 123%, Abbotsford 118%, news reports),
-    Abbotsford Regional, which serves all of Fraser East, at 110%, Chilliwack 103%; ICU
-    89% full (Fraser: about 80 ICU beds, 90% in March 2020); about 150 admitted patients
-    boarding in EDs a day region-wide (Fraser: about 222, target 165, news reports), the
-    most at Delta (60 a day), Eagle Ridge (32) and Surrey Memorial (29). At the 2021
-    population (1.86 million) the sites run at 93-115%, Delta boards 29 a day. The
-    referral shares were set at 1.86 million with shorter stays (sites at 86-114%, Delta
-    5 a day); a higher community share (0.25-0.35) lowers Delta's boarding but empties
-    Chilliwack, Langley and Peace Arch.
+    defaults) and ``surge_share`` 0.10: the 11 admitting sites at a mean 103-110% of
+    funded ward beds, region-wide 108% (BC 103% in 2018-19; Chilliwack 123%, Abbotsford
+    118%, news reports), Abbotsford Regional, which serves all of Fraser East, at 107%,
+    Chilliwack 103%; ICU 87% full (Fraser: about 80 ICU beds, 90% in March 2020); 222
+    admitted patients boarding in EDs a day region-wide (Fraser: about 222, target 165,
+    news reports), the most at Delta (65 a day: 60 funded beds for about 108,000
+    residents, and the model admits no one outside the region), Surrey Memorial (48)
+    and Eagle Ridge (37). At the
+    2021 population (1.86 million) the sites run at 94-110%, 75 boarders a day, Delta
+    35. The referral shares were set at 1.86 million with shorter stays (sites at
+    86-114%, Delta 5 a day); a higher community share (0.25-0.35) lowers Delta's
+    boarding but empties Chilliwack, Langley and Peace Arch.
     Planned care is booked at the nearest site that admits (a site whose role refers
     everyone takes no bookings).
     """
@@ -59,7 +61,14 @@ class CareParams(BaseModel):
 
     Attributes:
         surge_share: surge and hallway beds as a share of funded ward beds (0..2); past
-            funded plus surge beds new ward patients board in the ED.
+            funded plus surge beds new ward patients board in the ED. Default 0.10,
+            calibrated on the default Fraser year at 2.0 million residents (seed 1, no
+            epidemic) to the split between beds and the ED that Fraser reports: the
+            region's ward occupancy 1.074 of funded beds (BC 103.2% in 2018-19;
+            Chilliwack 123%, Abbotsford 118%) with 201 admitted patients boarding in
+            EDs a day (Fraser: about 222, target 165; news reports). At 0.15 the same
+            year ran at 1.10 with 136 boarders a day, at 0.05 at 1.04 with 294: the
+            share moves patients between hallway beds and the ED, not bed demand.
         icu_surge_share: ICU surge beds as a share of funded ICU beds (0..2): the ICU
             census never exceeds ``int(icu_beds * (1 + icu_surge_share))``. Default 0.2,
             the contingency level of critical-care surge (expansion within the ICU and
@@ -93,7 +102,7 @@ class CareParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    surge_share: float = Field(0.15, ge=0.0, le=2.0)
+    surge_share: float = Field(0.10, ge=0.0, le=2.0)
     icu_surge_share: float = Field(0.2, ge=0.0, le=2.0)
     rel_death_outside_icu: float = Field(1.3, ge=1.0, le=10.0)
     p_death_icu: float = Field(0.243, gt=0.0, lt=1.0)

@@ -6,7 +6,7 @@ Rosters are estimates; ratios and pay rates are sourced in :mod:`popsim.staffing
 A planner with real rosters edits the CSV.
 
 - Fraser: ward and ICU rostered to the beds the sites run, funded beds plus the care
-  network's surge beds (``RUN_BEDS_SHARE``: 1.15 ward, 1.2 ICU; the sites run at 103-115%
+  network's surge beds (``RUN_BEDS_SHARE``: 1.10 ward, 1.2 ICU; the sites run at 102-108%
   of funded ward beds), and each ED to the 90th centile of its census (patients boarding
   plus visits x 4 hours / 24) over a baseline year of the default spec run without
   staffing limits (replicate 0). Rosters at funded beds left the sites short every day
