@@ -21,6 +21,7 @@ from popsim.twin.branching import BranchingModel, branch_seed, particle_model
 from popsim.twin.forecast import (
     forecast_particle,
     observed_census,
+    particle_values,
     particles,
     run_forecast,
     tempered_weights,
@@ -294,6 +295,35 @@ def test_forecast_takes_the_specs_own_table_of_draws(twin_truth, tmp_path):
         medians.append(fc[fc["facility"] != "all"].groupby("facility")["value"].sum())
     plain, drawn = medians
     assert (drawn > plain).all(), (plain, drawn)
+
+
+def _spec_with(tmp_path, base: str, extra: str):
+    path = tmp_path / "spec.toml"
+    path.write_text(base + extra, encoding="utf-8")
+    return load_spec(path)
+
+
+def test_particles_draw_the_specs_distributions_and_calibration_draws_fill_the_rest(
+    twin_truth, tmp_path
+):
+    """Particle k takes what replicate k of a run takes (its own draw of a distribution),
+    then a calibration draw for each parameter the scenario does not set itself."""
+    text = twin_truth.spec.read_text(encoding="utf-8")
+    text = text.replace("r0 = 1.6", 'r0 = { dist = "uniform", low = 1.2, high = 1.5 }')
+    extra = "\n[scenarios.baseline]\n[scenarios.busy]\ndemand = { rel_admissions = 2.0 }\n"
+    spec = _spec_with(tmp_path, text, extra)
+    draws = pd.DataFrame(
+        {"demand.rel_admissions": [0.8, 0.9], "epidemic.start_day": [10.0, 20.0], "trial": [1, 2]}
+    )
+    r0 = [particle_values(spec, "baseline", k)["epidemic.r0"] for k in range(20)]
+    assert all(1.2 <= v <= 1.5 for v in r0) and len(set(r0)) == 20
+    both = [particle_values(spec, "baseline", k, draws) for k in range(3)]
+    assert [v["demand.rel_admissions"] for v in both] == [0.8, 0.9, 0.8]
+    assert [v["epidemic.start_day"] for v in both] == [10, 20, 10]
+    assert all(isinstance(v["epidemic.start_day"], int) for v in both)
+    assert [v["epidemic.r0"] for v in both] == r0[:3]  # the same draws with a table or not
+    busy = particle_values(spec, "busy", 0, draws)
+    assert "demand.rel_admissions" not in busy and busy["epidemic.start_day"] == 10
 
 
 def test_forecast_as_of_outside_the_run_exits_2(twin_truth, capsys):

@@ -6,10 +6,11 @@ Each origin's forecast (:func:`popsim.twin.forecast.run_forecast`) sees only the
 to its origin; it is kept in ``backtest/forecasts/as_of=<date>.parquet`` so an
 interrupted backtest resumes with the origins still missing.
 
-Parameters: the spec's own table of draws (``[parameters] draws``, e.g. a calibrated
-spec's accepted draws), else the accepted draws of a calibration of the spec
+Parameters: as in a forecast (:func:`popsim.twin.forecast.particle_values`), the spec's
+own table of draws (``[parameters] draws``, e.g. a calibrated spec's accepted draws) and
+its distributions, else the accepted draws of a calibration of the spec
 (``runs/<name>/calibration/draws.parquet``) when there is one, else the spec's values;
-replicate ``r`` of each forecast takes draw ``r`` (modulo their number).
+each particle of each forecast takes its own draw.
 
 Every observed value after an origin (horizons 1..``days``) is scored
 (:mod:`popsim.twin.score`) for the model and two point-forecast baselines:
@@ -40,7 +41,7 @@ from popsim.files import atomic_write, write_text
 from popsim.observed import Observed
 from popsim.scenario import load_spec
 from popsim.twin import sim
-from popsim.twin.forecast import FORECAST_METRICS, run_forecast
+from popsim.twin.forecast import FORECAST_METRICS, calibration_draws, run_forecast
 from popsim.twin.score import HUB_COLUMNS, QUANTILES, score_table
 
 
@@ -116,10 +117,7 @@ def backtest(
     spec = load_spec(spec_path)
     observed = observed_for(spec, observed_path, zones_path)
     base = default_out(spec_path)
-    draws_path = base / "calibration" / "draws.parquet"
-    draws = pd.read_parquet(draws_path) if draws_path.is_file() else None
-    if spec._draws is not None:  # the spec's own [parameters] draws come first
-        draws = spec._draws.frame()
+    draws = calibration_draws(spec, base)
     folder = Path(out) if out is not None else base / "backtest"
     (folder / "forecasts").mkdir(parents=True, exist_ok=True)
     start = first or spec.start + dt.timedelta(days=28)

@@ -10,10 +10,12 @@ streams, is refilled with the observed census of the day, site by site and unit 
 (ward, ICU and ALC beds and ED boarders, :func:`popsim.twin.warmstart.warm_start`; units
 without an observed census keep the simulated patients), and runs ``days`` more days.
 Replicate ``r`` is branch ``r % branches`` of particle ``r // branches``: the same
-numbers whether it runs alone or among others. Parameters: one row per particle of the
+numbers whether it runs alone or among others. Parameters (:func:`particle_values`):
+particle ``k`` takes what replicate ``k`` of a run of the spec would, a row of the
 spec's own table of draws (``[parameters] draws``, e.g. a calibrated spec's accepted
-draws), else of its calibration's accepted draws (``calibration/draws.parquet``, when
-present), else the spec's values.
+draws) and values drawn from its distributions (``r0 = { dist = ... }``); without a
+table of its own, a row of its calibration's accepted draws
+(``calibration/draws.parquet``, when present); else the spec's values.
 
 Conditioning on the recent series: each particle is weighted by its likelihood of the
 observed data of the ``condition_days`` before the as-of date (importance weights),
@@ -46,7 +48,7 @@ from popsim.files import atomic_write
 from popsim.observed import ALL, Observed
 from popsim.scenario import RunSpec, load_spec
 from popsim.twin import likelihood as lk
-from popsim.twin import sim
+from popsim.twin import sim, uncertainty
 from popsim.twin.score import HUB_COLUMNS, QUANTILES, quantiles_of
 
 #: Metrics forecast, per site and for the region.
@@ -115,7 +117,7 @@ def forecast_particle(
     from popsim.twin.branching import branch_seed, particle_model
     from popsim.twin.warmstart import clear_observed, warm_start
 
-    run_spec = sim.with_parameters(spec, values) if values else spec
+    run_spec = uncertainty.apply(spec, scenario, values)
     run_spec = run_spec.with_overrides(days=as_of_day + 1 + days)
     region = sim.region_of(run_spec)
     config = dataclasses.replace(run_spec.model_config_for(scenario, region), record_journeys=False)
@@ -147,6 +149,41 @@ def forecast_particle(
     finally:
         gc.unfreeze()
         model.release()
+
+
+def calibration_draws(spec: RunSpec, base: Path) -> pd.DataFrame | None:
+    """The accepted draws of a calibration of ``spec`` (``base/calibration/draws.parquet``)
+    for its forecasts, unless the spec has a table of draws of its own (that one comes
+    first, see :func:`particle_values`); None without either."""
+    path = base / "calibration" / "draws.parquet"
+    if spec._draws is not None or not path.is_file():
+        return None
+    return pd.read_parquet(path)
+
+
+def particle_values(
+    spec: RunSpec, scenario: str, particle: int, draws: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Parameters of particle ``particle``: those replicate ``particle`` of a run of the
+    spec takes (a row of its own table of draws, values drawn from its distributions:
+    :func:`popsim.twin.uncertainty.replicate_values`), then row ``particle % len(draws)``
+    of ``draws`` (a calibration's accepted draws) for each parameter the scenario does
+    not set itself."""
+    values: dict[str, Any] = uncertainty.replicate_values(spec, scenario, particle)
+    if draws is None or not len(draws):
+        return values
+    row = draws.iloc[particle % len(draws)]
+    override = spec.scenarios[scenario]
+    for name in (c for c in draws.columns if "." in c):
+        section, key = sim.split_name(spec, name, "draws")
+        params = spec.params(section, scenario)
+        if params is None or key in (getattr(override, section) or {}):
+            continue  # off in this scenario, or the scenario's own value
+        v = float(row[name])
+        current = getattr(params, key)
+        integer = isinstance(current, int) and not isinstance(current, bool)
+        values[name] = int(round(v)) if integer else v
+    return values
 
 
 def check_as_of(spec: RunSpec, as_of: dt.date) -> int:
@@ -209,19 +246,8 @@ def run_forecast(
     first = max(spec.start, as_of - dt.timedelta(days=condition_days - 1))
     metrics = [m for m in ("admissions", "ward_census", "icu_census") if m in known.metrics]
     t = lk.targets(known, metrics, region.facility_ids, spec.start, first, as_of, 7)
-    names = [c for c in (draws.columns if draws is not None else []) if "." in c]
     plan = particles(replicates, branches)
-    tasks = []
-    for k in range(len(plan)):
-        values = {}
-        if draws is not None and len(draws):
-            row = draws.iloc[k % len(draws)]
-            values = {n: (row[n].item() if hasattr(row[n], "item") else row[n]) for n in names}
-            values = {
-                n: (int(round(v)) if float(v).is_integer() and "day" in n else v)
-                for n, v in values.items()
-            }
-        tasks.append(values)
+    tasks = [particle_values(spec, scenario, k, draws) for k in range(len(plan))]
     args = (as_of_day, days, census, t, DISPERSION)
     bar = tqdm(
         total=replicates,
@@ -302,10 +328,7 @@ def forecast(
     check_as_of(spec, as_of)
     observed = observed_for(spec, observed_path, zones_path)
     base = default_out(spec_path)
-    draws_path = base / "calibration" / "draws.parquet"
-    draws = pd.read_parquet(draws_path) if draws_path.is_file() else None
-    if spec._draws is not None:  # the spec's own [parameters] draws come first
-        draws = spec._draws.frame()
+    draws = calibration_draws(spec, base)
     folder = Path(out) if out is not None else base / "forecast" / f"as_of={as_of}"
     folder.mkdir(parents=True, exist_ok=True)
     with sim.client(workers, scheduler) as c:

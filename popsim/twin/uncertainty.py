@@ -97,12 +97,6 @@ class DrawTable:
     def __len__(self) -> int:
         return len(self.values)
 
-    def frame(self) -> Any:
-        """The draws as a pandas DataFrame (one column per parameter)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.values, columns=list(self.names))
-
     def record(self) -> dict[str, Any]:
         """What the run's configuration records of the table."""
         return {"file": self.path, "digest": self.digest, "rows": len(self), "names": self.names}
