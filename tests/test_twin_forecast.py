@@ -42,6 +42,7 @@ def model_setup(twin_truth):
 
 
 UNITS = ("ward", "icu", "alc", "ed")
+ALL_UNITS = tuple(SEED_UNITS.values())
 COLUMNS = {"ward": "ward_census", "icu": "icu_census", "alc": "alc_census", "ed": "ed_boarding"}
 
 
@@ -94,6 +95,45 @@ def test_warm_start_census_is_exact_then_evolves(model_setup, census, seed):
         for _ in range(5):
             model.step()  # the seeded patients move on, are discharged, die: no error
         assert model.care.census() >= 0
+    finally:
+        model.release()
+
+
+def test_a_warm_start_from_the_models_own_census_continues_its_own_stays(model_setup):
+    """Observed = simulated: every unit of every site gets back the stays it held (kind,
+    remaining phases, outcome, epidemic or not), not stays of a parametric kind; then
+    a few more patients than the site had copy its own stays again."""
+    spec, region, config = model_setup
+    model = RegionModel(region, config, 3)
+    try:
+        for _ in range(50):
+            model.step()
+        day = model.day
+
+        def stays(units=ALL_UNITS):
+            out: dict = {}
+            for p in model.care.patients.values():
+                if p.site is not None and p.unit in units:
+                    key = (p.site.index, p.unit)
+                    stay = (p.kind, p.remaining(day), p.dies, p.epidemic)
+                    out.setdefault(key, []).append(stay)
+            return {k: sorted(v) for k, v in out.items()}
+
+        before = stays()
+        kinds = {t[0] for v in before.values() for t in v}
+        assert len(kinds) >= 3  # medical, surgical, childbirth, epidemic ...
+        census = {
+            (fi, unit): len(before.get((fi, code), []))
+            for fi in range(3)
+            for unit, code in SEED_UNITS.items()
+        }
+        warm_start(model, census, np.random.default_rng(5))
+        assert stays() == before
+        ward = SEED_UNITS["ward"]
+        n0 = len(before[(0, ward)])
+        warm_start(model, {(0, "ward"): n0 + 7}, np.random.default_rng(6))
+        again = stays([ward])[(0, ward)]
+        assert len(again) == n0 + 7 and set(again) == set(before[(0, ward)])
     finally:
         model.release()
 

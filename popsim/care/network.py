@@ -46,7 +46,7 @@ from popsim.care.params import CareParams, ReferralShares
 from popsim.care.patient import ARRIVE, JourneyLog, Patient, merge_paths, plan_path
 from popsim.care.placement import Placement
 from popsim.care.routing import Router
-from popsim.care.seeding import seed_census
+from popsim.care.seeding import Templates, seed_census
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, MATERNITY, NeedBatch
 from popsim.core.schema import FACILITY_METRICS
 from popsim.events import ChangeBeds, CloseFacility, OpenFacility
@@ -212,12 +212,19 @@ class CareNetwork:
             raise TypeError(f"the care network does not handle {event!r}")
         self.router.refresh()
 
-    def seed_census(self, census: Mapping[tuple[int, str], int], rng: np.random.Generator) -> None:
+    def seed_census(
+        self,
+        census: Mapping[tuple[int, str], int],
+        rng: np.random.Generator,
+        templates: Templates | None = None,
+    ) -> None:
         """Start from an observed census: ``census[(facility_index, unit)]`` patients in
-        each unit (``"ward"``, ``"icu"``, ``"alc"``; ``"ed"``: ED boarders), placed today
-        with remaining stays of a steady-state snapshot (:mod:`popsim.care.seeding`). Today's ``facility_day`` row
-        shows the seeded census until the day is stepped. ValueError on a bad entry."""
-        seed_census(self, census, rng)
+        each unit (``"ward"``, ``"icu"``, ``"alc"``; ``"ed"``: ED boarders), placed today,
+        continuing the simulated stays of ``templates`` where given, else with remaining
+        stays of a steady-state snapshot (:mod:`popsim.care.seeding`). Today's
+        ``facility_day`` row shows the seeded census until the day is stepped. ValueError
+        on a bad entry."""
+        seed_census(self, census, rng, templates)
         self._write(self.model.day)
 
     def clear(self) -> None:

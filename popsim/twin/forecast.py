@@ -127,7 +127,7 @@ def forecast_particle(
         for _ in range(as_of_day + 1):
             model.step()
         ll = lk.log_likelihood(t, lk.simulated_at(t, model.facility_day, model.care.metrics), k)
-        epidemic = clear_observed(model, census) if census else {}  # once for all branches
+        templates = clear_observed(model, census) if census else {}  # once for all branches
         out = []
         for i, j in enumerate(branches):
             seed = branch_seed(spec.seed, particle, j)
@@ -138,7 +138,7 @@ def forecast_particle(
                 branch = model.branch(seed)
             try:
                 if census:
-                    warm_start(branch, census, branch.stream("forecast.warm-start"), epidemic)
+                    warm_start(branch, census, branch.stream("forecast.warm-start"), templates)
                 for _ in range(days):
                     branch.step()
                 out.append(branch.facility_day[as_of_day : as_of_day + days + 1].copy())

@@ -3,14 +3,13 @@
 A forecast runs the model to the as-of day, then replaces the simulated census by the
 observed one, unit by unit: :func:`clear_observed` takes out (uncounted) the patients of
 every ``(site, unit)`` whose census was observed that day (ward, ICU and ALC beds, and
-ED boarders), and :func:`warm_start` places the observed numbers there with
-:meth:`popsim.care.network.CareNetwork.seed_census` (remaining stays of a steady-state
-snapshot: length-biased, see :mod:`popsim.care.seeding`). Units not observed keep the
-simulated patients (and patients held outside a full ICU are never replaced: the
-``icu_census`` counts ICU beds only). The epidemic's share is kept: of the patients
-seeded in a unit, as many as the simulated unit had epidemic patients (at most all of
-them, drawn at random) are epidemic patients (severe; critical in the ICU), so
-``epidemic_census`` carries on from the model's own epidemic.
+ED boarders) and keeps their stays as templates, and :func:`warm_start` places the
+observed numbers there with :meth:`popsim.care.network.CareNetwork.seed_census`, which
+continues those stays (:mod:`popsim.care.seeding`: each seeded patient takes a
+simulated one's kind, remaining phases and outcome; the unit's epidemic patients first,
+as many as it had, at most the new census, so ``epidemic_census`` carries on from the
+model's own epidemic). Units not observed keep the simulated patients (and patients
+held outside a full ICU are never replaced: the ``icu_census`` counts ICU beds only).
 
 The clearing draws nothing, so it can be done once on a particle before its branches
 are copied (:mod:`popsim.twin.branching`); the seeding draws from the branch's own
@@ -26,9 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from popsim.care.facility import ICU
-from popsim.care.seeding import SEED_UNITS
-from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE
+from popsim.care.seeding import SEED_UNITS, Template, Templates
 
 if TYPE_CHECKING:
     from popsim.model import RegionModel
@@ -49,22 +46,20 @@ STATE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def clear_observed(
-    model: RegionModel, census: Mapping[tuple[int, str], int]
-) -> dict[tuple[int, str], int]:
+def clear_observed(model: RegionModel, census: Mapping[tuple[int, str], int]) -> Templates:
     """Take out, uncounted, the patients of every ``(facility_index, unit)`` of
-    ``census`` (unit in ``ward``, ``icu``, ``alc``, ``ed``); returns the number of
-    epidemic patients among them, by ``(facility_index, unit)``."""
+    ``census`` (unit in ``ward``, ``icu``, ``alc``, ``ed``); returns their stays from
+    today on, by ``(facility_index, unit code)``, as templates for
+    :func:`warm_start`."""
     net = model.care
-    names = {code: name for name, code in SEED_UNITS.items()}
+    day = model.day
     targets = {(int(fi), SEED_UNITS[unit]) for fi, unit in census}
     leaving = [
         p for p in net.patients.values() if p.site is not None and (p.site.index, p.unit) in targets
     ]
-    epidemic = dict.fromkeys(((int(fi), unit) for fi, unit in census), 0)
+    templates: dict[tuple[int, int], list[Template]] = {key: [] for key in targets}
     for p in leaving:
-        if p.epidemic:
-            epidemic[(p.site.index, names[p.unit])] += 1
+        templates[(p.site.index, p.unit)].append((p.kind, p.remaining(day), p.dies, p.epidemic))
     leave = net.place.leave
     for p in leaving:
         leave(p)  # inactive: its calendar and queue entries would be skipped
@@ -79,24 +74,23 @@ def clear_observed(
                 live = [entry for entry in queue if entry[1].active]
                 queue.clear()
                 queue.extend(live)
-    return epidemic
+    return templates
 
 
 def warm_start(
     model: RegionModel,
     census: Mapping[tuple[int, str], int],
     rng: np.random.Generator,
-    epidemic: Mapping[tuple[int, str], int] | None = None,
+    templates: Templates | None = None,
 ) -> None:
     """Replace the census of the observed units with ``census`` (``(facility_index,
     unit) -> count``) on the day just run (``model.day - 1``; the run must have a day
-    after it, ValueError otherwise). ``epidemic``: what
-    :func:`clear_observed` returned, when the units were already emptied by it."""
-    if epidemic is None:
-        epidemic = clear_observed(model, census)
+    after it, ValueError otherwise). ``templates``: what :func:`clear_observed`
+    returned, when the units were already emptied by it."""
+    if templates is None:
+        templates = clear_observed(model, census)
     net = model.care
-    net.seed_census(census, rng)  # writes row model.day from the seeded state
-    _keep_epidemic_share(model, census, epidemic, rng)
+    net.seed_census(census, rng, templates)  # writes row model.day from the seeded state
     day = model.day
     table = model.facility_day
     if not 1 <= day < len(table):
@@ -104,33 +98,3 @@ def warm_start(
     names = list(net.metrics)
     cols = [names.index(c) for c in STATE_COLUMNS if c in names]
     table[day - 1, :, cols] = table[day, :, cols]
-    if "epidemic_census" in names:  # changed after seed_census wrote row ``day``
-        table[day - 1, :, names.index("epidemic_census")] = [f.n_epidemic for f in net.facilities]
-
-
-def _keep_epidemic_share(
-    model: RegionModel,
-    census: Mapping[tuple[int, str], int],
-    epidemic: Mapping[tuple[int, str], int],
-    rng: np.random.Generator,
-) -> None:
-    """Make as many of the seeded patients of each unit epidemic patients as
-    ``epidemic`` says the unit had (at most all of them), drawn at random."""
-    wanted = {
-        (fi, SEED_UNITS[u]): min(int(n), int(census[(fi, u)])) for (fi, u), n in epidemic.items()
-    }
-    wanted = {k: n for k, n in wanted.items() if n > 0}
-    if not wanted:
-        return
-    seeded: dict[tuple[int, int], list] = {k: [] for k in wanted}
-    for p in model.care.patients.values():
-        key = (p.site.index, p.unit) if p.site is not None else None
-        if key in seeded:
-            seeded[key].append(p)
-    for (fi, unit), n in sorted(wanted.items()):
-        found = seeded[(fi, unit)]
-        for i in sorted(rng.choice(len(found), size=min(n, len(found)), replace=False).tolist()):
-            p = found[i]
-            p.kind = EPI_CRITICAL if unit == ICU else EPI_SEVERE
-            p.epidemic = True
-            p.site.n_epidemic += 1
