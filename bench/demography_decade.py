@@ -37,7 +37,7 @@ def run(region, population: int, years: int, demand: bool, seed: int) -> dict[st
     for _ in range(cfg.days):
         person_years += model.pop.n_alive / 365.0
         model.step()
-    deaths = float(model.results().zone_day[..., 6].sum())
+    deaths = float(model.results().zone_counts("deaths").sum())
     pop = model.pop
     alive = pop.alive
     return {

@@ -40,7 +40,7 @@ def test_ten_years_grow_at_the_target_rate_and_the_mean_age_rises(decade):
     assert 0.006 < demo.n_deaths / years_alive < 0.012
     assert 0.006 < demo.n_births / years_alive < 0.012
     # zone_day deaths agree with the module's count, and counts match the population
-    assert result.zone_day[..., 6].sum() == demo.n_deaths
+    assert result.zone_counts("deaths").sum() == demo.n_deaths
     np.testing.assert_array_equal(result.zone_day[-1, ..., 0], model.pop.alive_counts)
 
 
@@ -122,7 +122,7 @@ def _crude_deaths_and_old_share(demand, years=3, seed=5):
     for _ in range(cfg.days):
         person_years += model.pop.n_alive / 365
         model.step()
-    deaths = int(model.results().zone_day[..., 6].sum())
+    deaths = int(model.results().zone_counts("deaths").sum())
     alive = model.pop.alive
     return 1000 * deaths / person_years, float((model.pop.age[alive] >= 65).mean()), deaths
 
@@ -243,7 +243,7 @@ def _deaths_in_a_season(in_life_table: bool | None, seed: int = 3) -> tuple[int,
     model = RegionModel(region, cfg, seed=np.random.SeedSequence(seed))
     result = model.run()
     epi_deaths = model.epidemic.n_dies_total if epidemic is not None else 0
-    return int(result.zone_day[..., 6].sum()), epi_deaths
+    return int(result.zone_counts("deaths").sum()), epi_deaths
 
 
 def test_a_seasonal_pathogens_deaths_are_taken_out_of_the_life_table_a_pandemics_are_not():

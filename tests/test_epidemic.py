@@ -75,12 +75,15 @@ def test_state_counts_match_the_state_column_and_living_residents(wave):
         got = np.bincount(cell[np.isin(st, states)], minlength=want.size).reshape(want.shape)
         np.testing.assert_array_equal(got, want)
     zd = result.zone_day
+    states = sum(
+        result.zone_counts(c) for c in ("susceptible", "exposed", "infectious", "recovered")
+    )
     # susceptible + exposed + infectious + recovered = living residents every day
-    assert (zd[..., :4].sum(axis=-1).sum(axis=(1, 2)) <= pop.n).all()
-    np.testing.assert_array_equal(zd[-1, ..., :4].sum(axis=-1), pop.alive_counts)
+    assert (states.sum(axis=(1, 2)) <= pop.n).all()
+    np.testing.assert_array_equal(states[-1], pop.alive_counts)
     assert (zd >= 0).all()
     # every infection is counted once: today's new infections add up to the total
-    assert zd[..., 4].sum() == epi.n_infections_total
+    assert result.zone_counts("new_infections").sum() == epi.n_infections_total
     assert (pop.epi_state == S).sum() + epi.n_infections_total <= pop.n
 
 
@@ -146,8 +149,7 @@ def test_wave_seeded_in_surrey_reaches_burnaby_before_hope():
         seed_infections=30,
         coupling=0.05,
     )
-    zd = model.run().zone_day
-    cum = zd[..., 4].sum(axis=2).cumsum(axis=0)  # (days, zones)
+    cum = model.run().zone_counts("new_infections").sum(axis=2).cumsum(axis=0)  # (days, zones)
     pops = model.pop.alive_counts.sum(axis=1)
 
     def day_reaching(zone: str, share: float = 0.01) -> int:
@@ -226,7 +228,7 @@ def test_importations_arrive_in_their_zone_on_their_day():
         seed_infections=0,
         importations=[Importation(day=30, count=50, zone="Z02")],
     )
-    zd = model.run().zone_day[..., 4].sum(axis=2)  # (days, zones) new infections
+    zd = model.run().zone_counts("new_infections").sum(axis=2)  # (days, zones) new infections
     assert zd[:30].sum() == 0
     assert zd[30].tolist() == [0, 50, 0]
 
@@ -239,7 +241,7 @@ def test_contact_reduction_applies_only_to_its_zones():
         events=(ContactReduction(day=0, reduction=1.0, zones=(0,), setting="all"),),
     )
     model = RegionModel(region, cfg, seed=np.random.SeedSequence(4))
-    zd = model.run().zone_day[..., 4].sum(axis=(0, 2))  # infections per zone
+    zd = model.run().zone_counts("new_infections").sum(axis=(0, 2))  # infections per zone
     assert zd[0] == 10  # only the seeds: no contacts at all in zone 0
     assert zd[1] > 0.5 * model.pop.alive_counts[1].sum()
 
@@ -309,8 +311,7 @@ def _flu_season(population=120_000, seed=3, **params):
     region = synthetic_region(n_zones=4, population=population, seed=5)
     epi = EpidemicParams(pathogen="influenza", seed_infections=20, start_day=5, **params)
     model = RegionModel(region, ModelConfig(days=260, epidemic=epi), seed=seed)
-    zone_day = model.run().zone_day
-    infected = zone_day[..., 4].sum(axis=(0, 1)).astype(float)
+    infected = model.run().zone_counts("new_infections").sum(axis=(0, 1)).astype(float)
     return model, infected, model.pop.alive_counts.sum(axis=0).astype(float)
 
 
@@ -433,7 +434,7 @@ def test_closing_schools_cuts_childrens_infections_more_than_adults():
             days=200, epidemic=EpidemicParams(r0=1.6, seed_infections=30), events=tuple(events)
         )
         model = RegionModel(region, cfg, seed=np.random.SeedSequence(3))
-        infected = model.run().zone_day[..., 4].sum(axis=(0, 1)).astype(np.float64)
+        infected = model.run().zone_counts("new_infections").sum(axis=(0, 1)).astype(np.float64)
         n = model.pop.alive_counts.sum(axis=0)
         return infected[:2].sum() / n[:2].sum(), infected[2:].sum() / n[2:].sum()
 

@@ -132,7 +132,7 @@ def test_duckdb_reads_back_with_hive_partitioning(tmp_path):
         f"select scenario, replicate, count(*), sum(susceptible) from "
         f"read_parquet('{glob}', hive_partitioning=true) group by all order by all"
     ).fetchall()
-    expect = int(fake_result(1).zone_day[..., 0].sum())
+    expect = int(fake_result(1).zone_counts("susceptible").sum())
     assert [r[:3] for r in rows] == [
         ("baseline", 0, 240), ("baseline", 1, 240), ("other", 0, 240), ("other", 1, 240)
     ]  # fmt: skip
