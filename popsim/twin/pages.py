@@ -26,8 +26,18 @@ def _figure(n_rows: int, n_cols: int):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(4.2 * n_cols, 2.6 * n_rows), squeeze=False, sharex=True
+    # Not sharex, and no tight_layout at saving: with 14 sites x 7 metrics both cost
+    # seconds each (sharing propagates every limit change to all 98 axes); fixed margins
+    # in inches, and the same date range set on every axis by the page.
+    width, height = 4.2 * n_cols, 2.6 * n_rows
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(
+        left=0.5 / width,
+        right=1 - 0.15 / width,
+        bottom=0.45 / height,
+        top=1 - 0.35 / height,
+        wspace=0.3,
+        hspace=0.55,
     )
     return fig, axes
 
@@ -36,7 +46,6 @@ def _save(fig, png: Path) -> bytes:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     data = buf.getvalue()
@@ -145,14 +154,24 @@ def fit_page(
     return folder / "fit.html"
 
 
+def forecast_sites(forecast: pd.DataFrame, observed: Observed) -> list[str]:
+    """The sites of a forecast page: those with a value other than zero, forecast or
+    observed (all of them when none has)."""
+    every = sorted(set(forecast["facility"]))
+    seen = observed.facility.drop(columns=["date"]).set_index("facility").abs().sum(axis=1)
+    active = set(forecast.loc[forecast["value"] != 0, "facility"]) | set(seen[seen > 0].index)
+    return [f for f in every if f in active] or every
+
+
 def forecast_page(folder: Path, name: str, forecast: pd.DataFrame, observed: Observed) -> Path:
     """``forecast.png`` and ``forecast.html``: the 50% and 90% intervals and the median of
-    each site's forecast, with the observed values (before and, if known, after)."""
-    keys = forecast[["facility", "metric"]].drop_duplicates().values.tolist()
-    sites = sorted({k[0] for k in keys})
-    metrics = sorted({k[1] for k in keys})
+    each site's forecast, with the observed values (before and, if known, after). Sites
+    forecast and observed at zero throughout (a closed site) are left out."""
+    sites = forecast_sites(forecast, observed)
+    metrics = sorted(set(forecast["metric"]))
     fig, axes = _figure(max(1, len(sites)), max(1, len(metrics)))
     as_of = pd.to_datetime(forecast["as_of"].iloc[0]).date() if len(forecast) else None
+    last = pd.to_datetime(forecast["target_date"]).max().date() if len(forecast) else None
     for i, site in enumerate(sites):
         for j, metric in enumerate(metrics):
             ax = axes[i][j]
@@ -169,6 +188,9 @@ def forecast_page(folder: Path, name: str, forecast: pd.DataFrame, observed: Obs
                 ax.plot(obs["date"], obs[metric], ".", ms=3, color="black")
             ax.set_title(f"{site} {metric}", fontsize=9)
             ax.tick_params(labelsize=7)
+            if as_of is not None:
+                ax.set_xlim(as_of - dt.timedelta(days=42), last + dt.timedelta(days=1))
+            _dates_axis(ax)
     png = _save(fig, folder / "forecast.png")
     _html(folder / "forecast.html", f"{name}: forecast from {as_of}", png, [])
     return folder / "forecast.html"
