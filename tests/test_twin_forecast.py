@@ -269,6 +269,13 @@ def test_forecast_starts_from_the_observed_census_exactly(twin_truth, tmp_path):
         index=["target_date", "facility", "metric"], columns="quantile", values="value"
     )
     assert (np.diff(wide.to_numpy(), axis=1) >= -1e-9).all()
+    # the region's total is a total of the sites' reports: their independent noise adds
+    # in quadrature, so its 90% interval is well under the sum of theirs (noise of the
+    # same size drawn on the total itself gave about 0.9 of it)
+    ward = wide.xs("ward_census", level="metric")
+    width = (ward[0.95] - ward[0.05]).unstack("facility")
+    ratio = width["all"].mean() / width[region.facility_ids].sum(axis=1).mean()
+    assert ratio < 0.75, ratio
 
 
 def test_replicates_are_split_into_particles_of_at_most_the_branches():
