@@ -11,10 +11,11 @@ The spec declares what to fit and against what::
 Each trial sets the parameters (by dotted name, in the spec's base sections), runs
 ``replicates_per_trial`` replicates in memory on a Dask worker (the same seeds in every
 trial: common random numbers) and scores the observed targets with the likelihood of
-:mod:`popsim.twin.likelihood` against the replicates' mean. The sampler is Optuna's TPE
-(multivariate, with the constant liar for trials in flight); two trials per worker are
-in flight at any time (one running, one queued), and each finished trial is told and
-replaced by a newly asked one, so no worker waits for a batch to finish. The study is
+:mod:`popsim.twin.likelihood` against the replicates' mean (flows as sums over
+``flow_block_days`` days, census every ``census_every_days``-th day). The sampler is
+Optuna's TPE (multivariate, with the constant liar for trials in flight); two trials per
+worker are in flight at any time (one running, one queued), and each finished trial is
+told and replaced by a newly asked one, so no worker waits for a batch to finish. The study is
 kept in Optuna's journal file (``runs/<name>/calibration/study.journal``), so an
 interrupted calibration resumes where it stopped and ``--trials`` is the total wanted.
 
@@ -83,6 +84,7 @@ class CalibrationSpec(BaseModel):
     likelihood: str = Field("negbin", pattern="^(negbin|poisson)$")
     dispersion: float = Field(20.0, gt=0, description="negative-binomial size k (assumption)")
     census_every_days: int = Field(7, ge=1, le=60)
+    flow_block_days: int = Field(7, ge=1, le=60)
 
     @field_validator("parameters")
     @classmethod
@@ -277,6 +279,7 @@ def calibrate(
         first,
         last,
         cal.census_every_days,
+        cal.flow_block_days,
     )
     if len(t) == 0:
         raise PopsimError(

@@ -12,10 +12,36 @@ Census is autocorrelated: today's census is mostly yesterday's patients, so dail
 census values are far from independent and a product over days would count the same
 information about seven times (the mean stay is about a week). Census metrics
 (``*_census``, ``ed_boarding``) are therefore scored on every ``census_every_days``-th
-day only (default 7, about one mean stay apart: nearly independent), while flows
-(admissions, visits) are scored every day. This is the documented approximation; it
-keeps the likelihood-ratio region of the accepted draws from being about seven times
-too narrow.
+day only (default 7, about one mean stay apart: nearly independent). This is the
+documented approximation; it keeps the likelihood-ratio region of the accepted draws
+from being about seven times too narrow.
+
+Flows (admissions, visits) are scored as sums over blocks of ``flow_block_days`` days
+(the calibration uses 7; 1 scores every day, as the forecast's conditioning does): the
+observed days of each block of a series (site or region total, metric), counted from
+the first day scored, summed, against the same days of the simulated series summed. A
+block's reporting noise is the sum of its days' (independent, each of size ``k``):
+size ``k`` times the days summed. The reason is the Monte Carlo error of the simulated
+mean. A site's daily admissions are a few a day (about 3 on the synthetic region), and
+the mean of a trial's few replicates misses such a mean by about ``1 / sqrt(replicates
+* mu)`` (30% with 4 replicates). The likelihood is convex in that error (its score goes
+as ``y / mu``): a day whose replicates came out low weighs more and finds the
+observation above them, so a rate is pulled upward, by up to ``1 / (replicates * mu)``.
+Measured on such counts (a scale parameter of Poisson daily counts of 2.1 to 3.5 a day,
+357 days, reporting noise of size 50, 4 replicates with common random numbers, 300 data
+sets): scored daily, a true 1.3 was estimated at 1.357 on average (+4.4%, standard
+error 0.006); as weekly sums at 1.311 (+0.9%), with the spread of the estimates down
+from 0.100 to 0.076. Weekly sums also make a trial's log-likelihood less noisy (fewer
+scored values, each better estimated): on the twin tests' system (4 replicates a trial,
+a grid of ``demand.rel_admissions`` x ``epidemic.r0``) the residual standard deviation
+of a trial's log-likelihood around a smooth surface fell from 10.5 to 6.5, that of the
+admissions term from 6.0 to 2.6. What is given up is the timing within a week (a
+week's total is what a rate needs).
+
+The replicates' variance enters twice: the observed series varies around the model's
+expected value by the process variance, and the replicates' mean misses that expected
+value by the process variance over the number of replicates; both are counted
+(``var_replicates * (1 + 1 / replicates)``).
 """
 
 from __future__ import annotations
@@ -52,16 +78,32 @@ MU_FLOOR = 0.5
 class Targets:
     """The observed values a likelihood scores, as arrays aligned with simulated ones:
     ``day`` (index into the run), ``facility`` (index, -1 = all sites), ``metric`` (name
-    index into ``metrics``) and ``y``."""
+    index into ``metrics``) and ``y``; ``group``: the scored value each observation is
+    summed into (a block of a flow's days, or the observation alone), ``0..n_groups-1``.
+    """
 
     metrics: tuple[str, ...]
     day: np.ndarray
     facility: np.ndarray
     metric: np.ndarray
     y: np.ndarray
+    group: np.ndarray
+    n_groups: int
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def summed(self, values: np.ndarray) -> np.ndarray:
+        """Values at the observations ``(..., n)`` summed by group: ``(..., n_groups)``."""
+        values = np.asarray(values, dtype=float)
+        flat = values.reshape(-1, values.shape[-1])
+        out = np.stack([np.bincount(self.group, row, self.n_groups) for row in flat])
+        return out.reshape(*values.shape[:-1], self.n_groups)
+
+    @property
+    def group_days(self) -> np.ndarray:
+        """Observations summed in each group."""
+        return np.bincount(self.group, minlength=self.n_groups)
 
 
 def targets(
@@ -72,16 +114,23 @@ def targets(
     first: dt.date,
     last: dt.date,
     census_every_days: int = 7,
+    flow_block_days: int = 1,
 ) -> Targets:
-    """The observations of ``metrics`` between ``first`` and ``last`` the likelihood uses."""
+    """The observations of ``metrics`` between ``first`` and ``last`` the likelihood uses:
+    census every ``census_every_days``-th day, flows every day summed in blocks of
+    ``flow_block_days`` days from ``first`` (see the module docstring)."""
+    if census_every_days < 1 or flow_block_days < 1:
+        raise ValueError("census_every_days and flow_block_days must be at least 1")
     frame = observed.between(first, last).long([m for m in metrics if m in observed.metrics])
+    census = np.zeros(0, dtype=bool)
+    since = np.zeros(0, dtype=np.int64)
     if len(frame):
         offset = np.array([(d - start).days for d in frame["date"]], dtype=np.int64)
         since = np.array([(d - first).days for d in frame["date"]], dtype=np.int64)
         census = frame["metric"].isin(CENSUS_METRICS).to_numpy()
         keep = ~census | (since % census_every_days == 0)
         frame = frame[keep].reset_index(drop=True)
-        offset = offset[keep]
+        offset, since, census = offset[keep], since[keep], census[keep]
     else:
         offset = np.zeros(0, dtype=np.int64)
     fac_index = {f: i for i, f in enumerate(facility_ids)}
@@ -89,7 +138,14 @@ def targets(
     names = tuple(metrics)
     met = np.array([names.index(m) for m in frame["metric"]], dtype=np.int64)
     y = frame["value"].to_numpy(dtype=float)
-    return Targets(names, offset, fac, met, y)
+    # a census value alone; a flow with the other observed days of its block and series
+    block = np.where(census, np.arange(len(y)) - len(y), since // flow_block_days)
+    keys = np.stack([fac, met, block], axis=1)
+    _, first_seen, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first_seen), dtype=np.int64)
+    rank[np.argsort(first_seen)] = np.arange(len(first_seen))  # groups in order of the rows
+    group = rank[group.reshape(-1)]
+    return Targets(names, offset, fac, met, y, group, len(first_seen))
 
 
 def simulated_at(t: Targets, facility_day: np.ndarray, metric_names: list[str]) -> np.ndarray:
@@ -128,11 +184,12 @@ def log_probs(y: np.ndarray, mu: np.ndarray, size: np.ndarray | float) -> np.nda
 
 
 def log_likelihood(t: Targets, mu: np.ndarray, k: float = 20.0) -> float:
-    """Sum of negative-binomial (size ``k``; Poisson for ``k = inf``) log probabilities of
-    ``t.y`` with means ``mu``. Given replicates, see :func:`replicate_log_likelihood`."""
+    """Sum of negative-binomial (size ``k`` a day; Poisson for ``k = inf``) log
+    probabilities of ``t.y`` with means ``mu``, by group (a block's days summed, size
+    ``k`` times its days). Given replicates, see :func:`replicate_log_likelihood`."""
     if len(t) == 0:
         return 0.0
-    return float(log_probs(t.y, mu, k).sum())
+    return float(log_probs(t.summed(t.y), t.summed(mu), k * t.group_days).sum())
 
 
 def replicate_log_likelihood(t: Targets, sims: np.ndarray, k: float = 20.0) -> float:
@@ -140,22 +197,29 @@ def replicate_log_likelihood(t: Targets, sims: np.ndarray, k: float = 20.0) -> f
 
     The observed series is one realisation of the system, so around the model's expected
     value it varies by the model's own process variance (estimated by the replicates'
-    variance) on top of the reporting noise. Each value is scored by a negative binomial
-    with the replicates' mean ``mu`` and variance ``mu + mu^2 / k + var_replicates``
-    (moment-matched size ``mu^2 / (var - mu)``); with one replicate, the reporting noise
-    alone. Without the process variance the likelihood would be as sharp as if the
-    observed series were the model's mean, and the accepted draws far too few.
+    variance) on top of the reporting noise, and the replicates' mean ``mu`` misses that
+    expected value by the process variance over the number of replicates ``R``. Each
+    scored value (by group: a block's days summed) is scored by a negative binomial with
+    mean ``mu`` and variance ``mu + mu^2 / k_g + var_replicates * (1 + 1 / R)`` (``k_g``:
+    ``k`` times the days summed; moment-matched size ``mu^2 / (var - mu)``); with one
+    replicate, the reporting noise alone. Without the process variance the likelihood
+    would be as sharp as if the observed series were the model's mean, and the accepted
+    draws far too few.
     """
     sims = np.atleast_2d(np.asarray(sims, dtype=float))
     if len(t) == 0:
         return 0.0
+    sims = t.summed(sims)
+    n_rep = len(sims)
     mu = np.maximum(sims.mean(axis=0), MU_FLOOR)
-    var_proc = sims.var(axis=0, ddof=1) if len(sims) > 1 else np.zeros_like(mu)
-    noise = 0.0 if math.isinf(k) else mu**2 / k
+    var_proc = np.zeros_like(mu)
+    if n_rep > 1:  # around the model's mean, and the replicates' mean around it
+        var_proc = sims.var(axis=0, ddof=1) * (1.0 + 1.0 / n_rep)
+    noise = 0.0 if math.isinf(k) else mu**2 / (k * t.group_days)
     extra = noise + var_proc
     with np.errstate(divide="ignore"):
         size = np.where(extra > 1e-9, mu**2 / np.maximum(extra, 1e-9), np.inf)
-    return float(log_probs(t.y, mu, size).sum())
+    return float(log_probs(t.summed(t.y), mu, size).sum())
 
 
 def frame_of(t: Targets, facility_ids: list[str], start: dt.date) -> pd.DataFrame:
