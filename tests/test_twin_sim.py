@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
+from popsim.observed import Observed
 from popsim.scenario import load_spec
+from popsim.twin import likelihood as lk
 from popsim.twin import sim
 
 
@@ -22,3 +26,13 @@ def test_a_trial_at_the_hidden_parameters_and_seed_is_the_truth_run(twin_truth, 
     for metric in ("admissions", "ward_census", "icu_census", "epidemic_admissions"):
         expected = clean[metric].to_numpy().reshape(twin_truth.days, -1)
         assert np.array_equal(fd[:, :, names.index(metric)], expected), metric
+    # and the calibration's targets read from the truth's table land on the same simulated
+    # days and sites (no off-by-one between a date and its day in the run)
+    metrics = ["admissions", "ward_census", "icu_census", "epidemic_admissions"]
+    start = trial.start
+    last = start + dt.timedelta(days=twin_truth.days - 1)
+    ids = list(sim.region_of(trial).facility_ids)
+    t = lk.targets(
+        Observed(clean[["date", "facility", *metrics]]), metrics, ids, start, start, last, 7, 7
+    )
+    assert len(t) > 0 and np.array_equal(lk.simulated_at(t, fd, names), t.y)
