@@ -270,7 +270,23 @@ def test_failing_replicate_is_retried_reported_and_resumable(spec_path, monkeypa
     assert (run.n_run, run.n_skipped) == (1, N_TASKS - 1)
 
 
-def test_interrupted_command_resumes_to_the_same_dataset(spec_path, reference, cluster):
+#: Days of the interrupted run: long enough that the 11 replicates left after the first
+#: one's manifest take seconds, not the fraction of a second the Ctrl-C takes to land
+#: (at the spec's 30 days an idle machine finished them all first, and the command exited 0).
+INTERRUPTED_DAYS = 365
+
+
+@pytest.fixture(scope="module")
+def long_reference(spec_path):
+    """The uninterrupted run at ``INTERRUPTED_DAYS``, on its own 1-worker LocalCluster."""
+    out = spec_path.parent / "long-ref"
+    run = run_spec(spec_path, workers=1, out=out, days=INTERRUPTED_DAYS, progress=False)
+    assert (run.n_run, run.n_skipped) == (N_TASKS, 0)
+    return run.out
+
+
+@pytest.mark.slow
+def test_interrupted_command_resumes_to_the_same_dataset(spec_path, long_reference, cluster):
     """`popsim run` stopped with Ctrl-C mid-ensemble, then run again: the same data."""
     import subprocess
     import sys
@@ -279,6 +295,7 @@ def test_interrupted_command_resumes_to_the_same_dataset(spec_path, reference, c
 
     out = spec_path.parent / "interrupted"
     cmd = [sys.executable, "-m", "popsim.cli", "run", str(spec_path), "--workers", "1"]
+    cmd += ["--days", str(INTERRUPTED_DAYS)]
     proc = subprocess.Popen([*cmd, "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90
@@ -296,10 +313,16 @@ def test_interrupted_command_resumes_to_the_same_dataset(spec_path, reference, c
     assert not alive, "the interrupted command left worker processes behind"
     n_done = len(record.manifests(out))
     assert 0 < n_done < N_TASKS
-    run = run_spec(spec_path, scheduler=cluster[0].scheduler_address, out=out, progress=False)
+    run = run_spec(
+        spec_path,
+        scheduler=cluster[0].scheduler_address,
+        out=out,
+        days=INTERRUPTED_DAYS,
+        progress=False,
+    )
     assert (run.n_run, run.n_skipped) == (N_TASKS - n_done, n_done)
     assert not list(out.rglob(".*.tmp"))
-    assert_same_data(reference, out)
+    assert_same_data(long_reference, out)
 
 
 def test_config_hash_follows_what_determines_the_data(spec_path, tmp_path):
