@@ -54,7 +54,9 @@ __all__ = [
 # ------------------------------------------------------------------ summary
 def summarize(result: RunResult) -> dict[str, Any]:
     """Small per-replicate figures for the end-of-run summary: peak region census
-    (ward + ICU + ALC over all sites) and, per site, days over capacity and bed-days over.
+    (ward + ICU + ALC over all sites), peak region bed demand (the same patients plus
+    those boarding in EDs or held outside a full ICU: what the census would be without
+    bed limits) and, per site, days over capacity and bed-days over.
 
     Over capacity is :mod:`popsim.core.capacity`'s definition, the one the analysis
     tables use: a unit's bed demand above its funded beds (a closed site has none). Bed
@@ -79,8 +81,10 @@ def summarize(result: RunResult) -> dict[str, Any]:
     days_over = over.sum(axis=0)
     bed_days = capacity.site_excess(ward_demand, ward_beds, icu_demand, icu_beds).sum(axis=0)
     peak_day = int(np.argmax(census)) if len(census) else 0
+    demand = (ward_demand + icu_demand).sum(axis=1)
     return {
         "peak_census": int(census[peak_day]) if len(census) else 0,
+        "peak_demand": int(demand.max()) if len(census) else 0,
         "peak_day": peak_day,
         "funded_beds": int((ward_beds + icu_beds)[peak_day].sum()) if len(census) else 0,
         "days_over": {
@@ -114,6 +118,13 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
             f"    peak region census {peaks.mean():,.0f} (range {peaks.min():,}-{peaks.max():,})"
             f" vs {beds:,} funded beds; peak ED boarding {board.mean():,.0f}"
         )
+        demand = np.array([m["summary"].get("peak_demand", -1) for m in ms])
+        if (demand > peaks).any():  # (run folders of earlier versions have no peak_demand)
+            lines.append(
+                f"    peak region bed demand {demand.mean():,.0f} (range {demand.min():,}-"
+                f"{demand.max():,}): the census without bed limits, ED boarders and "
+                "patients held outside a full ICU included"
+            )
         unserved = [m["summary"].get("unserved") for m in ms]
         if any(u for u in unserved):
             total = np.array([u or 0 for u in unserved])

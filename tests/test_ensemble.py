@@ -462,3 +462,38 @@ def test_summary_reports_unserved_demand(spec_path):
     assert "UNSERVED" not in format_summary(
         spec, [{"scenario": "baseline", "summary": quiet}], spec_path.parent
     )
+
+
+def test_summary_gives_the_peak_bed_demand_when_beds_cap_the_census(spec_path):
+    """A region full to its limit on its busiest days: the census peaks at the same
+    number in every replicate, so the summary says what the demand was."""
+    from datetime import date
+
+    from popsim.ensemble import format_summary, summarize
+    from popsim.model import FACILITY_METRICS, RunResult
+
+    metrics = (*FACILITY_METRICS, "open", "ward_demand", "icu_demand")
+    fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
+    fd[:, :, metrics.index("ward_census")] = 10  # full every day
+    fd[:, :, metrics.index("ward_beds")] = 9
+    fd[:, :, metrics.index("open")] = 1
+    fd[:, :, metrics.index("ward_demand")] = [[10, 10], [14, 12], [11, 10]]
+    result = RunResult(
+        start=date(2026, 1, 1),
+        zone_ids=["Z01"],
+        facility_ids=["F1", "F2"],
+        facility_metrics=metrics,
+        facility_day=fd,
+        zone_day=np.zeros((3, 1, 10, 7), dtype=np.int32),
+        journeys={},
+        journey_codes={},
+    )
+    summary = summarize(result)
+    assert (summary["peak_census"], summary["peak_demand"]) == (20, 26)
+    spec = load_spec(spec_path)
+    text = format_summary(spec, [{"scenario": "baseline", "summary": summary}], spec_path.parent)
+    assert "peak region census 20 (range 20-20)" in text
+    assert "peak region bed demand 26 (range 26-26)" in text
+    uncapped = {**summary, "peak_demand": 20}
+    text = format_summary(spec, [{"scenario": "baseline", "summary": uncapped}], spec_path.parent)
+    assert "bed demand" not in text.split("sites over")[0]
