@@ -431,28 +431,34 @@ def test_second_run_on_a_folder_in_use_is_refused_while_the_first_completes(spec
     assert_same_data(reference, out)
 
 
-def test_summary_reports_unserved_demand(spec_path):
-    """Demand that found no open site is counted (facility_day.unserved) and the run's
-    summary says so, instead of a quiet run with no admissions."""
+def _two_site_result(metrics: tuple[str, ...], fd: np.ndarray):
+    """A hand-made run result: two sites, one zone, ``fd`` as its facility_day."""
     from datetime import date
 
-    from popsim.ensemble import format_summary, summarize
-    from popsim.model import FACILITY_METRICS, RunResult
+    from popsim.model import RunResult
 
-    metrics = (*FACILITY_METRICS, "unserved")
-    fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
-    fd[:, :, metrics.index("unserved")] = [[4, 0], [5, 1], [0, 0]]  # 10 needs in all
-    result = RunResult(
+    return RunResult(
         start=date(2026, 1, 1),
         zone_ids=["Z01"],
         facility_ids=["F1", "F2"],
         facility_metrics=metrics,
         facility_day=fd,
-        zone_day=np.zeros((3, 1, 10, 7), dtype=np.int32),
+        zone_day=np.zeros((fd.shape[0], 1, 10, 7), dtype=np.int32),
         journeys={},
         journey_codes={},
     )
-    summary = summarize(result)
+
+
+def test_summary_reports_unserved_demand(spec_path):
+    """Demand that found no open site is counted (facility_day.unserved) and the run's
+    summary says so, instead of a quiet run with no admissions."""
+    from popsim.ensemble import format_summary, summarize
+    from popsim.model import FACILITY_METRICS
+
+    metrics = (*FACILITY_METRICS, "unserved")
+    fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
+    fd[:, :, metrics.index("unserved")] = [[4, 0], [5, 1], [0, 0]]  # 10 needs in all
+    summary = summarize(_two_site_result(metrics, fd))
     assert summary["unserved"] == 10
     spec = load_spec(spec_path)
     found = [{"scenario": "baseline", "summary": summary}]
@@ -467,10 +473,8 @@ def test_summary_reports_unserved_demand(spec_path):
 def test_summary_gives_the_peak_bed_demand_when_beds_cap_the_census(spec_path):
     """A region full to its limit on its busiest days: the census peaks at the same
     number in every replicate, so the summary says what the demand was."""
-    from datetime import date
-
     from popsim.ensemble import format_summary, summarize
-    from popsim.model import FACILITY_METRICS, RunResult
+    from popsim.model import FACILITY_METRICS
 
     metrics = (*FACILITY_METRICS, "open", "ward_demand", "icu_demand")
     fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
@@ -478,17 +482,7 @@ def test_summary_gives_the_peak_bed_demand_when_beds_cap_the_census(spec_path):
     fd[:, :, metrics.index("ward_beds")] = 9
     fd[:, :, metrics.index("open")] = 1
     fd[:, :, metrics.index("ward_demand")] = [[10, 10], [14, 12], [11, 10]]
-    result = RunResult(
-        start=date(2026, 1, 1),
-        zone_ids=["Z01"],
-        facility_ids=["F1", "F2"],
-        facility_metrics=metrics,
-        facility_day=fd,
-        zone_day=np.zeros((3, 1, 10, 7), dtype=np.int32),
-        journeys={},
-        journey_codes={},
-    )
-    summary = summarize(result)
+    summary = summarize(_two_site_result(metrics, fd))
     assert (summary["peak_census"], summary["peak_demand"]) == (20, 26)
     spec = load_spec(spec_path)
     text = format_summary(spec, [{"scenario": "baseline", "summary": summary}], spec_path.parent)
