@@ -1,7 +1,7 @@
 """Analysis at ensemble scale: 100 Fraser-year replicates of facility_day and zone_day.
 
 Writes a synthetic run directory in the popsim layout (13 facilities, 13 zones x 10 age
-bands, 365 days, 1-3 scenarios; same schema and encodings as ``popsim.record``) into a
+bands, 365 days, 1-3 scenarios; same schema and encodings as ``popsim.run.record``) into a
 temporary folder, then runs ``popsim.analysis.analyze`` and the HTML report, each in a
 fresh process, and prints wall seconds and peak RSS of each. Targets: analyze < 30 s
 and < 2 GB. The last line is one JSON object.
@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from popsim.core.ages import AGE_BANDS
 from popsim.model import FACILITY_METRICS
-from popsim.region import AGE_BANDS
 
 FAC_COUNTS = FACILITY_METRICS[FACILITY_METRICS.index("alc_census") :]
 N_FAC = 13

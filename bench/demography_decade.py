@@ -18,7 +18,7 @@ from popsim.care.params import CareParams
 from popsim.demand import DemandParams
 from popsim.demography import DemographyParams
 from popsim.model import ModelConfig, RegionModel
-from popsim.region import load_region
+from popsim.region.load import load_region
 
 
 def run(region, population: int, years: int, demand: bool, seed: int) -> dict[str, float]:

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def write_spec(folder: Path, replicates: int, population: int, days: int) -> Path:
-    from popsim.synth import synthetic_region, write_region
+    from popsim.region.synth import synthetic_region, write_region
 
     write_region(
         synthetic_region(n_zones=9, population=population, n_facilities=4, seed=1),
@@ -56,7 +56,7 @@ def timed_ensemble(spec: Path, workers: int, out: Path) -> tuple[float, float, f
     """Wall seconds of the ensemble, cluster start-up seconds, mean seconds per task."""
     from distributed import Client, LocalCluster
 
-    from popsim.ensemble import run_spec
+    from popsim.run.ensemble import run_spec
 
     t0 = time.perf_counter()
     cluster = LocalCluster(
@@ -68,7 +68,7 @@ def timed_ensemble(spec: Path, workers: int, out: Path) -> tuple[float, float, f
         silence_logs=logging.CRITICAL,
     )
     with cluster, Client(cluster) as client:
-        client.run(lambda: __import__("popsim.model") and __import__("popsim.ensemble"))
+        client.run(lambda: __import__("popsim.model") and __import__("popsim.run.ensemble"))
         startup = time.perf_counter() - t0
         t1 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # the ensemble's summary
@@ -81,8 +81,8 @@ def timed_ensemble(spec: Path, workers: int, out: Path) -> tuple[float, float, f
 
 
 def fraser_replicate(out: Path) -> dict:
-    from popsim.ensemble import config_hash, run_replicate
-    from popsim.scenario import load_spec
+    from popsim.run.ensemble import config_hash, run_replicate
+    from popsim.run.spec import load_spec
 
     spec = load_spec(REPO / "runs" / "fraser.toml").with_overrides(replicates=1)
     m = run_replicate(spec, "baseline", 0, str(out), config_hash(spec, "baseline"))

@@ -27,7 +27,7 @@ import pandas as pd
 
 import popsim
 from popsim.analysis.staffing import tables
-from popsim.scenario import RunSpec
+from popsim.run.spec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOWN = ("short_shifts", "overtime_hours", "labour_cost", "ed_boarding_days")

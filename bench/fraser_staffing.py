@@ -17,10 +17,10 @@ import numpy as np
 from popsim.care.network import CareParams
 from popsim.demand import DemandParams
 from popsim.demography import DemographyParams
-from popsim.epidemic import EpidemicParams
+from popsim.epidemic.module import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
-from popsim.region import load_region
-from popsim.staffing import StaffingParams
+from popsim.region.load import load_region
+from popsim.staffing.module import StaffingParams
 
 
 def run_once(region, residents: int, staffing: StaffingParams | None) -> dict[str, float]:

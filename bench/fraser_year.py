@@ -16,9 +16,9 @@ import numpy as np
 from popsim.care.network import CareParams
 from popsim.demand import DemandParams
 from popsim.demography import DemographyParams
-from popsim.epidemic import EpidemicParams
+from popsim.epidemic.module import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
-from popsim.region import load_region
+from popsim.region.load import load_region
 
 
 def main() -> None:

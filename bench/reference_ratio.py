@@ -24,10 +24,10 @@ import time
 
 import numpy as np
 
-from popsim.epidemic import EpidemicParams
+from popsim.epidemic.module import EpidemicParams
+from popsim.epidemic.reference import ReferenceModel
 from popsim.model import ModelConfig, RegionModel
-from popsim.reference import ReferenceModel
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 SIZES = (50_000, 200_000)
 FAST_REPEATS = 5

@@ -48,9 +48,9 @@ METRICS = ["admissions", "ward_census", "icu_census", "alc_census", "ed_boarding
 
 
 def main() -> None:
-    from popsim.observed import with_noise
-    from popsim.scenario import load_spec
+    from popsim.run.spec import load_spec
     from popsim.twin.calibrate import calibrate
+    from popsim.twin.observed import with_noise
     from popsim.twin.sim import observed_table
 
     ap = argparse.ArgumentParser()

@@ -28,10 +28,10 @@ METRICS = ["admissions", "ward_census", "icu_census", "alc_census", "ed_boarding
 
 
 def main() -> None:
-    from popsim.observed import Observed, with_noise
-    from popsim.scenario import load_spec
+    from popsim.run.spec import load_spec
     from popsim.twin.backtest import baseline
     from popsim.twin.forecast import BRANCHES, run_forecast
+    from popsim.twin.observed import Observed, with_noise
     from popsim.twin.score import score_table
     from popsim.twin.sim import client, observed_table
 

@@ -103,10 +103,10 @@ def by_horizon(detail: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    from popsim.observed import with_noise
-    from popsim.scenario import load_spec
+    from popsim.run.spec import load_spec
     from popsim.twin.backtest import backtest
     from popsim.twin.calibrate import calibrate
+    from popsim.twin.observed import with_noise
     from popsim.twin.sim import observed_table
 
     ap = argparse.ArgumentParser()

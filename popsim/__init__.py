@@ -30,11 +30,11 @@ def __getattr__(name: str) -> Any:
 
         return RegionModel
     if name == "load_spec":
-        from popsim.scenario import load_spec
+        from popsim.run.spec import load_spec
 
         return load_spec
     if name == "run_spec":
-        from popsim.ensemble import run_spec
+        from popsim.run.ensemble import run_spec
 
         return run_spec
     raise AttributeError(f"module 'popsim' has no attribute {name!r}")

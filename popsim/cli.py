@@ -16,14 +16,14 @@ from popsim.errors import PopsimError, RegionProblems
 
 
 def _regions(args: argparse.Namespace) -> int:
-    from popsim import region as reg
+    from popsim.region import load as reg
 
     if args.regions_cmd == "list":
         for name, path in reg.list_regions():
             print(f"{name}\t{path}")
         return 0
     if args.regions_cmd == "show":
-        from popsim.regionmap import show_region
+        from popsim.region.maps import show_region
 
         region = reg.load_region(args.name)
         out = Path(args.map) if args.map else None
@@ -36,7 +36,7 @@ def _regions(args: argparse.Namespace) -> int:
         print(f"{args.path}: ok")
         return 0
     if args.regions_cmd == "synth":
-        from popsim.synth import check_synth_args, synthetic_region, write_region
+        from popsim.region.synth import check_synth_args, synthetic_region, write_region
 
         values = {
             "n_zones": args.zones,
@@ -58,7 +58,7 @@ def _regions(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     if args.regions_cmd == "import":
-        from popsim.region_import import import_region
+        from popsim.region.importer import import_region
 
         _refuse_shipped_region(args.out)
         path = import_region(
@@ -80,7 +80,7 @@ def _regions(args: argparse.Namespace) -> int:
 def _refuse_shipped_region(out: str) -> None:
     """A region shipped with popsim is never replaced by ``regions synth``/``import``."""
     from popsim.errors import RegionError
-    from popsim.region import shipped_regions_root
+    from popsim.region.load import shipped_regions_root
 
     target = Path(os.path.abspath(out))
     root = shipped_regions_root()
@@ -91,7 +91,7 @@ def _refuse_shipped_region(out: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from popsim.ensemble import EnsembleError, run_spec
+    from popsim.run.ensemble import EnsembleError, run_spec
 
     try:
         run_spec(
@@ -139,11 +139,11 @@ def _report(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from popsim.analysis import load
     from popsim.analysis.export import write_xlsx
-    from popsim.analysis.report import _names, _region
+    from popsim.analysis.report import run_region, site_names
 
     a = load(args.run_dir)
-    region, _ = _region(a)
-    path = write_xlsx(a, args.xlsx, _names(region))
+    region, _ = run_region(a)
+    path = write_xlsx(a, args.xlsx, site_names(region))
     a.con.close()
     print(f"workbook: {path}")
     return 0

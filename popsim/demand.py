@@ -42,7 +42,7 @@ of the usual electives at ``backlog_catch_up`` times their volume (no draws invo
 Seasonality: emergency demand (ED visits, medical and emergency surgical admissions,
 mental health) follows ``1 + winter_amplitude * cos(2 pi (day_of_year - peak_day) / 365.25)``;
 ED visits and emergency admissions follow a weekday profile (Monday busiest); elective
-surgery happens Monday to Friday only and stops while paused (:class:`popsim.events.Electives`);
+surgery happens Monday to Friday only and stops while paused (:class:`popsim.core.event_types.Electives`);
 childbirth is flat.
 
 Per day the module draws a Poisson count per (zone, age band) cell on the cell's rows
@@ -69,15 +69,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from popsim.core.ages import N_AGE_BANDS
+from popsim.core.event_types import Electives
 from popsim.core.module import Module
 from popsim.core.requests import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
 from popsim.demography import FERTILITY_BY_BAND
-from popsim.events import Electives
-from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
+    from popsim.core.event_types import Event
     from popsim.core.module import ModelAPI as RegionModel
-    from popsim.events import Event
 
 # Internal admission types (columns of the rate tables).
 T_MEDICAL, T_SURGICAL, T_ELECTIVE, T_MATERNITY, T_MENTAL = range(5)

@@ -48,9 +48,9 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from popsim.core.ages import N_AGE_BANDS
 from popsim.core.module import Module
 from popsim.population import household_layout
-from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
     from popsim.core.module import ModelAPI as RegionModel

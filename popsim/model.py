@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from popsim.core import schema
+from popsim.core.ages import AGE_BANDS, N_AGE_BANDS
 from popsim.core.config import ModelConfig
 from popsim.core.module import CARE, RESIDENTS, Module
 from popsim.core.registry import RegistryError
@@ -42,14 +43,13 @@ from popsim.core.requests import NeedBatch
 from popsim.core.seeds import replicate_seed, stream_seed
 from popsim.modules import REGISTRY
 from popsim.population import Population
-from popsim.region import AGE_BANDS, N_AGE_BANDS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from popsim.core.events import Event
-    from popsim.region import Region
-    from popsim.scenario import RunSpec
+    from popsim.region.load import Region
+    from popsim.run.spec import RunSpec
 
 #: Columns of ``facility_day`` every care network reports (from the core schema).
 FACILITY_METRICS: tuple[str, ...] = schema.FACILITY_METRICS
@@ -73,7 +73,7 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     n_residents: int = 0
     zone_metrics: tuple[str, ...] = ZONE_METRICS
-    staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing), if on
+    staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing.module), if on
 
     def zone_counts(self, name: str) -> np.ndarray:
         """One ``zone_day`` count by name: a (day, zone, age band) array."""
@@ -220,12 +220,12 @@ class RegionModel(mesa.Model):
     ) -> RegionModel:
         """The model of one replicate of one scenario of a run spec, ready to step.
 
-        ``spec`` is a path to a TOML spec or a :class:`popsim.scenario.RunSpec`;
+        ``spec`` is a path to a TOML spec or a :class:`popsim.run.spec.RunSpec`;
         ``scenario`` defaults to the spec's first; ``replicate`` picks the seed exactly as
         an ensemble run does (so ``run()`` reproduces that replicate's outputs); ``days``
         and ``population`` override the spec as on the command line.
         """
-        from popsim.scenario import RunSpec, load_spec
+        from popsim.run.spec import RunSpec, load_spec
 
         if not isinstance(spec, RunSpec):
             spec = load_spec(spec)

@@ -11,8 +11,8 @@ from popsim.care.module import Care
 from popsim.core.registry import REGISTRY
 from popsim.demand import Demand
 from popsim.demography import Demography
-from popsim.epidemic import Epidemic
-from popsim.staffing import Staffing
+from popsim.epidemic.module import Epidemic
+from popsim.staffing.module import Staffing
 
 REGISTRY.register(Epidemic)
 REGISTRY.register(Demand)

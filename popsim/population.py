@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
+from popsim.core.ages import N_AGE_BANDS
 from popsim.core.module import Column
-from popsim.region import N_AGE_BANDS
 
 if TYPE_CHECKING:
-    from popsim.region import Region
+    from popsim.region.load import Region
 
 #: Canadian household sizes 1..6+ (2021 census, approximate shares).
 HOUSEHOLD_SIZE_SHARES = np.array([0.29, 0.34, 0.15, 0.14, 0.055, 0.025])

@@ -47,9 +47,9 @@ import numpy as np
 from popsim.care.params import CareParams
 from popsim.demand import DemandParams
 from popsim.demography import DemographyParams
-from popsim.epidemic_params import EpidemicParams
+from popsim.epidemic.params import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
-from popsim.region import Region, load_region
+from popsim.region.load import Region, load_region
 
 FULL_POPULATION = 2_000_000
 QUICK_POPULATION = 40_000
@@ -131,7 +131,7 @@ def growth_rate(daily: np.ndarray, n: int) -> tuple[float, int, int]:
 
 
 def _well_mixed_region(population: int) -> Region:
-    from popsim.synth import synthetic_region
+    from popsim.region.synth import synthetic_region
 
     return synthetic_region(n_zones=1, population=population, n_facilities=1, seed=1)
 

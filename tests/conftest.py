@@ -27,8 +27,8 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from popsim.region import load_region
-from popsim.synth import synthetic_region
+from popsim.region.load import load_region
+from popsim.region.synth import synthetic_region
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("HYPOTHESIS_PROFILE") or os.environ.get("CI"):
@@ -85,7 +85,7 @@ def dask_cluster():
     """A real LocalCluster of two worker processes on loopback, and a client on it."""
     from distributed import Client
 
-    from popsim.ensemble import local_cluster
+    from popsim.run.ensemble import local_cluster
 
     cluster = local_cluster(2)
     client = Client(cluster)
@@ -151,8 +151,8 @@ class TwinTruth:
 
 def make_twin_truth(folder: Path, days: int = 120, seed: int = 99, noise_k: float = 50.0):
     """One replicate with the hidden parameters plus negative-binomial reporting noise."""
-    from popsim.observed import with_noise
-    from popsim.scenario import load_spec
+    from popsim.run.spec import load_spec
+    from popsim.twin.observed import with_noise
     from popsim.twin.sim import observed_table
 
     path = folder / "truth.toml"

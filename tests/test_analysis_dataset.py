@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from popsim import record
 from popsim.cli import main
 from popsim.files import LOCK_NAME
+from popsim.run import record
 
 # Every test here runs `popsim run` on a local Dask cluster (directly or through a fixture).
 pytestmark = pytest.mark.cluster
@@ -141,7 +141,7 @@ def test_folder_a_live_run_is_writing_is_refused(run, capsys):
 
 def test_formula_like_facility_id_is_text_in_the_csvs(tmp_path, capsys):
     """Defect: a facility id starting with '=' was written verbatim into the CSVs."""
-    from popsim.synth import synthetic_region, write_region
+    from popsim.region.synth import synthetic_region, write_region
 
     region = tmp_path / "region"
     write_region(synthetic_region(n_zones=3, population=2000, n_facilities=2, seed=1), region)

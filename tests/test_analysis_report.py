@@ -135,7 +135,7 @@ def test_summary_numbers_equal_the_tables(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_report_with_region_map(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from popsim.synth import synthetic_region, write_region
+    from popsim.region.synth import synthetic_region, write_region
 
     region = synthetic_region(n_zones=2, population=2000, n_facilities=2, seed=3, name="mini")
     reg_path = write_region(region, tmp_path / "mini")

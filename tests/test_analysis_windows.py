@@ -11,7 +11,7 @@ from test_analysis import tiny_fac, write_run
 from popsim.analysis import Options, analyze, load
 from popsim.cli import main
 from popsim.errors import SpecError
-from popsim.scenario import RunSpec
+from popsim.run.spec import RunSpec
 
 # two sites over 20 days from 2026-01-01: A is crowded on days 10-19 only
 DAYS = 20

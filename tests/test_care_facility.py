@@ -9,10 +9,10 @@ from conftest import NO_REFER
 from conftest import facility_metric as _col
 
 from popsim.care.network import CareParams
-from popsim.events import ChangeBeds, CloseFacility, OpenFacility
+from popsim.core.event_types import ChangeBeds, CloseFacility, OpenFacility
+from popsim.core.requests import MEDICAL, NeedBatch
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import MEDICAL, NeedBatch
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 START = date(2026, 1, 1)
 

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from popsim.care.facility import ED, HELD
 from popsim.care.network import CareParams
 from popsim.care.patient import Patient
+from popsim.core.event_types import ChangeBeds, CloseFacility
+from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, MEDICAL, NeedBatch
 from popsim.demand import DemandParams, admission_rates
-from popsim.events import ChangeBeds, CloseFacility
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import EPI_CRITICAL, EPI_SEVERE, MEDICAL, NeedBatch
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 CENSUS = ("ward_census", "icu_census", "alc_census", "ed_boarding", "icu_outside")
 
@@ -224,7 +224,7 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
       boards fewer than 40 a day on average (29 measured, region-wide 46; Fraser
       region-wide about 222 boarders a day, target 165, news reports).
     """
-    from popsim.region import load_region
+    from popsim.region.load import load_region
 
     region = load_region("fraser")
     model = RegionModel(region, ModelConfig(days=365, demand=DemandParams()), seed=11)
@@ -259,8 +259,8 @@ def test_default_fraser_year_without_epidemic_lands_in_plausible_bands():
 
 
 def test_an_epidemic_raises_icu_census_first_near_the_seeded_zone():
-    from popsim.epidemic import EpidemicParams
-    from popsim.region import load_region
+    from popsim.epidemic.module import EpidemicParams
+    from popsim.region.load import load_region
 
     region = load_region("fraser")
     epi = EpidemicParams(seed_zones=["chilliwack"], seed_infections=30)
@@ -290,7 +290,7 @@ def test_region_bed_demand_does_not_depend_on_the_beds():
     four standard errors of the paired differences (computed from the sample), and the
     census-in-beds difference must not."""
     region = synthetic_region(n_zones=4, n_facilities=3, population=30_000, seed=4)
-    from popsim.epidemic import EpidemicParams
+    from popsim.epidemic.module import EpidemicParams
 
     cut = (ChangeBeds(day=20, facility=0, ward_beds=-25, icu_beds=-2),)
     demand, census = [], []

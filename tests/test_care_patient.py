@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from popsim.care.facility import ALC, ICU, WARD
 from popsim.care.network import CareParams
 from popsim.care.patient import EVENT_NAMES, JourneyLog, Patient, merge_paths, plan_path
+from popsim.core.requests import EPI_CRITICAL, MEDICAL, NeedBatch
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 #: No referrals: these tests follow one patient at the site it arrived at.
 NO_REFER = CareParams(p_refer=NO_REFER_SHARES)

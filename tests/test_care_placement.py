@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from popsim.care.facility import HELD, ICU
 from popsim.care.network import CareParams
-from popsim.epidemic import EpidemicParams
-from popsim.events import ChangeBeds
+from popsim.core.event_types import ChangeBeds
+from popsim.core.requests import EPI_CRITICAL, MEDICAL, NeedBatch
+from popsim.epidemic.module import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 
 def _one_site(ward_beds=20, icu_beds=1, population=3000):

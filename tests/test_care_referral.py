@@ -7,10 +7,10 @@ from conftest import NO_REFER
 from conftest import facility_metric as _col
 
 from popsim.care.network import CareParams
+from popsim.core.requests import MATERNITY, MEDICAL, SURGICAL, NeedBatch
 from popsim.demand import DemandParams
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import MATERNITY, MEDICAL, SURGICAL, NeedBatch
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 
 def _region(roles):

@@ -9,9 +9,9 @@ from conftest import residents_in_zone as _residents
 
 from popsim.care.facility import HELD, ICU, WARD
 from popsim.care.network import CareParams
+from popsim.core.requests import EPI_CRITICAL, MEDICAL, SURGICAL, NeedBatch
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import EPI_CRITICAL, MEDICAL, SURGICAL, NeedBatch
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 
 def _model(region=None, days=40, **care):

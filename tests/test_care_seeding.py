@@ -7,10 +7,10 @@ from conftest import facility_metric as _col
 from popsim.care.facility import ALC, WARD
 from popsim.care.network import CareParams
 from popsim.care.seeding import STAY_DAYS
+from popsim.core.requests import MEDICAL
 from popsim.demand import P_ALC_BAND, P_ALC_TYPE
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import MEDICAL
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 
 def _model(days=5, population=20_000):
@@ -69,7 +69,7 @@ def test_clearing_mid_run_empties_every_place_and_count_then_seeding_is_exact():
     leaves no patient, census, queue entry or hospital flag behind, counts no discharge,
     and a census seeded afterwards is reproduced exactly."""
     from popsim.care.patient import Patient
-    from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
+    from popsim.core.requests import EPI_CRITICAL, MEDICAL, NeedBatch
 
     model = _model(days=6)
     for f in model.care.facilities:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import popsim
-from popsim import record
 from popsim.cli import main
+from popsim.run import record
 
 BAD_SPECS = sorted((Path(__file__).parent / "bad_specs").glob("*.toml"))
 SPEC = """
@@ -180,7 +180,7 @@ def test_scheduler_that_does_not_answer_is_one_line(tmp_path, capsys):
 
 
 def test_run_needing_more_memory_than_available_is_refused(tmp_path, capsys, monkeypatch):
-    from popsim import resources
+    from popsim.run import resources
 
     monkeypatch.setattr(resources, "available_bytes", lambda: 2 * 2**30)  # a 2 GB machine
     spec = tmp_path / "tiny.toml"

@@ -5,11 +5,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from popsim.contacts import SETTINGS, community_layers, published, reciprocal, to_bands
-from popsim.epidemic_params import EpidemicParams
+from popsim.core.ages import N_AGE_BANDS
+from popsim.epidemic.contacts import SETTINGS, community_layers, published, reciprocal, to_bands
+from popsim.epidemic.params import EpidemicParams
+from popsim.epidemic.transmission import age_counts
 from popsim.population import Population
-from popsim.region import N_AGE_BANDS, load_region
-from popsim.transmission import age_counts
+from popsim.region.load import load_region
 
 PREM = "prem2021_canada"
 

@@ -16,7 +16,7 @@ from popsim.core import REGISTRY, Module, RegistryError
 from popsim.core.seeds import replicate_seed
 from popsim.errors import SpecError
 from popsim.model import RegionModel
-from popsim.scenario import RunSpec, load_spec
+from popsim.run.spec import RunSpec, load_spec
 
 SPEC = """
 name = "tagged"
@@ -133,8 +133,8 @@ def test_the_toy_modules_column_reaches_the_parquet_outputs(spec_path, tmp_path,
     the spec sent to them names the toy module's import path, and they register it."""
     import json
 
-    from popsim import record
-    from popsim.ensemble import local_cluster, run_spec
+    from popsim.run import record
+    from popsim.run.ensemble import local_cluster, run_spec
 
     with local_cluster(1) as cluster:  # worker processes on loopback
         run = run_spec(spec_path, scheduler=cluster.scheduler_address, out=tmp_path / "out")
@@ -165,8 +165,8 @@ def test_a_worker_registers_modules_by_import_path():
 
 
 def test_a_run_with_a_module_workers_cannot_import_is_refused_before_it_starts(tmp_path):
-    from popsim.ensemble import run_spec
     from popsim.errors import PopsimError
+    from popsim.run.ensemble import run_spec
 
     class Local(Module):
         name: ClassVar[str] = "local"

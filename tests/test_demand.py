@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from popsim.core.ages import N_AGE_BANDS
+from popsim.core.event_types import Electives
+from popsim.core.requests import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
 from popsim.demand import (
     T_ELECTIVE,
     Demand,
@@ -13,11 +16,8 @@ from popsim.demand import (
     admission_rates,
     ed_only_rates,
 )
-from popsim.events import Electives
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
-from popsim.region import N_AGE_BANDS
-from popsim.synth import CANADA_AGE_SHARES, synthetic_region
+from popsim.region.synth import CANADA_AGE_SHARES, synthetic_region
 
 
 def _capture(days, population=60_000, seed=4, events=(), **params):
@@ -208,8 +208,8 @@ def test_cancelled_electives_are_caught_up_after_the_pause():
 def _admissions_beside_an_epidemic(r0, seed, days=150):
     """(day, resident) of every everyday admission, and the residents the epidemic sent
     to hospital, in a run with an epidemic of ``r0``."""
-    from popsim.epidemic import EpidemicParams
-    from popsim.needs import EPI_CRITICAL, EPI_SEVERE
+    from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE
+    from popsim.epidemic.module import EpidemicParams
 
     region = synthetic_region(n_zones=4, population=40_000, seed=3)
     epi = EpidemicParams(r0=r0, seed_infections=30, start_day=5)

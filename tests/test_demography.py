@@ -5,9 +5,9 @@ import pytest
 from pydantic import ValidationError
 
 from popsim.demography import Demography, DemographyParams, gompertz_makeham_band_rates
-from popsim.epidemic import EpidemicParams
+from popsim.epidemic.module import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from popsim import record
-from popsim.ensemble import OutputConflict, config_hash, replicate_seed, run_spec
-from popsim.scenario import load_spec
-from popsim.synth import synthetic_region, write_region
+from popsim.region.synth import synthetic_region, write_region
+from popsim.run import record
+from popsim.run.ensemble import OutputConflict, config_hash, replicate_seed, run_spec
+from popsim.run.spec import load_spec
 
 pytestmark = pytest.mark.cluster
 
@@ -244,7 +244,7 @@ def test_failing_replicate_is_retried_reported_and_resumable(spec_path, monkeypa
     """A replicate that raises is retried twice, the others are saved, a rerun redoes it."""
     from distributed import LocalCluster
 
-    import popsim.ensemble as ensemble
+    import popsim.run.ensemble as ensemble
 
     real = ensemble.run_replicate
     calls = tmp_path / "calls.txt"
@@ -361,8 +361,8 @@ def test_output_changing_upgrade_is_refused_never_pooled(
     spec_path, reference, cluster, monkeypatch
 ):
     """A rerun after a model version bump is refused (or, with --force, redone whole)."""
-    import popsim.provenance as provenance
-    from popsim.ensemble import EnsembleError
+    import popsim.run.provenance as provenance
+    from popsim.run.ensemble import EnsembleError
 
     out = spec_path.parent / "upgraded"
     shutil.copytree(reference, out)
@@ -394,8 +394,8 @@ def test_second_run_on_a_folder_in_use_is_refused_while_the_first_completes(spec
     import subprocess
     import sys
 
-    from popsim.ensemble import local_cluster
     from popsim.files import FolderLock
+    from popsim.run.ensemble import local_cluster
 
     out = spec_path.parent / "contended"
     cmd = [sys.executable, "-m", "popsim.cli", "run", str(spec_path), "--out", str(out), "--quiet"]
@@ -452,8 +452,8 @@ def _two_site_result(metrics: tuple[str, ...], fd: np.ndarray):
 def test_summary_reports_unserved_demand(spec_path):
     """Demand that found no open site is counted (facility_day.unserved) and the run's
     summary says so, instead of a quiet run with no admissions."""
-    from popsim.ensemble import format_summary, summarize
     from popsim.model import FACILITY_METRICS
+    from popsim.run.ensemble import format_summary, summarize
 
     metrics = (*FACILITY_METRICS, "unserved")
     fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
@@ -473,8 +473,8 @@ def test_summary_reports_unserved_demand(spec_path):
 def test_summary_gives_the_peak_bed_demand_when_beds_cap_the_census(spec_path):
     """A region full to its limit on its busiest days: the census peaks at the same
     number in every replicate, so the summary says what the demand was."""
-    from popsim.ensemble import format_summary, summarize
     from popsim.model import FACILITY_METRICS
+    from popsim.run.ensemble import format_summary, summarize
 
     metrics = (*FACILITY_METRICS, "open", "ward_demand", "icu_demand")
     fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)

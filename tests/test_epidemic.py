@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from popsim.epidemic import IA, IS, E, EpidemicParams, Importation, R, S, V
-from popsim.events import ContactReduction, Vaccinate
+from popsim.core.event_types import ContactReduction, Vaccinate
+from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE
+from popsim.epidemic.module import IA, IS, E, EpidemicParams, Importation, R, S, V
+from popsim.epidemic.transmission import gravity_weights
 from popsim.model import ModelConfig, RegionModel
-from popsim.needs import EPI_CRITICAL, EPI_SEVERE
-from popsim.synth import synthetic_region
-from popsim.transmission import gravity_weights
+from popsim.region.synth import synthetic_region
 
 
 def make_model(region, days, seed=0, population=None, **params):
@@ -136,7 +136,7 @@ def test_gravity_coupling_falls_with_travel_time_and_grows_with_population():
 
 
 def test_wave_seeded_in_surrey_reaches_burnaby_before_hope():
-    from popsim.region import load_region
+    from popsim.region.load import load_region
 
     region = load_region("fraser")
     model = make_model(
@@ -277,7 +277,7 @@ def test_counts_always_match_a_recount_of_the_living(
 
 
 def test_shipped_pathogen_profiles_load_with_sources_and_values_can_be_overridden():
-    from popsim.epidemic_params import pathogen_names, pathogen_profile
+    from popsim.epidemic.params import pathogen_names, pathogen_profile
 
     names = pathogen_names()
     assert {"covid19-ancestral", "covid19-omicron", "influenza"} <= set(names)

@@ -8,11 +8,11 @@ import sys
 import mesa
 import pytest
 
-from popsim.region import load_region
+from popsim.region.load import load_region
 
 pytest.importorskip("mesa_geo", reason="the optional geo extra (pip install 'popsim[geo]')")
 
-from popsim.geo import FacilityAgent, ZoneAgent, build_geospace  # noqa: E402
+from popsim.region.geo import FacilityAgent, ZoneAgent, build_geospace  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["synthetic", "fraser"])
@@ -47,7 +47,7 @@ def test_custom_facility_agents():
 
 def test_without_mesa_geo_the_error_names_the_extra():
     """With mesa-geo hidden (as when the extra is not installed): one ImportError saying so."""
-    code = "import sys; sys.modules['mesa_geo'] = None; import popsim.geo"
+    code = "import sys; sys.modules['mesa_geo'] = None; import popsim.region.geo"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
@@ -61,8 +61,8 @@ def test_only_popsim_geo_needs_mesa_geo():
         "import popsim\n"
         "names = [m.name for m in pkgutil.walk_packages(popsim.__path__, 'popsim.')]\n"
         "for name in names:\n"
-        "    if name != 'popsim.geo': importlib.import_module(name)\n"
-        "from popsim.region import load_region\n"
+        "    if name != 'popsim.region.geo': importlib.import_module(name)\n"
+        "from popsim.region.load import load_region\n"
         "print(len(names), load_region('synthetic').n_zones)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -120,3 +120,42 @@ def test_the_contracts_package_imports_nothing_of_popsim():
         if name == "popsim.core" or name.startswith("popsim.core."):
             outside = {e for e in edges if not (e == "popsim.core" or e.startswith("popsim.core."))}
             assert not outside, f"{name} imports {sorted(outside)}"
+
+
+def private_imports(package: Path = PACKAGE) -> list[str]:
+    """``importer -> module.name`` for every underscore name one popsim package imports
+    from another package of popsim (a sibling's private name): what a package keeps to
+    itself must stay there."""
+    files = {_module_name(p, package): p for p in package.rglob("*.py")}
+    root = package.name
+    found: list[str] = []
+    for name, path in files.items():
+        own = name.split(".")[:2]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            if not node.module.startswith(root + "."):
+                continue
+            theirs = node.module.split(".")[:2]
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                if private and theirs != own:
+                    found.append(f"{name} -> {node.module}.{alias.name}")
+    return found
+
+
+def test_the_private_name_finder_finds_a_planted_one(tmp_path):
+    pkg = tmp_path / "pkg"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a" / "x.py").write_text("_hidden = 1\npublic = 2\n")
+    (pkg / "a" / "y.py").write_text("from pkg.a.x import _hidden\n")  # same package: allowed
+    (pkg / "b" / "z.py").write_text("from pkg.a.x import _hidden, public\n")
+    assert private_imports(pkg) == ["pkg.b.z -> pkg.a.x._hidden"]
+
+
+def test_no_package_imports_a_sibling_packages_private_names():
+    found = private_imports()
+    assert not found, "private names imported across packages:\n" + "\n".join(found)

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popsim.care.network import CareParams
+from popsim.core.event_types import ChangeBeds
 from popsim.demand import DemandParams
-from popsim.epidemic import EpidemicParams
-from popsim.events import ChangeBeds
+from popsim.epidemic.module import EpidemicParams
 from popsim.model import ZONE_METRICS, ModelConfig, RegionModel
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 ZI = {name: i for i, name in enumerate(ZONE_METRICS)}
 
@@ -161,8 +161,8 @@ events = [{ day = 1, close = "F2" }]
 
 def test_notebook_api_steps_a_day_and_labels_results_like_the_outputs(tmp_path):
     import popsim
-    from popsim import record
-    from popsim.scenario import load_spec
+    from popsim.run import record
+    from popsim.run.spec import load_spec
 
     path = tmp_path / "nb.toml"
     path.write_text(NOTEBOOK_SPEC, encoding="utf-8")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from popsim.needs import EPI_CRITICAL, MEDICAL, NeedBatch
+from popsim.core.requests import EPI_CRITICAL, MEDICAL, NeedBatch
 
 
 def test_build_broadcasts_scalars_to_every_resident():

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from popsim.ensemble import run_spec
-from popsim.observed import ALL, ObservedProblems, load_observed, with_noise
-from popsim.region import load_region
+from popsim.region.load import load_region
+from popsim.run.ensemble import run_spec
+from popsim.twin.observed import ALL, ObservedProblems, load_observed, with_noise
 
 START = dt.date(2026, 9, 1)
 LAST = START + dt.timedelta(days=59)

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from popsim.core.ages import N_AGE_BANDS
 from popsim.population import (
     ADULT_AGE,
     HOUSEHOLD_SIZE_SHARES,
@@ -15,8 +16,7 @@ from popsim.population import (
     scale_counts,
     unique_sorted,
 )
-from popsim.region import N_AGE_BANDS
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 
 @pytest.fixture(scope="module")

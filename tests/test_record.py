@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popsim import record, runfolder
 from popsim.model import ZONE_METRICS, RunResult
+from popsim.run import folder as runfolder
+from popsim.run import record
 
 METRICS = (*record.FACILITY_COLUMNS[4:], "ward_capacity")
 DICT16 = pa.dictionary(pa.int16(), pa.string())
@@ -101,7 +102,7 @@ def test_layout_metadata_and_manifest(tmp_path):
     meta = pq.read_schema(path).metadata
     assert meta[b"popsim.spec"] == b'{"x":1}'
     assert meta[b"popsim.seed_entropy"] == b"42"
-    assert meta[b"popsim.scenario"] == b"other" and meta[b"popsim.replicate"] == b"1"
+    assert meta[b"popsim.run.spec"] == b"other" and meta[b"popsim.replicate"] == b"1"
     m = json.loads((tmp_path / "manifest" / "scenario=other" / "replicate-0001.json").read_text())
     assert m["status"] == "complete"
     assert m["rows"] == {"facility_day": 36, "zone_day": 240, "journeys": 40}

@@ -6,10 +6,10 @@ import mesa
 import numpy as np
 import pytest
 
-from popsim.epidemic import EpidemicParams
+from popsim.epidemic.module import EpidemicParams
+from popsim.epidemic.reference import ReferenceModel
 from popsim.model import ModelConfig, RegionModel
-from popsim.reference import ReferenceModel
-from popsim.synth import synthetic_region
+from popsim.region.synth import synthetic_region
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from popsim.cli import main
+from popsim.core.ages import AGE_BANDS
 from popsim.errors import RegionError, RegionProblems
-from popsim.region import (
-    AGE_BANDS,
+from popsim.region.load import (
     ROLES,
     STATUSES,
     check_region,

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from popsim.cli import main
 from popsim.errors import PopsimError
-from popsim.region import load_region
+from popsim.region.load import load_region
 
 VALID = Path(__file__).parent / "bad_regions" / "valid"
 TOML_KEYS = ("name", "description", "crs", "base_year", "travel", "beds")

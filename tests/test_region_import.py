@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from popsim.cli import main
+from popsim.core.ages import AGE_BANDS
 from popsim.errors import RegionError, RegionProblems
-from popsim.region import AGE_BANDS, check_region, load_region
-from popsim.region_import import band_index, import_region, slug
-from popsim.synth import synthetic_region
+from popsim.region.importer import band_index, import_region, slug
+from popsim.region.load import check_region, load_region
+from popsim.region.synth import synthetic_region
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popsim.region_parse import (
+from popsim.region.parse import (
     INT32_MAX,
     Problems,
     largest_remainder,

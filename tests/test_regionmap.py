@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from popsim.cli import main
-from popsim.region import load_region
-from popsim.regionmap import facility_table, show_region, zone_table
+from popsim.region.load import load_region
+from popsim.region.maps import facility_table, show_region, zone_table
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from popsim import record
-from popsim.ensemble import run_spec
-from popsim.scenario import load_spec
+from popsim.run import record
+from popsim.run.ensemble import run_spec
+from popsim.run.spec import load_spec
 
 pytestmark = pytest.mark.cluster
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from popsim import events as ev
+from popsim.core import event_types as ev
 from popsim.errors import SpecError
-from popsim.scenario import RunSpec, dotted, load_spec
+from popsim.run.spec import RunSpec, dotted, load_spec
 
 BAD_SPECS = sorted((Path(__file__).parent / "bad_specs").glob("*.toml"))
 

@@ -9,14 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from popsim.care.network import CareParams
+from popsim.core.event_types import ChangeRatio, ChangeRoster, SicknessWave, Strike
 from popsim.demand import DemandParams
-from popsim.epidemic import IS, EpidemicParams
+from popsim.epidemic.module import IS, EpidemicParams
 from popsim.errors import SpecError
-from popsim.events import ChangeRatio, ChangeRoster, SicknessWave, Strike
 from popsim.model import ModelConfig, RegionModel
-from popsim.region import load_region
-from popsim.scenario import RunSpec
-from popsim.staffing import STAFF_METRICS, StaffingParams, geometric_days, uniforms
+from popsim.region.load import load_region
+from popsim.run.spec import RunSpec
+from popsim.staffing.module import STAFF_METRICS, StaffingParams, geometric_days, uniforms
 
 M = {name: i for i, name in enumerate(STAFF_METRICS)}
 
@@ -443,7 +443,7 @@ def test_forecast_roster_follows_the_forecast_file_and_falls_back_to_persistence
     where the file has no forecast (weeks after it, the ED) the persistence rule acts."""
     import datetime as dt
 
-    from popsim.scenario import load_spec
+    from popsim.run.spec import load_spec
 
     start = dt.date(2026, 9, 1)
     # forecast for days 0..13: the ward grows by a bed every two days, the ICU is constant

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from popsim.cli import main
-from popsim.region import check_region, load_region
-from popsim.staffing_files import STAFFING_FILE, estimate_staffing
+from popsim.region.load import check_region, load_region
+from popsim.staffing.files import STAFFING_FILE, estimate_staffing
 
 SYNTHETIC = Path(__file__).resolve().parents[1] / "regions" / "synthetic"
 HEADER = (

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from popsim.cli import main
+from popsim.core.ages import AGE_BANDS
 from popsim.errors import RegionError
-from popsim.region import AGE_BANDS, check_region, load_region
-from popsim.synth import national_age_split, synthetic_region, write_region
+from popsim.region.load import check_region, load_region
+from popsim.region.synth import national_age_split, synthetic_region, write_region
 
 
 def test_synthetic_region_shape():

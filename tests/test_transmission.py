@@ -4,10 +4,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popsim.epidemic import EpidemicParams
+from popsim.epidemic.module import EpidemicParams
+from popsim.epidemic.transmission import Calendar, HazardCache, calibrate, community_hazard
 from popsim.population import Population
-from popsim.synth import synthetic_region
-from popsim.transmission import Calendar, HazardCache, calibrate, community_hazard
+from popsim.region.synth import synthetic_region
 
 adds = st.lists(
     st.lists(st.integers(1, 12), min_size=0, max_size=15),
@@ -88,7 +88,7 @@ def test_hazard_cache_equals_community_hazard_exactly():
 
 
 def test_household_matrix_counts_housemates_by_band_and_leaves_out_the_dead():
-    from popsim.transmission import household_matrix
+    from popsim.epidemic.transmission import household_matrix
 
     # households: {0-9, 30-39, 30-39}, {70-79}, {30-39, 0-9 (dead)}
     ages = np.array([5, 35, 33, 75, 38, 4])
@@ -106,7 +106,7 @@ def test_r0_is_the_spectral_radius_with_households_and_growth_follows_it():
     # calibrate puts the radius of community + household next-generation matrix at r0
     # (not the two split additively); the households' effect on early growth is
     # measured against Wallinga-Lipsitch by popsim validate
-    from popsim.transmission import next_generation, spectral_radius
+    from popsim.epidemic.transmission import next_generation, spectral_radius
 
     region = synthetic_region(n_zones=3, population=30_000, n_facilities=2, seed=1)
     pop = Population.synthesize(region, np.random.default_rng(0))

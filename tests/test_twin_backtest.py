@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from popsim.observed import Observed
 from popsim.twin.backtest import baseline, origins
+from popsim.twin.observed import Observed
 
 
 def observed_series(values, metric="ward_census", fac="F1"):

@@ -12,8 +12,8 @@ import pytest
 
 from popsim.cli import main
 from popsim.errors import PopsimError, SpecError
-from popsim.record import manifests
-from popsim.scenario import load_spec
+from popsim.run.record import manifests
+from popsim.run.spec import load_spec
 from popsim.twin import tomlw
 from popsim.twin.calibrate import calibrate, drive_trials, open_study
 

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from popsim.care.seeding import SEED_UNITS
 from popsim.cli import main
 from popsim.model import RegionModel
-from popsim.observed import load_observed
-from popsim.scenario import load_spec
+from popsim.run.spec import load_spec
 from popsim.twin import likelihood as lk
 from popsim.twin.branching import BranchingModel, branch_seed, particle_model
 from popsim.twin.forecast import (
@@ -26,6 +25,7 @@ from popsim.twin.forecast import (
     run_forecast,
     tempered_weights,
 )
+from popsim.twin.observed import load_observed
 from popsim.twin.score import QUANTILES
 from popsim.twin.sim import region_of, simulate
 from popsim.twin.warmstart import warm_start

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from popsim.observed import Observed
 from popsim.twin import likelihood as lk
+from popsim.twin.observed import Observed
 
 START = dt.date(2026, 9, 1)
 

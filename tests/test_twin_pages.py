@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from popsim.observed import Observed
+from popsim.twin.observed import Observed
 from popsim.twin.pages import _observed_series, forecast_sites
 
 D = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(3)]

@@ -6,10 +6,10 @@ import datetime as dt
 
 import numpy as np
 
-from popsim.observed import Observed
-from popsim.scenario import load_spec
+from popsim.run.spec import load_spec
 from popsim.twin import likelihood as lk
 from popsim.twin import sim
+from popsim.twin.observed import Observed
 
 
 def test_a_trial_at_the_hidden_parameters_and_seed_is_the_truth_run(twin_truth, tmp_path):

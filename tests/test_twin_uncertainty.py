@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from popsim.cli import main
 from popsim.errors import SpecError
-from popsim.record import manifests
-from popsim.scenario import RunSpec, load_spec
+from popsim.run.record import manifests
+from popsim.run.spec import RunSpec, load_spec
 from popsim.twin.uncertainty import DrawTable, apply, draw_row, replicate_values
 
 BASE = {

@@ -52,7 +52,7 @@ def test_a_bad_population_is_one_line_and_exit_2(tmp_path, capsys):
 def test_final_size_and_the_generation_interval_relations():
     # z = 1 - exp(-R0 z): R0 2 gives about 0.797 (a textbook figure); none below 1
     assert abs(final_size(2.0) - 0.7968) < 1e-3 and final_size(0.9) == 0.0
-    from popsim.epidemic_params import EpidemicParams
+    from popsim.epidemic.params import EpidemicParams
 
     p = EpidemicParams(dur_latent={"mean": 3, "sd": 0}, dur_infectious={"mean": 1, "sd": 0})
     # a fixed generation interval of 3 days: M(-r) = exp(-3 r) exactly

@@ -19,7 +19,7 @@ from popsim.files import atomic_write
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from popsim.region import Region
+    from popsim.region.load import Region
 
 DPI = 90
 

@@ -39,20 +39,20 @@ figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
 """
 
 
-def _region(a: RunAnalysis):
+def run_region(a: RunAnalysis):
     """The run's region, or (None, reason) when it cannot be loaded."""
     name = a.dataset.region_name
     if not name:
         return None, "the run's spec names no region"
     try:
-        from popsim.region import load_region
+        from popsim.region.load import load_region
 
         return load_region(name), None
     except (PopsimError, OSError, ValueError, KeyError, ImportError, RuntimeError) as err:
         return None, f"region {name!r} could not be loaded ({err})"
 
 
-def _names(region) -> dict[str, str]:
+def site_names(region) -> dict[str, str]:
     if region is None:
         return {}
     fac = region.facilities
@@ -342,8 +342,8 @@ def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
     The cautions (few replicates, a growing epidemic, a site over capacity every day) are
     printed on stderr too."""
     a = load(run_dir, options=options)
-    region, why = _region(a)
-    names = _names(region)
+    region, why = run_region(a)
+    names = site_names(region)
     names.setdefault(ALL_SITES, ALL_SITES)
     zone_names = _zone_names(region)
     blocks, notes = _figures(a, region, names, zone_names)

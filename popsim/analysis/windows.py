@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from popsim.analysis.capacity import ALL_WINDOW, Window
 from popsim.errors import PopsimError
-from popsim.scenario import AnalysisSpec
+from popsim.run.spec import AnalysisSpec
 
 
 class AnalysisOptionError(PopsimError):

@@ -3,7 +3,7 @@
 A facility holds three units: ward beds (acute medical/surgical, also occupied by ALC
 patients waiting for long-term care), ICU beds, and an emergency department. Funded beds
 come from the region's facilities table and change with scenario events
-(:class:`popsim.events.ChangeBeds`). Surge allowances (shares of funded ward and ICU
+(:class:`popsim.core.event_types.ChangeBeds`). Surge allowances (shares of funded ward and ICU
 beds) let the census exceed funded beds with hallway and surge beds; past them, admitted
 patients board in the ED until a ward bed frees, or are held outside the ICU until an
 ICU bed does. Staffed beds, when a staffing module sets them, lower these limits; an ED
@@ -12,7 +12,7 @@ model measures demand beyond beds; it never refuses a patient.
 
 Status follows the table: ``open`` sites are open unless a ``close_date`` has passed;
 ``planned`` sites open on their ``open_date`` (never, without one); ``closed`` sites stay
-closed. :class:`popsim.events.OpenFacility` / :class:`popsim.events.CloseFacility` override.
+closed. :class:`popsim.core.event_types.OpenFacility` / :class:`popsim.core.event_types.CloseFacility` override.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from popsim.care.network import METRICS, CareNetwork, CareParams
+from popsim.core.event_types import ChangeBeds, CloseFacility, OpenFacility
 from popsim.core.module import CARE, Module
-from popsim.events import ChangeBeds, CloseFacility, OpenFacility
 
 if TYPE_CHECKING:
     from popsim.core.events import Event

@@ -47,9 +47,9 @@ from popsim.care.patient import ARRIVE, JourneyLog, Patient, merge_paths, plan_p
 from popsim.care.placement import Placement
 from popsim.care.routing import Router
 from popsim.care.seeding import Templates, seed_census
+from popsim.core.event_types import ChangeBeds, CloseFacility, OpenFacility
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, MATERNITY, NeedBatch
 from popsim.core.schema import FACILITY_METRICS
-from popsim.events import ChangeBeds, CloseFacility, OpenFacility
 
 if TYPE_CHECKING:
     from popsim.core.events import Event

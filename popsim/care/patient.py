@@ -89,7 +89,7 @@ class Patient(mesa.Agent):
 
     Attributes:
         resident: the resident's id (row in the population).
-        kind: the need's kind code (:mod:`popsim.needs`).
+        kind: the need's kind code (:mod:`popsim.core.requests`).
         zone, band: the resident's zone and age band (for per-zone counts).
         site: the facility the patient is in.
         unit: current unit code (ED while boarding: admitted, waiting in the ED for a

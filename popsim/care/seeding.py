@@ -62,6 +62,7 @@ import numpy as np
 
 from popsim.care.facility import ALC, ED, ICU, WARD
 from popsim.care.patient import Patient, plan_path
+from popsim.core.requests import MEDICAL
 from popsim.demand import (
     ALC_MEAN_DAYS,
     ALC_SD_DAYS,
@@ -71,7 +72,6 @@ from popsim.demand import (
     lognormal,
     to_days,
 )
-from popsim.needs import MEDICAL
 
 #: A :class:`popsim.care.network.CareNetwork` (not imported: the network imports this module).
 CareNetwork = Any

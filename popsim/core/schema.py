@@ -1,7 +1,7 @@
 """The output schema: the tables a run writes, their columns and types, the journey events
 and what they mean, and the layout of a run folder.
 
-Everything that writes outputs (:mod:`popsim.record`) or reads them (:mod:`popsim.analysis`)
+Everything that writes outputs (:mod:`popsim.run.record`) or reads them (:mod:`popsim.analysis`)
 takes names from here; there is no second copy. Module output columns (declared by a
 module's ``zone_columns``, see :class:`popsim.core.module.Module`) come after these.
 

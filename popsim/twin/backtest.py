@@ -38,10 +38,10 @@ import pandas as pd
 
 from popsim.errors import PopsimError
 from popsim.files import atomic_write, write_text
-from popsim.observed import Observed
-from popsim.scenario import load_spec
+from popsim.run.spec import load_spec
 from popsim.twin import sim
 from popsim.twin.forecast import FORECAST_METRICS, calibration_draws, run_forecast
+from popsim.twin.observed import Observed
 from popsim.twin.score import HUB_COLUMNS, QUANTILES, score_table
 
 
@@ -107,7 +107,7 @@ def backtest(
     """Run (or resume) a backtest; returns the summary table written to ``scores.csv``."""
     from tqdm import tqdm
 
-    from popsim.ensemble import default_out
+    from popsim.run.ensemble import default_out
     from popsim.twin.calibrate import observed_for
     from popsim.twin.pages import backtest_page
 

@@ -36,7 +36,7 @@ from popsim.model import RegionModel
 
 if TYPE_CHECKING:
     from popsim.core.config import ModelConfig
-    from popsim.region import Region
+    from popsim.region.load import Region
 
 #: Stream name of the seeds of a particle's branches (a child of the particle's seed).
 BRANCH_STREAM = "forecast.branch"

@@ -47,10 +47,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from popsim.errors import PopsimError, SpecError
 from popsim.files import atomic_write, write_text
-from popsim.observed import FACILITY_OBSERVABLES, Observed, load_observed
-from popsim.scenario import RunSpec, load_spec
+from popsim.run.spec import RunSpec, load_spec
 from popsim.twin import likelihood as lk
 from popsim.twin import sim, tomlw
+from popsim.twin.observed import FACILITY_OBSERVABLES, Observed, load_observed
 
 if TYPE_CHECKING:
     import optuna
@@ -260,7 +260,7 @@ def calibrate(
     import optuna
     from tqdm import tqdm
 
-    from popsim.ensemble import default_out
+    from popsim.run.ensemble import default_out
 
     t0 = time.perf_counter()
     spec = load_spec(spec_path)

@@ -48,10 +48,10 @@ import pandas as pd
 
 from popsim.errors import PopsimError
 from popsim.files import atomic_write
-from popsim.observed import ALL, Observed
-from popsim.scenario import RunSpec, load_spec
+from popsim.run.spec import RunSpec, load_spec
 from popsim.twin import likelihood as lk
 from popsim.twin import sim, uncertainty
+from popsim.twin.observed import ALL, Observed
 from popsim.twin.score import HUB_COLUMNS, QUANTILES, quantiles_of
 
 #: Metrics forecast, per site and for the region.
@@ -318,7 +318,7 @@ def forecast(
     progress: bool = True,
 ) -> Path:
     """``popsim forecast``: write ``forecast.parquet`` and the forecast page."""
-    from popsim.ensemble import default_out
+    from popsim.run.ensemble import default_out
     from popsim.twin.calibrate import observed_for
     from popsim.twin.pages import forecast_page
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from popsim.observed import ALL, Observed
+from popsim.twin.observed import ALL, Observed
 
 #: Metrics that are a state (a count of patients present), not a daily flow.
 CENSUS_METRICS = frozenset(

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from popsim.files import atomic_write, write_text
-from popsim.observed import ALL, Observed
+from popsim.twin.observed import ALL, Observed
 
 if TYPE_CHECKING:
-    from popsim.scenario import RunSpec
+    from popsim.run.spec import RunSpec
 
 
 def _figure(n_rows: int, n_cols: int):

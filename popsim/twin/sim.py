@@ -2,7 +2,7 @@
 
 A calibration or forecast runs thousands of short replicates whose files nobody reads;
 they run here in memory (:func:`simulate`) on Dask workers and return only the
-``facility_day`` array. Seeds are the ensemble's (:func:`popsim.ensemble.replicate_seed`),
+``facility_day`` array. Seeds are the ensemble's (:func:`popsim.run.ensemble.replicate_seed`),
 so replicate ``r`` of a trial sees the same random numbers as replicate ``r`` of every
 other trial (common random numbers: a likelihood surface without the jitter of fresh
 noise per trial).
@@ -24,12 +24,12 @@ import pandas as pd
 
 from popsim.errors import SpecError
 from popsim.modules import REGISTRY
-from popsim.scenario import RunSpec
+from popsim.run.spec import RunSpec
 
 if TYPE_CHECKING:
     from distributed import Client
 
-    from popsim.region import Region
+    from popsim.region.load import Region
 
 
 def split_name(spec: RunSpec, name: str, where: str) -> tuple[str, str]:
@@ -62,14 +62,14 @@ def with_parameters(spec: RunSpec, values: dict[str, Any], where: str = "calibra
 
 @functools.lru_cache(maxsize=4)
 def _region(ref: str) -> Region:
-    from popsim.region import load_region
+    from popsim.region.load import load_region
 
     return load_region(ref)
 
 
 def region_of(spec: RunSpec) -> Region:
     """The spec's region, loaded once per process (a region is read, never changed)."""
-    from popsim.region import resolve_region
+    from popsim.region.load import resolve_region
 
     return _region(str(resolve_region(spec.region_ref())))
 
@@ -79,8 +79,8 @@ def simulate(
 ) -> tuple[np.ndarray, list[str]]:
     """Run one replicate in memory: ``(facility_day (days, n_facilities, n_metrics), metric
     names)``."""
-    from popsim.ensemble import replicate_seed
     from popsim.model import RegionModel
+    from popsim.run.ensemble import replicate_seed
 
     if days is not None:
         spec = spec.with_overrides(days=days)
@@ -100,7 +100,7 @@ def client(workers: int | None = None, scheduler: str | None = None) -> Iterator
     """A Dask client: to ``scheduler`` if given, else to a new LocalCluster on 127.0.0.1."""
     from distributed import Client
 
-    from popsim.ensemble import local_cluster
+    from popsim.run.ensemble import local_cluster
 
     if scheduler:
         c = Client(scheduler)
@@ -130,7 +130,7 @@ def observed_table(
 ) -> pd.DataFrame:
     """One replicate as an observed facility table (``date, facility, <metrics>``): the
     "true" system of a twin experiment (add reporting noise with
-    :func:`popsim.observed.with_noise`)."""
+    :func:`popsim.twin.observed.with_noise`)."""
     fd, names = simulate(spec, scenario, replicate, days)
     ids = list(region_of(spec).facility_ids)
     n_days, n_fac, _ = fd.shape

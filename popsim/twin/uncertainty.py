@@ -8,7 +8,7 @@ In any module section of a spec (or a scenario's override of it)::
     rel_admissions = { dist = "normal", mean = 1.0, sd = 0.05 }
     rel_stay = { dist = "lognormal", median = 1.0, sigma = 0.1 }
 
-Validation (:meth:`popsim.scenario.RunSpec.params`) sees each distribution's central
+Validation (:meth:`popsim.run.spec.RunSpec.params`) sees each distribution's central
 value (uniform: midpoint, normal: mean, lognormal: median), so a spec is checked as a
 whole before anything runs. Replicate ``r`` of a run draws its own values from its own
 random stream, ``SeedSequence(seed, spawn_key=(r, PARAMETER_STREAM))``, the same in
@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from popsim.errors import SpecError, SpecProblems
 from popsim.modules import REGISTRY
 
-#: A :class:`popsim.scenario.RunSpec` (not imported: the spec loader imports this module).
+#: A :class:`popsim.run.spec.RunSpec` (not imported: the spec loader imports this module).
 RunSpec = Any
 
 #: Distributions and their keys.

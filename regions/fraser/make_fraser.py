@@ -20,8 +20,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPoint, Polygon
 
-from popsim.region import Region, TravelParams, travel_minutes
-from popsim.synth import national_age_split, write_region_files
+from popsim.region.load import Region, TravelParams, travel_minutes
+from popsim.region.synth import national_age_split, write_region_files
 
 CRS = "EPSG:3005"  # BC Albers, metres
 POLY_NOTE = (

@@ -2,7 +2,7 @@
 
     .venv/bin/python regions/fraser/make_staffing.py
 
-Rosters are estimates; ratios and pay rates are sourced in :mod:`popsim.staffing_files`.
+Rosters are estimates; ratios and pay rates are sourced in :mod:`popsim.staffing.files`.
 A planner with real rosters edits the CSV.
 
 - Fraser: ward and ICU rostered to the beds the sites run, funded beds plus the care
@@ -26,9 +26,9 @@ import pandas as pd
 
 from popsim.core.seeds import replicate_seed
 from popsim.model import RegionModel
-from popsim.region import load_region
-from popsim.scenario import RunSpec, load_spec
-from popsim.staffing_files import (
+from popsim.region.load import load_region
+from popsim.run.spec import RunSpec, load_spec
+from popsim.staffing.files import (
     ED_HOURS_PER_VISIT,
     RUN_BEDS_SHARE,
     STAFFING_FILE,

@@ -3,7 +3,7 @@
 Region files are untrusted input: TOML, GeoJSON/GeoPackage (via GDAL) and CSV read as
 text, then checked value by value. Every problem is collected (:class:`Problems`) with
 the file, the row or field and what was expected, so ``popsim regions check`` can list
-them all; :func:`popsim.region.load_region` raises them.
+them all; :func:`popsim.region.load.load_region` raises them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from popsim.region_parse import (
+from popsim.core.ages import AGE_BANDS, N_AGE_BANDS, SEXES
+from popsim.region.parse import (
     INT16_MAX,
     INT32_MAX,
     POINT_TOLERANCE_M,
@@ -29,17 +30,8 @@ from popsim.region_parse import (
     read_layer,
     text,
 )
-from popsim.region_types import (
-    AGE_BANDS,
-    N_AGE_BANDS,
-    ROLES,
-    SEXES,
-    STATUSES,
-    Region,
-    TravelParams,
-    travel_minutes,
-)
-from popsim.staffing_files import read_staffing
+from popsim.region.types import ROLES, STATUSES, Region, TravelParams, travel_minutes
+from popsim.staffing.files import read_staffing
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -3,7 +3,7 @@
 Each type is owned by one module (listed in that module's ``events``): the facility
 events by the care module, contact reduction and vaccination by the epidemic, electives
 by demand, rosters, ratios, strikes and sickness waves by staffing. The spec keys and their resolution are declared here, on each type
-(:class:`popsim.core.events.Event`); :mod:`popsim.scenario` reads them from the registry.
+(:class:`popsim.core.events.Event`); :mod:`popsim.run.spec` reads them from the registry.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Optional: for notebooks and maps that want the zones and facilities as mesa-geo agents
 (neighbourhood queries, exports). The model itself does not use it: routing uses the
-travel-minute matrices of :class:`popsim.region.Region` and the daily step does no
+travel-minute matrices of :class:`popsim.region.load.Region` and the daily step does no
 geometry. mesa-geo and its stack (folium, ipyleaflet, libpysal, rasterio, rtree) are
 the ``geo`` extra: ``pip install 'popsim[geo]'``; without it, importing this module
 raises one :class:`ImportError` saying so.
@@ -19,14 +19,14 @@ try:
     from mesa_geo import GeoAgent, GeoSpace
 except ImportError as err:  # the optional extra is not installed
     raise ImportError(
-        f"popsim.geo needs mesa-geo, an optional extra: pip install 'popsim[geo]' ({err})"
+        f"popsim.region.geo needs mesa-geo, an optional extra: pip install 'popsim[geo]' ({err})"
     ) from err
 
 if TYPE_CHECKING:
     import mesa
     from shapely.geometry.base import BaseGeometry
 
-    from popsim.region_types import Region
+    from popsim.region.types import Region
 
 
 class ZoneAgent(GeoAgent):

@@ -42,8 +42,8 @@ from pydantic import (
     model_validator,
 )
 
-from popsim.contacts import community_layers, reciprocal
-from popsim.region import N_AGE_BANDS
+from popsim.core.ages import N_AGE_BANDS
+from popsim.epidemic.contacts import community_layers, reciprocal
 
 MAX_STAY_DAYS = 365
 DEFAULT_PATHOGEN = "covid19-ancestral"
@@ -67,7 +67,7 @@ def pathogen_profile(name: str) -> dict[str, Any]:
 def polymod_like_matrix() -> np.ndarray:
     """Synthetic 10x10 daily contacts of band ``a`` (row) with band ``b`` (column): the
     ``polymod_like`` mixing (an assumption, not measured; the default is the published
-    ``prem2021_canada``, :mod:`popsim.contacts`).
+    ``prem2021_canada``, :mod:`popsim.epidemic.contacts`).
 
     Shaped after POLYMOD (Mossong et al. 2008): same-band contacts dominate and peak in
     the school years, a parent-child ridge 30 years apart, and a background of 0.5

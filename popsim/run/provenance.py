@@ -28,8 +28,8 @@ from popsim.core import MODEL_VERSION
 
 if TYPE_CHECKING:
     from popsim.core.config import ModelConfig
-    from popsim.region import Region
-    from popsim.scenario import RunSpec
+    from popsim.region.load import Region
+    from popsim.run.spec import RunSpec
 
 #: Packages whose versions are recorded with every replicate.
 PACKAGES: tuple[str, ...] = ("popsim", "numpy", "mesa", "dask", "distributed", "pyarrow")
@@ -82,7 +82,7 @@ def resolved_config(
     replicate count is not part of it (adding replicates does not change the existing
     ones); the seed is.
     """
-    from popsim.region import resolve_region
+    from popsim.region.load import resolve_region
     from popsim.twin import uncertainty
 
     if config is None:

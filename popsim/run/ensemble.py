@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from popsim import record, resources, runfolder
 from popsim.core import MODEL_VERSION, RegistryError, __version__, capacity, schema
 from popsim.core.seeds import replicate_seed
 from popsim.errors import OutputError, PopsimError
 from popsim.files import write_text
 from popsim.modules import REGISTRY
-from popsim.provenance import config_hash, resolved_config, versions
-from popsim.scenario import RunSpec, load_spec
+from popsim.run import folder as runfolder
+from popsim.run import record, resources
+from popsim.run.provenance import config_hash, resolved_config, versions
+from popsim.run.spec import RunSpec, load_spec
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -337,7 +338,7 @@ def run_spec(
 ) -> EnsembleRun:
     """Run every scenario x replicate of a spec; write the dataset; report a summary.
 
-    ``spec_path`` is a TOML spec or a :class:`popsim.scenario.RunSpec` (the outputs go
+    ``spec_path`` is a TOML spec or a :class:`popsim.run.spec.RunSpec` (the outputs go
     beside its file unless ``out`` is given; a spec without a file needs ``out``).
     ``check_only``: do every check below (and the output folder's lock and conflicts),
     report one line and run nothing.
@@ -351,7 +352,7 @@ def run_spec(
     if another run holds it).
 
     Nothing is printed: ``progress`` shows a progress bar on stderr, and the closing
-    summary goes to ``report`` (e.g. ``print``; by default to the ``popsim.ensemble``
+    summary goes to ``report`` (e.g. ``print``; by default to the ``popsim.run.ensemble``
     logger at INFO level).
     """
     t0 = time.perf_counter()

@@ -1,9 +1,9 @@
 """The region's data: zones, facilities and travel times (what loading a region folder gives).
 
 :class:`Region` and the constants shared by the model (age bands, sexes, facility roles
-and statuses). Reading and validating region folders is :mod:`popsim.region_files`;
-:mod:`popsim.region` is the entry point (``load_region``, ``check_region``) and
-re-exports everything here. This module imports nothing of popsim's.
+and statuses). Reading and validating region folders is :mod:`popsim.region.files`;
+:mod:`popsim.region.load` is the entry point (``load_region``, ``check_region``) and
+re-exports everything here. It imports only :mod:`popsim.core` (the age bands and sexes, re-exported here).
 """
 
 from __future__ import annotations
@@ -18,21 +18,6 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-#: Ten-year age bands used across the model and its outputs.
-AGE_BANDS: tuple[str, ...] = (
-    "0-9",
-    "10-19",
-    "20-29",
-    "30-39",
-    "40-49",
-    "50-59",
-    "60-69",
-    "70-79",
-    "80-89",
-    "90+",
-)
-N_AGE_BANDS = len(AGE_BANDS)
-SEXES: tuple[str, ...] = ("female", "male")
 
 #: Facility roles, from most to least specialised.
 ROLES: tuple[str, ...] = ("tertiary", "regional", "community", "stabilisation")
@@ -76,7 +61,7 @@ class Region:
         zone_facility_minutes: float32 ``(n_zones, n_facilities)``.
         zone_zone_minutes: float32 ``(n_zones, n_zones)``.
         path: folder it was loaded from, if any.
-        staffing: the optional ``staffing.csv`` (:mod:`popsim.staffing_files`), None when
+        staffing: the optional ``staffing.csv`` (:mod:`popsim.staffing.files`), None when
             the region has none (the model then runs without staffing limits).
     """
 

@@ -8,7 +8,7 @@ work and other locations. How the model uses them:
 
 - **home is not used**: households are the model's explicit layer (each infectious
   resident exposes their real housemates with a probability calibrated to
-  ``household_share`` of R0, :mod:`popsim.transmission`); adding Prem's home contacts
+  ``household_share`` of R0, :mod:`popsim.epidemic.transmission`); adding Prem's home contacts
   to the community would count home contacts twice. So the community layer is school +
   work + other.
 - **school is a layer of its own**: a ``contact_reduction`` event with
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from popsim.region import AGE_BANDS, N_AGE_BANDS
+from popsim.core.ages import AGE_BANDS, N_AGE_BANDS
 
 #: Settings of a shipped contact source, in file order.
 SETTINGS: tuple[str, ...] = ("home", "school", "work", "other")

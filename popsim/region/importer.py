@@ -16,9 +16,9 @@ Inputs:
 
 Only zones named in the population table are kept, so a province-wide layer can be
 cut down to one health authority by its population table. The folder written is
-checked with :func:`popsim.region.load_region` before it replaces anything. Values are
+checked with :func:`popsim.region.load.load_region` before it replaces anything. Values are
 checked by the same parsers and facility checks as region folders
-(:mod:`popsim.region_parse`, :func:`popsim.region_files.parse_facility_rows`), and every
+(:mod:`popsim.region.parse`, :func:`popsim.region.files.parse_facility_rows`), and every
 problem names the input file and its line.
 """
 
@@ -31,10 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from popsim.core.ages import AGE_BANDS, N_AGE_BANDS
 from popsim.errors import RegionError
-from popsim.region import load_region
-from popsim.region_files import FACILITY_COLUMNS, parse_facility_rows, place_facilities
-from popsim.region_parse import (
+from popsim.region.files import FACILITY_COLUMNS, parse_facility_rows, place_facilities
+from popsim.region.load import load_region
+from popsim.region.parse import (
     INT16_MAX,
     INT32_MAX,
     POINT_TOLERANCE_M,
@@ -45,8 +46,8 @@ from popsim.region_parse import (
     read_csv,
     read_layer,
 )
-from popsim.region_types import AGE_BANDS, N_AGE_BANDS, Region, TravelParams
-from popsim.synth import CANADA_FEMALE_SHARES, national_age_split, write_region
+from popsim.region.synth import CANADA_FEMALE_SHARES, national_age_split, write_region
+from popsim.region.types import Region, TravelParams
 
 ID_FIELDS = ("LOCAL_HLTH_AREA_CODE", "zone_id", "LHA_CODE", "code", "id")
 NAME_FIELDS = ("LOCAL_HLTH_AREA_NAME", "name", "zone_name", "LHA_NAME", "NAME")
@@ -105,7 +106,7 @@ def read_boundaries(
     """Zones as a GeoDataFrame (zone_id, name, hsda, geometry) in the layer's CRS.
 
     ``layer`` names the layer of a multi-layer file; by default the one named ``zones``,
-    or the only one (:func:`popsim.region_parse.read_layer`).
+    or the only one (:func:`popsim.region.parse.read_layer`).
     """
     import geopandas as gpd
     import shapely
@@ -329,7 +330,7 @@ def import_region(
 ) -> Path:
     """Write a region folder from a boundary layer, a population table and a facilities table.
 
-    The folder is written as :func:`popsim.synth.write_region` does (atomically; an
+    The folder is written as :func:`popsim.region.synth.write_region` does (atomically; an
     existing folder only with ``force`` and only if popsim wrote it) and loaded back
     before it replaces anything.
     """

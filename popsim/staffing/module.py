@@ -1,8 +1,8 @@
 """Staffing: nurses are residents; rosters and ratios turn into staffed beds each day.
 
-Parameters (``[staffing]``, with their sources): :mod:`popsim.staffing_params`.
+Parameters (``[staffing]``, with their sources): :mod:`popsim.staffing.params`.
 
-The region's ``staffing.csv`` (:mod:`popsim.staffing_files`) gives, per site and unit
+The region's ``staffing.csv`` (:mod:`popsim.staffing.files`) gives, per site and unit
 (``ward``, ``icu``, ``ed``), the nurses rostered on each shift, the shifts a day, the
 minimum nurse-to-patient ratio and pay rates. A region without the file runs without
 staffing limits (the module does nothing and the run says so).
@@ -60,7 +60,7 @@ days (a persistence forecast: next week looks like last week), never more than t
 can work at contract hours (the file's roster x ``relief_factor``); the file's roster
 until a window of history exists. ``forecast``: ``q`` is the ``forecast_quantile`` level
 of the week's largest census in ``forecast_file`` (the twin's ``forecast.parquet``, read
-and checked by :mod:`popsim.staffing_forecast` when the spec is), the persistence
+and checked by :mod:`popsim.staffing.forecast` when the spec is), the persistence
 forecast where the file does not cover the week and for the ED.
 
 Labour cost of a shift: rostered nurses (absent ones on sick pay included) at the hourly
@@ -76,18 +76,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from popsim.core.event_types import ChangeRatio, ChangeRoster, SicknessWave, Strike
 from popsim.core.module import Column, Module
-from popsim.events import ChangeRatio, ChangeRoster, SicknessWave, Strike
-from popsim.staffing_files import STAFF_UNITS
-from popsim.staffing_forecast import plan_arrays, week_census
-from popsim.staffing_params import StaffingParams, geometric_days, required_nurses, uniforms
+from popsim.staffing.files import STAFF_UNITS
+from popsim.staffing.forecast import plan_arrays, week_census
+from popsim.staffing.params import StaffingParams, geometric_days, required_nurses, uniforms
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from popsim.core.event_types import Event
     from popsim.core.module import ModelAPI as RegionModel
     from popsim.core.module import SectionResolver
-    from popsim.events import Event
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 WARD, ICU, ED = range(3)  # post units, in STAFF_UNITS order
@@ -152,7 +152,7 @@ class Staffing(Module):
         if params.policy != "forecast" or not params.forecast_file:
             return params
         from popsim.errors import SpecProblems
-        from popsim.staffing_forecast import MAX_PROBLEMS, read_forecast
+        from popsim.staffing.forecast import MAX_PROBLEMS, read_forecast
 
         path = resolve.path(params.forecast_file, "forecast_file")
         start, days = resolve.dates()
@@ -344,7 +344,7 @@ class Staffing(Module):
         away |= a["strike_until"] > day
         epidemic = model.epidemic
         if epidemic is not None and n:
-            from popsim.epidemic import IS
+            from popsim.epidemic.module import IS
 
             state = model.pop.epi_state
             sym = state[self.ids] == IS

@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from popsim.care.network import METRICS
+from popsim.core.ages import AGE_BANDS
 from popsim.errors import InputError, PopsimError
-from popsim.region import AGE_BANDS
 
 if TYPE_CHECKING:
-    from popsim.region import Region
+    from popsim.region.load import Region
 
 #: facility_day columns that are the sites' settings (beds, open), not observations.
 _SETTINGS = frozenset({"ward_beds", "icu_beds", "ward_capacity", "open"})

@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from popsim.core import __version__, schema
+from popsim.core.ages import AGE_BANDS
 from popsim.core.schema import (
     FACILITY_DAY,
     JOURNEYS,
@@ -41,7 +42,6 @@ from popsim.core.schema import (
     part_path,
 )
 from popsim.files import atomic_write, write_text
-from popsim.region import AGE_BANDS
 
 if TYPE_CHECKING:
     from popsim.model import RunResult
@@ -141,7 +141,7 @@ def journey_table(result: RunResult, replicate: int) -> pa.Table:
 
 def staff_table(result: RunResult, replicate: int) -> pa.Table:
     """One row per day, site, unit and shift: nurses rostered, absent, required, staffed."""
-    from popsim.staffing import STAFF_METRICS
+    from popsim.staffing.module import STAFF_METRICS
 
     s = result.staff_day or {}
     n = len(s["day"])
@@ -189,7 +189,7 @@ def write_replicate(
     """
     t0 = time.perf_counter()
     meta = {f"popsim.{k}": str(v) for k, v in metadata.items()}
-    meta["popsim.scenario"] = scenario
+    meta["popsim.run.spec"] = scenario
     meta["popsim.replicate"] = str(replicate)
     meta["popsim.version"] = __version__
     rows: dict[str, int] = {}

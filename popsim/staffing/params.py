@@ -1,5 +1,5 @@
 """The staffing module's parameters (``[staffing]`` of a run spec) and its counter-keyed
-random draws; the module itself is :mod:`popsim.staffing`."""
+random draws; the module itself is :mod:`popsim.staffing.module`."""
 
 from __future__ import annotations
 

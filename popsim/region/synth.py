@@ -14,16 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from popsim.core.ages import AGE_BANDS, N_AGE_BANDS
 from popsim.errors import ParameterError, RegionError
-from popsim.region_files import FACILITY_COLUMNS, FACILITY_OPTIONAL, REGION_FILES
-from popsim.region_parse import INT32_MAX, largest_remainder
-from popsim.region_types import (
-    AGE_BANDS,
-    N_AGE_BANDS,
-    Region,
-    TravelParams,
-    travel_minutes,
-)
+from popsim.region.files import FACILITY_COLUMNS, FACILITY_OPTIONAL, REGION_FILES
+from popsim.region.parse import INT32_MAX, largest_remainder
+from popsim.region.types import Region, TravelParams, travel_minutes
 
 #: Approximate Canadian 2021 shares by 10-year band (stand-in, not LHA data).
 CANADA_AGE_SHARES = np.array([0.105, 0.109, 0.128, 0.136, 0.126, 0.135, 0.129, 0.082, 0.038, 0.010])

@@ -33,14 +33,14 @@ module's parameter class; ``enabled = false`` switches a module off, and a modul
 is on by default (demand, care) is on without its section.
 
 Event kinds (each gives ``day = N`` or ``date = YYYY-MM-DD``), declared by the event types
-the modules own (:mod:`popsim.events`, :mod:`popsim.staffing`):
+the modules own (:mod:`popsim.core.event_types`, :mod:`popsim.staffing.module`):
 
 - ``{ open = "site" }``, ``{ close = "site" }``;
 - ``{ facility = "site", ward_beds = -20, icu_beds = 2 }`` (bed deltas);
 - ``{ contact_reduction = 0.3, zones = ["Surrey"], setting = "community" }``;
 - ``{ vaccinate = 0.6, efficacy = 0.7, ages = [65, 120], zones = [] }`` (coverage);
 - ``{ electives = "pause" }`` or ``{ electives = "resume" }``;
-- staffing (:mod:`popsim.staffing`): ``{ facility = "site", unit = "ward", nurses = -20 }``
+- staffing (:mod:`popsim.staffing.module`): ``{ facility = "site", unit = "ward", nurses = -20 }``
   (roster change per shift), ``{ ratio = 5, unit = "ward", facility = "site" }`` (patients
   per nurse; no facility: every site), ``{ strike = 0.5, duration_days = 3 }`` (share of
   nurses out, at one site with ``facility``), ``{ sickness_wave = 0.1, duration_days = 14 }``
@@ -72,7 +72,7 @@ from popsim.twin.uncertainty import DrawTable, ParametersSpec, load_draws
 
 if TYPE_CHECKING:
     from popsim.core.events import Event
-    from popsim.region import Region
+    from popsim.region.load import Region
 
 #: Longest scenario or spec name (a scenario name is a folder name, limited to 255 bytes).
 MAX_NAME = 100
@@ -81,7 +81,7 @@ MAX_DAYS = 32_000
 #: Most replicates: replicate numbers are stored as int16 in the outputs.
 MAX_REPLICATES = 10_000
 #: Largest population (an assumption: 25 times the default Fraser region; the memory a
-#: run needs is checked against the machine before it starts, see popsim.resources).
+#: run needs is checked against the machine before it starts, see popsim.run.resources).
 MAX_POPULATION = 50_000_000
 #: Earliest and latest start dates (an assumption: the model's demographic and seasonal
 #: inputs describe present-day populations; also keeps every date of the run valid).
@@ -257,7 +257,7 @@ class RunSpec(BaseModel):
         return self._path
 
     def region_ref(self) -> str:
-        """What :func:`popsim.region.load_region` gets: a region folder beside the spec
+        """What :func:`popsim.region.load.load_region` gets: a region folder beside the spec
         (a relative path) if there is one, else the value as written (a shipped name)."""
         if self._base_dir is not None:
             candidate = Path(self._base_dir) / self.region
@@ -268,7 +268,7 @@ class RunSpec(BaseModel):
     def load_region(self) -> Region:
         """Load the spec's region; a region that cannot be found is a :class:`SpecError`."""
         from popsim.errors import RegionError
-        from popsim.region import load_region, resolve_region
+        from popsim.region.load import load_region, resolve_region
 
         try:
             folder = resolve_region(self.region_ref())

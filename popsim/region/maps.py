@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from popsim.region_types import Region
+from popsim.region.types import Region
 
 
 def zone_table(region: Region) -> pd.DataFrame:

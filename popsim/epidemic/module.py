@@ -20,18 +20,18 @@ Transmission, each day:
   probability ``1 - exp(-hazard * (rel - 1))`` (own stream ``"epidemic.exposure"``), so
   their hazard that day is ``rel`` times their cell's.
 
-Progression uses calendars (:class:`popsim.transmission.Calendar`: onsets, recoveries and
+Progression uses calendars (:class:`popsim.epidemic.transmission.Calendar`: onsets, recoveries and
 household exposures in one, hospital needs in another): only residents whose transition
 is due today are touched, never all rows. ``r0`` is the basic reproduction
 number of a fully susceptible population: ``beta`` is calibrated to the community share
 by the spectral radius of the next-generation matrix, the household attack probability
 to the household share (mean number of other household members, size-biased).
 
-Severity and durations come from a pathogen profile (:mod:`popsim.epidemic_params`:
+Severity and durations come from a pathogen profile (:mod:`popsim.epidemic.params`:
 COVID-19 ancestral, the default, or Omicron, or seasonal influenza, each with its
 sources), overridable value by value; ``immune`` makes a share of each age band immune
 at the start (prior immunity). Hospitalised residents are handed to the care network
-(:class:`popsim.needs.NeedBatch`) on the day they need a bed, with their planned path:
+(:class:`popsim.core.requests.NeedBatch`) on the day they need a bed, with their planned path:
 ward, or ICU then ward; those who die do so on the ward or after ICU (the care network
 carries the death out). A resident already in hospital for something else when they
 turn severe gets the epidemic's path too, without a second admission: the need goes to
@@ -45,7 +45,7 @@ matrices projected for Canada (PLoS Comput Biol 2021), school, work and other lo
 (home contacts are the explicit household layer, not counted twice), aggregated to the
 model's bands with the region's own ages and made reciprocal on its age structure; the
 school contacts are a layer of their own, scaled by a ``contact_reduction`` with
-``setting = "school"`` (a school closure); see :mod:`popsim.contacts`.
+``setting = "school"`` (a school closure); see :mod:`popsim.epidemic.contacts`.
 ``polymod_like`` (a synthetic POLYMOD-shaped matrix, an assumption) and ``uniform``
 remain options.
 """
@@ -57,9 +57,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from popsim.core.ages import N_AGE_BANDS
+from popsim.core.event_types import ContactReduction, Event, Vaccinate
 from popsim.core.module import Column, Module
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, NeedBatch
-from popsim.epidemic_params import (
+from popsim.epidemic.params import (
     EpidemicParams,
     Importation,
     LogNormalDays,
@@ -67,10 +69,8 @@ from popsim.epidemic_params import (
     hospital_paths,
     polymod_like_matrix,
 )
-from popsim.events import ContactReduction, Event, Vaccinate
+from popsim.epidemic.transmission import Calendar, HazardCache, calibrate
 from popsim.population import unique_sorted
-from popsim.region import N_AGE_BANDS
-from popsim.transmission import Calendar, HazardCache, calibrate
 
 if TYPE_CHECKING:
     from popsim.core.module import ModelAPI as RegionModel
@@ -133,6 +133,9 @@ class Epidemic(Module):
         self.n_severe = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.n_critical = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.rel_community = np.ones(nz)
+        #: today's multiplier of community transmission, set between days by whoever drives
+        #: the run (the twin's time-varying transmission); 1.0 leaves the draws unchanged
+        self.rel_beta = 1.0
         self.rel_school = np.ones(nz)  # school contacts, on top of rel_community
         self.rel_household = np.ones(nz)
         self.household_reduced = False  # any rel_household below 1
@@ -311,7 +314,7 @@ class Epidemic(Module):
                     delay, exposed = delay[~today], exposed[~today]
                 self._due.append((day + delay, exposed, EXPOSURE))
         # severity: symptomatic -> hospitalised -> dies or not -> ICU or not (conditional
-        # probabilities, see popsim.epidemic_params.hospital_paths)
+        # probabilities, see popsim.epidemic.params.hospital_paths)
         sev_ids = ids[sym]
         sb = band[sym]
         severe = rng.random(len(sev_ids)) < self.p_sev_sym[sb]
@@ -411,6 +414,8 @@ class Epidemic(Module):
             return np.empty(0, dtype=np.int64)
         alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
         hazard = self.hazard(pressure, alive).ravel()
+        if self.rel_beta != 1.0:
+            hazard = hazard * self.rel_beta
         p_inf = -np.expm1(-hazard)
         k = self.rng.binomial(c[S], p_inf)
         ids = self._pick(model, k)

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from popsim.region import N_AGE_BANDS
+from popsim.core.ages import N_AGE_BANDS
 
 if TYPE_CHECKING:
-    from popsim.epidemic_params import EpidemicParams
+    from popsim.epidemic.params import EpidemicParams
     from popsim.population import Population
 
 

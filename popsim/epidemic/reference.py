@@ -1,8 +1,8 @@
 """Reference engine: the epidemic's resident rules with one ``mesa.Agent`` per resident.
 
-It exists to check the fast engine (:mod:`popsim.epidemic`) on small regions and as the
+It exists to check the fast engine (:mod:`popsim.epidemic.module`) on small regions and as the
 baseline of ``bench/reference_ratio.py``; it is not a second product. The rules are the
-same: the same population synthesis, calibration (:func:`popsim.transmission.calibrate`) and
+same: the same population synthesis, calibration (:func:`popsim.epidemic.transmission.calibrate`) and
 community hazard, household infection scheduled within the infector's infectious
 period, the same severity and durations. It has no care network: hospital needs are
 counted (by zone and band) and residents whose ICU stay ends in death die on that day.
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from popsim.epidemic import (
+from popsim.core.ages import N_AGE_BANDS
+from popsim.epidemic.module import (
     IA,
     IS,
     N_STATES,
@@ -27,13 +28,12 @@ from popsim.epidemic import (
     R,
     S,
 )
-from popsim.epidemic_params import hospital_paths
+from popsim.epidemic.params import hospital_paths
+from popsim.epidemic.transmission import calibrate, community_hazard
 from popsim.population import Population
-from popsim.region import N_AGE_BANDS
-from popsim.transmission import calibrate, community_hazard
 
 if TYPE_CHECKING:
-    from popsim.region import Region
+    from popsim.region.load import Region
 
 
 class Resident(mesa.Agent):

@@ -12,9 +12,9 @@ Loading validates everything and raises :class:`popsim.errors.RegionError` namin
 file, the row or field and what was expected. Geometry lives here, at the region's
 edge: the model sees plain arrays (zone of each facility, travel minutes).
 
-The layers, bottom up (no cycles): :mod:`popsim.region_types` (the :class:`Region` and
-its constants, re-exported here), :mod:`popsim.region_parse` (the one parsing layer),
-:mod:`popsim.region_files` (the four files), this module (finding and loading folders).
+The layers, bottom up (no cycles): :mod:`popsim.region.types` (the :class:`Region` and
+its constants, re-exported here), :mod:`popsim.region.parse` (the one parsing layer),
+:mod:`popsim.region.files` (the four files), this module (finding and loading folders).
 """
 
 from __future__ import annotations
@@ -22,19 +22,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from popsim.core.ages import AGE_BANDS, N_AGE_BANDS, SEXES
 from popsim.errors import RegionError, RegionProblems
-from popsim.region_files import read_region
-from popsim.region_parse import Problems
-from popsim.region_types import (
-    AGE_BANDS,
-    N_AGE_BANDS,
-    ROLES,
-    SEXES,
-    STATUSES,
-    Region,
-    TravelParams,
-    travel_minutes,
-)
+from popsim.region.files import read_region
+from popsim.region.parse import Problems
+from popsim.region.types import ROLES, STATUSES, Region, TravelParams, travel_minutes
 
 __all__ = [
     "AGE_BANDS",
@@ -55,7 +47,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------
-# Finding and loading region folders (reading and validation: popsim.region_files)
+# Finding and loading region folders (reading and validation: popsim.region.files)
 # ---------------------------------------------------------------------------
 
 
@@ -69,7 +61,7 @@ def regions_root() -> Path:
 
 def shipped_regions_root() -> Path:
     """The ``regions/`` folder shipped with popsim (whatever ``POPSIM_REGIONS`` says)."""
-    return Path(__file__).resolve().parents[1] / "regions"
+    return Path(__file__).resolve().parents[2] / "regions"
 
 
 def list_regions() -> list[tuple[str, Path]]:

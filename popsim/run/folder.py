@@ -25,7 +25,6 @@ import re
 import stat
 from pathlib import Path
 
-from popsim import record
 from popsim.core import schema
 from popsim.core.schema import (
     ALL_TABLES,
@@ -38,6 +37,7 @@ from popsim.core.schema import MANIFEST_PATTERN as MANIFEST_NAME
 from popsim.core.schema import PART_PATTERN as PART_NAME
 from popsim.errors import OutputError
 from popsim.files import FolderLock, remove_temp_files
+from popsim.run import record
 
 #: Final names popsim writes in the top folder.
 TOP_NAME = re.compile(re.escape(RUN_INFO_FILE))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from popsim.region_parse import Problems, parse_int, parse_real, read_csv
+from popsim.region.parse import Problems, parse_int, parse_real, read_csv
 
 if TYPE_CHECKING:
     import pandas as pd
