@@ -505,8 +505,9 @@ def load_draws(spec: RunSpec, base_dir: Path | None) -> DrawTable:
         bad = ~np.isfinite(col) | (whole & np.isfinite(col) & (col != np.round(col)))
         for i in np.flatnonzero(bad)[: MAX_DRAW_PROBLEMS + 1]:
             expected = "a whole number" if whole and np.isfinite(col[i]) else "a finite number"
+            got = raw.iloc[i].item() if isinstance(raw.iloc[i], np.generic) else raw.iloc[i]
             problems.append(
-                SpecError(path, f"row {i + 2}: {name}", f"expected {expected}, got {raw.iloc[i]!r}")
+                SpecError(path, f"row {i + 2}: {name}", f"expected {expected}, got {got!r}")
             )
         values[:, j] = col
     if not problems:
