@@ -8,6 +8,8 @@ The spec declares what to fit and against what::
     from = 2026-09-01
     to = 2026-12-31
 
+The section is checked as a whole (:mod:`popsim.twin.calspec`: ranges against the
+parameters' own bounds, integer parameters, multipliers of list and nested parameters).
 Each trial sets the parameters (by dotted name, in the spec's base sections), runs
 ``replicates_per_trial`` replicates in memory on a Dask worker (the same seeds in every
 trial: common random numbers) and scores the observed targets with the likelihood of
@@ -26,7 +28,15 @@ trials within the 95% likelihood-ratio region, ``ll >= best - chi2_p(0.95) / 2``
 ``p`` parameters; ``calibrated.toml`` ends with two commented lines that make a run take
 them instead, one per replicate, see :mod:`popsim.twin.uncertainty`) and the fit page
 ``fit.html`` + ``fit.png`` (observed points against the fan of simulated series of the
-accepted draws, per site and target).
+accepted draws, per site and target). The estimate and the accepted draws come from
+:mod:`popsim.twin.surrogate` (ridges between parameters are reported there).
+
+Every input is checked before anything is written (``--check`` stops there): the spec
+and its section, the observed data and that every target is one of its columns,
+``--trials`` (1..:data:`MAX_TRIALS`), the workers' memory, and the folder (one holding
+another calibration's outputs is refused without ``--force``). The study's fingerprint
+covers the spec and the observed values the calibration scores, so days appended to the
+observed file after its last target date leave it valid.
 """
 
 from __future__ import annotations
@@ -152,8 +162,11 @@ def repair_journal(journal: Path) -> int:
     record to it and could no longer read the journal). Returns the bytes dropped. A
     damaged record before the last is an error naming its line (``--force`` starts
     over)."""
+    from optuna.storages.journal._storage import JournalOperation
+
     if not journal.is_file():
         return 0
+    ops = {int(op) for op in JournalOperation}
     data = journal.read_bytes()
     keep = data.rfind(b"\n") + 1  # the end of the last complete line
     for number, line in enumerate(data[:keep].splitlines(), start=1):
@@ -161,7 +174,8 @@ def repair_journal(journal: Path) -> int:
             record = json.loads(line)
         except (ValueError, UnicodeDecodeError):
             record = None
-        if not isinstance(record, dict) or "op_code" not in record:
+        op = record.get("op_code") if isinstance(record, dict) else None
+        if type(op) is not int or op not in ops:
             raise PopsimError(
                 f"{journal}: line {number} is not a record of a study (a damaged or foreign "
                 "file); use --force to start the calibration over"
@@ -210,7 +224,8 @@ def open_study(folder: Path, name: str, seed: int, fingerprint: str, force: bool
             load_if_exists=True,
         )
         stored = study.user_attrs.get("fingerprint")
-    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as err:
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, AssertionError) as err:
+        # AssertionError: Optuna's replay of a record it cannot apply ("Should not reach")
         raise PopsimError(
             f"{journal}: cannot be read as a study ({type(err).__name__}); use --force to "
             "start the calibration over"
