@@ -314,6 +314,12 @@ replicates_per_trial = 1
 [calibration.parameters]
 "epidemic.seed_infections" = [100, 300]
 "epidemic.p_severe,p_critical,p_death" = { scale = [0.8, 1.25] }
+"scenarios.baseline.events[0].day" = [40, 60]
+"scenarios.baseline.events[0].contact_reduction" = [0.1, 0.5]
+
+[[scenarios.baseline.events]]
+date = 2026-10-15
+contact_reduction = 0.3
 """
 
 
@@ -341,6 +347,14 @@ def test_integer_and_multiplier_parameters_end_to_end(twin_truth, tmp_path, caps
     base = load_spec(spec).params("epidemic", "baseline").p_severe
     factor = json.loads((out / "best.json").read_text())["parameters"][scale]
     assert calibrated["epidemic"]["p_severe"] == pytest.approx([factor * v for v in base])
+    day = "scenarios.baseline.events[0].day"
+    assert draws[day].dtype == "int64" and draws[day].between(40, 60).all()
+    (event,) = calibrated["scenarios"]["baseline"]["events"]
+    best = json.loads((out / "best.json").read_text())["parameters"]
+    assert event["date"] == dt.date(2026, 9, 1) + dt.timedelta(days=best[day])
+    assert event["contact_reduction"] == pytest.approx(
+        best[day.replace("day", "contact_reduction")]
+    )
     # the accepted draws (a multiplier column among them) drive a run
     text = (out / "calibrated.toml").read_text()
     text = text.replace(
@@ -361,3 +375,4 @@ def test_integer_and_multiplier_parameters_end_to_end(twin_truth, tmp_path, caps
     used = [m["parameters"] for m in manifests(out / "calibrated")]
     assert all(isinstance(u["epidemic.seed_infections"], int) for u in used)
     assert all(u[scale] in set(draws[scale]) for u in used)
+    assert all(u[day] in set(draws[day]) for u in used)

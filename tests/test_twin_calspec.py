@@ -133,3 +133,65 @@ def test_an_integer_parameter_takes_whole_floats_as_integers():
     assert value == 125 and isinstance(value, int)
     with pytest.raises(SpecError, match="seed_infections"):
         apply(spec, "baseline", {"epidemic.seed_infections": 125.5})
+
+
+EVENTS = {
+    **BASE,
+    "scenarios": {
+        "baseline": {"events": [{"date": "2026-01-21", "contact_reduction": 0.3}]},
+        "other": {"events": [{"day": 10, "close": "F2"}]},
+    },
+}
+
+
+def test_a_dated_contact_reduction_has_a_day_and_size_to_fit():
+    spec = RunSpec.from_dict(
+        {
+            **EVENTS,
+            "calibration": {
+                "parameters": {
+                    "scenarios.baseline.events[0].day": [10, 50],
+                    "scenarios.baseline.events[0].contact_reduction": [0.0, 0.6],
+                }
+            },
+        }
+    )
+    cal = calibration_of(spec)
+    assert [(p.name, p.integer) for p in cal.fit] == [
+        ("scenarios.baseline.events[0].day", True),
+        ("scenarios.baseline.events[0].contact_reduction", False),
+    ]
+    values = {"scenarios.baseline.events[0].day": 35.0, cal.fit[1].name: 0.45}
+    new = apply(spec, "baseline", values)
+    (event,) = new.scenarios["baseline"].events
+    assert str(event.date) == "2026-02-05" and event.day is None  # day 35 of a run from Jan 1
+    assert event.contact_reduction == 0.45
+    assert spec.scenarios["baseline"].events[0].contact_reduction == 0.3  # a copy
+    # and the model runs it on that day
+    from popsim.twin.sim import region_of
+
+    (resolved,) = [e for e in new.model_config_for("baseline", region_of(new)).events]
+    assert resolved.day == 35 and resolved.reduction == 0.45
+
+
+def test_event_numbers_are_checked_like_parameters():
+    def problems(parameters: dict) -> list[str]:
+        with pytest.raises(SpecError) as err:
+            calibration_of(RunSpec.from_dict({**EVENTS, "calibration": {"parameters": parameters}}))
+        return str(err.value).splitlines()
+
+    lines = problems(
+        {
+            "scenarios.baseline.events[0].day": [10, 80],
+            "scenarios.baseline.events[0].contact_reduction": [0.2, 1.5],
+            "scenarios.baseline.events[3].day": [1, 2],
+            "scenarios.nope.events[0].day": [1, 2],
+            "scenarios.other.events[0].contact_reduction": [0.1, 0.2],
+            "scenarios.baseline.events[0].date": [1, 2],
+        }
+    )
+    assert len(lines) == 6, lines
+    assert "at 80, day 80 is outside the run" in lines[0]
+    assert "at 1.5" in lines[1] and "less than or equal to 1" in lines[1]
+    assert "has 1 events" in lines[2] and "no scenario 'nope'" in lines[3]
+    assert "no 'contact_reduction'" in lines[4] and "fit the event's day" in lines[5]

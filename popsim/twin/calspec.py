@@ -13,6 +13,8 @@
     "epidemic.p_severe" = { scale = [0.5, 2.0] }  # a list or nested table: a multiplier
     "epidemic.p_severe,p_critical,p_death" = { scale = [0.5, 1.5] }  # several together
     "epidemic.dur_severe_stay" = { scale = [0.6, 1.4] }  # a stay's mean and sd
+    "scenarios.baseline.events[0].day" = [30, 70]          # a dated event's day ...
+    "scenarios.baseline.events[0].contact_reduction" = [0.0, 0.6]  # ... and size
 
 A multiplier is named ``section.key*`` in the trials and the accepted draws (a draws
 column a run takes as it is, see :mod:`popsim.twin.uncertainty`); it multiplies every
@@ -21,6 +23,12 @@ and sd of a stay), the values the calibration's scenario runs with. Several para
 of one section multiplied together (``p_severe,p_critical,p_death``) keep the ratios
 between them: the share of hospitalised patients who need an ICU stays as it is, and
 ``p_critical <= p_severe`` holds at any factor.
+
+A number of a scenario's event is named by its place in the spec,
+``scenarios.<scenario>.events[<i>].<key>``: the day (``day``, written back as a date
+where the event gives a date) and size of a ``contact_reduction`` make a change of
+contacts on a date the calibration fits. The event must be in the spec (its value there
+is the one checks and other scenarios see).
 
 The section is checked as a whole and every problem is listed, one line each: unknown
 keys, a range that is not two numbers with low < high, a parameter that does not exist,
@@ -42,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from popsim.errors import SpecError, SpecProblems
 from popsim.modules import REGISTRY
 from popsim.run.spec import RunSpec
-from popsim.twin import uncertainty
+from popsim.twin import named, uncertainty
 from popsim.twin.observed import FACILITY_OBSERVABLES
 
 #: 95% quantiles of the chi-square distribution with 1..10 degrees of freedom (tables).
@@ -89,7 +97,7 @@ class FitParameter:
 
     @property
     def is_scale(self) -> bool:
-        return uncertainty.split_scale(self.name) is not None
+        return named.split_scale(self.name) is not None
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,7 @@ def _name_problem(spec: RunSpec, name: str, scenario: str) -> str | None:
         return f"no parameter {key!r} in [{section}]"
     value = getattr(params, key)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        if uncertainty.n_scaled(value):
+        if named.n_scaled(value):
             return "not a number: fit a multiplier, { scale = [low, high] }"
         return "not a numeric parameter"
     if name in uncertainty.distributions(spec, scenario):
@@ -171,20 +179,55 @@ def _end_problem(spec: RunSpec, scenario: str, name: str, value: float) -> str |
     return None
 
 
+def _event_end_problem(spec: RunSpec, name: str, value: float) -> str | None:
+    """An event's number at one end of its range, resolved against the region."""
+    from popsim.twin.sim import region_of
+
+    scenario = named.split_event(name)[0]  # type: ignore[index]
+    try:
+        uncertainty.apply(spec, scenario, {name: value}).model_config_for(scenario, region_of(spec))
+    except SpecError as err:
+        return getattr(err, "problems", [err])[0].problem
+    return None
+
+
+def _fit_event(spec: RunSpec, name: str, value: Any) -> tuple[FitParameter | None, str | None]:
+    """A number of a scenario's event (``scenarios.a.events[0].day``) to fit."""
+    rng, scale, problem = _range_of(value)
+    if problem is None and scale:
+        problem = "an event's number is fitted by its range [low, high], not a multiplier"
+    problem = problem or named.event_problems(spec, name)
+    if problem is not None:
+        return None, problem
+    lo, hi = rng  # type: ignore[misc]
+    integer = named.event_is_integer(spec, name)
+    if integer and not (lo == round(lo) and hi == round(hi)):
+        return None, f"a day: expected whole-number bounds, got [{lo:g}, {hi:g}]"
+    for end in (lo, hi):
+        problem = _event_end_problem(spec, name, int(end) if integer else end)
+        if problem is not None:
+            return None, (
+                f"range [{lo:g}, {hi:g}] leaves the event's allowed values: at {end:g}, {problem}"
+            )
+    return FitParameter(name, lo, hi, integer), None
+
+
 def _fit_parameter(
     spec: RunSpec, scenario: str, key: str, value: Any
 ) -> tuple[FitParameter | None, str | None]:
+    if named.split_event(key) is not None:
+        return _fit_event(spec, key, value)
     rng, scale, problem = _range_of(value)
     if problem is not None:
         return None, problem
     assert rng is not None
     name = key
-    if key.endswith(uncertainty.SCALE_MARK):
+    if key.endswith(named.SCALE_MARK):
         scale = True
     elif scale:
-        name = key + uncertainty.SCALE_MARK
+        name = key + named.SCALE_MARK
     if scale:
-        problem = uncertainty.scale_problems(spec, name)
+        problem = named.scale_problems(spec, name)
         if problem is None:
             section = name.split(".", 1)[0]
             if spec.params(section, scenario) is None:
@@ -192,7 +235,7 @@ def _fit_parameter(
         integer = False
     else:
         problem = _name_problem(spec, name, scenario)
-        integer = problem is None and uncertainty.is_integer_parameter(
+        integer = problem is None and named.is_integer_parameter(
             spec.params(name.split(".", 1)[0], scenario), name.split(".", 1)[1]
         )
     if problem is not None:

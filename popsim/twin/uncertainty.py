@@ -44,6 +44,11 @@ and counts are integers and stay as they are); the factor applies to the values 
 scenario runs with. A calibration's draws table has such columns when it fitted a
 multiplier (:mod:`popsim.twin.calspec`).
 
+A name may also be a number of a scenario's event, ``scenarios.<scenario>.events[<i>].<key>``
+(``scenarios.baseline.events[0].day``, ``....contact_reduction``): a calibration fits the
+date and size of a dated ``contact_reduction`` this way. ``day`` is the event's day in
+the run, written back as a date when the event gives a date.
+
 A distribution's draws must be values the parameter allows: the spec is refused when
 its central 99.9% (uniform: its whole range) leaves the parameter's allowed range, and
 the rare draw beyond the parameter's own bounds is drawn again (so the distribution is
@@ -64,6 +69,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from popsim.errors import SpecError, SpecProblems
 from popsim.modules import REGISTRY
+from popsim.twin.named import (
+    event_is_integer,
+    event_problems,
+    is_integer_parameter,
+    resolved,
+    scale_problems,
+    scaled,
+    section_params,
+    split_event,
+    split_scale,
+    with_events,
+)
 
 #: A :class:`popsim.run.spec.RunSpec` (not imported: the spec loader imports this module).
 RunSpec = Any
@@ -84,8 +101,6 @@ DRAW_INFO_COLUMNS = ("trial", "state", "log_likelihood")
 MAX_DRAW_ROWS = 100_000
 #: Most problems of a draws table listed (the count of the rest is given).
 MAX_DRAW_PROBLEMS = 50
-#: The mark of a multiplier's name (``epidemic.p_severe*``).
-SCALE_MARK = "*"
 #: Standard normal quantile of 0.9995: a distribution's central 99.9% is checked.
 Z_999 = 3.2905
 #: Most draws of one parameter tried before a replicate gives up (a draw beyond the
@@ -288,73 +303,6 @@ def support(value: dict[str, Any]) -> tuple[float, float]:
     return med * math.exp(-Z_999 * sigma), med * math.exp(Z_999 * sigma)
 
 
-# ------------------------------------------------------------------ multipliers
-def split_scale(name: str) -> tuple[str, tuple[str, ...]] | None:
-    """``"epidemic.p_severe,p_critical*"`` -> ``("epidemic", ("p_severe", "p_critical"))``;
-    None for a name that is not a multiplier's."""
-    if not name.endswith(SCALE_MARK):
-        return None
-    section, _, keys = name[: -len(SCALE_MARK)].partition(".")
-    return section, tuple(k.strip() for k in keys.split(","))
-
-
-def scaled(value: Any, factor: float) -> Any:
-    """``value`` with each real number multiplied by ``factor`` (in lists and nested
-    tables; integers, booleans and strings as they are)."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump()
-    if isinstance(value, float):
-        return value * factor
-    if isinstance(value, list):
-        return [scaled(v, factor) for v in value]
-    if isinstance(value, dict):
-        return {k: scaled(v, factor) for k, v in value.items()}
-    return value
-
-
-def n_scaled(value: Any) -> int:
-    """How many numbers of ``value`` a multiplier multiplies."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump()
-    if isinstance(value, float):
-        return 1
-    if isinstance(value, list):
-        return sum(n_scaled(v) for v in value)
-    if isinstance(value, dict):
-        return sum(n_scaled(v) for v in value.values())
-    return 0
-
-
-def is_integer_parameter(params: Any, key: str) -> bool:
-    value = getattr(params, key)
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def resolved(spec: RunSpec, scenario: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Named values as the parameters' own values: a multiplier (``section.a,b*``)
-    becomes each of its parameters' scenario values multiplied; a whole number for an
-    integer parameter becomes an ``int`` (a draws table or an optimiser hands floats);
-    anything else as given. A name of a section that is off in ``scenario`` is left out."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        multi = split_scale(name)
-        if multi is not None:
-            section, keys = multi
-            params = spec.params(section, scenario)
-            if params is None:
-                continue
-            for key in keys:
-                out[f"{section}.{key}"] = scaled(getattr(params, key), float(value))
-            continue
-        section, key = name.split(".", 1)
-        params = spec.params(section, scenario)
-        if params is None:
-            continue
-        whole = isinstance(value, float) and math.isfinite(value) and value == round(value)
-        out[name] = int(round(value)) if whole and is_integer_parameter(params, key) else value
-    return out
-
-
 def apply(spec: RunSpec, scenario: str, values: dict[str, float]) -> RunSpec:
     """A copy of ``spec`` with ``values`` (parameters or multipliers by name, see
     :func:`resolved`) in the base sections and in ``scenario``'s overrides where it
@@ -362,6 +310,12 @@ def apply(spec: RunSpec, scenario: str, values: dict[str, float]) -> RunSpec:
     if not values:
         return spec
     values = resolved(spec, scenario, values)
+    events = {n: v for n, v in values.items() if split_event(n) is not None}
+    if events:
+        spec = with_events(spec, events)
+        values = {n: v for n, v in values.items() if n not in events}
+        if not values:
+            return spec
     update: dict[str, Any] = {}
     sc = spec.scenarios[scenario]
     sc_update: dict[str, Any] = {}
@@ -403,44 +357,17 @@ def _read_table(path: Path, given: str, where: str, spec_path: str) -> Any:
     raise SpecError(spec_path, where, f"expected a .parquet or .csv file, got {path.name!r}")
 
 
-def _section_params(spec: RunSpec, section: str) -> Any:
-    """The section's parameters in the first scenario that has it on (None: off in all)."""
-    for scenario in spec.scenarios:
-        params = spec.params(section, scenario)
-        if params is not None:
-            return params
-    return None
-
-
-def scale_problems(spec: RunSpec, name: str) -> str | None:
-    """What is wrong with a multiplier's name ``section.a,b*`` (None: nothing)."""
-    section, keys = split_scale(name) or ("", ())
-    sections = REGISTRY.names()
-    if section not in sections or not all(keys) or any("." in k for k in keys):
-        return (
-            "expected section.parameter* (or section.a,b,c*) with a section of "
-            f"{', '.join(sections)} (e.g. 'epidemic.p_severe*')"
-        )
-    params = _section_params(spec, section)
-    if params is None:
-        return f"section [{section}] is off in every scenario"
-    for key in keys:
-        if key == "enabled" or key not in type(params).model_fields:
-            return f"no parameter {key!r} in [{section}]"
-        if n_scaled(getattr(params, key)) == 0:
-            return f"{section}.{key} has no real-valued numbers to multiply"
-    return None
-
-
 def _column_problems(spec: RunSpec, name: str) -> str | None:
     """What is wrong with a draws column naming parameter ``name`` (None: nothing)."""
     if split_scale(name) is not None:
         return scale_problems(spec, name)
+    if split_event(name) is not None:
+        return event_problems(spec, name)
     section, _, key = name.partition(".")
     sections = REGISTRY.names()
     if section not in sections or not key or "." in key:
         return f"expected section.parameter with a section of {', '.join(sections)}"
-    params = _section_params(spec, section)
+    params = section_params(spec, section)
     if params is None:
         return f"section [{section}] is off in every scenario"
     if key == "enabled" or key not in type(params).model_fields:
@@ -499,9 +426,12 @@ def load_draws(spec: RunSpec, base_dir: Path | None) -> DrawTable:
         col = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, copy=True)
         col[_booleans(raw)] = np.nan  # true/false is not a number
         section, key = name.split(".", 1)
-        whole = split_scale(name) is None and is_integer_parameter(
-            _section_params(spec, section), key
-        )
+        if split_event(name) is not None:
+            whole = event_is_integer(spec, name)
+        else:
+            whole = split_scale(name) is None and is_integer_parameter(
+                section_params(spec, section), key
+            )
         bad = ~np.isfinite(col) | (whole & np.isfinite(col) & (col != np.round(col)))
         for i in np.flatnonzero(bad)[: MAX_DRAW_PROBLEMS + 1]:
             expected = "a whole number" if whole and np.isfinite(col[i]) else "a finite number"
@@ -527,10 +457,10 @@ def _range_problems(
 ) -> list[SpecError]:
     """Rows whose values the parameters' own validation refuses (each section checked
     with the spec's base values and the row's; a multiplier times the section's values)."""
-    problems: list[SpecError] = []
-    for section in sorted({n.split(".", 1)[0] for n in names}):
+    problems = _event_range_problems(spec, path, names, values)
+    for section in sorted({n.split(".", 1)[0] for n in names if split_event(n) is None}):
         cols = [(j, n) for j, n in enumerate(names) if n.startswith(section + ".")]
-        params = _section_params(spec, section)
+        params = section_params(spec, section)
         cls = type(params)
         base = centralise(
             {k: v for k, v in (getattr(spec, section) or {}).items() if k != "enabled"}
@@ -556,6 +486,35 @@ def _range_problems(
                     problems.append(
                         SpecError(path, f"row {i + 2}: {section}.{key}", e["msg"] + got)
                     )
+            if len(problems) > MAX_DRAW_PROBLEMS:
+                return problems
+    return problems
+
+
+def _event_range_problems(
+    spec: RunSpec, path: Path, names: list[str], values: np.ndarray
+) -> list[SpecError]:
+    """Rows whose event numbers leave the run (a day) or the event's own bounds."""
+    problems: list[SpecError] = []
+    for j, name in enumerate(names):
+        found = split_event(name)
+        if found is None:
+            continue
+        scenario, index, key = found
+        event = spec.scenarios[scenario].events[index]
+        for i in range(len(values)):
+            v = values[i, j]
+            if key == "day":
+                if not 0 <= v < spec.days:
+                    problems.append(
+                        SpecError(path, f"row {i + 2}: {name}", f"day {v:g} is outside the run")
+                    )
+                continue
+            data = {**event.model_dump(exclude_none=True), key: v}
+            try:
+                type(event).model_validate(data)
+            except ValidationError as err:
+                problems.append(SpecError(path, f"row {i + 2}: {name}", err.errors()[0]["msg"]))
             if len(problems) > MAX_DRAW_PROBLEMS:
                 return problems
     return problems
@@ -591,6 +550,11 @@ def table_values(spec: RunSpec, scenario: str, row: Any) -> dict[str, Any]:
     row = dict(row)  # a mapping or a pandas row
     for name in row:
         if name in DRAW_INFO_COLUMNS or "." not in str(name):
+            continue
+        if split_event(name) is not None:
+            if event_problems(spec, name) is not None:
+                raise SpecError(spec.path, f"draws column {name}", event_problems(spec, name))
+            out[name] = float(row[name])
             continue
         multi = split_scale(name)
         section, keys = (
