@@ -368,6 +368,8 @@ def calibrate(
     }
     ints = {p.name for p in cal.fit if p.integer}
     with sim.client(workers, scheduler) as c:
+        if scheduler:  # one replicate at a time on each worker
+            resources.check_cluster_memory(c, _residents(spec, region), days)
         spec_f, t_f = c.scatter([spec, t], broadcast=True)
         bar = tqdm(
             total=trials,
