@@ -13,9 +13,10 @@ Hessian) is nearly flat, or even the wrong way, so it has no maximum. A directio
 *flat* when moving half the search range along it costs less log-likelihood than the
 acceptance cut (``chi2_p(0.95) / 2`` plus twice the trial noise): within the ranges
 given, the data do not choose a point along it. The estimate is then the quadratic's
-maximum across the determined directions, from the best trial's position along the flat
-ones, and each flat direction is reported (the parameters it moves, in their units);
-the accepted draws lie along it, so a run with them carries that uncertainty. This is a
+maximum across the determined directions, at the mean position along the flat ones of
+the trials within the cut of the best (the best trial alone is partly the luckiest),
+and each flat direction is reported (the parameters it moves, in their units); the
+accepted draws lie along it, so a run with them carries that uncertainty. This is a
 result, not a failed fit: a calibration of a ridge says which combination is known.
 """
 
@@ -31,9 +32,9 @@ from popsim.twin.calspec import CHI2_95
 
 #: Most accepted draws kept (the best by log-likelihood).
 MAX_DRAWS = 200
-#: A parameter takes part in a flat direction when its share of the (scaled) direction
-#: vector is at least this (a component of 0.3 is about 9% of the squared length).
-RIDGE_COMPONENT = 0.3
+#: A parameter takes part in a flat direction when its component of the (scaled)
+#: direction is at least this share of the largest component.
+RIDGE_COMPONENT = 0.2
 
 
 @dataclass
@@ -113,7 +114,9 @@ def surrogate(
     cut = CHI2_95[p - 1] / 2 + 2 * noise_sd
     # flat: half the range along the direction costs less than the acceptance cut
     flat = -lam * 0.5 * 0.5**2 < cut
-    x0 = x[0]  # the best trial (scaled)
+    # along flat directions: the mean of the trials within the cut of the best (the best
+    # trial alone is partly the luckiest); across the others, the quadratic's maximum
+    x0 = x[y >= y[0] - cut].mean(axis=0)
     grad = b + h @ x0
     step = np.zeros(p)
     for i in np.flatnonzero(~flat):
@@ -127,7 +130,7 @@ def surrogate(
         part = {
             names[j]: float(v[j] * 0.5 * (hi[j] - lo[j]))  # half the range along it
             for j in range(p)
-            if abs(vec[j, i]) >= RIDGE_COMPONENT
+            if abs(v[j]) >= RIDGE_COMPONENT
         }
         ridges.append(part)
     max_ll = float((_design(xs[None]) @ coef)[0])
