@@ -341,9 +341,11 @@ def calibrate(
             f"between {first} and {last}"
         )
     days = (last - spec.start).days + 1
+    memory = ""
     if not scheduler:
         n_local = max(1, workers or os.cpu_count() or 1)
-        resources.check_local_memory(_residents(spec, region), days, n_local)
+        need = resources.check_local_memory(_residents(spec, region), days, n_local)
+        memory = f"; about {need / 2**30:.1f} GB on {n_local} worker(s)"
     folder = Path(out) if out is not None else default_out(spec_path) / "calibration"
     fp = fingerprint(spec, t)
     check_folder(folder, fp, force)
@@ -351,7 +353,7 @@ def calibrate(
         print(
             f"{spec_path}: ok ({len(cal.fit)} parameters, {len(t):,} observed values of "
             f"{', '.join(cal.targets)} from {first} to {last}; up to {trials:,} trials of "
-            f"{cal.replicates_per_trial} replicates into {folder})"
+            f"{cal.replicates_per_trial} replicates into {folder}{memory})"
         )
         return None
     folder.mkdir(parents=True, exist_ok=True)
