@@ -67,12 +67,13 @@ if TYPE_CHECKING:
     import optuna
 
 #: Most trials of one calibration (``--trials``). The driver's work per trial grows with
-#: the trials told (Optuna's TPE fits its densities to all of them at each ask: 0.06 s
-#: an ask at 100 trials of three parameters, 0.10 s at 1,000, measured with Optuna 5.1
-#: alone), and the journal holds about 1.4 KB a trial; at this cap the driver's asks
-#: take a few minutes in all and its memory stays under 100 MB, while the trials
-#: themselves (each ``replicates_per_trial`` replicates) take far longer. A calibration
-#: of up to 10 parameters needs a few hundred trials.
+#: the trials told (Optuna's TPE fits its densities to all of them at each ask): an ask
+#: and tell of three parameters took 0.06 s at 100 trials, 0.10 s at 1,000, 0.17 s at
+#: 2,000 and 0.35 s at 4,000 (18 minutes of the driver's time for the first 4,000;
+#: Optuna 5.1 alone, a shared machine), its memory grew to 75 MB and the journal to
+#: 5.5 MB (1.4 KB a trial). Past about 5,000 an ask takes as long as a small region's
+#: trial, and workers wait for the driver; a calibration of up to 10 parameters needs a
+#: few hundred trials.
 MAX_TRIALS = 5_000
 #: The end of ``calibrated.toml``: how to run with the accepted draws instead of the
 #: estimate (``draws.parquet`` is beside it).
