@@ -323,3 +323,22 @@ def test_a_multiplier_column_multiplies_the_scenarios_values():
     before = spec.params("epidemic", "baseline").dur_severe_stay
     after = apply(spec, "baseline", values).params("epidemic", "baseline").dur_severe_stay
     assert (after.mean, after.sd) == pytest.approx((1.5 * before.mean, 1.5 * before.sd))
+
+
+def test_an_integer_parameter_may_be_a_distribution():
+    data = {
+        "name": "i",
+        "region": "synthetic",
+        "days": 50,
+        "epidemic": {"r0": 1.5, "start_day": {"dist": "uniform", "low": 0, "high": 10}},
+    }
+    spec = RunSpec.from_dict(data)  # checked at its centre, 5 (was refused as 5.0)
+    assert spec.params("epidemic", "baseline").start_day == 5
+    days = [replicate_values(spec, "baseline", r)["epidemic.start_day"] for r in range(40)]
+    assert all(isinstance(d, int) and 0 <= d <= 10 for d in days) and len(set(days)) > 3
+    assert (
+        apply(spec, "baseline", {"epidemic.start_day": days[0]})
+        .params("epidemic", "baseline")
+        .start_day
+        == days[0]
+    )

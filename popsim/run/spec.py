@@ -302,6 +302,10 @@ class RunSpec(BaseModel):
             central = centralise(merged)
         except DistributionError as err:
             raise SpecError(self._path, f"{where}.{err.key}", err.problem) from None
+        fields = _params_class(section).model_fields
+        for key, value in central.items():  # an integer parameter's centre, rounded
+            if value is not merged[key] and key in fields and fields[key].annotation is int:
+                central[key] = int(round(value))
         params = _validate(_params_class(section), central, self._path, prefix=where)
         if central != merged:  # and its draws against the parameter's allowed values
             found = support_problems(params, merged)
