@@ -180,7 +180,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     from popsim.twin.calibrate import calibrate
 
     calibrate(
-        args.spec, args.observed, trials=args.trials, force=args.force, **_twin_arguments(args)
+        args.spec,
+        args.observed,
+        trials=args.trials,
+        force=args.force,
+        check=args.check,
+        **_twin_arguments(args),
     )
     return 0
 
@@ -259,8 +264,15 @@ def _twin_parsers(sub: argparse._SubParsersAction) -> None:
     bt.set_defaults(func=_backtest)
     cal = sub.add_parser("calibrate", help="fit a spec's [calibration] parameters to observed data")
     _twin_common(cal, "runs/<name>/calibration", "run spec (TOML) with a [calibration] section")
-    cal.add_argument("--trials", type=int, default=100, help="total trials (resumes to this)")
-    cal.add_argument("--force", action="store_true", help="discard a stored study, start over")
+    cal.add_argument(
+        "--trials", type=int, default=100, help="total trials, 1..5000 (resumes to this)"
+    )
+    cal.add_argument(
+        "--force", action="store_true", help="discard a stored study and outputs, start over"
+    )
+    cal.add_argument(
+        "--check", action="store_true", help="check spec, data, folder, memory; run nothing"
+    )
     cal.set_defaults(func=_calibrate)
 
 

@@ -220,6 +220,24 @@ def test_spec_travels_with_its_draws(tmp_path):
             ],
         ),
         (pd.DataFrame({"trial": [1]}), "d.parquet", ["d.parquet: no parameter columns"]),
+        (
+            pd.DataFrame({"epidemic.r0": [True, False], "epidemic.p_severe*": [1.2, -1.0]}),
+            "d.parquet",
+            [
+                "d.parquet: row 2: epidemic.r0: expected a finite number, got True",
+                "d.parquet: row 3: epidemic.r0: expected a finite number, got False",
+            ],
+        ),
+        (
+            pd.DataFrame({"epidemic.p_severe*": [1.2, -1.0], "epidemic.seed_zones*": [1, 1]}),
+            "d.parquet",
+            ["d.parquet: column epidemic.seed_zones*: epidemic.seed_zones has no real-valued"],
+        ),
+        (
+            pd.DataFrame({"epidemic.p_severe*": [1.2, -1.0]}),
+            "d.parquet",
+            ["d.parquet: row 3: epidemic.p_severe: Value error, p_severe: every probability"],
+        ),
     ],
 )
 def test_bad_draws_table_one_line_per_problem(tmp_path, capsys, table, name, lines):
@@ -256,4 +274,71 @@ def test_a_parameter_in_the_table_and_as_a_distribution_is_refused(tmp_path, cap
     assert main(["run", str(spec), "--check"]) == 2
     assert "column epidemic.r0: epidemic.r0 is also given as a distribution" in (
         capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ({"dist": "normal", "mean": 1.5, "sd": 100}, "central 99.9% is [-327.6, 330.6]"),
+        ({"dist": "uniform", "low": 0.5, "high": 40}, "its range is [0.5, 40]"),
+        ({"dist": "lognormal", "median": 5, "sigma": 1.0}, "at 134"),
+    ],
+)
+def test_a_distribution_whose_draws_leave_the_allowed_values_is_refused(
+    tmp_path, capsys, value, needle
+):
+    spec = tmp_path / "d.toml"
+    shown = ", ".join(f"{k} = {v!r}".replace("'", '"') for k, v in value.items())
+    spec.write_text(
+        f'region = "synthetic"\ndays = 5\n[epidemic]\nr0 = {{ {shown} }}\n', encoding="utf-8"
+    )
+    assert main(["run", str(spec), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert "epidemic.r0: draws outside the parameter's allowed values" in err and needle in err
+
+
+def test_draws_beyond_a_parameters_bounds_are_drawn_again():
+    # household_share < 1: a normal of mean 0.96 and sd 0.012 passes the 99.9% check
+    # (0.96 + 3.29 * 0.012 = 0.9995) but about 1 draw in 2,000 is beyond 1
+    data = {
+        **BASE,
+        "epidemic": {"r0": 1.5, "household_share": {"dist": "normal", "mean": 0.96, "sd": 0.012}},
+    }
+    spec = RunSpec.from_dict(data)
+    shares = np.array(
+        [replicate_values(spec, "baseline", r)["epidemic.household_share"] for r in range(8000)]
+    )
+    assert shares.max() < 1.0
+    # the truncation is in the far tail: the draws keep their distribution
+    assert abs(shares.mean() - 0.96) < 4 * 0.012 / math.sqrt(len(shares))
+
+
+def test_a_multiplier_column_multiplies_the_scenarios_values():
+    spec = RunSpec.from_dict({"name": "m", "region": "synthetic", "epidemic": {"r0": 1.5}})
+    spec._draws = DrawTable("t", ("epidemic.dur_severe_stay*",), np.array([[1.5]]), "x")
+    values = replicate_values(spec, "baseline", 0)
+    assert values == {"epidemic.dur_severe_stay*": 1.5}
+    before = spec.params("epidemic", "baseline").dur_severe_stay
+    after = apply(spec, "baseline", values).params("epidemic", "baseline").dur_severe_stay
+    assert (after.mean, after.sd) == pytest.approx((1.5 * before.mean, 1.5 * before.sd))
+
+
+def test_an_integer_parameter_may_be_a_distribution():
+    data = {
+        "name": "i",
+        "region": "synthetic",
+        "days": 50,
+        "epidemic": {"r0": 1.5, "start_day": {"dist": "uniform", "low": 0, "high": 10}},
+    }
+    spec = RunSpec.from_dict(data)  # checked at its centre, 5 (was refused as 5.0)
+    assert spec.params("epidemic", "baseline").start_day == 5
+    days = [replicate_values(spec, "baseline", r)["epidemic.start_day"] for r in range(40)]
+    assert all(isinstance(d, int) and 0 <= d <= 10 for d in days) and len(set(days)) > 3
+    assert (
+        apply(spec, "baseline", {"epidemic.start_day": days[0]})
+        .params("epidemic", "baseline")
+        .start_day
+        == days[0]
     )

@@ -296,13 +296,22 @@ class RunSpec(BaseModel):
             raise SpecError(self._path, f"{where}.enabled", "expected true or false")
         if not enabled:
             return None
-        from popsim.twin.uncertainty import DistributionError, centralise
+        from popsim.twin.uncertainty import DistributionError, centralise, support_problems
 
         try:  # a parameter given as a distribution is checked at its central value
-            merged = centralise(merged)
+            central = centralise(merged)
         except DistributionError as err:
             raise SpecError(self._path, f"{where}.{err.key}", err.problem) from None
-        return _validate(_params_class(section), merged, self._path, prefix=where)
+        fields = _params_class(section).model_fields
+        for key, value in central.items():  # an integer parameter's centre, rounded
+            if value is not merged[key] and key in fields and fields[key].annotation is int:
+                central[key] = int(round(value))
+        params = _validate(_params_class(section), central, self._path, prefix=where)
+        if central != merged:  # and its draws against the parameter's allowed values
+            found = support_problems(params, merged)
+            if found:
+                raise _problems([SpecError(self._path, f"{where}.{k}", m) for k, m in found])
+        return params
 
     def model_config_for(self, scenario: str, region: Region) -> ModelConfig:
         """Resolve ``scenario`` against ``region`` into a :class:`popsim.core.config.ModelConfig`."""

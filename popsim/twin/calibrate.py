@@ -8,6 +8,8 @@ The spec declares what to fit and against what::
     from = 2026-09-01
     to = 2026-12-31
 
+The section is checked as a whole (:mod:`popsim.twin.calspec`: ranges against the
+parameters' own bounds, integer parameters, multipliers of list and nested parameters).
 Each trial sets the parameters (by dotted name, in the spec's base sections), runs
 ``replicates_per_trial`` replicates in memory on a Dask worker (the same seeds in every
 trial: common random numbers) and scores the observed targets with the likelihood of
@@ -26,7 +28,15 @@ trials within the 95% likelihood-ratio region, ``ll >= best - chi2_p(0.95) / 2``
 ``p`` parameters; ``calibrated.toml`` ends with two commented lines that make a run take
 them instead, one per replicate, see :mod:`popsim.twin.uncertainty`) and the fit page
 ``fit.html`` + ``fit.png`` (observed points against the fan of simulated series of the
-accepted draws, per site and target).
+accepted draws, per site and target). The estimate and the accepted draws come from
+:mod:`popsim.twin.surrogate` (ridges between parameters are reported there).
+
+Every input is checked before anything is written (``--check`` stops there): the spec
+and its section, the observed data and that every target is one of its columns,
+``--trials`` (1..:data:`MAX_TRIALS`), the workers' memory, and the folder (one holding
+another calibration's outputs is refused without ``--force``). The study's fingerprint
+covers the spec and the observed values the calibration scores, so days appended to the
+observed file after its last target date leave it valid.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -43,22 +53,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from popsim.errors import PopsimError, SpecError
+from popsim.errors import OutputError, PopsimError, SpecError, SpecProblems
 from popsim.files import atomic_write, write_text
 from popsim.run.spec import RunSpec, load_spec
 from popsim.twin import likelihood as lk
-from popsim.twin import sim, tomlw
-from popsim.twin.observed import FACILITY_OBSERVABLES, Observed, load_observed
+from popsim.twin import sim, tomlw, uncertainty
+from popsim.twin.calspec import Calibration, calibration_of
+from popsim.twin.observed import Observed, load_observed
+from popsim.twin.surrogate import Surrogate, accepted, plain, surrogate
 
 if TYPE_CHECKING:
     import optuna
 
-#: 95% quantiles of the chi-square distribution with 1..10 degrees of freedom (tables).
-CHI2_95 = (3.841, 5.991, 7.815, 9.488, 11.070, 12.592, 14.067, 15.507, 16.919, 18.307)
-#: Most accepted draws kept (the best by log-likelihood).
-MAX_DRAWS = 200
+#: Most trials of one calibration (``--trials``). The driver's work per trial grows with
+#: the trials told (Optuna's TPE fits its densities to all of them at each ask): an ask
+#: and tell of three parameters took 0.06 s at 100 trials, 0.10 s at 1,000, 0.17 s at
+#: 2,000 and 0.35 s at 4,000 (18 minutes of the driver's time for the first 4,000;
+#: Optuna 5.1 alone, a shared machine), its memory grew to 75 MB and the journal to
+#: 5.5 MB (1.4 KB a trial). Past about 5,000 an ask takes as long as a small region's
+#: trial, and workers wait for the driver; a calibration of up to 10 parameters needs a
+#: few hundred trials.
+MAX_TRIALS = 5_000
 #: The end of ``calibrated.toml``: how to run with the accepted draws instead of the
 #: estimate (``draws.parquet`` is beside it).
 DRAWS_NOTE = """
@@ -68,90 +84,15 @@ DRAWS_NOTE = """
 # [parameters]
 # draws = "draws.parquet"
 """
-
-
-class CalibrationSpec(BaseModel):
-    """The ``[calibration]`` section of a spec."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    parameters: dict[str, tuple[float, float]] = Field(min_length=1)
-    targets: list[str] = Field(default_factory=lambda: ["admissions", "ward_census", "icu_census"])
-    from_: dt.date | None = Field(None, alias="from")
-    to: dt.date | None = None
-    scenario: str = "baseline"
-    replicates_per_trial: int = Field(2, ge=1, le=100)
-    likelihood: str = Field("negbin", pattern="^(negbin|poisson)$")
-    dispersion: float = Field(20.0, gt=0, description="negative-binomial size k (assumption)")
-    census_every_days: int = Field(7, ge=1, le=60)
-    flow_block_days: int = Field(7, ge=1, le=60)
-
-    @field_validator("parameters")
-    @classmethod
-    def _ranges(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
-        for name, (lo, hi) in v.items():
-            if not lo < hi:
-                raise ValueError(f"{name}: range [{lo}, {hi}] needs low < high")
-        if len(v) > len(CHI2_95):
-            raise ValueError(f"at most {len(CHI2_95)} parameters")
-        return v
-
-    @field_validator("targets")
-    @classmethod
-    def _targets(cls, v: list[str]) -> list[str]:
-        for t in v:
-            if t not in FACILITY_OBSERVABLES:
-                raise ValueError(f"unknown target {t!r} (any of {', '.join(FACILITY_OBSERVABLES)})")
-        return v
-
-    @property
-    def k(self) -> float:
-        return math.inf if self.likelihood == "poisson" else self.dispersion
-
-
-def calibration_of(spec: RunSpec) -> CalibrationSpec:
-    """The spec's validated ``[calibration]`` section (SpecError if missing or invalid)."""
-    raw = getattr(spec, "calibration", None)
-    if not raw:
-        raise SpecError(
-            spec.path, "calibration", "missing section [calibration] (see runs/README.md)"
-        )
-    try:
-        cal = CalibrationSpec.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in ("calibration", *first["loc"]))
-        raise SpecError(spec.path, where, first["msg"]) from None
-    if spec.parameters is not None:
-        raise SpecError(
-            spec.path,
-            "parameters.draws",
-            "a calibration fits the spec's own values: remove the [parameters] section",
-        )
-    if cal.scenario not in spec.scenarios:
-        raise SpecError(spec.path, "calibration.scenario", f"no scenario {cal.scenario!r}")
-    last = spec.start + dt.timedelta(days=spec.days - 1)
-    for key, day in (("from", cal.from_), ("to", cal.to)):
-        if day is not None and not spec.start <= day <= last:
-            raise SpecError(
-                spec.path, f"calibration.{key}", f"{day} is outside the run ({spec.start}..{last})"
-            )
-    for name in cal.parameters:
-        section, key = sim.split_name(spec, name, f"calibration.parameters.{name}")
-        params = spec.params(section, cal.scenario)
-        if params is None:
-            raise SpecError(
-                spec.path, f"calibration.parameters.{name}", f"section [{section}] is off"
-            )
-        if not hasattr(params, key):
-            raise SpecError(spec.path, f"calibration.parameters.{name}", f"no parameter {key!r}")
-    return cal
-
-
-def _is_int(spec: RunSpec, name: str, scenario: str) -> bool:
-    section, key = name.split(".", 1)
-    value = getattr(spec.params(section, scenario), key)
-    return isinstance(value, int) and not isinstance(value, bool)
+#: What a calibration writes in its folder (besides ``study.journal``).
+OUTPUT_FILES = (
+    "trials.parquet",
+    "best.json",
+    "draws.parquet",
+    "calibrated.toml",
+    "fit.png",
+    "fit.html",
+)
 
 
 # ------------------------------------------------------------------ trials
@@ -163,9 +104,13 @@ def run_trial(
     days: int,
     t: lk.Targets,
     k: float,
-) -> float:
-    """One trial on a worker: the log-likelihood of the targets under ``values``."""
-    trial_spec = sim.with_parameters(spec, values)
+) -> float | str:
+    """One trial on a worker: the log-likelihood of the targets under ``values``, or
+    the reason the model refused them (a failed trial, not a worker's error)."""
+    try:
+        trial_spec = uncertainty.apply(spec, scenario, values)
+    except SpecError as err:
+        return str(err).splitlines()[0]
     sims = []
     for r in range(replicates):
         fd, names = sim.simulate(trial_spec, scenario, r, days)
@@ -174,8 +119,13 @@ def run_trial(
 
 
 def fan_task(spec: RunSpec, values: dict[str, Any], scenario: str, replicate: int, days: int):
-    """One replicate of a draw for the fit page: ``(facility_day, metric names)``."""
-    return sim.simulate(sim.with_parameters(spec, values), scenario, replicate, days)
+    """One replicate of a draw for the fit page: ``(facility_day, metric names)`` (None
+    if the model refuses the draw)."""
+    try:
+        run_spec = uncertainty.apply(spec, scenario, values)
+    except SpecError:
+        return None
+    return sim.simulate(run_spec, scenario, replicate, days)
 
 
 @dataclass
@@ -188,18 +138,52 @@ class CalibrationResult:
     n_trials: int
     draws: pd.DataFrame
     seconds: float
+    ridges: list[str]
 
 
-def _fingerprint(spec: RunSpec, cal: CalibrationSpec, observed_path: Path) -> str:
-    data = {
-        "spec": json.loads(spec.to_json()),
-        "observed": hashlib.sha256(observed_path.read_bytes()).hexdigest(),
-    }
+def fingerprint(spec: RunSpec, t: lk.Targets) -> str:
+    """What a calibration's trials depend on: the spec (its [calibration] section with
+    it) and the observed values it scores (the targets between its first and last day),
+    not the whole observed file: rows appended after its last day, or of metrics it
+    does not fit, leave a calibration as it is."""
+    h = hashlib.sha256()
+    for a in (t.day, t.facility, t.metric, t.y, t.group):
+        h.update(np.ascontiguousarray(a).tobytes())
+    data = {"spec": json.loads(spec.to_json()), "metrics": t.metrics, "data": h.hexdigest()}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 #: The study's journal (Optuna's append-only file storage) in the calibration folder.
 STUDY_FILE = "study.journal"
+
+
+def repair_journal(journal: Path) -> int:
+    """Drop a torn last record of the study's journal (a write cut short by a crash or a
+    full disk leaves a last line without its newline; Optuna would then append the next
+    record to it and could no longer read the journal). Returns the bytes dropped. A
+    damaged record before the last is an error naming its line (``--force`` starts
+    over)."""
+    from optuna.storages.journal._storage import JournalOperation
+
+    if not journal.is_file():
+        return 0
+    ops = {int(op) for op in JournalOperation}
+    data = journal.read_bytes()
+    keep = data.rfind(b"\n") + 1  # the end of the last complete line
+    for number, line in enumerate(data[:keep].splitlines(), start=1):
+        try:
+            record = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            record = None
+        op = record.get("op_code") if isinstance(record, dict) else None
+        if type(op) is not int or op not in ops:
+            raise PopsimError(
+                f"{journal}: line {number} is not a record of a study (a damaged or foreign "
+                "file); use --force to start the calibration over"
+            )
+    if keep < len(data):
+        os.truncate(journal, keep)
+    return len(data) - keep
 
 
 def open_study(folder: Path, name: str, seed: int, fingerprint: str, force: bool) -> optuna.Study:
@@ -208,9 +192,10 @@ def open_study(folder: Path, name: str, seed: int, fingerprint: str, force: bool
 
     The journal is Optuna's append-only log of the study (each ask and tell one line,
     written under a file lock): an interrupted calibration loses at most the trials in
-    flight. It replaced an SQLite database, whose per-trial transactions and re-reads of
-    every trial on each ask cost about 0.15 s of the driver's time per trial over 200
-    trials of two parameters (0.02 s with the journal; Optuna 5.1 alone, no model)."""
+    flight, and a record torn by a crash is dropped (:func:`repair_journal`). It
+    replaced an SQLite database, whose per-trial transactions and re-reads of every
+    trial on each ask cost about 0.15 s of the driver's time per trial over 200 trials of
+    two parameters (0.02 s with the journal; Optuna 5.1 alone, no model)."""
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
@@ -219,30 +204,92 @@ def open_study(folder: Path, name: str, seed: int, fingerprint: str, force: bool
     journal = folder / STUDY_FILE
     if force and journal.exists():
         journal.unlink()
+    dropped = repair_journal(journal)
+    if dropped:
+        print(
+            f"{journal}: dropped a torn last record ({dropped} bytes, a write cut short); "
+            "resuming from the complete records",
+            file=sys.stderr,
+        )
     path = str(journal.resolve())
-    storage = JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
-    sampler = optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, constant_liar=True, n_startup_trials=10
-    )
-    study = optuna.create_study(
-        storage=storage,
-        study_name=name,
-        direction="maximize",
-        sampler=sampler,
-        load_if_exists=True,
-    )
-    stored = study.user_attrs.get("fingerprint")
+    try:
+        storage = JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+        sampler = optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, constant_liar=True, n_startup_trials=10
+        )
+        study = optuna.create_study(
+            storage=storage,
+            study_name=name,
+            direction="maximize",
+            sampler=sampler,
+            load_if_exists=True,
+        )
+        stored = study.user_attrs.get("fingerprint")
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, AssertionError) as err:
+        # AssertionError: Optuna's replay of a record it cannot apply ("Should not reach")
+        raise PopsimError(
+            f"{journal}: cannot be read as a study ({type(err).__name__}); use --force to "
+            "start the calibration over"
+        ) from None
     if stored is None:
         study.set_user_attr("fingerprint", fingerprint)
     elif stored != fingerprint:
         raise PopsimError(
-            f"{journal}: holds a calibration of another spec or observed file; use --force to "
-            "start over"
+            f"{journal}: holds a calibration of another spec or of other observed data; use "
+            "--force to start over"
         )
     # trials left running by an interrupted calibration are failed (their values are lost)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
     return study
+
+
+def check_trials(trials: Any) -> int:
+    """``--trials`` in 1..:data:`MAX_TRIALS`."""
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
+        raise PopsimError(f"--trials: expected 1..{MAX_TRIALS:,} trials, got {trials}")
+    return trials
+
+
+def check_folder(folder: Path, fingerprint_: str, force: bool) -> None:
+    """Refuse a calibration folder that holds another calibration's outputs (or files
+    of the same names popsim did not write) unless ``force``; nothing is written."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--out {folder}: is a file, not a folder")
+    if force or not folder.is_dir():
+        return
+    present = [n for n in OUTPUT_FILES if (folder / n).exists()]
+    if not present:
+        return
+    try:
+        stored = json.loads((folder / "best.json").read_text(encoding="utf-8")).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        stored = None
+    if stored != fingerprint_:
+        raise OutputError(
+            f"{folder}: holds the outputs of another calibration ({', '.join(present)}); "
+            "use another --out folder, or --force to replace them"
+        )
+
+
+def check_targets(cal: Calibration, observed: Observed, spec: RunSpec, path: Path) -> None:
+    """Every target is a column of the observed file (one line per missing target)."""
+    missing = [m for m in cal.targets if m not in observed.metrics]
+    if missing:
+        has = ", ".join(observed.metrics) or "none"
+        problems = [
+            SpecError(
+                spec.path,
+                f"calibration.targets[{cal.targets.index(m)}]",
+                f"{m!r} is not a column of the observed file {path} (its metrics: {has})",
+            )
+            for m in missing
+        ]
+        raise problems[0] if len(problems) == 1 else SpecProblems(problems)
+
+
+def _residents(spec: RunSpec, region: Any) -> int:
+    return int(spec.population or region.total_population)
 
 
 def calibrate(
@@ -255,20 +302,28 @@ def calibrate(
     zones_path: str | Path | None = None,
     force: bool = False,
     progress: bool = True,
-) -> CalibrationResult:
-    """Run (or resume) the calibration of a spec to observed data; write its outputs."""
+    check: bool = False,
+    fan_draws: int = 20,
+) -> CalibrationResult | None:
+    """Run (or resume) the calibration of a spec to observed data; write its outputs.
+    Every input is checked before anything is written; with ``check``, only that (None).
+    ``fan_draws``: accepted draws simulated for the fit page."""
     import optuna
     from tqdm import tqdm
 
+    from popsim.run import resources
     from popsim.run.ensemble import default_out
 
     t0 = time.perf_counter()
+    check_trials(trials)
+    resources.check_workers(workers)
     spec = load_spec(spec_path)
     cal = calibration_of(spec)
     region = spec.load_region()
     spec.check(region)
     last_day = spec.start + dt.timedelta(days=spec.days - 1)
     observed = load_observed(observed_path, region, spec.start, last_day, zones_path)
+    check_targets(cal, observed, spec, Path(observed_path))
     first = cal.from_ or spec.start
     last = cal.to or last_day
     t = lk.targets(
@@ -287,22 +342,37 @@ def calibrate(
             f"between {first} and {last}"
         )
     days = (last - spec.start).days + 1
+    memory = ""
+    if not scheduler:
+        n_local = max(1, workers or os.cpu_count() or 1)
+        need = resources.check_local_memory(_residents(spec, region), days, n_local)
+        memory = f"; about {need / 2**30:.1f} GB on {n_local} worker(s)"
     folder = Path(out) if out is not None else default_out(spec_path) / "calibration"
+    fp = fingerprint(spec, t)
+    check_folder(folder, fp, force)
+    if check:
+        print(
+            f"{spec_path}: ok ({len(cal.fit)} parameters, {len(t):,} observed values of "
+            f"{', '.join(cal.targets)} from {first} to {last}; up to {trials:,} trials of "
+            f"{cal.replicates_per_trial} replicates into {folder}{memory})"
+        )
+        return None
     folder.mkdir(parents=True, exist_ok=True)
-    study = open_study(
-        folder, spec.name, spec.seed, _fingerprint(spec, cal, Path(observed_path)), force
-    )
+    study = open_study(folder, spec.name, spec.seed, fp, force)
     done_states = (optuna.trial.TrialState.COMPLETE,)
     n_done = len(study.get_trials(deepcopy=False, states=done_states))
     dists = {
-        name: (
-            optuna.distributions.IntDistribution(int(lo), int(hi))
-            if _is_int(spec, name, cal.scenario)
-            else optuna.distributions.FloatDistribution(lo, hi)
+        p.name: (
+            optuna.distributions.IntDistribution(int(p.low), int(p.high))
+            if p.integer
+            else optuna.distributions.FloatDistribution(p.low, p.high)
         )
-        for name, (lo, hi) in cal.parameters.items()
+        for p in cal.fit
     }
+    ints = {p.name for p in cal.fit if p.integer}
     with sim.client(workers, scheduler) as c:
+        if scheduler:  # one replicate at a time on each worker
+            resources.check_cluster_memory(c, _residents(spec, region), days)
         spec_f, t_f = c.scatter([spec, t], broadcast=True)
         bar = tqdm(
             total=trials,
@@ -319,13 +389,12 @@ def calibrate(
 
         n_done = drive_trials(study, dists, submit, trials, n_done, 2 * sim.n_workers(c), bar)
         bar.close()
-        frame = trials_frame(study, list(cal.parameters))
-        ints = {n for n, d in dists.items() if isinstance(d, optuna.distributions.IntDistribution)}
-        fit = surrogate(frame, dict(cal.parameters), ints)
-        draws = accepted(frame, list(cal.parameters), fit)
+        frame = trials_frame(study, cal.names, ints)
+        fit = surrogate(frame, cal.bounds, ints)
+        draws = accepted(frame, cal.names, fit, ints)
         best = fit.best
-        fan = _fan(c, spec, draws, list(cal.parameters), cal.scenario, days)
-    _write_outputs(folder, spec, cal, frame, draws, best, fit, study)
+        fan = _fan(c, spec, draws, cal.names, cal.scenario, days, fan_draws)
+    _write_outputs(folder, spec, cal, frame, draws, fit, study, fp)
     from popsim.twin.pages import fit_page
 
     fit_page(folder, spec, observed, cal, fan, best, draws, first, last)
@@ -336,8 +405,11 @@ def calibrate(
         f"estimate {shown} (log-likelihood {fit.max_ll:.1f}, trial noise sd "
         f"{fit.noise_sd:.1f}); {len(draws)} accepted draws"
     )
+    ridges = fit.describe_ridges()
+    for line in ridges:
+        print(line)
     print(f"calibration: {folder}")
-    return CalibrationResult(folder, best, fit.max_ll, len(frame), draws, seconds)
+    return CalibrationResult(folder, best, fit.max_ll, len(frame), draws, seconds, ridges)
 
 
 def drive_trials(study, dists, submit, trials: int, n_done: int, in_flight: int, bar) -> int:
@@ -347,13 +419,15 @@ def drive_trials(study, dists, submit, trials: int, n_done: int, in_flight: int,
     sampler's constant liar stands in for the trials still running). Trials are told in
     the order they were asked, not as they finish, so the sampler sees the same history
     at every ask whatever the machine's load: a calibration is reproducible from its seed.
-    Returns the complete count."""
+    A trial whose parameters the model refuses (its task returns the reason, or raises
+    :class:`SpecError`) is failed. Returns the complete count."""
     from collections import deque
 
     import optuna
 
     pending: deque[tuple[Any, optuna.trial.Trial]] = deque()
     n_failed = 0
+    reason = ""
 
     def top_up() -> None:
         while len(pending) < in_flight and n_done + len(pending) < trials:
@@ -365,13 +439,16 @@ def drive_trials(study, dists, submit, trials: int, n_done: int, in_flight: int,
         future, trial = pending.popleft()
         try:
             value = future.result()
-        except SpecError:  # a combination the model rejects: a failed trial
+        except SpecError as err:  # a combination the model rejects: a failed trial
+            value = str(err).splitlines()[0]
+        if isinstance(value, str):
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             n_failed += 1
+            reason = reason or value
             if n_failed > max(10, trials):
                 raise PopsimError(
-                    f"{n_failed} trials failed (the model refused their parameters); "
-                    "narrow the [calibration] parameter ranges"
+                    f"{n_failed} trials failed (the model refused their parameters; the "
+                    f"first: {reason}); narrow the [calibration] parameter ranges"
                 ) from None
         else:
             study.tell(trial, value)
@@ -381,12 +458,11 @@ def drive_trials(study, dists, submit, trials: int, n_done: int, in_flight: int,
     return n_done
 
 
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def trials_frame(study: optuna.Study, names: list[str]) -> pd.DataFrame:
-    """Every trial: number, state, each parameter, log-likelihood (NaN if not complete)."""
+def trials_frame(
+    study: optuna.Study, names: list[str], ints: set[str] = frozenset()
+) -> pd.DataFrame:
+    """Every trial: number, state, each parameter, log-likelihood (NaN if not complete);
+    integer parameters as nullable integers."""
     rows = []
     for tr in study.get_trials(deepcopy=False):
         row: dict[str, Any] = {"trial": tr.number, "state": tr.state.name}
@@ -394,93 +470,10 @@ def trials_frame(study: optuna.Study, names: list[str]) -> pd.DataFrame:
             row[n] = float(tr.params[n]) if n in tr.params else np.nan
         row["log_likelihood"] = float(tr.value) if tr.value is not None else np.nan
         rows.append(row)
-    return pd.DataFrame(rows, columns=["trial", "state", *names, "log_likelihood"])
-
-
-@dataclass
-class Surrogate:
-    """A quadratic fitted to the trials' log-likelihoods (in parameters scaled to [0, 1]).
-
-    A trial's log-likelihood is a noisy estimate (its replicates are few), so the best
-    trial is partly the luckiest one. The quadratic over the better trials smooths that
-    noise out: its maximum is the estimate, and the spread of the trials around it
-    (``noise_sd``, the residual standard deviation) is the Monte Carlo noise of one
-    trial's log-likelihood.
-    """
-
-    best: dict[str, float]
-    max_ll: float
-    noise_sd: float
-    fitted: bool
-
-
-def surrogate(
-    frame: pd.DataFrame, bounds: dict[str, tuple[float, float]], ints: set[str]
-) -> Surrogate:
-    """Fit the quadratic to the better half of the complete trials (at least three times
-    as many trials as the quadratic has terms; else the best trial is the estimate)."""
-    names = list(bounds)
-    ok = frame[frame["state"] == "COMPLETE"].dropna(subset=["log_likelihood"])
-    ok = ok.sort_values("log_likelihood", ascending=False)
-    top = ok.iloc[0] if len(ok) else None
-    p = len(names)
-    n_terms = 1 + p + p * (p + 1) // 2
-    use = ok.head(max(3 * n_terms, len(ok) // 2))
-    fallback = Surrogate(
-        {n: float(top[n]) for n in names} if top is not None else {},
-        float(top["log_likelihood"]) if top is not None else float("nan"),
-        0.0,
-        False,
-    )
-    if len(use) < 3 * n_terms:
-        return fallback
-    lo = np.array([bounds[n][0] for n in names], dtype=float)
-    hi = np.array([bounds[n][1] for n in names], dtype=float)
-    x = (use[names].to_numpy(dtype=float) - lo) / (hi - lo)
-    y = use["log_likelihood"].to_numpy(dtype=float)
-
-    def design(x: np.ndarray) -> np.ndarray:
-        cols = [np.ones(len(x))] + [x[:, i] for i in range(p)]
-        cols += [x[:, i] * x[:, j] for i in range(p) for j in range(i, p)]
-        return np.column_stack(cols)
-
-    coef, *_ = np.linalg.lstsq(design(x), y, rcond=None)
-    resid = y - design(x) @ coef
-    noise_sd = float(np.sqrt(np.sum(resid**2) / max(1, len(y) - n_terms)))
-    b = coef[1 : 1 + p]
-    h = np.zeros((p, p))
-    k = 1 + p
-    for i in range(p):
-        for j in range(i, p):
-            h[i, j] += coef[k] if i != j else 2 * coef[k]
-            if i != j:
-                h[j, i] += coef[k]
-            k += 1
-    if np.any(np.linalg.eigvalsh(h) >= 0):  # not a maximum: no smooth estimate
-        return Surrogate(fallback.best, fallback.max_ll, noise_sd, False)
-    xs = np.clip(np.linalg.solve(h, -b), 0.0, 1.0)
-    best = {n: float(lo[i] + xs[i] * (hi[i] - lo[i])) for i, n in enumerate(names)}
+    frame = pd.DataFrame(rows, columns=["trial", "state", *names, "log_likelihood"])
     for n in ints:
-        best[n] = int(round(best[n]))
-    return Surrogate(best, float((design(xs[None]) @ coef)[0]), noise_sd, True)
-
-
-def accepted(frame: pd.DataFrame, names: list[str], fit: Surrogate | None = None) -> pd.DataFrame:
-    """The accepted draws, best first: complete trials whose log-likelihood is within the
-    95% likelihood-ratio distance ``chi2_p(0.95) / 2`` of the maximum, widened by twice
-    the Monte Carlo noise of a trial's log-likelihood (a trial that far below could be
-    as good as the best, unluckily estimated)."""
-    ok = frame[frame["state"] == "COMPLETE"].dropna(subset=["log_likelihood"])
-    if ok.empty:
-        return ok
-    top = ok["log_likelihood"].max()
-    slack = 0.0
-    if fit is not None and fit.fitted:
-        top = min(top, fit.max_ll)
-        slack = 2.0 * fit.noise_sd
-    cut = top - CHI2_95[len(names) - 1] / 2 - slack
-    keep = ok[ok["log_likelihood"] >= cut].sort_values("log_likelihood", ascending=False)
-    return keep.head(MAX_DRAWS).reset_index(drop=True)
+        frame[n] = frame[n].round().astype("Int64")
+    return frame
 
 
 def _fan(c, spec, draws, names, scenario, days, n: int = 20):
@@ -489,47 +482,51 @@ def _fan(c, spec, draws, names, scenario, days, n: int = 20):
         return []
     rows = [draws.iloc[i % len(draws)] for i in range(n)]
     futures = [
-        c.submit(fan_task, spec, {k: _plain(row[k]) for k in names}, scenario, 1000 + i, days)
+        c.submit(fan_task, spec, {k: plain(row[k]) for k in names}, scenario, 1000 + i, days)
         for i, row in enumerate(rows)
     ]
-    return c.gather(futures)
+    return [r for r in c.gather(futures) if r is not None]
 
 
-def calibrated_spec(spec: RunSpec, best: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """The spec as a TOML-ready mapping with the best parameters set (no [calibration])."""
-    values = {n: (int(round(best[n])) if isinstance(best[n], int) else best[n]) for n in names}
-    new = sim.with_parameters(spec, values)
+def calibrated_spec(
+    spec: RunSpec, best: dict[str, Any], names: list[str], scenario: str = "baseline"
+) -> dict[str, Any]:
+    """The spec as a TOML-ready mapping with the best parameters set (no [calibration]);
+    a multiplier's parameters written as multiplied."""
+    new = uncertainty.apply(spec, scenario, {n: best[n] for n in names})
     data = new.model_dump(mode="python", exclude_none=True)
     data.pop("calibration", None)
     data.pop("parameters", None)
     data["name"] = f"{spec.name}-calibrated"
     data["region"] = new.region_ref()
     data["description"] = (
-        f"{spec.description} (calibrated: "
-        + ", ".join(f"{n} = {values[n]:.4g}" for n in names)
-        + ")"
+        f"{spec.description} (calibrated: " + ", ".join(f"{n} = {best[n]:.4g}" for n in names) + ")"
     ).strip()
     return data
 
 
-def _write_outputs(folder, spec, cal, frame, draws, best, fit, study) -> None:
-    names = list(cal.parameters)
+def _write_outputs(folder, spec, cal, frame, draws, fit: Surrogate, study, fp: str) -> None:
+    names = cal.names
     atomic_write(folder / "trials.parquet", lambda p: frame.to_parquet(p, index=False))
     atomic_write(folder / "draws.parquet", lambda p: draws.to_parquet(p, index=False))
+    best_trial = {k: plain(v) for k, v in study.best_params.items()}
     info: dict[str, Any] = {
-        "parameters": best,
+        "fingerprint": fp,
+        "spec": spec.name,
+        "parameters": {k: plain(v) for k, v in fit.best.items()},
         "method": "quadratic surrogate" if fit.fitted else "best trial",
         "log_likelihood": fit.max_ll,
         "trial_noise_sd": fit.noise_sd,
-        "best_trial": {"parameters": dict(study.best_params), "log_likelihood": study.best_value},
+        "best_trial": {"parameters": best_trial, "log_likelihood": study.best_value},
         "n_accepted": len(draws),
+        "ridges": fit.ridges,
+        "ridge_notes": fit.describe_ridges(),
     }
     if not draws.empty:
-        info["accepted_range"] = {n: [float(draws[n].min()), float(draws[n].max())] for n in names}
+        info["accepted_range"] = {n: [plain(draws[n].min()), plain(draws[n].max())] for n in names}
     write_text(folder / "best.json", json.dumps(info, indent=1))
-    write_text(
-        folder / "calibrated.toml", tomlw.dumps(calibrated_spec(spec, best, names)) + DRAWS_NOTE
-    )
+    text = tomlw.dumps(calibrated_spec(spec, fit.best, names, cal.scenario)) + DRAWS_NOTE
+    write_text(folder / "calibrated.toml", text)
 
 
 def read_draws(folder: str | Path) -> pd.DataFrame:

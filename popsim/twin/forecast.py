@@ -176,16 +176,7 @@ def particle_values(
     if draws is None or not len(draws):
         return values
     row = draws.iloc[particle % len(draws)]
-    override = spec.scenarios[scenario]
-    for name in (c for c in draws.columns if "." in c):
-        section, key = sim.split_name(spec, name, "draws")
-        params = spec.params(section, scenario)
-        if params is None or key in (getattr(override, section) or {}):
-            continue  # off in this scenario, or the scenario's own value
-        v = float(row[name])
-        current = getattr(params, key)
-        integer = isinstance(current, int) and not isinstance(current, bool)
-        values[name] = int(round(v)) if integer else v
+    values.update(uncertainty.table_values(spec, scenario, row))  # multipliers too
     return values
 
 

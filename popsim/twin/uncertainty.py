@@ -34,6 +34,25 @@ its own value. The table is read and checked when the spec is loaded (one line p
 problem: a column that is no parameter, a value that is missing, not a number, not an
 integer where the parameter is one, or outside the parameter's allowed range) and
 travels with the spec to the workers; its digest is part of the run's configuration.
+
+A name may also be a multiplier of a parameter that is a list or a nested table (or
+several of one section together): ``epidemic.p_severe*`` multiplies every number of
+``p_severe``; ``epidemic.p_severe,p_critical,p_death*`` multiplies the three tables by
+the same factor (the conditional probabilities between them kept); ``epidemic.dur_severe_stay*``
+multiplies that stay's mean and sd. Only the real-valued numbers are multiplied (days
+and counts are integers and stay as they are); the factor applies to the values the
+scenario runs with. A calibration's draws table has such columns when it fitted a
+multiplier (:mod:`popsim.twin.calspec`).
+
+A name may also be a number of a scenario's event, ``scenarios.<scenario>.events[<i>].<key>``
+(``scenarios.baseline.events[0].day``, ``....contact_reduction``): a calibration fits the
+date and size of a dated ``contact_reduction`` this way. ``day`` is the event's day in
+the run, written back as a date when the event gives a date.
+
+A distribution's draws must be values the parameter allows: the spec is refused when
+its central 99.9% (uniform: its whole range) leaves the parameter's allowed range, and
+the rare draw beyond the parameter's own bounds is drawn again (so the distribution is
+truncated to the bounds, and no replicate is lost to a draw the model refuses).
 """
 
 from __future__ import annotations
@@ -46,10 +65,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from popsim.errors import SpecError, SpecProblems
 from popsim.modules import REGISTRY
+from popsim.twin.named import (
+    event_is_integer,
+    event_problems,
+    is_integer_parameter,
+    resolved,
+    scale_problems,
+    scaled,
+    section_params,
+    split_event,
+    split_scale,
+    with_events,
+)
 
 #: A :class:`popsim.run.spec.RunSpec` (not imported: the spec loader imports this module).
 RunSpec = Any
@@ -70,6 +101,11 @@ DRAW_INFO_COLUMNS = ("trial", "state", "log_likelihood")
 MAX_DRAW_ROWS = 100_000
 #: Most problems of a draws table listed (the count of the rest is given).
 MAX_DRAW_PROBLEMS = 50
+#: Standard normal quantile of 0.9995: a distribution's central 99.9% is checked.
+Z_999 = 3.2905
+#: Most draws of one parameter tried before a replicate gives up (a draw beyond the
+#: parameter's bounds is drawn again; the support check makes this rarer than 1 in 1000).
+MAX_REDRAWS = 1000
 
 
 class ParametersSpec(BaseModel):
@@ -168,6 +204,36 @@ def centralise(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def support_problems(params: BaseModel, given: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key, problem)`` for each distribution of ``given`` (a section's values as
+    written) whose draws (:func:`support`) the parameter does not allow; ``params``: the
+    section validated at the central values."""
+    cls = type(params)
+    values = {k: v for k, v in given.items() if not is_distribution(v) and k != "enabled"}
+    found: list[tuple[str, str]] = []
+    for key, value in given.items():
+        if not is_distribution(value) or key not in cls.model_fields:
+            continue
+        lo, hi = support(value)
+        integer = is_integer_parameter(params, key)
+        central = {k: getattr(params, k) for k in given if is_distribution(given[k])}
+        for end in (lo, hi):
+            v = int(round(end)) if integer else end
+            try:
+                cls.model_validate({**values, **central, key: v})
+            except ValidationError as err:
+                kind = "range" if value["dist"] == "uniform" else "central 99.9%"
+                found.append(
+                    (
+                        key,
+                        f"draws outside the parameter's allowed values: its {kind} is "
+                        f"[{lo:.4g}, {hi:.4g}], and at {v:.4g}: {err.errors()[0]['msg']}",
+                    )
+                )
+                break
+    return found
+
+
 def distributions(spec: RunSpec, scenario: str) -> dict[str, dict[str, Any]]:
     """Dotted name -> distribution, of the parameters ``scenario`` runs with."""
     found: dict[str, dict[str, Any]] = {}
@@ -191,20 +257,65 @@ def replicate_values(spec: RunSpec, scenario: str, replicate: int) -> dict[str, 
         np.random.SeedSequence(spec.seed, spawn_key=(replicate, PARAMETER_STREAM))
     )
     for name, dist in dists.items():
-        v = draw(dist, rng)
         section, key = name.split(".", 1)
-        current = getattr(spec.params(section, scenario), key)
-        values[name] = (
-            int(round(v)) if isinstance(current, int) and not isinstance(current, bool) else v
-        )
+        params = spec.params(section, scenario)
+        lo, hi = field_bounds(type(params), key)
+        integer = is_integer_parameter(params, key)
+        for _ in range(MAX_REDRAWS):  # truncated to the parameter's own bounds
+            v = draw(dist, rng)
+            v = int(round(v)) if integer else v
+            if lo(v) and hi(v):
+                break
+        values[name] = v
     return values
 
 
+def field_bounds(cls: type[BaseModel], key: str) -> tuple[Any, Any]:
+    """Tests of a number against a field's own bounds (``gt``, ``ge``, ``lt``, ``le``):
+    ``(above_low, below_high)``."""
+    import annotated_types as at
+
+    lo: list[Any] = []
+    hi: list[Any] = []
+    field = cls.model_fields.get(key)
+    for m in field.metadata if field is not None else ():
+        if isinstance(m, at.Gt):
+            lo.append(lambda v, b=m.gt: v > b)
+        elif isinstance(m, at.Ge):
+            lo.append(lambda v, b=m.ge: v >= b)
+        elif isinstance(m, at.Lt):
+            hi.append(lambda v, b=m.lt: v < b)
+        elif isinstance(m, at.Le):
+            hi.append(lambda v, b=m.le: v <= b)
+    return (lambda v: all(f(v) for f in lo)), (lambda v: all(f(v) for f in hi))
+
+
+def support(value: dict[str, Any]) -> tuple[float, float]:
+    """Where a distribution's draws fall: a uniform's range, else its central 99.9%."""
+    check(value)
+    kind = value["dist"]
+    if kind == "uniform":
+        return float(value["low"]), float(value["high"])
+    if kind == "normal":
+        m, sd = float(value["mean"]), float(value["sd"])
+        return m - Z_999 * sd, m + Z_999 * sd
+    med, sigma = float(value["median"]), float(value["sigma"])
+    return med * math.exp(-Z_999 * sigma), med * math.exp(Z_999 * sigma)
+
+
 def apply(spec: RunSpec, scenario: str, values: dict[str, float]) -> RunSpec:
-    """A copy of ``spec`` with ``values`` in the base sections and in ``scenario``'s
-    overrides where it overrides them (validated)."""
+    """A copy of ``spec`` with ``values`` (parameters or multipliers by name, see
+    :func:`resolved`) in the base sections and in ``scenario``'s overrides where it
+    overrides them (validated)."""
     if not values:
         return spec
+    values = resolved(spec, scenario, values)
+    events = {n: v for n, v in values.items() if split_event(n) is not None}
+    if events:
+        spec = with_events(spec, events)
+        values = {n: v for n, v in values.items() if n not in events}
+        if not values:
+            return spec
     update: dict[str, Any] = {}
     sc = spec.scenarios[scenario]
     sc_update: dict[str, Any] = {}
@@ -246,22 +357,17 @@ def _read_table(path: Path, given: str, where: str, spec_path: str) -> Any:
     raise SpecError(spec_path, where, f"expected a .parquet or .csv file, got {path.name!r}")
 
 
-def _section_params(spec: RunSpec, section: str) -> Any:
-    """The section's parameters in the first scenario that has it on (None: off in all)."""
-    for scenario in spec.scenarios:
-        params = spec.params(section, scenario)
-        if params is not None:
-            return params
-    return None
-
-
 def _column_problems(spec: RunSpec, name: str) -> str | None:
     """What is wrong with a draws column naming parameter ``name`` (None: nothing)."""
+    if split_scale(name) is not None:
+        return scale_problems(spec, name)
+    if split_event(name) is not None:
+        return event_problems(spec, name)
     section, _, key = name.partition(".")
     sections = REGISTRY.names()
     if section not in sections or not key or "." in key:
         return f"expected section.parameter with a section of {', '.join(sections)}"
-    params = _section_params(spec, section)
+    params = section_params(spec, section)
     if params is None:
         return f"section [{section}] is off in every scenario"
     if key == "enabled" or key not in type(params).model_fields:
@@ -272,6 +378,15 @@ def _column_problems(spec: RunSpec, name: str) -> str | None:
     if f"{section}.{key}" in {n for sc in spec.scenarios for n in distributions(spec, sc)}:
         return f"{name} is also given as a distribution in the spec; give it in one place"
     return None
+
+
+def _booleans(raw: Any) -> np.ndarray:
+    """Which cells of a column are booleans (true/false is not a number)."""
+    if raw.dtype == bool:
+        return np.ones(len(raw), dtype=bool)
+    if raw.dtype == object:
+        return np.array([isinstance(v, bool | np.bool_) for v in raw], dtype=bool)
+    return np.zeros(len(raw), dtype=bool)
 
 
 def load_draws(spec: RunSpec, base_dir: Path | None) -> DrawTable:
@@ -308,14 +423,21 @@ def load_draws(spec: RunSpec, base_dir: Path | None) -> DrawTable:
     values = np.empty((len(frame), len(names)))
     for j, name in enumerate(names):
         raw = frame[name]
-        col = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        col = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, copy=True)
+        col[_booleans(raw)] = np.nan  # true/false is not a number
         section, key = name.split(".", 1)
-        whole = isinstance(getattr(_section_params(spec, section), key), int)
+        if split_event(name) is not None:
+            whole = event_is_integer(spec, name)
+        else:
+            whole = split_scale(name) is None and is_integer_parameter(
+                section_params(spec, section), key
+            )
         bad = ~np.isfinite(col) | (whole & np.isfinite(col) & (col != np.round(col)))
         for i in np.flatnonzero(bad)[: MAX_DRAW_PROBLEMS + 1]:
             expected = "a whole number" if whole and np.isfinite(col[i]) else "a finite number"
+            got = raw.iloc[i].item() if isinstance(raw.iloc[i], np.generic) else raw.iloc[i]
             problems.append(
-                SpecError(path, f"row {i + 2}: {name}", f"expected {expected}, got {raw.iloc[i]!r}")
+                SpecError(path, f"row {i + 2}: {name}", f"expected {expected}, got {got!r}")
             )
         values[:, j] = col
     if not problems:
@@ -334,29 +456,65 @@ def _range_problems(
     spec: RunSpec, path: Path, names: list[str], values: np.ndarray
 ) -> list[SpecError]:
     """Rows whose values the parameters' own validation refuses (each section checked
-    with the spec's base values and the row's)."""
-    from pydantic import ValidationError
-
-    problems: list[SpecError] = []
-    for section in sorted({n.split(".", 1)[0] for n in names}):
-        cols = [(j, n.split(".", 1)[1]) for j, n in enumerate(names) if n.startswith(section + ".")]
-        params = _section_params(spec, section)
+    with the spec's base values and the row's; a multiplier times the section's values)."""
+    problems = _event_range_problems(spec, path, names, values)
+    for section in sorted({n.split(".", 1)[0] for n in names if split_event(n) is None}):
+        cols = [(j, n) for j, n in enumerate(names) if n.startswith(section + ".")]
+        params = section_params(spec, section)
         cls = type(params)
         base = centralise(
             {k: v for k, v in (getattr(spec, section) or {}).items() if k != "enabled"}
         )
-        ints = {k for _, k in cols if isinstance(getattr(params, k), int)}
         for i in range(len(values)):
-            row = {k: (int(values[i, j]) if k in ints else float(values[i, j])) for j, k in cols}
+            row: dict[str, Any] = {}
+            for j, name in cols:
+                multi = split_scale(name)
+                if multi is not None:
+                    for key in multi[1]:
+                        row[key] = scaled(getattr(params, key), float(values[i, j]))
+                    continue
+                key = name.split(".", 1)[1]
+                integer = is_integer_parameter(params, key)
+                row[key] = int(values[i, j]) if integer else float(values[i, j])
             try:
                 cls.model_validate({**base, **row})
             except ValidationError as err:
                 for e in err.errors():
                     key = ".".join(str(p) for p in e["loc"]) or "?"
                     got = f", got {e['input']!r}" if e["type"] != "missing" else ""
+                    got = got if len(got) <= 80 else got[:77] + "..."
                     problems.append(
                         SpecError(path, f"row {i + 2}: {section}.{key}", e["msg"] + got)
                     )
+            if len(problems) > MAX_DRAW_PROBLEMS:
+                return problems
+    return problems
+
+
+def _event_range_problems(
+    spec: RunSpec, path: Path, names: list[str], values: np.ndarray
+) -> list[SpecError]:
+    """Rows whose event numbers leave the run (a day) or the event's own bounds."""
+    problems: list[SpecError] = []
+    for j, name in enumerate(names):
+        found = split_event(name)
+        if found is None:
+            continue
+        scenario, index, key = found
+        event = spec.scenarios[scenario].events[index]
+        for i in range(len(values)):
+            v = values[i, j]
+            if key == "day":
+                if not 0 <= v < spec.days:
+                    problems.append(
+                        SpecError(path, f"row {i + 2}: {name}", f"day {v:g} is outside the run")
+                    )
+                continue
+            data = {**event.model_dump(exclude_none=True), key: v}
+            try:
+                type(event).model_validate(data)
+            except ValidationError as err:
+                problems.append(SpecError(path, f"row {i + 2}: {name}", err.errors()[0]["msg"]))
             if len(problems) > MAX_DRAW_PROBLEMS:
                 return problems
     return problems
@@ -378,16 +536,39 @@ def _drawn_from_table(spec: RunSpec, scenario: str, replicate: int) -> dict[str,
     if row is None:
         return {}
     table = spec._draws
+    return table_values(spec, scenario, dict(zip(table.names, table.values[row], strict=True)))
+
+
+def table_values(spec: RunSpec, scenario: str, row: Any) -> dict[str, Any]:
+    """A row of a draws table (``name -> value``; a mapping or a pandas row, whose
+    non-parameter columns are ignored) as the values ``scenario`` takes: those of a
+    section that is off, or that the scenario sets itself, are left out (it keeps its
+    own); whole numbers of integer parameters as ``int``. Multipliers (``section.a,b*``)
+    are kept by name (:func:`apply` multiplies)."""
     override = spec.scenarios[scenario]
-    out: dict[str, float] = {}
-    for j, name in enumerate(table.names):
-        section, key = name.split(".", 1)
-        params = spec.params(section, scenario)
-        if params is None or key in (getattr(override, section) or {}):
-            continue  # off in this scenario, or the scenario's own value
-        current = getattr(params, key)
-        v = float(table.values[row, j])
-        out[name] = (
-            int(round(v)) if isinstance(current, int) and not isinstance(current, bool) else v
+    out: dict[str, Any] = {}
+    row = dict(row)  # a mapping or a pandas row
+    for name in row:
+        if name in DRAW_INFO_COLUMNS or "." not in str(name):
+            continue
+        if split_event(name) is not None:
+            if event_problems(spec, name) is not None:
+                raise SpecError(spec.path, f"draws column {name}", event_problems(spec, name))
+            out[name] = float(row[name])
+            continue
+        multi = split_scale(name)
+        section, keys = (
+            multi if multi is not None else (name.split(".", 1)[0], (name.split(".", 1)[1],))
         )
+        if section not in REGISTRY.names():
+            raise SpecError(spec.path, f"draws column {name}", f"no section [{section}]")
+        params = spec.params(section, scenario)
+        own = getattr(override, section) or {}
+        if params is None or any(k in own for k in keys):
+            continue  # off in this scenario, or the scenario's own value
+        v = float(row[name])
+        if multi is None and is_integer_parameter(params, keys[0]):
+            out[name] = int(round(v))
+        else:
+            out[name] = v
     return out
