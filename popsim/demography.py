@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from popsim.core.ages import N_AGE_BANDS
 from popsim.core.module import Module
-from popsim.population import household_layout
+from popsim.population import draw_ages, household_layout
 
 if TYPE_CHECKING:
     from popsim.core.module import ModelAPI as RegionModel
@@ -268,8 +268,8 @@ class Demography(Module):
         pop, rng = model.pop, self.rng
         shares = np.asarray(self.params.migrant_shares, dtype=np.float64)
         band = rng.choice(N_AGE_BANDS, size=n, p=shares / shares.sum())
-        age = band * 10 + rng.integers(0, 10, n)
         sex = rng.integers(0, 2, n)
+        age = draw_ages(band, sex, rng)
         zone_pop = pop.alive_counts.sum(axis=1).astype(np.float64)
         zone = rng.choice(pop.n_zones, size=n, p=zone_pop / zone_pop.sum())
         next_hh = int(pop.household.max()) + 1

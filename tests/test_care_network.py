@@ -199,7 +199,9 @@ def test_closing_a_site_or_its_beds_raises_its_neighbours_census():
         neighbours = [0, 2]
         # site 1 carries about a third of the load; at least half of it must show up next door
         assert after[neighbours].sum() > base[neighbours].sum() + 0.5 * base[1]
-        assert after[1] < 0.2 * base[1]
+        # (what stays: ED boarders on days no neighbour has a free funded bed; 0.15 of the
+        # base with ages uniform in bands, 0.25 with ages from the life table's survivors)
+        assert after[1] < 0.3 * base[1]
 
 
 @pytest.mark.slow
