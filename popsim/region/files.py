@@ -287,6 +287,7 @@ def parse_facility_rows(
     """
     rows: list[dict[str, object]] = []
     seen: dict[str, int] = {}
+    networks: list[tuple[int, list[str]]] = []  # (line, refers_to ids), checked at the end
     ok = True
     if len(table) > INT16_MAX:
         problems.add(path, None, f"{len(table)} facilities; expected at most {INT16_MAX}")
@@ -340,6 +341,7 @@ def parse_facility_rows(
         refers = [t for t in refers if t]
         if fid and fid in refers:
             problems.add(path, f"{line}, refers_to", f"{fid!r} refers to itself")
+        networks.append((i + 2, refers))
         if len(problems) > n_before:
             ok = False
             continue
@@ -354,12 +356,12 @@ def parse_facility_rows(
                 "surge_share": surge_share,
             }
         )
-    for rec in rows:  # every site named in a referral list is a site of this table
-        for target in str(rec["refers_to"]).split(REFERS_SEPARATOR):
-            if target and target not in seen:
+    for line_no, refers in networks:  # every site named in a referral list is one of ours
+        for target in refers:
+            if target not in seen:
                 problems.add(
                     path,
-                    f"line {rec['_line']}, refers_to",
+                    f"line {line_no}, refers_to",
                     f"unknown facility_id {target!r}; expected ids of this file separated by "
                     f"{REFERS_SEPARATOR!r}",
                 )
