@@ -345,6 +345,8 @@ class CareNetwork:
         uncapped = self.params.uncapped
         res = needs.resident
         alive = pop.alive[res]
+        if place.deaths:  # died in hospital today, killed at the end of the step: not alive
+            alive &= ~np.isin(res, place.deaths)
         busy = pop.in_hospital[res]
         cols = (
             res.tolist(),
