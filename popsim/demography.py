@@ -2,10 +2,14 @@
 
 Assumptions (stated, replaceable by official tables through the parameters):
 
-- **Deaths**: annual mortality by 10-year band from a Gompertz-Makeham curve fitted to
-  approximate Canadian/BC life-table values (about 0.1% a year at 40, 0.6% at 60, 3.9%
-  at 80, 15% at 90+; infants 0.45%), giving a crude death rate of 8.1 per 1,000 for
-  the Canadian age shape with ages uniform within bands (BC: about 7 per 1,000 a year
+- **Deaths**: annual mortality by single year of age and sex from the British Columbia
+  2020 life table (Statistics Canada, Table 13-10-0837-01, single-year complete life
+  tables; :func:`popsim.population.life_table`), ages 0 to 110 (the table's last row,
+  110 and over, closes it: no cap below). ``death_rate`` (one rate per 10-year band)
+  replaces it when given (the earlier default, a Gompertz-Makeham curve,
+  :func:`gompertz_makeham_band_rates`, is kept for that). Drawn by thinning: each day a
+  cell (zone, band) draws rows at the highest daily hazard of its ages and keeps each
+  with its own age and sex's share of it (BC: about 7 per 1,000 a year
   from 1976 to 2014; about 8.5 in 2021-22, with the COVID-19 pandemic and the toxic
   drug crisis: over 44,000 deaths in 2021, 45,380 in 2022; BC Stats). This is
   all-cause mortality, deaths in hospital included: with everyday demand on, the hazard
@@ -50,12 +54,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from popsim.core.ages import N_AGE_BANDS
 from popsim.core.module import Module
-from popsim.population import household_layout
+from popsim.population import MAX_AGE, draw_ages, household_layout, life_table
 
 if TYPE_CHECKING:
     from popsim.core.module import ModelAPI as RegionModel
 
 DAYS_PER_YEAR = 365
+#: Deaths are drawn by thinning at this multiple of the life table's rates (enough for the
+#: out-of-hospital adjustment, :meth:`Demography.community_q`, which raises a band's rate
+#: by at most a few per cent).
+THINNING_HEADROOM = 1.5
 
 
 def gompertz_makeham_band_rates() -> list[float]:
@@ -89,15 +97,18 @@ class DemographyParams(BaseModel):
     growth_rate: float = Field(
         0.017, ge=-0.1, le=0.1, description="yearly growth of the population, in [-0.1, 0.1]"
     )
-    death_rate: list[float] = Field(default_factory=gompertz_makeham_band_rates)
+    death_rate: list[float] | None = Field(
+        None,
+        description="yearly death rate per 10-year band; None: the BC life table by age and sex",
+    )
     fertility: list[float] = Field(default_factory=lambda: list(FERTILITY_BY_BAND))
     migrant_shares: list[float] = Field(default_factory=lambda: list(MIGRANT_BAND_SHARES))
     p_male_birth: float = Field(0.512, ge=0, le=1, description="share of boys, in [0, 1]")
 
     @field_validator("death_rate", "fertility")
     @classmethod
-    def _rates(cls, v: list[float], info: ValidationInfo) -> list[float]:
-        return _band_table(info.field_name, v, 1.0)
+    def _rates(cls, v: list[float] | None, info: ValidationInfo) -> list[float] | None:
+        return None if v is None else _band_table(info.field_name, v, 1.0)
 
     @field_validator("migrant_shares")
     @classmethod
@@ -116,7 +127,7 @@ class Demography(Module):
 
     def __init__(self, params: DemographyParams) -> None:
         self.params = params
-        self.p_death_day = -np.expm1(np.log1p(-np.asarray(params.death_rate)) / DAYS_PER_YEAR)
+        self.accept: np.ndarray | None = None  # thinning: (age, sex) share of the cell rate
         self.n_deaths = 0
         self.n_births = 0
         self.year_births = 0  # since the last anniversary
@@ -126,17 +137,20 @@ class Demography(Module):
     def init(self, model: RegionModel) -> None:
         self.rng = model.stream(f"{self.name}.year:0")
         self.year_start_alive = model.pop.n_alive
-        self.p_death_day = self.community_death_day(model)
+        self.q_band = self.band_q(model)
         # daily death probability of each (zone, band) cell, in alive_counts.ravel() order
-        self.p_death_cell = np.tile(self.p_death_day, model.pop.n_zones)
+        # (the highest of the band's ages with a life table: thinned by ``accept``)
+        p_band, self.accept = self._daily(self.community_q(model))
+        self.p_death_day = p_band
+        self.p_death_cell = np.tile(p_band, model.pop.n_zones)
         # a seasonal pathogen's deaths already in the life table: the hazard of the year
         # from its start day, less a typical season's deaths (None: no such pathogen)
-        self.season: tuple[int, np.ndarray] | None = None
+        self.season: tuple[int, np.ndarray, np.ndarray | None] | None = None
         seasonal = self.seasonal_deaths(model)
         if seasonal.any():
             start = model.epidemic.params.start_day
-            day = -np.expm1(np.log1p(-self.community_q(model, seasonal)) / DAYS_PER_YEAR)
-            self.season = (start, np.tile(day, model.pop.n_zones))
+            day, accept = self._daily(self.community_q(model, seasonal))
+            self.season = (start, np.tile(day, model.pop.n_zones), accept)
         # daily birth probability of a woman of each cell (a rate a day; the rows drawn
         # that are not living women are dropped)
         fertility = np.asarray(self.params.fertility, dtype=np.float64)
@@ -145,6 +159,43 @@ class Demography(Module):
         # born since the first of the month: (sex, zone, household) batches, not yet rows
         self.newborns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.n_waiting = 0  # how many newborns wait
+
+    def band_q(self, model: RegionModel) -> np.ndarray:
+        """Yearly death probability by band: ``death_rate`` when given, else the life
+        table's mean over the band's living residents (by their age and sex)."""
+        if self.params.death_rate is not None:
+            return np.asarray(self.params.death_rate, dtype=np.float64)
+        pop = model.pop
+        alive = pop.alive
+        q = life_table()[np.minimum(pop.age[alive], MAX_AGE), pop.sex[alive]]
+        band = pop.band[alive]
+        total = np.bincount(band, weights=q, minlength=N_AGE_BANDS)
+        count = np.bincount(band, minlength=N_AGE_BANDS)
+        fallback = life_table()[np.arange(N_AGE_BANDS) * 10].mean(axis=1)  # empty bands
+        return np.where(count > 0, total / np.maximum(count, 1), fallback)
+
+    def _daily(self, q_adj: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Daily death probability per band (the highest of its ages and sexes with a
+        life table), and the ``(age, sex)`` share of it each resident keeps (None: band
+        rates). ``q_adj`` is the band's yearly probability out of hospital
+        (:meth:`community_q`); the life table is scaled by ``q_adj / q_band`` per band."""
+
+        def daily(q: np.ndarray) -> np.ndarray:
+            return -np.expm1(np.log1p(-np.minimum(q, 0.999)) / DAYS_PER_YEAR)
+
+        if self.params.death_rate is not None:
+            return daily(q_adj), None
+        band_of_age = np.minimum(np.arange(MAX_AGE + 1) // 10, N_AGE_BANDS - 1)
+        ratio = q_adj / np.maximum(self.q_band, 1e-12)
+        p = daily(life_table() * ratio[band_of_age][:, None])
+        # the cells draw at a rate that does not depend on the adjustment (the table's
+        # highest rate of the band, with room for ratios up to THINNING_HEADROOM), so runs
+        # with and without everyday demand draw the same rows and uniforms (common random
+        # numbers) and differ only in which they keep
+        top = np.zeros(N_AGE_BANDS)
+        np.maximum.at(top, band_of_age, daily(life_table() * THINNING_HEADROOM).max(axis=1))
+        accept = np.minimum(p / np.maximum(top[band_of_age][:, None], 1e-300), 1.0)
+        return top, accept
 
     def community_death_day(self, model: RegionModel) -> np.ndarray:
         """Daily death probability by band of a resident out of hospital.
@@ -161,7 +212,7 @@ class Demography(Module):
         """Yearly death probability by band out of hospital (:meth:`community_death_day`),
         with ``less`` (expected deaths per resident-year by band) taken out of ``q``
         first."""
-        q = np.asarray(self.params.death_rate, dtype=np.float64)
+        q = self.q_band.copy()  # (set in init)
         if less is not None:
             q = np.maximum(q - less, 0.0)
         demand = getattr(model, "demand", None)
@@ -190,9 +241,9 @@ class Demography(Module):
         elif self.n_waiting and model.date.day == 1:
             self._add_newborns(model)  # the last month's newborns join the population
             model.reindexed()
-        p_death = self.p_death_cell
+        p_death, accept = self.p_death_cell, self.accept
         if self.season is not None and 0 <= model.day - self.season[0] < DAYS_PER_YEAR:
-            p_death = self.season[1]  # a seasonal pathogen's year: its deaths taken out
+            _, p_death, accept = self.season  # a seasonal pathogen's year: its deaths out
         # counter-based: one stream per day, drawn on the cell index (dead rows
         # included), so other modules' deaths and admissions change no later draw
         pop = model.pop
@@ -200,6 +251,8 @@ class Demography(Module):
         k = rng.binomial(pop.cell_size, p_death)
         if k.any():
             ids = pop.draw_rows(k, rng)
+            if accept is not None:  # thinning to each resident's age and sex
+                ids = ids[rng.random(len(ids)) < accept[pop.age[ids], pop.sex[ids]]]
             ids = np.unique(ids[pop.alive[ids] & ~pop.in_hospital[ids]])
             self.n_deaths += len(model.kill(ids))
         self._births(model)
@@ -268,8 +321,8 @@ class Demography(Module):
         pop, rng = model.pop, self.rng
         shares = np.asarray(self.params.migrant_shares, dtype=np.float64)
         band = rng.choice(N_AGE_BANDS, size=n, p=shares / shares.sum())
-        age = band * 10 + rng.integers(0, 10, n)
         sex = rng.integers(0, 2, n)
+        age = draw_ages(band, sex, rng)
         zone_pop = pop.alive_counts.sum(axis=1).astype(np.float64)
         zone = rng.choice(pop.n_zones, size=n, p=zone_pop / zone_pop.sum())
         next_hh = int(pop.household.max()) + 1

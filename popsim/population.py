@@ -15,6 +15,8 @@ in the daily step. Modules declare extra columns with :class:`Column`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
@@ -25,10 +27,78 @@ from popsim.core.module import Column
 if TYPE_CHECKING:
     from popsim.region.load import Region
 
-#: Canadian household sizes 1..6+ (2021 census, approximate shares).
+#: Canadian household sizes 1..6+ (2021 census, approximate shares; mean about 2.4).
 HOUSEHOLD_SIZE_SHARES = np.array([0.29, 0.34, 0.15, 0.14, 0.055, 0.025])
 ADULT_AGE = 18
+#: The oldest age: the life table's last row (110 and over), where everyone dies in the year.
 MAX_AGE = 110
+#: The shipped life table (``popsim/data/life_tables/``): British Columbia 2020, Statistics
+#: Canada Table 13-10-0837-01 (single-year complete life table, by sex, ages 0-110+).
+LIFE_TABLE = "bc_2020"
+
+
+@cache
+def life_table(name: str = LIFE_TABLE) -> np.ndarray:
+    """``(MAX_AGE + 1, 2)`` probability of dying within a year by single year of age and
+    sex (0 female, 1 male) of a shipped life table (see :data:`LIFE_TABLE`)."""
+    text = resources.files("popsim").joinpath(f"data/life_tables/{name}.csv").read_text()
+    rows = [line.split(",") for line in text.splitlines() if line and line[0].isdigit()]
+    q = np.array([[float(r[1]), float(r[2])] for r in rows], dtype=np.float64)
+    if q.shape != (MAX_AGE + 1, 2) or not ((q >= 0) & (q <= 1)).all():
+        raise ValueError(f"life table {name!r}: expected ages 0-{MAX_AGE}, q in [0, 1]")
+    return q
+
+
+def age_weights_in_bands() -> list[np.ndarray]:
+    """Per band (10-year bands, the last 90-110) and sex, the share of each single year
+    of age within the band: the life table's survivors ``l(x)`` (a stationary
+    population, :func:`life_table`), so ages thin out within a band as deaths do, and the
+    90+ band has a tail to 110 rather than 90-99 evenly. Returns ``[ages, weights (n,
+    2)]`` per band."""
+    q = life_table()
+    lx = np.vstack([np.ones((1, 2)), np.cumprod(1.0 - q[:-1], axis=0)])
+    out = []
+    for b in range(N_AGE_BANDS):
+        ages = np.arange(b * 10, MAX_AGE + 1 if b == N_AGE_BANDS - 1 else b * 10 + 10)
+        w = lx[ages]
+        out.append((ages, w / w.sum(axis=0)))
+    return out
+
+
+def draw_ages(band: np.ndarray, sex: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A single year of age for each resident of a 10-year ``band`` (0-9 .. 90+) and
+    ``sex``, drawn from :func:`age_weights_in_bands` (one uniform per resident)."""
+    band = np.asarray(band, dtype=np.int64)
+    sex = np.asarray(sex, dtype=np.int64)
+    u = rng.random(len(band))
+    age = np.empty(len(band), dtype=np.int64)
+    for b, (ages, w) in enumerate(age_weights_in_bands()):
+        for s in (0, 1):
+            rows = np.flatnonzero((band == b) & (sex == s))
+            if len(rows):
+                cum = np.cumsum(w[:, s])
+                pick = np.minimum(
+                    np.searchsorted(cum, u[rows] * cum[-1], side="right"), len(ages) - 1
+                )
+                age[rows] = ages[pick]
+    return age
+
+
+def household_shares(mean_size: float | None) -> np.ndarray:
+    """Shares of household sizes 1..6: :data:`HOUSEHOLD_SIZE_SHARES`, tilted (``p_k`` times
+    ``exp(theta k)``) to the mean household size ``mean_size`` when given (1.0-5.5)."""
+    base = HOUSEHOLD_SIZE_SHARES / HOUSEHOLD_SIZE_SHARES.sum()
+    if mean_size is None or not np.isfinite(mean_size):
+        return base
+    k = np.arange(1, 7)
+    target = float(np.clip(mean_size, 1.05, 5.5))
+    lo, hi = -10.0, 10.0
+    for _ in range(80):  # bisection: the mean rises with theta
+        theta = (lo + hi) / 2
+        p = base * np.exp(theta * k)
+        lo, hi = (theta, hi) if (p * k).sum() / p.sum() < target else (lo, theta)
+    p = base * np.exp((lo + hi) / 2 * k)
+    return p / p.sum()
 
 
 def scale_counts(counts: np.ndarray, total: int) -> np.ndarray:
@@ -44,15 +114,18 @@ def scale_counts(counts: np.ndarray, total: int) -> np.ndarray:
     return out.reshape(counts.shape)
 
 
-def household_layout(age: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def household_layout(
+    age: np.ndarray, rng: np.random.Generator, mean_size: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Group residents of one zone into households.
 
-    Sizes are drawn from :data:`HOUSEHOLD_SIZE_SHARES`; each household has an adult head
-    (merging households when adults are too few), so children always live with an adult.
-    Returns ``order`` (residents in household order) and the household ``sizes``.
+    Sizes are drawn from :data:`HOUSEHOLD_SIZE_SHARES` (tilted to ``mean_size`` when given,
+    :func:`household_shares`); each household has an adult head (merging households when
+    adults are too few), so children always live with an adult. Returns ``order``
+    (residents in household order) and the household ``sizes``.
     """
     n = len(age)
-    shares = HOUSEHOLD_SIZE_SHARES / HOUSEHOLD_SIZE_SHARES.sum()
+    shares = household_shares(mean_size)
     sizes = rng.choice(np.arange(1, 7), size=n // 2 + 2, p=shares)
     short = n - int(sizes.sum())
     if short > 0:  # a small group drew too many small households: single ones for the rest
@@ -407,11 +480,19 @@ class Population:
     ) -> Population:
         """Residents of ``region`` (scaled to ``total`` if given), deterministic from ``rng``.
 
-        Ages are uniform within each 10-year band (90+ spans 90-99). Households draw
-        sizes from :data:`HOUSEHOLD_SIZE_SHARES`; each has an adult head, so children
+        Single years of age within each 10-year band follow the life table's survivors
+        (:func:`draw_ages`; the 90+ band runs to 110). Households draw sizes from
+        :data:`HOUSEHOLD_SIZE_SHARES`, tilted to the zone's mean household size where the
+        region gives one (zones' ``household_size``); each has an adult head, so children
         always live with an adult; members of one household share a zone.
         """
         counts = region.age if total is None else scale_counts(region.age, int(total))
+        zones = region.zones
+        hh_mean = (
+            zones["household_size"].to_numpy(dtype=np.float64)
+            if "household_size" in zones.columns
+            else np.full(region.n_zones, np.nan)
+        )
         ages, sexes, zones, households = [], [], [], []
         next_hh = 0
         for z in range(region.n_zones):
@@ -421,8 +502,8 @@ class Population:
                 continue
             band = np.repeat(np.tile(np.arange(N_AGE_BANDS), 2), c.T.ravel())
             sex = np.repeat(np.repeat([0, 1], N_AGE_BANDS), c.T.ravel())
-            age = band * 10 + rng.integers(0, 10, n)
-            order, sizes = household_layout(age, rng)
+            age = draw_ages(band, sex, rng)
+            order, sizes = household_layout(age, rng, float(hh_mean[z]))
             n_hh = len(sizes)
             ages.append(age[order])
             sexes.append(sex[order])

@@ -24,7 +24,9 @@ Checks:
   of stay (CIHI), ALC share of stays and of bed-days (CIHI);
 - **beds** (Fraser at its own population, 90-110%: beds are never scaled):
   region-wide ward occupancy (BC's 103%) and ED boarders a day (Fraser's 222) in a
-  default year, and the uncapped bed demand against occupancy plus boarders;
+  default year, and the uncapped bed demand against occupancy plus boarders; per site,
+  the region's ``targets.csv`` (calibration targets and held-out validation figures) and
+  ED boarders at most a quarter of funded ward beds (:mod:`popsim.site_checks`);
 - **demography**: crude death and birth rates (BC), the death rate with and without
   everyday demand (in-hospital deaths counted once);
 - **queueing**: Little's law on the uncapped care network, and the dispersion of the
@@ -50,6 +52,7 @@ from popsim.demography import DemographyParams
 from popsim.epidemic.params import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.load import Region, load_region
+from popsim.site_checks import read_targets, site_rows
 
 FULL_POPULATION = 2_000_000
 QUICK_POPULATION = 40_000
@@ -424,6 +427,10 @@ def occupancy_checks(
 
     beds = total("ward_beds")
     occupancy = float((total("ward_census") + total("alc_census")).sum() / beds.sum())
+    ids = list(region.facilities["facility_id"])
+    targets = read_targets(region.path / "targets.csv", ids) if region.path else []
+    opened = (result.facility_day[..., metrics.index("open")] > 0).any(axis=0).tolist()
+    sites = [Check(*r) for r in site_rows(targets, ids, result.facility_day, metrics, opened)]
     boarders = float(total("ed_boarding").mean())
     expected_demand = 1.032 + FRASER_ED_BOARDERS / float(beds.mean())
     return [
@@ -451,6 +458,7 @@ def occupancy_checks(
             f"{uncapped_demand:.3f}",
             _within(uncapped_demand, 1.03, 1.25),
         ),
+        *sites,
     ]
 
 

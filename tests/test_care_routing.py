@@ -201,3 +201,44 @@ def test_a_critical_need_bypasses_a_site_without_an_icu():
     assert critical_site.index != near and critical_site.icu_beds > 0
     assert _journey(model, a)[0] == ["arrive", "admit"]  # straight there, no transfer
     assert model.care.patients[b].site.index == near
+
+
+def _network_region(refers_to, p_refer):
+    region = synthetic_region(n_zones=4, n_facilities=3, population=20_000, seed=3)
+    fac = region.facilities.copy()
+    fac["role"] = ["community", "regional", "tertiary"]
+    fac["refers_to"] = refers_to
+    fac["p_refer"] = p_refer
+    return dataclasses.replace(region, facilities=fac)
+
+
+def test_referrals_follow_the_site_referral_network_not_the_nearest_higher_site():
+    # site 0 refers every emergency on; its list names the tertiary site, farther or not
+    ids = ["", "", ""]
+    region = _network_region(["", "", ""], [1.0, float("nan"), float("nan")])
+    ids = list(region.facilities["facility_id"])
+    for target in (1, 2):
+        region = _network_region([ids[target], "", ""], [1.0, float("nan"), float("nan")])
+        model = _model(region)
+        zone = int(region.facilities["zone"].iloc[0])
+        near = np.argmin(region.zone_facility_minutes, axis=1) == 0
+        zones = np.flatnonzero(near)
+        people = np.concatenate([_residents(model, int(z))[:20] for z in zones])
+        model.request_care(NeedBatch.build(people, MEDICAL, ward_days=5))
+        model.step()
+        sites = {model.care.patients[int(r)].site.index for r in people}
+        assert sites == {target}, (zone, sites)
+
+
+def test_a_full_community_site_transfers_along_its_network_into_surge_beds():
+    region = _network_region(["", "", ""], [0.0, 0.0, 0.0])
+    ids = list(region.facilities["facility_id"])
+    for listed in (False, True):
+        reg = _network_region([ids[1] if listed else "", "", ""], [0.0, 0.0, 0.0])
+        model = _model(reg, max_transfer_minutes=1000)
+        router = model.care.router
+        site, dest = model.care.facilities[0], model.care.facilities[1]
+        site.n[WARD] = site.ward_capacity  # full, surge beds too
+        dest.n[WARD] = dest.ward_beds  # funded beds full, surge beds free
+        model.care.facilities[2].n[WARD] = model.care.facilities[2].ward_capacity
+        assert router.ward_transfer(site) == (1 if listed else -1)

@@ -258,3 +258,28 @@ def test_a_seasonal_pathogens_deaths_are_taken_out_of_the_life_table_a_pandemics
     assert abs(seasonal / alone - 1) < 0.15
     assert abs(pandemic / alone - 1.5) < 0.15 * 1.5
     assert abs(epi_pandemic / epi_seasonal - 1) < 0.2  # the same epidemic
+
+
+def test_deaths_follow_the_life_table_by_single_year_within_a_band():
+    # everyone a woman of one age in the 90+ band: 60 days of deaths against the BC life
+    # table's q of that age (binomial sd; 4 sd passes). 95 and 105 are one band apart in
+    # age only: rates by band would give both the same.
+    from popsim.population import life_table
+
+    deaths = {}
+    for age in (95, 105):
+        region = synthetic_region(2, 20_000, 1, seed=1)
+        cfg = ModelConfig(days=60, demography=DemographyParams(growth_rate=0.0))
+        model = RegionModel(region, cfg, seed=np.random.SeedSequence(4))
+        pop = model.pop
+        pop.age[:] = age
+        pop.band[:] = 9
+        pop.sex[:] = 0
+        model.reindexed()
+        model.run()
+        n = pop.n_alive + model.demography.n_deaths
+        p = 1 - (1 - life_table()[age, 0]) ** (60 / 365)
+        expected, sd = n * p, np.sqrt(n * p * (1 - p))
+        deaths[age] = model.demography.n_deaths
+        assert abs(deaths[age] - expected) < 4 * sd, (age, deaths[age], expected)
+    assert deaths[105] > 1.8 * deaths[95]

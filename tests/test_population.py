@@ -198,3 +198,26 @@ def test_order_within_groups_equals_lexsort(n, n_groups, seed):
         u[: n // 4] = u[n // 4 : 2 * (n // 4)]  # ties
     want = np.lexsort((u, group))
     np.testing.assert_array_equal(order_within_groups(group, u, n_groups), want)
+
+
+def test_ages_follow_the_life_table_within_bands_with_a_tail_past_99():
+    from popsim.population import draw_ages
+
+    rng = np.random.default_rng(0)
+    n = 200_000
+    age = draw_ages(np.full(n, 9), np.zeros(n, dtype=int), rng)
+    assert age.min() == 90 and age.max() > 99
+    counts = np.bincount(age, minlength=111)
+    # survivors thin out: far more 90-year-olds than 99-year-olds (not uniform in the band)
+    assert counts[90] > 3 * counts[99]
+    young = draw_ages(np.full(n, 2), np.zeros(n, dtype=int), rng)
+    share = np.bincount(young - 20, minlength=10) / n
+    assert np.all(np.abs(share - 0.1) < 0.01)  # few deaths at 20-29: nearly even
+
+
+def test_household_sizes_tilt_to_the_zone_mean():
+    from popsim.population import household_shares
+
+    k = np.arange(1, 7)
+    for mean in (1.9, 2.4, 3.0):
+        assert abs((household_shares(mean) * k).sum() - mean) < 1e-6

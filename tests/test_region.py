@@ -73,6 +73,13 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "too_many_residents": [("zones.geojson", "population")],
     "gpkg_layers": [("zones.gpkg", "layers")],
     "unclosed_ring": [("zones.geojson", "not a readable vector layer")],
+    "bad_routing": [
+        ("zones.geojson", "feature 1 (zone_id 'A'), household_size"),
+        ("facilities.csv", "line 2, p_refer"),
+        ("facilities.csv", "line 3, refers_to"),
+        ("facilities.csv", "line 3, surge_share"),
+        ("facilities.csv", "line 2, refers_to"),
+    ],
     "many_problems": [
         ("facilities.csv", "line 2, ward_beds"),
         ("facilities.csv", "line 3, facility_id"),

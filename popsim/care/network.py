@@ -95,6 +95,30 @@ METRICS: tuple[str, ...] = (
 )
 
 
+def _own(row: dict, column: str, default: float) -> float:
+    """A site's own value of an optional region-file column, else ``default`` (a missing
+    column, an empty cell or NaN)."""
+    own = row.get(column)
+    given = own is not None and own == own and str(own) != ""  # (NaN: not given)
+    return float(own) if given else float(default)
+
+
+def site_referral_shares(rows: list[dict], params: CareParams) -> list[float]:
+    """Each site's share of emergency admissions referred on: the region file's
+    ``p_refer`` of the site where given, else its role's (``CareParams.p_refer``). A
+    site's own share is the region's calibration (see ``regions/fraser/README.md``)."""
+    return [_own(row, "p_refer", params.p_refer.of(str(row["role"]))) for row in rows]
+
+
+def referral_network(rows: list[dict]) -> list[list[int]]:
+    """Each site's referral targets in order (facility indexes) from the region file's
+    ``refers_to`` (facility ids separated by ``;``, checked when the region was read)."""
+    index = {str(r["facility_id"]): i for i, r in enumerate(rows)}
+    return [
+        [index[t] for t in str(r.get("refers_to") or "").split(";") if t in index] for r in rows
+    ]
+
+
 class CareNetwork:
     """Facilities and patients of a region (see the module docstring for the day).
 
@@ -118,11 +142,22 @@ class CareNetwork:
         start = model.config.start
         rows = region.facilities.to_dict("records")
         self.facilities = [
-            Facility(model, i, row, start, params.surge_share, params.icu_surge_share)
+            Facility(
+                model,
+                i,
+                row,
+                start,
+                _own(row, "surge_share", params.surge_share),
+                params.icu_surge_share,
+            )
             for i, row in enumerate(rows)
         ]
-        divert_at = 1e12 if params.uncapped else params.divert_at
-        self.p_refer = [params.p_refer.of(f.role) for f in self.facilities]
+        # (a site running more surge beds than the default diverts later, by as much)
+        divert_at = [
+            1e12 if params.uncapped else params.divert_at + f.surge_share - params.surge_share
+            for f in self.facilities
+        ]
+        self.p_refer = site_referral_shares(rows, params)
         self.router = Router(
             self.facilities,
             region.zone_facility_minutes,
@@ -130,6 +165,7 @@ class CareNetwork:
             params.max_divert_minutes,
             params.max_transfer_minutes,
             admits=[p < 1.0 for p in self.p_refer],
+            refers_to=referral_network(rows),
         )
         self.rng = model.stream("care")  # referrals: one uniform per need, every day
         self.metrics = METRICS
@@ -309,6 +345,8 @@ class CareNetwork:
         uncapped = self.params.uncapped
         res = needs.resident
         alive = pop.alive[res]
+        if place.deaths:  # died in hospital today, killed at the end of the step: not alive
+            alive &= ~np.isin(res, place.deaths)
         busy = pop.in_hospital[res]
         cols = (
             res.tolist(),

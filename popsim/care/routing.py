@@ -3,21 +3,29 @@
 - A need arrives at the nearest open site by travel time from the resident's zone
   (a site with an ED for emergencies; any open site with ward beds for planned care).
 - A site past its diversion threshold (ward occupancy of funded beds, or of the staffed
-  ones when fewer, counting ED boarders), or whose emergency department works short of
+  ones when fewer, counting ED boarders; ``CareParams.divert_at``, raised at a site by
+  the surge beds it runs beyond the default share: an assumption), or whose emergency department works short of
   nurses today (``Facility.ed_short``), sends new emergency arrivals to the next nearest
   site that is neither, if it is at most ``max_divert_minutes`` further; the diversion
   is counted at the first site.
 - Tertiary needs (trauma, cardiac) go to the nearest open tertiary site; needs that
   start in the ICU go to the nearest open site with ICU beds.
-- Referral: an emergency arriving at a site is referred on, with the probability of the
-  site's role (drawn by the network), to the nearest open regional or tertiary site of a
-  higher role (with ICU beds for a need that starts in the ICU), at any distance. A site
-  that refers every admission (a stabilisation site) takes no planned care, transfers or
+- Referral: an emergency arriving at a site is referred on, with the site's referral share
+  (its own ``p_refer`` in the region file, else its role's; drawn by the network), along
+  the site's referral network (``refers_to`` in the region file: community -> regional ->
+  tertiary, e.g. Delta to Surrey Memorial then Royal Columbian): to the first open site
+  of its list that admits (with ICU beds for a need that starts in the ICU), at any
+  distance; a site without a list (or whose list is closed) refers to the nearest open
+  regional or tertiary site of a higher role. A site that refers every admission (a
+  stabilisation site: it stabilises and transfers) takes no planned care, transfers or
   evacuees while another site can.
 - An ICU need at a full ICU is transferred to the nearest site with a free ICU bed within
   ``max_transfer_minutes`` of the site; a ward need at a full ward (funded plus surge) to
-  the nearest site with a free funded ward bed within that limit. Otherwise the patient
-  stays: held outside the ICU, or boarding in the ED.
+  the nearest site with a free funded ward bed within that limit; failing that, from a
+  community or stabilisation site, to the first site of its referral network within that
+  limit with any free ward bed, surge beds included (the referral hospital takes its
+  community sites' admissions: an assumption, as a health authority's transfer rules
+  run). Otherwise the patient stays: held outside the ICU, or boarding in the ED.
 
 Travel between two sites is approximated by the travel time from the first site's zone
 to the second site (the region has zone-to-facility minutes only).
@@ -41,30 +49,41 @@ class Router:
     Args:
         facilities: the network's facilities, in facility index order.
         zone_facility_minutes: ``(n_zones, n_facilities)`` travel minutes.
-        divert_at: diversion threshold (ward occupancy of funded beds, e.g. 1.1).
+        divert_at: diversion threshold (ward occupancy of funded beds, e.g. 1.1); a
+            number, or one per facility (a site that runs more surge beds diverts later).
         max_divert_minutes: extra minutes a diversion may add over the nearest site.
         max_transfer_minutes: furthest a transfer between sites may go.
         admits: per facility, False when the site refers every admission on (default:
             all True).
+        refers_to: per facility, its referral targets in order (facility indexes;
+            default: none, the nearest higher-role site).
     """
 
     def __init__(
         self,
         facilities: list[Facility],
         zone_facility_minutes: np.ndarray,
-        divert_at: float,
+        divert_at: float | list[float],
         max_divert_minutes: float,
         max_transfer_minutes: float,
         admits: list[bool] | None = None,
+        refers_to: list[list[int]] | None = None,
     ) -> None:
         self.facilities = facilities
         self.admits = list(admits) if admits is not None else [True] * len(facilities)
+        self.refers_to = (
+            [list(r) for r in refers_to] if refers_to is not None else [[] for _ in facilities]
+        )
         self.rank = [ROLE_RANK.get(f.role, 1) for f in facilities]
         self.minutes = np.asarray(zone_facility_minutes, dtype=np.float64)
         self.order = [
             list(map(int, row)) for row in np.argsort(self.minutes, axis=1, kind="stable")
         ]
-        self.divert_at = float(divert_at)
+        self.divert_at = (
+            [float(d) for d in divert_at]
+            if isinstance(divert_at, list)
+            else [float(divert_at)] * len(facilities)
+        )
         self.max_divert_minutes = float(max_divert_minutes)
         self.max_transfer_minutes = float(max_transfer_minutes)
         self.refresh()
@@ -99,7 +118,7 @@ class Router:
         emergency goes to the nearest open site with beds. ``(-1, -1)``: no open site."""
         facs = self.facilities
         order = self.order[zone]
-        divert_at = self.divert_at
+        divert_at = self.divert_at  # per facility
         if tertiary:
             for f in order:
                 fac = facs[f]
@@ -121,14 +140,14 @@ class Router:
         # nearest anyway
         nearest, fac, minutes = candidates[0]
         n, beds = fac.n, fac.ward_beds_in_use
-        if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at and not fac.ed_short:
+        if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at[nearest] and not fac.ed_short:
             return nearest, nearest
         limit = minutes + self.max_divert_minutes
         for f, fac, minutes in candidates[1:]:
             if minutes > limit:
                 break
             n, beds = fac.n, fac.ward_beds_in_use
-            if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at and not fac.ed_short:
+            if beds > 0 and (n[1] + n[3] + n[0]) / beds < divert_at[f] and not fac.ed_short:
                 return f, nearest
         return nearest, nearest
 
@@ -146,8 +165,17 @@ class Router:
         return fallback, fallback
 
     def referral(self, site: Facility, critical: bool) -> int:
-        """Nearest open regional or tertiary site of a higher role than ``site`` with ward
-        beds (and ICU beds when ``critical``), any distance (-1: none)."""
+        """The first open site of ``site``'s referral network that admits, with ward beds
+        (and ICU beds when ``critical``); without one, the nearest open regional or
+        tertiary site of a higher role than ``site`` with such beds; any distance (-1:
+        none)."""
+        for f in self.refers_to[site.index]:
+            fac = self.facilities[f]
+            if not fac.is_open or fac.ward_beds <= 0 or not self.admits[f]:
+                continue
+            if critical and fac.icu_beds <= 0:
+                continue
+            return f
         rank = self.rank
         floor = max(rank[site.index] + 1, ROLE_RANK["regional"])
         for f in self.order[site.zone]:
@@ -181,16 +209,24 @@ class Router:
         return -1
 
     def ward_transfer(self, site: Facility) -> int:
-        """Nearest other open site with a free funded ward bed within the transfer limit."""
+        """Nearest other open site with a free funded ward bed within the transfer limit;
+        failing that, from a community or stabilisation site, the first site of its
+        referral network within the limit with a free ward bed (surge beds included)."""
         row = self.minutes[site.zone]
+        limit = self.max_transfer_minutes
         for f in self.order[site.zone]:
             fac = self.facilities[f]
             if f == site.index or not fac.is_open or not self.admits[f]:
                 continue
-            if row[f] > self.max_transfer_minutes:
+            if row[f] > limit:
                 break
             if fac.funded_ward_free():
                 return f
+        if self.rank[site.index] <= ROLE_RANK["community"]:
+            for f in self.refers_to[site.index]:
+                fac = self.facilities[f]
+                if fac.is_open and self.admits[f] and row[f] <= limit and fac.ward_free():
+                    return f
         return -1
 
     def evacuation(self, site: Facility, unit: int | None = None) -> int:

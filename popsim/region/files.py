@@ -45,7 +45,11 @@ FACILITY_COLUMNS: tuple[str, ...] = (
     "facility_id", "name", "zone_id", "lon", "lat", "ward_beds", "icu_beds", "has_ed", "role",
     "status", "open_date", "close_date",
 )  # fmt: skip
-FACILITY_OPTIONAL: tuple[str, ...] = ("ed_spaces", "source", "note")
+FACILITY_OPTIONAL: tuple[str, ...] = (
+    "ed_spaces", "refers_to", "p_refer", "surge_share", "source", "note",
+)  # fmt: skip
+#: Separator of the facility ids in a ``refers_to`` cell.
+REFERS_SEPARATOR = ";"
 #: Every file of a region folder that popsim reads and writes.
 REGION_FILES: tuple[str, ...] = ("region.toml", *ZONE_FILES, "age.csv", "facilities.csv")
 
@@ -146,6 +150,7 @@ def _read_zones(
     seen: dict[str, int] = {}
     known: dict[str, int | None] = {}
     pops: list[int] = []
+    sizes: list[float] = []  # mean household size (optional; NaN: not given)
     for i, row in enumerate(raw.itertuples(index=False)):
         zid = text(row.zone_id)
         where = f"feature {i + 1} (zone_id {zid!r})"
@@ -164,6 +169,13 @@ def _read_zones(
         pops.append(pop or 0)
         if zid:
             known.setdefault(zid, pop)
+        size = getattr(row, "household_size", None)
+        if text(size) != "":
+            got = parse_real(size, problems, path, f"{where}, household_size", 1.0, 10.0)
+            ok = ok and got is not None
+            sizes.append(float("nan") if got is None else got)
+        else:
+            sizes.append(float("nan"))
         geom = row.geometry
         if geom is None or geom.is_empty:
             problems.add(path, f"{where}, geometry", "missing; expected a polygon")
@@ -194,6 +206,8 @@ def _read_zones(
         geometry=raw.geometry.to_crs(crs).to_numpy(),
         crs=crs,
     )
+    if "household_size" in raw.columns:
+        zones["household_size"] = np.asarray(sizes, dtype=np.float64)
     for extra in ("source", "note"):
         zones[extra] = [text(v) for v in raw[extra]] if extra in raw.columns else ""
     points = zones.geometry.representative_point()
@@ -273,6 +287,7 @@ def parse_facility_rows(
     """
     rows: list[dict[str, object]] = []
     seen: dict[str, int] = {}
+    networks: list[tuple[int, list[str]]] = []  # (line, refers_to ids), checked at the end
     ok = True
     if len(table) > INT16_MAX:
         problems.add(path, None, f"{len(table)} facilities; expected at most {INT16_MAX}")
@@ -314,6 +329,19 @@ def parse_facility_rows(
         ed_spaces = None
         if ed_text not in ("", None):
             ed_spaces = parse_int(ed_text, problems, path, f"{line}, ed_spaces", 0)
+        share_text = rec.get("p_refer", "")
+        p_refer = float("nan")
+        if share_text not in ("", None):
+            p_refer = parse_real(share_text, problems, path, f"{line}, p_refer", 0.0, 1.0)
+        surge_text = rec.get("surge_share", "")
+        surge_share = float("nan")
+        if surge_text not in ("", None):
+            surge_share = parse_real(surge_text, problems, path, f"{line}, surge_share", 0.0, 2.0)
+        refers = [t.strip() for t in str(rec.get("refers_to", "") or "").split(REFERS_SEPARATOR)]
+        refers = [t for t in refers if t]
+        if fid and fid in refers:
+            problems.add(path, f"{line}, refers_to", f"{fid!r} refers to itself")
+        networks.append((i + 2, refers))
         if len(problems) > n_before:
             ok = False
             continue
@@ -323,8 +351,21 @@ def parse_facility_rows(
                 **{"lon": lon, "lat": lat, "ward_beds": ward, "icu_beds": icu, "_line": i + 2},
                 "has_ed": has_ed,
                 "ed_spaces": ed_spaces,
+                "refers_to": REFERS_SEPARATOR.join(refers),
+                "p_refer": p_refer,
+                "surge_share": surge_share,
             }
         )
+    for line_no, refers in networks:  # every site named in a referral list is one of ours
+        for target in refers:
+            if target not in seen:
+                problems.add(
+                    path,
+                    f"line {line_no}, refers_to",
+                    f"unknown facility_id {target!r}; expected ids of this file separated by "
+                    f"{REFERS_SEPARATOR!r}",
+                )
+                ok = False
     return rows if ok else None
 
 

@@ -362,6 +362,8 @@ def write_region_files(
         "hsda": zones["hsda"].astype(str),
         "population": zones["population"].astype(np.int64),
     }
+    if "household_size" in zones.columns:  # mean household size (optional)
+        cols["household_size"] = zones["household_size"].astype(np.float64)
     for extra in ("source", "note"):
         cols[extra] = zones[extra].astype(str) if extra in zones.columns else ""
     wgs = gpd.GeoDataFrame(
@@ -390,5 +392,8 @@ def write_region_files(
     table["lat"] = [f"{v:.5f}" for v in fac["lat"]]
     if "ed_spaces" in fac.columns:
         table["ed_spaces"] = ["" if pd.isna(v) else str(int(v)) for v in fac["ed_spaces"]]
+    for col in ("p_refer", "surge_share"):  # a site's own share (empty: the default)
+        if col in fac.columns:
+            table[col] = ["" if pd.isna(v) else f"{float(v):g}" for v in fac[col]]
     table.to_csv(folder / "facilities.csv", index=False)
     return folder

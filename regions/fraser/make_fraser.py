@@ -21,13 +21,60 @@ import shapely
 from shapely.geometry import MultiPoint, Polygon
 
 from popsim.region.load import Region, TravelParams, travel_minutes
-from popsim.region.synth import national_age_split, write_region_files
+from popsim.region.parse import largest_remainder
+from popsim.region.synth import CANADA_AGE_SHARES, CANADA_FEMALE_SHARES, write_region_files
 
 CRS = "EPSG:3005"  # BC Albers, metres
 POLY_NOTE = (
     "approximate polygon: Voronoi cells around community centres, clipped to a hand-drawn outline"
 )
-AGE_SOURCE = "national-shape stand-in: approx. Canada 2021 shares by band and sex, not LHA data"
+AGE_SOURCE = (
+    "est.: Canada 2021 shape by band and sex, tilted to the LHA's shares aged 0-14 and 65+ "
+    "(approx. Census 2021 profile figures of its municipalities, rounded) and raked to the "
+    "region's band totals of the Canada shape; see README"
+)
+HOUSEHOLD_SOURCE = "approx. Census 2021 average household size of the LHA's municipalities"
+
+#: Per LHA: share aged 0-14 (%), share aged 65 and over (%), mean household size. Approximate
+#: Statistics Canada 2021 Census Profile figures of the LHA's municipalities, weighted by
+#: population and rounded (South Surrey's share of the City of Surrey estimated); not checked
+#: against the published tables here: replace them with BC Stats' LHA estimates (popApp).
+LHA_PROFILE: dict[str, tuple[float, float, float]] = {
+    "abbotsford": (18.0, 16.5, 2.8),
+    "mission": (17.5, 17.0, 2.7),
+    "chilliwack": (17.5, 19.0, 2.5),
+    "agassiz-harrison": (15.0, 26.0, 2.4),
+    "hope": (13.0, 30.0, 2.1),
+    "burnaby": (13.0, 17.5, 2.5),
+    "maple-ridge-pitt-meadows": (17.0, 16.5, 2.7),
+    "new-westminster": (13.0, 16.0, 2.1),
+    "tri-cities": (15.5, 16.0, 2.6),
+    "surrey": (18.5, 12.5, 3.0),
+    "south-surrey-white-rock": (13.7, 24.3, 2.5),
+    "langley": (17.3, 17.5, 2.6),
+    "delta": (15.5, 20.5, 2.9),
+}
+#: Share of each 10-year band aged 0-14 and aged 65+ (half of 10-19 and of 60-69).
+_YOUNG = np.array([1.0, 0.5, 0, 0, 0, 0, 0, 0, 0, 0])
+_OLD = np.array([0, 0, 0, 0, 0, 0, 0.5, 1.0, 1.0, 1.0])
+
+
+def lha_age_split(total: int, young_pct: float, old_pct: float) -> np.ndarray:
+    """``(10, 2)`` counts of an LHA: the Canada 2021 band shares with the bands holding
+    ages 0-14 and 65+ scaled until those shares are the LHA's (female share per band as
+    Canada's); largest-remainder rounding to ``total``."""
+    base = CANADA_AGE_SHARES / CANADA_AGE_SHARES.sum()
+    a = b = 1.0
+    for _ in range(200):
+        w = base * (1 + (b - 1) * _YOUNG + (a - 1) * _OLD)
+        w = w / w.sum()
+        b *= young_pct / 100 / (w * _YOUNG).sum()
+        a *= old_pct / 100 / (w * _OLD).sum()
+    w = base * (1 + (b - 1) * _YOUNG + (a - 1) * _OLD)
+    w = w / w.sum()
+    p = np.stack([w * CANADA_FEMALE_SHARES, w * (1 - CANADA_FEMALE_SHARES)], axis=1)
+    return largest_remainder(p * int(total), int(total))
+
 
 # zone_id, name, HSDA, 2021 population, source, [(lat, lon) community centres]
 ZONES = [
@@ -385,6 +432,51 @@ FACILITIES = [
     ),
 ]
 
+#: The referral network (``refers_to``: where a site sends the admissions it refers on, and
+#: its full wards' patients, in order) and the sites' own referral and surge shares.
+#: Network: community -> regional -> tertiary within each HSDA, as Fraser Health's sites'
+#: roles run (Royal Columbian the tertiary centre of the region; Surrey Memorial the
+#: regional referral hospital of Fraser South; Abbotsford Regional of Fraser East): an
+#: assumption from the roles, not a published transfer protocol. Shares: a hand fit
+#: to the calibration targets of ``targets.csv`` (empty: the model's
+#: default for the role, ``CareParams``). See README, "Routing and its calibration".
+ROUTING: dict[str, tuple[str, str, str]] = {
+    # facility_id: (refers_to, p_refer, surge_share)
+    "royal-columbian": ("", "", ""),
+    "surrey-memorial": ("royal-columbian", "", ""),
+    "burnaby": ("royal-columbian", "", ""),
+    "abbotsford-regional": ("royal-columbian", "0", "0.25"),
+    "langley-memorial": ("surrey-memorial;royal-columbian", "", ""),
+    "eagle-ridge": ("royal-columbian", "0.35", ""),
+    "chilliwack-general": ("abbotsford-regional;royal-columbian", "0.1", "0.3"),
+    "ridge-meadows": ("royal-columbian", "", ""),
+    "peace-arch": ("surrey-memorial;royal-columbian", "", ""),
+    "delta": ("surrey-memorial;royal-columbian", "0.65", ""),
+    "mission-memorial": ("abbotsford-regional", "0.8", ""),
+    "fraser-canyon": ("chilliwack-general;abbotsford-regional", "", ""),
+    "new-surrey-hospital": ("surrey-memorial;royal-columbian", "", ""),
+}
+
+
+def rake_ages(population: np.ndarray, shapes: list[np.ndarray]) -> np.ndarray:
+    """``(zones, 10, 2)`` counts: each LHA's shape (:func:`lha_age_split`) raked
+    (iterative proportional fitting) to the LHA totals and to the region's band totals of
+    the Canada 2021 shape, so that LHAs differ as their Census profiles do while the
+    region's age totals stay those the everyday-demand rates were calibrated on."""
+    pop = np.asarray(population, dtype=np.float64)
+    base = CANADA_AGE_SHARES / CANADA_AGE_SHARES.sum()
+    m = np.stack([s.sum(axis=1) for s in shapes]).astype(np.float64)
+    band_total = base * pop.sum()
+    for _ in range(500):
+        m *= (pop / m.sum(axis=1))[:, None]
+        m *= (band_total / m.sum(axis=0))[None, :]
+    out = []
+    for z, row in enumerate(m):
+        exact = row / row.sum() * pop[z]
+        p = np.stack([exact * CANADA_FEMALE_SHARES, exact * (1 - CANADA_FEMALE_SHARES)], axis=1)
+        out.append(largest_remainder(p, int(pop[z])))
+    return np.stack(out)
+
 
 def build_zones() -> gpd.GeoDataFrame:
     outline = gpd.GeoSeries([Polygon(OUTLINE)], crs="EPSG:4326").to_crs(CRS).iloc[0]
@@ -420,7 +512,13 @@ def build_region() -> Region:
     pts = zones.geometry.representative_point()
     zones.insert(4, "x", pts.x.to_numpy())
     zones.insert(5, "y", pts.y.to_numpy())
-    age = np.stack([national_age_split(int(p)) for p in zones["population"]])
+    profile = [LHA_PROFILE[z] for z in zones["zone_id"]]
+    age = rake_ages(
+        zones["population"].to_numpy(),
+        [lha_age_split(int(n), y, o) for n, (y, o, _) in zip(zones["population"], profile)],
+    )
+    zones["household_size"] = [h for _, _, h in profile]
+    zones["source"] = [f"{s}; household size: {HOUSEHOLD_SOURCE}" for s in zones["source"]]
     index = {z: i for i, z in enumerate(zones["zone_id"])}
     f = FACILITIES
     fxy = gpd.GeoSeries(
@@ -444,6 +542,9 @@ def build_region() -> Region:
             "open_date": [r[9] for r in f],
             "close_date": "",
             "ed_spaces": pd.array([int(r[10]) if r[10] else None for r in f], dtype="Int64"),
+            "refers_to": [ROUTING[r[0]][0] for r in f],
+            "p_refer": [float(ROUTING[r[0]][1] or "nan") for r in f],
+            "surge_share": [float(ROUTING[r[0]][2] or "nan") for r in f],
             "source": [r[11] for r in f],
             "note": [f"{r[12]}; ward beds = inpatient beds - ICU beds; {ICU_NOTE}" for r in f],
         }

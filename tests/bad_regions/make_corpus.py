@@ -212,6 +212,15 @@ def unclosed_ring(d: dict) -> None:
     d["rings"][0] = [[[-122.9, 49.1], [-122.8, 49.1]]]
 
 
+def bad_routing(d: dict) -> None:
+    # the referral network names a site that does not exist, a site refers to itself, a
+    # referral share above 1, a surge share that is not a number, a household size of 0
+    d["fac_header"] = FAC_HEADER + ",refers_to,p_refer,surge_share"
+    d["fac"][0] += ["f9", "1.5", ""]
+    d["fac"][1] += ["f2;f1", "", "lots"]
+    d["zones"][0]["household_size"] = 0
+
+
 def many_problems(d: dict) -> None:
     negative_beds(d)
     duplicate_id(d)
@@ -250,6 +259,7 @@ CASES: dict[str, Callable[[dict], None]] = {
         huge_age_count,
         too_many_residents,
         unclosed_ring,
+        bad_routing,
         many_problems,
     )
 }
