@@ -1,8 +1,8 @@
 """Scenario events of long-term care, owned by :class:`popsim.ltc.module.LongTermCare`.
 
 - ``{ day = 0, ltc_beds = 300, zones = ["abbotsford", "chilliwack"] }``: open (positive)
-  or close (negative) LTC beds in the zones, split evenly between them: new beds open as a
-  new home in each zone; closed beds come off the zone's homes, the largest first (a home
+  or close (negative) LTC beds in the zones, split between them in proportion to their
+  beds (evenly if they have none): new beds open as a new home in each zone; closed beds come off the zone's homes, the largest first (a home
   with no beds left is closed; its residents stay until they leave, and it admits nobody
   while over its beds).
 - ``{ day = 0, home_support = 0.2, zones = ["surrey"] }``: change the home-support

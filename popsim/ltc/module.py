@@ -286,6 +286,12 @@ class LongTermCare(Module):
         self._flush(model)
         self._record(day)
 
+    def settle(self, model: ModelAPI) -> None:
+        """Take the ALC starts and ends the care network reported since this module last
+        ran (the last day's, at the end of a run), so that its counts are complete."""
+        if self.takes_alc:
+            self._handover(model, model.day)
+
     def _flush(self, model: ModelAPI) -> None:
         if self._exits:
             ids, reasons = zip(*self._exits, strict=True)
@@ -550,6 +556,23 @@ class LongTermCare(Module):
             row[:] = [0] * len(row)
 
     # ----------------------------------------------------------------- events
+    def _split(self, event: ChangeLtcBeds) -> list[int]:
+        """An event's beds split between its zones in proportion to their beds (evenly
+        when they have none), by largest remainder."""
+        have = [
+            sum(b for b, hz in zip(self.beds, self.home_zone, strict=True) if hz == z)
+            for z in event.zones
+        ]
+        total = sum(have)
+        weights = [h / total for h in have] if total else [1 / len(have)] * len(have)
+        raw = [abs(event.beds) * w for w in weights]
+        out = [int(x) for x in raw]
+        order = sorted(range(len(raw)), key=lambda i: out[i] - raw[i])
+        for i in order[: abs(event.beds) - sum(out)]:
+            out[i] += 1
+        sign = 1 if event.beds >= 0 else -1
+        return [sign * x for x in out]
+
     def apply(self, model: ModelAPI, event: Event) -> None:
         if not self.takes_alc:
             return
@@ -560,13 +583,12 @@ class LongTermCare(Module):
             return
         if not isinstance(event, ChangeLtcBeds):
             raise TypeError(f"long-term care does not handle {event!r}")
-        n = len(event.zones)
-        for i, z in enumerate(event.zones):
-            change = event.beds // n + (1 if i < event.beds % n else 0)
+        for z, change in zip(event.zones, self._split(event), strict=True):
             if change > 0:
                 self.home_zone.append(z)
                 self.beds.append(change)
                 self.n.append(0)
+                self.readying.append(0)
             else:
                 homes = sorted(
                     (h for h, hz in enumerate(self.home_zone) if hz == z),
