@@ -26,7 +26,10 @@ rates by age where a planner has them. On the Fraser age structure they give:
 - ICU: about 5% of stays, 3.3 days on average (assumption, sized so that Fraser's ~80
   ICU beds run near the reported 90%);
 - ALC: about 5.7% of stays (CIHI: 5.8% in 2021-22, 6.2% in 2022-23), nearly all of
-  them aged 65+, lognormal mean 20 days (assumption: CADTH 2024 reports 25 ALC days per
+  them aged 65+. With long-term care on (a region with ``ltc.csv``, :mod:`popsim.ltc`)
+  an ALC stay has no drawn length: it lasts until that module ends it (an LTC place,
+  home support, death) and the ALC share of bed-days emerges. Without it: lognormal
+  mean 20 days (assumption: CADTH 2024 reports 25 ALC days per
   ALC stay among 65+ waiting for residential care, shorter waits for other ALC
   reasons), so ALC days are about 14% of acute bed-days (CIHI, Alternate level of care
   in Canada: about 1 in 7 acute beds, 13-15%);

@@ -253,3 +253,22 @@ def test_paired_interval_of_a_constant_effect_is_that_effect():
     comp = ltc_comparison(frame, "baseline")
     alc = comp[comp["measure"] == "alc_days"].iloc[0]
     assert alc["diff_mean"] == -5.0 and alc["ci90_low"] == -5.0 and alc["ci90_high"] == -5.0
+
+
+def test_ltc_parameters_are_calibratable(tmp_path):
+    """A calibration names them as section.parameter; a value out of range is refused."""
+    from popsim.run.spec import SpecError, load_spec
+    from popsim.twin.sim import with_parameters
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f'name = "t"\nregion = "{SYNTHETIC.as_posix()}"\ndays = 5\nreplicates = 1\n[ltc]\n',
+        encoding="utf-8",
+    )
+    spec = load_spec(path)
+    scenario = next(iter(spec.scenarios))
+    new = with_parameters(spec, {"ltc.p_alc_needs_ltc": 0.6, "ltc.rel_beds": 1.2})
+    params = new.params("ltc", scenario)
+    assert (params.p_alc_needs_ltc, params.rel_beds) == (0.6, 1.2)
+    with pytest.raises(SpecError, match="p_alc_needs_ltc"):
+        with_parameters(spec, {"ltc.p_alc_needs_ltc": 1.5})

@@ -23,6 +23,11 @@ Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
 5. counts ED-only visits per site, vectorised, at the nearest open site with an ED;
 6. asks the model to kill today's in-hospital deaths and writes ``model.facility_day``.
 
+The ALC hand-over (when a module takes ALC patients, :mod:`popsim.ltc`): before step 2
+the network ends the ALC stays that module asked to end (``model.take_alc_exits``: an
+LTC place, home, death); at the end of the day it reports the ALC stays that started
+and ended (``model.report_alc``). Nothing else of the network changes.
+
 Where each patient is (a bed of a unit, the ED boarding queue, held outside the ICU) is
 changed only by the transitions of :class:`popsim.care.placement.Placement` (admit,
 board, hold, move unit, transfer, release, start); this module decides which happens.
