@@ -272,3 +272,18 @@ def test_ltc_parameters_are_calibratable(tmp_path):
     assert (params.p_alc_needs_ltc, params.rel_beds) == (0.6, 1.2)
     with pytest.raises(SpecError, match="p_alc_needs_ltc"):
         with_parameters(spec, {"ltc.p_alc_needs_ltc": 1.5})
+
+
+def test_validation_rows(synthetic, small_region):
+    """At the region's own population: five labelled rows, the hand-over conserved;
+    none for a region without long-term care or away from its population."""
+    from popsim.ltc.checks import ltc_rows
+
+    rows = ltc_rows(synthetic, synthetic.total_population, seed=1)
+    assert len(rows) == 5
+    labels = ("calibration target", "calibration target", "validation", "calibration target")
+    for (check, *_), label in zip(rows, labels, strict=False):
+        assert f"({label}" in check or f"; {label}" in check, check
+    assert "verification" in rows[4][0] and rows[4][4] is True
+    assert ltc_rows(synthetic, 2 * synthetic.total_population, seed=1) == []
+    assert ltc_rows(small_region, small_region.total_population, seed=1) == []

@@ -55,7 +55,7 @@ def _read(run_dir: Path, table: str, columns: list[str]) -> pd.DataFrame | None:
         return None
     part = pds.HivePartitioning.discover(infer_dictionary=True)
     data = pds.dataset(folder, format="parquet", partitioning=part)
-    frame = data.to_table(columns=columns).to_pandas()
+    frame = data.to_table(columns=["scenario", *columns]).to_pandas()
     frame["scenario"] = frame["scenario"].astype(str)
     return frame
 

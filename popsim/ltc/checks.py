@@ -23,12 +23,16 @@ from popsim.core.schema import LTC_METRICS
 if TYPE_CHECKING:
     from popsim.region.types import Region
 
-#: Days left out at the start (the warm start settling).
+#: Days left out at the start (the warm start settling); a year is measured after them.
 BURN_IN_DAYS = 60
 
 
-def ltc_year(region: Region, population: int, seed: int, days: int = 365) -> dict[str, float]:
-    """The figures of one default year with long-term care (see the module docstring)."""
+def ltc_year(
+    region: Region, population: int, seed: int, days: int = BURN_IN_DAYS + 365, **ltc: float
+) -> dict[str, float]:
+    """The figures of one default year with long-term care (see the module docstring),
+    measured over the days after the burn-in (a whole year, winter included, by default);
+    ``ltc`` sets parameters of the module (calibration)."""
     from popsim.demand import DemandParams
     from popsim.ltc.params import LtcParams
     from popsim.model import RegionModel
@@ -38,7 +42,7 @@ def ltc_year(region: Region, population: int, seed: int, days: int = 365) -> dic
         start=date(2026, 1, 1),
         population=population,
         demand=DemandParams(),
-        ltc=LtcParams(),
+        ltc=LtcParams(**ltc),
         record_journeys=False,
     )
     model = RegionModel(region, cfg, seed=seed)

@@ -20,7 +20,7 @@ class LtcParams(BaseModel):
 
     Attributes:
         p_alc_needs_ltc: share of ALC patients who wait for an LTC place (0..1); the others
-            wait for home support. Default 0.8: most ALC patients wait for LTC (CIHI,
+            wait for home support. Default 0.75: most ALC patients wait for LTC (CIHI,
             Alternate level of care in Canada); the share is calibrated (see
             ``regions/README.md``: the ALC share of bed-days at Fraser's beds).
         home_first_per_year: rate at which an ALC patient waiting for LTC is sent home
@@ -78,7 +78,7 @@ class LtcParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    p_alc_needs_ltc: float = Field(0.8, ge=0.0, le=1.0)
+    p_alc_needs_ltc: float = Field(0.75, ge=0.0, le=1.0)
     home_first_per_year: float = Field(4.0, ge=0.0, le=365.0)
     home_setup_days: int = Field(3, ge=0, le=60)
     hospital_first: bool = True
