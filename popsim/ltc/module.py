@@ -35,7 +35,7 @@ Randomness: the stream ``"ltc"``.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -165,15 +165,17 @@ class LongTermCare(Module):
 
     def _candidates(self, model: ModelAPI, zone: int, k: int) -> np.ndarray:
         """``k`` living residents of ``zone`` drawn with weights by age band (the community
-        need rates), without replacement (fewer if the zone has fewer)."""
+        need rates), without replacement (fewer if the zone has fewer): the ``k`` largest
+        of ``u ** (1 / w)`` (Efraimidis and Spirakis), in one pass."""
         pop = model.pop
         rates = np.asarray(self.params.community_need_per_1000)
         ids = np.flatnonzero(pop.alive & (pop.zone == zone) & (rates[pop.band] > 0))
-        ids = ids[[r not in self.res_home and r not in self.wait for r in ids.tolist()]]
         if k <= 0 or len(ids) == 0:
             return np.zeros(0, dtype=np.int64)
-        w = rates[pop.band[ids]]
-        return self.rng.choice(ids, size=min(k, len(ids)), replace=False, p=w / w.sum())
+        keys = np.log(self.rng.random(len(ids))) / rates[pop.band[ids]]
+        k = min(k, len(ids))
+        top = np.argpartition(-keys, k - 1)[:k]
+        return ids[top[np.argsort(-keys[top])]]
 
     def _fill_start(self, model: ModelAPI) -> None:
         """Homes filled to ``occupancy_start`` and the community wait list seeded, with
@@ -453,14 +455,18 @@ class LongTermCare(Module):
                 self._join(r, z, day, COMMUNITY)
 
     def _alc_deaths(self, model: ModelAPI) -> None:
+        """Each ALC patient dies today with probability ``alc_death_per_year / 365.25``
+        (a binomial count of them, drawn uniformly; one asked to leave today is spared)."""
         h = self.params.alc_death_per_year / 365.25
-        if not self.alc or h <= 0:
+        n = len(self.alc)
+        if not n or h <= 0:
             return
-        ids = [r for r in self.alc if r not in self.exiting]
-        dies = (self.rng.random(len(ids)) < h).tolist()
-        for r, d in zip(ids, dies, strict=True):
-            if d:
-                self._exit(model, r, ALC_DEATH, -1)
+        k = int(self.rng.binomial(n, h))
+        if k:
+            ids = list(self.alc)
+            for i in np.unique(self.rng.integers(0, n, k)).tolist():
+                if ids[i] not in self.exiting:
+                    self._exit(model, ids[i], ALC_DEATH, -1)
 
     def _place(self, model: ModelAPI, day: int) -> None:
         """Free beds offered, home by home, to the first waiting resident within reach."""
@@ -512,19 +518,17 @@ class LongTermCare(Module):
                 self._exit(model, r, ALC_HOME_SUPPORT, z)
                 free[z] -= 1
         h = p.home_first_per_year / 365.25
-        if h <= 0:
+        n = len(self.alc)
+        k = int(self.rng.binomial(n, h)) if n and h > 0 else 0
+        if not k:
             return
-        ids = [
-            r
-            for r, (z, start, dest) in self.alc.items()
-            if dest == TO_LTC and start <= ready and free[z] > 0 and r not in self.exiting
-        ]
-        if not ids:
-            return
-        go = (self.rng.random(len(ids)) < h).tolist()
-        for r, g in zip(ids, go, strict=True):
-            z = self.alc[r][0]
-            if g and free[z] > 0 and r in self.wait and r not in self.res_home:
+        ids = list(self.alc)  # each ALC patient with probability h, drawn uniformly
+        for i in np.unique(self.rng.integers(0, n, k)).tolist():
+            r = ids[i]
+            z, start, dest = self.alc[r]
+            if dest != TO_LTC or start > ready or free[z] <= 0 or r in self.exiting:
+                continue
+            if r in self.wait and r not in self.res_home:
                 self._hs_take(r, z, p.home_support_episode_days, day)
                 self._exit(model, r, ALC_HOME_SUPPORT, z)
                 free[z] -= 1
@@ -540,16 +544,17 @@ class LongTermCare(Module):
             row[_C_wait_community] = home
             row[_C_home_support_slots] = self._hs_slots(z)
             row[_C_home_support_clients] = self.hs_used[z]
-        pending = self.pending
-        for r, (z, _, _) in self.alc.items():
-            row = t[z]
-            row[_C_alc_patients] += 1
-            if r in pending:
-                reason = pending[r][0]
-                if reason == ALC_TO_LTC:
-                    row[_C_alc_to_ltc] += 1
-                elif reason == ALC_HOME_SUPPORT:
-                    row[_C_alc_to_home_support] += 1
+        for z, n in Counter(info[0] for info in self.alc.values()).items():
+            t[z][_C_alc_patients] = n
+        alc = self.alc
+        for r, (reason, _) in self.pending.items():
+            info = alc.get(r)
+            if info is None:
+                continue
+            if reason == ALC_TO_LTC:
+                t[info[0]][_C_alc_to_ltc] += 1
+            elif reason == ALC_HOME_SUPPORT:
+                t[info[0]][_C_alc_to_home_support] += 1
         if self.ltc_day is not None and day < len(self.ltc_day):
             self.ltc_day[day] = t
         for row in t:
