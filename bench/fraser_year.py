@@ -1,6 +1,6 @@
 """Benchmark: the Fraser region scaled to 2,000,000 residents for 365 days, epidemic on.
 
-Everyday demand, demography and the care network run too. Prints the figures; the last
+Everyday demand, demography, long-term care and the care network run too. Prints the figures; the last
 line is one JSON object. Run: ``python bench/fraser_year.py [residents]``.
 """
 
@@ -17,6 +17,7 @@ from popsim.care.network import CareParams
 from popsim.demand import DemandParams
 from popsim.demography import DemographyParams
 from popsim.epidemic.module import EpidemicParams
+from popsim.ltc.params import LtcParams
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.load import load_region
 
@@ -34,6 +35,7 @@ def main() -> None:
         demand=DemandParams(),
         demography=DemographyParams(),
         care=CareParams(),
+        ltc=LtcParams(),  # long-term care (regions/fraser/ltc.csv): on in Fraser's default
     )
     t0 = time.perf_counter()
     model = RegionModel(region, config, seed=np.random.SeedSequence(2026))

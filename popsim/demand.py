@@ -26,7 +26,10 @@ rates by age where a planner has them. On the Fraser age structure they give:
 - ICU: about 5% of stays, 3.3 days on average (assumption, sized so that Fraser's ~80
   ICU beds run near the reported 90%);
 - ALC: about 5.7% of stays (CIHI: 5.8% in 2021-22, 6.2% in 2022-23), nearly all of
-  them aged 65+, lognormal mean 20 days (assumption: CADTH 2024 reports 25 ALC days per
+  them aged 65+. With long-term care on (a region with ``ltc.csv``, :mod:`popsim.ltc`)
+  an ALC stay has no drawn length: it lasts until that module ends it (an LTC place,
+  home support, death) and the ALC share of bed-days emerges. Without it: lognormal
+  mean 20 days (assumption: CADTH 2024 reports 25 ALC days per
   ALC stay among 65+ waiting for residential care, shorter waits for other ALC
   reasons), so ALC days are about 14% of acute bed-days (CIHI, Alternate level of care
   in Canada: about 1 in 7 acute beds, 13-15%);
@@ -72,7 +75,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from popsim.core.ages import N_AGE_BANDS
 from popsim.core.event_types import Electives
 from popsim.core.module import Module
-from popsim.core.requests import MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
+from popsim.core.requests import ALC_OPEN_DAYS, MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
 from popsim.demography import FERTILITY_BY_BAND
 
 if TYPE_CHECKING:
@@ -208,6 +211,11 @@ class Demand(Module):
         self.n_caught_up = 0  # of those, made later from the backlog
         self.backlog: list[NeedBatch] = []  # cancelled electives waiting, oldest first
         self.n_skipped = 0  # drawn residents already in hospital
+        # ALC stays last until a module ends them (long-term care on): no drawn length;
+        # the warm start keeps the ALC patients whose ALC began in the last
+        # ``alc_warm_days`` days (the module's figure of a typical wait)
+        self.alc_open = False
+        self.alc_warm_days = 0
         self.totals = dict.fromkeys(
             (
                 "admissions",
@@ -228,6 +236,9 @@ class Demand(Module):
             fertility = np.asarray(demography.params.fertility, dtype=np.float64)
             self.rates[0, :, T_MATERNITY] = fertility * self.params.rel_admissions / 365.25
         self.on_reindex(model)
+        if model.alc_taken():
+            self.alc_open = True
+            self.alc_warm_days = int(getattr(getattr(model, "ltc", None), "warm_alc_days", 0))
         if self.params.warm_start_days > 0:
             prevalent = self.prevalent_needs(model, self.params.warm_start_days)
             if len(prevalent):
@@ -248,6 +259,8 @@ class Demand(Module):
             icu = needs.icu_days.astype(np.int64)
             ward = needs.ward_days.astype(np.int64)
             alc = needs.alc_days.astype(np.int64)
+            if self.alc_open:  # an open ALC stay: in hospital if it began recently
+                alc = np.where(alc > 0, self.alc_warm_days, 0)
             keep = (icu + ward + alc > back) & ~np.isin(needs.resident, seen)
             if self.paused:  # drawn then dropped, as in step
                 keep &= ~needs.elective
@@ -256,6 +269,8 @@ class Demand(Module):
             icu, ward, alc = icu[keep], ward[keep], alc[keep]
             spent_ward = np.maximum(back - icu, 0)
             spent_alc = np.maximum(spent_ward - ward, 0)
+            if self.alc_open:
+                alc = np.where(alc > 0, ALC_OPEN_DAYS + spent_alc, 0)
             batches.append(
                 NeedBatch.build(
                     needs.resident[keep],
@@ -350,7 +365,8 @@ class Demand(Module):
         acute = needs.icu_days.astype(np.int64) + needs.ward_days
         t["admissions"] += len(needs)
         t["acute_days"] += int(acute.sum())
-        t["alc_days"] += int(needs.alc_days.sum())
+        if not self.alc_open:  # (open ALC stays have no planned length)
+            t["alc_days"] += int(needs.alc_days.sum())
         t["alc_stays"] += int((needs.alc_days > 0).sum())
         t["icu_stays"] += int((needs.icu_days > 0).sum())
         t["deaths"] += int(needs.dies.sum())
@@ -434,7 +450,12 @@ class Demand(Module):
         ward_days = np.where(die_in_icu, 0, ward_days)
         p_alc = np.minimum(1.0, P_ALC_BAND[band] * P_ALC_TYPE[types] * p.rel_alc)
         alc = (rng.random(n) < p_alc) & ~dies
-        alc_days = np.where(alc, to_days(lognormal(rng, ALC_MEAN_DAYS, ALC_SD_DAYS, n), 3, 365), 0)
+        if self.alc_open:  # the ALC stay lasts until long-term care or home support ends it
+            alc_days = np.where(alc, ALC_OPEN_DAYS, 0).astype(np.int16)
+        else:
+            alc_days = np.where(
+                alc, to_days(lognormal(rng, ALC_MEAN_DAYS, ALC_SD_DAYS, n), 3, 365), 0
+            )
         tertiary = rng.random(n) < P_TERTIARY[types]
         return NeedBatch.build(
             ids,

@@ -74,6 +74,7 @@ class RunResult:
     n_residents: int = 0
     zone_metrics: tuple[str, ...] = ZONE_METRICS
     staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing.module), if on
+    ltc_day: np.ndarray | None = None  # (days, n_zones, len(schema.LTC_METRICS)), if LTC is on
 
     def zone_counts(self, name: str) -> np.ndarray:
         """One ``zone_day`` count by name: a (day, zone, age band) array."""
@@ -195,6 +196,8 @@ class RegionModel(mesa.Model):
         self._needs: list[NeedBatch] = []
         self._ed_visits: list[np.ndarray] = []
         self._exposures: list[tuple[np.ndarray, float]] = []
+        self._alc_reports: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._alc_exits: list[tuple[np.ndarray, np.ndarray]] = []
         self._events: dict[int, list[Event]] = defaultdict(list)
         for event in config.events:
             self._events[event.day].append(event)
@@ -207,6 +210,7 @@ class RegionModel(mesa.Model):
         for module in self._care + self._residents:  # the care network exists first
             module.init(self)
             setattr(self, module.name, module.exposed())
+        self._alc_taker = any(m.takes_alc for m in self.modules)
         self.seconds["init_modules"] += time.perf_counter() - t0
 
     @classmethod
@@ -290,6 +294,50 @@ class RegionModel(mesa.Model):
         out = list(self._exposures)
         self._exposures.clear()
         return out
+
+    def alc_taken(self) -> bool:
+        """Whether a module takes the ALC patients (their ALC stay lasts until it ends it;
+        decided when the modules are initialised)."""
+        return any(m.takes_alc for m in self.modules)
+
+    def report_alc(self, started: np.ndarray, ended: np.ndarray, reasons: np.ndarray) -> None:
+        """The care network: today's ALC starts, and ALC ends with their reasons (kept only
+        when a module takes the ALC patients)."""
+        if self._alc_taker and (len(started) or len(ended)):
+            self._alc_reports.append(
+                (
+                    np.asarray(started, dtype=np.int64),
+                    np.asarray(ended, dtype=np.int64),
+                    np.asarray(reasons, dtype=np.int8),
+                )
+            )
+
+    def take_alc_reports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """ALC starts, ends and reasons reported since the last call, emptying the queue."""
+        reports = self._alc_reports
+        if not reports:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=np.int8)
+        out = tuple(np.concatenate([r[i] for r in reports]) for i in range(3))
+        reports.clear()
+        return out  # type: ignore[return-value]
+
+    def request_alc_exits(self, ids: np.ndarray, reasons: np.ndarray) -> None:
+        """ALC patients who leave hospital today, applied in the care phase."""
+        if len(ids):
+            self._alc_exits.append(
+                (np.asarray(ids, dtype=np.int64), np.asarray(reasons, dtype=np.int8))
+            )
+
+    def take_alc_exits(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ALC exits requested since the last call, emptying the queue."""
+        exits = self._alc_exits
+        if not exits:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
+        ids = np.concatenate([e[0] for e in exits])
+        reasons = np.concatenate([e[1] for e in exits])
+        exits.clear()
+        return ids, reasons
 
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Residents die today; returns those who were alive. Modules are told."""
@@ -385,7 +433,16 @@ class RegionModel(mesa.Model):
             n_residents=self.pop.n,
             zone_metrics=self.zone_metrics,
             staff_day=None if self.staffing is None else self.staffing.results(),
+            ltc_day=self._ltc_rows(days),
         )
+
+    def _ltc_rows(self, days: int) -> np.ndarray | None:
+        """``ltc_day`` of the days run so far, from the module that writes it (None: off)."""
+        for module in self.modules:
+            rows = getattr(module, "ltc_day", None)
+            if isinstance(rows, np.ndarray):
+                return rows[:days]
+        return None
 
     def facility_frame(self) -> pd.DataFrame:
         """``facility_day`` of the days run so far, labelled (see :class:`RunResult`)."""

@@ -12,9 +12,11 @@ from popsim.core.registry import REGISTRY
 from popsim.demand import Demand
 from popsim.demography import Demography
 from popsim.epidemic.module import Epidemic
+from popsim.ltc.module import LongTermCare
 from popsim.staffing.module import Staffing
 
 REGISTRY.register(Epidemic)
+REGISTRY.register(LongTermCare)  # before demand: it takes the ALC patients (demand asks)
 REGISTRY.register(Demand)
 REGISTRY.register(Demography)
 REGISTRY.register(Staffing)  # last resident module: it reads the day's census before care

@@ -22,6 +22,10 @@ Checks:
   the profile's table, ICU share of hospitalised (Canada);
 - **everyday demand**: admissions and ED visits per 1,000 (CIHI, Ontario), acute length
   of stay (CIHI), ALC share of stays and of bed-days (CIHI);
+- **long-term care** (Fraser at its own population, :mod:`popsim.ltc.checks`): the ALC
+  share of bed-days emergent from LTC capacity (CIHI), LTC occupancy, median wait for a
+  place and length of stay (Office of the Seniors Advocate BC), and every ALC stay
+  ending by an LTC place, home or death;
 - **beds** (Fraser at its own population, 90-110%: beds are never scaled):
   region-wide ward occupancy (BC's 103%) and ED boarders a day (Fraser's 222) in a
   default year, and the uncapped bed demand against occupancy plus boarders; per site,
@@ -50,6 +54,7 @@ from popsim.care.params import CareParams
 from popsim.demand import DemandParams
 from popsim.demography import DemographyParams
 from popsim.epidemic.params import EpidemicParams
+from popsim.ltc.checks import ltc_rows
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.load import Region, load_region
 from popsim.site_checks import read_targets, site_rows
@@ -380,7 +385,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             _within(alc_stays, 0.045, 0.075),
         ),
         Check(
-            "ALC share of acute bed-days",
+            "ALC share of acute bed-days, drawn ALC stays (a region without long-term care)",
             "0.12-0.16",
             "CIHI, Alternate level of care in Canada: about 1 in 7 acute beds",
             f"{alc_days:.3f}",
@@ -553,6 +558,7 @@ def run_checks(
     checks: list[Check] = []
     checks += epidemic_checks(reg, n, seed)
     checks += demand_checks(reg, n, seed)
+    checks += [Check(*row) for row in ltc_rows(reg, n, seed)]
     checks += demography_checks(reg, n, seed)
     return checks
 

@@ -218,7 +218,7 @@ def test_the_registry_refuses_clashes():
         with pytest.raises(RegistryError):
             REGISTRY.register(cls)
         assert cls not in REGISTRY.modules()
-    assert REGISTRY.names() == ("epidemic", "demand", "demography", "staffing", "care")
+    assert REGISTRY.names() == ("epidemic", "ltc", "demand", "demography", "staffing", "care")
 
 
 def test_a_spec_crosses_to_another_process_as_data():

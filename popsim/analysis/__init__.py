@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from popsim.analysis import capacity, checks, compare, epidemic, staffing
+from popsim.analysis import ltc as ltc_tables
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
 from popsim.analysis.export import write_csv
 from popsim.analysis.windows import Options, Plan, resolve
@@ -53,10 +54,12 @@ TABLE_NAMES: tuple[str, ...] = (
     "staff_site",
     "staff_comparison",
     "staff_daily",
+    "ltc_replicate",
+    "ltc_comparison",
 )
 META = "meta.json"
 #: Bumped when the tables change shape, so older analysis folders are recomputed.
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 
 
 def analyze(
@@ -144,6 +147,7 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
         measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
         t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, plan.baseline)
     t.update(staffing.tables(ds.run_dir, plan.baseline))  # (none without staff_day)
+    t.update(ltc_tables.tables(ds.run_dir, plan.windows, plan.baseline))  # (or none)
     return t
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from popsim.analysis import Options, RunAnalysis, checks, load, plots, staffing, summary
+from popsim.analysis import ltc as ltc_section
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.core import __version__
@@ -404,6 +405,7 @@ def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
         "<h2>Epidemic</h2>",
         _epidemic_tables(a, zone_names),
         staffing.section(a, names, _table, _img, _slug),
+        ltc_section.section(a, _table),
         fit_section(a.run_dir),
     ]
     doc = (

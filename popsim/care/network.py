@@ -23,6 +23,11 @@ Each day (phase 5 of :meth:`popsim.model.RegionModel.step`) the network:
 5. counts ED-only visits per site, vectorised, at the nearest open site with an ED;
 6. asks the model to kill today's in-hospital deaths and writes ``model.facility_day``.
 
+The ALC hand-over (when a module takes ALC patients, :mod:`popsim.ltc`): before step 2
+the network ends the ALC stays that module asked to end (``model.take_alc_exits``: an
+LTC place, home, death); at the end of the day it reports the ALC stays that started
+and ended (``model.report_alc``). Nothing else of the network changes.
+
 Where each patient is (a bed of a unit, the ED boarding queue, held outside the ICU) is
 changed only by the transitions of :class:`popsim.care.placement.Placement` (admit,
 board, hold, move unit, transfer, release, start); this module decides which happens.
@@ -48,7 +53,14 @@ from popsim.care.placement import Placement
 from popsim.care.routing import Router
 from popsim.care.seeding import Templates, seed_census
 from popsim.core.event_types import ChangeBeds, CloseFacility, OpenFacility
-from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, MATERNITY, NeedBatch
+from popsim.core.requests import (
+    ALC_DEATH,
+    ALC_DIED,
+    EPI_CRITICAL,
+    EPI_SEVERE,
+    MATERNITY,
+    NeedBatch,
+)
 from popsim.core.schema import FACILITY_METRICS
 
 if TYPE_CHECKING:
@@ -217,6 +229,9 @@ class CareNetwork:
             self.router.refresh()
         self._no_transfer = set()
         self._limit_icus(day)  # beds cut today, or fewer staffed
+        taken = self.model.alc_taken()
+        if taken:
+            self._end_alc(day)
         self._advance(day)
         self.place.fill_beds(self.facilities, day)
         if len(needs):
@@ -227,6 +242,7 @@ class CareNetwork:
         if deaths:
             self.model.kill(np.asarray(deaths, dtype=np.int64))
             deaths.clear()
+        self._report_alc(taken)
         self._write(day)
 
     def apply(self, event: Event) -> None:
@@ -304,6 +320,37 @@ class CareNetwork:
                 calendar[p.day_next].append(p)
                 step(p, unit, day)
         self._release_left()
+
+    # ------------------------------------------------- the ALC hand-over (popsim.ltc)
+    def _end_alc(self, day: int) -> None:
+        """The ALC stays another module ends today (placed in long-term care, home, dead):
+        each patient still in its ALC stay (in an ALC bed, or waiting in the ED for one)
+        leaves; a request for a patient no longer in ALC (a new need moved it) is dropped,
+        and the module learns it from the ends reported (:meth:`_report_alc`)."""
+        ids, reasons = self.model.take_alc_exits()
+        if not len(ids):
+            return
+        patients, release, in_alc = self.patients, self.place.release, self.place.in_alc
+        for r, reason in zip(ids.tolist(), reasons.tolist(), strict=True):
+            p = patients.get(r)
+            if p is None or r not in in_alc or p.planned_unit != ALC:
+                continue
+            dead = reason in (ALC_DEATH, ALC_DIED)
+            release(p, day, died=dead, killed=reason == ALC_DEATH, reason=reason)
+        self._release_left()
+
+    def _report_alc(self, taken: bool) -> None:
+        """Today's ALC starts and ends, to the model (for the module taking ALC patients)."""
+        place = self.place
+        if taken and (place.alc_started or place.alc_ended):
+            ended = place.alc_ended
+            self.model.report_alc(
+                np.asarray(place.alc_started, dtype=np.int64),
+                np.asarray([r for r, _ in ended], dtype=np.int64),
+                np.asarray([why for _, why in ended], dtype=np.int8),
+            )
+        place.alc_started.clear()
+        place.alc_ended.clear()
 
     def _step(self, p: Patient, unit: int, day: int) -> None:
         """Move a placed patient to ``unit`` (ward or ALC) at its site (its next phase, or

@@ -48,6 +48,7 @@ from popsim.care.patient import (
     TO_ALC,
     TRANSFER,
 )
+from popsim.core.requests import ALC_DEATH, ALC_DIED, ALC_OTHER
 
 if TYPE_CHECKING:
     from popsim.care.facility import Facility
@@ -87,6 +88,12 @@ class Placement:
         self.p_die_held = float(p_die_held)
         self.left: list[int] = []
         self.deaths: list[int] = []
+        # the ALC hand-over (popsim.ltc): residents whose ALC stay started, and whose ALC
+        # stay ended with its reason (popsim.core.requests ALC_*), since the network last
+        # reported them; ``in_alc``: residents in an ALC stay (from its first ALC bed on)
+        self.alc_started: list[int] = []
+        self.alc_ended: list[tuple[int, int]] = []
+        self.in_alc: set[int] = set()
         self._ticket = 0  # numbers queue entries: a patient's live entry is its latest
 
     # ------------------------------------------------------------ the state
@@ -102,7 +109,10 @@ class Placement:
             site.n[unit] += 1
             if p.epidemic:
                 site.n_epidemic += 1
-            if unit in (ED, HELD):
+            if unit == ALC and p.resident not in self.in_alc:
+                self.in_alc.add(p.resident)
+                self.alc_started.append(p.resident)
+            elif unit in (ED, HELD):
                 self._ticket += 1
                 p.ticket = self._ticket
                 (site.boarding if unit == ED else site.held).append((self._ticket, p))
@@ -186,10 +196,18 @@ class Placement:
             if unit != before and unit in (WARD, ICU, ALC):
                 self.row((p.resident, day, ADMIT, dest.index, unit))
 
-    def release(self, p: Patient, day: int, died: bool, killed: bool) -> None:
+    def release(
+        self, p: Patient, day: int, died: bool, killed: bool, reason: int = ALC_OTHER
+    ) -> None:
         """Out of the network: discharged, or dead (``killed``: the model must still kill
-        the resident; otherwise another module already did)."""
+        the resident; otherwise another module already did). An ALC stay that ends here is
+        reported with ``reason`` (a death as ``ALC_DEATH`` or ``ALC_DIED``)."""
         site, unit, r = p.site, p.unit, p.resident
+        if r in self.in_alc:
+            self.in_alc.discard(r)
+            if died:
+                reason = ALC_DEATH if killed else ALC_DIED
+            self.alc_ended.append((r, reason))
         self._put(p, None, unit)
         p.active = False
         totals = self.totals
@@ -214,6 +232,9 @@ class Placement:
     def leave(self, p: Patient) -> None:
         """Out of the network without a discharge or a death: no count, no journey row
         (the census is being replaced by an observed one)."""
+        if p.resident in self.in_alc:
+            self.in_alc.discard(p.resident)
+            self.alc_ended.append((p.resident, ALC_OTHER))
         self._put(p, None, p.unit)
         p.active = False
         del self.patients[p.resident]

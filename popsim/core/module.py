@@ -90,6 +90,25 @@ class ModelAPI(Protocol):
     def kill(self, ids: np.ndarray) -> np.ndarray:
         """Residents die today; returns those who were alive. Every module is told."""
 
+    def report_alc(self, started: np.ndarray, ended: np.ndarray, reasons: np.ndarray) -> None:
+        """The care network: residents whose ALC stay started today, and those whose ALC
+        stay ended today with the reason (:data:`popsim.core.requests.ALC_END_NAMES`)."""
+
+    def take_alc_reports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ALC starts and ends reported since the last call (the module taking ALC
+        patients), emptying the queue."""
+
+    def request_alc_exits(self, ids: np.ndarray, reasons: np.ndarray) -> None:
+        """ALC patients who leave hospital today (placed, home, dead), applied by the care
+        network in the care phase."""
+
+    def take_alc_exits(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ALC exits requested since the last call, emptying the queue (the care phase)."""
+
+    def alc_taken(self) -> bool:
+        """Whether a module takes the ALC patients (their ALC stay then lasts until it ends
+        it); otherwise an ALC stay is the need's drawn length."""
+
     def reindexed(self) -> None:
         """Ages, zones or rows changed (ageing, births): every module rebuilds its counts."""
 
@@ -138,6 +157,9 @@ class Module:
         events: the event types it owns (see :mod:`popsim.core.events`).
         zone_columns: ``zone_day`` columns it adds (int32 per day, zone and age band).
         facility_columns: ``facility_day`` columns it writes (the care module only).
+        takes_alc: (instance) the module takes the ALC patients: it hears of every ALC
+            stay's start and end (:meth:`ModelAPI.take_alc_reports`) and ends it
+            (:meth:`ModelAPI.request_alc_exits`).
     """
 
     name: ClassVar[str] = "module"
@@ -149,6 +171,8 @@ class Module:
     events: ClassVar[tuple[type[Event], ...]] = ()
     zone_columns: ClassVar[tuple[str, ...]] = ()
     facility_columns: ClassVar[tuple[str, ...]] = ()
+    #: takes the ALC patients after :meth:`init` (their ALC stay lasts until it ends it)
+    takes_alc: bool = False
 
     def __init__(self, params: Any = None) -> None:
         self.params = params

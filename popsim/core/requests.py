@@ -99,3 +99,15 @@ class NeedBatch:
             return cls.empty()
         names = cls.__dataclass_fields__
         return cls(**{k: np.concatenate([getattr(b, k) for b in batches]) for k in names})
+
+
+#: How an alternate-level-of-care (ALC) stay ends (codes of the ALC hand-over between the
+#: care network and whoever takes ALC patients, :mod:`popsim.ltc`): placed in long-term
+#: care, home with home support, home without it, death (the model kills the resident),
+#: died already (another module killed it), or another end of the stay (a path that ends
+#: by itself, a census replaced).
+ALC_TO_LTC, ALC_HOME_SUPPORT, ALC_HOME, ALC_DEATH, ALC_DIED, ALC_OTHER = range(6)
+ALC_END_NAMES: tuple[str, ...] = ("ltc", "home_support", "home", "death", "died", "other")
+#: ALC days of a stay whose ALC phase lasts until someone ends it (an ALC wait, not a
+#: drawn length): longer than any run, within int16.
+ALC_OPEN_DAYS = 20000

@@ -12,6 +12,7 @@ the files; every hive-aware reader adds it back)::
     zone_day/scenario=<name>/part-<replicate:04d>.parquet
     journeys/scenario=<name>/part-<replicate:04d>.parquet
     staff_day/scenario=<name>/part-<replicate:04d>.parquet   (with staffing on)
+    ltc_day/scenario=<name>/part-<replicate:04d>.parquet     (with long-term care on)
     manifest/scenario=<name>/replicate-<replicate:04d>.json
     run.json                                                  (the run's record)
     analysis/                                                 (``popsim analyze``)
@@ -25,10 +26,12 @@ from pathlib import Path
 #: Table names: one row per replicate, day and site; per replicate, day, zone and age
 #: band; per patient event; per replicate, day, site, unit and shift (staffing).
 FACILITY_DAY, ZONE_DAY, JOURNEYS, STAFF_DAY = "facility_day", "zone_day", "journeys", "staff_day"
+#: Per replicate, day and zone: long-term care, its wait lists and the ALC patients.
+LTC_DAY = "ltc_day"
 #: The tables of a run, in writing order.
 TABLES: tuple[str, ...] = (FACILITY_DAY, ZONE_DAY, JOURNEYS)
 #: Tables a replicate writes only when the module behind them is on.
-OPTIONAL_TABLES: tuple[str, ...] = (STAFF_DAY,)
+OPTIONAL_TABLES: tuple[str, ...] = (STAFF_DAY, LTC_DAY)
 #: Every table folder a run may hold.
 ALL_TABLES: tuple[str, ...] = (*TABLES, *OPTIONAL_TABLES)
 #: The partition key of every table (a folder level, not a column in the files).
@@ -86,6 +89,37 @@ ZONE_METRICS: tuple[str, ...] = (
     "new_infections",
     "new_admissions",
     "deaths",
+)
+#: Key columns of ``ltc_day`` (one row per replicate, day and zone of residence).
+LTC_KEYS: tuple[str, ...] = ("replicate", "day", "date", "zone")
+#: Counts of ``ltc_day`` (int32), by zone: the zone's long-term care (LTC) homes at the
+#: end of the day (``ltc_beds`` open beds, ``ltc_residents``), the wait list for a place
+#: (``wait_hospital``: ALC patients in hospital waiting for LTC; ``wait_community``:
+#: residents waiting at home), the day's LTC admissions from each (``admit_hospital``,
+#: ``admit_community``), LTC exits (``ltc_deaths``, ``ltc_discharges``), the ALC patients
+#: of the zone in hospital at the end of the day (``alc_patients``, waiting for LTC or
+#: for home support) and how their ALC stays ended that day (``alc_to_ltc``,
+#: ``alc_to_home_support``, ``alc_deaths``), the days waited by those admitted to LTC
+#: that day (``wait_days_hospital``, ``wait_days_community``: sums, so a mean wait is
+#: the sum over the admissions), and home support (``home_support_slots``: client places
+#: the zone's client-hours fund; ``home_support_clients``: taken by the model's clients).
+LTC_METRICS: tuple[str, ...] = (
+    "ltc_beds",
+    "ltc_residents",
+    "wait_hospital",
+    "wait_community",
+    "admit_hospital",
+    "admit_community",
+    "ltc_deaths",
+    "ltc_discharges",
+    "alc_patients",
+    "alc_to_ltc",
+    "alc_to_home_support",
+    "alc_deaths",
+    "wait_days_hospital",
+    "wait_days_community",
+    "home_support_slots",
+    "home_support_clients",
 )
 #: Columns of ``journeys`` (one row per patient event).
 JOURNEY_COLUMNS: tuple[str, ...] = ("replicate", "resident_id", "day", "event", "facility", "unit")

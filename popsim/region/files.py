@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from popsim.core.ages import AGE_BANDS, N_AGE_BANDS, SEXES
+from popsim.ltc.files import read_ltc
 from popsim.region.parse import (
     INT16_MAX,
     INT32_MAX,
@@ -433,6 +434,8 @@ def read_region(folder: Path, problems: Problems) -> Region | None:
     age = _read_age(folder, zones, known, problems)
     facilities = _read_facilities(folder, zones, known, problems)
     staffing = read_staffing(folder, facilities, problems)
+    zone_ids = [str(z) for z in zones["zone_id"]] if zones is not None else None
+    ltc, home_support = read_ltc(folder, zone_ids, problems)
     if problems.items or meta is None or zones is None or age is None or facilities is None:
         return None
     travel = TravelParams(**meta.travel.model_dump())
@@ -450,4 +453,6 @@ def read_region(folder: Path, problems: Problems) -> Region | None:
         base_year=meta.base_year,
         description=meta.description,
         staffing=staffing,
+        ltc=ltc,
+        home_support=home_support,
     )

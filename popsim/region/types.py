@@ -63,6 +63,10 @@ class Region:
         path: folder it was loaded from, if any.
         staffing: the optional ``staffing.csv`` (:mod:`popsim.staffing.files`), None when
             the region has none (the model then runs without staffing limits).
+        ltc: the optional ``ltc.csv`` (:mod:`popsim.ltc.files`): long-term care homes and
+            their beds; None when the region has none (ALC stays are then drawn lengths).
+        home_support: the optional ``home_support.csv``: home-support client-hours a
+            week by zone (None: no home support).
     """
 
     name: str
@@ -76,6 +80,8 @@ class Region:
     base_year: int = 2021
     description: str = ""
     staffing: pd.DataFrame | None = None
+    ltc: pd.DataFrame | None = None
+    home_support: pd.DataFrame | None = None
 
     @property
     def n_zones(self) -> int:

@@ -31,6 +31,8 @@ from popsim.core.ages import AGE_BANDS
 from popsim.core.schema import (
     FACILITY_DAY,
     JOURNEYS,
+    LTC_DAY,
+    LTC_METRICS,
     MANIFEST_DIR,
     MANIFEST_GLOB,
     OPTIONAL_TABLES,
@@ -159,8 +161,27 @@ def staff_table(result: RunResult, replicate: int) -> pa.Table:
     return pa.table(columns)
 
 
+def ltc_table(result: RunResult, replicate: int) -> pa.Table:
+    """One row per day and zone: long-term care, its wait list and the ALC patients."""
+    rows = np.asarray(result.ltc_day)
+    days, n_zones, _ = rows.shape
+    day = np.repeat(np.arange(days, dtype=np.int16), n_zones)
+    zone = np.tile(np.arange(n_zones, dtype=np.int16), days)
+    columns: dict[str, pa.Array] = {
+        "replicate": pa.array(np.full(days * n_zones, replicate, dtype=np.int16)),
+        "day": pa.array(day),
+        "date": _dates(result.start, day),
+        "zone": _dict_array(zone, result.zone_ids, pa.int16()),
+    }
+    flat = rows.reshape(days * n_zones, len(LTC_METRICS))
+    for i, name in enumerate(LTC_METRICS):
+        columns[name] = pa.array(flat[:, i].astype(np.int32, copy=False))
+    return pa.table(columns)
+
+
 def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
-    """The output tables of one replicate (``staff_day`` only with staffing on)."""
+    """The output tables of one replicate (``staff_day`` only with staffing on, ``ltc_day``
+    only with long-term care on)."""
     out = {
         FACILITY_DAY: facility_table(result, replicate),
         ZONE_DAY: zone_table(result, replicate),
@@ -168,6 +189,8 @@ def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
     }
     if result.staff_day is not None:
         out[STAFF_DAY] = staff_table(result, replicate)
+    if result.ltc_day is not None:
+        out[LTC_DAY] = ltc_table(result, replicate)
     return out
 
 
