@@ -204,7 +204,7 @@ def test_run_summary_days_over_equal_the_tables(tmp_path: Path, capsys) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(RUN_SPEC, encoding="utf-8")
     out = tmp_path / "out"
-    argv = ["run", str(spec), "--workers", "1", "--population", "6000", "--out", str(out)]
+    argv = ["run", str(spec), "--workers", "1", "--population", "12000", "--out", str(out)]
     assert main([*argv, "--quiet"]) == 0
     text = capsys.readouterr().out
     rep = load(out).site_replicate

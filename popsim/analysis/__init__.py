@@ -147,7 +147,7 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
         measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
         t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, plan.baseline)
     t.update(staffing.tables(ds.run_dir, plan.baseline))  # (none without staff_day)
-    t.update(ltc_tables.tables(ds.run_dir, plan.windows, plan.baseline))  # (or none)
+    t.update(ltc_tables.tables(ds, plan.windows, plan.baseline))  # (or none)
     return t
 
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from popsim.core.schema import (
+    ALL_TABLES,
     FACILITY_DAY,
     JOURNEYS,
     MANIFEST_DIR,
@@ -31,7 +32,6 @@ from popsim.core.schema import (
     PART_FILE,
     PART_GLOB,
     PARTITION_GLOB,
-    TABLES,
     ZONE_DAY,
     partition_dir,
     partition_scenario,
@@ -108,7 +108,7 @@ class RunDataset:
         con.execute(f"SET memory_limit='{memory_limit}'")
         con.execute(f"SET threads={int(threads)}")
         con.execute("SET enable_progress_bar=false")
-        for table in TABLES:
+        for table in ALL_TABLES:
             paths = self.paths(table)
             if paths:
                 con.execute(
@@ -240,7 +240,7 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
     if not root.is_dir():
         raise RunDirError(f"{root}: not a directory")
     _check_not_running(root)
-    files = {t: _scan_table(root / t) for t in TABLES}
+    files = {t: _scan_table(root / t) for t in ALL_TABLES}
     manifest = _scan_manifest(root / MANIFEST_DIR)
     if not files[FACILITY_DAY]:
         raise RunDirError(
@@ -285,7 +285,7 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
                 "ignored replicate(s) without a complete manifest (unfinished or failed): "
                 + "; ".join(f"{s} {_fmt(rs)}" for s, rs in unfinished.items())
             )
-        for t in TABLES:
+        for t in ALL_TABLES:
             files[t] = {
                 s: {r: p for r, p in parts.items() if r in complete.get(s, set())}
                 for s, parts in files[t].items()

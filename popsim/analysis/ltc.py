@@ -15,17 +15,17 @@ Tables (written by :func:`popsim.analysis.analyze` beside the others):
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from popsim.analysis.compare import paired_differences
-from popsim.core.schema import FACILITY_DAY, LTC_DAY, PART_GLOB, PARTITION_GLOB
+from popsim.core.schema import FACILITY_DAY, LTC_DAY
 
 if TYPE_CHECKING:
     from popsim.analysis.capacity import Window
+    from popsim.analysis.dataset import RunDataset
 
 #: Per-replicate measures of ``ltc_replicate`` (patients first).
 MEASURES: tuple[str, ...] = (
@@ -47,14 +47,18 @@ _T95 = (
 )  # fmt: skip
 
 
-def _read(run_dir: Path, table: str, columns: list[str]) -> pd.DataFrame | None:
+def _read(ds: RunDataset, table: str, columns: list[str]) -> pd.DataFrame | None:
+    """The columns of ``table`` from the parts the dataset checked (complete replicates of
+    the kept scenarios only: never a stray or damaged file)."""
     import pyarrow.dataset as pds
 
-    folder = run_dir / table
-    if not folder.is_dir() or not any(folder.glob(f"{PARTITION_GLOB}/{PART_GLOB}")):
+    paths = ds.paths(table)
+    if not paths:
         return None
     part = pds.HivePartitioning.discover(infer_dictionary=True)
-    data = pds.dataset(folder, format="parquet", partitioning=part)
+    data = pds.dataset(
+        paths, format="parquet", partitioning=part, partition_base_dir=str(ds.run_dir / table)
+    )
     frame = data.to_table(columns=["scenario", *columns]).to_pandas()
     frame["scenario"] = frame["scenario"].astype(str)
     return frame
@@ -129,11 +133,10 @@ def ltc_comparison(rep: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return out.assign(ci90_low=lows, ci90_high=highs)
 
 
-def tables(run_dir: str | Path, windows: list[Window], baseline: str) -> dict[str, pd.DataFrame]:
-    """The long-term care tables of a run folder ({} when it has no ``ltc_day``)."""
-    root = Path(run_dir)
+def tables(ds: RunDataset, windows: list[Window], baseline: str) -> dict[str, pd.DataFrame]:
+    """The long-term care tables of a run ({} when it has no ``ltc_day``)."""
     ltc = _read(
-        root,
+        ds,
         LTC_DAY,
         [
             "replicate",
@@ -150,7 +153,7 @@ def tables(run_dir: str | Path, windows: list[Window], baseline: str) -> dict[st
             "wait_days_community",
         ],
     )
-    fd = _read(root, FACILITY_DAY, ["replicate", "day", "date", "alc_census", "ed_boarding"])
+    fd = _read(ds, FACILITY_DAY, ["replicate", "day", "date", "alc_census", "ed_boarding"])
     if ltc is None or fd is None:
         return {}
     rep = ltc_replicate(ltc, fd, windows)
