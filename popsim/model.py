@@ -301,10 +301,18 @@ class RegionModel(mesa.Model):
         return dead
 
     def reindexed(self) -> None:
-        """Called by demography after ageing or births changed cells."""
+        """Called by demography after ageing (or migration) changed cells."""
         self.pop.reindex()
         for module in self.modules:
             module.on_reindex(self)
+
+    def joined(self) -> None:
+        """Called by demography after rows were appended (births) and no cell changed
+        otherwise: the indexes take the new rows, and every module is told which."""
+        ids = self.pop.index_appended()
+        if len(ids):
+            for module in self.modules:
+                module.on_join(self, ids)
 
     # -------------------------------------------------------------------- day
     def step(self) -> None:
