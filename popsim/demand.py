@@ -308,11 +308,30 @@ class Demand(Module):
     def on_reindex(self, model: RegionModel) -> None:
         pop = model.pop
         alive = pop.alive
-        female = np.bincount(
+        self.n_female = np.bincount(
             pop.cell[alive & (pop.sex == 0)], minlength=pop.n_zones * N_AGE_BANDS
         ).reshape(pop.n_zones, N_AGE_BANDS)
-        total = np.maximum(pop.alive_counts, 1)
-        self.female_share = share = female / total
+        self._shares(model)
+
+    def on_join(self, model: RegionModel, ids: np.ndarray) -> None:
+        """Newborns joined: the girls added to the living women and girls by cell (kept
+        up to date through deaths), the shares as :meth:`on_reindex` would have them."""
+        self._count_women(model, ids, 1)
+        self._shares(model)
+
+    def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:
+        # (the shares stay those of the last re-index or births, as before)
+        self._count_women(model, ids, -1)
+
+    def _count_women(self, model: RegionModel, ids: np.ndarray, sign: int) -> None:
+        pop = model.pop
+        ids = ids[pop.sex[ids] == 0]
+        if len(ids):
+            np.add.at(self.n_female, (pop.zone[ids], pop.band[ids]), sign)
+
+    def _shares(self, model: RegionModel) -> None:
+        total = np.maximum(model.pop.alive_counts, 1)
+        self.female_share = share = self.n_female / total
         # ED-only visits per resident a day by cell (before the day's factor)
         self.ed_cell_rates = share * self.ed_rates[0] + (1 - share) * self.ed_rates[1]
 

@@ -28,10 +28,9 @@ Assumptions (stated, replaceable by official tables through the parameters):
   birth with probability ``fertility / 365`` (counter-based: a stream keyed by the day,
   drawn on the cell index, like the deaths), counted that day (``n_births``). The
   newborns join the population (the mother's household and zone of the birth day) on
-  the first day of the next month, in one batch with one re-index (adding rows copies
-  every column and a re-index sorts every row: about 4 ms and 0.1 s at 2.0 million
-  residents, so monthly, not daily): for up to a month a newborn is not yet among the
-  residents (not counted alive, not drawn to die or to need care). A newborn is 0
+  the first day of the next month, in one batch added to the indexes (adding rows copies
+  every column and each index once, monthly, not daily): for up to a month a newborn is
+  not yet among the residents (not counted alive, not drawn to die or to need care). A newborn is 0
   until the first anniversary after its first birthday.
 - **Growth**: net migration each year brings the living population to
   ``(1 + growth_rate)`` times the last year's (BC Stats projects Fraser Health to grow
@@ -41,8 +40,8 @@ Assumptions (stated, replaceable by official tables through the parameters):
   random residents (out-migration, not counted as deaths).
 
 Ageing and migration happen together on each anniversary of the start day, followed
-by one ``model.reindexed()``; otherwise indexes are rebuilt on the first of a month when
-newborns joined, never daily.
+by one ``model.reindexed()``; otherwise the month's newborns join the indexes on the first
+of a month (``model.joined()``), never daily.
 """
 
 from __future__ import annotations
@@ -240,7 +239,7 @@ class Demography(Module):
             self.new_year(model)
         elif self.n_waiting and model.date.day == 1:
             self._add_newborns(model)  # the last month's newborns join the population
-            model.reindexed()
+            model.joined()
         p_death, accept = self.p_death_cell, self.accept
         if self.season is not None and 0 <= model.day - self.season[0] < DAYS_PER_YEAR:
             _, p_death, accept = self.season  # a seasonal pathogen's year: its deaths out

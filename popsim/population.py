@@ -8,8 +8,8 @@ are contiguous. Two indexes make per-day work touch only the rows it needs:
 - the *household* index lists the members of each household
   (:meth:`Population.household_members`).
 
-Both are rebuilt by :meth:`Population.reindex` after ageing or births (demography), never
-in the daily step. Modules declare extra columns with :class:`Column`.
+Both are rebuilt by :meth:`Population.reindex` after ageing (demography), never in the
+daily step; births only add their rows to them (:meth:`Population.index_appended`). Modules declare extra columns with :class:`Column`.
 """
 
 from __future__ import annotations
@@ -279,6 +279,45 @@ class Population:
             self.n_zones, N_AGE_BANDS
         )
 
+    def index_appended(self) -> np.ndarray:
+        """Add the rows appended since the last index (births) to the cell and household
+        indexes: the indexes :meth:`reindex` would build, at the cost of the new rows and
+        one copy of each index, no sort of every row. A new row's id is above every
+        indexed one, so it goes at the end of its cell and of its household, where the
+        stable sorts of :meth:`reindex` put it. Only for rows added since and nothing else
+        changed (ageing or moves change cells: :meth:`reindex`). The living counts per
+        cell are kept up to date by :meth:`append` and deaths already. Returns the ids of
+        the rows added to the indexes."""
+        first = len(self.cell_order)
+        ids = np.arange(first, self.n, dtype=np.int64)
+        if len(ids) == 0:
+            return ids
+        cell = self.zone[ids].astype(np.int32) * N_AGE_BANDS + self.band[ids]
+        order = cell.argsort(kind="stable")  # by cell, then id
+        # (np.insert puts values for the same position in the order given)
+        at = self.cell_start[cell[order] + 1]
+        self.cell_order = np.insert(self.cell_order, at, ids[order].astype(np.int32))
+        self.cell_size = self.cell_size + np.bincount(cell, minlength=len(self.cell_size))
+        self.cell_start = np.concatenate([[0], np.cumsum(self.cell_size)]).astype(np.int64)
+        hh = self.household[ids]
+        n_hh_old = len(self.hh_start) - 1
+        in_rows = self.hh_in_row_order and bool(np.all(hh[1:] >= hh[:-1]))
+        if in_rows and first > 0:
+            in_rows = bool(hh[0] >= self.household[first - 1])
+        if in_rows:
+            self.hh_order = np.arange(self.n, dtype=np.int32)
+        else:
+            order = hh.argsort(kind="stable")  # by household, then id
+            at = self.hh_start[np.minimum(hh[order].astype(np.int64) + 1, n_hh_old)]
+            self.hh_order = np.insert(self.hh_order, at, ids[order].astype(np.int32))
+        self.hh_in_row_order = in_rows
+        n_hh = max(n_hh_old, int(hh.max()) + 1)
+        hh_size = np.zeros(n_hh, dtype=np.int64)
+        hh_size[:n_hh_old] = np.diff(self.hh_start)
+        hh_size += np.bincount(hh, minlength=n_hh)
+        self.hh_start = np.concatenate([[0], np.cumsum(hh_size)]).astype(np.int64)
+        return ids
+
     def cell_members(self, cell: int) -> np.ndarray:
         """Row ids in a cell (dead included: filter with ``alive``)."""
         return self.cell_order[self.cell_start[cell] : self.cell_start[cell + 1]]
@@ -448,9 +487,10 @@ class Population:
         Every column is a new array afterwards (a module reads its column from the
         population, never keeps the array). Module columns get their default value. The living counts per cell
         (``alive_counts``) include them at once; the cell and household indexes only
-        after :meth:`reindex` (call ``model.reindexed()``; it costs a sort of every row, so
-        additions are indexed in batches: demography's newborns monthly, migrants
-        yearly). Until then a new row is never drawn from a cell.
+        after :meth:`index_appended` (call ``model.joined()``) or :meth:`reindex` (call
+        ``model.reindexed()``), so additions are indexed in batches: demography's
+        newborns monthly, migrants yearly. Until then a new row is never drawn from a
+        cell.
         """
         n_new = len(age)
         ids = np.arange(self.n, self.n + n_new, dtype=np.int64)

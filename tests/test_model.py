@@ -95,6 +95,44 @@ def test_a_released_model_can_be_collected(region):
     assert ref() is None
 
 
+def test_newborns_join_every_module_as_a_full_reindex_would(region):
+    """Births join monthly through ``model.joined()`` (the new rows only): at that moment
+    the population's indexes and the epidemic's and demand's per-cell counts equal a full
+    rebuild (deaths in between included)."""
+    import copy
+
+    from popsim.demography import DemographyParams
+
+    cfg = _config(
+        days=95,
+        epidemic=EpidemicParams(r0=2.5, seed_infections=30),
+        demography=DemographyParams(fertility=[0, 0.05, 0.4, 0.4, 0.05, 0, 0, 0, 0, 0]),
+    )
+    model = RegionModel(region, cfg, seed=4)
+    pop, joins = model.pop, []
+
+    def joined() -> None:
+        n_indexed = len(pop.cell_order)
+        RegionModel.joined(model)
+        joins.append(pop.n - n_indexed)
+        full = copy.copy(pop)
+        full.reindex()
+        for name in ("cell_order", "cell_start", "hh_order", "hh_start", "alive_counts"):
+            np.testing.assert_array_equal(getattr(pop, name), getattr(full, name), name)
+        for module, names in (
+            (model.epidemic, ("counts", "cell_of")),
+            (model.demand, ("n_female", "female_share", "ed_cell_rates")),
+        ):
+            rebuilt = copy.copy(module)
+            type(module).on_reindex(rebuilt, model)
+            for name in names:
+                np.testing.assert_array_equal(getattr(module, name), getattr(rebuilt, name))
+
+    model.joined = joined
+    model.run()
+    assert len(joins) == 3 and min(joins) > 0  # the first of February, March and April
+
+
 @pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(

@@ -144,6 +144,44 @@ def test_append_counts_the_newcomers_at_once_and_indexes_them_at_reindex(pop):
     assert ids[1] in pop.cell_members(2 * N_AGE_BANDS + 3)
 
 
+INDEXES = ("cell_order", "cell_size", "cell_start", "hh_order", "hh_start", "alive_counts")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    batches=st.lists(st.integers(0, 60), min_size=1, max_size=3),
+    new_households=st.integers(0, 5),
+    seed=st.integers(0, 2**31),
+)
+def test_index_appended_builds_the_indexes_a_reindex_would(region, batches, new_households, seed):
+    """Rows appended in batches (newborns in existing households, a few new households),
+    with deaths in between, indexed incrementally: every index equals a full reindex."""
+    rng = np.random.default_rng(seed)
+    pop = Population.synthesize(region, np.random.default_rng(3))
+    for n_new in batches:
+        pop.kill(np.flatnonzero(rng.random(pop.n) < 0.01))
+        mothers = rng.integers(0, pop.n, n_new)
+        household = pop.household[mothers]
+        fresh = pop.n_households + np.arange(new_households)
+        pop.append(
+            np.zeros(n_new + new_households, np.uint8),
+            rng.integers(0, 2, n_new + new_households),
+            np.concatenate([pop.zone[mothers], rng.integers(0, pop.n_zones, new_households)]),
+            np.concatenate([household, fresh]),
+        )
+        ids = pop.index_appended()
+        assert ids.tolist() == list(range(pop.n - n_new - new_households, pop.n))
+        full = Population.__new__(Population)
+        full.__dict__.update(pop.__dict__)
+        full.reindex()
+        for name in INDEXES:
+            got, want = getattr(pop, name), getattr(full, name)
+            assert got.dtype == want.dtype, name
+            np.testing.assert_array_equal(got, want, err_msg=name)
+        assert pop.hh_in_row_order == full.hh_in_row_order
+    assert len(pop.index_appended()) == 0  # nothing new: nothing to do
+
+
 def test_advance_ages_moves_bands_and_spares_the_dead(pop):
     pop.kill(np.array([0]))
     age0 = pop.age.copy()

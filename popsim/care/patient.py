@@ -19,6 +19,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from weakref import ref
 
 import mesa
 import numpy as np
@@ -116,7 +117,9 @@ class Patient(mesa.Agent):
     format a debug message and dispatch through several methods each time (about half
     of a patient's cost); so a patient writes the same three registry entries directly
     when the model keeps them as mesa 3.3 does (``_agents``, ``_agents_by_type``,
-    ``_all_agents``), and goes through Mesa's own methods otherwise. The tests check
+    ``_all_agents``; the last two weak-key dictionaries, whose own dict of weak
+    references is written as their ``__setitem__`` and ``__delitem__`` would, without
+    the two Python calls), and goes through Mesa's own methods otherwise. The tests check
     the registries through Mesa's public ``agents`` and ``agents_by_type``.
     """
 
@@ -155,14 +158,18 @@ class Patient(mesa.Agent):
         self.pos = None
         d = model.__dict__
         try:
-            registries = d["_agents"], d["_agents_by_type"][type(self)]._agents, d["_all_agents"]
-            every = registries[2]._agents
+            hard = d["_agents"]
+            by_type = d["_agents_by_type"][type(self)]._agents
+            every = d["_all_agents"]._agents
+            # the weak registries' own dicts (WeakKeyDictionary.__setitem__, inlined)
+            by_type_data, by_type_remove = by_type.data, by_type._remove
+            every_data, every_remove = every.data, every._remove
         except (KeyError, AttributeError):  # the first patient of a model, or another mesa
             model.register_agent(self)
         else:
-            registries[0][self] = None
-            registries[1][self] = None
-            every[self] = None
+            hard[self] = None
+            by_type_data[ref(self, by_type_remove)] = None
+            every_data[ref(self, every_remove)] = None
         self.resident = resident
         self.kind = kind
         self.zone = zone
@@ -187,12 +194,16 @@ class Patient(mesa.Agent):
             hard = d["_agents"]
             by_type = d["_agents_by_type"][type(self)]._agents
             every = d["_all_agents"]._agents
+            by_type_data, every_data = by_type.data, every.data
         except (KeyError, AttributeError):
             super().remove()
             return
         del hard[self]
-        del by_type[self]
-        del every[self]
+        # WeakKeyDictionary.__delitem__, inlined
+        by_type._dirty_len = True
+        del by_type_data[ref(self)]
+        every._dirty_len = True
+        del every_data[ref(self)]
 
     @property
     def planned_unit(self) -> int:

@@ -110,7 +110,11 @@ class ModelAPI(Protocol):
         it); otherwise an ALC stay is the need's drawn length."""
 
     def reindexed(self) -> None:
-        """Ages, zones or rows changed (ageing, births): every module rebuilds its counts."""
+        """Ages, zones or rows changed (ageing, migration): every module rebuilds its counts."""
+
+    def joined(self) -> None:
+        """Rows were appended (births) and nothing else changed a cell: the indexes take
+        them and every module is told (``on_join``)."""
 
 
 class SectionResolver(Protocol):
@@ -197,7 +201,14 @@ class Module:
         """Residents ``ids`` (alive until now) have just died."""
 
     def on_reindex(self, model: ModelAPI) -> None:
-        """Ages, zones or rows changed (ageing, births): rebuild per-cell counts."""
+        """Ages, zones or rows changed (ageing, migration): rebuild per-cell counts."""
+
+    def on_join(self, model: ModelAPI, ids: np.ndarray) -> None:
+        """Rows ``ids`` were appended (newborns, living, their columns at the defaults) and
+        indexed; no other resident changed cell. By default the per-cell counts are
+        rebuilt (``on_reindex``); a module with counts of its own may add the new rows
+        only, for the same counts at the cost of the births."""
+        self.on_reindex(model)
 
     def record_zones(self, model: ModelAPI, out: Mapping[str, np.ndarray]) -> None:
         """Write today's ``zone_day`` values of this module, by column name: ``out[name]``

@@ -219,6 +219,17 @@ class Epidemic(Module):
         self.counts[S] = pop.alive_counts.ravel() - self.counts[[E, IA, IS, R, V]].sum(axis=0)
         self.counts[D] = 0
 
+    def on_join(self, model: RegionModel, ids: np.ndarray) -> None:
+        """Newborns (rows ``ids``, susceptible): their cells and the susceptible counts,
+        as :meth:`on_reindex` would have them, at the cost of the births."""
+        pop = model.pop
+        cells = pop.zone[ids].astype(np.int32) * N_AGE_BANDS + pop.band[ids]
+        if len(self.cell_of) == ids[0]:
+            self.cell_of = np.concatenate([self.cell_of, cells])
+        else:
+            self.cell_of = pop.cell.astype(np.int32)
+        self.counts[S] += np.bincount(cells, minlength=self.n_cells)
+
     @property
     def state(self) -> np.ndarray:
         """The ``epi_state`` column, read from the population each time: appending rows
