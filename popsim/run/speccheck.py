@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from popsim.core.event_types import ChangeBeds
 from popsim.errors import SpecError
@@ -19,7 +19,6 @@ from popsim.errors import SpecError
 if TYPE_CHECKING:
     from popsim.core.events import Event
     from popsim.region.load import Region
-    from popsim.run.spec import RunSpec
 
 
 def bed_cut_problems(events: list[tuple[str, Event]], region: Region) -> list[tuple[str, str]]:
@@ -46,8 +45,8 @@ def bed_cut_problems(events: list[tuple[str, Event]], region: Region) -> list[tu
     return problems
 
 
-def draw_problems(spec: RunSpec) -> list[SpecError]:
-    """A problem per parameter some replicate would draw outside the parameter's range
+def draw_problems(spec: Any) -> list[SpecError]:
+    """``spec``: a :class:`popsim.run.spec.RunSpec` (not imported: it imports this). A problem per parameter some replicate would draw outside the parameter's range
     (from a ``{ dist = ... }`` or the draws table): checked for every replicate before
     anything runs (the draws are cheap; a replicate failing on its worker is not)."""
     from popsim.twin import uncertainty
