@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from popsim.files import (
     LOCK_NAME,
@@ -200,3 +202,35 @@ def test_the_fence_refuses_a_rename_once_another_run_holds_the_lock(tmp_path):
             write_text(out / "a.json", "late", root=out, fence=check)
     assert not (out / "b.json").exists() and (out / "a.json").read_text() == "written"
     assert sorted(p.name for p in out.iterdir()) == ["a.json"]  # no temp file left
+
+
+@given(
+    parts=st.lists(
+        st.sampled_from(["a", "b", "..", "link", "fifo", "file", "new"]), min_size=1, max_size=5
+    )
+)
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_output_path_is_inside_its_folder_through_real_folders_or_refused(parts, tmp_path):
+    """Whatever the path: either refused, or inside the output folder, every folder on
+    the way a real folder (never a link) or not there yet, and the file absent or a
+    regular file."""
+    out = tmp_path / "out"
+    (out / "a" / "b").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "elsewhere").mkdir(exist_ok=True)
+    for folder in (out, out / "a", out / "a" / "b"):
+        if not (folder / "link").is_symlink():
+            (folder / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+        if not (folder / "fifo").exists():
+            os.mkfifo(folder / "fifo")
+        (folder / "file").write_text("x")
+    try:
+        path = output_path(out, "/".join(parts), make_dirs=False)
+    except UnsafeOutput:
+        return
+    assert path.resolve().is_relative_to(out.resolve())
+    rel = path.relative_to(out)
+    for i in range(1, len(rel.parts)):  # each folder on the way: real, or not there yet
+        folder = out.joinpath(*rel.parts[:i])
+        assert not folder.is_symlink()
+        assert folder.is_dir() or not os.path.lexists(folder)
+    assert not os.path.lexists(path) or (path.is_file() and not path.is_symlink())
