@@ -138,12 +138,13 @@ def _report(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from popsim.analysis import load
-    from popsim.analysis.export import write_xlsx
+    from popsim.analysis.export import write_xlsx, xlsx_target
     from popsim.analysis.report import run_region, site_names
 
+    xlsx_target(args.xlsx, args.run_dir, args.force)  # before the analysis runs
     a = load(args.run_dir)
     region, _ = run_region(a)
-    path = write_xlsx(a, args.xlsx, site_names(region))
+    path = write_xlsx(a, args.xlsx, site_names(region), force=args.force)
     a.con.close()
     print(f"workbook: {path}")
     return 0
@@ -384,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="the analysis tables as an Excel workbook")
     export.add_argument("run_dir")
     export.add_argument("--xlsx", required=True, metavar="FILE", help="workbook to write")
+    export.add_argument("--force", action="store_true", help="replace an existing workbook")
     export.set_defaults(func=_export)
     _twin_parsers(sub)
     return parser

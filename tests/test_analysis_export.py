@@ -81,3 +81,32 @@ def test_csv_safe_leaves_other_text_and_numbers() -> None:
     assert out["a"].tolist()[:3] == ["ok", "'=1+1", "'\tx"] and out["a"].isna().iloc[3]
     assert out["n"].tolist()[:2] == [-1.0, 2.0]
     assert df["a"].tolist()[1] == "=1+1"  # the input is not modified
+
+
+def test_xlsx_never_replaces_a_file_without_force_nor_a_run_file_at_all(
+    tmp_path: Path, capsys
+) -> None:
+    """Before: the workbook replaced anything at --xlsx, the run's own parts included, and
+    errors named a hidden temp file."""
+    root = write_run(tmp_path / "run", tiny_fac())
+    part = next((root / "facility_day").rglob("part-*.parquet"))
+    mine = tmp_path / "mine.xlsx"
+    mine.write_bytes(b"the user's workbook")
+    (tmp_path / "folder.xlsx").mkdir()
+    before = part.read_bytes()
+
+    def refused(argv: list[str], expected: str) -> None:
+        assert main(["export", str(root), *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert expected in err and ".tmp" not in err, err
+
+    refused(["--xlsx", str(mine)], f"--xlsx {mine}: exists; use --force to replace it")
+    refused(["--xlsx", str(part)], "ending in .xlsx")
+    inside = part.with_name("part-0000.xlsx")
+    refused(["--xlsx", str(inside), "--force"], "inside the run's own facility_day")
+    refused(["--xlsx", str(tmp_path / "folder.xlsx"), "--force"], "is a folder")
+    refused(["--xlsx", str(tmp_path / "no" / "x.xlsx")], "no such folder")
+    assert mine.read_bytes() == b"the user's workbook" and part.read_bytes() == before
+    assert main(["export", str(root), "--xlsx", str(mine), "--force"]) == 0
+    assert "about" in openpyxl.load_workbook(mine).sheetnames

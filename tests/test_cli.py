@@ -179,6 +179,54 @@ def test_scheduler_that_does_not_answer_is_one_line(tmp_path, capsys):
     assert "no Dask scheduler answered within" in one_line_error(capsys)
 
 
+@pytest.fixture
+def silent_port():
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check"])
+def test_scheduler_port_that_never_answers_is_one_line_and_holds_nothing(
+    tmp_path, capsys, silent_port, check
+):
+    """Before: the client waited forever for the handshake, holding the lock; --check
+    said ok without asking."""
+    import threading
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY, encoding="utf-8")
+    argv = ["run", str(spec), "--quiet", "--scheduler", f"tcp://127.0.0.1:{silent_port}"]
+    codes: list[int] = []
+    thread = threading.Thread(
+        target=lambda: codes.append(main(argv + (["--check"] if check else []))), daemon=True
+    )
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "popsim run waited on a silent scheduler port"
+    assert codes == [2]
+    assert "no Dask scheduler answered within" in one_line_error(capsys)
+    assert not (tmp_path / "tiny").exists()  # refused before the output folder and its lock
+
+
 def test_run_needing_more_memory_than_available_is_refused(tmp_path, capsys, monkeypatch):
     from popsim.run import resources
 

@@ -249,12 +249,12 @@ def test_failing_replicate_is_retried_reported_and_resumable(spec_path, monkeypa
     real = ensemble.run_replicate
     calls = tmp_path / "calls.txt"
 
-    def flaky(spec, scenario, replicate, out, digest):
+    def flaky(spec, scenario, replicate, out, digest, **kw):
         if (scenario, replicate) == ("minus", 1):
             with calls.open("a") as fh:
                 fh.write("x\n")
             raise ValueError("model blew up")
-        return real(spec, scenario, replicate, out, digest)
+        return real(spec, scenario, replicate, out, digest, **kw)
 
     out = tmp_path / "out"
     with LocalCluster(
@@ -491,3 +491,29 @@ def test_summary_gives_the_peak_bed_demand_when_beds_cap_the_census(spec_path):
     uncapped = {**summary, "peak_demand": 20}
     text = format_summary(spec, [{"scenario": "baseline", "summary": uncapped}], spec_path.parent)
     assert "bed demand" not in text.split("sites over")[0]
+
+
+def test_worker_failures_are_one_line_each_without_distributed_tracebacks(tmp_path, capfd):
+    """Before: each failed task also printed distributed's "Compute Failed" block with its
+    traceback on stderr, from the worker processes."""
+    from toy_modules.boom import Boom
+
+    from popsim.cli import main
+    from popsim.core import REGISTRY
+
+    spec = tmp_path / "boom.toml"
+    spec.write_text(
+        'region = "synthetic"\ndays = 3\npopulation = 2000\nreplicates = 2\n[boom]\n',
+        encoding="utf-8",
+    )
+    with REGISTRY.added(Boom):
+        code = main(["run", str(spec), "--quiet", "--workers", "1"])
+    err = capfd.readouterr().err
+    assert code == 1
+    assert "Compute Failed" not in err and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[0].startswith("popsim: 2 of 2 replicates failed")
+    assert lines[1:] == [
+        f"  baseline/{r}: RuntimeError: failed on purpose\\nsecond line of the message"
+        for r in range(2)
+    ]

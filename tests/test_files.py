@@ -1,5 +1,6 @@
 """Atomic writes (flushed to disk around the rename), removal of popsim's own temp files
-only, and the output folder's lock."""
+only, the one resolver of output paths (no link followed, nothing outside the folder, no
+special file replaced), and the output folder's lock and its fence."""
 
 import os
 import re
@@ -8,13 +9,20 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from popsim.files import (
     LOCK_NAME,
     FolderLock,
     FolderLocked,
+    LockLost,
+    UnsafeOutput,
     atomic_write,
+    fence,
+    output_path,
     remove_temp_files,
+    run_folder_problems,
     temp_path,
     write_text,
 )
@@ -126,3 +134,103 @@ def test_lock_of_another_host_or_a_fresh_garbled_lock_is_respected(tmp_path):
     os.utime(lock, (old, old))  # ...or left empty long ago: stale
     with FolderLock(tmp_path) as held:
         assert held.holder()[0] == os.getpid()
+
+
+# ------------------------------------------------------------- output paths
+@pytest.fixture
+def outside(tmp_path):
+    """A folder outside the output folder, with a file a link could reach."""
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "part-0000.parquet").write_bytes(b"theirs")
+    return other
+
+
+def test_a_linked_folder_inside_the_output_folder_is_never_written_through(tmp_path, outside):
+    out = tmp_path / "out"
+    (out / "facility_day").mkdir(parents=True)
+    (out / "facility_day" / "scenario=a").symlink_to(outside, target_is_directory=True)
+    target = out / "facility_day" / "scenario=a" / "part-0000.parquet"
+    with pytest.raises(UnsafeOutput, match="scenario=a is a symbolic link"):
+        write_text(target, "mine", root=out)
+    assert (outside / "part-0000.parquet").read_bytes() == b"theirs"
+    assert sorted(p.name for p in outside.iterdir()) == ["part-0000.parquet"]
+
+
+def test_output_paths_stay_inside_and_replace_only_regular_files(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UnsafeOutput, match="outside the output folder"):
+        output_path(out, "../x.json")
+    os.mkfifo(out / "fifo.json")
+    with pytest.raises(UnsafeOutput, match="a FIFO"):
+        output_path(out, "fifo.json")
+    (out / "old.json").write_text("kept")
+    with pytest.raises(UnsafeOutput, match="--xlsx old.json: exists; use --force"):
+        output_path(out, "old.json", replace=False, flag="--xlsx")
+    assert output_path(out, "old.json") == out / "old.json"  # a run's own file: replaced
+    assert output_path(out, "new/deeper/x.json") == out / "new" / "deeper" / "x.json"
+    assert (out / "new" / "deeper").is_dir()
+
+
+def test_run_folder_problems_name_every_link_and_special_file(tmp_path, outside):
+    out = tmp_path / "out"
+    (out / "manifest" / "scenario=a").mkdir(parents=True)
+    os.mkfifo(out / "manifest" / "scenario=a" / "replicate-0000.json")
+    (out / "facility_day").symlink_to(outside, target_is_directory=True)
+    (out / "run.json").symlink_to(outside / "part-0000.parquet")
+    (out / "notes.txt").symlink_to(outside / "part-0000.parquet")  # not popsim's: left alone
+    problems = run_folder_problems(out)
+    assert len(problems) == 3, problems
+    assert any("replicate-0000.json: is a FIFO" in p for p in problems)
+    assert any("facility_day: is a symbolic link" in p for p in problems)
+    assert any("run.json: is a symbolic link" in p for p in problems)
+
+
+def test_the_fence_refuses_a_rename_once_another_run_holds_the_lock(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    first = FolderLock(out)
+    first.acquire()
+    check = fence(out, first.token)
+    write_text(out / "a.json", "written", root=out, fence=check)  # still the holder
+    first.release()
+    with FolderLock(out):  # a new run took the folder over
+        with pytest.raises(LockLost, match="no longer holds the folder's lock"):
+            write_text(out / "b.json", "late", root=out, fence=check)
+        with pytest.raises(LockLost):
+            write_text(out / "a.json", "late", root=out, fence=check)
+    assert not (out / "b.json").exists() and (out / "a.json").read_text() == "written"
+    assert sorted(p.name for p in out.iterdir()) == ["a.json"]  # no temp file left
+
+
+@given(
+    parts=st.lists(
+        st.sampled_from(["a", "b", "..", "link", "fifo", "file", "new"]), min_size=1, max_size=5
+    )
+)
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_output_path_is_inside_its_folder_through_real_folders_or_refused(parts, tmp_path):
+    """Whatever the path: either refused, or inside the output folder, every folder on
+    the way a real folder (never a link) or not there yet, and the file absent or a
+    regular file."""
+    out = tmp_path / "out"
+    (out / "a" / "b").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "elsewhere").mkdir(exist_ok=True)
+    for folder in (out, out / "a", out / "a" / "b"):
+        if not (folder / "link").is_symlink():
+            (folder / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+        if not (folder / "fifo").exists():
+            os.mkfifo(folder / "fifo")
+        (folder / "file").write_text("x")
+    try:
+        path = output_path(out, "/".join(parts), make_dirs=False)
+    except UnsafeOutput:
+        return
+    assert path.resolve().is_relative_to(out.resolve())
+    rel = path.relative_to(out)
+    for i in range(1, len(rel.parts)):  # each folder on the way: real, or not there yet
+        folder = out.joinpath(*rel.parts[:i])
+        assert not folder.is_symlink()
+        assert folder.is_dir() or not os.path.lexists(folder)
+    assert not os.path.lexists(path) or (path.is_file() and not path.is_symlink())

@@ -215,3 +215,30 @@ def test_check_gives_ok_or_one_line_per_problem_and_writes_nothing(mutations):
 def test_the_unmutated_folder_is_valid(tmp_path):
     write_folder(tmp_path / "r", [])
     assert _check(tmp_path / "r")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "char", ["\x1b[31m", "\x00", "\u200b", "\n", "\u202e"], ids=["ESC", "NUL", "ZWSP", "LF", "RLO"]
+)
+def test_control_and_invisible_characters_in_ids_and_names_are_problems(char, tmp_path, capsys):
+    """Before: they passed `regions check`, and the run summary printed ESC raw."""
+    import shutil
+
+    folder = tmp_path / "region"
+    shutil.copytree(VALID, folder)
+    path = folder / "facilities.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["facility_id"] = "F" + char + "1"
+    rows[1]["name"] = "Hospital" + char + "2"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["regions", "check", str(folder)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    hidden = [line for line in lines if "control or invisible characters" in line]
+    assert len(hidden) == 2, lines
+    assert any("line 2, facility_id" in line for line in hidden)
+    assert any("line 3, name" in line for line in hidden)
+    assert all("\x1b" not in line and "\x00" not in line for line in lines)

@@ -181,6 +181,44 @@ def test_every_problem_of_a_spec_is_reported_one_line_each(tmp_path):
     assert keys == ["scenarios.a.events[0].close", "scenarios.a.events[1]"]
 
 
+def test_problems_against_the_region_all_come_in_one_pass(tmp_path):
+    """Before: a bad seed zone, an event on day 500, an unknown site, a bed cut larger
+    than the site and inverted ages took three runs to see; the cut was clamped to 0
+    beds without a word, also under --check."""
+    text = (
+        'region = "synthetic"\ndays = 30\n[epidemic]\nseed_zones = ["nowhere"]\n'
+        "[scenarios.a]\nevents = [\n"
+        '  { day = 500, close = "F1" },\n  { day = 1, close = "NOPE" },\n'
+        '  { day = 2, facility = "F1", ward_beds = -1000 },\n'
+        "  { day = 3, vaccinate = 0.5, efficacy = 0.5, ages = [80, 20] },\n]\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text), check_region=True)
+    keys = sorted(line.split(": ")[1] for line in str(info.value).splitlines())
+    assert keys == [
+        "epidemic.seed_zones[0]",
+        "scenarios.a.events[0].day",
+        "scenarios.a.events[1].close",
+        "scenarios.a.events[2].ward_beds",
+        "scenarios.a.events[3].ages",
+    ]
+
+
+def test_a_bed_cut_larger_than_the_site_is_reported_with_what_it_has(tmp_path, region):
+    beds = int(region.facilities["ward_beds"].iloc[0])
+    cut = 'region = "synthetic"\n[scenarios.a]\nevents = [{ day = 1, facility = "F1", '
+    spec = load_spec(write(tmp_path, cut + f"ward_beds = -{beds} }}]\n"))
+    spec.check(region)  # down to zero: allowed
+    grow = '{ day = 0, facility = "F1", ward_beds = 5 }, '
+    spec = load_spec(
+        write(tmp_path, cut.replace("[{", "[" + grow + "{") + f"ward_beds = -{beds + 5} }}]\n")
+    )
+    spec.check(region)  # the scenario's earlier beds count
+    spec = load_spec(write(tmp_path, cut + f"ward_beds = -{beds + 1} }}]\n"))
+    with pytest.raises(SpecError, match=f"which has {beds} on day 1; .*clamped"):
+        spec.check(region)
+
+
 def test_strict_types_still_take_an_integer_for_a_real_number(tmp_path, region):
     spec = load_spec(write(tmp_path, 'region = "synthetic"\n[epidemic]\nr0 = 2\n'))
     assert spec.params("epidemic", "baseline").r0 == 2.0
@@ -188,3 +226,19 @@ def test_strict_types_still_take_an_integer_for_a_real_number(tmp_path, region):
     spec = load_spec(write(tmp_path, ages + "efficacy = 0.6, ages = [65, 120] }]\n"))
     (event,) = spec.model_config_for("v", region).events
     assert (event.min_age, event.max_age) == (65, 120)
+
+
+def test_draws_outside_the_parameters_range_are_refused_before_the_run(tmp_path, region):
+    """Before: r0 = { dist = "normal", mean = 1.5, sd = 100 } passed --check (validated
+    at its mean) and the replicates drawing r0 <= 0 or > 30 failed on their workers."""
+    text = 'region = "synthetic"\nreplicates = 8\n[epidemic]\nr0 = {{ dist = "normal", {} }}\n'
+    with pytest.raises(SpecError) as info:  # its support (on reading), else its draws
+        load_spec(write(tmp_path, text.format("mean = 1.5, sd = 100"))).check(region)
+    (line,) = str(info.value).splitlines()
+    assert "epidemic.r0: " in line and "Input should be greater than 0" in line
+    narrow = load_spec(write(tmp_path, text.format("mean = 1.5, sd = 0.1")))
+    narrow.check(region)
+    from popsim.run.speccheck import draw_problems
+
+    # each replicate's own draw, checked as it will run: none out of range
+    assert draw_problems(narrow) == []

@@ -1,7 +1,8 @@
 """Fuzzing the spec validators: hypothesis specs (valid, and mutated in their values, keys,
 scenario names, events and raw text) go through ``popsim run --check`` in-process. Each
 must end with exit 0 ("ok"), or exit 2 and one line per problem naming the spec or the
-argument; never a traceback, never a write outside the output folder."""
+argument; never a traceback (nesting thousands deep included), never a write outside the
+output folder."""
 
 from __future__ import annotations
 
@@ -123,7 +124,26 @@ def spec_texts(draw) -> str:
             + draw(st.sampled_from(["", "=", "[", '"', "\x00", "]]", "\n["]))
             + doc[pos + 1 :]
         )
+    if draw(st.integers(0, 4)) == 0:  # nesting: within the bound, or thousands deep
+        doc = nested(
+            doc,
+            draw(st.sampled_from(["array", "inline", "dotted", "header"])),
+            draw(st.one_of(st.integers(1, 40), st.integers(1000, 5000))),
+        )
     return doc
+
+
+def nested(doc: str, form: str, depth: int) -> str:
+    """``doc`` with a value nested ``depth`` deep: an array, an inline table, a dotted key
+    (these first) or a table header (last)."""
+    if form == "header":
+        return doc + "\n[" + ".".join(["n"] * depth) + "]\nk = 1\n"
+    value = {
+        "array": "x = " + "[" * depth + "1" + "]" * depth,
+        "inline": "x = " + "{a = " * depth + "1" + "}" * depth,
+        "dotted": ".".join(["n"] * depth) + " = 1",
+    }[form]
+    return value + "\n" + doc
 
 
 def snapshot(root: Path, skip: Path) -> dict[str, bytes]:

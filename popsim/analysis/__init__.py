@@ -91,10 +91,12 @@ def analyze(
         tables = _compute(ds, con, plan)
     finally:
         con.close()
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        atomic_write(out / f"{name}.parquet", lambda tmp, d=df: d.to_parquet(tmp, index=False))
-        write_csv(df, out / f"{name}.csv")
+    root = ds.run_dir
+    for name, df in tables.items():  # every path inside the run folder, no link followed
+        atomic_write(
+            out / f"{name}.parquet", lambda tmp, d=df: d.to_parquet(tmp, index=False), root=root
+        )
+        write_csv(df, out / f"{name}.csv", root=root)
     n_reps = {s: len(ds.replicates(s)) for s in ds.scenarios}
     cautions = checks.cautions(n_reps, tables["capacity"], tables.get("epidemic_daily"))
     if warn:
@@ -117,7 +119,7 @@ def analyze(
         "n_files": sum(len(ds.paths(t)) for t in TABLES),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    write_text(out / META, json.dumps(meta, indent=2))
+    write_text(out / META, json.dumps(meta, indent=2), root=root)
     return out
 
 

@@ -39,6 +39,7 @@ from popsim.core.schema import (
 from popsim.core.schema import MANIFEST_PATTERN as _MANIFEST
 from popsim.core.schema import PART_PATTERN as _PART
 from popsim.errors import RunDirError
+from popsim.files import run_folder_problems
 
 _SPEC_KEYS = (b"popsim.spec", b"popsim_spec", b"spec", b"popsim.config", b"config")
 #: Columns each table's parts must have for the analysis (the recorder writes more).
@@ -240,6 +241,9 @@ def open_run(run_dir: str | Path, warn: bool = True, allow_mixed: bool = False) 
     if not root.is_dir():
         raise RunDirError(f"{root}: not a directory")
     _check_not_running(root)
+    layout = run_folder_problems(root)
+    if layout:  # a link leads elsewhere, a FIFO would block the read
+        raise RunDirError("\n".join(layout))
     files = {t: _scan_table(root / t) for t in ALL_TABLES}
     manifest = _scan_manifest(root / MANIFEST_DIR)
     if not files[FACILITY_DAY]:
@@ -382,6 +386,14 @@ def _damaged_parts(
     """Parts that cannot be read, lack their table's columns, have another schema than the
     table's other parts, or another row count or configuration than their manifest."""
     problems: list[str] = []
+    for scenario, docs in manifest.items():
+        for r, doc in docs.items():
+            said = (doc.get("scenario", scenario), doc.get("replicate", r))
+            if said != (scenario, r):
+                problems.append(
+                    f"{_rel(root, doc)}: the manifest of scenario {said[0]} replicate "
+                    f"{said[1]} (a copy of another replicate's manifest)"
+                )
     for table, by_scenario in files.items():
         schemas: dict[Path, pa.Schema] = {}
         for scenario, parts in by_scenario.items():
@@ -412,6 +424,12 @@ def _damaged_parts(
                         f"{path.relative_to(root)}: {meta.num_rows} rows, its manifest "
                         f"{_rel(root, doc)} records {rows}"
                     )
+                owner = _owner(schema.metadata or {})
+                if owner is not None and owner != (scenario, r):
+                    problems.append(
+                        f"{path.relative_to(root)}: written for scenario {owner[0]} replicate "
+                        f"{owner[1]} (a copy of another replicate's part)"
+                    )
                 own = (schema.metadata or {}).get(b"popsim.config_hash")
                 if own is not None and doc.get("config_hash") not in (None, own.decode()):
                     problems.append(
@@ -430,6 +448,18 @@ def _damaged_parts(
                     f"{len(common)}: " + ", ".join(str(p.relative_to(root)) for p in odd[:5])
                 )
     return problems
+
+
+def _owner(meta: dict[bytes, bytes]) -> tuple[str, int] | None:
+    """The scenario and replicate a part's metadata says it was written for (None: it
+    does not say, as in parts not written by popsim)."""
+    scenario, replicate = meta.get(b"popsim.run.spec"), meta.get(b"popsim.replicate")
+    if scenario is None or replicate is None:
+        return None
+    try:
+        return (scenario.decode("utf-8", "replace"), int(replicate))
+    except ValueError:
+        return (scenario.decode("utf-8", "replace"), -1)
 
 
 def _rel(root: Path, doc: dict[str, Any]) -> str:

@@ -18,7 +18,9 @@ from typing import Any
 import pandas as pd
 
 from popsim.analysis.capacity import ALL_SITES
-from popsim.files import atomic_write
+from popsim.core.schema import ALL_TABLES, ANALYSIS_DIR, MANIFEST_DIR, RUN_INFO_FILE
+from popsim.errors import OutputError
+from popsim.files import LOCK_NAME, atomic_write, output_path
 
 #: A :class:`popsim.analysis.RunAnalysis` (not imported here: the package imports this module).
 RunAnalysis = Any
@@ -43,10 +45,11 @@ def _neutral(v: Any) -> Any:
     return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` as CSV (atomically), formula-like text neutralised."""
+def write_csv(df: pd.DataFrame, path: Path, root: Path | None = None) -> Path:
+    """Write ``df`` as CSV (atomically), formula-like text neutralised (``root``: the
+    output folder ``path`` must stay in, see :func:`popsim.files.output_path`)."""
     safe = csv_safe(df)
-    return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False))
+    return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False), root=root)
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -86,10 +89,50 @@ def sheets(a: RunAnalysis, names: dict[str, str] | None = None) -> dict[str, pd.
     return out
 
 
-def write_xlsx(a: RunAnalysis, path: str | Path, names: dict[str, str] | None = None) -> Path:
-    """Write the workbook (atomically); text cells are string cells, never formulas."""
+#: Names in a run folder that belong to the run (never a workbook's place, even with --force).
+_RUN_NAMES = (*ALL_TABLES, MANIFEST_DIR, ANALYSIS_DIR, RUN_INFO_FILE, LOCK_NAME)
+
+
+def xlsx_target(path: str | Path, run_dir: str | Path, force: bool = False) -> Path:
+    """Check where ``--xlsx`` may write, before anything is computed; one-line
+    :class:`popsim.errors.OutputError` naming ``--xlsx`` and the path given.
+
+    The name ends in ``.xlsx``; its folder exists; it is not one of the run's own files
+    (a part, a manifest, the analysis, ``run.json``: never, even with ``force``); an
+    existing file is replaced only with ``force``, and only a regular file (not a folder,
+    a link or a special file: :func:`popsim.files.output_path`).
+    """
+    given = Path(path)
+    label = f"--xlsx {path}"
+    if given.suffix.lower() != ".xlsx":
+        raise OutputError(f"{label}: expected a file name ending in .xlsx")
+    folder = given.parent
+    if not folder.is_dir():
+        raise OutputError(f"{label}: no such folder {folder}")
+    run = Path(run_dir).resolve()
+    where = folder.resolve() / given.name
+    if where.is_relative_to(run) and where != run:
+        first = where.relative_to(run).parts[0]
+        if first in _RUN_NAMES:
+            raise OutputError(
+                f"{label}: inside the run's own {first} (its outputs are never replaced); "
+                "write the workbook elsewhere"
+            )
+    return output_path(
+        folder, given.name, replace=force, flag="--xlsx", make_dirs=False, shown=path
+    )
+
+
+def write_xlsx(
+    a: RunAnalysis, path: str | Path, names: dict[str, str] | None = None, force: bool = False
+) -> Path:
+    """Write the workbook (atomically); text cells are string cells, never formulas.
+    ``path`` is checked by :func:`xlsx_target` (an existing file is replaced only with
+    ``force``); a failure names ``--xlsx`` and ``path``, never a temporary name."""
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
+
+    target = xlsx_target(path, a.run_dir, force)
 
     wb = Workbook(write_only=False)
     wb.remove(wb.active)
@@ -116,7 +159,10 @@ def write_xlsx(a: RunAnalysis, path: str | Path, names: dict[str, str] | None = 
         ws.freeze_panes = "A2"
         for i, col in enumerate(df.columns, start=1):
             ws.column_dimensions[get_column_letter(i)].width = min(40, max(10, len(str(col)) + 2))
-    return atomic_write(Path(path), lambda tmp: wb.save(tmp))
+    try:
+        return atomic_write(target, lambda tmp: wb.save(tmp))
+    except OSError as err:
+        raise OutputError(f"--xlsx {path}: cannot write ({err.strerror or err})") from None
 
 
 def _cell(v: Any) -> Any:

@@ -23,7 +23,7 @@ from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.core import __version__
 from popsim.core.schema import ZONE_DAY
 from popsim.errors import PopsimError
-from popsim.files import write_text
+from popsim.files import is_regular_file, output_dir, write_text
 from popsim.twin.pages import fit_section
 
 _CSS = """
@@ -263,10 +263,10 @@ def _figures(
     a: RunAnalysis, region, names: dict[str, str], zone_names: dict[str, str]
 ) -> tuple[list[str], list[str]]:
     """Draw every figure; returns the HTML blocks and notes about figures left out."""
-    out = a.analysis_dir / "plots"
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(a.run_dir, a.analysis_dir / "plots")  # no link followed
     for old in out.glob("*.png"):
-        old.unlink()
+        if is_regular_file(old):  # popsim's own figures, never a link or anything else
+            old.unlink()
     blocks: list[str] = []
     notes: list[str] = []
     sites = plots.site_order(a.capacity, a.baseline, a.windows[0])
@@ -415,6 +415,6 @@ def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
         + "</body></html>"
     )
     path = a.analysis_dir / "report.html"
-    write_text(path, doc)
+    write_text(path, doc, root=a.run_dir)
     a.con.close()
     return path

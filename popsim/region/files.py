@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from popsim import tomlread
 from popsim.core.ages import AGE_BANDS, N_AGE_BANDS, SEXES
 from popsim.ltc.files import read_ltc
 from popsim.region.parse import (
@@ -23,6 +24,7 @@ from popsim.region.parse import (
     INT32_MAX,
     POINT_TOLERANCE_M,
     Problems,
+    hidden_characters,
     parse_bool,
     parse_date,
     parse_int,
@@ -98,7 +100,10 @@ def _read_meta(folder: Path, problems: Problems) -> RegionMeta | None:
         problems.add(path, None, "missing file")
         return None
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomlread.loads(path.read_text(encoding="utf-8"))
+    except tomlread.TooDeep as err:
+        problems.add(path, None, str(err))
+        return None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
         problems.add(path, None, f"not valid TOML ({str(err).strip()[:200]})")
         return None
@@ -165,6 +170,11 @@ def _read_zones(
             seen[zid] = i + 1
         if not text(row.name):
             problems.add(path, f"{where}, name", "empty; expected a zone name")
+        for key, value in (("zone_id", zid), ("name", text(row.name)), ("hsda", text(row.hsda))):
+            hidden = hidden_characters(value)
+            if hidden:
+                problems.add(path, f"feature {i + 1}, {key}", hidden)
+                ok = ok and key != "zone_id"
         pop = parse_int(row.population, problems, path, f"{where}, population", 1)
         ok = ok and pop is not None
         pops.append(pop or 0)
@@ -307,6 +317,10 @@ def parse_facility_rows(
             seen[fid] = i + 2
         if rec["name"] == "":
             problems.add(path, f"{line}, name", "empty; expected the facility name")
+        for key in ("facility_id", "name", "zone_id"):
+            hidden = hidden_characters(str(rec[key]))
+            if hidden:
+                problems.add(path, f"{line}, {key}", hidden)
         if zone_ids and rec["zone_id"] not in zone_ids:
             problems.add(path, f"{line}, zone_id", f"unknown zone_id {rec['zone_id']!r}")
         lon = parse_real(rec["lon"], problems, path, f"{line}, lon", -180, 180)

@@ -75,6 +75,24 @@ def text(value: object) -> str:
     return str(value).strip()
 
 
+#: Unicode categories never allowed in an id or a name: control characters (ESC, NUL,
+#: newline), format characters (zero-width space, direction marks), surrogates, private
+#: use, unassigned, and line and paragraph separators. They hide in a terminal or a
+#: spreadsheet, make two ids look alike, or (ESC) drive the terminal that prints them.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def hidden_characters(value: str) -> str | None:
+    """A problem line for text holding control or invisible characters (None if clean)."""
+    import unicodedata
+
+    found = sorted({c for c in value if unicodedata.category(c) in HIDDEN_CATEGORIES})
+    if not found:
+        return None
+    codes = ", ".join(f"U+{ord(c):04X}" for c in found[:5])
+    return f"contains control or invisible characters ({codes}); expected printable text"
+
+
 def _shown(value: object) -> str:
     """A bad value for a message: quoted, and cut short if long."""
     shown = repr(text(value) if not isinstance(value, int | float) else value)

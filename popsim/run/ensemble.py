@@ -5,7 +5,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import numpy as np
 
 from popsim.core import MODEL_VERSION, RegistryError, __version__, capacity, schema
 from popsim.core.seeds import replicate_seed
-from popsim.errors import OutputError, PopsimError
+from popsim.errors import OutputError, PopsimError, one_line
 from popsim.files import write_text
 from popsim.modules import REGISTRY
 from popsim.run import folder as runfolder
@@ -105,7 +104,7 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
     (bed demand above funded beds, :mod:`popsim.core.capacity`)."""
     import textwrap
 
-    lines = [f"outputs: {out}  ({len(found)} replicates)"]
+    lines = [f"outputs: {one_line(str(out))}  ({len(found)} replicates)"]
     for scenario in spec.scenarios:
         ms = [m for m in found if m.get("scenario") == scenario and "summary" in m]
         if not ms:
@@ -142,7 +141,7 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
             continue
         ranked = sorted(days.items(), key=lambda kv: -sum(kv[1]))
         shown = ", ".join(
-            f"{fid} {sum(v) / len(ms):.0f}"
+            f"{one_line(fid)} {sum(v) / len(ms):.0f}"
             + (f" ({len(v)}/{len(ms)} replicates)" if len(v) < len(ms) else "")
             for fid, v in ranked[:10]
         )
@@ -159,9 +158,12 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
 
 # ------------------------------------------------------------------- tasks
 def run_replicate(
-    spec: RunSpec, scenario: str, replicate: int, out: str, digest: str
+    spec: RunSpec, scenario: str, replicate: int, out: str, digest: str, token: str | None = None
 ) -> dict[str, Any]:
     """Run one replicate on this process and write its outputs; returns its manifest.
+
+    ``token`` is the run's lock token: each file is renamed into place only while the
+    output folder's lock still carries it (a task that outlives its run writes nothing).
 
     ``digest`` is the driver's :func:`config_hash` of the scenario; the worker works out
     its own from what it actually resolved (its model version, its region files) and
@@ -225,7 +227,9 @@ def run_replicate(
         "host": os.uname().nodename if hasattr(os, "uname") else "",
         "pid": os.getpid(),
     }
-    return record.write_replicate(out, result, scenario, replicate, metadata, manifest, t0)
+    return record.write_replicate(
+        out, result, scenario, replicate, metadata, manifest, t0, token=token
+    )
 
 
 # ----------------------------------------------------------------- clients
@@ -244,7 +248,9 @@ def local_cluster(n_workers: int | None = None) -> LocalCluster:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            # a task that raises is reported by the run, one line each (EnsembleError):
+            # the workers' own "Compute Failed" traceback blocks are not repeated
+            silence_logs=logging.CRITICAL,
         )
 
 
@@ -383,27 +389,51 @@ def run_spec(
             "resident hold but occupancy, boarding and diversions are not the region's"
         )
     n_tasks = len(spec.scenarios) * spec.replicates
+    resources.check_sizes(n_tasks=n_tasks)
+    n_local = _n_local_workers(workers, n_tasks)
+    need = resources.estimate(residents, spec.days, n_local, n_tasks)
     if not scheduler:
-        resources.check_local_memory(residents, spec.days, _n_local_workers(workers, n_tasks))
+        resources.check_local_memory(residents, spec.days, n_local, n_tasks)
+    elif check_only:  # --check verifies the scheduler answers and its workers' memory
+        with _client(None, scheduler, n_tasks, residents, spec.days):
+            pass
+    else:  # a silent port is refused before the output folder is locked
+        resources.probe_scheduler(scheduler)
     out_dir = runfolder.output_folder(out if out is not None else default_out(spec_path))
     resolved = {s: resolved_config(spec, s, region, configs[s]) for s in spec.scenarios}
     hashes = {s: config_hash(spec, s, resolved=resolved[s]) for s in spec.scenarios}
     if check_only:
         with runfolder.lock(out_dir):
+            runfolder.check_layout(out_dir)
             stale = _stale(out_dir, spec, hashes)
         if stale and not force:
             raise OutputConflict(
                 f"{out_dir}: holds outputs of a different configuration; use --force to "
                 "replace them or --out DIR to keep both"
             )
+        memory = (
+            resources.describe(need, n_local)
+            if not scheduler
+            else f"memory about {resources.gb(need['per_worker'])} per worker"
+        )
         say(
             f"{spec.name}: ok ({len(spec.scenarios)} scenario(s) x {spec.replicates} "
-            f"replicate(s), {residents:,} residents, {spec.days} days) -> {out_dir}"
+            f"replicate(s), {residents:,} residents, {spec.days} days; {memory}) -> {out_dir}"
         )
         return EnsembleRun(out=out_dir, spec=spec)
-    with runfolder.lock(out_dir):
+    with runfolder.lock(out_dir) as held:
+        runfolder.check_layout(out_dir)
         found, n_run, n_skipped, failed = _run_locked(
-            spec, out_dir, hashes, resolved, force, workers, scheduler, residents, progress
+            spec,
+            out_dir,
+            hashes,
+            resolved,
+            force,
+            workers,
+            scheduler,
+            residents,
+            progress,
+            held.token,
         )
     seconds = time.perf_counter() - t0
     say(
@@ -412,7 +442,10 @@ def run_spec(
     )
     say(format_summary(spec, found, out_dir))
     if failed:
-        lines = [f"{s}/{r}: {type(e).__name__}: {e}" for (s, r), e in sorted(failed)[:5]]
+        lines = [
+            f"{s}/{r}: {type(e).__name__}: {one_line(str(e))[:300]}"
+            for (s, r), e in sorted(failed, key=lambda f: f[0])[:5]
+        ]
         raise EnsembleError(
             f"{len(failed)} of {n_run} replicates failed (the rest are saved; run the "
             "same command again to retry only the missing ones):\n  " + "\n  ".join(lines)
@@ -437,8 +470,9 @@ def _run_locked(
     scheduler: str | None,
     residents: int,
     progress: bool,
+    token: str,
 ) -> tuple[list[dict[str, Any]], int, int, list[tuple[tuple[str, int], BaseException]]]:
-    """The run proper, while holding the output folder's lock."""
+    """The run proper, while holding the output folder's lock (``token``: the lock's)."""
     from tqdm import tqdm
 
     runfolder.remove_own_temp_files(out_dir)
@@ -470,7 +504,6 @@ def _run_locked(
         from distributed import as_completed
 
         target = str(out_dir.resolve())
-        token = uuid.uuid4().hex[:8]
         with _client(workers, scheduler, len(todo), residents, spec.days) as client:
             futures = [
                 client.submit(
@@ -480,7 +513,8 @@ def _run_locked(
                     r,
                     target,
                     hashes[scenario],
-                    key=f"popsim-{spec.name}-{scenario}-{r:04d}-{token}",
+                    token=token,
+                    key=f"popsim-{spec.name}-{scenario}-{r:04d}-{token[:8]}",
                     pure=False,
                     retries=RETRIES,
                 )
@@ -528,4 +562,4 @@ def _write_run_info(
         "modules": list(REGISTRY.import_paths()),  # what the workers registered
     }
     text = json.dumps(info, indent=1)
-    write_text(out / schema.RUN_INFO_FILE, text)
+    write_text(out / schema.RUN_INFO_FILE, text, root=out)

@@ -36,7 +36,7 @@ from popsim.core.schema import (
 from popsim.core.schema import MANIFEST_PATTERN as MANIFEST_NAME
 from popsim.core.schema import PART_PATTERN as PART_NAME
 from popsim.errors import OutputError
-from popsim.files import FolderLock, remove_temp_files
+from popsim.files import FolderLock, is_regular_file, remove_temp_files, run_folder_problems
 from popsim.run import record
 
 #: Final names popsim writes in the top folder.
@@ -89,9 +89,17 @@ def lock(out: Path) -> FolderLock:
     return FolderLock(out)
 
 
+def check_layout(out: Path) -> None:
+    """Refuse (:class:`OutputError`, one line per problem) a folder whose popsim names
+    are links or special files (:func:`popsim.files.run_folder_problems`)."""
+    problems = run_folder_problems(out)
+    if problems:
+        raise OutputError("\n".join(problems))
+
+
 def _scenario_dirs(out: Path, table: str) -> list[Path]:
     root = out / table
-    if not root.is_dir():
+    if not root.is_dir() or root.is_symlink():
         return []
     return sorted(
         p
@@ -114,21 +122,31 @@ def remove_own_temp_files(out: Path) -> int:
 
 
 def remove_replicate(out: Path, scenario: str, replicate: int) -> None:
-    """Delete one replicate's manifest (first) and parts."""
-    record.manifest_path(out, scenario, replicate).unlink(missing_ok=True)
-    for table in ALL_TABLES:
-        record.part_path(out, table, scenario, replicate).unlink(missing_ok=True)
+    """Delete one replicate's manifest (first) and parts (regular files only, in real
+    folders: never through a link)."""
+    for path in (
+        record.manifest_path(out, scenario, replicate),
+        *(record.part_path(out, t, scenario, replicate) for t in ALL_TABLES),
+    ):
+        if is_regular_file(path) and not any(p.is_symlink() for p in _between(out, path)):
+            path.unlink(missing_ok=True)
+
+
+def _between(out: Path, path: Path) -> list[Path]:
+    """The folders between ``out`` and ``path`` (``out`` excluded)."""
+    rel = path.relative_to(out)
+    return [out.joinpath(*rel.parts[: i + 1]) for i in range(len(rel.parts) - 1)]
 
 
 def remove_scenario(out: Path, scenario: str) -> None:
     """Delete a scenario's popsim files (manifests first), and its folders if then empty."""
     for table, pattern in ((MANIFEST_DIR, MANIFEST_NAME), *((t, PART_NAME) for t in ALL_TABLES)):
         folder = out / table / schema.partition_dir(scenario)
-        if not folder.is_dir() or folder.is_symlink():
+        if not folder.is_dir() or folder.is_symlink() or (out / table).is_symlink():
             continue
         remove_temp_files(folder, pattern)
         for entry in folder.iterdir():
-            if pattern.fullmatch(entry.name) and entry.is_file():
+            if pattern.fullmatch(entry.name) and is_regular_file(entry):
                 entry.unlink()
         with contextlib.suppress(OSError):  # something else lives there: leave it
             folder.rmdir()
@@ -142,7 +160,7 @@ def remove_orphans(out: Path) -> int:
             scenario = partition_scenario(folder.name)
             for part in folder.iterdir():
                 m = PART_NAME.fullmatch(part.name)
-                if m is None:
+                if m is None or not is_regular_file(part):
                     continue
                 replicate = int(m.group(1))
                 if not record.manifest_path(out, scenario, replicate).exists():

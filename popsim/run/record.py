@@ -43,7 +43,7 @@ from popsim.core.schema import (
     manifest_path,
     part_path,
 )
-from popsim.files import atomic_write, write_text
+from popsim.files import atomic_write, fence, is_regular_file, write_text
 
 if TYPE_CHECKING:
     from popsim.model import RunResult
@@ -203,14 +203,21 @@ def write_replicate(
     metadata: dict[str, str],
     manifest: dict[str, Any],
     started: float | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """Write the three tables of a replicate, then its manifest (last). Returns the manifest.
+
+    Every path is resolved inside ``out`` by :func:`popsim.files.output_path` (no link
+    followed, no special file replaced). With ``token`` (the run's lock token), each
+    rename first checks that the folder's lock still carries it, so a task orphaned by a
+    killed client writes nothing once another run holds the folder.
 
     ``metadata`` goes into every file's schema metadata (keys prefixed ``popsim.``);
     ``manifest`` is extended with status, row counts, file paths and write time (and the
     replicate's total seconds if ``started``, a :func:`time.perf_counter` value, is given).
     """
     t0 = time.perf_counter()
+    check = fence(out, token) if token is not None else None
     meta = {f"popsim.{k}": str(v) for k, v in metadata.items()}
     meta["popsim.run.spec"] = scenario
     meta["popsim.replicate"] = str(replicate)
@@ -223,6 +230,8 @@ def write_replicate(
         atomic_write(
             path,
             lambda tmp, t=table: pq.write_table(t, tmp, compression=COMPRESSION),
+            root=out,
+            fence=check,
         )
         rows[name] = table.num_rows
         files[name] = path.relative_to(out).as_posix()
@@ -241,45 +250,78 @@ def write_replicate(
         "seconds": seconds,
     }
     text = json.dumps(full, indent=1, default=str)
-    write_text(manifest_path(out, scenario, replicate), text)
+    write_text(manifest_path(out, scenario, replicate), text, root=out, fence=check)
     return full
 
 
 # ----------------------------------------------------------------- reading
 def read_manifest(out: str | Path, scenario: str, replicate: int) -> dict[str, Any] | None:
-    """The manifest of a replicate, or None if absent or unreadable."""
+    """The manifest of a replicate, or None if absent, unreadable, not a regular file (a
+    FIFO would block the read) or another replicate's (a copy: it names its own
+    scenario and replicate)."""
     path = manifest_path(out, scenario, replicate)
+    if not is_regular_file(path):
+        return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
-    return doc if isinstance(doc, dict) else None
+    if not isinstance(doc, dict):
+        return None
+    if doc.get("scenario") != scenario or doc.get("replicate") != replicate:
+        return None
+    return doc
+
+
+def part_owner(path: str | Path) -> tuple[str | None, int | None]:
+    """The scenario and replicate a part's own metadata says it belongs to (None where it
+    does not say)."""
+    meta = pq.read_schema(path).metadata or {}
+    scenario = meta.get(b"popsim.run.spec")
+    replicate = meta.get(b"popsim.replicate")
+    try:
+        number = int(replicate) if replicate is not None else None
+    except ValueError:
+        number = None
+    return (scenario.decode("utf-8", "replace") if scenario is not None else None, number)
 
 
 def replicate_complete(
     out: str | Path, scenario: str, replicate: int, config_hash: str | None = None
 ) -> dict[str, Any] | None:
-    """The manifest if the replicate's outputs are complete (and match ``config_hash``)."""
+    """The manifest if the replicate's outputs are complete (and match ``config_hash``):
+    the manifest names this scenario and replicate, and each part is a regular file at
+    its own place, written for this scenario and replicate, with the rows recorded."""
     manifest = read_manifest(out, scenario, replicate)
     if manifest is None or manifest.get("status") != "complete":
         return None
     if config_hash is not None and manifest.get("config_hash") != config_hash:
         return None
-    written = [t for t in OPTIONAL_TABLES if t in manifest.get("files", {})]
+    files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        return None
+    written = [t for t in OPTIONAL_TABLES if t in files]
     for name in (*TABLES, *written):
-        path = Path(out) / manifest.get("files", {}).get(name, "-")
+        path = part_path(out, name, scenario, replicate)
+        if files.get(name) != path.relative_to(out).as_posix() or not is_regular_file(path):
+            return None
         try:
             if pq.read_metadata(path).num_rows != manifest["rows"][name]:
                 return None
-        except (OSError, KeyError, pa.ArrowInvalid):
+            if part_owner(path) != (scenario, replicate):
+                return None
+        except (OSError, KeyError, TypeError, pa.ArrowInvalid):
             return None
     return manifest
 
 
 def manifests(out: str | Path) -> list[dict[str, Any]]:
-    """Every manifest in a run folder, sorted by scenario and replicate."""
+    """Every manifest in a run folder, sorted by scenario and replicate (regular files
+    only: a FIFO would block the read)."""
     found = []
     for path in sorted((Path(out) / MANIFEST_DIR).glob(f"{PARTITION_GLOB}/{MANIFEST_GLOB}")):
+        if not is_regular_file(path):
+            continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):

@@ -64,10 +64,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
+from popsim import tomlread
 from popsim.core.config import ModelConfig
 from popsim.core.schema import SCENARIO_NAME
 from popsim.errors import SpecError, SpecProblems
 from popsim.modules import REGISTRY
+from popsim.run.resources import MAX_DAYS, MAX_POPULATION, MAX_REPLICATES
+from popsim.run.speccheck import bed_cut_problems, draw_problems
 from popsim.twin.uncertainty import DrawTable, ParametersSpec, load_draws
 
 if TYPE_CHECKING:
@@ -76,13 +79,8 @@ if TYPE_CHECKING:
 
 #: Longest scenario or spec name (a scenario name is a folder name, limited to 255 bytes).
 MAX_NAME = 100
-#: Largest horizon: days are stored as int16 in the outputs.
-MAX_DAYS = 32_000
-#: Most replicates: replicate numbers are stored as int16 in the outputs.
-MAX_REPLICATES = 10_000
-#: Largest population (an assumption: 25 times the default Fraser region; the memory a
-#: run needs is checked against the machine before it starts, see popsim.run.resources).
-MAX_POPULATION = 50_000_000
+#: Largest horizon, most replicates, largest population: bounded in one place,
+#: :mod:`popsim.run.resources` (which also checks the memory a run needs).
 #: Earliest and latest start dates (an assumption: the model's demographic and seasonal
 #: inputs describe present-day populations; also keeps every date of the run valid).
 FIRST_START, LAST_START = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
@@ -322,23 +320,31 @@ class RunSpec(BaseModel):
                 f"no scenario {scenario!r}; have {', '.join(self.scenarios)}",
             )
         params: dict[str, Any] = {}
+        problems: list[SpecError] = []  # every problem of every section and event
         for module in REGISTRY.modules():  # each checks its own section against the region
-            section = self.params(module.name, scenario)
-            if section is not None:
-                section = module.resolve_params(
-                    section, _ResolveSection(self, region, module.name, scenario)
-                )
+            try:
+                section = self.params(module.name, scenario)
+                if section is not None:
+                    section = module.resolve_params(
+                        section, _ResolveSection(self, region, module.name, scenario)
+                    )
+            except SpecError as err:
+                problems += getattr(err, "problems", [err])
+                section = None
             params[module.name] = section
         events: list[Event] = []
-        problems: list[SpecError] = []
+        placed: list[tuple[str, Event]] = []
         for i, event in enumerate(self.scenarios[scenario].events):
+            where = f"scenarios.{scenario}.events[{i}]"
             try:
-                resolved = self._resolve_event(event, f"scenarios.{scenario}.events[{i}]", region)
+                resolved = self._resolve_event(event, where, region)
             except SpecError as err:
-                problems.append(err)
+                problems += getattr(err, "problems", [err])
                 continue
             if resolved is not None:
                 events.append(resolved)
+                placed.append((where, resolved))
+        problems += [SpecError(self._path, w, p) for w, p in bed_cut_problems(placed, region)]
         if problems:
             raise _problems(problems)
         events.sort(key=lambda e: e.day)
@@ -361,6 +367,8 @@ class RunSpec(BaseModel):
                 configs[scenario] = self.model_config_for(scenario, region)
             except SpecError as err:
                 problems += getattr(err, "problems", [err])
+        if not problems:  # each replicate's drawn parameters (none without distributions)
+            problems += draw_problems(self)
         if problems:
             raise _problems(problems)
         return configs
@@ -567,7 +575,9 @@ def load_spec(path: str | Path, check_region: bool = False) -> RunSpec:
             path, None, f"cannot read: {getattr(err, 'strerror', None) or err}"
         ) from None
     try:
-        data = tomllib.loads(text)
+        data = tomlread.loads(text)
+    except tomlread.TooDeep as err:
+        raise SpecError(path, None, str(err)) from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError(path, None, f"not valid TOML: {err}") from None
     data.setdefault("name", path.stem)
