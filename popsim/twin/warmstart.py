@@ -98,3 +98,82 @@ def warm_start(
     names = list(net.metrics)
     cols = [names.index(c) for c in STATE_COLUMNS if c in names]
     table[day - 1, :, cols] = table[day, :, cols]
+
+
+#: Unit names by code (the inverse of :data:`popsim.care.seeding.SEED_UNITS`).
+UNIT_NAMES = {code: name for name, code in SEED_UNITS.items()}
+
+
+def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
+    """``total`` split in whole numbers in proportion to ``shares`` (sum > 0)."""
+    raw = total * shares / shares.sum()
+    out = np.floor(raw).astype(np.int64)
+    left = int(total - out.sum())
+    if left > 0:
+        out[np.argsort(-(raw - out), kind="stable")[:left]] += 1
+    return out
+
+
+class StartPlan:
+    """What a forecast's warm start sets on the as-of day.
+
+    ``census``: ``(facility_index, unit) -> count`` observed at the sites (set exactly,
+    unit by unit). ``epidemic_total``: the region's epidemic census (an ``all`` row of
+    ``epidemic_census``), used when no site census was observed that day (the public
+    series case): each particle's epidemic patients are scaled to that total, spread over
+    sites and units by the particle's own shares (largest remainder), and the other
+    patients are kept; so the region's epidemic census on the as-of day is the observed
+    one, and its spread over sites is the model's."""
+
+    def __init__(self, census: Mapping[tuple[int, str], int], epidemic_total: int | None):
+        self.census = dict(census)
+        self.epidemic_total = None if census else epidemic_total
+
+    def prepare(self, model: RegionModel) -> tuple[dict[tuple[int, str], int], dict | None]:
+        """The census to seed in ``model`` and the epidemic patients wanted by
+        ``(facility_index, unit code)`` (None: keep the unit's own)."""
+        if self.epidemic_total is None:
+            return self.census, None
+        epi: dict[tuple[int, int], int] = {}
+        other: dict[tuple[int, int], int] = {}
+        for p in model.care.patients.values():
+            if p.site is None or p.unit not in UNIT_NAMES:
+                continue
+            key = (p.site.index, p.unit)
+            book = epi if p.epidemic else other
+            book[key] = book.get(key, 0) + 1
+        keys = sorted(epi)
+        if not keys:  # no epidemic stay to continue: the particle keeps its own census
+            return {}, None
+        shares = np.array([epi[k] for k in keys], dtype=float)
+        want = dict(
+            zip(keys, _largest_remainder(self.epidemic_total, shares).tolist(), strict=True)
+        )
+        census = {
+            (fi, UNIT_NAMES[code]): other.get((fi, code), 0) + want.get((fi, code), 0)
+            for fi, code in keys
+        }
+        return census, want
+
+    @staticmethod
+    def adjust(templates: Templates, want: dict | None, rng: np.random.Generator) -> Templates:
+        """Templates with exactly ``want[(fi, code)]`` epidemic stays per unit (the unit's
+        own, some dropped or repeated; the same unit's at other sites when it had
+        none), so that :func:`popsim.care.seeding.from_templates` seeds that many."""
+        if want is None:
+            return templates
+        out = {key: list(ts) for key, ts in templates.items()}
+        for key, k in want.items():
+            own = out.get(key, [])
+            epi = [t for t in own if t[3]]
+            others = [t for t in own if not t[3]]
+            pool = epi or [t for (f, u), ts in templates.items() if u == key[1] for t in ts if t[3]]
+            if not pool:
+                pool = [t for ts in templates.values() for t in ts if t[3]]
+            if not pool or k == 0:
+                out[key] = others
+                continue
+            whole, rest = divmod(k, len(pool))
+            idx = [*np.tile(np.arange(len(pool)), whole), *rng.permutation(len(pool))[:rest]]
+            out[key] = [pool[i] for i in idx] + others
+        return out
