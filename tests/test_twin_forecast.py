@@ -392,3 +392,52 @@ def test_island_results_do_not_depend_on_the_client(twin_truth, dask_cluster):
         spec, observed, dt.date(2026, 10, 20), days=5, replicates=36, client=dask_cluster[1]
     )
     pd.testing.assert_frame_equal(here, there)
+
+
+@pytest.mark.parametrize(
+    ("observed", "options", "needle"),
+    [
+        ("date,facility,ward_census\n", [], "no observed value"),  # issue 25 item 12
+        ("date,facility,ward_census\n2026-10-01,F1,1e9\n", [], "expected a count in 0.."),
+        (
+            "date,facility,ward_census\n2026-10-01,all,9000000\n",
+            [],
+            "more than the region's",
+        ),  # item 8: a census of more patients than residents
+        ("date,facility,ward_census\n2026-10-01,F1,5\n", ["--days", "100000"], "--days 100000"),
+        (
+            "date,facility,ward_census\n2026-10-01,F1,5\n",
+            ["--replicates", "100000000"],
+            "--replicates 100000000",
+        ),  # item 14
+        (
+            "date,facility,ward_census\n2026-10-01,F1,5\n",
+            ["--replicates", "9000", "--days", "30000"],
+            "GiB",
+        ),
+    ],
+)
+def test_bad_forecast_inputs_exit_2_with_one_line_and_write_nothing(
+    twin_truth, tmp_path, capsys, observed, options, needle
+):
+    path = tmp_path / "obs.csv"
+    path.write_text(observed, encoding="utf-8")
+    out = tmp_path / "fc"
+    args = ["forecast", str(twin_truth.spec), "--observed", str(path), "--as-of", "2026-10-01"]
+    code = main([*args, "--out", str(out), "--quiet", *options])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err, err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_a_backtest_with_nothing_to_score_exits_2_and_writes_nothing(twin_truth, tmp_path, capsys):
+    """Issue 25 item 12 (backtest side): no observed value after the first origin."""
+    path = tmp_path / "obs.csv"
+    path.write_text("date,facility,ward_census\n2026-09-02,F1,5\n", encoding="utf-8")
+    out = tmp_path / "bt"
+    code = main(
+        ["backtest", str(twin_truth.spec), "--observed", str(path), "--out", str(out), "--quiet"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "no observed data after the first origin" in err, err
+    assert not out.exists()

@@ -1,32 +1,21 @@
 """``popsim forecast``: each site's census, admissions and boarding for the next weeks,
 from the observed state on the as-of date.
 
-Replicates are branches of particles (:mod:`popsim.twin.branching`). A particle (a Dask
-task) copies the model built once per worker (population and set-up), runs the spec
-from its start to the as-of date (the epidemic's state on that day comes from the
-model's own history) and empties the units whose census was observed that day; each of
-its ``branches`` (default :data:`BRANCHES`) copies that state, takes its own random
-streams, is refilled with the observed census of the day, site by site and unit by unit
-(ward, ICU and ALC beds and ED boarders, :func:`popsim.twin.warmstart.warm_start`; units
-without an observed census keep the simulated patients), and runs ``days`` more days.
-Replicate ``r`` is branch ``r % branches`` of particle ``r // branches``: the same
-numbers whether it runs alone or among others. Parameters (:func:`particle_values`):
-particle ``k`` takes what replicate ``k`` of a run of the spec would, a row of the
-spec's own table of draws (``[parameters] draws``, e.g. a calibrated spec's accepted
-draws) and values drawn from its distributions (``r0 = { dist = ... }``); without a
-table of its own, a row of its calibration's accepted draws
-(``calibration/draws.parquet``, when present); else the spec's values.
-
-Conditioning on the recent series: each particle is weighted by its likelihood of the
-observed data of the ``condition_days`` before the as-of date (importance weights),
-tempered (raised to a power <= 1) so that the effective number of particles stays at
-least half of them; its branches share its weight, and the quantiles are the weighted
-quantiles. Reporting noise (negative binomial, size ``dispersion``) is added to each
-replicate's site series, so the intervals are for what will be reported, not only for
-the model's mean; the region's total (``all``) is the sum of the sites' noisy values, a
-total of the sites' reports. (Noise of that size on the total itself would give a
-region's census of 2,300 a coefficient of variation of 22%: a 90% interval of about
-+/- 850 patients.)
+Replicates are branches of particles. The particles are filtered to the as-of date by
+:mod:`popsim.twin.smc` (a particle filter over the epidemic's state and its transmission
+multiplier, conditioned on every observed metric, site rows and the region's ``all``
+rows), then each of its ``branches`` (default :data:`BRANCHES`) copies that state, takes
+its own random streams, is refilled with the observed census of the day
+(:mod:`popsim.twin.warmstart`: site by site and unit by unit, or the region's epidemic
+census spread by the particle's own shares), continues its particle's transmission walk
+and runs ``days`` more days. Parameters (:func:`particle_values`): particle ``k`` takes
+what replicate ``k`` of a run of the spec would, a row of the spec's own table of draws
+and values drawn from its distributions; without a table of its own, a row of its
+calibration's accepted draws (``calibration/draws.parquet``, when present); else the
+spec's values. The quantiles are weighted by the filter's final weights (a particle's
+branches share its weight), with the observation model's noise
+(:mod:`popsim.twin.obsmodel`: census exact by default, flows negative binomial); the
+region's total (``all``) is the sum of the sites' values.
 
 Output ``forecast.parquet`` in the hub format (:data:`popsim.twin.score.HUB_COLUMNS`),
 horizon 0 being the as-of date (the observed census, exactly, where it was observed),
@@ -188,7 +177,8 @@ def start_plan(known: Observed, as_of: dt.date, facility_ids: list[str], populat
     value = known.value(as_of, ALL, "epidemic_census")
     if value is not None:
         total = int(round(value))
-    seeded = sum(census.values()) if census else (total or 0)
+    region_rows = [known.value(as_of, ALL, m) for m in (*CENSUS_UNITS, "epidemic_census")]
+    seeded = max(sum(census.values()), sum(v for v in region_rows if v is not None))
     if seeded > population:
         raise PopsimError(
             f"{known.path}: the census observed on {as_of} totals {seeded:,} patients, "
