@@ -184,7 +184,16 @@ def start_plan(known: Observed, as_of: dt.date, facility_ids: list[str], populat
             f"{known.path}: the census observed on {as_of} totals {seeded:,} patients, "
             f"more than the region's {population:,} residents"
         )
-    return StartPlan(census, total)
+    site_epi = {}
+    if census:
+        rows = known.facility[
+            (known.facility["date"] == as_of) & (known.facility["facility"] != ALL)
+        ]
+        if "epidemic_census" in rows.columns:
+            for fac, v in zip(rows["facility"], rows["epidemic_census"], strict=True):
+                if pd.notna(v):
+                    site_epi[facility_ids.index(fac)] = int(round(v))
+    return StartPlan(census, total, site_epi)
 
 
 def run_forecast(

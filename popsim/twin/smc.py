@@ -31,7 +31,7 @@ random streams of its own, so the copies diverge from the next day on.
 
 With many series (every site's every metric) one week's likelihood can be so sharp that
 a single particle takes all the weight; a knot's likelihood is then tempered, raised to
-the largest power ``lambda <= 1`` that keeps a quarter of the particles effective
+the largest power ``lambda <= 1`` that keeps half of the particles effective
 (:func:`temper`; Del Moral, Doucet and Jasra 2012 choose their tempering steps by the
 ESS the same way). This is an approximation: such a step uses less of the data's
 information than the exact filter would, in exchange for not collapsing onto one
@@ -85,7 +85,7 @@ ISLAND_PARTICLES = 16
 RESAMPLE_ESS_SHARE = 0.5
 #: Each knot's likelihood is tempered (raised to a power <= 1) when its weights alone would
 #: leave fewer effective particles than this share (see the module docstring).
-MIN_STEP_ESS_SHARE = 0.25
+MIN_STEP_ESS_SHARE = 0.5
 #: The multiplier's bounds.
 M_BOUNDS = (0.05, 5.0)
 #: Spawn keys of the filter's streams (beside the as-of day and the island).

@@ -123,17 +123,27 @@ class StartPlan:
     series case): each particle's epidemic patients are scaled to that total, spread over
     sites and units by the particle's own shares (largest remainder), and the other
     patients are kept; so the region's epidemic census on the as-of day is the observed
-    one, and its spread over sites is the model's."""
+    one, and its spread over sites is the model's. ``site_epidemic``: a site's observed
+    epidemic census (``epidemic_census`` of its row), with a site census: that many of
+    the site's seeded patients continue epidemic stays, spread over its observed units by
+    the particle's own epidemic patients there (else by the units' census), at most each
+    unit's census."""
 
-    def __init__(self, census: Mapping[tuple[int, str], int], epidemic_total: int | None):
+    def __init__(
+        self,
+        census: Mapping[tuple[int, str], int],
+        epidemic_total: int | None,
+        site_epidemic: Mapping[int, int] | None = None,
+    ):
         self.census = dict(census)
         self.epidemic_total = None if census else epidemic_total
+        self.site_epidemic = dict(site_epidemic or {}) if census else {}
 
     def prepare(self, model: RegionModel) -> tuple[dict[tuple[int, str], int], dict | None]:
         """The census to seed in ``model`` and the epidemic patients wanted by
         ``(facility_index, unit code)`` (None: keep the unit's own)."""
         if self.epidemic_total is None:
-            return self.census, None
+            return self.census, self._site_want(model) if self.site_epidemic else None
         epi: dict[tuple[int, int], int] = {}
         other: dict[tuple[int, int], int] = {}
         for p in model.care.patients.values():
@@ -154,6 +164,34 @@ class StartPlan:
             for fi, code in keys
         }
         return census, want
+
+    def _site_want(self, model: RegionModel) -> dict[tuple[int, int], int]:
+        epi: dict[tuple[int, int], int] = {}
+        for p in model.care.patients.values():
+            if p.epidemic and p.site is not None and p.unit in UNIT_NAMES:
+                key = (p.site.index, p.unit)
+                epi[key] = epi.get(key, 0) + 1
+        want: dict[tuple[int, int], int] = {}
+        for fi, total in self.site_epidemic.items():
+            keys = sorted((f, SEED_UNITS[u]) for f, u in self.census if f == fi)
+            room = np.array([self.census[(f, UNIT_NAMES[c])] for f, c in keys], dtype=float)
+            if not keys or room.sum() <= 0:
+                continue
+            shares = np.array([epi.get(k, 0) for k in keys], dtype=float)
+            if shares.sum() <= 0:
+                shares = room
+            left = min(total, int(room.sum()))
+            got = np.zeros(len(keys), dtype=np.int64)
+            while left > 0:  # by shares, at most each unit's room; overflow to the rest
+                free = room - got
+                w = np.where(free > 0, shares, 0.0)
+                if w.sum() <= 0:
+                    w = free
+                add = np.minimum(_largest_remainder(left, w), free).astype(np.int64)
+                got += add
+                left -= int(add.sum())
+            want.update({k: int(g) for k, g in zip(keys, got, strict=True)})
+        return want
 
     @staticmethod
     def adjust(templates: Templates, want: dict | None, rng: np.random.Generator) -> Templates:
