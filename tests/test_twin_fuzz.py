@@ -310,6 +310,7 @@ def _csv_cell(v: str) -> str:
     return '"' + v.replace('"', '""') + '"'
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -345,6 +346,7 @@ def test_observed_csv_loads_or_lists_problems(
     assert obs.facility["date"].between(START, LAST).all()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -386,6 +388,7 @@ def test_observed_parquet_loads_or_lists_problems(region, tmp_path, rows, kind):
     assert (obs.facility["ward_census"].dropna() >= 0).all()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
