@@ -369,7 +369,7 @@ def test_an_epidemic_only_file_is_filtered_and_starts_from_its_total(twin_truth,
     truth.to_csv(path, index=False)
     observed = load_observed(path, spec.load_region(), spec.start, dt.date(2026, 12, 29))
     as_of = spec.start + dt.timedelta(days=85)
-    fc = run_forecast(spec, observed, as_of, days=7, replicates=16)
+    fc = run_forecast(spec, observed, as_of, days=7, replicates=32)
     want = observed.value(as_of, "all", "epidemic_census")
     h0 = fc[(fc["horizon"] == 0) & (fc["facility"] == "all") & (fc["metric"] == "epidemic_census")]
     assert want > 20

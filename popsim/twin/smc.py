@@ -35,7 +35,9 @@ the largest power ``lambda <= 1`` that keeps half of the particles effective
 (:func:`temper`; Del Moral, Doucet and Jasra 2012 choose their tempering steps by the
 ESS the same way). This is an approximation: such a step uses less of the data's
 information than the exact filter would, in exchange for not collapsing onto one
-history. The ESS reported is after tempering.
+history; a tempered step is always followed by resampling (else the ESS would stay at
+the threshold and the filter would never drop a particle far from the data). The ESS
+reported is after tempering.
 
 Particles run in *islands* (Verge, Dubarry, Del Moral and Moulines 2015, "On parallel
 implementation of sequential Monte Carlo methods: the island particle model"): up to
@@ -292,13 +294,14 @@ def run_island(
                 ll[i] = window_log_likelihood(
                     model.facility_day, names, series, d0, d1, filter_size
                 )
-            new = log_w + temper(log_w, ll) * ll
+            lam = temper(log_w, ll)
+            new = log_w + lam * ll
             top = new.max()
             norm = top + math.log(np.exp(new - top).sum())
             log_z += norm
             log_w = new - norm
             ess_trace.append(ess(log_w))
-            if d1 < as_of_day and ess_trace[-1] < RESAMPLE_ESS_SHARE * n:
+            if d1 < as_of_day and (lam < 1 or ess_trace[-1] < RESAMPLE_ESS_SHARE * n):
                 anc = systematic(log_w, rng)
                 used: set[int] = set()
                 fresh = []
