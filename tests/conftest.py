@@ -149,8 +149,15 @@ class TwinTruth:
         return TWIN_SPEC.format(name=name, days=self.days, seed=seed, r0=r0, rel=rel)
 
 
-def make_twin_truth(folder: Path, days: int = 120, seed: int = 99, noise_k: float = 50.0):
-    """One replicate with the hidden parameters plus negative-binomial reporting noise."""
+def make_twin_truth(
+    folder: Path,
+    days: int = 120,
+    seed: int = 99,
+    noise_k: float = 50.0,
+    exact_census: bool = False,
+):
+    """One replicate with the hidden parameters plus negative-binomial reporting noise
+    (on the flows only with ``exact_census``: hospitals count their patients)."""
     from popsim.run.spec import load_spec
     from popsim.twin.observed import with_noise
     from popsim.twin.sim import observed_table
@@ -167,7 +174,12 @@ def make_twin_truth(folder: Path, days: int = 120, seed: int = 99, noise_k: floa
         encoding="utf-8",
     )
     clean = observed_table(load_spec(path), "baseline", 0, TWIN_METRICS)
-    noisy = with_noise(clean, np.random.default_rng(seed), noise_k, TWIN_METRICS)
+    noisy_metrics = [
+        m
+        for m in TWIN_METRICS
+        if not (exact_census and (m.endswith("census") or m == "ed_boarding"))
+    ]
+    noisy = with_noise(clean, np.random.default_rng(seed), noise_k, noisy_metrics)
     out = folder / "observed.csv"
     noisy.to_csv(out, index=False, float_format="%.0f")
     return TwinTruth(folder, path, out, clean, dict(TWIN_HIDDEN), days)

@@ -94,7 +94,7 @@ def test_every_problem_is_listed_once_with_its_row(tmp_path, region):
         "row 4: facility: unknown facility 'F9'",
         "row 5: date: expected YYYY-MM-DD",
         "row 6: date: 2027-01-01 is outside",
-        "row 7: ward_census: expected a count >= 0",
+        "row 7: ward_census: expected a count in 0..",
         "row 8: ward_census: expected a whole count",
         "row 8: admissions: expected a count, got 'x'",
     ):
@@ -136,3 +136,54 @@ def test_noise_keeps_the_mean_and_adds_the_negative_binomial_variance():
     assert abs(noisy.mean() - mu) < 4 * np.sqrt(var / n)
     # the sample variance's standard error is about var * sqrt(2 / n) (near-normal counts)
     assert abs(noisy.var() - var) < 4 * var * np.sqrt(2 / n) * 1.5
+
+
+def test_booleans_huge_counts_and_a_header_only_file_are_problems(tmp_path, region):
+    """Issue 25 items 8, 12 and 18: booleans in Parquet, a count above the limit, and a
+    file with no value at all are each one line naming the file."""
+    frame = pd.DataFrame(
+        {"date": [START, START], "facility": ["F1", "F2"], "ward_census": [True, False]}
+    )
+    frame.to_parquet(tmp_path / "bool.parquet")
+    with pytest.raises(ObservedProblems, match="ward_census: expected counts, got booleans"):
+        load_observed(tmp_path / "bool.parquet", region, START, LAST)
+    huge = write_csv(tmp_path, "date,facility,ward_census\n2026-09-01,F1,1e9\n", "huge.csv")
+    with pytest.raises(ObservedProblems, match=r"row 2: ward_census: expected a count in 0\.\."):
+        load_observed(huge, region, START, LAST)
+    empty = write_csv(tmp_path, "date,facility,ward_census\n", "empty.csv")
+    with pytest.raises(ObservedProblems, match="no observed value"):
+        load_observed(empty, region, START, LAST)
+
+
+def test_files_over_the_limits_fail_before_parsing(tmp_path, region, monkeypatch):
+    from popsim.twin import observed as ob
+
+    rows = "".join(f"2026-09-{d:02d},F1,{d}\n" for d in range(1, 21))
+    path = write_csv(tmp_path, "date,facility,ward_census\n" + rows)
+    monkeypatch.setattr(ob, "MAX_ROWS", 10)
+    with pytest.raises(ob.InputError, match="more than the limit of 10"):
+        load_observed(path, region, START, LAST)
+    monkeypatch.setattr(ob, "MAX_FILE_BYTES", 100)
+    with pytest.raises(ob.InputError, match="larger than the limit of 100 bytes"):
+        load_observed(path, region, START, LAST)
+
+
+def test_outside_rows_ignored_scale_and_carried_over_values(tmp_path, region):
+    """Rows outside the run are left out with one note; ``scale`` allows fractions;
+    ``carried_over="missing"`` blanks a repeat of the day before (not a repeat after a
+    gap)."""
+    path = write_csv(
+        tmp_path,
+        "date,facility,ward_census\n"
+        "2026-08-01,all,7\n2026-08-02,all,7\n"  # before the run
+        "2026-09-01,all,10\n2026-09-02,all,10\n2026-09-03,all,12\n2026-09-05,all,12\n",
+    )
+    obs = load_observed(
+        path, region, START, LAST, scale=0.5, carried_over="missing", outside="ignore"
+    )
+    got = obs.facility.set_index("date")["ward_census"]
+    assert got[dt.date(2026, 9, 1)] == 5.0 and got[dt.date(2026, 9, 3)] == 6.0
+    assert np.isnan(got[dt.date(2026, 9, 2)]) and got[dt.date(2026, 9, 5)] == 6.0
+    assert len(obs.notes) == 3 and "2 rows dated outside the run" in obs.notes[0]
+    with pytest.raises(ObservedProblems, match="outside the spec's run"):
+        load_observed(path, region, START, LAST)

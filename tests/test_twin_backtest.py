@@ -43,8 +43,16 @@ def test_origins_stop_before_the_last_data_day():
 
 
 @pytest.mark.slow
-def test_backtest_on_the_true_system(twin_truth, tmp_path):
+def test_backtest_on_the_true_system(tmp_path):
+    """The synthetic must-holds with an exactly reported census (flows with reporting
+    noise): 90% coverage 0.80-0.95 pooled over every metric and horizon (about 2,000
+    values, but a few origins' errors are shared: the tolerance is the issue's band), and
+    the model beats persistence beyond the first week."""
+    from conftest import make_twin_truth
+
     from popsim.twin.backtest import backtest
+
+    twin_truth = make_twin_truth(tmp_path, exact_census=True)
 
     spec = tmp_path / "model.toml"
     # the model knows the hidden parameters (not the truth's random numbers: another seed)
@@ -66,7 +74,7 @@ def test_backtest_on_the_true_system(twin_truth, tmp_path):
     model = summary[summary["method"] == "model"]
     n = model["n"].sum()
     cover = (model["cover_90"] * model["n"]).sum() / n
-    assert 0.80 <= cover <= 0.97, cover
+    assert 0.80 <= cover <= 0.95, cover
     late = summary[summary["horizon"] >= 7]
     wis = late.groupby("method").apply(lambda g: (g["wis"] * g["n"]).sum() / g["n"].sum())
     assert wis["model"] < wis["persistence"], wis

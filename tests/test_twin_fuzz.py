@@ -1,10 +1,12 @@
-"""Fuzzing the twin's calibration inputs: hypothesis ``[calibration]`` sections (through
-``popsim calibrate --check``), tables of draws (through ``popsim run --check``) and damaged
-study journals. Each ends in exit 0, or exit 2 and one line per problem naming the input;
-never a traceback, never a write outside the output folder."""
+"""Fuzzing the twin's inputs: hypothesis ``[calibration]`` sections (through
+``popsim calibrate --check``), tables of draws (through ``popsim run --check``), damaged
+study journals, observed facility tables (CSV and Parquet) and a staffing spec's
+``forecast_file``. Each ends in exit 0 (or loads), or exit 2 and one line per problem
+naming the input; never a traceback, never a write outside the output folder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,9 @@ from hypothesis import strategies as st
 
 from popsim.cli import main
 from popsim.errors import PopsimError
+from popsim.region.load import load_region
 from popsim.twin import tomlw
+from popsim.twin.observed import ObservedProblems, load_observed
 
 SPEC = {"region": "synthetic", "start": "2026-09-01", "days": 30, "population": 20000}
 PARAMETER_NAMES = (
@@ -270,3 +274,147 @@ def test_fuzzed_study_journals(journal_lines, keep, cut, junk, where, tmp_path_f
         assert "\n" not in str(err) and "study.journal" in str(err)
         return
     assert all(np.isfinite(t.value) for t in study.get_trials() if t.value is not None)
+
+
+# ------------------------------------------------------------ observed data
+START = dt.date(2026, 9, 1)
+LAST = START + dt.timedelta(days=59)
+
+CELLS = st.one_of(
+    st.integers(-5, 10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["", "NA", "true", "False", "1e9", "0x10", " 3 ", "1,000", "\x00", "é"]),
+    st.text(max_size=6),
+)
+DATES = st.one_of(
+    st.dates(dt.date(2026, 8, 1), dt.date(2026, 11, 30)).map(str),
+    st.sampled_from(["2026-13-01", "", "yesterday", "2026-09-01T00:00"]),
+)
+FACILITIES = st.sampled_from(["F1", "F2", "F3", "all", "F9", "", "ALL", "F1 "])
+COLUMNS = st.lists(
+    st.sampled_from(
+        ["ward_census", "icu_census", "admissions", "epidemic_census", "bogus", "replicate"]
+    ),
+    min_size=0,
+    max_size=4,
+    unique=True,
+)
+
+
+@pytest.fixture(scope="module")
+def region():
+    return load_region("synthetic")
+
+
+def _csv_cell(v: str) -> str:
+    return '"' + v.replace('"', '""') + '"'
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    COLUMNS,
+    st.lists(st.tuples(DATES, FACILITIES, st.lists(CELLS, min_size=4, max_size=4)), max_size=12),
+    st.sampled_from([1.0, 0.25]),
+    st.sampled_from(["keep", "missing"]),
+    st.sampled_from(["ignore", "error"]),
+)
+def test_observed_csv_loads_or_lists_problems(
+    region, tmp_path, columns, rows, scale, carried, outside
+):
+    header = ["date", "facility", *columns]
+    lines = [",".join(header)]
+    for date, fac, cells in rows:
+        lines.append(",".join(_csv_cell(v) for v in [date, fac, *cells[: len(columns)]]))
+    path = tmp_path / "obs.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        obs = load_observed(
+            path, region, START, LAST, scale=scale, carried_over=carried, outside=outside
+        )
+    except ObservedProblems as err:
+        assert err.problems and all(str(p).startswith(str(path)) for p in err.problems)
+        return
+    except PopsimError as err:
+        assert str(path) in str(err)
+        return
+    values = obs.facility[obs.metrics].to_numpy(dtype=float)
+    assert obs.metrics and np.isfinite(values[~np.isnan(values)]).all()
+    assert (values[~np.isnan(values)] >= 0).all()
+    assert obs.facility["date"].between(START, LAST).all()
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(dt.date(2026, 8, 20), dt.date(2026, 11, 10)),
+            FACILITIES,
+            st.one_of(
+                st.integers(-3, 10**8),
+                st.floats(allow_nan=True, allow_infinity=True),
+                st.booleans(),
+            ),
+        ),
+        max_size=10,
+    ),
+    st.sampled_from(["int", "float", "bool", "object"]),
+)
+def test_observed_parquet_loads_or_lists_problems(region, tmp_path, rows, kind):
+    frame = pd.DataFrame(rows, columns=["date", "facility", "ward_census"])
+    if kind != "object" and len(frame):
+        try:
+            frame["ward_census"] = frame["ward_census"].astype(kind)
+        except (ValueError, OverflowError, TypeError):
+            return
+    else:
+        frame["ward_census"] = frame["ward_census"].astype(object)
+    path = tmp_path / "obs.parquet"
+    try:
+        frame.to_parquet(path)
+    except (ValueError, TypeError, OverflowError):  # pyarrow cannot store mixed objects
+        return
+    try:
+        obs = load_observed(path, region, START, LAST, outside="ignore")
+    except PopsimError as err:
+        assert str(path) in str(err)
+        return
+    assert kind != "bool" or not len(frame)
+    assert (obs.facility["ward_census"].dropna() >= 0).all()
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(dt.date(2026, 8, 20), dt.date(2026, 11, 10)),
+            FACILITIES,
+            st.sampled_from(["ward_census", "icu_census", "alc_census", "admissions", "x"]),
+            st.one_of(st.floats(-1, 2), st.just(float("nan"))),
+            st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**6)),
+        ),
+        max_size=10,
+    ),
+    st.lists(st.sampled_from(["as_of", "target_date", "quantile", "value"]), max_size=1),
+)
+def test_a_forecast_file_is_read_or_refused_line_by_line(region, tmp_path, rows, drop):
+    from popsim.staffing.forecast import read_forecast
+
+    frame = pd.DataFrame(
+        [(START, d, f, m, q, float(v)) for d, f, m, q, v in rows],
+        columns=["as_of", "target_date", "facility", "metric", "quantile", "value"],
+    ).drop(columns=drop)
+    path = tmp_path / "forecast.parquet"
+    frame.to_parquet(path)
+    got, problems = read_forecast(path, list(region.facility_ids), START, 60, 0.9)
+    assert all(isinstance(p, str) and "\n" not in p for p in problems)
+    if not problems:
+        assert all(0 <= fi < region.n_facilities and c >= 0 for fi, _, _, c in got)

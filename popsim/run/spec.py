@@ -172,6 +172,9 @@ class RunSpec(BaseModel):
         calibration: dict[str, Any] | None
         #: Where parameter values come from (a table of joint draws, popsim.twin.uncertainty).
         parameters: ParametersSpec | None
+        #: The observation model and the transmission walk of forecasts (popsim.twin.obsmodel).
+        observation: dict[str, Any] | None
+        transmission: dict[str, Any] | None
 
     _path: str = PrivateAttr(default="<spec>")
     _base_dir: str | None = PrivateAttr(default=None)
@@ -538,6 +541,8 @@ def spec_models() -> tuple[type[RunSpec], type[ScenarioSpec], type[EventSpec]]:
             analysis=(AnalysisSpec | None, None),
             calibration=(dict[str, Any] | None, None),
             parameters=(ParametersSpec | None, None),
+            observation=(dict[str, Any] | None, None),
+            transmission=(dict[str, Any] | None, None),
         )
         _MODELS[key] = (run, scenario, event)
     return _MODELS[key]

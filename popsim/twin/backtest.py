@@ -39,9 +39,9 @@ import pandas as pd
 from popsim.errors import PopsimError
 from popsim.files import atomic_write, write_text
 from popsim.run.spec import load_spec
-from popsim.twin import sim
-from popsim.twin.forecast import FORECAST_METRICS, calibration_draws, run_forecast
-from popsim.twin.observed import Observed
+from popsim.twin import obsmodel, sim
+from popsim.twin.forecast import calibration_draws, check_as_of, check_size, run_forecast
+from popsim.twin.observed import ALL, Observed
 from popsim.twin.score import HUB_COLUMNS, QUANTILES, score_table
 
 
@@ -58,7 +58,7 @@ def origins(observed: Observed, first: dt.date, every: int) -> list[dt.date]:
 
 def baseline(observed: Observed, as_of: dt.date, days: int, method: str) -> pd.DataFrame:
     """A point forecast in hub format (every quantile the same value)."""
-    known = observed.until(as_of).long([m for m in FORECAST_METRICS if m in observed.metrics])
+    known = observed.until(as_of).long()
     rows = []
     for (fac, metric), g in known.groupby(["facility", "metric"]):
         by_date = dict(zip(g["date"], g["value"], strict=True))
@@ -76,10 +76,33 @@ def baseline(observed: Observed, as_of: dt.date, days: int, method: str) -> pd.D
     return pd.DataFrame(rows, columns=list(HUB_COLUMNS))
 
 
-def summarise(detail: pd.DataFrame) -> pd.DataFrame:
-    """Mean scores per method, metric and horizon."""
+def phases(observed: Observed, todo: list[dt.date], lead_days: int = 14) -> dict:
+    """Each origin's phase of the wave, from the region's headline series (the epidemic's
+    census when observed, else the ward census; ``all`` rows, else the sites' sum):
+    ``growth`` when it is more than 10% higher ``lead_days`` later, ``decline`` when more
+    than 10% lower, else ``peak`` (a label for the scores, read from what came after)."""
+    metric = "epidemic_census" if "epidemic_census" in observed.metrics else "ward_census"
+    if metric not in observed.metrics:
+        return {d: "all" for d in todo}
+    f = observed.facility
+    rows = f[f["facility"] == ALL] if (f["facility"] == ALL).any() else f
+    series = rows.groupby("date")[metric].sum(min_count=1).dropna()
+    out = {}
+    for d in todo:
+        now = series[series.index <= d]
+        later = series[series.index <= d + dt.timedelta(days=lead_days)]
+        if now.empty or later.empty or now.iloc[-1] <= 0:
+            out[d] = "unknown"
+            continue
+        ratio = later.iloc[-1] / now.iloc[-1]
+        out[d] = "growth" if ratio > 1.1 else "decline" if ratio < 1 / 1.1 else "peak"
+    return out
+
+
+def summarise(detail: pd.DataFrame, by: tuple[str, ...] = ("horizon",)) -> pd.DataFrame:
+    """Mean scores per method, metric and ``by`` (horizon; or week, phase)."""
     return (
-        detail.groupby(["method", "metric", "horizon"], observed=True)
+        detail.groupby(["method", "metric", *by], observed=True)
         .agg(
             n=("wis", "size"),
             wis=("wis", "mean"),
@@ -108,24 +131,31 @@ def backtest(
     from tqdm import tqdm
 
     from popsim.run.ensemble import default_out
-    from popsim.twin.calibrate import observed_for
     from popsim.twin.pages import backtest_page
 
     if every < 1 or days < 1:
-        raise PopsimError("--every and --days must be >= 1")
+        raise PopsimError(f"--every ({every}) and --days ({days}) must be >= 1")
     t0 = time.perf_counter()
     spec = load_spec(spec_path)
-    observed = observed_for(spec, observed_path, zones_path)
+    observed = obsmodel.observed_of(spec, observed_path, zones_path)
+    for note in observed.notes:
+        print(note)
     base = default_out(spec_path)
     draws = calibration_draws(spec, base)
     folder = Path(out) if out is not None else base / "backtest"
-    (folder / "forecasts").mkdir(parents=True, exist_ok=True)
     start = first or spec.start + dt.timedelta(days=28)
     todo = origins(observed, start, every)
     if not todo:
-        raise PopsimError(f"{observed_path}: no observed data after the first origin {start}")
+        raise PopsimError(
+            f"{observed_path}: no observed data after the first origin {start} "
+            f"(last observed {max(observed.dates)})"
+        )
     last_run = spec.start + dt.timedelta(days=spec.days - 1)
+    for as_of in todo:
+        check_size(spec, check_as_of(spec, as_of), days, replicates)
+    (folder / "forecasts").mkdir(parents=True, exist_ok=True)
     frames = []
+    stats = []
     with sim.client(workers, scheduler) as c:
         for as_of in tqdm(
             todo, desc=f"backtest {spec.name}", disable=not progress, file=sys.stderr
@@ -135,12 +165,20 @@ def backtest(
                 frames.append(pd.read_parquet(path))
                 continue
             horizon = min(days, (last_run - as_of).days)
+            if horizon < 1:
+                continue
             fc = run_forecast(spec, observed, as_of, horizon, replicates, c, draws)
+            stats.append((as_of, fc.attrs["ess"], fc.attrs["ess_min"], fc.attrs["resampled"]))
             fc = fc[fc["horizon"] > 0]
             atomic_write(path, lambda p, f=fc: f.to_parquet(p, index=False))
             frames.append(fc)
-    truth = observed.long([m for m in FORECAST_METRICS if m in observed.metrics])
-    truth = truth.rename(columns={"date": "target_date"})
+    for as_of, ess, ess_min, resampled in stats:
+        print(
+            f"origin {as_of}: filter ESS {ess:.1f} at the end, lowest {ess_min:.1f}, "
+            f"{resampled} resamplings"
+        )
+    truth = observed.long().rename(columns={"date": "target_date"})
+    phase = phases(observed, todo)
     detail = []
     for fc in frames:
         fc = fc.copy()
@@ -155,17 +193,31 @@ def backtest(
         ):
             scored = score_table(frame, truth)
             scored.insert(0, "method", method)
+            scored["phase"] = phase.get(as_of, "unknown")
             detail.append(scored)
-    detail_frame = pd.concat(detail, ignore_index=True)
+    detail_frame = pd.concat(detail, ignore_index=True) if detail else pd.DataFrame()
+    if detail_frame.empty:
+        raise PopsimError(
+            f"{observed_path}: nothing to score: no value observed within --days {days} "
+            f"after any origin ({todo[0]}..{todo[-1]}) of a metric the model forecasts"
+        )
+    detail_frame["week"] = (detail_frame["horizon"] + 6) // 7
     summary = summarise(detail_frame)
+    by_week = summarise(detail_frame, ("week",))
+    by_phase = summarise(detail_frame, ("phase",))
     atomic_write(
         folder / "scores_detail.parquet", lambda p: detail_frame.to_parquet(p, index=False)
     )
     write_text(folder / "scores.csv", summary.to_csv(index=False))
+    write_text(folder / "scores_by_week.csv", by_week.to_csv(index=False))
+    write_text(folder / "scores_by_phase.csv", by_phase.to_csv(index=False))
     backtest_page(folder, spec.name, summary)
     seconds = time.perf_counter() - t0
     print(f"{spec.name}: backtest of {len(todo)} origins in {seconds:.0f} s")
     print(headline(summary).to_string(index=False))
+    cols = ["method", "metric", "n", "wis", "cover_50", "cover_90"]
+    print(by_week[["week", *cols]].to_string(index=False))
+    print(by_phase[["phase", *cols]].to_string(index=False))
     print(f"backtest: {folder / 'scores.csv'}")
     return summary
 

@@ -1,32 +1,21 @@
 """``popsim forecast``: each site's census, admissions and boarding for the next weeks,
 from the observed state on the as-of date.
 
-Replicates are branches of particles (:mod:`popsim.twin.branching`). A particle (a Dask
-task) copies the model built once per worker (population and set-up), runs the spec
-from its start to the as-of date (the epidemic's state on that day comes from the
-model's own history) and empties the units whose census was observed that day; each of
-its ``branches`` (default :data:`BRANCHES`) copies that state, takes its own random
-streams, is refilled with the observed census of the day, site by site and unit by unit
-(ward, ICU and ALC beds and ED boarders, :func:`popsim.twin.warmstart.warm_start`; units
-without an observed census keep the simulated patients), and runs ``days`` more days.
-Replicate ``r`` is branch ``r % branches`` of particle ``r // branches``: the same
-numbers whether it runs alone or among others. Parameters (:func:`particle_values`):
-particle ``k`` takes what replicate ``k`` of a run of the spec would, a row of the
-spec's own table of draws (``[parameters] draws``, e.g. a calibrated spec's accepted
-draws) and values drawn from its distributions (``r0 = { dist = ... }``); without a
-table of its own, a row of its calibration's accepted draws
-(``calibration/draws.parquet``, when present); else the spec's values.
-
-Conditioning on the recent series: each particle is weighted by its likelihood of the
-observed data of the ``condition_days`` before the as-of date (importance weights),
-tempered (raised to a power <= 1) so that the effective number of particles stays at
-least half of them; its branches share its weight, and the quantiles are the weighted
-quantiles. Reporting noise (negative binomial, size ``dispersion``) is added to each
-replicate's site series, so the intervals are for what will be reported, not only for
-the model's mean; the region's total (``all``) is the sum of the sites' noisy values, a
-total of the sites' reports. (Noise of that size on the total itself would give a
-region's census of 2,300 a coefficient of variation of 22%: a 90% interval of about
-+/- 850 patients.)
+Replicates are branches of particles. The particles are filtered to the as-of date by
+:mod:`popsim.twin.smc` (a particle filter over the epidemic's state and its transmission
+multiplier, conditioned on every observed metric, site rows and the region's ``all``
+rows), then each of its ``branches`` (default :data:`BRANCHES`) copies that state, takes
+its own random streams, is refilled with the observed census of the day
+(:mod:`popsim.twin.warmstart`: site by site and unit by unit, or the region's epidemic
+census spread by the particle's own shares), continues its particle's transmission walk
+and runs ``days`` more days. Parameters (:func:`particle_values`): particle ``k`` takes
+what replicate ``k`` of a run of the spec would, a row of the spec's own table of draws
+and values drawn from its distributions; without a table of its own, a row of its
+calibration's accepted draws (``calibration/draws.parquet``, when present); else the
+spec's values. The quantiles are weighted by the filter's final weights (a particle's
+branches share its weight), with the observation model's noise
+(:mod:`popsim.twin.obsmodel`: census exact by default, flows negative binomial); the
+region's total (``all``) is the sum of the sites' values.
 
 Output ``forecast.parquet`` in the hub format (:data:`popsim.twin.score.HUB_COLUMNS`),
 horizon 0 being the as-of date (the observed census, exactly, where it was observed),
@@ -35,9 +24,7 @@ and the page ``forecast.html`` + ``forecast.png``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import gc
 import sys
 import time
 from pathlib import Path
@@ -50,7 +37,7 @@ from popsim.errors import PopsimError
 from popsim.files import atomic_write
 from popsim.run.spec import RunSpec, load_spec
 from popsim.twin import likelihood as lk
-from popsim.twin import sim, uncertainty
+from popsim.twin import obsmodel, sim, smc, uncertainty
 from popsim.twin.observed import ALL, Observed
 from popsim.twin.score import HUB_COLUMNS, QUANTILES, quantiles_of
 
@@ -71,15 +58,19 @@ CENSUS_UNITS = {
     "alc_census": "alc",
     "ed_boarding": "ed",
 }
-#: Forecast replicates per particle (branches sharing one run to the as-of date). Measured
-#: at 2.0 million residents from mid-November: a particle's 76 days take about 0.85 CPU s,
-#: a branch about 0.5 s (copy, warm start, 28 days), so 5 branches halve a replicate's
-#: work, and 100 replicates still have 20 particles for the conditioning (assumption: a
-#: trade of speed against the number of distinct epidemic histories).
-BRANCHES = 5
-#: Observation noise added to forecasts (negative-binomial size; assumption, as in
-#: :mod:`popsim.twin.likelihood`).
-DISPERSION = 20.0
+#: Forecast replicates per particle (branches sharing one filtered particle). The filter
+#: needs particles (distinct epidemic histories and multipliers), the forecast's spread
+#: needs replicates: 2 branches a particle give 50 replicates 25 particles (two islands,
+#: one per core of a two-core machine); assumption, a trade of speed against particles.
+BRANCHES = 2
+#: Most replicates of a forecast or backtest origin (the spec's own limit of replicates).
+MAX_REPLICATES = 10_000
+#: Most memory a forecast may need (bytes, :func:`memory_estimate`): 8 GiB, an assumption
+#: (a third of a 24 GiB machine).
+MAX_MEMORY_BYTES = 8 * 2**30
+#: A particle's memory per resident (bytes): a Fraser model (2.0 million residents) holds
+#: a few hundred MB; 200 bytes a resident is an assumption on the safe side.
+BYTES_PER_RESIDENT = 200
 
 
 def observed_census(observed: Observed, as_of: dt.date, facility_ids: list[str]):
@@ -100,58 +91,6 @@ def particles(replicates: int, branches: int) -> list[list[int]]:
     if replicates < 1 or branches < 1:
         raise PopsimError(f"replicates ({replicates}) and branches ({branches}) must be >= 1")
     return [list(range(min(branches, replicates - k))) for k in range(0, replicates, branches)]
-
-
-def forecast_particle(
-    spec: RunSpec,
-    values: dict[str, Any],
-    scenario: str,
-    particle: int,
-    branches: list[int],
-    as_of_day: int,
-    days: int,
-    census: dict[tuple[int, str], int],
-    t: lk.Targets,
-    k: float,
-) -> tuple[float, list[np.ndarray], list[str]]:
-    """One particle: its log-likelihood of the recent data, and for each of ``branches``
-    a ``(days + 1, n_fac, n_metrics)`` array from the as-of day (row 0: the state after
-    the warm start)."""
-    from popsim.twin.branching import branch_seed, particle_model
-    from popsim.twin.warmstart import clear_observed, warm_start
-
-    run_spec = uncertainty.apply(spec, scenario, values)
-    run_spec = run_spec.with_overrides(days=as_of_day + 1 + days)
-    region = sim.region_of(run_spec)
-    config = dataclasses.replace(run_spec.model_config_for(scenario, region), record_journeys=False)
-    model = particle_model(region, config, spec.seed, particle)
-    gc.freeze()  # as RegionModel.run: long-lived objects left out of full collections
-    try:
-        for _ in range(as_of_day + 1):
-            model.step()
-        ll = lk.log_likelihood(t, lk.simulated_at(t, model.facility_day, model.care.metrics), k)
-        templates = clear_observed(model, census) if census else {}  # once for all branches
-        out = []
-        for i, j in enumerate(branches):
-            seed = branch_seed(spec.seed, particle, j)
-            if i == len(branches) - 1:  # the last branch runs on the particle itself
-                branch = model
-                branch.reseed(seed)
-            else:
-                branch = model.branch(seed)
-            try:
-                if census:
-                    warm_start(branch, census, branch.stream("forecast.warm-start"), templates)
-                for _ in range(days):
-                    branch.step()
-                out.append(branch.facility_day[as_of_day : as_of_day + days + 1].copy())
-            finally:
-                if branch is not model:
-                    branch.release()
-        return ll, out, list(model.care.metrics)
-    finally:
-        gc.unfreeze()
-        model.release()
 
 
 def calibration_draws(spec: RunSpec, base: Path) -> pd.DataFrame | None:
@@ -188,29 +127,73 @@ def check_as_of(spec: RunSpec, as_of: dt.date) -> int:
     return (as_of - spec.start).days
 
 
-def tempered_weights(ll: np.ndarray, min_ess_share: float = 0.5) -> np.ndarray:
-    """Normalised weights ``exp(lambda * ll)`` with the largest ``lambda`` in [0, 1] whose
-    effective sample size is at least ``min_ess_share`` of the replicates."""
-    ll = np.asarray(ll, dtype=float)
-    n = len(ll)
+def check_size(spec: RunSpec, as_of_day: int, days: int, replicates: int) -> None:
+    """PopsimError (one line per problem) for a forecast too long or too large to run:
+    ``days`` past the longest run, ``replicates`` above :data:`MAX_REPLICATES`, or an
+    estimated memory above :data:`MAX_MEMORY_BYTES` (:func:`memory_estimate`)."""
+    from popsim.run.spec import MAX_DAYS
 
-    def weights(lam: float) -> np.ndarray:
-        w = np.exp(lam * (ll - ll.max()))
-        return w / w.sum()
+    problems = []
+    if not 1 <= days <= MAX_DAYS - as_of_day - 1:
+        problems.append(
+            f"--days {days}: expected 1..{MAX_DAYS - as_of_day - 1:,} (a run ends by day "
+            f"{MAX_DAYS:,} of the spec)"
+        )
+    if not 1 <= replicates <= MAX_REPLICATES:
+        problems.append(f"--replicates {replicates}: expected 1..{MAX_REPLICATES:,}")
+    if not problems:
+        need = memory_estimate(spec, days, replicates)
+        if need > MAX_MEMORY_BYTES:
+            problems.append(
+                f"--replicates {replicates} x --days {days}: about {need / 2**30:.1f} GiB "
+                f"of forecasts and particles, more than the limit of "
+                f"{MAX_MEMORY_BYTES / 2**30:.0f} GiB"
+            )
+    if problems:
+        raise PopsimError("\n".join(problems))
 
-    def ess(w: np.ndarray) -> float:
-        return 1.0 / float(np.sum(w**2))
 
-    if ess(weights(1.0)) >= min_ess_share * n:
-        return weights(1.0)
-    lo, hi = 0.0, 1.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if ess(weights(mid)) >= min_ess_share * n:
-            lo = mid
-        else:
-            hi = mid
-    return weights(lo)
+def memory_estimate(spec: RunSpec, days: int, replicates: int) -> float:
+    """Bytes a forecast holds at once, roughly: the replicates' arrays (days x sites x
+    metrics, 8 bytes each, twice: collected and noised) plus the particles of the islands
+    in flight (:data:`BYTES_PER_RESIDENT` a resident each, two islands)."""
+    from popsim.care.network import METRICS
+
+    region = spec.load_region()
+    residents = spec.population or region.total_population
+    arrays = 2 * replicates * (days + 1) * (region.n_facilities + 1) * len(METRICS) * 8
+    n_particles = len(particles(replicates, BRANCHES))
+    in_flight = min(n_particles, 2 * smc.ISLAND_PARTICLES) + 2
+    return float(arrays + in_flight * residents * BYTES_PER_RESIDENT)
+
+
+def start_plan(known: Observed, as_of: dt.date, facility_ids: list[str], population: int):
+    """The warm start of the as-of date (:class:`popsim.twin.warmstart.StartPlan`);
+    PopsimError when the observed census is more patients than the region has residents."""
+    from popsim.twin.warmstart import StartPlan
+
+    census = observed_census(known, as_of, facility_ids)
+    total = None
+    value = known.value(as_of, ALL, "epidemic_census")
+    if value is not None:
+        total = int(round(value))
+    region_rows = [known.value(as_of, ALL, m) for m in (*CENSUS_UNITS, "epidemic_census")]
+    seeded = max(sum(census.values()), sum(v for v in region_rows if v is not None))
+    if seeded > population:
+        raise PopsimError(
+            f"{known.path}: the census observed on {as_of} totals {seeded:,} patients, "
+            f"more than the region's {population:,} residents"
+        )
+    site_epi = {}
+    if census:
+        rows = known.facility[
+            (known.facility["date"] == as_of) & (known.facility["facility"] != ALL)
+        ]
+        if "epidemic_census" in rows.columns:
+            for fac, v in zip(rows["facility"], rows["epidemic_census"], strict=True):
+                if pd.notna(v):
+                    site_epi[facility_ids.index(fac)] = int(round(v))
+    return StartPlan(census, total, site_epi)
 
 
 def run_forecast(
@@ -221,28 +204,33 @@ def run_forecast(
     replicates: int = 100,
     client: Any = None,
     draws: pd.DataFrame | None = None,
-    condition_days: int = 21,
     scenario: str | None = None,
     branches: int = BRANCHES,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """The hub-format forecast from ``as_of`` (data after ``as_of`` is never used);
-    ``progress``: a progress bar on stderr (replicates done)."""
+    """The hub-format forecast from ``as_of`` (data after ``as_of`` is never used), by the
+    particle filter of :mod:`popsim.twin.smc`; ``progress``: a progress bar on stderr
+    (replicates done). ``attrs``: ``particles``, ``ess`` (of the pooled final weights),
+    ``ess_min`` (lowest of any island at any knot, before resampling), ``resampled``
+    (resampling steps, all islands) and ``log_m`` (weighted median and 5-95% of the
+    filtered multiplier's log on the as-of date)."""
     from tqdm import tqdm
 
-    if days < 1:
-        raise PopsimError(f"--days {days}: expected at least 1 day to forecast")
     region = spec.load_region()
     scenario = scenario or next(iter(spec.scenarios))
     as_of_day = check_as_of(spec, as_of)
+    check_size(spec, as_of_day, days, replicates)
+    obs = obsmodel.observation_of(spec)
+    walk = obsmodel.transmission_of(spec)
     known = observed.until(as_of)
-    census = observed_census(known, as_of, region.facility_ids)
-    first = max(spec.start, as_of - dt.timedelta(days=condition_days - 1))
-    metrics = [m for m in ("admissions", "ward_census", "icu_census") if m in known.metrics]
-    t = lk.targets(known, metrics, region.facility_ids, spec.start, first, as_of, 7)
+    ids = list(region.facility_ids)
+    population = spec.population or region.total_population
+    plan_start = start_plan(known, as_of, ids, population)
+    series = smc.series_of(known, ids, spec.start, known.metrics)
     plan = particles(replicates, branches)
-    tasks = [particle_values(spec, scenario, k, draws) for k in range(len(plan))]
-    args = (as_of_day, days, census, t, DISPERSION)
+    n_branch = [len(js) for js in plan]
+    values = [particle_values(spec, scenario, k, draws) for k in range(len(plan))]
+    groups = smc.islands(len(plan))
     bar = tqdm(
         total=replicates,
         desc=f"{spec.name} forecast {as_of}",
@@ -250,50 +238,113 @@ def run_forecast(
         disable=not progress,
         file=sys.stderr,
     )
-    results: list[Any] = [None] * len(plan)
+
+    def args(i: int, pids: list[int]) -> tuple:
+        return (
+            spec, scenario, [values[k] for k in pids], pids, i, as_of_day, days,
+            [n_branch[k] for k in pids], series, walk, obs.filter_dispersion, plan_start,
+        )  # fmt: skip
+
+    results: list[Any] = [None] * len(groups)
     with bar:
         if client is None:
-            for k, (v, js) in enumerate(zip(tasks, plan, strict=True)):
-                results[k] = forecast_particle(spec, v, scenario, k, js, *args)
-                bar.update(len(js))
+            for i, pids in enumerate(groups):
+                results[i] = smc.run_island(*args(i, pids))
+                bar.update(sum(n_branch[k] for k in pids))
         else:
             from distributed import as_completed
 
             futures = [
-                client.submit(forecast_particle, spec, v, scenario, k, js, *args, pure=False)
-                for k, (v, js) in enumerate(zip(tasks, plan, strict=True))
+                client.submit(smc.run_island, *args(i, pids), pure=False)
+                for i, pids in enumerate(groups)
             ]
-            index = {f.key: k for k, f in enumerate(futures)}
+            index = {f.key: i for i, f in enumerate(futures)}
             for future in as_completed(futures):
-                k = index[future.key]
-                results[k] = future.result()
-                bar.update(len(plan[k]))
-    w_particle = tempered_weights(np.array([r[0] for r in results]))
-    w = np.concatenate(
-        [np.full(len(js), wk / len(js)) for wk, js in zip(w_particle, plan, strict=True)]
+                i = index[future.key]
+                results[i] = future.result()
+                bar.update(sum(n_branch[k] for k in groups[i]))
+    log_z = np.array([r.log_z for r in results])
+    log_w = np.concatenate([r.log_w + z for r, z in zip(results, log_z, strict=True)])
+    w_particle = np.exp(log_w - log_w.max())
+    w_particle /= w_particle.sum()
+    w = _replicate_weights(results, w_particle)
+    arr = np.stack([a for r in results for arrays in r.arrays for a in arrays]).astype(float)
+    metric_names = results[0].names
+    frame = _quantile_frame(spec, region, arr, w, metric_names, known, as_of, as_of_day, days, obs)
+    log_m = np.concatenate([r.log_m for r in results])
+    frame.attrs["ess"] = float(1.0 / np.sum(w_particle**2))
+    frame.attrs["ess_min"] = float(min((min(r.ess) for r in results if r.ess), default=len(plan)))
+    frame.attrs["resampled"] = int(sum(r.resampled for r in results))
+    frame.attrs["particles"] = len(plan)
+    frame.attrs["log_m"] = tuple(
+        float(v) for v in quantiles_1d(log_m, w_particle, (0.05, 0.5, 0.95))
     )
-    arr = np.stack([a for r in results for a in r[1]]).astype(float)  # (R, days+1, F, M)
-    metric_names = results[0][2]
+    return frame
+
+
+def _replicate_weights(results: list[Any], w_particle: np.ndarray) -> np.ndarray:
+    """Each replicate's weight: its particle's, shared by the particle's branches."""
+    out, k = [], 0
+    for r in results:
+        for arrays in r.arrays:
+            out.append(np.full(len(arrays), w_particle[k] / len(arrays)))
+            k += 1
+    return np.concatenate(out)
+
+
+def quantiles_1d(x: np.ndarray, w: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    """Weighted quantiles of a 1-d sample."""
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    cum /= cum[-1]
+    return np.array([x[order][min(np.searchsorted(cum, q), len(x) - 1)] for q in levels])
+
+
+def _quantile_frame(
+    spec: RunSpec,
+    region: Any,
+    arr: np.ndarray,
+    w: np.ndarray,
+    metric_names: list[str],
+    known: Observed,
+    as_of: dt.date,
+    as_of_day: int,
+    days: int,
+    obs: Any,
+) -> pd.DataFrame:
+    """Hub rows: the weighted quantiles of each metric per site and for the region, with
+    the observation model's noise (:mod:`popsim.twin.obsmodel`) on horizons >= 1."""
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(as_of_day, 99)))
-    rows = []
-    fac_ids = list(region.facility_ids)
-    extra = [m for m in EPIDEMIC_METRICS if m in known.metrics and m in metric_names]
-    for metric in (*FORECAST_METRICS, *extra):
+    fac_ids = [*region.facility_ids, ALL]
+    metrics = [*FORECAST_METRICS]
+    metrics += [m for m in known.metrics if m not in metrics and m in metric_names]
+    parts = []
+    for metric in metrics:
         mi = metric_names.index(metric)
         sites = arr[:, :, :, mi].copy()  # (R, H+1, F)
-        mu = np.maximum(sites[:, 1:], 1e-9)  # (horizon 0 is the as-of day: no noise)
-        sites[:, 1:] = rng.negative_binomial(DISPERSION, DISPERSION / (DISPERSION + mu))
+        size = obs.census_dispersion if metric in lk.CENSUS_METRICS else obs.flow_dispersion
+        if size is not None:
+            mu = np.maximum(sites[:, 1:], 1e-9)  # (horizon 0 is the as-of day: no noise)
+            sites[:, 1:] = rng.negative_binomial(size, size / (size + mu))
         noisy = np.concatenate([sites, sites.sum(axis=2, keepdims=True)], axis=2)
         q = quantiles_of(noisy, w)  # (H+1, F+1, Q)
-        for h in range(days + 1):
-            target = as_of + dt.timedelta(days=h)
-            for fi, fac in enumerate([*fac_ids, ALL]):
-                for qi, level in enumerate(QUANTILES):
-                    rows.append((as_of, target, h, fac, metric, level, float(q[h, fi, qi])))
-    frame = pd.DataFrame(rows, columns=list(HUB_COLUMNS))
-    frame.attrs["ess"] = float(1.0 / np.sum(w_particle**2))
-    frame.attrs["particles"] = len(plan)
-    return frame
+        h, f, qi = np.meshgrid(
+            np.arange(days + 1), np.arange(len(fac_ids)), np.arange(len(QUANTILES)), indexing="ij"
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "as_of": as_of,
+                    "target_date": [as_of + dt.timedelta(days=int(d)) for d in h.ravel()],
+                    "horizon": h.ravel(),
+                    "facility": np.array(fac_ids, dtype=object)[f.ravel()],
+                    "metric": metric,
+                    "quantile": np.array(QUANTILES)[qi.ravel()],
+                    "value": q.ravel().astype(float),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)[list(HUB_COLUMNS)]
 
 
 def forecast(
@@ -308,31 +359,44 @@ def forecast(
     zones_path: str | Path | None = None,
     progress: bool = True,
 ) -> Path:
-    """``popsim forecast``: write ``forecast.parquet`` and the forecast page."""
+    """``popsim forecast``: write ``forecast.parquet``, ``forecast_weekly.csv`` and the
+    forecast page. Everything is checked before anything runs or is written."""
+    from popsim.files import write_text
     from popsim.run.ensemble import default_out
-    from popsim.twin.calibrate import observed_for
     from popsim.twin.pages import forecast_page
+    from popsim.twin.tables import summary_line, weekly_table
 
     t0 = time.perf_counter()
-    if days < 1 or replicates < 1:
-        raise PopsimError(f"--days ({days}) and --replicates ({replicates}) must be >= 1")
     spec = load_spec(spec_path)
-    check_as_of(spec, as_of)
-    observed = observed_for(spec, observed_path, zones_path)
+    as_of_day = check_as_of(spec, as_of)
+    check_size(spec, as_of_day, days, replicates)
+    observed = obsmodel.observed_of(spec, observed_path, zones_path)
+    known = observed.until(as_of)
+    if known.long().empty:
+        raise PopsimError(f"{observed_path}: no observed value on or before --as-of {as_of}")
+    region = spec.load_region()
+    start_plan(known, as_of, list(region.facility_ids), spec.population or region.total_population)
+    for note in observed.notes:
+        print(note)
     base = default_out(spec_path)
     draws = calibration_draws(spec, base)
     folder = Path(out) if out is not None else base / "forecast" / f"as_of={as_of}"
-    folder.mkdir(parents=True, exist_ok=True)
     with sim.client(workers, scheduler) as c:
         frame = run_forecast(spec, observed, as_of, days, replicates, c, draws, progress=progress)
+    folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "forecast.parquet", lambda p: frame.to_parquet(p, index=False))
+    write_text(folder / "forecast_weekly.csv", weekly_table(frame).to_csv(index=False))
     forecast_page(folder, spec.name, frame, observed)
     seconds = time.perf_counter() - t0
+    lo, mid, hi = (float(np.exp(v)) for v in frame.attrs["log_m"])
     print(
         f"{spec.name}: forecast from {as_of}, {days} days, {replicates} replicates of "
-        f"{frame.attrs['particles']} particles (effective {frame.attrs['ess']:.1f}) "
-        f"in {seconds:.0f} s",
+        f"{frame.attrs['particles']} particles (filter: effective sample size "
+        f"{frame.attrs['ess']:.1f} at the end, lowest {frame.attrs['ess_min']:.1f}, "
+        f"{frame.attrs['resampled']} resamplings; transmission multiplier {mid:.2f}, 90% "
+        f"{lo:.2f}-{hi:.2f}) in {seconds:.0f} s",
         file=sys.stdout,
     )
+    print(summary_line(frame))
     print(f"forecast: {folder / 'forecast.parquet'}")
     return folder

@@ -19,7 +19,19 @@ one line per problem (file, row, column, what was expected), and loading stops w
 :class:`ObservedProblems` (exit status 2 on the command line): an unknown column,
 facility, zone or age band; a date that does not parse or lies outside the spec's run;
 a duplicate (date, facility) or (date, zone, age band); a count that is negative,
-fractional or not a number.
+fractional (unless the series is scaled), a boolean, larger than :data:`MAX_COUNT` or
+not a number; a file with no observed value at all.
+
+Limits, checked before anything is parsed: a file of at most :data:`MAX_FILE_BYTES`
+and :data:`MAX_ROWS` rows (ten years of daily rows for 270 sites; an assumption well
+above any region's reporting, which keeps loading within seconds and about a gigabyte).
+
+Options (a spec's ``[observation]`` table, :mod:`popsim.twin.obsmodel`): ``scale``
+multiplies every value (a series reported for a larger area, e.g. a province's census
+scaled to a region by population share; fractional values are then allowed);
+``carried_over = "missing"`` blanks a value equal to the same series' value of the day
+before (values carried over weekends and holidays by a dashboard); ``outside="ignore"``
+drops rows dated outside the run, said in one line of :attr:`Observed.notes`.
 """
 
 from __future__ import annotations
@@ -59,6 +71,12 @@ IGNORED: tuple[str, ...] = (
 ZONE_OBSERVABLES: tuple[str, ...] = ("new_admissions", "cases")
 #: Most problems listed before loading stops (the count of the rest is given).
 MAX_PROBLEMS = 50
+#: Largest observed file read (bytes) and most rows (see the module docstring).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_ROWS = 1_000_000
+#: Largest observed count (before scaling): ten million, more than the residents of any
+#: region (a census or a day's admissions cannot be more).
+MAX_COUNT = 10_000_000
 
 
 class ObservedProblems(PopsimError):
@@ -86,6 +104,7 @@ class Observed:
     facility: pd.DataFrame
     zones: pd.DataFrame | None = None
     path: str = "<observed>"
+    notes: tuple[str, ...] = ()
 
     @property
     def metrics(self) -> list[str]:
@@ -102,12 +121,12 @@ class Observed:
         zones = None
         if self.zones is not None:
             zones = self.zones[self.zones["date"] <= last].reset_index(drop=True)
-        return Observed(fac, zones, self.path)
+        return Observed(fac, zones, self.path, self.notes)
 
     def between(self, first: dt.date, last: dt.date) -> Observed:
         """Only the data of days ``first`` .. ``last`` (inclusive)."""
         keep = (self.facility["date"] >= first) & (self.facility["date"] <= last)
-        return Observed(self.facility[keep].reset_index(drop=True), None, self.path)
+        return Observed(self.facility[keep].reset_index(drop=True), None, self.path, self.notes)
 
     def long(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """``date, facility, metric, value`` rows of the non-missing observations."""
@@ -131,10 +150,26 @@ def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, None, "file not found")
     suffix = path.suffix.lower()
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            path, None, f"{size:,} bytes: larger than the limit of {MAX_FILE_BYTES:,} bytes"
+        )
     try:
         if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            rows = pq.ParquetFile(path).metadata.num_rows
+            if rows > MAX_ROWS:
+                raise InputError(path, None, f"{rows:,} rows: more than the limit of {MAX_ROWS:,}")
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt"):
+            with path.open("rb") as fh:
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            if lines > MAX_ROWS + 1:
+                raise InputError(
+                    path, None, f"about {lines - 1:,} rows: more than the limit of {MAX_ROWS:,}"
+                )
             return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError(path, None, f"cannot be read: {err}") from None
@@ -142,8 +177,15 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _dates(
-    path: Path, column: pd.Series, first: dt.date | None, last: dt.date | None, out: list
+    path: Path,
+    column: pd.Series,
+    first: dt.date | None,
+    last: dt.date | None,
+    out: list,
+    outside: list | None = None,
 ) -> pd.Series:
+    """Dates of a column (None where bad); a date outside ``first..last`` is a problem,
+    or, with ``outside`` a list, its row index is appended there."""
     values = []
     for i, raw in enumerate(column.tolist()):
         row = i + 2  # CSV line: header is line 1
@@ -161,6 +203,10 @@ def _dates(
                 values.append(None)
                 continue
         if first is not None and last is not None and not first <= day <= last:
+            if outside is not None:
+                outside.append(i)
+                values.append(None)
+                continue
             out.append(
                 InputError(
                     path, f"row {row}: date", f"{day} is outside the spec's run ({first}..{last})"
@@ -172,9 +218,17 @@ def _dates(
     return pd.Series(values, index=column.index, dtype=object)
 
 
-def _counts(path: Path, frame: pd.DataFrame, metric: str, out: list) -> pd.Series:
-    """A metric column as floats (NaN = blank); bad values are problems."""
+def _counts(
+    path: Path, frame: pd.DataFrame, metric: str, out: list, whole: bool = True
+) -> pd.Series:
+    """A metric column as floats (NaN = blank); bad values are problems (``whole``:
+    fractional values are too)."""
     raw = frame[metric]
+    if pd.api.types.is_bool_dtype(raw.dtype) or (
+        raw.dtype == object and raw.map(lambda v: isinstance(v, bool | np.bool_)).any()
+    ):
+        out.append(InputError(path, metric, "expected counts, got booleans (true/false)"))
+        return pd.Series(np.nan, index=raw.index)
     if not pd.api.types.is_numeric_dtype(raw.dtype):
         text = raw.astype(str).str.strip()
         blank = raw.isna() | text.eq("") | text.str.lower().isin(("na", "nan", "null", "none"))
@@ -189,12 +243,16 @@ def _counts(path: Path, frame: pd.DataFrame, metric: str, out: list) -> pd.Serie
             InputError(path, f"row {i + 2}: {metric}", f"expected a count, got {raw.iloc[i]!r}")
         )
     arr = values.to_numpy()
-    for i in np.flatnonzero(np.isinf(arr) | (arr < 0)):
+    for i in np.flatnonzero(np.isinf(arr) | (arr < 0) | (arr > MAX_COUNT)):
         out.append(
-            InputError(path, f"row {i + 2}: {metric}", f"expected a count >= 0, got {arr[i]:g}")
+            InputError(
+                path,
+                f"row {i + 2}: {metric}",
+                f"expected a count in 0..{MAX_COUNT:,}, got {arr[i]:g}",
+            )
         )
     finite = np.isfinite(arr)
-    for i in np.flatnonzero(finite & (arr != np.round(arr))):
+    for i in np.flatnonzero(finite & (arr != np.round(arr)) & whole):
         out.append(
             InputError(path, f"row {i + 2}: {metric}", f"expected a whole count, got {arr[i]:g}")
         )
@@ -251,8 +309,12 @@ def load_observed(
     first: dt.date | None = None,
     last: dt.date | None = None,
     zones_path: str | Path | None = None,
+    scale: float = 1.0,
+    carried_over: str = "keep",
+    outside: str = "error",
 ) -> Observed:
-    """Read and check observed data against ``region`` and the run's days ``first..last``.
+    """Read and check observed data against ``region`` and the run's days ``first..last``
+    (options: see the module docstring).
 
     Raises :class:`ObservedProblems` listing every problem found (see the module docstring).
     """
@@ -272,23 +334,46 @@ def load_observed(
         problems.append(
             InputError(path, None, f"no metric column (any of {', '.join(FACILITY_OBSERVABLES)})")
         )
+    dropped: list[int] | None = [] if outside == "ignore" else None
     out = pd.DataFrame(
         {
-            "date": _dates(path, frame["date"], first, last, problems),
+            "date": _dates(path, frame["date"], first, last, problems, dropped),
             "facility": _names(
                 path, frame["facility"], {*region.facility_ids, ALL}, "facility", problems
             ),
         }
     )
     for m in metrics:
-        out[m] = _counts(path, frame, m, problems)
+        out[m] = _counts(path, frame, m, problems, whole=scale == 1.0)
     _duplicates(path, out, ["date", "facility"], problems)
+    notes: list[str] = []
+    if dropped:
+        out = out.drop(index=dropped)
+        notes.append(
+            f"{path}: {len(dropped):,} rows dated outside the run ({first}..{last}) ignored"
+        )
     zones = None
     if zones_path is not None:
         zones = _load_zones(Path(zones_path), region, first, last, problems)
+    if not problems and metrics and not out[metrics].notna().to_numpy().any():
+        problems.append(
+            InputError(path, None, "no observed value (no row, or every value blank, in the run)")
+        )
     _raise(problems)
     out = out.sort_values(["date", "facility"], kind="stable").reset_index(drop=True)
-    return Observed(out, zones, str(path))
+    if carried_over == "missing":
+        blanked = 0
+        for m in metrics:
+            prev = out.groupby("facility")[m].shift(1)
+            gap = out.groupby("facility")["date"].diff().map(lambda d: getattr(d, "days", None))
+            same = (out[m] == prev) & (gap == 1)
+            blanked += int(same.sum())
+            out.loc[same, m] = np.nan
+        notes.append(f"{path}: {blanked:,} values equal to the day before's taken as missing")
+    if scale != 1.0:
+        out[metrics] = out[metrics] * scale
+        notes.append(f"{path}: values scaled by {scale:g}")
+    return Observed(out, zones, str(path), tuple(notes))
 
 
 def _load_zones(

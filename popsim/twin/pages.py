@@ -53,7 +53,13 @@ def _save(fig, png: Path) -> bytes:
     return data
 
 
-def _html(path: Path, title: str, png: bytes, tables: list[tuple[str, pd.DataFrame]]) -> None:
+def _html(
+    path: Path,
+    title: str,
+    png: bytes,
+    tables: list[tuple[str, pd.DataFrame]],
+    lead: str = "",
+) -> None:
     img = base64.b64encode(png).decode("ascii")
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -61,6 +67,7 @@ def _html(path: Path, title: str, png: bytes, tables: list[tuple[str, pd.DataFra
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
+        f"<p><b>{html.escape(lead)}</b></p>" if lead else "",
         f"<img alt='{html.escape(title)}' src='data:image/png;base64,{img}' style='max-width:100%'>",
     ]
     for caption, frame in tables:
@@ -154,10 +161,14 @@ def fit_page(
     return folder / "fit.html"
 
 
+#: Days of observed history shown before a forecast's as-of date.
+HISTORY_DAYS = 84
+
+
 def forecast_sites(forecast: pd.DataFrame, observed: Observed) -> list[str]:
     """The sites of a forecast page: those with a value other than zero, forecast or
     observed (all of them when none has)."""
-    every = sorted(set(forecast["facility"]))
+    every = sorted(set(forecast["facility"]), key=lambda f: (f != ALL, f))
     seen = observed.facility.drop(columns=["date"]).set_index("facility").abs().sum(axis=1)
     active = set(forecast.loc[forecast["value"] != 0, "facility"]) | set(seen[seen > 0].index)
     return [f for f in every if f in active] or every
@@ -165,8 +176,12 @@ def forecast_sites(forecast: pd.DataFrame, observed: Observed) -> list[str]:
 
 def forecast_page(folder: Path, name: str, forecast: pd.DataFrame, observed: Observed) -> Path:
     """``forecast.png`` and ``forecast.html``: the 50% and 90% intervals and the median of
-    each site's forecast, with the observed values (before and, if known, after). Sites
-    forecast and observed at zero throughout (a closed site) are left out."""
+    the region's and each site's forecast on a date axis, with the observed history (up
+    to :data:`HISTORY_DAYS` before the as-of date) and any value observed after; the
+    summary line and the weekly table (:mod:`popsim.twin.tables`). Sites forecast and
+    observed at zero throughout (a closed site) are left out."""
+    from popsim.twin.tables import summary_line, weekly_table
+
     sites = forecast_sites(forecast, observed)
     metrics = sorted(set(forecast["metric"]))
     fig, axes = _figure(max(1, len(sites)), max(1, len(metrics)))
@@ -184,15 +199,22 @@ def forecast_page(folder: Path, name: str, forecast: pd.DataFrame, observed: Obs
                 ax.plot(x, wide[0.5], color="tab:orange", lw=1)
             obs = observed.facility[observed.facility["facility"] == site]
             if metric in obs.columns and as_of is not None:
-                obs = obs[obs["date"] >= as_of - dt.timedelta(days=42)]
+                obs = obs[obs["date"] >= as_of - dt.timedelta(days=HISTORY_DAYS)]
                 ax.plot(obs["date"], obs[metric], ".", ms=3, color="black")
             ax.set_title(f"{site} {metric}", fontsize=9)
             ax.tick_params(labelsize=7)
             if as_of is not None:
-                ax.set_xlim(as_of - dt.timedelta(days=42), last + dt.timedelta(days=1))
+                ax.set_xlim(as_of - dt.timedelta(days=HISTORY_DAYS), last + dt.timedelta(days=1))
+                ax.axvline(as_of, color="gray", lw=0.5)
             _dates_axis(ax)
     png = _save(fig, folder / "forecast.png")
-    _html(folder / "forecast.html", f"{name}: forecast from {as_of}", png, [])
+    _html(
+        folder / "forecast.html",
+        f"{name}: forecast from {as_of}",
+        png,
+        [("by week: median, 50% and 90% intervals", weekly_table(forecast))],
+        summary_line(forecast),
+    )
     return folder / "forecast.html"
 
 

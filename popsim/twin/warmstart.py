@@ -98,3 +98,120 @@ def warm_start(
     names = list(net.metrics)
     cols = [names.index(c) for c in STATE_COLUMNS if c in names]
     table[day - 1, :, cols] = table[day, :, cols]
+
+
+#: Unit names by code (the inverse of :data:`popsim.care.seeding.SEED_UNITS`).
+UNIT_NAMES = {code: name for name, code in SEED_UNITS.items()}
+
+
+def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
+    """``total`` split in whole numbers in proportion to ``shares`` (sum > 0)."""
+    raw = total * shares / shares.sum()
+    out = np.floor(raw).astype(np.int64)
+    left = int(total - out.sum())
+    if left > 0:
+        out[np.argsort(-(raw - out), kind="stable")[:left]] += 1
+    return out
+
+
+class StartPlan:
+    """What a forecast's warm start sets on the as-of day.
+
+    ``census``: ``(facility_index, unit) -> count`` observed at the sites (set exactly,
+    unit by unit). ``epidemic_total``: the region's epidemic census (an ``all`` row of
+    ``epidemic_census``), used when no site census was observed that day (the public
+    series case): each particle's epidemic patients are scaled to that total, spread over
+    sites and units by the particle's own shares (largest remainder), and the other
+    patients are kept; so the region's epidemic census on the as-of day is the observed
+    one, and its spread over sites is the model's. ``site_epidemic``: a site's observed
+    epidemic census (``epidemic_census`` of its row), with a site census: that many of
+    the site's seeded patients continue epidemic stays, spread over its observed units by
+    the particle's own epidemic patients there (else by the units' census), at most each
+    unit's census."""
+
+    def __init__(
+        self,
+        census: Mapping[tuple[int, str], int],
+        epidemic_total: int | None,
+        site_epidemic: Mapping[int, int] | None = None,
+    ):
+        self.census = dict(census)
+        self.epidemic_total = None if census else epidemic_total
+        self.site_epidemic = dict(site_epidemic or {}) if census else {}
+
+    def prepare(self, model: RegionModel) -> tuple[dict[tuple[int, str], int], dict | None]:
+        """The census to seed in ``model`` and the epidemic patients wanted by
+        ``(facility_index, unit code)`` (None: keep the unit's own)."""
+        if self.epidemic_total is None:
+            return self.census, self._site_want(model) if self.site_epidemic else None
+        epi: dict[tuple[int, int], int] = {}
+        other: dict[tuple[int, int], int] = {}
+        for p in model.care.patients.values():
+            if p.site is None or p.unit not in UNIT_NAMES:
+                continue
+            key = (p.site.index, p.unit)
+            book = epi if p.epidemic else other
+            book[key] = book.get(key, 0) + 1
+        keys = sorted(epi)
+        if not keys:  # no epidemic stay to continue: the particle keeps its own census
+            return {}, None
+        shares = np.array([epi[k] for k in keys], dtype=float)
+        want = dict(
+            zip(keys, _largest_remainder(self.epidemic_total, shares).tolist(), strict=True)
+        )
+        census = {
+            (fi, UNIT_NAMES[code]): other.get((fi, code), 0) + want.get((fi, code), 0)
+            for fi, code in keys
+        }
+        return census, want
+
+    def _site_want(self, model: RegionModel) -> dict[tuple[int, int], int]:
+        epi: dict[tuple[int, int], int] = {}
+        for p in model.care.patients.values():
+            if p.epidemic and p.site is not None and p.unit in UNIT_NAMES:
+                key = (p.site.index, p.unit)
+                epi[key] = epi.get(key, 0) + 1
+        want: dict[tuple[int, int], int] = {}
+        for fi, total in self.site_epidemic.items():
+            keys = sorted((f, SEED_UNITS[u]) for f, u in self.census if f == fi)
+            room = np.array([self.census[(f, UNIT_NAMES[c])] for f, c in keys], dtype=float)
+            if not keys or room.sum() <= 0:
+                continue
+            shares = np.array([epi.get(k, 0) for k in keys], dtype=float)
+            if shares.sum() <= 0:
+                shares = room
+            left = min(total, int(room.sum()))
+            got = np.zeros(len(keys), dtype=np.int64)
+            while left > 0:  # by shares, at most each unit's room; overflow to the rest
+                free = room - got
+                w = np.where(free > 0, shares, 0.0)
+                if w.sum() <= 0:
+                    w = free
+                add = np.minimum(_largest_remainder(left, w), free).astype(np.int64)
+                got += add
+                left -= int(add.sum())
+            want.update({k: int(g) for k, g in zip(keys, got, strict=True)})
+        return want
+
+    @staticmethod
+    def adjust(templates: Templates, want: dict | None, rng: np.random.Generator) -> Templates:
+        """Templates with exactly ``want[(fi, code)]`` epidemic stays per unit (the unit's
+        own, some dropped or repeated; the same unit's at other sites when it had
+        none), so that :func:`popsim.care.seeding.from_templates` seeds that many."""
+        if want is None:
+            return templates
+        out = {key: list(ts) for key, ts in templates.items()}
+        for key, k in want.items():
+            own = out.get(key, [])
+            epi = [t for t in own if t[3]]
+            others = [t for t in own if not t[3]]
+            pool = epi or [t for (f, u), ts in templates.items() if u == key[1] for t in ts if t[3]]
+            if not pool:
+                pool = [t for ts in templates.values() for t in ts if t[3]]
+            if not pool or k == 0:
+                out[key] = others
+                continue
+            whole, rest = divmod(k, len(pool))
+            idx = [*np.tile(np.arange(len(pool)), whole), *rng.permutation(len(pool))[:rest]]
+            out[key] = [pool[i] for i in idx] + others
+        return out

@@ -1,0 +1,385 @@
+"""Sequential data assimilation: a particle filter over the epidemic's state and its
+transmission multiplier, for forecasts from today's state.
+
+**Transmission that changes.** The epidemic module's ``rel_beta`` multiplies community
+transmission on each day (:mod:`popsim.epidemic.module`). In a forecast or backtest it
+follows a random walk on its logarithm with weekly knots (piecewise constant between
+knots)::
+
+    log m(knot 0)     ~ Normal(0, sd_log_start)
+    log m(knot j + 1) = log m(knot j) + Normal(0, sd_log_week)
+
+the first knot on the first day with observed data, then every ``knot_days`` days
+(:class:`Transmission`; before the first knot ``m = 1``: the spec's own ``r0`` and
+seeding make the early epidemic). ``m`` is kept within ``[0.05, 5]``. The defaults
+(``sd_log_start = 0.25``, ``sd_log_week = 0.15``) are assumptions: a wave whose
+effective reproduction number falls from about 1.3 to 0.9 within a month, as the
+provinces' fall-2020 waves did when contacts changed, is a change of ``log m`` of about
+0.35 in four weeks, within two standard deviations of this walk's 0.3. Set them in a
+spec's ``[transmission]`` table.
+
+**The filter** (bootstrap particle filter with resampling; Gordon, Salmond and Smith
+1993; Doucet and Johansen 2011, "A tutorial on particle filtering and smoothing"). A
+particle is a whole model (residents, epidemic, care network) and its ``log m``. All
+particles run from the spec's start; at each knot every particle draws its walk's step,
+runs to the next knot and is weighted by the likelihood of the observations of those
+days (:func:`window_log_likelihood`, every metric the file has, site rows and the
+region's ``all`` rows). When the effective sample size ``ESS = 1 / sum(w^2)`` falls
+below half the particles, they are resampled (systematic resampling); a particle drawn
+more than once is copied (:meth:`popsim.twin.branching.BranchingModel.branch`) onto
+random streams of its own, so the copies diverge from the next day on.
+
+With many series (every site's every metric) one week's likelihood can be so sharp that
+a single particle takes all the weight; a knot's likelihood is then tempered, raised to
+the largest power ``lambda <= 1`` that keeps half of the particles effective
+(:func:`temper`; Del Moral, Doucet and Jasra 2012 choose their tempering steps by the
+ESS the same way). This is an approximation: such a step uses less of the data's
+information than the exact filter would, in exchange for not collapsing onto one
+history; a tempered step is always followed by resampling (else the ESS would stay at
+the threshold and the filter would never drop a particle far from the data). The ESS
+reported is after tempering.
+
+Particles run in *islands* (Verge, Dubarry, Del Moral and Moulines 2015, "On parallel
+implementation of sequential Monte Carlo methods: the island particle model"): up to
+:data:`ISLAND_PARTICLES` particles filtered together in one task (one Dask worker), with
+their own resampling. Islands are weighted by their estimate of the data's marginal
+likelihood (the product over knots of the mean unnormalised weight), so the pooled
+weights are those of one filter over all particles in the limit. The islands are a
+function of the number of particles only: a forecast is the same numbers on any number
+of workers.
+
+The filter's weights use a negative binomial of size ``filter_dispersion`` (default 20)
+around the simulated value: not reporting noise but the model's discrepancy from the
+real system (an exact weight on an exact census would leave no particle). Census values
+are scored on the last observed day of each knot's window (census is autocorrelated:
+one value a week, as in :mod:`popsim.twin.likelihood`), flows as the window's sum.
+
+**Carried forward.** Each forecast branch continues its particle's walk: a new step of
+``sd_log_week`` every ``knot_days`` days from the as-of date, drawn from the branch's own
+stream ``forecast.transmission``. So the forecast carries the filtered multiplier's
+spread (between particles) and the walk's growing spread (``sd_log_week * sqrt(weeks)``
+after so many weeks) into its intervals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import math
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from popsim.twin import likelihood as lk
+from popsim.twin.observed import ALL, Observed
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from popsim.run.spec import RunSpec
+
+#: Most particles filtered together in one task (an island).
+ISLAND_PARTICLES = 16
+#: Resample when the effective sample size falls below this share of the particles.
+RESAMPLE_ESS_SHARE = 0.5
+#: Each knot's likelihood is tempered (raised to a power <= 1) when its weights alone would
+#: leave fewer effective particles than this share (see the module docstring).
+MIN_STEP_ESS_SHARE = 0.5
+#: The multiplier's bounds.
+M_BOUNDS = (0.05, 5.0)
+#: Spawn keys of the filter's streams (beside the as-of day and the island).
+FILTER_STREAM = zlib.crc32(b"forecast.filter")
+RESAMPLE_STREAM = zlib.crc32(b"forecast.resample")
+
+
+class Transmission(BaseModel):
+    """A spec's ``[transmission]`` table: the random walk of ``log rel_beta``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sd_log_start: float = Field(
+        0.25, ge=0, le=2, description="sd of log m at the first knot (assumption)"
+    )
+    sd_log_week: float = Field(
+        0.15, ge=0, le=2, description="sd of the step of log m per knot (assumption)"
+    )
+    knot_days: int = Field(7, ge=1, le=56, description="days between knots")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One observed series: ``facility`` index (-1: the region's total), ``metric``,
+    whether it is a census (a state) or a flow, its day indices and values."""
+
+    facility: int
+    metric: str
+    census: bool
+    days: np.ndarray
+    values: np.ndarray
+
+
+def series_of(
+    observed: Observed, facility_ids: list[str], start: dt.date, metrics: list[str]
+) -> list[Series]:
+    """The non-missing observations of ``metrics`` as series (site rows and ``all``)."""
+    out = []
+    frame = observed.long([m for m in metrics if m in observed.metrics])
+    for (fac, metric), g in frame.groupby(["facility", "metric"], sort=True):
+        days = np.array([(d - start).days for d in g["date"]], dtype=np.int64)
+        order = np.argsort(days)
+        out.append(
+            Series(
+                -1 if fac == ALL else facility_ids.index(fac),
+                str(metric),
+                metric in lk.CENSUS_METRICS,
+                days[order],
+                g["value"].to_numpy(dtype=float)[order],
+            )
+        )
+    return out
+
+
+def window_log_likelihood(
+    facility_day: np.ndarray,
+    names: list[str],
+    series: list[Series],
+    first_day: int,
+    last_day: int,
+    size: float,
+) -> float:
+    """Log-likelihood of the observations of days ``first_day..last_day`` (see the module
+    docstring) given a model's ``facility_day`` array."""
+    total = 0.0
+    for s in series:
+        sel = (s.days >= first_day) & (s.days <= last_day)
+        if not sel.any() or s.metric not in names:
+            continue
+        col = facility_day[:, :, names.index(s.metric)]
+        sim = col.sum(axis=1) if s.facility < 0 else col[:, s.facility]
+        if s.census:
+            i = np.flatnonzero(sel)[-1]
+            y, mu, k = s.values[i], sim[s.days[i]], size
+        else:
+            y, mu, k = s.values[sel].sum(), sim[s.days[sel]].sum(), size * int(sel.sum())
+        total += float(lk.log_probs(np.array([y]), np.array([max(float(mu), lk.MU_FLOOR)]), k)[0])
+    return total
+
+
+def ess(log_w: np.ndarray) -> float:
+    """Effective sample size of normalised log weights."""
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    return float(1.0 / np.sum(w**2))
+
+
+def temper(log_w: np.ndarray, ll: np.ndarray) -> float:
+    """The largest ``lambda`` in [0, 1] with which ``log_w + lambda * ll`` keeps an
+    effective sample size of at least :data:`MIN_STEP_ESS_SHARE` of the particles (1 when
+    the step's weights keep it; bisection otherwise)."""
+    n = len(ll)
+    if ess(log_w + ll) >= MIN_STEP_ESS_SHARE * n:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        if ess(log_w + mid * ll) >= MIN_STEP_ESS_SHARE * n:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def systematic(log_w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ancestor indices by systematic resampling (sorted)."""
+    n = len(log_w)
+    w = np.exp(log_w - log_w.max())
+    cum = np.cumsum(w / w.sum())
+    cum[-1] = 1.0
+    return np.searchsorted(cum, (rng.random() + np.arange(n)) / n).astype(np.int64)
+
+
+def islands(n_particles: int) -> list[list[int]]:
+    """Particle indices of each island: ``ceil(n / ISLAND_PARTICLES)`` contiguous,
+    even-sized groups (a function of ``n`` alone)."""
+    k = max(1, math.ceil(n_particles / ISLAND_PARTICLES))
+    return [list(map(int, a)) for a in np.array_split(np.arange(n_particles), k) if len(a)]
+
+
+def clip_log_m(x: np.ndarray | float) -> Any:
+    return np.clip(x, math.log(M_BOUNDS[0]), math.log(M_BOUNDS[1]))
+
+
+def set_multiplier(model: Any, log_m: float) -> None:
+    epi = getattr(model, "epidemic", None)
+    if epi is not None:
+        epi.rel_beta = float(math.exp(log_m))
+
+
+@dataclass
+class IslandResult:
+    """An island's filter: per particle its normalised log weight, ``log m``, the index of
+    the particle it descends from at the start and its branches' arrays; the island's
+    log marginal likelihood and its ESS at each knot (before any resampling)."""
+
+    log_w: np.ndarray
+    log_m: np.ndarray
+    origin: np.ndarray
+    arrays: list[list[np.ndarray]]
+    names: list[str]
+    log_z: float
+    ess: list[float]
+    resampled: int
+
+
+def run_island(
+    spec: RunSpec,
+    scenario: str,
+    values: list[dict[str, Any]],
+    particle_ids: list[int],
+    island: int,
+    as_of_day: int,
+    days: int,
+    n_branches: list[int],
+    series: list[Series],
+    walk: Transmission,
+    filter_size: float,
+    start_plan: Any,
+) -> IslandResult:
+    """Filter the island's particles to ``as_of_day``, then run ``n_branches[i]`` branches
+    of the particle in slot ``i`` (the slot's, after resampling) for ``days`` days from the warm start of ``start_plan``
+    (:class:`popsim.twin.warmstart.StartPlan`)."""
+    from popsim.twin import sim, uncertainty
+    from popsim.twin.branching import branch_seed, particle_model
+
+    models = []
+    try:
+        for pid, v in zip(particle_ids, values, strict=True):
+            run_spec = uncertainty.apply(spec, scenario, v).with_overrides(
+                days=as_of_day + 1 + days
+            )
+            region = sim.region_of(run_spec)
+            config = dataclasses.replace(
+                run_spec.model_config_for(scenario, region), record_journeys=False
+            )
+            models.append(particle_model(region, config, spec.seed, pid))
+        names = list(models[0].care.metrics)
+        n = len(models)
+        rng = np.random.default_rng(
+            np.random.SeedSequence(spec.seed, spawn_key=(FILTER_STREAM, as_of_day, island))
+        )
+        data_days = [int(s.days[0]) for s in series if len(s.days) and s.days[0] <= as_of_day]
+        first_knot = min(data_days) if data_days else as_of_day + 1
+        log_w = np.full(n, -math.log(n))
+        log_m = np.zeros(n)
+        origin = np.arange(n)
+        log_z, ess_trace, resampled = 0.0, [], 0
+        gc.freeze()
+        # before the first knot: the spec's own epidemic (m = 1)
+        for model in models:
+            while model.day < min(first_knot, as_of_day + 1):
+                model.step()
+        d0, knot = first_knot, 0
+        while d0 <= as_of_day:
+            step = walk.sd_log_start if knot == 0 else walk.sd_log_week
+            log_m = clip_log_m(log_m + step * rng.standard_normal(n))
+            d1 = min(d0 + walk.knot_days - 1, as_of_day)
+            ll = np.empty(n)
+            for i, model in enumerate(models):
+                set_multiplier(model, log_m[i])
+                while model.day <= d1:
+                    model.step()
+                ll[i] = window_log_likelihood(
+                    model.facility_day, names, series, d0, d1, filter_size
+                )
+            lam = temper(log_w, ll)
+            new = log_w + lam * ll
+            top = new.max()
+            norm = top + math.log(np.exp(new - top).sum())
+            log_z += norm
+            log_w = new - norm
+            ess_trace.append(ess(log_w))
+            if d1 < as_of_day and (lam < 1 or ess_trace[-1] < RESAMPLE_ESS_SHARE * n):
+                anc = systematic(log_w, rng)
+                used: set[int] = set()
+                fresh = []
+                for i, a in enumerate(anc):
+                    if a not in used:
+                        used.add(int(a))
+                        fresh.append(models[a])
+                    else:
+                        seed = np.random.SeedSequence(
+                            spec.seed,
+                            spawn_key=(RESAMPLE_STREAM, as_of_day, island, knot, i),
+                        )
+                        fresh.append(models[a].branch(seed))
+                for j, m in enumerate(models):
+                    if j not in used:
+                        m.release()
+                models = fresh
+                log_m, origin = log_m[anc], origin[anc]
+                log_w = np.full(n, -math.log(n))
+                resampled += 1
+            d0, knot = d1 + 1, knot + 1
+        arrays = []
+        for i, model in enumerate(models):
+            arrays.append(
+                _branches(
+                    model,
+                    spec.seed,
+                    particle_ids[i],
+                    n_branches[i],
+                    as_of_day,
+                    days,
+                    log_m[i],
+                    walk,
+                    start_plan,
+                    branch_seed,
+                )  # fmt: skip
+            )
+        return IslandResult(log_w, log_m, origin, arrays, names, log_z, ess_trace, resampled)
+    finally:
+        gc.unfreeze()
+        for m in models:
+            m.release()
+
+
+def _branches(
+    model: Any,
+    seed: int,
+    particle: int,
+    n_branches: int,
+    as_of_day: int,
+    days: int,
+    log_m: float,
+    walk: Transmission,
+    start_plan: Any,
+    branch_seed: Any,
+) -> list[np.ndarray]:
+    """The ``(days + 1, n_fac, n_metrics)`` arrays of a particle's branches from the as-of
+    day (row 0: after the warm start)."""
+    from popsim.twin.warmstart import clear_observed, warm_start
+
+    census, want = start_plan.prepare(model)
+    templates = clear_observed(model, census) if census else {}
+    out = []
+    for j in range(n_branches):
+        s = branch_seed(seed, particle, j)
+        branch = model.branch(s)
+        try:
+            if census:
+                rng = branch.stream("forecast.warm-start")
+                warm_start(branch, census, rng, start_plan.adjust(templates, want, rng))
+            rng = branch.stream("forecast.transmission")
+            lm = log_m
+            for d in range(days):
+                if d % walk.knot_days == 0:
+                    lm = float(clip_log_m(lm + walk.sd_log_week * rng.standard_normal()))
+                    set_multiplier(branch, lm)
+                branch.step()
+            out.append(branch.facility_day[as_of_day : as_of_day + days + 1].copy())
+        finally:
+            branch.release()
+    return out
