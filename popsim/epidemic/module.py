@@ -13,12 +13,24 @@ Transmission, each day:
   ``beta * rel[z] * sum_b C[a, b] * sum_z' W[z, z'] * I[z', b] / N[z', b]`` where ``C`` is
   an age contact matrix (contacts a day with band ``b``) and ``W`` the share of contacts
   made in each zone (gravity: grows with the other zone's population, falls with travel
-  minutes). The number of new infections per cell (zone x band) is binomial on the
-  cell's susceptibles; who they are is drawn by rejection from the cell index. A
-  resident another module asked to be more exposed (``model.request_exposure``: nurses
-  at work, relative hazard ``rel``) is also infected, when still susceptible, with
-  probability ``1 - exp(-hazard * (rel - 1))`` (own stream ``"epidemic.exposure"``), so
-  their hazard that day is ``rel`` times their cell's.
+  minutes). Each cell (zone x band) receives a Poisson number of contacts at the
+  hazard times its rows (dead and immune included), each on a row drawn uniformly from
+  the cell index; a susceptible row contacted at least once is infected, with
+  probability ``1 - exp(-hazard)``. A resident another module asked to be more exposed
+  (``model.request_exposure``: nurses at work, relative hazard ``rel``) is also
+  infected, when still susceptible, with probability ``1 - exp(-hazard * (rel - 1))``,
+  so their hazard that day is ``rel`` times their cell's.
+
+Common random numbers: every draw is counter-based (:class:`popsim.core.seeds.CounterDraws`),
+keyed by what it decides, never the next number of a sequential stream: a resident's
+course once infected (latent and infectious periods, symptoms, severity, hospital path)
+by the resident; household transmission by the (infector, member) pair; the community's
+contacts by (day, cell, contact number), the contacts of a cell being the points of a
+unit-rate Poisson process up to the cell's expected contacts (so a slightly higher
+hazard adds contacts at the end and changes none before); extra exposure by (day,
+resident). One more infection in a scenario (a nurse infected at work because a ward
+closed) then changes only what follows from it: its own course, the contacts its
+infectiousness adds, and their descendants; the rest of the epidemic keeps its draws.
 
 Progression uses calendars (:class:`popsim.epidemic.transmission.Calendar`: onsets, recoveries and
 household exposures in one, hospital needs in another): only residents whose transition
@@ -61,6 +73,7 @@ from popsim.core.ages import N_AGE_BANDS
 from popsim.core.event_types import ContactReduction, Event, Vaccinate
 from popsim.core.module import Column, Module
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, NeedBatch
+from popsim.core.seeds import CounterDraws, pair
 from popsim.epidemic.params import (
     EpidemicParams,
     Importation,
@@ -89,6 +102,27 @@ S, E, IA, IS, R, V, D = range(7)
 N_STATES = 7
 # what a resident's row in the progression calendar is due for
 ONSET, RECOVERY, EXPOSURE = range(3)
+# the purposes of the counter-based draws (the first counter of each draw)
+(
+    K_IMMUNE,
+    K_LATENT,
+    K_SYMPTOMATIC,
+    K_INFECTIOUS,
+    K_HOUSEHOLD,
+    K_HOUSEHOLD_DELAY,
+    K_SEVERE,
+    K_DIES,
+    K_ICU,
+    K_WARD_DAYS,
+    K_ICU_DAYS,
+    K_WAIT_ONSET,
+    K_WAIT_SEVERE,
+    K_CONTACT_GAP,
+    K_CONTACT_ROW,
+    K_EXPOSURE,
+    K_VACCINE_COVER,
+    K_VACCINE_EFFECT,
+) = range(1, 19)
 
 
 class Epidemic(Module):
@@ -105,10 +139,6 @@ class Epidemic(Module):
         self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
         self.paths = hospital_paths(p)
         self.p_sev_sym = self.paths["severe"]
-        durations = (
-            name for name, f in type(p).model_fields.items() if f.annotation is LogNormalDays
-        )
-        self.days = {name: getattr(p, name).sampler() for name in durations}
         self.n_infections_total = 0
         self.daily_infections: list[int] = []
         self.n_immune_at_start = 0
@@ -123,8 +153,7 @@ class Epidemic(Module):
     # ------------------------------------------------------------------ setup
     def init(self, model: RegionModel) -> None:
         pop, p = model.pop, self.params
-        self.rng = model.stream(self.name)
-        self.rng_exposure = model.stream(f"{self.name}.exposure")
+        self.draws = CounterDraws(model.stream(self.name))
         nz = pop.n_zones
         self.n_cells = nz * N_AGE_BANDS
         self._pop = pop
@@ -167,7 +196,7 @@ class Epidemic(Module):
             return
         pop = model.pop
         ids = np.flatnonzero(pop.alive & (self.state == S))
-        chosen = ids[self.rng.random(len(ids)) < immune[pop.band[ids]]]
+        chosen = ids[self.draws.uniform(K_IMMUNE, ids) < immune[pop.band[ids]]]
         self._move(model, chosen, R, S)
         self.n_immune_at_start = len(chosen)
 
@@ -275,17 +304,16 @@ class Epidemic(Module):
         self.new_infections += n_cell.reshape(-1, N_AGE_BANDS)
         self.n_infections_total += len(ids)
         self.n_new_today += len(ids)
-        due = model.day + self.days["dur_latent"](self.rng, len(ids))
+        due = model.day + self.params.dur_latent.draw(self.draws, K_LATENT, ids)
         self._due.append((due, ids, ONSET))
 
     def _become_infectious(self, model: RegionModel, ids: np.ndarray) -> None:
         ids = ids[self.state[ids] == E]
         if len(ids) == 0:
             return
-        p, rng, day, pop = self.params, self.rng, model.day, model.pop
-        n = len(ids)
+        p, cd, day, pop = self.params, self.draws, model.day, model.pop
         band = pop.band[ids]
-        sym = rng.random(n) < self.p_sym[band]
+        sym = cd.uniform(K_SYMPTOMATIC, ids) < self.p_sym[band]
         # E -> IS or IA, counts by cell in three bincounts
         cells = self._cells(model, ids)
         n_cell = np.bincount(cells, minlength=self.n_cells)
@@ -294,7 +322,7 @@ class Epidemic(Module):
         self.counts[IS] += n_sym
         self.counts[IA] += n_cell - n_sym
         self.state[ids] = np.where(sym, IS, IA)
-        dur = self.days["dur_infectious"](rng, n)
+        dur = p.dur_infectious.draw(cd, K_INFECTIOUS, ids)
         self._due.append((day + dur, ids, RECOVERY))
         # household: each susceptible member, per infector, with p_household
         if self.p_household > 0:
@@ -304,10 +332,16 @@ class Epidemic(Module):
                 # (when both are 1 the product below is p_household itself)
                 rel = np.where(sym, 1.0, p.rel_trans_asymptomatic)[infector]
                 prob = self.p_household * rel * self.rel_household[pop.zone[ids]][infector]
-            hit = (self.state[members] == S) & (rng.random(len(members)) < prob)
+            sus = self.state[members] == S  # (only they need a draw)
+            infector, members = infector[sus], members[sus]
+            if not isinstance(prob, float):
+                prob = prob[sus]
+            key = pair(ids[infector], members)  # the (infector, member) pair
+            hit = cd.uniform(K_HOUSEHOLD, key) < prob
             if hit.any():
-                delay = (rng.random(int(hit.sum())) * dur[infector[hit]]).astype(np.int64)
                 exposed = members[hit]
+                delay = cd.uniform(K_HOUSEHOLD_DELAY, key[hit]) * dur[infector[hit]]
+                delay = delay.astype(np.int64)
                 today = delay == 0
                 if today.any():
                     self._exposed_today.append(exposed[today])
@@ -317,29 +351,30 @@ class Epidemic(Module):
         # probabilities, see popsim.epidemic.params.hospital_paths)
         sev_ids = ids[sym]
         sb = band[sym]
-        severe = rng.random(len(sev_ids)) < self.p_sev_sym[sb]
+        severe = cd.uniform(K_SEVERE, sev_ids) < self.p_sev_sym[sb]
         sev_ids, sb = sev_ids[severe], sb[severe]
         if len(sev_ids):
             k = len(sev_ids)
             paths = self.paths
-            dies = rng.random(k) < paths["die"][sb]
+            dies = cd.uniform(K_DIES, sev_ids) < paths["die"][sb]
             p_icu = np.where(dies, paths["icu_if_die"][sb], paths["icu_if_live"][sb])
-            critical = rng.random(k) < p_icu
+            critical = cd.uniform(K_ICU, sev_ids) < p_icu
             icu = np.zeros(k, dtype=np.int64)
-            ward = self.days["dur_severe_stay"](rng, k)
+            ward = p.dur_severe_stay.draw(cd, K_WARD_DAYS, sev_ids)
             ward_death = dies & ~critical
             icu_death = dies & critical
-            n_critical = int(critical.sum())
-            if n_critical:
-                icu[critical] = self.days["dur_critical_stay"](rng, n_critical)
-                ward[critical] = self.days["dur_ward_after_icu"](rng, n_critical)
+            if critical.any():
+                c_ids = sev_ids[critical]
+                icu[critical] = p.dur_critical_stay.draw(cd, K_ICU_DAYS, c_ids)
+                ward[critical] = p.dur_ward_after_icu.draw(cd, K_WARD_DAYS, c_ids)
             if icu_death.any():  # dies in ICU
-                icu[icu_death] = self.days["dur_critical_to_death"](rng, int(icu_death.sum()))
+                icu[icu_death] = p.dur_critical_to_death.draw(cd, K_ICU_DAYS, sev_ids[icu_death])
                 ward[icu_death] = 0
             if ward_death.any():  # dies on the ward
-                ward[ward_death] = self.days["dur_severe_to_death"](rng, int(ward_death.sum()))
-            days = self.days
-            wait = days["dur_onset"](rng, k) + days["dur_symptoms_to_severe"](rng, k)
+                d_ids = sev_ids[ward_death]
+                ward[ward_death] = p.dur_severe_to_death.draw(cd, K_WARD_DAYS, d_ids)
+            wait = p.dur_onset.draw(cd, K_WAIT_ONSET, sev_ids)
+            wait += p.dur_symptoms_to_severe.draw(cd, K_WAIT_SEVERE, sev_ids)
             self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)
 
     def _recover(self, model: RegionModel, ids: np.ndarray) -> None:
@@ -393,17 +428,46 @@ class Epidemic(Module):
         total = sus.sum()
         if total <= 0 or count <= 0:
             return np.empty(0, dtype=np.int64)
-        k = self.rng.multinomial(min(count, int(total)), sus / total)
+        # a stream of the day's own (importations are few, and do not depend on the
+        # epidemic's other draws)
+        rng = model.stream(f"{self.name}.import:{model.day}")
+        k = rng.multinomial(min(count, int(total)), sus / total)
         k = np.minimum(k, self.counts[S])
-        return self._pick(model, k)
-
-    def _pick(self, model: RegionModel, k: np.ndarray) -> np.ndarray:
-        """``k[c]`` distinct susceptibles of each cell ``c`` (rejection from the cell index)."""
-        pop = model.pop
-        share = self.counts[S] / np.maximum(pop.cell_size, 1)
-        return pop.sample_cells(
-            k, self.rng, accept=lambda ids: self.state[ids] == S, accept_share=share
+        share = self.counts[S] / np.maximum(model.pop.cell_size, 1)
+        return model.pop.sample_cells(
+            k, rng, accept=lambda ids: self.state[ids] == S, accept_share=share
         )
+
+    def _contacts(self, model: RegionModel, hazard: np.ndarray) -> np.ndarray:
+        """Rows of the cell index contacted today: per cell ``c``, the points of a
+        unit-rate Poisson process (exponential gaps keyed by day, cell and point) up to
+        ``cell_size[c] * hazard[c]``, each on a row of the cell drawn by the same key. A
+        higher hazard adds points at the end and moves none: counter-based contacts."""
+        pop, cd, day = model.pop, self.draws, model.day
+        size = pop.cell_size
+        mu = size * hazard
+        cells = np.flatnonzero(mu > 0)
+        if len(cells) == 0:
+            return np.empty(0, dtype=np.int64)
+        mu = mu[cells]
+        room = np.ceil(mu + 3.0 * np.sqrt(mu) + 4.0).astype(np.int64)
+        while True:
+            cell = cells.repeat(room)
+            starts = np.cumsum(room) - room
+            point = np.arange(len(cell)) - starts.repeat(room)
+            key = pair(cell, point)
+            t = np.cumsum(cd.exponential(K_CONTACT_GAP, day, key))
+            before = np.concatenate([[0.0], t[np.cumsum(room)[:-1] - 1]])
+            t -= before.repeat(room)
+            inside = t <= mu.repeat(room)
+            n_in = np.bincount(np.arange(len(cells)).repeat(room), weights=inside)
+            full = n_in >= room  # (rare: more points than room for them) more room
+            if not full.any():
+                break
+            room[full] *= 2
+        cell, key = cell[inside], key[inside]
+        row = (cd.uniform(K_CONTACT_ROW, day, key) * size[cell]).astype(np.int64)
+        return pop.cell_order[pop.cell_start[cell] + row].astype(np.int64)
 
     def _community(self, model: RegionModel) -> np.ndarray:
         nz = model.pop.n_zones
@@ -416,9 +480,8 @@ class Epidemic(Module):
         hazard = self.hazard(pressure, alive).ravel()
         if self.rel_beta != 1.0:
             hazard = hazard * self.rel_beta
-        p_inf = -np.expm1(-hazard)
-        k = self.rng.binomial(c[S], p_inf)
-        ids = self._pick(model, k)
+        ids = self._contacts(model, hazard)
+        ids = unique_sorted(ids[(self.state[ids] == S) & model.pop.alive[ids]])
         if exposures:
             extra = self._exposed(model, exposures, hazard)
             if len(extra):
@@ -435,7 +498,7 @@ class Epidemic(Module):
         ok = self.state[ids] == S
         ids, rel = ids[ok], rel[ok]
         excess = hazard[self._cells(model, ids)] * (rel - 1.0)
-        return ids[self.rng_exposure.random(len(ids)) < -np.expm1(-excess)]
+        return ids[self.draws.uniform(K_EXPOSURE, model.day, ids) < -np.expm1(-excess)]
 
     # -------------------------------------------------------------------- day
     def step(self, model: RegionModel) -> None:
@@ -499,7 +562,7 @@ class Epidemic(Module):
     def _vaccinate(self, model: RegionModel, event: Vaccinate) -> None:
         """All-or-nothing vaccine: ``coverage`` of the eligible living residents are
         vaccinated; a share ``efficacy`` of the susceptible among them become immune."""
-        pop, rng = model.pop, self.rng
+        pop, cd = model.pop, self.draws
         zones = list(event.zones) or list(range(pop.n_zones))
         lo_band = min(event.min_age // 10, N_AGE_BANDS - 1)
         hi_band = min(event.max_age // 10, N_AGE_BANDS - 1)
@@ -509,9 +572,10 @@ class Epidemic(Module):
         ids = np.concatenate([pop.cell_members(c) for c in cells])
         age = pop.age[ids]
         ids = ids[pop.alive[ids] & (age >= event.min_age) & (age <= event.max_age)]
-        chosen = ids[rng.random(len(ids)) < event.coverage]
+        chosen = ids[cd.uniform(K_VACCINE_COVER, model.day, ids) < event.coverage]
         self.n_vaccinated += len(chosen)
-        immune = chosen[(self.state[chosen] == S) & (rng.random(len(chosen)) < event.efficacy)]
+        effect = cd.uniform(K_VACCINE_EFFECT, model.day, chosen) < event.efficacy
+        immune = chosen[(self.state[chosen] == S) & effect]
         self._move(model, immune, V)
 
     def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:

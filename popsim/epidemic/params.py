@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -43,6 +42,7 @@ from pydantic import (
 )
 
 from popsim.core.ages import N_AGE_BANDS
+from popsim.core.seeds import CounterDraws
 from popsim.epidemic.contacts import community_layers, reciprocal
 
 MAX_STAY_DAYS = 365
@@ -96,19 +96,17 @@ class LogNormalDays(BaseModel):
             return _whole_days(np.full(n, self.mean))
         return _whole_days(rng.lognormal(*_lognormal_args(self.mean, self.sd), n))
 
-    def sampler(self) -> Callable[[np.random.Generator, int], np.ndarray]:
-        """:meth:`sample` with the lognormal's parameters worked out once (the same
-        draws; for the daily step, which samples several durations a day)."""
-        if self.sd == 0:
-            return self.sample
-        mu, sigma = _lognormal_args(self.mean, self.sd)
+    def draw(self, draws: CounterDraws, *counters: np.ndarray | int) -> np.ndarray:
+        """Durations as :meth:`sample` (the same distribution of whole days), from
+        counter-based uniforms keyed by ``counters``: one duration per element, by the
+        inverse of the whole-day distribution (:meth:`day_cdf`)."""
+        cdf = self.day_cdf()
+        return np.searchsorted(cdf, draws.uniform(*counters), side="right") + 1
 
-        def sample(rng: np.random.Generator, n: int) -> np.ndarray:
-            if n == 0:
-                return np.zeros(0, dtype=np.int64)
-            return _whole_days(rng.lognormal(mu, sigma, n))
-
-        return sample
+    def day_cdf(self) -> np.ndarray:
+        """``P(days <= k)`` for ``k = 1 .. MAX_STAY_DAYS``: the lognormal rounded to whole
+        days, at least 1, at most :data:`MAX_STAY_DAYS`."""
+        return _day_cdf(self.mean, self.sd)
 
     def expected_days(self) -> float:
         """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
@@ -125,6 +123,20 @@ class LogNormalDays(BaseModel):
             total += k * (c - prev)
             prev = c
         return total
+
+
+@lru_cache(maxsize=256)
+def _day_cdf(mean: float, sd: float) -> np.ndarray:
+    k = np.arange(1, MAX_STAY_DAYS + 1, dtype=np.float64)
+    if sd == 0:
+        cdf = (k >= min(max(round(mean), 1), MAX_STAY_DAYS)).astype(np.float64)
+    else:
+        mu, sigma = _lognormal_args(mean, sd)
+        z = (np.log(k + 0.5) - mu) / (sigma * math.sqrt(2))
+        cdf = 0.5 * (1 + np.vectorize(math.erf)(z))
+    cdf[-1] = 1.0
+    cdf.flags.writeable = False
+    return cdf
 
 
 def _lognormal_args(mean: float, sd: float) -> tuple[float, float]:
