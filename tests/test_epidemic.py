@@ -485,3 +485,70 @@ def test_one_extra_infection_changes_only_what_follows_from_it():
     moved = int((a != b).sum())
     assert totals[0] > 5_000, totals  # a real wave
     assert moved < 0.10 * infected.sum(), (moved, int(infected.sum()))
+
+
+def _needs_of(model, days):
+    needs = []
+    original = model.request_care
+
+    def spy(batch):
+        needs.append(batch)
+        original(batch)
+
+    model.request_care = spy
+    model.run(days)
+    ids = np.concatenate([b.resident for b in needs])
+    ward = np.concatenate([b.ward_days for b in needs]).astype(float)
+    return ids, ward
+
+
+def test_rel_severity_hospitalises_more_of_the_same_infections():
+    # Counter-based draws: the infections are (nearly) the same residents whatever the
+    # severity, and a resident hospitalised at rel_severity 1 is hospitalised at 2. With p_severe
+    # 0.05 of 0.8 symptomatic, twice as many of them: the ratio of about 600 to 300 has
+    # a binomial sd of about 0.1; 4 sd allowed. At 20 the probability is capped at the
+    # symptomatic: every symptomatic infection is hospitalised.
+    region = synthetic_region(4, 30_000, 2, seed=5)
+    kw = {"r0": 2.0, "p_symptomatic": [0.8] * 10, "p_severe": [0.05] * 10}
+    kw |= {"p_critical": [0.01] * 10, "p_death": [0.0] * 10}  # (deaths end transmission)
+    got = {}
+    for rel in (1.0, 2.0, 20.0):
+        model = make_model(region, 150, seed=4, rel_severity=rel, **kw)
+        ids, _ = _needs_of(model, 150)
+        got[rel] = (ids, model.epidemic.n_infections_total)
+    (a, n1), (b, n2), (c, n20) = got[1.0], got[2.0], got[20.0]
+    # the same infections but for the few that the other modules' reactions move (a
+    # death or an admission of someone else hospitalised changes who is at home)
+    assert abs(n2 / n1 - 1) < 0.01 and abs(n20 / n1 - 1) < 0.01, (n1, n2, n20)
+    assert len(set(a) - set(b)) < 0.03 * len(a), (len(set(a) - set(b)), len(a))
+    assert len(set(b) - set(c)) < 0.03 * len(b), (len(set(b) - set(c)), len(b))
+    assert abs(len(b) / len(a) - 2.0) < 0.4, (len(a), len(b))
+    # symptomatic among the infections: 0.8 of them (sd of the share 0.003; 5 sd)
+    assert abs(len(c) / n20 - 0.8) < 0.015, (len(c), n20)
+
+
+def test_rel_transmissibility_is_r0_times_it():
+    # r0 1.2 made 1.5 times as transmissible is r0 1.8: the same rates, the same draws,
+    # the same epidemic (up to the calibration's bisection tolerance)
+    region = synthetic_region(3, 20_000, 2, seed=8)
+    a = make_model(region, 120, seed=1, r0=1.8)
+    b = make_model(region, 120, seed=1, r0=1.2, rel_transmissibility=1.5)
+    c = make_model(region, 120, seed=1, r0=1.2)
+    for m in (a, b, c):
+        m.run()
+    assert a.epidemic.daily_infections == b.epidemic.daily_infections
+    assert c.epidemic.n_infections_total < 0.8 * a.epidemic.n_infections_total
+
+
+def test_rel_stay_scales_the_epidemic_hospital_stays():
+    # mean ward days of the hospitalised: lognormal stays, a 1.5 multiplier on mean and
+    # sd; about 900 stays of cv ~0.6 each: the ratio's sd is about 0.04; 4 sd allowed
+    region = synthetic_region(4, 30_000, 2, seed=5)
+    kw = {"r0": 2.0, "p_symptomatic": [0.8] * 10, "p_severe": [0.1] * 10}
+    kw |= {"p_critical": [0.02] * 10, "p_death": [0.01] * 10}
+    means = []
+    for rel in (1.0, 1.5):
+        model = make_model(region, 150, seed=4, rel_stay=rel, **kw)
+        _, ward = _needs_of(model, 150)
+        means.append(ward[ward > 0].mean())
+    assert abs(means[1] / means[0] - 1.5) < 0.16, means

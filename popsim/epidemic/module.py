@@ -75,12 +75,14 @@ from popsim.core.module import Column, Module
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, NeedBatch
 from popsim.core.seeds import CounterDraws, pair
 from popsim.epidemic.params import (
+    STAYS,
     EpidemicParams,
     Importation,
     LogNormalDays,
     conditional,
     hospital_paths,
     polymod_like_matrix,
+    stay,
 )
 from popsim.epidemic.transmission import Calendar, HazardCache, calibrate
 from popsim.population import unique_sorted
@@ -138,6 +140,7 @@ class Epidemic(Module):
         p = params
         self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
         self.paths = hospital_paths(p)
+        self.stays = {name: stay(p, name) for name in STAYS}
         self.p_sev_sym = self.paths["severe"]
         self.n_infections_total = 0
         self.daily_infections: list[int] = []
@@ -360,19 +363,21 @@ class Epidemic(Module):
             p_icu = np.where(dies, paths["icu_if_die"][sb], paths["icu_if_live"][sb])
             critical = cd.uniform(K_ICU, sev_ids) < p_icu
             icu = np.zeros(k, dtype=np.int64)
-            ward = p.dur_severe_stay.draw(cd, K_WARD_DAYS, sev_ids)
+            st = self.stays
+            ward = st["dur_severe_stay"].draw(cd, K_WARD_DAYS, sev_ids)
             ward_death = dies & ~critical
             icu_death = dies & critical
             if critical.any():
                 c_ids = sev_ids[critical]
-                icu[critical] = p.dur_critical_stay.draw(cd, K_ICU_DAYS, c_ids)
-                ward[critical] = p.dur_ward_after_icu.draw(cd, K_WARD_DAYS, c_ids)
+                icu[critical] = st["dur_critical_stay"].draw(cd, K_ICU_DAYS, c_ids)
+                ward[critical] = st["dur_ward_after_icu"].draw(cd, K_WARD_DAYS, c_ids)
             if icu_death.any():  # dies in ICU
-                icu[icu_death] = p.dur_critical_to_death.draw(cd, K_ICU_DAYS, sev_ids[icu_death])
+                i_ids = sev_ids[icu_death]
+                icu[icu_death] = st["dur_critical_to_death"].draw(cd, K_ICU_DAYS, i_ids)
                 ward[icu_death] = 0
             if ward_death.any():  # dies on the ward
                 d_ids = sev_ids[ward_death]
-                ward[ward_death] = p.dur_severe_to_death.draw(cd, K_WARD_DAYS, d_ids)
+                ward[ward_death] = st["dur_severe_to_death"].draw(cd, K_WARD_DAYS, d_ids)
             wait = p.dur_onset.draw(cd, K_WAIT_ONSET, sev_ids)
             wait += p.dur_symptoms_to_severe.draw(cd, K_WAIT_SEVERE, sev_ids)
             self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)

@@ -206,6 +206,28 @@ class EpidemicParams(BaseModel):
     rel_trans_asymptomatic: float = Field(
         1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
     )
+    # scalar knobs over the profile (a bad season, a fit of the twin): 1.0 is the profile
+    rel_severity: float = Field(
+        1.0,
+        ge=0,
+        le=20,
+        description="multiplier of the hospitalisation, ICU and death probabilities per "
+        "infection (each capped at the one it is part of: hospitalised at symptomatic, "
+        "ICU and death at hospitalised), in [0, 20]",
+    )
+    rel_transmissibility: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="multiplier of transmission, community and household (r0 times it), in (0, 10]",
+    )
+    rel_stay: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="multiplier of the epidemic's hospital stays (ward, ICU, and to "
+        "death; mean and standard deviation), in (0, 10]",
+    )
 
     household_share: float = Field(
         0.3, ge=0, lt=1, description="share of R0 from household contacts, in [0, 1)"
@@ -314,22 +336,55 @@ def per_symptomatic(p: list[float], p_symptomatic: list[float]) -> np.ndarray:
     return conditional(p, p_symptomatic)
 
 
+def severity_tables(p: EpidemicParams) -> dict[str, np.ndarray]:
+    """``p_severe``, ``p_critical`` and ``p_death`` per infection times ``rel_severity``,
+    each capped at the probability it is part of (hospitalised at symptomatic, ICU and
+    death at hospitalised): at 1.0, the profile's tables."""
+    rel = p.rel_severity
+    sym = np.asarray(p.p_symptomatic, dtype=np.float64)
+    severe = np.minimum(np.asarray(p.p_severe, dtype=np.float64) * rel, sym)
+    return {
+        "p_severe": severe,
+        "p_critical": np.minimum(np.asarray(p.p_critical, dtype=np.float64) * rel, severe),
+        "p_death": np.minimum(np.asarray(p.p_death, dtype=np.float64) * rel, severe),
+    }
+
+
+STAYS = (
+    "dur_severe_stay",
+    "dur_critical_stay",
+    "dur_critical_to_death",
+    "dur_severe_to_death",
+    "dur_ward_after_icu",
+)
+
+
+def stay(p: EpidemicParams, name: str) -> LogNormalDays:
+    """The hospital stay ``name`` (one of :data:`STAYS`) scaled by ``rel_stay``."""
+    d = getattr(p, name)
+    if p.rel_stay == 1.0:
+        return d
+    return LogNormalDays.model_construct(mean=d.mean * p.rel_stay, sd=d.sd * p.rel_stay)
+
+
 def hospital_paths(p: EpidemicParams) -> dict[str, np.ndarray]:
-    """Conditional probabilities by band for the paths of the hospitalised.
+    """Conditional probabilities by band for the paths of the hospitalised (severity
+    scaled by ``rel_severity``, :func:`severity_tables`).
 
     ``severe``: hospitalised per symptomatic case; ``die``: dies in hospital per
     hospitalised; ``icu_if_die`` and ``icu_if_live``: ICU per hospitalised who dies or
     lives, so that ICU per hospitalised is ``p_critical / p_severe`` and the share of
     deaths after ICU is ``share_deaths_after_icu`` where the ICU share allows it (capped
     at ``p_critical / p_death``)."""
-    icu = conditional(p.p_critical, p.p_severe)
-    die = conditional(p.p_death, p.p_severe)
+    t = severity_tables(p)
+    icu = conditional(t["p_critical"], t["p_severe"])
+    die = conditional(t["p_death"], t["p_severe"])
     cap = np.divide(icu, die, out=np.ones_like(icu), where=die > 0)
     icu_if_die = np.minimum(p.share_deaths_after_icu, np.minimum(cap, 1.0))
     live = 1.0 - die
     icu_if_live = np.divide(icu - icu_if_die * die, live, out=np.zeros_like(icu), where=live > 0)
     return {
-        "severe": conditional(p.p_severe, p.p_symptomatic),
+        "severe": conditional(t["p_severe"], p.p_symptomatic),
         "die": die,
         "icu_if_die": icu_if_die,
         "icu_if_live": np.clip(icu_if_live, 0.0, 1.0),

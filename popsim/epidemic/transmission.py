@@ -148,6 +148,9 @@ def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray)
             else:
                 hi = mid
         beta = (lo + hi) / 2
+    # rel_transmissibility scales the whole next-generation matrix (r0 times it)
+    beta *= p.rel_transmissibility
+    p_household = min(1.0, p_household * p.rel_transmissibility)
     coupling = gravity_weights(
         pop.alive_counts.sum(axis=1),
         zone_minutes,
