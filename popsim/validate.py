@@ -206,7 +206,11 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
 def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
     # (at least 40 seeds: near R = 1.2 a handful of chains may die out or start late, and
     # at a small population the season would not be over in 300 days)
-    params = EpidemicParams(pathogen="influenza", seed_infections=max(population // 10_000, 40))
+    # seeded on 1 November: with the profile's seasonal forcing, transmission in early
+    # autumn is too low for a few seeds to take hold (R below 1 with prior immunity)
+    params = EpidemicParams(
+        pathogen="influenza", seed_infections=max(population // 10_000, 40), start_day=61
+    )
     cfg = ModelConfig(
         days=300,
         start=date(2026, 9, 1),

@@ -19,7 +19,9 @@ Transmission, each day:
   probability ``1 - exp(-hazard)``. A resident another module asked to be more exposed
   (``model.request_exposure``: nurses at work, relative hazard ``rel``) is also
   infected, when still susceptible, with probability ``1 - exp(-hazard * (rel - 1))``,
-  so their hazard that day is ``rel`` times their cell's.
+  so their hazard that day is ``rel`` times their cell's. The community hazard is
+  multiplied by the day's seasonal forcing (``seasonal_amplitude``, peaking on
+  ``seasonal_peak_day_of_year``; ``r0`` is the year's mean) and by ``rel_beta``.
 
 Common random numbers: every draw is counter-based (:class:`popsim.core.seeds.CounterDraws`),
 keyed by what it decides, never the next number of a sequential stream: a resident's
@@ -483,8 +485,9 @@ class Epidemic(Module):
             return np.empty(0, dtype=np.int64)
         alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
         hazard = self.hazard(pressure, alive).ravel()
-        if self.rel_beta != 1.0:
-            hazard = hazard * self.rel_beta
+        factor = self.rel_beta * self.season_factor(model)
+        if factor != 1.0:
+            hazard = hazard * factor
         ids = self._contacts(model, hazard)
         ids = unique_sorted(ids[(self.state[ids] == S) & model.pop.alive[ids]])
         if exposures:
@@ -492,6 +495,16 @@ class Epidemic(Module):
             if len(extra):
                 ids = unique_sorted(np.concatenate([ids, extra]))
         return ids
+
+    def season_factor(self, model: RegionModel) -> float:
+        """Today's seasonal forcing of transmission: ``1 + seasonal_amplitude x cos(2 pi
+        (day of year - seasonal_peak_day_of_year) / 365.25)`` (1.0 without forcing)."""
+        p = self.params
+        if p.seasonal_amplitude == 0:
+            return 1.0
+        doy = model.date.timetuple().tm_yday
+        phase = 2 * np.pi * (doy - p.seasonal_peak_day_of_year) / 365.25
+        return 1.0 + p.seasonal_amplitude * float(np.cos(phase))
 
     def _exposed(
         self, model: RegionModel, exposures: list[tuple[np.ndarray, float]], hazard: np.ndarray

@@ -82,11 +82,23 @@ def polymod_like_matrix() -> np.ndarray:
 
 
 class LogNormalDays(BaseModel):
-    """A duration in days: lognormal with this mean and standard deviation (sd 0: fixed)."""
+    """A duration in days with this mean and standard deviation (sd 0: fixed), rounded to
+    whole days (at least 1): lognormal (the default), or Erlang (``dist = "erlang"``: a
+    gamma of whole shape ``round((mean / sd)**2)``, at least 1, the sum of that many
+    exponential stages; a latent or infectious period of a compartmental model with
+    stages, whose tail is shorter than the lognormal's)."""
 
     model_config = ConfigDict(extra="forbid")
     mean: float = Field(gt=0, le=365, description="mean days, in (0, 365]")
     sd: float = Field(ge=0, le=365, description="standard deviation in days, in [0, 365]")
+    dist: Literal["lognormal", "erlang"] = Field(
+        "lognormal", description="lognormal (default) or erlang"
+    )
+
+    @property
+    def erlang_shape(self) -> int:
+        """Stages of the Erlang: ``round((mean / sd)**2)``, at least 1."""
+        return max(1, round((self.mean / self.sd) ** 2)) if self.sd > 0 else 1
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` durations rounded to whole days, at least 1."""
@@ -94,6 +106,9 @@ class LogNormalDays(BaseModel):
             return np.zeros(0, dtype=np.int64)
         if self.sd == 0:
             return _whole_days(np.full(n, self.mean))
+        if self.dist == "erlang":
+            k = self.erlang_shape
+            return _whole_days(rng.gamma(k, self.mean / k, n))
         return _whole_days(rng.lognormal(*_lognormal_args(self.mean, self.sd), n))
 
     def draw(self, draws: CounterDraws, *counters: np.ndarray | int) -> np.ndarray:
@@ -106,23 +121,15 @@ class LogNormalDays(BaseModel):
     def day_cdf(self) -> np.ndarray:
         """``P(days <= k)`` for ``k = 1 .. MAX_STAY_DAYS``: the lognormal rounded to whole
         days, at least 1, at most :data:`MAX_STAY_DAYS`."""
+        if self.dist == "erlang" and self.sd > 0:
+            return _erlang_day_cdf(self.mean, self.erlang_shape)
         return _day_cdf(self.mean, self.sd)
 
     def expected_days(self) -> float:
         """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
-        if self.sd == 0:
-            return float(min(max(round(self.mean), 1), MAX_STAY_DAYS))
-        mu, sigma = _lognormal_args(self.mean, self.sd)
-
-        def cdf(x: float) -> float:
-            return 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
-
-        total, prev = 0.0, 0.0
-        for k in range(1, MAX_STAY_DAYS + 1):
-            c = 1.0 if k == MAX_STAY_DAYS else cdf(k + 0.5)
-            total += k * (c - prev)
-            prev = c
-        return total
+        cdf = self.day_cdf()
+        pmf = np.diff(cdf, prepend=0.0)
+        return float((np.arange(1, MAX_STAY_DAYS + 1) * pmf).sum())
 
 
 @lru_cache(maxsize=256)
@@ -134,6 +141,22 @@ def _day_cdf(mean: float, sd: float) -> np.ndarray:
         mu, sigma = _lognormal_args(mean, sd)
         z = (np.log(k + 0.5) - mu) / (sigma * math.sqrt(2))
         cdf = 0.5 * (1 + np.vectorize(math.erf)(z))
+    cdf[-1] = 1.0
+    cdf.flags.writeable = False
+    return cdf
+
+
+@lru_cache(maxsize=256)
+def _erlang_day_cdf(mean: float, shape: int) -> np.ndarray:
+    """:func:`_day_cdf` of an Erlang of ``shape`` stages: ``P(X < k + 0.5)`` is
+    ``1 - exp(-x) sum_{n < shape} x**n / n!`` at ``x = (k + 0.5) * shape / mean``."""
+    x = (np.arange(1, MAX_STAY_DAYS + 1, dtype=np.float64) + 0.5) * shape / mean
+    term = np.exp(-x)
+    survive = term.copy()
+    for n in range(1, shape):
+        term = term * x / n
+        survive += term
+    cdf = np.clip(1.0 - survive, 0.0, 1.0)
     cdf[-1] = 1.0
     cdf.flags.writeable = False
     return cdf
@@ -205,6 +228,16 @@ class EpidemicParams(BaseModel):
     p_attack_typical: list[float] = Field(default_factory=lambda: [0.0] * N_AGE_BANDS)
     rel_trans_asymptomatic: float = Field(
         1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
+    )
+    seasonal_amplitude: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="seasonal forcing: transmission times 1 + amplitude x cos(2 pi (day "
+        "of year - seasonal_peak_day_of_year) / 365.25), in [0, 1); r0 is the year's mean",
+    )
+    seasonal_peak_day_of_year: int = Field(
+        15, ge=1, le=366, description="day of the year transmission peaks, in [1, 366]"
     )
     # scalar knobs over the profile (a bad season, a fit of the twin): 1.0 is the profile
     rel_severity: float = Field(
