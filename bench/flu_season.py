@@ -52,7 +52,9 @@ def main() -> None:
         "attack_children": round(float(infected[child].mean()), 4),
         "attack_adults": round(float(infected[~child].mean()), 4),
         "hospitalised_per_10k": round(1e4 * (epi.n_hospitalised + epi.n_severe_in_hospital) / n, 2),
-        "deaths_per_100k": round(1e5 * epi.n_dies_total / n, 2),
+        "deaths_in_hospital_per_100k": round(1e5 * epi.n_dies_total / n, 2),
+        "deaths_outside_per_100k": round(1e5 * epi.n_deaths_outside / n, 2),
+        "deaths_per_100k": round(1e5 * (epi.n_dies_total + epi.n_deaths_outside) / n, 2),
         "last_day_share_of_peak_day": round(float(daily[-1] / daily.max()), 3),
     }
     print(json.dumps(out))

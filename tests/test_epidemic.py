@@ -590,3 +590,21 @@ def test_seasonal_forcing_moves_the_wave_towards_its_peak_date():
         model.run()
         peaks.append(int(np.argmax(model.epidemic.daily_infections)))
     assert peaks[1] > peaks[0] + 20, peaks
+
+
+def test_deaths_outside_hospital_kill_a_share_of_the_infections_not_hospitalised():
+    # p_death_community 0.02 of the infections not hospitalised: about 0.02 x 9,000 =
+    # 180 deaths (Poisson sd 13; 5 sd allowed), none of them in hospital, all of them
+    # dead (the epidemic state D) and counted by the model as deaths
+    region = synthetic_region(2, 20_000, 1, seed=4)
+    model = make_model(region, 200, seed=6, r0=1.8, p_death_community=[0.02] * 10)
+    hospitalised = _needs_of(model, 200)[0]
+    e = model.epidemic
+    expected = 0.02 * (e.n_infections_total - len(hospitalised))
+    assert abs(e.n_deaths_outside - expected) < 5 * np.sqrt(expected), (
+        e.n_deaths_outside,
+        expected,
+    )
+    dead = ~model.pop.alive
+    assert dead.sum() >= e.n_deaths_outside
+    assert (model.epidemic.state[dead] == 6).all()

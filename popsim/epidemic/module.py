@@ -84,6 +84,7 @@ from popsim.epidemic.params import (
     conditional,
     hospital_paths,
     polymod_like_matrix,
+    severity_tables,
     stay,
 )
 from popsim.epidemic.transmission import Calendar, HazardCache, calibrate
@@ -126,7 +127,9 @@ ONSET, RECOVERY, EXPOSURE = range(3)
     K_EXPOSURE,
     K_VACCINE_COVER,
     K_VACCINE_EFFECT,
-) = range(1, 19)
+    K_DIES_OUTSIDE,
+    K_DEATH_DAYS,
+) = range(1, 21)
 
 
 class Epidemic(Module):
@@ -142,6 +145,9 @@ class Epidemic(Module):
         p = params
         self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
         self.paths = hospital_paths(p)
+        self.p_death_outside = severity_tables(p)["p_death_community"]
+        self.dies_outside = bool(self.p_death_outside.any())
+        self.n_deaths_outside = 0  # deaths outside hospital (community, care homes)
         self.stays = {name: stay(p, name) for name in STAYS}
         self.p_sev_sym = self.paths["severe"]
         self.n_infections_total = 0
@@ -182,6 +188,7 @@ class Epidemic(Module):
         self._exposed_today: list[np.ndarray] = []
         self.n_new_today = 0
         self.hospital = Calendar()
+        self.deaths_due = Calendar()  # deaths outside hospital: (day, ids)
         self.on_reindex(model)
         self._immunise(model)
 
@@ -357,6 +364,17 @@ class Epidemic(Module):
         sev_ids = ids[sym]
         sb = band[sym]
         severe = cd.uniform(K_SEVERE, sev_ids) < self.p_sev_sym[sb]
+        if self.dies_outside:  # deaths outside hospital, among those not hospitalised
+            home = np.ones(len(ids), dtype=bool)
+            home[np.flatnonzero(sym)[severe]] = False
+            h_ids = ids[home]
+            dies = cd.uniform(K_DIES_OUTSIDE, h_ids) < self.p_death_outside[band[home]]
+            if dies.any():
+                d_ids = h_ids[dies]
+                wait = p.dur_onset.draw(cd, K_WAIT_ONSET, d_ids)
+                wait += p.dur_symptoms_to_severe.draw(cd, K_WAIT_SEVERE, d_ids)
+                wait += p.dur_severe_to_death.draw(cd, K_DEATH_DAYS, d_ids)
+                self.deaths_due.add(day + wait, d_ids)
         sev_ids, sb = sev_ids[severe], sb[severe]
         if len(sev_ids):
             k = len(sev_ids)
@@ -539,6 +557,10 @@ class Epidemic(Module):
         due = self.hospital.pop(day)
         if due is not None:
             self._hospitalise(model, due)
+        due = self.deaths_due.pop(day)
+        if due is not None:  # (those in hospital by then die there or not, by its path)
+            ids = due[0]
+            self.n_deaths_outside += len(model.kill(ids[~model.pop.in_hospital[ids]]))
         self._infect(model, self._community(model))
         if self._due:
             days, ids, what = zip(*self._due, strict=True)

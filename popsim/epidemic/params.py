@@ -216,6 +216,11 @@ class EpidemicParams(BaseModel):
     p_severe: list[float]
     p_critical: list[float]
     p_death: list[float]
+    p_death_community: list[float] = Field(
+        default_factory=lambda: [0.0] * N_AGE_BANDS,
+        description="deaths outside hospital (at home, in care homes) per infection, by "
+        "band, among the infections not hospitalised",
+    )
     share_deaths_after_icu: float = Field(
         ge=0, le=1, description="share of hospital deaths that follow an ICU stay, in [0, 1]"
     )
@@ -293,7 +298,13 @@ class EpidemicParams(BaseModel):
         return {**pathogen_profile(name)["params"], **data}
 
     @field_validator(
-        "p_symptomatic", "p_severe", "p_critical", "p_death", "immune", "p_attack_typical"
+        "p_symptomatic",
+        "p_severe",
+        "p_critical",
+        "p_death",
+        "p_death_community",
+        "immune",
+        "p_attack_typical",
     )
     @classmethod
     def _age_table(cls, v: list[float], info: ValidationInfo) -> list[float]:
@@ -380,6 +391,9 @@ def severity_tables(p: EpidemicParams) -> dict[str, np.ndarray]:
         "p_severe": severe,
         "p_critical": np.minimum(np.asarray(p.p_critical, dtype=np.float64) * rel, severe),
         "p_death": np.minimum(np.asarray(p.p_death, dtype=np.float64) * rel, severe),
+        "p_death_community": np.minimum(
+            np.asarray(p.p_death_community, dtype=np.float64) * rel, 1.0
+        ),
     }
 
 
