@@ -44,8 +44,13 @@ to the household share (mean number of other household members, size-biased).
 Severity and durations come from a pathogen profile (:mod:`popsim.epidemic.params`:
 COVID-19 ancestral, the default, or Omicron, or seasonal influenza, each with its
 sources), overridable value by value; ``immune`` makes a share of each age band immune
-at the start (prior immunity). Hospitalised residents are handed to the care network
-(:class:`popsim.core.requests.NeedBatch`) on the day they need a bed, with their planned path:
+at the start (prior immunity). Durations are lognormal or Erlang (stages); the scalar
+knobs ``rel_severity``, ``rel_transmissibility`` and ``rel_stay`` scale a profile for a
+worse season. Deaths outside hospital (``p_death_community``, per infection among those
+not hospitalised) happen at home or in a care home about 11 days after the onset of
+infectiousness (onset, symptoms to severe, severe to death). Hospitalised residents are
+handed to the care network (:class:`popsim.core.requests.NeedBatch`) on the day they need
+a bed, with their planned path:
 ward, or ICU then ward; those who die do so on the ward or after ICU (the care network
 carries the death out). A resident already in hospital for something else when they
 turn severe gets the epidemic's path too, without a second admission: the need goes to
@@ -87,7 +92,7 @@ from popsim.epidemic.params import (
     severity_tables,
     stay,
 )
-from popsim.epidemic.transmission import Calendar, HazardCache, calibrate
+from popsim.epidemic.transmission import Calendar, HazardCache, calibrate, contacts
 from popsim.population import unique_sorted
 
 if TYPE_CHECKING:
@@ -463,37 +468,6 @@ class Epidemic(Module):
             k, rng, accept=lambda ids: self.state[ids] == S, accept_share=share
         )
 
-    def _contacts(self, model: RegionModel, hazard: np.ndarray) -> np.ndarray:
-        """Rows of the cell index contacted today: per cell ``c``, the points of a
-        unit-rate Poisson process (exponential gaps keyed by day, cell and point) up to
-        ``cell_size[c] * hazard[c]``, each on a row of the cell drawn by the same key. A
-        higher hazard adds points at the end and moves none: counter-based contacts."""
-        pop, cd, day = model.pop, self.draws, model.day
-        size = pop.cell_size
-        mu = size * hazard
-        cells = np.flatnonzero(mu > 0)
-        if len(cells) == 0:
-            return np.empty(0, dtype=np.int64)
-        mu = mu[cells]
-        room = np.ceil(mu + 3.0 * np.sqrt(mu) + 4.0).astype(np.int64)
-        while True:
-            cell = cells.repeat(room)
-            starts = np.cumsum(room) - room
-            point = np.arange(len(cell)) - starts.repeat(room)
-            key = pair(cell, point)
-            t = np.cumsum(cd.exponential(K_CONTACT_GAP, day, key))
-            before = np.concatenate([[0.0], t[np.cumsum(room)[:-1] - 1]])
-            t -= before.repeat(room)
-            inside = t <= mu.repeat(room)
-            n_in = np.bincount(np.arange(len(cells)).repeat(room), weights=inside)
-            full = n_in >= room  # (rare: more points than room for them) more room
-            if not full.any():
-                break
-            room[full] *= 2
-        cell, key = cell[inside], key[inside]
-        row = (cd.uniform(K_CONTACT_ROW, day, key) * size[cell]).astype(np.int64)
-        return pop.cell_order[pop.cell_start[cell] + row].astype(np.int64)
-
     def _community(self, model: RegionModel) -> np.ndarray:
         nz = model.pop.n_zones
         c = self.counts
@@ -506,7 +480,7 @@ class Epidemic(Module):
         factor = self.rel_beta * self.season_factor(model)
         if factor != 1.0:
             hazard = hazard * factor
-        ids = self._contacts(model, hazard)
+        ids = contacts(model.pop, self.draws, model.day, hazard, K_CONTACT_GAP, K_CONTACT_ROW)
         ids = unique_sorted(ids[(self.state[ids] == S) & model.pop.alive[ids]])
         if exposures:
             extra = self._exposed(model, exposures, hazard)
