@@ -556,7 +556,7 @@ def test_rel_stay_scales_the_epidemic_hospital_stays():
 
 
 @pytest.mark.parametrize(
-    "dist", [{"mean": 3.0, "sd": 1.5, "dist": "erlang"}, {"mean": 6.0, "sd": 4.0}]
+    "dist", [{"mean": 3.0, "sd": 1.5, "family": "erlang"}, {"mean": 6.0, "sd": 4.0}]
 )
 def test_counter_based_durations_match_the_sampled_distribution(dist):
     # the inverse of the whole-day CDF (counter-based) against numpy's gamma / lognormal

@@ -83,7 +83,7 @@ def polymod_like_matrix() -> np.ndarray:
 
 class LogNormalDays(BaseModel):
     """A duration in days with this mean and standard deviation (sd 0: fixed), rounded to
-    whole days (at least 1): lognormal (the default), or Erlang (``dist = "erlang"``: a
+    whole days (at least 1): lognormal (the default), or Erlang (``family = "erlang"``: a
     gamma of whole shape ``round((mean / sd)**2)``, at least 1, the sum of that many
     exponential stages; a latent or infectious period of a compartmental model with
     stages, whose tail is shorter than the lognormal's)."""
@@ -91,7 +91,7 @@ class LogNormalDays(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mean: float = Field(gt=0, le=365, description="mean days, in (0, 365]")
     sd: float = Field(ge=0, le=365, description="standard deviation in days, in [0, 365]")
-    dist: Literal["lognormal", "erlang"] = Field(
+    family: Literal["lognormal", "erlang"] = Field(
         "lognormal", description="lognormal (default) or erlang"
     )
 
@@ -106,7 +106,7 @@ class LogNormalDays(BaseModel):
             return np.zeros(0, dtype=np.int64)
         if self.sd == 0:
             return _whole_days(np.full(n, self.mean))
-        if self.dist == "erlang":
+        if self.family == "erlang":
             k = self.erlang_shape
             return _whole_days(rng.gamma(k, self.mean / k, n))
         return _whole_days(rng.lognormal(*_lognormal_args(self.mean, self.sd), n))
@@ -121,7 +121,7 @@ class LogNormalDays(BaseModel):
     def day_cdf(self) -> np.ndarray:
         """``P(days <= k)`` for ``k = 1 .. MAX_STAY_DAYS``: the lognormal rounded to whole
         days, at least 1, at most :data:`MAX_STAY_DAYS`."""
-        if self.dist == "erlang" and self.sd > 0:
+        if self.family == "erlang" and self.sd > 0:
             return _erlang_day_cdf(self.mean, self.erlang_shape)
         return _day_cdf(self.mean, self.sd)
 
