@@ -106,6 +106,18 @@ class Check:
         }
 
 
+def classed(row: tuple[str, str, str, str, bool]) -> Check:
+    """A row ``(check, expected, source, measured, passed)`` of another module's checks
+    (per-site targets, long-term care) as a :class:`Check`, its class read from its own
+    text, which names it ("calibration target", "validation" or "verification");
+    ValueError if it names none."""
+    text = row[0]
+    found = [(text.find(k), k) for k in (CALIBRATION, VALIDATION, VERIFICATION) if k in text]
+    if not found:
+        raise ValueError(f"check {text!r} names no class ({', '.join(CLASSES)})")
+    return Check(*row, kind=min(found)[1])
+
+
 def _within(x: float, lo: float, hi: float) -> bool:
     return lo <= x <= hi
 
@@ -515,7 +527,7 @@ def occupancy_checks(
     ids = list(region.facilities["facility_id"])
     targets = read_targets(region.path / "targets.csv", ids) if region.path else []
     opened = (result.facility_day[..., metrics.index("open")] > 0).any(axis=0).tolist()
-    sites = [Check(*r) for r in site_rows(targets, ids, result.facility_day, metrics, opened)]
+    sites = [classed(r) for r in site_rows(targets, ids, result.facility_day, metrics, opened)]
     boarders = float(total("ed_boarding").mean())
     expected_demand = 1.032 + FRASER_ED_BOARDERS / float(beds.mean())
     return [
@@ -658,7 +670,7 @@ def run_checks(
     checks: list[Check] = []
     checks += epidemic_checks(reg, n, seed)
     checks += demand_checks(reg, n, seed)
-    checks += [Check(*row) for row in ltc_rows(reg, n, seed)]
+    checks += [classed(row) for row in ltc_rows(reg, n, seed)]
     checks += demography_checks(reg, n, seed)
     return checks
 
