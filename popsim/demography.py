@@ -227,12 +227,15 @@ class Demography(Module):
     def seasonal_deaths(model: RegionModel) -> np.ndarray:
         """Expected deaths per resident by band of a typical season of the epidemic's
         pathogen when its deaths are already in the life table (``deaths_in_life_table``:
-        ``p_attack_typical x p_death``), else 0 (a pandemic: excess deaths)."""
+        ``p_attack_typical x (p_death + p_death_community)``), else 0 (a pandemic: excess
+        deaths)."""
         epidemic = getattr(model, "epidemic", None)
         if epidemic is None or not epidemic.params.deaths_in_life_table:
             return np.zeros(N_AGE_BANDS)
         p = epidemic.params
-        return np.asarray(p.p_attack_typical) * np.asarray(p.p_death)
+        return np.asarray(p.p_attack_typical) * (
+            np.asarray(p.p_death) + np.asarray(p.p_death_community)
+        )
 
     def step(self, model: RegionModel) -> None:
         if model.day > 0 and model.day % DAYS_PER_YEAR == 0:

@@ -1,9 +1,14 @@
 """``popsim validate``: the model against published figures, as a report anyone can rerun.
 
 Runs a set of checks on the shipped region (Fraser by default; residents scaled to
-``population``) and writes ``validation.csv`` (check, expected, source, measured,
-verdict) and ``validation.html`` to the output folder. A check the model fails is
-reported as failed, with the figures, never hidden. ``quick`` runs the same checks on a
+``population``) and writes ``validation.csv`` (check, class, expected, source,
+measured, verdict) and ``validation.html`` to the output folder. A check the model
+fails is reported as failed, with the figures, never hidden. Every row names its class
+(:class:`Check`'s ``kind``, required): *verification* (the code does what it says:
+against its own inputs or an exact relation), *calibration target* (a figure a
+parameter was set to, measured again on what was drawn), or *validation* (a figure no
+parameter was set to: a test the model can fail). Expected ranges are central bands,
+widened only by the chance of the drawn count (stated in the row). ``quick`` runs the same checks on a
 small population (tests, CI); the full run is ``popsim validate`` (see runs/README.md).
 
 Checks:
@@ -17,7 +22,8 @@ Checks:
 - **influenza season** (the shipped profile, with Prem et al. 2021's contacts for
   Canada and their school layer): attack rates of children and adults (Somes et al.
   2018), hospitalisations per 10,000 (PHAC), ICU share of hospitalised, deaths per
-  hospitalised (FluWatch);
+  hospitalised (FluWatch), deaths in and out of hospital per 100,000 (PHAC), the
+  season's shape (weeks at or above half the peak week, the peak's month), all drawn;
 - **COVID-19** (ancestral profile): hospitalised, ICU and deaths per infection against
   the profile's table, ICU share of hospitalised (Canada);
 - **everyday demand**: admissions and ED visits per 1,000 (CIHI, Ontario), acute length
@@ -32,7 +38,8 @@ Checks:
   the region's ``targets.csv`` (calibration targets and held-out validation figures) and
   ED boarders at most a quarter of funded ward beds (:mod:`popsim.site_checks`);
 - **demography**: crude death and birth rates (BC), the death rate with and without
-  everyday demand (in-hospital deaths counted once);
+  everyday demand (in-hospital deaths counted once), the share of deaths in hospital
+  (Statistics Canada);
 - **queueing**: Little's law on the uncapped care network, and the dispersion of the
   uncapped census (M/G/infinity: Poisson, variance / mean about 1).
 """
@@ -44,8 +51,8 @@ import html
 import math
 import os
 import tempfile
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -64,27 +71,51 @@ QUICK_POPULATION = 40_000
 #: Admitted patients boarding in Fraser's EDs on a given day (news reports; the target
 #: is 165 or fewer): the split of bed demand between wards and EDs the checks compare.
 FRASER_ED_BOARDERS = 222
-COLUMNS = ("check", "expected", "source", "measured", "verdict")
+COLUMNS = ("check", "class", "expected", "source", "measured", "verdict")
+#: The class of a row: the code does what it says (against its own inputs or an exact
+#: relation); a figure a parameter was set to, measured again on what was drawn; or a
+#: figure no parameter was set to (an out-of-sample test the model can fail).
+VERIFICATION, CALIBRATION, VALIDATION = "verification", "calibration target", "validation"
+CLASSES = (VERIFICATION, CALIBRATION, VALIDATION)
 
 
 @dataclass(frozen=True)
 class Check:
-    """One row of the report."""
+    """One row of the report. ``kind`` (the ``class`` column) is one of
+    :data:`CLASSES`, given by every row (keyword only)."""
 
     check: str
     expected: str
     source: str
     measured: str
     passed: bool
+    kind: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLASSES:
+            raise ValueError(f"check {self.check!r}: class must be one of {CLASSES}")
 
     def row(self) -> dict[str, str]:
         return {
             "check": self.check,
+            "class": self.kind,
             "expected": self.expected,
             "source": self.source,
             "measured": self.measured,
             "verdict": "pass" if self.passed else "FAIL",
         }
+
+
+def classed(row: tuple[str, str, str, str, bool]) -> Check:
+    """A row ``(check, expected, source, measured, passed)`` of another module's checks
+    (per-site targets, long-term care) as a :class:`Check`, its class read from its own
+    text, which names it ("calibration target", "validation" or "verification");
+    ValueError if it names none."""
+    text = row[0]
+    found = [(text.find(k), k) for k in (CALIBRATION, VALIDATION, VERIFICATION) if k in text]
+    if not found:
+        raise ValueError(f"check {text!r} names no class ({', '.join(CLASSES)})")
+    return Check(*row, kind=min(found)[1])
 
 
 def _within(x: float, lo: float, hi: float) -> bool:
@@ -166,6 +197,7 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
             "SIR final-size relation z = 1 - exp(-R0 z)",
             f"{z:.3f} ({n:,} residents)",
             abs(z - z_exp) < 4 * sd + 0.01,
+            kind=VERIFICATION,
         )
     )
     daily = np.asarray(model.epidemic.daily_infections)
@@ -178,6 +210,7 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
             "Wallinga and Lipsitch, Proc R Soc B 2007; the model's generation interval",
             f"{r_implied:.2f} (r = {r:.3f}/day, days {a}-{b})",
             math.isfinite(r_implied) and abs(r_implied / r0 - 1) < 0.10,
+            kind=VERIFICATION,
         )
     )
     # the region: households and age mixing (COVID-19 ancestral defaults)
@@ -196,6 +229,7 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
             "Wallinga and Lipsitch 2007 (R0 from the next-generation matrix incl. households)",
             f"{r_implied:.2f} (r = {r:.3f}/day, days {a}-{b})",
             math.isfinite(r_implied) and abs(r_implied / 1.8 - 1) < 0.15,
+            kind=VERIFICATION,
         )
     )
     out += _flu_checks(region, population, seed)
@@ -206,7 +240,11 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
 def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
     # (at least 40 seeds: near R = 1.2 a handful of chains may die out or start late, and
     # at a small population the season would not be over in 300 days)
-    params = EpidemicParams(pathogen="influenza", seed_infections=max(population // 10_000, 40))
+    # seeded on 1 November: with the profile's seasonal forcing, transmission in early
+    # autumn is too low for a few seeds to take hold (R below 1 with prior immunity)
+    params = EpidemicParams(
+        pathogen="influenza", seed_infections=max(population // 10_000, 40), start_day=61
+    )
     cfg = ModelConfig(
         days=300,
         start=date(2026, 9, 1),
@@ -226,11 +264,27 @@ def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
     p = params
     hosp_exp = (infected * np.asarray(p.p_severe)).sum()
     hosp = e.n_hospitalised + e.n_severe_in_hospital
-    per_10k = 1e4 * hosp_exp / model.pop.n_alive
-    icu = (infected * np.asarray(p.p_critical)).sum() / hosp_exp
-    deaths = (infected * np.asarray(p.p_death)).sum() / hosp_exp
-    drawn_icu = e.n_critical_total / max(hosp, 1)
-    drawn_deaths = e.n_dies_total / max(hosp, 1)
+    n_alive = model.pop.n_alive
+    # drawn values, each with its chance: 3 binomial (or Poisson) sd of its count
+    per_10k = 1e4 * hosp / n_alive
+    chance_10k = 3e4 * math.sqrt(max(hosp, 1)) / n_alive
+    icu = e.n_critical_total / max(hosp, 1)
+    deaths = e.n_dies_total / max(hosp, 1)
+
+    def chance(share: float) -> float:
+        return 3 * math.sqrt(max(share * (1 - share), 0.01) / max(hosp, 1))
+
+    all_deaths = e.n_dies_total + e.n_deaths_outside
+    per_100k = 1e5 * all_deaths / n_alive
+    chance_100k = 3e5 * math.sqrt(max(all_deaths, 1)) / n_alive
+    # the season's shape: weekly new infections from the first Monday
+    daily = np.asarray(e.daily_infections, dtype=np.float64)
+    first = (7 - cfg.start.weekday()) % 7
+    weeks = daily[first:][: (len(daily) - first) // 7 * 7].reshape(-1, 7).sum(axis=1)
+    peak = int(weeks.argmax())
+    n_weeks = int((weeks >= weeks[peak] / 2).sum())
+    peak_start = cfg.start + timedelta(days=first + 7 * peak)
+    peak_mid = peak_start + timedelta(days=3)
     somes = "Somes et al., Vaccine 2018 (unvaccinated, infection incl. asymptomatic)"
     return [
         Check(
@@ -239,6 +293,7 @@ def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
             somes,
             f"{children:.3f}",
             _factor(children, 0.225),
+            kind=CALIBRATION,
         ),
         Check(
             "influenza season: attack rate, adults 20+",
@@ -246,27 +301,55 @@ def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
             somes,
             f"{adults:.3f}",
             _factor(adults, 0.107),
+            kind=CALIBRATION,
         ),
         Check(
             "influenza season: hospitalisations per 10,000",
-            "3.2 (factor 1.5)",
+            f"3.2 (2.4-4.0, +/- {chance_10k:.2f} for chance)",
             "PHAC: about 12,200 influenza hospitalisations a year in Canada",
             f"{per_10k:.2f} ({hosp} stays drawn, {hosp_exp:.0f} expected)",
-            _factor(per_10k, 3.2),
+            _within(per_10k, 2.4 - chance_10k, 4.0 + chance_10k),
+            kind=CALIBRATION,
         ),
         Check(
             "influenza season: ICU share of hospitalised",
-            "0.10-0.25",
+            f"0.10-0.17 (+/- {chance(icu):.3f} for chance)",
             "FluWatch (about 1 in 8 adult influenza hospitalisations in ICU)",
-            f"{icu:.3f} (drawn {drawn_icu:.3f})",
-            _within(icu, 0.10, 0.25),
+            f"{icu:.3f} ({e.n_critical_total} of {hosp} drawn)",
+            _within(icu, 0.10 - chance(icu), 0.17 + chance(icu)),
+            kind=CALIBRATION,
         ),
         Check(
             "influenza season: deaths per hospitalised",
-            "0.055 (factor 2)",
+            f"0.04-0.07 (+/- {chance(deaths):.3f} for chance)",
             "FluWatch 2013-14 week 11: 197 deaths among 3,570 hospitalisations",
-            f"{deaths:.3f} (drawn {drawn_deaths:.3f})",
-            _factor(deaths, 0.055, 2.0),
+            f"{deaths:.3f} ({e.n_dies_total} of {hosp} drawn)",
+            _within(deaths, 0.04 - chance(deaths), 0.07 + chance(deaths)),
+            kind=CALIBRATION,
+        ),
+        Check(
+            "influenza season: deaths per 100,000, in and out of hospital",
+            f"5-13 (+/- {chance_100k:.2f} for chance)",
+            "PHAC: about 3,500 influenza deaths a year in Canada (9 per 100,000)",
+            f"{per_100k:.2f} ({e.n_dies_total} in hospital, {e.n_deaths_outside} outside)",
+            _within(per_100k, 5.0 - chance_100k, 13.0 + chance_100k),
+            kind=CALIBRATION,
+        ),
+        Check(
+            "influenza season: weeks at or above half the peak week (new infections)",
+            "6-10",
+            "BC influenza seasons (BCCDC surveillance); seasonal forcing chosen for it",
+            f"{n_weeks} (peak week from {peak_start})",
+            6 <= n_weeks <= 10,
+            kind=CALIBRATION,
+        ),
+        Check(
+            "influenza season: month of the peak week",
+            "December-February",
+            "BC influenza seasons (BCCDC surveillance); seasonal forcing chosen for it",
+            f"{peak_mid:%B %Y}",
+            peak_mid.month in (12, 1, 2),
+            kind=CALIBRATION,
         ),
     ]
 
@@ -304,6 +387,7 @@ def _covid_checks(region: Region, population: int, seed: int) -> list[Check]:
                 "profile covid19-ancestral (Covasim; Canadian ICU share)",
                 f"{got}",
                 abs(got - exp) < tol,
+                kind=VERIFICATION,
             )
         )
     icu = e.n_critical_total / max(e.n_hospitalised + e.n_severe_in_hospital, 1)
@@ -314,6 +398,7 @@ def _covid_checks(region: Region, population: int, seed: int) -> list[Check]:
             "Canada to March 2021: ~9,000 ICU of ~49,000 hospitalised (Government of Canada)",
             f"{icu:.3f}",
             _within(icu, 0.12, 0.24),
+            kind=CALIBRATION,
         )
     )
     return out
@@ -362,6 +447,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             "CIHI: 70 per 1,000 (6,992 per 100,000, 2023-24)",
             f"{admitted / n * 1000:.1f}",
             _within(admitted / n * 1000, 65, 85),
+            kind=CALIBRATION,
         ),
         Check(
             "ED visits per 1,000 a year (approx.: all but childbirth)",
@@ -369,6 +455,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             "Ontario: about 413 per 1,000 (Can Fam Physician)",
             f"{ed:.0f}",
             _within(ed, 350, 450),
+            kind=CALIBRATION,
         ),
         Check(
             "acute length of stay, days",
@@ -376,6 +463,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             "CIHI Discharge Abstract Database: 7.3 days (2023-24)",
             f"{acute_los:.2f}",
             _within(acute_los, 6.5, 8.5),
+            kind=CALIBRATION,
         ),
         Check(
             "ALC share of stays",
@@ -383,6 +471,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             "CIHI: 5.8% (2021-22), 6.2% (2022-23)",
             f"{alc_stays:.3f}",
             _within(alc_stays, 0.045, 0.075),
+            kind=CALIBRATION,
         ),
         Check(
             "ALC share of acute bed-days, drawn ALC stays (a region without long-term care)",
@@ -390,6 +479,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             "CIHI, Alternate level of care in Canada: about 1 in 7 acute beds",
             f"{alc_days:.3f}",
             _within(alc_days, 0.12, 0.16),
+            kind=CALIBRATION,
         ),
         Check(
             "Little's law, uncapped: census / (admissions a day x mean stay)",
@@ -397,6 +487,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             "Little's law L = lambda W",
             f"{little:.3f}",
             abs(little - 1) < 0.03,
+            kind=VERIFICATION,
         ),
         Check(
             "uncapped census dispersion: variance / mean across replicates, one day",
@@ -404,6 +495,7 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
             "M/G/infinity queue: the census on a day is Poisson",
             f"{disp:.2f} ({n_rep} replicates)",
             abs(disp - 1) < 2.5 * math.sqrt(2 / (n_rep - 1)),
+            kind=VERIFICATION,
         ),
     ]
 
@@ -435,7 +527,7 @@ def occupancy_checks(
     ids = list(region.facilities["facility_id"])
     targets = read_targets(region.path / "targets.csv", ids) if region.path else []
     opened = (result.facility_day[..., metrics.index("open")] > 0).any(axis=0).tolist()
-    sites = [Check(*r) for r in site_rows(targets, ids, result.facility_day, metrics, opened)]
+    sites = [classed(r) for r in site_rows(targets, ids, result.facility_day, metrics, opened)]
     boarders = float(total("ed_boarding").mean())
     expected_demand = 1.032 + FRASER_ED_BOARDERS / float(beds.mean())
     return [
@@ -446,6 +538,7 @@ def occupancy_checks(
             "BC acute occupancy 103.2% (2018-19); Fraser sites reported at 118-123%",
             f"{occupancy:.3f}",
             _within(occupancy, 0.95, 1.15),
+            kind=VALIDATION,
         ),
         Check(
             "admitted patients boarding in EDs a day, region-wide (default year)",
@@ -453,6 +546,7 @@ def occupancy_checks(
             "Fraser Health: about 222 a day, target 165 (news reports)",
             f"{boarders:.0f}",
             _factor(boarders, FRASER_ED_BOARDERS),
+            kind=CALIBRATION,
         ),
         Check(
             "ward bed demand / funded ward beds, region-wide (uncapped: patients in beds "
@@ -462,6 +556,7 @@ def occupancy_checks(
             "beds; up to Fraser's reported site occupancy (118-123%)",
             f"{uncapped_demand:.3f}",
             _within(uncapped_demand, 1.03, 1.25),
+            kind=CALIBRATION,
         ),
         *sites,
     ]
@@ -510,7 +605,10 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
         for _ in range(cfg.days):
             person_years += model.pop.n_alive / 365.0
             model.step()
-        deaths = float(model.results().zone_counts("deaths").sum())
+        result = model.results()
+        deaths = float(result.zone_counts("deaths").sum())
+        if demand:
+            in_hospital = float(result.facility_frame()["deaths"].sum())
         rates[demand] = (
             1000 * deaths / person_years,
             1000 * model.demography.n_births / person_years,
@@ -522,7 +620,18 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
     noise = 3 * math.sqrt(max(births, 1.0)) / person_years * 1000
     noise_deaths = 3 * math.sqrt(max(n_deaths, 1.0)) / person_years * 1000
     ratio = death / rates[False][0]
+    share = in_hospital / max(n_deaths, 1.0)
+    chance_share = 3 * math.sqrt(share * (1 - share) / max(n_deaths, 1.0))
     return [
+        Check(
+            "share of all deaths that happen in hospital (default year, no epidemic)",
+            f"0.45-0.60 (+/- {chance_share:.3f} for chance)",
+            "Statistics Canada table 13-10-0715-01 (deaths by place of death): about half "
+            "in hospital",
+            f"{share:.3f} ({in_hospital:.0f} of {n_deaths:.0f})",
+            _within(share, 0.45 - chance_share, 0.60 + chance_share),
+            kind=VALIDATION,
+        ),
         Check(
             "crude death rate per 1,000 (demography + everyday demand)",
             f"7-9 (+/- {noise_deaths:.2f} for chance)",
@@ -530,6 +639,7 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
             "deaths in 2021, 45,380 in 2022; BC Stats vital statistics)",
             f"{death:.3f} ({n_deaths:.0f} deaths)",
             _within(death, 7.0 - noise_deaths, 9.0 + noise_deaths),
+            kind=CALIBRATION,
         ),
         Check(
             "crude death rate with / without everyday demand",
@@ -537,6 +647,7 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
             "in-hospital deaths are part of all-cause mortality",
             f"{ratio:.3f}",
             abs(ratio - 1) < 0.05,
+            kind=VERIFICATION,
         ),
         Check(
             "crude birth rate per 1,000",
@@ -544,6 +655,7 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
             "BC Stats vital statistics",
             f"{birth:.2f} ({births:.0f} births)",
             _within(birth, 6.5 - noise, 9.0 + noise),
+            kind=CALIBRATION,
         ),
     ]
 
@@ -558,7 +670,7 @@ def run_checks(
     checks: list[Check] = []
     checks += epidemic_checks(reg, n, seed)
     checks += demand_checks(reg, n, seed)
-    checks += [Check(*row) for row in ltc_rows(reg, n, seed)]
+    checks += [classed(row) for row in ltc_rows(reg, n, seed)]
     checks += demography_checks(reg, n, seed)
     return checks
 

@@ -10,10 +10,12 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from toy_modules.tag import Tag, TagParams, TagZone
 
 from popsim.core import REGISTRY, Module, RegistryError
-from popsim.core.seeds import replicate_seed
+from popsim.core.seeds import CounterDraws, pair, replicate_seed
 from popsim.errors import SpecError
 from popsim.model import RegionModel
 from popsim.run.spec import RunSpec, load_spec
@@ -228,3 +230,35 @@ def test_a_spec_crosses_to_another_process_as_data():
     spec = spec.with_overrides(days=12)
     back = pickle.loads(pickle.dumps(spec))
     assert back.to_json() == spec.to_json() and back.path == "x.toml" and back.days == 12
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=50), st.integers(0, 3650))
+def test_counter_draws_depend_on_their_counters_alone(ids, day):
+    # a draw is the same whatever else is drawn with it, and in whatever order
+    cd = CounterDraws(np.random.default_rng(5))
+    ids = np.array(ids, dtype=np.int64)
+    together = cd.uniform(7, day, ids)
+    alone = np.array([cd.uniform(7, day, ids[i : i + 1])[0] for i in range(len(ids))])
+    assert np.array_equal(together, alone)
+    rev = cd.uniform(7, day, ids[::-1])[::-1]
+    assert np.array_equal(together, rev)
+    assert ((together > 0) & (together < 1)).all()
+
+
+def test_counter_draws_are_uniform_and_independent_across_counters():
+    # 200,000 draws on consecutive residents: each of 20 bins holds 10,000 expected, sd
+    # 98; 5 sd allowed. Neighbouring keys (resident i and i + 1, purpose 1 and 2, the two
+    # halves of a pair) are uncorrelated: correlation sd 1 / sqrt(n) = 0.0022, 5 sd allowed.
+    cd = CounterDraws(np.random.default_rng(11))
+    n = 200_000
+    ids = np.arange(n)
+    u = cd.uniform(1, ids)
+    counts = np.bincount((u * 20).astype(int), minlength=20)
+    assert np.abs(counts - n / 20).max() < 5 * np.sqrt(n / 20 * 0.95)
+    tol = 5 / np.sqrt(n)
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < tol
+    assert abs(np.corrcoef(u, cd.uniform(2, ids))[0, 1]) < tol
+    assert abs(np.corrcoef(cd.uniform(3, pair(ids, 1)), cd.uniform(3, pair(1, ids)))[0, 1]) < tol
+    other = CounterDraws(np.random.default_rng(12))
+    assert abs(np.corrcoef(u, other.uniform(1, ids))[0, 1]) < tol

@@ -1,5 +1,6 @@
 """Epidemic: final size, counts, transmission between zones, severity, interventions, params."""
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -444,3 +445,167 @@ def test_closing_schools_cuts_childrens_infections_more_than_adults():
     assert children > 1.15 * adults  # open schools: children infected most
     assert children_closed < 0.8 * children
     assert children_closed / children < adults_closed / adults
+
+
+def _with_infection_log(model):
+    epi = model.epidemic
+    log = np.full(model.pop.n, -1, dtype=np.int64)
+    original = epi._infect
+
+    def spy(m, ids):
+        log[ids] = m.day
+        original(m, ids)
+
+    epi._infect = spy
+    return log
+
+
+def test_one_extra_infection_changes_only_what_follows_from_it():
+    # Common random numbers: two runs of one seed, one of them with a single extra
+    # infection on day 20 (a resident infected at work, say). With counter-based draws the
+    # rest of the epidemic keeps its draws: the residents infected, and their infection
+    # days, stay the same but for the extra infection's own descendants (a few dozen in a
+    # wave of about 12,000 at R0 1.5). A sequential stream reshuffles every later draw,
+    # so most infections after day 20 fall on other residents or days (measured: over
+    # 90%); we allow 10%.
+    region = synthetic_region(4, 40_000, 2, seed=5)
+    logs, totals = [], []
+    for extra in (False, True):
+        model = make_model(region, 200, seed=3, r0=1.5, seed_infections=10)
+        log = _with_infection_log(model)
+        model.run(20)
+        if extra:
+            epi = model.epidemic
+            sus = np.flatnonzero((epi.state == S) & model.pop.alive)
+            epi._infect(model, sus[:1])
+        model.run(180)
+        logs.append(log)
+        totals.append(model.epidemic.n_infections_total)
+    a, b = logs
+    infected = (a >= 0) | (b >= 0)
+    moved = int((a != b).sum())
+    assert totals[0] > 5_000, totals  # a real wave
+    assert moved < 0.10 * infected.sum(), (moved, int(infected.sum()))
+
+
+def _needs_of(model, days):
+    needs = []
+    original = model.request_care
+
+    def spy(batch):
+        needs.append(batch)
+        original(batch)
+
+    model.request_care = spy
+    model.run(days)
+    ids = np.concatenate([b.resident for b in needs])
+    ward = np.concatenate([b.ward_days for b in needs]).astype(float)
+    return ids, ward
+
+
+def test_rel_severity_hospitalises_more_of_the_same_infections():
+    # Counter-based draws: the infections are (nearly) the same residents whatever the
+    # severity, and a resident hospitalised at rel_severity 1 is hospitalised at 2. With p_severe
+    # 0.05 of 0.8 symptomatic, twice as many of them: the ratio of about 600 to 300 has
+    # a binomial sd of about 0.1; 4 sd allowed. At 20 the probability is capped at the
+    # symptomatic: every symptomatic infection is hospitalised.
+    region = synthetic_region(4, 30_000, 2, seed=5)
+    kw = {"r0": 2.0, "p_symptomatic": [0.8] * 10, "p_severe": [0.05] * 10}
+    kw |= {"p_critical": [0.01] * 10, "p_death": [0.0] * 10}  # (deaths end transmission)
+    got = {}
+    for rel in (1.0, 2.0, 20.0):
+        model = make_model(region, 150, seed=4, rel_severity=rel, **kw)
+        ids, _ = _needs_of(model, 150)
+        got[rel] = (ids, model.epidemic.n_infections_total)
+    (a, n1), (b, n2), (c, n20) = got[1.0], got[2.0], got[20.0]
+    # the same infections but for the few that the other modules' reactions move (a
+    # death or an admission of someone else hospitalised changes who is at home)
+    assert abs(n2 / n1 - 1) < 0.01 and abs(n20 / n1 - 1) < 0.01, (n1, n2, n20)
+    assert len(set(a) - set(b)) < 0.03 * len(a), (len(set(a) - set(b)), len(a))
+    assert len(set(b) - set(c)) < 0.03 * len(b), (len(set(b) - set(c)), len(b))
+    assert abs(len(b) / len(a) - 2.0) < 0.4, (len(a), len(b))
+    # symptomatic among the infections: 0.8 of them (sd of the share 0.003; 5 sd)
+    assert abs(len(c) / n20 - 0.8) < 0.015, (len(c), n20)
+
+
+def test_rel_transmissibility_is_r0_times_it():
+    # r0 1.2 made 1.5 times as transmissible is r0 1.8: the same rates, the same draws,
+    # the same epidemic (up to the calibration's bisection tolerance)
+    region = synthetic_region(3, 20_000, 2, seed=8)
+    a = make_model(region, 120, seed=1, r0=1.8)
+    b = make_model(region, 120, seed=1, r0=1.2, rel_transmissibility=1.5)
+    c = make_model(region, 120, seed=1, r0=1.2)
+    for m in (a, b, c):
+        m.run()
+    assert a.epidemic.daily_infections == b.epidemic.daily_infections
+    assert c.epidemic.n_infections_total < 0.8 * a.epidemic.n_infections_total
+
+
+def test_rel_stay_scales_the_epidemic_hospital_stays():
+    # mean ward days of the hospitalised: lognormal stays, a 1.5 multiplier on mean and
+    # sd; about 900 stays of cv ~0.6 each: the ratio's sd is about 0.04; 4 sd allowed
+    region = synthetic_region(4, 30_000, 2, seed=5)
+    kw = {"r0": 2.0, "p_symptomatic": [0.8] * 10, "p_severe": [0.1] * 10}
+    kw |= {"p_critical": [0.02] * 10, "p_death": [0.01] * 10}
+    means = []
+    for rel in (1.0, 1.5):
+        model = make_model(region, 150, seed=4, rel_stay=rel, **kw)
+        _, ward = _needs_of(model, 150)
+        means.append(ward[ward > 0].mean())
+    assert abs(means[1] / means[0] - 1.5) < 0.16, means
+
+
+@pytest.mark.parametrize(
+    "dist", [{"mean": 3.0, "sd": 1.5, "family": "erlang"}, {"mean": 6.0, "sd": 4.0}]
+)
+def test_counter_based_durations_match_the_sampled_distribution(dist):
+    # the inverse of the whole-day CDF (counter-based) against numpy's gamma / lognormal
+    # rounded: 100,000 draws each; every day's share within 5 binomial sd of the other's
+    from popsim.core.seeds import CounterDraws
+    from popsim.epidemic.params import LogNormalDays
+
+    d = LogNormalDays(**dist)
+    n = 100_000
+    a = np.bincount(d.draw(CounterDraws(np.random.default_rng(1)), 4, np.arange(n)), minlength=366)
+    b = np.bincount(d.sample(np.random.default_rng(2), n), minlength=366)
+    p = (a + b) / (2 * n)
+    sd = np.sqrt(2 * p * (1 - p) / n)
+    assert (np.abs(a - b) / n <= 5 * sd + 1e-9).all()
+    assert abs(a.dot(np.arange(len(a))) / n - d.expected_days()) < 0.02
+
+
+def test_seasonal_forcing_moves_the_wave_towards_its_peak_date():
+    # seeded on 1 July at r0 1.6 a wave peaks in the summer; forcing of amplitude 0.3
+    # peaking on 15 January (day 198 of the run) holds it back in the summer, when
+    # transmission is low (R still above 1), and speeds it up towards winter: its peak
+    # is later
+    region = synthetic_region(2, 20_000, 1, seed=2)
+    peaks = []
+    for amplitude in (0.0, 0.3):
+        cfg = ModelConfig(
+            days=330,
+            start=dt.date(2026, 7, 1),
+            epidemic=EpidemicParams(r0=1.6, seed_infections=50, seasonal_amplitude=amplitude),
+        )
+        model = RegionModel(region, cfg, seed=np.random.SeedSequence(3))
+        model.run()
+        peaks.append(int(np.argmax(model.epidemic.daily_infections)))
+    assert peaks[1] > peaks[0] + 20, peaks
+
+
+def test_deaths_outside_hospital_kill_a_share_of_the_infections_not_hospitalised():
+    # p_death_community 0.02 of the infections not hospitalised: about 0.02 x 9,000 =
+    # 180 deaths (Poisson sd 13; 5 sd allowed), none of them in hospital, all of them
+    # dead (the epidemic state D) and counted by the model as deaths
+    region = synthetic_region(2, 20_000, 1, seed=4)
+    model = make_model(region, 200, seed=6, r0=1.8, p_death_community=[0.02] * 10)
+    hospitalised = _needs_of(model, 200)[0]
+    e = model.epidemic
+    expected = 0.02 * (e.n_infections_total - len(hospitalised))
+    assert abs(e.n_deaths_outside - expected) < 5 * np.sqrt(expected), (
+        e.n_deaths_outside,
+        expected,
+    )
+    dead = ~model.pop.alive
+    assert dead.sum() >= e.n_deaths_outside
+    assert (model.epidemic.state[dead] == 6).all()

@@ -1,5 +1,7 @@
 """Staffing: nurses drawn from residents, absences, staffed beds, rosters and the care hook."""
 
+import dataclasses
+import datetime as dt
 import math
 
 import numpy as np
@@ -136,7 +138,10 @@ def test_epidemic_absences_follow_symptomatic_staff(region):
     others; with one-day episodes the everyday part is binomial: a z-test on the total."""
     s = 0.02
     params = StaffingParams(
-        sickness_days_per_year=s * 250, sickness_episode_days=1, symptomatic_absence_days=0
+        sickness_days_per_year=s * 250,
+        sickness_episode_days=1,
+        symptomatic_absence_days=0,
+        sickness_winter_amplitude=0.0,
     )
     model = RegionModel(region, _config(days=90, epidemic=_flu(r0=2.2), staffing=params), seed=5)
     staffing = model.staffing
@@ -547,3 +552,30 @@ def test_an_ed_working_short_diverts_new_emergencies(region):
     assert (short_on > 0).all() and (short_off > 0).all()  # short on every shift from day 1
     assert on.sum() >= base.sum() + 10, (base.sum(), on.sum())
     assert np.array_equal(off, base)
+
+
+def test_everyday_sickness_is_higher_in_winter(region):
+    # one-day episodes at a mean share of 4% with a winter amplitude of 0.5 peaking on 20
+    # January: about 6% of nurses away in January and 2% in July (three times as many);
+    # with about 3,000 nurse-shifts a month the July count is about 60 (sd 8): a ratio
+    # above 2 holds unless the counts are 4 sd off
+    params = StaffingParams(
+        sickness_days_per_year=0.04 * 250,
+        sickness_episode_days=1,
+        sickness_winter_amplitude=0.5,
+    )
+    shares = []
+    for start in (dt.date(2027, 1, 1), dt.date(2027, 7, 1)):
+        cfg = dataclasses.replace(_config(days=31, staffing=params), start=start)
+        model = RegionModel(region, cfg, seed=3)
+        staffing = model.staffing
+        away = rostered = 0
+        for _ in range(31):
+            model.step()
+            for post in staffing.posts:
+                for shift in range(post.shifts):
+                    r, a, _ = staffing.shift_staff(post.index, shift)
+                    away += len(a)
+                    rostered += len(r)
+        shares.append(away / rostered)
+    assert shares[0] > 2 * shares[1], shares

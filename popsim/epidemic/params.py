@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -43,6 +42,7 @@ from pydantic import (
 )
 
 from popsim.core.ages import N_AGE_BANDS
+from popsim.core.seeds import CounterDraws
 from popsim.epidemic.contacts import community_layers, reciprocal
 
 MAX_STAY_DAYS = 365
@@ -82,11 +82,23 @@ def polymod_like_matrix() -> np.ndarray:
 
 
 class LogNormalDays(BaseModel):
-    """A duration in days: lognormal with this mean and standard deviation (sd 0: fixed)."""
+    """A duration in days with this mean and standard deviation (sd 0: fixed), rounded to
+    whole days (at least 1): lognormal (the default), or Erlang (``family = "erlang"``: a
+    gamma of whole shape ``round((mean / sd)**2)``, at least 1, the sum of that many
+    exponential stages; a latent or infectious period of a compartmental model with
+    stages, whose tail is shorter than the lognormal's)."""
 
     model_config = ConfigDict(extra="forbid")
     mean: float = Field(gt=0, le=365, description="mean days, in (0, 365]")
     sd: float = Field(ge=0, le=365, description="standard deviation in days, in [0, 365]")
+    family: Literal["lognormal", "erlang"] = Field(
+        "lognormal", description="lognormal (default) or erlang"
+    )
+
+    @property
+    def erlang_shape(self) -> int:
+        """Stages of the Erlang: ``round((mean / sd)**2)``, at least 1."""
+        return max(1, round((self.mean / self.sd) ** 2)) if self.sd > 0 else 1
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` durations rounded to whole days, at least 1."""
@@ -94,37 +106,60 @@ class LogNormalDays(BaseModel):
             return np.zeros(0, dtype=np.int64)
         if self.sd == 0:
             return _whole_days(np.full(n, self.mean))
+        if self.family == "erlang":
+            k = self.erlang_shape
+            return _whole_days(rng.gamma(k, self.mean / k, n))
         return _whole_days(rng.lognormal(*_lognormal_args(self.mean, self.sd), n))
 
-    def sampler(self) -> Callable[[np.random.Generator, int], np.ndarray]:
-        """:meth:`sample` with the lognormal's parameters worked out once (the same
-        draws; for the daily step, which samples several durations a day)."""
-        if self.sd == 0:
-            return self.sample
-        mu, sigma = _lognormal_args(self.mean, self.sd)
+    def draw(self, draws: CounterDraws, *counters: np.ndarray | int) -> np.ndarray:
+        """Durations as :meth:`sample` (the same distribution of whole days), from
+        counter-based uniforms keyed by ``counters``: one duration per element, by the
+        inverse of the whole-day distribution (:meth:`day_cdf`)."""
+        cdf = self.day_cdf()
+        return np.searchsorted(cdf, draws.uniform(*counters), side="right") + 1
 
-        def sample(rng: np.random.Generator, n: int) -> np.ndarray:
-            if n == 0:
-                return np.zeros(0, dtype=np.int64)
-            return _whole_days(rng.lognormal(mu, sigma, n))
-
-        return sample
+    def day_cdf(self) -> np.ndarray:
+        """``P(days <= k)`` for ``k = 1 .. MAX_STAY_DAYS``: the lognormal rounded to whole
+        days, at least 1, at most :data:`MAX_STAY_DAYS`."""
+        if self.family == "erlang" and self.sd > 0:
+            return _erlang_day_cdf(self.mean, self.erlang_shape)
+        return _day_cdf(self.mean, self.sd)
 
     def expected_days(self) -> float:
         """Mean of :meth:`sample` (rounding and the 1-day floor included)."""
-        if self.sd == 0:
-            return float(min(max(round(self.mean), 1), MAX_STAY_DAYS))
-        mu, sigma = _lognormal_args(self.mean, self.sd)
+        cdf = self.day_cdf()
+        pmf = np.diff(cdf, prepend=0.0)
+        return float((np.arange(1, MAX_STAY_DAYS + 1) * pmf).sum())
 
-        def cdf(x: float) -> float:
-            return 0.5 * (1 + math.erf((math.log(x) - mu) / (sigma * math.sqrt(2))))
 
-        total, prev = 0.0, 0.0
-        for k in range(1, MAX_STAY_DAYS + 1):
-            c = 1.0 if k == MAX_STAY_DAYS else cdf(k + 0.5)
-            total += k * (c - prev)
-            prev = c
-        return total
+@lru_cache(maxsize=256)
+def _day_cdf(mean: float, sd: float) -> np.ndarray:
+    k = np.arange(1, MAX_STAY_DAYS + 1, dtype=np.float64)
+    if sd == 0:
+        cdf = (k >= min(max(round(mean), 1), MAX_STAY_DAYS)).astype(np.float64)
+    else:
+        mu, sigma = _lognormal_args(mean, sd)
+        z = (np.log(k + 0.5) - mu) / (sigma * math.sqrt(2))
+        cdf = 0.5 * (1 + np.vectorize(math.erf)(z))
+    cdf[-1] = 1.0
+    cdf.flags.writeable = False
+    return cdf
+
+
+@lru_cache(maxsize=256)
+def _erlang_day_cdf(mean: float, shape: int) -> np.ndarray:
+    """:func:`_day_cdf` of an Erlang of ``shape`` stages: ``P(X < k + 0.5)`` is
+    ``1 - exp(-x) sum_{n < shape} x**n / n!`` at ``x = (k + 0.5) * shape / mean``."""
+    x = (np.arange(1, MAX_STAY_DAYS + 1, dtype=np.float64) + 0.5) * shape / mean
+    term = np.exp(-x)
+    survive = term.copy()
+    for n in range(1, shape):
+        term = term * x / n
+        survive += term
+    cdf = np.clip(1.0 - survive, 0.0, 1.0)
+    cdf[-1] = 1.0
+    cdf.flags.writeable = False
+    return cdf
 
 
 def _lognormal_args(mean: float, sd: float) -> tuple[float, float]:
@@ -181,6 +216,11 @@ class EpidemicParams(BaseModel):
     p_severe: list[float]
     p_critical: list[float]
     p_death: list[float]
+    p_death_community: list[float] = Field(
+        default_factory=lambda: [0.0] * N_AGE_BANDS,
+        description="deaths outside hospital (at home, in care homes) per infection, by "
+        "band, among the infections not hospitalised",
+    )
     share_deaths_after_icu: float = Field(
         ge=0, le=1, description="share of hospital deaths that follow an ICU stay, in [0, 1]"
     )
@@ -193,6 +233,38 @@ class EpidemicParams(BaseModel):
     p_attack_typical: list[float] = Field(default_factory=lambda: [0.0] * N_AGE_BANDS)
     rel_trans_asymptomatic: float = Field(
         1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
+    )
+    seasonal_amplitude: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="seasonal forcing: transmission times 1 + amplitude x cos(2 pi (day "
+        "of year - seasonal_peak_day_of_year) / 365.25), in [0, 1); r0 is the year's mean",
+    )
+    seasonal_peak_day_of_year: int = Field(
+        15, ge=1, le=366, description="day of the year transmission peaks, in [1, 366]"
+    )
+    # scalar knobs over the profile (a bad season, a fit of the twin): 1.0 is the profile
+    rel_severity: float = Field(
+        1.0,
+        ge=0,
+        le=20,
+        description="multiplier of the hospitalisation, ICU and death probabilities per "
+        "infection (each capped at the one it is part of: hospitalised at symptomatic, "
+        "ICU and death at hospitalised), in [0, 20]",
+    )
+    rel_transmissibility: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="multiplier of transmission, community and household (r0 times it), in (0, 10]",
+    )
+    rel_stay: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="multiplier of the epidemic's hospital stays (ward, ICU, and to "
+        "death; mean and standard deviation), in (0, 10]",
     )
 
     household_share: float = Field(
@@ -226,7 +298,13 @@ class EpidemicParams(BaseModel):
         return {**pathogen_profile(name)["params"], **data}
 
     @field_validator(
-        "p_symptomatic", "p_severe", "p_critical", "p_death", "immune", "p_attack_typical"
+        "p_symptomatic",
+        "p_severe",
+        "p_critical",
+        "p_death",
+        "p_death_community",
+        "immune",
+        "p_attack_typical",
     )
     @classmethod
     def _age_table(cls, v: list[float], info: ValidationInfo) -> list[float]:
@@ -302,22 +380,58 @@ def per_symptomatic(p: list[float], p_symptomatic: list[float]) -> np.ndarray:
     return conditional(p, p_symptomatic)
 
 
+def severity_tables(p: EpidemicParams) -> dict[str, np.ndarray]:
+    """``p_severe``, ``p_critical`` and ``p_death`` per infection times ``rel_severity``,
+    each capped at the probability it is part of (hospitalised at symptomatic, ICU and
+    death at hospitalised): at 1.0, the profile's tables."""
+    rel = p.rel_severity
+    sym = np.asarray(p.p_symptomatic, dtype=np.float64)
+    severe = np.minimum(np.asarray(p.p_severe, dtype=np.float64) * rel, sym)
+    return {
+        "p_severe": severe,
+        "p_critical": np.minimum(np.asarray(p.p_critical, dtype=np.float64) * rel, severe),
+        "p_death": np.minimum(np.asarray(p.p_death, dtype=np.float64) * rel, severe),
+        "p_death_community": np.minimum(
+            np.asarray(p.p_death_community, dtype=np.float64) * rel, 1.0
+        ),
+    }
+
+
+STAYS = (
+    "dur_severe_stay",
+    "dur_critical_stay",
+    "dur_critical_to_death",
+    "dur_severe_to_death",
+    "dur_ward_after_icu",
+)
+
+
+def stay(p: EpidemicParams, name: str) -> LogNormalDays:
+    """The hospital stay ``name`` (one of :data:`STAYS`) scaled by ``rel_stay``."""
+    d = getattr(p, name)
+    if p.rel_stay == 1.0:
+        return d
+    return LogNormalDays.model_construct(mean=d.mean * p.rel_stay, sd=d.sd * p.rel_stay)
+
+
 def hospital_paths(p: EpidemicParams) -> dict[str, np.ndarray]:
-    """Conditional probabilities by band for the paths of the hospitalised.
+    """Conditional probabilities by band for the paths of the hospitalised (severity
+    scaled by ``rel_severity``, :func:`severity_tables`).
 
     ``severe``: hospitalised per symptomatic case; ``die``: dies in hospital per
     hospitalised; ``icu_if_die`` and ``icu_if_live``: ICU per hospitalised who dies or
     lives, so that ICU per hospitalised is ``p_critical / p_severe`` and the share of
     deaths after ICU is ``share_deaths_after_icu`` where the ICU share allows it (capped
     at ``p_critical / p_death``)."""
-    icu = conditional(p.p_critical, p.p_severe)
-    die = conditional(p.p_death, p.p_severe)
+    t = severity_tables(p)
+    icu = conditional(t["p_critical"], t["p_severe"])
+    die = conditional(t["p_death"], t["p_severe"])
     cap = np.divide(icu, die, out=np.ones_like(icu), where=die > 0)
     icu_if_die = np.minimum(p.share_deaths_after_icu, np.minimum(cap, 1.0))
     live = 1.0 - die
     icu_if_live = np.divide(icu - icu_if_die * die, live, out=np.zeros_like(icu), where=live > 0)
     return {
-        "severe": conditional(p.p_severe, p.p_symptomatic),
+        "severe": conditional(t["p_severe"], p.p_symptomatic),
         "die": die,
         "icu_if_die": icu_if_die,
         "icu_if_live": np.clip(icu_if_live, 0.0, 1.0),

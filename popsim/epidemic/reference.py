@@ -28,7 +28,7 @@ from popsim.epidemic.module import (
     R,
     S,
 )
-from popsim.epidemic.params import hospital_paths
+from popsim.epidemic.params import hospital_paths, stay
 from popsim.epidemic.transmission import calibrate, community_hazard
 from popsim.population import Population
 
@@ -85,7 +85,7 @@ class Resident(mesa.Agent):
             wait = p.dur_onset.sample(rng, 1)[0] + p.dur_symptoms_to_severe.sample(rng, 1)[0]
             self.day_hospital = day + int(wait)
             if dies:
-                dur = p.dur_critical_to_death if self.critical else p.dur_severe_to_death
+                dur = stay(p, "dur_critical_to_death" if self.critical else "dur_severe_to_death")
                 self.day_death = self.day_hospital + int(dur.sample(rng, 1)[0])
 
     def catch(self) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from popsim.core.ages import N_AGE_BANDS
+from popsim.core.seeds import CounterDraws, pair
 
 if TYPE_CHECKING:
     from popsim.epidemic.params import EpidemicParams
@@ -148,6 +149,9 @@ def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray)
             else:
                 hi = mid
         beta = (lo + hi) / 2
+    # rel_transmissibility scales the whole next-generation matrix (r0 times it)
+    beta *= p.rel_transmissibility
+    p_household = min(1.0, p_household * p.rel_transmissibility)
     coupling = gravity_weights(
         pop.alive_counts.sum(axis=1),
         zone_minutes,
@@ -261,3 +265,44 @@ class Calendar:
                 for j in range(len(parts[0][0]))
             ]
         )
+
+
+def contacts(
+    pop: Population,
+    draws: CounterDraws,
+    day: int,
+    hazard: np.ndarray,
+    key_gap: int,
+    key_row: int,
+) -> np.ndarray:
+    """Rows of the cell index contacted on ``day`` (dead and immune rows included; the
+    caller keeps the susceptible): per cell ``c``, the points of a unit-rate Poisson
+    process (exponential gaps keyed by ``key_gap``, day, cell and point) up to
+    ``cell_size[c] * hazard[c]``, each on a row of the cell drawn by the same key
+    (``key_row``). A susceptible row is contacted at least once with probability
+    ``1 - exp(-hazard)``; a higher hazard adds points at the end and moves none
+    (counter-based contacts: common random numbers between scenarios)."""
+    size = pop.cell_size
+    mu = size * hazard
+    cells = np.flatnonzero(mu > 0)
+    if len(cells) == 0:
+        return np.empty(0, dtype=np.int64)
+    mu = mu[cells]
+    room = np.ceil(mu + 3.0 * np.sqrt(mu) + 4.0).astype(np.int64)
+    while True:
+        cell = cells.repeat(room)
+        starts = np.cumsum(room) - room
+        point = np.arange(len(cell)) - starts.repeat(room)
+        key = pair(cell, point)
+        t = np.cumsum(draws.exponential(key_gap, day, key))
+        before = np.concatenate([[0.0], t[np.cumsum(room)[:-1] - 1]])
+        t -= before.repeat(room)
+        inside = t <= mu.repeat(room)
+        n_in = np.bincount(np.arange(len(cells)).repeat(room), weights=inside)
+        full = n_in >= room  # (rare: more points than room for them) more room
+        if not full.any():
+            break
+        room[full] *= 2
+    cell, key = cell[inside], key[inside]
+    row = (draws.uniform(key_row, day, key) * size[cell]).astype(np.int64)
+    return pop.cell_order[pop.cell_start[cell] + row].astype(np.int64)

@@ -19,7 +19,9 @@ pool (checked every day).
 
 - everyday sickness: episodes of mean ``sickness_episode_days`` (geometric) starting
   at a rate that keeps ``sickness_days_per_year / 250`` of nurses away on an ordinary day
-  (Statistics Canada's days lost per worker count 250 working days a year);
+  (Statistics Canada's days lost per worker count 250 working days a year), times a
+  winter seasonality (``sickness_winter_amplitude`` peaking on
+  ``sickness_peak_day_of_year``, the year's mean unchanged);
 - the epidemic: a nurse is away while symptomatic and at least
   ``symptomatic_absence_days`` from the onset of symptoms; with ``household_isolation``
   also on every day a member of the household is symptomatic;
@@ -328,6 +330,10 @@ class Staffing(Module):
         p, day, a = self.params, model.day, self._arrays
         n = len(self.ids)
         share = p.sickness_days_per_year / WORKDAYS_PER_YEAR
+        if p.sickness_winter_amplitude > 0:  # winter seasonality, the year's mean kept
+            doy = model.date.timetuple().tm_yday
+            phase = 2 * np.pi * (doy - p.sickness_peak_day_of_year) / 365.25
+            share *= 1.0 + p.sickness_winter_amplitude * float(np.cos(phase))
         share += sum(extra for last, extra in self.wave if day <= last)
         share = min(share, 0.95)
         episode = p.sickness_episode_days

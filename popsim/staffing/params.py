@@ -48,6 +48,21 @@ class StaffingParams(BaseModel):
         le=100,
         description="Statistics Canada 11-627-M (2023): nurses' sick days per year, 2019",
     )
+    sickness_winter_amplitude: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description=(
+            "everyday sickness absence times 1 + amplitude x cos(2 pi (day of year - "
+            "sickness_peak_day_of_year) / 365.25), the year's mean unchanged; assumption: "
+            "illness absence rises in winter with the respiratory viruses not modelled "
+            "explicitly (Statistics Canada's work absence rates are annual averages of "
+            "seasonal monthly figures, 71-211-X); 0 = flat"
+        ),
+    )
+    sickness_peak_day_of_year: int = Field(
+        20, ge=1, le=366, description="day of the year everyday sickness peaks (assumption)"
+    )
     sickness_episode_days: float = Field(2.0, ge=1, le=30, description="assumption")
     symptomatic_absence_days: int = Field(
         5, ge=0, le=30, description="assumption: away at least 5 days from symptom onset"
@@ -68,13 +83,16 @@ class StaffingParams(BaseModel):
     )
     max_commute_minutes: float = Field(60.0, gt=0, le=600, description="assumption")
     rel_infection_at_work: float = Field(
-        2.2,
+        3.7,
         ge=1.0,
         le=20.0,
         description=(
-            "relative community infection hazard on a day at work; from Kuster et al., PLoS "
-            "One 2011;6:e26239 (symptomatic influenza, healthcare workers against other "
-            "working adults, IRR 1.5): (7 x 1.5 - 4) / 3 = 2.2 for 3 shifts a week"
+            "relative community infection hazard on a day at work; calibration target: "
+            "Kuster et al., PLoS One 2011;6:e26239 (symptomatic influenza, healthcare "
+            "workers against other working adults, IRR 1.5), the realised ratio. The "
+            "community hazard is only part of a nurse's (households are the rest) and "
+            "nurses work about 3 days in 7: 2.2 gave a realised 1.22, 3.7 gives 1.52 on "
+            "Fraser's influenza season (bench/nurse_risk.py)"
         ),
     )
 
