@@ -56,7 +56,7 @@ TABLE_NAMES: tuple[str, ...] = (
 )
 META = "meta.json"
 #: Bumped when the tables change shape, so older analysis folders are recomputed.
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 
 
 def analyze(
@@ -125,7 +125,10 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
     t["capacity"] = capacity.capacity_summary(t["site_replicate"])
     monthly = capacity.capacity_summary(capacity.site_replicate_monthly(con))
     t["capacity_monthly"] = monthly.rename(columns={"window": "month"})
-    t["beds_needed"] = capacity.beds_needed(con, plan.windows)
+    region, _ = ds.load_region()
+    t["beds_needed"] = capacity.add_nurses_needed(
+        capacity.beds_needed(con, plan.windows), getattr(region, "staffing", None)
+    )
     t["occupancy_weekly"] = capacity.occupancy_weekly(con)
     t["comparison"] = compare.paired_differences(
         t["site_replicate"], ["window", "facility", "unit"], list(capacity.MEASURES), plan.baseline

@@ -21,7 +21,6 @@ from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.core import __version__
 from popsim.core.schema import ZONE_DAY
-from popsim.errors import PopsimError
 from popsim.files import write_text
 from popsim.twin.pages import fit_section
 
@@ -41,15 +40,7 @@ figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
 
 def run_region(a: RunAnalysis):
     """The run's region, or (None, reason) when it cannot be loaded."""
-    name = a.dataset.region_name
-    if not name:
-        return None, "the run's spec names no region"
-    try:
-        from popsim.region.load import load_region
-
-        return load_region(name), None
-    except (PopsimError, OSError, ValueError, KeyError, ImportError, RuntimeError) as err:
-        return None, f"region {name!r} could not be loaded ({err})"
+    return a.dataset.load_region()
 
 
 def site_names(region) -> dict[str, str]:

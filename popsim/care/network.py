@@ -79,7 +79,11 @@ __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
 #:   (even when it is closed);
 #: - ``epidemic_census``: patients in hospital (any unit, boarders included) admitted for
 #:   an epidemic need, or given one while in hospital (from that day);
-#:   ``epidemic_admissions``: admissions for an epidemic need that day.
+#:   ``epidemic_admissions``: admissions for an epidemic need that day;
+#: - ``ward_staffed``, ``icu_staffed``: the funded beds that were staffed that day, the
+#:   smaller of funded beds and the beds the day's nurses can staff (the funded beds when
+#:   the run has no staffing limits; 0 while closed). With staffing on this is the
+#:   unit's capacity in the analysis: a bed nobody can staff is not counted.
 METRICS: tuple[str, ...] = (
     *FACILITY_METRICS,
     "ward_capacity",
@@ -92,6 +96,8 @@ METRICS: tuple[str, ...] = (
     "unserved",
     "epidemic_census",
     "epidemic_admissions",
+    "ward_staffed",
+    "icu_staffed",
 )
 
 
@@ -593,9 +599,16 @@ class CareNetwork:
                         counts["unserved"],
                         f.n_epidemic,
                         counts["epidemic_admissions"],
+                        _staffed_beds(ward_beds, f.staffed_ward_beds),
+                        _staffed_beds(icu_beds, f.staffed_icu_beds),
                     )
                 )
             table[day] = rows
         for f in self.facilities:
             f.reset_day()
         self._ed_today[:] = 0
+
+
+def _staffed_beds(funded: int, staffed: int | None) -> int:
+    """The funded beds that are staffed: all of them without a staffing limit."""
+    return funded if staffed is None else min(funded, staffed)
