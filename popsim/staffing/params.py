@@ -33,6 +33,13 @@ class StaffingParams(BaseModel):
         0.9, ge=0.5, le=1.0, description="assumption: roster to the 90th centile of census"
     )
     forecast_window_days: int = Field(7, ge=1, le=90, description="persistence window")
+    roster_floor: Literal["funded", "none"] = Field(
+        "funded",
+        description=(
+            "policies predicted and forecast: never roster fewer nurses than the unit's "
+            "funded beds need at its ratio (the file's roster for an ED); none: no floor"
+        ),
+    )
     relief_factor: float = Field(
         1.2,
         ge=1.0,
