@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from popsim.analysis import capacity, checks, compare, epidemic, staffing
+from popsim.analysis import capacity, checks, compare, epidemic, options, staffing
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
 from popsim.analysis.export import write_csv
 from popsim.analysis.windows import Options, Plan, resolve
@@ -37,6 +37,9 @@ __all__ = ["RunAnalysis", "analyze", "load", "Options", "TABLE_NAMES"]
 
 #: The tables ``analyze`` writes, each as ``<name>.parquet`` and ``<name>.csv``.
 TABLE_NAMES: tuple[str, ...] = (
+    "options",
+    "key_findings",
+    "diversion_shifts",
     "capacity",
     "capacity_monthly",
     "census_daily",
@@ -133,6 +136,10 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
     t["comparison"] = compare.paired_differences(
         t["site_replicate"], ["window", "facility", "unit"], list(capacity.MEASURES), plan.baseline
     )
+    t["key_findings"] = options.key_findings(
+        t["capacity"], t["beds_needed"], t["site_replicate"], plan.baseline
+    )
+    t["diversion_shifts"] = options.diversion_shifts(t["site_replicate"], plan.baseline)
     if ds.has(ZONE_DAY):
         epidemic.create_zone_base(con)
         t["attack_rate"] = epidemic.attack_rates(con)
@@ -146,7 +153,8 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
             rep = rep.merge(icu, on=["scenario", "replicate"], how="left")
         measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
         t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, plan.baseline)
-    t.update(staffing.tables(ds.run_dir, plan.baseline))  # (none without staff_day)
+    t.update(staffing.tables(ds.run_dir, plan.baseline, plan.windows))  # (none without staff_day)
+    t["options"] = options.options(t["site_replicate"], plan.baseline, t.get("staff_site"))
     return t
 
 

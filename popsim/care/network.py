@@ -83,7 +83,10 @@ __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
 #: - ``ward_staffed``, ``icu_staffed``: the funded beds that were staffed that day, the
 #:   smaller of funded beds and the beds the day's nurses can staff (the funded beds when
 #:   the run has no staffing limits; 0 while closed). With staffing on this is the
-#:   unit's capacity in the analysis: a bed nobody can staff is not counted.
+#:   unit's capacity in the analysis: a bed nobody can staff is not counted;
+#: - ``capacity_transfers``: patients sent from this site to another for want of a bed
+#:   (its ward or ICU full, surge beds included, or over its limit after beds fell);
+#:   referrals up the roles of care are transfers (``transfers_out``) but not these.
 METRICS: tuple[str, ...] = (
     *FACILITY_METRICS,
     "ward_capacity",
@@ -98,6 +101,7 @@ METRICS: tuple[str, ...] = (
     "epidemic_admissions",
     "ward_staffed",
     "icu_staffed",
+    "capacity_transfers",
 )
 
 
@@ -441,6 +445,7 @@ class CareNetwork:
             return
         if dest is not site:
             place.transfer(p, site, dest, unit, day)
+            site.counts["capacity_transfers"] += 1
         if where == ED:
             place.board(p, dest, day, counted=True)
         elif where == HELD:
@@ -507,6 +512,7 @@ class CareNetwork:
         dest, where = self._icu_place(site)
         if dest is not site:
             self.place.transfer(p, site, dest, where, day)
+            site.counts["capacity_transfers"] += 1
         elif where == HELD:
             self.place.hold(p, site, day, counted=False)
         else:
@@ -552,6 +558,7 @@ class CareNetwork:
             dest = self.facilities[target] if target >= 0 else site
             if dest is not site and dest.icu_free():
                 self.place.transfer(p, site, dest, ICU, day)
+                site.counts["capacity_transfers"] += 1
             else:
                 self.place.hold(p, site, day, counted=False)
 
@@ -601,6 +608,7 @@ class CareNetwork:
                         counts["epidemic_admissions"],
                         _staffed_beds(ward_beds, f.staffed_ward_beds),
                         _staffed_beds(icu_beds, f.staffed_icu_beds),
+                        counts["capacity_transfers"],
                     )
                 )
             table[day] = rows
