@@ -588,3 +588,30 @@ def test_with_staffing_on_beds_without_nurses_are_not_credited(tmp_path: Path) -
     need = a.beds_needed[(a.beds_needed.window == "all") & (a.beds_needed.unit == "ward")]
     f1 = need[need.facility == "F1"].iloc[0]
     assert f1["nurses_needed_5"] * f1["patients_per_nurse"] >= f1["beds_needed_5"] > 0
+
+
+def test_population_table_medians_and_totals(tmp_path: Path) -> None:
+    """The population analysis table: medians over replicates per year, zone, band and
+    sex, and the totals over zones, bands and sexes."""
+    from popsim.analysis.population import ALL_AGES, ALL_ZONES, BOTH, population
+
+    for r, scale in enumerate((1, 2, 3)):
+        frame = pd.DataFrame(
+            {
+                "replicate": np.int16(r),
+                "year": np.int16(2036),
+                "date": pd.Timestamp("2036-01-01").date(),
+                "zone": ["Z1", "Z1", "Z2", "Z2"],
+                "age_band": ["0-9", "0-9", "90+", "90+"],
+                "sex": ["female", "male", "female", "male"],
+                "residents": np.array([10, 20, 30, 40], dtype=np.int32) * scale,
+            }
+        )
+        folder = tmp_path / "population" / "scenario=base"
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(folder / f"part-{r:04d}.parquet", index=False)
+    out = population(tmp_path).set_index(["zone", "age_band", "sex"])
+    assert out.loc[("Z1", "0-9", "male"), "residents_p50"] == 40
+    assert out.loc[(ALL_ZONES, ALL_AGES, BOTH), "residents_p50"] == 200
+    assert out.loc[(ALL_ZONES, "90+", BOTH), "residents_p5"] == pytest.approx(70 + 0.1 * 70)
+    assert out.loc[("Z2", ALL_AGES, "female"), "n_replicates"] == 3

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from popsim.analysis import capacity, checks, compare, epidemic, options, staffing
+from popsim.analysis import capacity, checks, compare, epidemic, options, population, staffing
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
 from popsim.analysis.export import write_csv
 from popsim.analysis.windows import Options, Plan, resolve
@@ -56,6 +56,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "staff_site",
     "staff_comparison",
     "staff_daily",
+    "population",
 )
 META = "meta.json"
 #: Bumped when the tables change shape, so older analysis folders are recomputed.
@@ -136,6 +137,9 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
     t["comparison"] = compare.paired_differences(
         t["site_replicate"], ["window", "facility", "unit"], list(capacity.MEASURES), plan.baseline
     )
+    residents = population.population(ds.run_dir)
+    if residents is not None:
+        t["population"] = residents
     t["key_findings"] = options.key_findings(
         t["capacity"], t["beds_needed"], t["site_replicate"], plan.baseline
     )
