@@ -62,8 +62,8 @@ def unit_basis(a) -> str:
         (a.capacity["staffed_beds"] != a.capacity["funded_beds"]).any() or "staff_site" in a.tables
     )
     beds = (
-        "beds are the funded beds that were staffed (a bed counts only if the day's nurses "
-        "could staff it), shown beside the funded beds"
+        "beds are the staffed beds, funded or surge (a bed counts only if the day's nurses "
+        "staffed it), shown beside the funded beds"
         if staffed
         else "beds are the funded beds (this run has no staffing limits)"
     )

@@ -2,7 +2,7 @@
 
 Every "over capacity" figure follows :mod:`popsim.core.capacity`: a unit (ward with ALC,
 or ICU) is over capacity on a day when its **bed demand** exceeds its beds, and
-bed-days over is the excess summed. Its beds are the funded beds that were staffed
+bed-days over is the excess summed. Its beds are the staffed beds, funded or surge
 (``ward_staffed``, ``icu_staffed``) when the run has them, else the funded beds; the
 funded beds are kept beside them (``funded``, ``funded_beds``). Bed demand comes from ``facility_day``'s
 ``ward_demand`` and ``icu_demand`` columns; a run written before those columns existed
@@ -80,7 +80,7 @@ FLOWS: dict[str, tuple[str, ...]] = {
     "epidemic_admissions": ("epidemic_admissions",),
 }
 DEMAND_COLUMNS = ("ward_demand", "icu_demand")
-#: Staffed beds of each unit (the funded beds the day's nurses can staff): with them in
+#: Staffed beds of each unit (the beds, funded or surge, the day's nurses staffed): with them in
 #: ``facility_day`` a unit's capacity (``beds``) is its staffed beds, and its funded beds
 #: are shown beside them (``funded``); without them capacity is the funded beds.
 STAFFED_COLUMNS = ("ward_staffed", "icu_staffed")

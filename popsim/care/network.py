@@ -80,10 +80,12 @@ __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
 #: - ``epidemic_census``: patients in hospital (any unit, boarders included) admitted for
 #:   an epidemic need, or given one while in hospital (from that day);
 #:   ``epidemic_admissions``: admissions for an epidemic need that day;
-#: - ``ward_staffed``, ``icu_staffed``: the funded beds that were staffed that day, the
-#:   smaller of funded beds and the beds the day's nurses can staff (the funded beds when
-#:   the run has no staffing limits; 0 while closed). With staffing on this is the
-#:   unit's capacity in the analysis: a bed nobody can staff is not counted;
+#: - ``ward_staffed``, ``icu_staffed``: the beds, funded or surge, that the day's nurses
+#:   staffed: the smaller of the beds the nurses can staff and the funded plus surge beds
+#:   (the funded beds when the run has no staffing limits; 0 while closed). With staffing
+#:   on this is the unit's capacity in the analysis: a bed nobody can staff is not
+#:   counted, and funded beds added without nurses add only what the nurses already there
+#:   could staff (a roster with spare nurses was staffing surge beds with them);
 #: - ``capacity_transfers``: patients sent from this site to another for want of a bed
 #:   (its ward or ICU full, surge beds included, or over its limit after beds fell);
 #:   referrals up the roles of care are transfers (``transfers_out``) but not these.
@@ -606,8 +608,8 @@ class CareNetwork:
                         counts["unserved"],
                         f.n_epidemic,
                         counts["epidemic_admissions"],
-                        _staffed_beds(ward_beds, f.staffed_ward_beds),
-                        _staffed_beds(icu_beds, f.staffed_icu_beds),
+                        _staffed_beds(ward_beds, f.ward_capacity * is_open, f.staffed_ward_beds),
+                        _staffed_beds(icu_beds, f.icu_capacity * is_open, f.staffed_icu_beds),
                         counts["capacity_transfers"],
                     )
                 )
@@ -617,6 +619,7 @@ class CareNetwork:
         self._ed_today[:] = 0
 
 
-def _staffed_beds(funded: int, staffed: int | None) -> int:
-    """The funded beds that are staffed: all of them without a staffing limit."""
-    return funded if staffed is None else min(funded, staffed)
+def _staffed_beds(funded: int, limit: int, staffed: int | None) -> int:
+    """The beds the day's nurses staff, funded or surge (the unit's placement limit, at
+    most the staffed beds): the funded beds without a staffing limit."""
+    return funded if staffed is None else limit

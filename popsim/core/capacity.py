@@ -4,8 +4,8 @@ A *unit* is a site's ward (ALC patients included: they hold acute ward beds) or 
 On a day, the unit's *bed demand* is the number of patients the site is responsible for
 who need that unit, wherever they are (a funded bed, a surge bed, boarding in the ED,
 critical care outside an ICU); its *beds* are the beds open that day (0 while the site is
-closed): the funded beds that were staffed when staffing is on (a bed nobody can staff is
-not capacity), the funded beds otherwise. Then:
+closed): the beds, funded or surge, the day's nurses staffed when staffing is on (a bed
+nobody can staff is not capacity), the funded beds otherwise. Then:
 
 - the unit is **over capacity** on the day when ``demand > beds``;
 - its **excess** that day is ``max(demand - beds, 0)``; **bed-days over** is the

@@ -90,7 +90,13 @@ from popsim.core.event_types import ChangeRatio, ChangeRoster, SicknessWave, Str
 from popsim.core.module import Column, Module
 from popsim.staffing.files import STAFF_UNITS
 from popsim.staffing.forecast import plan_arrays, week_census
-from popsim.staffing.params import StaffingParams, geometric_days, required_nurses, uniforms
+from popsim.staffing.params import (
+    StaffingParams,
+    geometric_days,
+    plan_roster,
+    required_nurses,
+    uniforms,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -624,13 +630,6 @@ class Staffing(Module):
             "unit_names": STAFF_UNITS,
             "shift_names": SHIFT_NAMES,
         }
-
-
-def plan_roster(demand: float, ratio: float, floor: int, most: int) -> int:
-    """Nurses a shift for a predicted bed demand: ``ceil(demand / ratio)``, at least
-    ``floor``, at most ``most`` (the pool at contract hours, which also limits the floor)."""
-    need = required_nurses(math.ceil(demand - 1e-9), ratio)
-    return max(0, min(max(need, floor), most))
 
 
 _RECRUIT, _SICK, _EPISODE, _STRIKE = range(4)  # purposes of counter-keyed draws

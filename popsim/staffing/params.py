@@ -122,3 +122,10 @@ def required_nurses(census: int, patients_per_nurse: float) -> int:
     if census <= 0:
         return 0
     return math.ceil(census / patients_per_nurse - 1e-9)
+
+
+def plan_roster(demand: float, ratio: float, floor: int, most: int) -> int:
+    """Nurses a shift for a predicted bed demand: ``ceil(demand / ratio)``, at least
+    ``floor``, at most ``most`` (the pool at contract hours, which also limits the floor)."""
+    need = required_nurses(math.ceil(demand - 1e-9), ratio)
+    return max(0, min(max(need, floor), most))
