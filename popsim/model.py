@@ -75,6 +75,9 @@ class RunResult:
     zone_metrics: tuple[str, ...] = ZONE_METRICS
     staff_day: dict[str, Any] | None = None  # staffing's rows (popsim.staffing.module), if on
     ltc_day: np.ndarray | None = None  # (days, n_zones, len(schema.LTC_METRICS)), if LTC is on
+    #: living residents at each snapshot (the first day, then each 1 January): ``day``
+    #: (snapshot days) and ``counts`` (snapshots, zones, age bands, sexes)
+    population: dict[str, np.ndarray] | None = None
 
     def zone_counts(self, name: str) -> np.ndarray:
         """One ``zone_day`` count by name: a (day, zone, age band) array."""
@@ -193,6 +196,7 @@ class RegionModel(mesa.Model):
         )
         self.new_admissions = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.new_deaths = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
+        self._snapshots: list[tuple[int, np.ndarray]] = []  # (day, zone x band x sex)
         self._needs: list[NeedBatch] = []
         self._ed_visits: list[np.ndarray] = []
         self._exposures: list[tuple[np.ndarray, float]] = []
@@ -369,6 +373,9 @@ class RegionModel(mesa.Model):
             raise RuntimeError(f"the run has {self.config.days} days and all have been run")
         clock = time.perf_counter
         t = clock()
+        today = self.config.start + timedelta(days=self.day)
+        if self.day == 0 or (today.month == 1 and today.day == 1):
+            self._snapshot_population()
         for event in self._events.get(self.day, ()):
             self._apply(event)
         now = clock()
@@ -431,6 +438,16 @@ class RegionModel(mesa.Model):
             for module in self._zone_writers:
                 module.record_zones(self, out)
 
+    def _snapshot_population(self) -> None:
+        """Living residents by zone, age band and sex at the start of today."""
+        pop = self.pop
+        alive = np.flatnonzero(pop.alive)
+        nz = len(self.region.zone_ids)
+        key = (pop.zone[alive].astype(np.int64) * N_AGE_BANDS + pop.band[alive]) * 2
+        key += pop.sex[alive]
+        counts = np.bincount(key, minlength=nz * N_AGE_BANDS * 2)
+        self._snapshots.append((self.day, counts.reshape(nz, N_AGE_BANDS, 2)))
+
     def results(self) -> RunResult:
         """Arrays of the days run so far."""
         days = self.day
@@ -449,6 +466,12 @@ class RegionModel(mesa.Model):
             zone_metrics=self.zone_metrics,
             staff_day=None if self.staffing is None else self.staffing.results(),
             ltc_day=self._ltc_rows(days),
+            population={
+                "day": np.array([d for d, _ in self._snapshots], dtype=np.int16),
+                "counts": np.stack([c for _, c in self._snapshots]).astype(np.int32)
+                if self._snapshots
+                else np.zeros((0, len(self.region.zone_ids), N_AGE_BANDS, 2), np.int32),
+            },
         )
 
     def _ltc_rows(self, days: int) -> np.ndarray | None:

@@ -536,3 +536,82 @@ def test_run_then_analyze_agrees_with_the_parquet_read_directly(tmp_path: Path) 
     for scenario in ("baseline", "closed"):
         mean = icu_entries.get(scenario, pd.Series(dtype=float)).reindex(range(3), fill_value=0)
         assert epi.loc[(scenario, "icu_admissions"), "mean"] == pytest.approx(mean.mean())
+
+
+STAFFED_SPEC = """
+region = "synthetic"
+start = 2026-12-01
+days = 45
+population = 20000
+replicates = 3
+seed = 3
+[epidemic]
+r0 = 2.0
+seed_infections = 40
+[staffing]
+[scenarios.baseline]
+[scenarios.beds]
+events = [{ day = 0, facility = "F1", ward_beds = 10 }]
+[scenarios.beds-nurses]
+events = [
+  { day = 0, facility = "F1", ward_beds = 10 },
+  { day = 0, facility = "F1", unit = "ward", nurses = 3 },
+]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_with_staffing_on_beds_without_nurses_are_not_credited(tmp_path: Path) -> None:
+    """With staffing on a unit's capacity is its staffed beds: 10 ward beds at F1 without
+    nurses to staff them cut the region's bed-days over by far less than the 10 x 45
+    bed-days of the funded-bed arithmetic (overtime and agency staff a few of them on
+    some days), and less than the same beds with 3 more nurses a shift do. The tables show
+    funded and staffed beds side by side, and beds needed comes with the nurses."""
+    spec = tmp_path / "staffed.toml"
+    spec.write_text(STAFFED_SPEC, encoding="utf-8")
+    out = tmp_path / "staffed"
+    assert main(["run", str(spec), "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    a = load(out)
+    site = a.site_replicate[(a.site_replicate.window == "all")]
+    region = site[(site.facility == ALL_SITES) & (site.unit == "total")]
+    by = region.set_index(["scenario", "replicate"])["bed_days_over"]
+    cut_beds = by.loc["baseline"] - by.loc["beds"]
+    cut_nurses = by.loc["baseline"] - by.loc["beds-nurses"]
+    assert (cut_beds < 0.5 * 10 * 45).all(), cut_beds.tolist()
+    assert cut_nurses.median() > cut_beds.median(), (cut_nurses.tolist(), cut_beds.tolist())
+    ward = a.capacity[
+        (a.capacity.window == "all") & (a.capacity.facility == "F1") & (a.capacity.unit == "ward")
+    ].set_index("scenario")
+    assert ward.loc["beds", "funded_beds"] == ward.loc["baseline", "funded_beds"] + 10
+    assert ward.loc["beds", "staffed_beds"] < ward.loc["beds", "funded_beds"]
+    need = a.beds_needed[(a.beds_needed.window == "all") & (a.beds_needed.unit == "ward")]
+    f1 = need[need.facility == "F1"].iloc[0]
+    assert f1["nurses_needed_5"] * f1["patients_per_nurse"] >= f1["beds_needed_5"] > 0
+
+
+def test_population_table_medians_and_totals(tmp_path: Path) -> None:
+    """The population analysis table: medians over replicates per year, zone, band and
+    sex, and the totals over zones, bands and sexes."""
+    from popsim.analysis.population import ALL_AGES, ALL_ZONES, BOTH, population
+
+    for r, scale in enumerate((1, 2, 3)):
+        frame = pd.DataFrame(
+            {
+                "replicate": np.int16(r),
+                "year": np.int16(2036),
+                "date": pd.Timestamp("2036-01-01").date(),
+                "zone": ["Z1", "Z1", "Z2", "Z2"],
+                "age_band": ["0-9", "0-9", "90+", "90+"],
+                "sex": ["female", "male", "female", "male"],
+                "residents": np.array([10, 20, 30, 40], dtype=np.int32) * scale,
+            }
+        )
+        folder = tmp_path / "population" / "scenario=base"
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(folder / f"part-{r:04d}.parquet", index=False)
+    out = population(tmp_path).set_index(["zone", "age_band", "sex"])
+    assert out.loc[("Z1", "0-9", "male"), "residents_p50"] == 40
+    assert out.loc[(ALL_ZONES, ALL_AGES, BOTH), "residents_p50"] == 200
+    assert out.loc[(ALL_ZONES, "90+", BOTH), "residents_p5"] == pytest.approx(70 + 0.1 * 70)
+    assert out.loc[("Z2", ALL_AGES, "female"), "n_replicates"] == 3

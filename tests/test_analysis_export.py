@@ -37,7 +37,13 @@ def test_xlsx_has_a_sheet_per_table_and_text_stays_text(tmp_path: Path, capsys) 
     # the daily census wide: a row per day, a column per site
     ws = wb["census baseline"]
     header = [c.value for c in ws[1]]
-    assert header[:3] == ["day", "date", "All sites"] and EVIL in header and "+plus" in header
+    assert header[:3] == ["day of the run (0 = first)", "date", "All sites"]
+    assert EVIL in header and "+plus" in header
+    first = ws.cell(row=2, column=2)  # a real date, shown as one
+    assert (
+        type(first.value).__name__ in ("date", "datetime") and first.number_format == "yyyy-mm-dd"
+    )
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
     assert ws.max_row == 1 + 4
     a = load(root)
     d = a.census_daily
@@ -47,7 +53,7 @@ def test_xlsx_has_a_sheet_per_table_and_text_stays_text(tmp_path: Path, capsys) 
     assert got == want.sort_values("day")["census_p50"].tolist()
     # every cell holding the facility ids is a string cell with the text unchanged
     cap = wb["capacity"]
-    fcol = [c.value for c in cap[1]].index("facility") + 1
+    fcol = [c.value for c in cap[1]].index("site") + 1
     cells = [cap.cell(row=r, column=fcol) for r in range(2, cap.max_row + 1)]
     texts = {c.value for c in cells}
     assert {EVIL, "+plus", "@at", "-minus"} <= texts
@@ -56,8 +62,15 @@ def test_xlsx_has_a_sheet_per_table_and_text_stays_text(tmp_path: Path, capsys) 
         for row in ws.iter_rows():
             assert all(c.data_type != "f" for c in row)
     # numbers stay numbers
-    ncol = [c.value for c in cap[1]].index("n_replicates") + 1
+    ncol = [c.value for c in cap[1]].index("replicates") + 1
     assert cap.cell(row=2, column=ncol).value == 3
+    # readable headers with units, each found in the dictionary with its code
+    heads = [c.value for c in cap[1]]
+    assert "bed-days over the beds (bed-days): median" in heads
+    rows = [[c.value for c in r] for r in wb["dictionary"].iter_rows(min_row=2)]
+    codes = {(r[0], r[2]): r[1] for r in rows}
+    assert codes[("capacity", "bed_days_over_p50")] == "bed-days over the beds (bed-days): median"
+    assert codes[("capacity", "n_replicates")] == "replicates"
 
 
 def test_analysis_csv_neutralises_formula_text(tmp_path: Path) -> None:

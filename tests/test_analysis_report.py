@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import html
 import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 from test_analysis import tiny_fac, tiny_zone, write_run
 
@@ -68,11 +72,12 @@ SITE_RE = re.compile(
     rf"{_NUM} bed-days over; bed demand on its 95th-percentile day is {_NUM} against {_NUM} "
     "funded beds"
 )
+_SIGNED = r"([\u2212+]?[\d,]+)"
 CMP_RE = re.compile(
-    rf"with scenario (\S+) \(\S+\), bed-days over capacity summed over sites are {_NUM} "
-    rf"against {_NUM} in (\S+): a change of ([\u2212+]?[\d,]+)"
+    rf"with scenario (\S+) \(\S+\), paired by replicate: .*?bed-days over the beds: {_NUM} "
+    rf"\((\S+) {_NUM}\); change {_SIGNED} \(90% interval {_SIGNED} to {_SIGNED}\)"
 )
-NEED_RE = re.compile(rf"(\w+) {_NUM} \(([\u2212+][\d,]+) on today's {_NUM}\)")
+NEED_RE = re.compile(rf"(\w+) {_NUM} beds \(([\u2212+][\d,]+) on today's {_NUM} funded\)")
 
 
 def _n(text: str) -> float:
@@ -116,13 +121,14 @@ def test_summary_numbers_equal_the_tables(tmp_path: Path) -> None:
         assert _n(days) == round(float(np.quantile(rep["days_over"], 0.5)))
     cmps = CMP_RE.findall(text)
     assert len(cmps) == 1
-    sc, value, base_value, base, change = cmps[0]
+    sc, value, base, base_value, change, lo, hi = cmps[0]
     c = a.comparison
     row = c[(c["window"] == "all") & (c["scenario"] == sc) & (c["facility"] == "All sites")]
     row = row[(row["unit"] == "total") & (row["measure"] == "bed_days_over")].iloc[0]
     assert base == "baseline" and _n(value) == round(row["scenario_p50"])
     assert _n(base_value) == round(row["baseline_p50"])
     assert _n(change) == round(row["diff_p50"])
+    assert _n(lo) == round(row["diff_p5"]) and _n(hi) == round(row["diff_p95"])
     needs = NEED_RE.findall(text)
     assert needs
     bn = a.beds_needed
@@ -224,3 +230,137 @@ def test_run_summary_days_over_equal_the_tables(tmp_path: Path, capsys) -> None:
             assert int(mean_days) == round(r["days_over"].mean()), (scenario, site)
             checked += 1
     assert checked > 0
+
+
+class _Tables(HTMLParser):
+    """The report's tables by id: each a list of rows, each a list of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._id: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._id = dict(attrs).get("id")
+            self.tables[self._id] = []
+        elif tag == "tr" and self._id is not None:
+            self.tables[self._id].append([])
+        elif tag in ("td", "th") and self._id is not None:
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[self._id][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._id = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+_CHANGE_RE = re.compile(r"change ([+-][\d,.]+) \(90% interval ([+-][\d,.]+) to ([+-][\d,.]+)\)")
+
+
+def _close(text: str, value: float) -> bool:
+    """A number as printed (0 or 1 decimal) is the table's value rounded."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return abs(float(text.replace(",", "")) - value) <= 0.5 * 10**-decimals + 1e-9
+
+
+def test_key_findings_and_options_tables_equal_the_analysis_tables(report: Path) -> None:
+    """The report opens with the key findings and the options; every number in them is
+    read back from the HTML and found in the analysis tables (key_findings, options)."""
+    from popsim.analysis import load
+
+    text = report.read_text(encoding="utf-8")
+    assert text.index("id='key-findings'") < text.index("id='options'") < text.index("<img")
+    parser = _Tables()
+    parser.feed(text)
+    a = load(report.parent.parent)
+    kf, opt = a.key_findings, a.options
+    n_cells = 0
+    for window in dict.fromkeys(kf["window"]):
+        rows = parser.tables[f"key-findings-{window}"]
+        body = rows[1:]
+        want = kf[kf["window"] == window].reset_index(drop=True)
+        assert len(body) == len(want)
+        for cells, (_, row) in zip(body, want.iterrows(), strict=True):
+            assert cells[0] == row["scenario"]
+            values = [c for c in row.index if c not in ("window", "scenario", "facility")]
+            for cell, col in zip(cells[2:], values, strict=True):
+                assert _close(cell, row[col]) if cell != "-" else pd.isna(row[col]), (col, cell)
+                n_cells += 1
+    for window in dict.fromkeys(opt["window"]):
+        rows = parser.tables[f"options-{window}"]
+        heads, body = rows[0][1:], rows[1:]
+        want = opt[opt["window"] == window].reset_index(drop=True)
+        measures = [c[: -len("_better")] for c in want.columns if c.endswith("_better")]
+        assert len(body) == len(want) and len(heads) == len(measures) >= 5
+        for cells, (_, row) in zip(body, want.iterrows(), strict=True):
+            assert cells[0].split(" ")[0] == row["scenario"]
+            for cell, m in zip(cells[1:], measures, strict=True):
+                arm = cell.split("\n")[0]
+                assert _close(arm, row[m]), (m, arm)
+                found = _CHANGE_RE.search(cell)
+                if row["scenario"] == row["comparator"]:
+                    assert found is None
+                    continue
+                change, lo, hi = found.groups()
+                assert _close(change, row[f"{m}_change"]) and _close(lo, row[f"{m}_change_p5"])
+                assert _close(hi, row[f"{m}_change_p95"])
+                n_cells += 1
+    assert n_cells > 20
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium (make install)")
+def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
+    """Headless Chromium loads the report with every name lookup failing: the page loads,
+    every image decodes (natural size > 0), and the page asked for nothing outside itself
+    (the resource timing list holds no http(s) request). A copy of the page gets a probe
+    script that writes what it saw into the DOM, which Chromium dumps."""
+    probe = (
+        "<script>window.addEventListener('load',()=>{const im=[...document.images];"
+        "const ok=im.filter(i=>i.complete&&i.naturalWidth>0).length;"
+        "const ext=performance.getEntriesByType('resource').map(e=>e.name)"
+        ".filter(n=>!n.startsWith('data:')&&!n.startsWith('file:'));"
+        "const p=document.createElement('pre');p.id='probe';"
+        "p.textContent=`PROBE images=${im.length} decoded=${ok} external=${ext.length}`;"
+        "document.body.appendChild(p);});</script>"
+    )
+    page = tmp_path / "report.html"
+    page.write_text(report.read_text(encoding="utf-8").replace("</body>", probe + "</body>"))
+    profile = tmp_path / "profile"
+    out = subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    found = re.search(r"PROBE images=(\d+) decoded=(\d+) external=(\d+)", out.stdout)
+    assert found, out.stderr[-2000:]
+    images, decoded, external = map(int, found.groups())
+    assert images == report.read_text(encoding="utf-8").count("<img") > 0
+    assert decoded == images and external == 0
+    assert "Key findings" in out.stdout and "Options against" in out.stdout

@@ -231,3 +231,27 @@ def test_notebook_api_steps_a_day_and_labels_results_like_the_outputs(tmp_path):
     spec = load_spec(path).with_overrides(days=6, population=3000)
     again = popsim.Model.from_spec(spec, scenario="closed", replicate=1)
     assert np.array_equal(again.run().zone_day, result.zone_day)
+
+
+def test_population_snapshots_on_the_first_day_and_each_new_year(region):
+    """Residents by zone, band and sex are counted at the start of the first day and of
+    each 1 January: a New Year's count equals the living residents zone_day recorded at
+    the end of 31 December (demography's births, deaths, ageing and migration between)."""
+    import datetime as dt
+
+    from popsim.demography import DemographyParams
+
+    config = _config(days=430, start=dt.date(2026, 11, 1), demography=DemographyParams())
+    res = RegionModel(region, config, seed=3).run()
+    snap = res.population
+    start = dt.date(2026, 11, 1)
+    assert [start + dt.timedelta(days=int(d)) for d in snap["day"]] == [
+        start,
+        dt.date(2027, 1, 1),
+        dt.date(2028, 1, 1),
+    ]
+    alive = sum(res.zone_counts(m) for m in ("susceptible", "exposed", "infectious", "recovered"))
+    for day, counts in zip(snap["day"][1:], snap["counts"][1:], strict=True):
+        assert np.array_equal(counts.sum(axis=-1), alive[day - 1])
+    assert abs(int(snap["counts"][0].sum()) - int(alive[0].sum())) < 50  # births, deaths
+    assert (snap["counts"][..., 0].sum() > 0) and (snap["counts"][..., 1].sum() > 0)  # both sexes

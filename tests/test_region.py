@@ -320,3 +320,17 @@ def test_two_zone_files_is_a_problem(tmp_path):
     shutil.copy(BAD / "no_crs" / "zones.gpkg", folder / "zones.gpkg")
     (problem,) = check_region(folder)
     assert "both zones.geojson and zones.gpkg" in str(problem)
+
+
+def test_the_population_check_projects_the_region_to_the_start_year():
+    """A deliberate future population is the region's own when its counts are grown to
+    that year: Fraser's 2021 census (1.86 million) at 1.7% a year is about 2.05 million
+    in 2027, so 2.05 million residents in 2027 are at its scale and in 2021 are not."""
+    from popsim.region.load import load_region
+
+    fraser = load_region("fraser")
+    assert fraser.base_year == 2021
+    assert not fraser.at_own_scale(2_050_000)
+    assert fraser.at_own_scale(2_050_000, 2027, 0.017)
+    assert not fraser.at_own_scale(1_600_000, 2027, 0.017)
+    assert fraser.projected_population(2027, 0.017) > fraser.projected_population(2026, 0.017)

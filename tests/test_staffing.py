@@ -273,23 +273,42 @@ def test_ratio_event_changes_required_nurses(region):
     assert census.sum() > 0
 
 
-def test_predicted_roster_follows_last_weeks_census(region):
-    params = StaffingParams(policy="predicted", forecast_quantile=0.9)
+def _floor(region, post, waited=False):
+    """The roster floor of a post: its funded beds' nurses (the file's roster for an ED,
+    or when its patients waited for a bed in the window)."""
+    if post.unit == 2 or waited:
+        return post.nurses
+    beds = region.facilities[["ward_beds", "icu_beds"][post.unit]].iloc[post.facility]
+    return math.ceil(int(beds) / post.ratio - 1e-9)
+
+
+@pytest.mark.parametrize("floor", ["funded", "none"])
+def test_predicted_roster_follows_last_weeks_demand(region, floor):
+    """The roster follows last week's bed demand (census plus boarders or patients held
+    outside the ICU, the ``demand`` column), not the census the roster itself caps."""
+    params = StaffingParams(policy="predicted", forecast_quantile=0.9, roster_floor=floor)
     model = RegionModel(region, _config(days=29, staffing=params), seed=8)
     res = model.run()
     day, fac, unit, met = _frame(res)
+    above_census = 0
     for post in model.staffing.posts:
         rows = (fac == post.facility) & (unit == post.unit)
+        demand = np.array([met[rows & (day == d), M["demand"]][0] for d in range(29)])
         census = np.array([met[rows & (day == d), M["census"]][0] for d in range(29)])
+        above_census += int((demand > census).sum())
         rostered = np.array([met[rows & (day == d), M["rostered"]][0] for d in range(29)])
         assert (rostered[:7] == post.nurses).all()  # the file's roster until a week of history
         cap = math.floor(len(post.pool) * params.shifts_per_nurse_week / (7 * post.shifts))
         for week in (7, 14, 21, 28):
-            q = np.quantile(census[week - 6 : week + 1], 0.9)  # the last 7 days
-            want = min(math.ceil(math.ceil(q - 1e-9) / post.ratio - 1e-9), cap)
+            last = slice(week - 6, week + 1)  # the last 7 days
+            waited = bool((demand[last] > census[last]).any())
+            low = _floor(region, post, waited) if floor == "funded" else 0
+            q = np.quantile(demand[last], 0.9)
+            want = min(max(math.ceil(math.ceil(q - 1e-9) / post.ratio - 1e-9), low), cap)
             assert rostered[week] == want, (post.index, week)
             if week + 1 < 29:
                 assert rostered[week + 1] == rostered[week]
+    assert above_census > 0  # boarders or held patients on some days: demand is not census
 
 
 def test_region_without_staffing_runs_without_limits(region, tmp_path):
@@ -462,7 +481,9 @@ def test_forecast_roster_follows_the_forecast_file_and_falls_back_to_persistence
         icu=lambda q, d: 0.0 if q == 0.5 else 1.0,
     )
     spec = load_spec(
-        _forecast_spec(tmp_path, forecast_file="forecast.parquet", forecast_quantile=0.8)
+        _forecast_spec(
+            tmp_path, forecast_file="forecast.parquet", forecast_quantile=0.8, roster_floor="none"
+        )
     )
     region_ = spec.load_region()
     config = spec.model_config_for("a", region_)
@@ -473,7 +494,7 @@ def test_forecast_roster_follows_the_forecast_file_and_falls_back_to_persistence
     for post in model.staffing.posts:
         rows = (fac == post.facility) & (unit == post.unit)
         rostered = np.array([met[rows & (day == d), M["rostered"]][0] for d in range(28)])
-        census = np.array([met[rows & (day == d), M["census"]][0] for d in range(28)])
+        demand = np.array([met[rows & (day == d), M["demand"]][0] for d in range(28)])
         cap = math.floor(len(post.pool) * params.shifts_per_nurse_week / (7 * post.shifts))
         for week in (0, 7):
             if post.unit == 2:  # the ED: no forecast; persistence from day 7
@@ -485,8 +506,8 @@ def test_forecast_roster_follows_the_forecast_file_and_falls_back_to_persistence
                 top = level
             want = min(math.ceil(math.ceil(top - 1e-9) / post.ratio - 1e-9), cap)
             assert (rostered[week : week + 7] == want).all(), (post.index, week)
-        for week in (14, 21):  # after the forecast: last week's census, 0.8 quantile
-            q = np.quantile(census[week - 6 : week + 1], 0.8)
+        for week in (14, 21):  # after the forecast: last week's demand, 0.8 quantile
+            q = np.quantile(demand[week - 6 : week + 1], 0.8)
             want = min(math.ceil(math.ceil(q - 1e-9) / post.ratio - 1e-9), cap)
             assert rostered[week] == want, (post.index, week)
     assert len(params.forecast_census) == 14 * 2 * len(region_.facility_ids)
@@ -579,3 +600,93 @@ def test_everyday_sickness_is_higher_in_winter(region):
                     rostered += len(r)
         shares.append(away / rostered)
     assert shares[0] > 2 * shares[1], shares
+
+
+def _loop_unit(policy, beds, ratio, nurses, demand_path, window=7):
+    """One ward driven day by day through the module's roster update, in a closed loop:
+    the census is the demand the roster's beds can take (``roster x ratio``), the rest
+    boards. Returns the roster of each day and the pool's contract-hours limit."""
+    from types import SimpleNamespace
+
+    from popsim.staffing.module import Post, Staffing
+
+    params = StaffingParams(policy=policy, forecast_window_days=window)
+    staffing = Staffing(params)
+    staffing.plan = {}
+    post = Post(0, 0, 0, nurses, 2, ratio, 45.0, 2.0, 75.0)
+    post.roster = nurses
+    post.pool = np.arange(staffing.pool_target(post))
+    fac = SimpleNamespace(ward_beds=beds, icu_beds=0, is_open=True)
+    most = math.floor(len(post.pool) * params.shifts_per_nurse_week / (7 * post.shifts))
+    rosters = []
+    for day, demand in enumerate(demand_path):
+        census = min(demand, math.floor(post.roster * ratio + 1e-9))
+        staffing.update_roster(post, fac, day, census, demand)
+        rosters.append(post.roster)
+    return np.array(rosters), most
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    beds=st.integers(4, 80),
+    ratio=st.sampled_from([1.0, 2.0, 4.0, 5.0]),
+    spare=st.integers(-3, 6),
+    path=st.lists(st.integers(0, 200), min_size=15, max_size=120),
+    window=st.integers(1, 21),
+)
+def test_a_rostering_policy_never_ratchets_below_the_funded_beds(beds, ratio, spare, path, window):
+    """Over random demand paths (long lows included), in a closed loop where the census is
+    capped by the beds the roster staffs, the weekly roster never falls below the nurses
+    the funded beds need (or all the pool can work, if fewer), and after demand has stood
+    at D or more for a window plus a week the roster staffs D (within the pool)."""
+    need_beds = math.ceil(beds / ratio - 1e-9)
+    nurses = max(1, need_beds + spare)
+    rosters, most = _loop_unit("predicted", beds, ratio, nurses, path, window)
+    first = -(-(window - 1) // 7) * 7  # the first weekly update with a window of history
+    assert (rosters >= min(need_beds, most, nurses)).all()  # the file's roster until then
+    assert (rosters[first:] >= min(need_beds, most)).all()
+    d = np.asarray(path)
+    for day in range(0, len(path), 7):
+        if day >= window + 7:
+            low = int(d[day - window - 6 : day + 1].min())  # the window and the week before
+            assert rosters[day] >= min(math.ceil(low / ratio - 1e-9), most), day
+
+
+def test_after_a_quiet_month_a_surge_is_rostered_within_two_weeks():
+    """A quiet month (2 patients), then six weeks of 60: the roster stays at the funded
+    beds' 10 nurses while quiet, and staffs the 60 (15 nurses at 4 patients each, within
+    the pool) from the second weekly update of the surge at the latest (documented:
+    within forecast_window_days + 7 = 14 days); without the floor it falls to 1."""
+    path = [2] * 28 + [60] * 42
+    rosters, most = _loop_unit("predicted", 40, 4.0, 10, path)
+    assert (rosters[7:28] == 10).all()
+    assert (rosters[28 + 14 :] >= min(15, most)).all()
+    assert min(15, most) > 10
+
+
+def test_a_rostering_policy_ends_a_winter_with_the_fixed_roster_where_patients_board(region):
+    """Through a flu winter that starts while a strike has kept the census low (the census
+    cannot exceed the beds the nurses at work staff), the predicted roster at every ward
+    and ICU never falls below its funded beds' nurses, and ends the winter with at least
+    the file's (fixed) roster wherever patients waited for a bed in the last week."""
+    events = (Strike(0, 0.6, 28, facility=0),)
+    params = StaffingParams(policy="predicted")
+    model = RegionModel(
+        region,
+        _config(days=91, epidemic=_flu(start_day=21), staffing=params, events=events),
+        seed=5,
+    )
+    res = model.run()
+    day, fac, unit, met = _frame(res)
+    waited_units = 0
+    for post in model.staffing.posts:
+        if post.unit == 2:
+            continue
+        rows = (fac == post.facility) & (unit == post.unit) & (day >= 7)
+        most = math.floor(len(post.pool) * params.shifts_per_nurse_week / (7 * post.shifts))
+        assert met[rows, M["rostered"]].min() >= min(_floor(region, post), most)
+        last = (fac == post.facility) & (unit == post.unit) & (day >= 84)
+        if (met[last, M["demand"]] > met[last, M["census"]]).any():
+            waited_units += 1
+            assert met[last & (day == 90), M["rostered"]][0] >= post.nurses, post.index
+    assert waited_units > 0  # the winter made patients wait somewhere

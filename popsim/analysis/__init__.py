@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from popsim.analysis import capacity, checks, compare, epidemic, staffing
+from popsim.analysis import capacity, checks, compare, epidemic, options, population, staffing
 from popsim.analysis import ltc as ltc_tables
 from popsim.analysis.dataset import TABLES, RunDataset, open_run
 from popsim.analysis.export import write_csv
@@ -38,6 +38,9 @@ __all__ = ["RunAnalysis", "analyze", "load", "Options", "TABLE_NAMES"]
 
 #: The tables ``analyze`` writes, each as ``<name>.parquet`` and ``<name>.csv``.
 TABLE_NAMES: tuple[str, ...] = (
+    "options",
+    "key_findings",
+    "diversion_shifts",
     "capacity",
     "capacity_monthly",
     "census_daily",
@@ -56,6 +59,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "staff_daily",
     "ltc_replicate",
     "ltc_comparison",
+    "population",
 )
 META = "meta.json"
 #: Bumped when the tables change shape, so older analysis folders are recomputed.
@@ -130,11 +134,21 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
     t["capacity"] = capacity.capacity_summary(t["site_replicate"])
     monthly = capacity.capacity_summary(capacity.site_replicate_monthly(con))
     t["capacity_monthly"] = monthly.rename(columns={"window": "month"})
-    t["beds_needed"] = capacity.beds_needed(con, plan.windows)
+    region, _ = ds.load_region()
+    t["beds_needed"] = capacity.add_nurses_needed(
+        capacity.beds_needed(con, plan.windows), getattr(region, "staffing", None)
+    )
     t["occupancy_weekly"] = capacity.occupancy_weekly(con)
     t["comparison"] = compare.paired_differences(
         t["site_replicate"], ["window", "facility", "unit"], list(capacity.MEASURES), plan.baseline
     )
+    residents = population.population(ds.run_dir)
+    if residents is not None:
+        t["population"] = residents
+    t["key_findings"] = options.key_findings(
+        t["capacity"], t["beds_needed"], t["site_replicate"], plan.baseline
+    )
+    t["diversion_shifts"] = options.diversion_shifts(t["site_replicate"], plan.baseline)
     if ds.has(ZONE_DAY):
         epidemic.create_zone_base(con)
         t["attack_rate"] = epidemic.attack_rates(con)
@@ -148,8 +162,9 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
             rep = rep.merge(icu, on=["scenario", "replicate"], how="left")
         measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
         t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, plan.baseline)
-    t.update(staffing.tables(ds.run_dir, plan.baseline))  # (none without staff_day)
+    t.update(staffing.tables(ds.run_dir, plan.baseline, plan.windows))  # (none without staff_day)
     t.update(ltc_tables.tables(ds, plan.windows, plan.baseline))  # (or none)
+    t["options"] = options.options(t["site_replicate"], plan.baseline, t.get("staff_site"))
     return t
 
 

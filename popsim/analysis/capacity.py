@@ -1,8 +1,10 @@
 """Capacity measures per scenario, window, site and unit, over replicates (DuckDB SQL).
 
 Every "over capacity" figure follows :mod:`popsim.core.capacity`: a unit (ward with ALC,
-or ICU) is over capacity on a day when its **bed demand** exceeds its funded beds, and
-bed-days over is the excess summed. Bed demand comes from ``facility_day``'s
+or ICU) is over capacity on a day when its **bed demand** exceeds its beds, and
+bed-days over is the excess summed. Its beds are the staffed beds, funded or surge
+(``ward_staffed``, ``icu_staffed``) when the run has them, else the funded beds; the
+funded beds are kept beside them (``funded``, ``funded_beds``). Bed demand comes from ``facility_day``'s
 ``ward_demand`` and ``icu_demand`` columns; a run written before those columns existed
 uses ``ward_census + alc_census + ed_boarding`` (admitted patients waiting in the ED wait
 for a ward bed) and ``icu_census`` instead, and the analysis says so
@@ -52,6 +54,7 @@ MEASURES: tuple[str, ...] = (
     "admissions",
     "transfers_in",
     "transfers_out",
+    "capacity_transfers",
     "diversions",
     "deaths",
     "ed_visits",
@@ -67,6 +70,7 @@ FLOWS: dict[str, tuple[str, ...]] = {
     "admissions": ("admissions",),
     "transfers_in": ("transfers_in",),
     "transfers_out": ("transfers_out",),
+    "capacity_transfers": ("capacity_transfers",),
     "diversions": ("diversions",),
     "deaths": ("deaths",),
     "ed_visits": ("ed_visits",),
@@ -76,6 +80,10 @@ FLOWS: dict[str, tuple[str, ...]] = {
     "epidemic_admissions": ("epidemic_admissions",),
 }
 DEMAND_COLUMNS = ("ward_demand", "icu_demand")
+#: Staffed beds of each unit (the beds, funded or surge, the day's nurses staffed): with them in
+#: ``facility_day`` a unit's capacity (``beds``) is its staffed beds, and its funded beds
+#: are shown beside them (``funded``); without them capacity is the funded beds.
+STAFFED_COLUMNS = ("ward_staffed", "icu_staffed")
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,9 @@ def create_unit_census(con: duckdb.DuckDBPyConnection) -> None:
     alc = " + alc_census" if "alc_census" in have else ""
     board = "ed_boarding" if "ed_boarding" in have else "0"
     is_open = "(open > 0)" if "open" in have else "true"
+    staffed = set(STAFFED_COLUMNS) <= have
+    ward_cap = "ward_staffed" if staffed else "ward_beds"
+    icu_cap = "icu_staffed" if staffed else "icu_beds"
     if set(DEMAND_COLUMNS) <= have:
         ward_demand, icu_demand = "ward_demand", "icu_demand"
     else:
@@ -138,10 +149,12 @@ def create_unit_census(con: duckdb.DuckDBPyConnection) -> None:
                CAST(facility AS VARCHAR) AS facility,
                CAST(ward_census{alc} AS INTEGER) AS ward_census,
                CAST({ward_demand} AS INTEGER) AS ward_demand,
-               CAST(CASE WHEN {is_open} THEN ward_beds ELSE 0 END AS INTEGER) AS ward_beds,
+               CAST(CASE WHEN {is_open} THEN {ward_cap} ELSE 0 END AS INTEGER) AS ward_beds,
+               CAST(CASE WHEN {is_open} THEN ward_beds ELSE 0 END AS INTEGER) AS ward_funded,
                CAST(icu_census AS INTEGER) AS icu_census,
                CAST({icu_demand} AS INTEGER) AS icu_demand,
-               CAST(CASE WHEN {is_open} THEN icu_beds ELSE 0 END AS INTEGER) AS icu_beds,
+               CAST(CASE WHEN {is_open} THEN {icu_cap} ELSE 0 END AS INTEGER) AS icu_beds,
+               CAST(CASE WHEN {is_open} THEN icu_beds ELSE 0 END AS INTEGER) AS icu_funded,
                CAST({board} AS INTEGER) AS boarding,
                {flows}
         FROM {FACILITY_DAY}
@@ -157,19 +170,20 @@ def create_unit_census(con: duckdb.DuckDBPyConnection) -> None:
         WITH s AS (
             SELECT scenario, replicate, day, date, facility, 'ward' AS unit,
                    ward_census AS census, ward_demand AS demand, ward_beds AS beds,
-                   {ex_w} AS excess, {ov_w} AS over, boarding FROM fd_base
+                   ward_funded AS funded, {ex_w} AS excess, {ov_w} AS over, boarding
+            FROM fd_base
             UNION ALL
             SELECT scenario, replicate, day, date, facility, 'icu', icu_census, icu_demand,
-                   icu_beds, {ex_i}, {ov_i}, NULL FROM fd_base
+                   icu_beds, icu_funded, {ex_i}, {ov_i}, NULL FROM fd_base
             UNION ALL
             SELECT scenario, replicate, day, date, facility, 'total', ward_census + icu_census,
-                   ward_demand + icu_demand, ward_beds + icu_beds, {ex_w} + {ex_i},
-                   {ov_w} OR {ov_i}, boarding FROM fd_base
+                   ward_demand + icu_demand, ward_beds + icu_beds, ward_funded + icu_funded,
+                   {ex_w} + {ex_i}, {ov_w} OR {ov_i}, boarding FROM fd_base
         )
         SELECT * FROM s
         UNION ALL
         SELECT scenario, replicate, day, min(date), '{ALL_SITES}', unit, sum(census),
-               sum(demand), sum(beds), sum(excess), bool_or(over), sum(boarding)
+               sum(demand), sum(beds), sum(funded), sum(excess), bool_or(over), sum(boarding)
         FROM s GROUP BY scenario, replicate, day, unit
         """
     )
@@ -210,7 +224,8 @@ def _site_rep(con: duckdb.DuckDBPyConnection, group: str, where: str) -> pd.Data
             SELECT {group} AS "window", scenario, replicate, facility, unit,
                    count(*) AS days,
                    count(*) FILTER (beds > 0 OR demand > 0) AS open_days,
-                   median(beds) FILTER (beds > 0 OR demand > 0) AS funded_beds,
+                   median(funded) FILTER (beds > 0 OR demand > 0) AS funded_beds,
+                   median(beds) FILTER (beds > 0 OR demand > 0) AS staffed_beds,
                    max(census) AS peak_census, max(demand) AS peak_demand,
                    avg(demand) FILTER (beds > 0 OR demand > 0) AS mean_demand,
                    quantile_cont(demand, 0.95) FILTER (beds > 0 OR demand > 0) AS demand_p95,
@@ -232,7 +247,7 @@ def _site_rep(con: duckdb.DuckDBPyConnection, group: str, where: str) -> pd.Data
             FROM f0 GROUP BY "window", scenario, replicate
         )
         SELECT m."window", m.scenario, m.replicate, m.facility, m.unit, m.days, m.open_days,
-               m.funded_beds, m.peak_census, m.peak_demand, m.mean_demand, m.demand_p95,
+               m.funded_beds, m.staffed_beds, m.peak_census, m.peak_demand, m.mean_demand, m.demand_p95,
                m.mean_occupancy, m.days_above_85, m.days_above_95, m.days_over,
                m.days_over / nullif(m.open_days, 0) AS p_over, m.bed_days_over,
                f.ed_boarding_days / m.days AS ed_boarding_per_day,
@@ -266,6 +281,7 @@ def capacity_summary(site_rep: pd.DataFrame) -> pd.DataFrame:
         n_replicates=("replicate", "size"),
         days=("days", "median"),
         funded_beds=("funded_beds", "median"),
+        staffed_beds=("staffed_beds", "median"),
         open_days=("open_days", "median"),
     )
     cols = {}
@@ -292,9 +308,10 @@ def beds_needed(con: duckdb.DuckDBPyConnection, windows: list[Window]) -> pd.Dat
             con.execute(
                 f"""
                 SELECT {_sql_str(w.name)} AS "window", scenario, replicate, facility, unit,
-                       demand, count(*) AS n, median(beds) AS beds
+                       demand, count(*) AS n, median(funded) AS beds,
+                       median(beds) AS staffed
                 FROM unit_census
-                WHERE {w.where()} AND (beds > 0 OR demand > 0) AND unit != 'total'
+                WHERE {w.where()} AND (funded > 0 OR demand > 0) AND unit != 'total'
                   AND facility != '{ALL_SITES}'
                 GROUP BY ALL
                 """
@@ -309,6 +326,7 @@ def beds_needed(con: duckdb.DuckDBPyConnection, windows: list[Window]) -> pd.Dat
         row["open_site_days"] = int(pooled.sum())
         beds = np.repeat(h["beds"].to_numpy(), h["n"].to_numpy())
         row["funded_beds"] = float(np.median(beds))
+        row["staffed_beds"] = float(np.median(np.repeat(h["staffed"].to_numpy(), h["n"])))
         row["max_demand"] = int(pooled.index.max())
         for level in cap.LEVELS_PCT:
             need = cap.beds_needed_from_counts(pooled.index, pooled.to_numpy(), level)
@@ -327,7 +345,7 @@ def beds_needed(con: duckdb.DuckDBPyConnection, windows: list[Window]) -> pd.Dat
     if out.empty:
         return out
     need_cols = [c for c in out.columns if c.startswith("beds_needed_")]
-    sums = ["open_site_days", "funded_beds", "max_demand", *need_cols]
+    sums = ["open_site_days", "funded_beds", "staffed_beds", "max_demand", *need_cols]
     site = out.groupby(["window", "scenario", "facility"], as_index=False)[sums].sum(min_count=1)
     site["unit"] = "total"
     site["open_site_days"] = (
@@ -376,3 +394,37 @@ def _split_quantiles(df: pd.DataFrame, col: str, names: list[str]) -> pd.DataFra
         df[name] = [v[i] if isinstance(v, (list, tuple, np.ndarray)) else None for v in values]
         df[name] = pd.to_numeric(df[name], errors="coerce")
     return df
+
+
+def add_nurses_needed(beds: pd.DataFrame, staffing: pd.DataFrame | None) -> pd.DataFrame:
+    """Beds needed, and the nurses to staff them: per site, ward and ICU, the nurses a
+    shift needs for the beds needed at each level, ``ceil(beds / patients_per_nurse)``,
+    and the nurses a shift has in the region's staffing file (``file_nurses_per_shift``,
+    before any scenario's roster change); a
+    site's ``total`` and ``All sites`` add them up. ``staffing``: the region's
+    ``staffing.csv`` (None: the columns are left out)."""
+    if staffing is None or beds.empty:
+        return beds
+    ratio = staffing[["facility_id", "unit", "patients_per_nurse", "nurses_per_shift"]].copy()
+    ratio = ratio.rename(columns={"nurses_per_shift": "file_nurses_per_shift"})
+    ratio["facility"] = ratio["facility_id"].astype(str)
+    ratio = ratio.drop(columns="facility_id")
+    units = beds[(beds["facility"] != ALL_SITES) & beds["unit"].isin(["ward", "icu"])]
+    units = units.merge(ratio, on=["facility", "unit"], how="left")
+    cols = ["file_nurses_per_shift"]
+    for level in cap.LEVELS_PCT:
+        name = f"nurses_needed_{level}"
+        units[name] = np.ceil(units[f"beds_needed_{level}"] / units["patients_per_nurse"] - 1e-9)
+        cols.append(name)
+    keys = ["window", "scenario"]
+    site = units.groupby([*keys, "facility"], as_index=False)[cols].sum(min_count=1)
+    site["unit"] = "total"
+    region = units.groupby([*keys, "unit"], as_index=False)[cols].sum(min_count=1)
+    region["facility"] = ALL_SITES
+    whole = units.groupby(keys, as_index=False)[cols].sum(min_count=1)
+    whole["facility"], whole["unit"] = ALL_SITES, "total"
+    nurses = pd.concat(
+        [units[[*keys, "facility", "unit", "patients_per_nurse", *cols]], site, region, whole],
+        ignore_index=True,
+    )
+    return beds.merge(nurses, on=[*keys, "facility", "unit"], how="left")

@@ -38,7 +38,7 @@ from popsim.core.schema import (
 )
 from popsim.core.schema import MANIFEST_PATTERN as _MANIFEST
 from popsim.core.schema import PART_PATTERN as _PART
-from popsim.errors import RunDirError
+from popsim.errors import PopsimError, RunDirError
 from popsim.files import run_folder_problems
 
 _SPEC_KEYS = (b"popsim.spec", b"popsim_spec", b"spec", b"popsim.config", b"config")
@@ -102,6 +102,18 @@ class RunDataset:
                     if isinstance(value.get(sub), str):
                         return value[sub]
         return None
+
+    def load_region(self) -> tuple[Any, str | None]:
+        """The run's region, or ``(None, reason)`` when it cannot be loaded."""
+        name = self.region_name
+        if not name:
+            return None, "the run's spec names no region"
+        try:
+            from popsim.region.load import load_region
+
+            return load_region(name), None
+        except (PopsimError, OSError, ValueError, KeyError, ImportError, RuntimeError) as err:
+            return None, f"region {name!r} could not be loaded ({err})"
 
     def connect(self, memory_limit: str = "1GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per table over exactly the files found."""

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from popsim.analysis import Options, RunAnalysis, checks, load, plots, staffing, summary
+from popsim.analysis import Options, RunAnalysis, answer, checks, load, plots, staffing, summary
 from popsim.analysis import ltc as ltc_section
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.epidemic import ALL_BANDS, ALL_ZONES
 from popsim.core import __version__
 from popsim.core.schema import ZONE_DAY
-from popsim.errors import PopsimError
 from popsim.files import is_regular_file, output_dir, write_text
 from popsim.twin.pages import fit_section
 
@@ -37,20 +36,17 @@ td:first-child,th:first-child{text-align:left}
 figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
 .warn{background:#fff4e5;border-left:4px solid #e6550d;padding:.4em 1em;margin:1em 0}
 .comparator{font-size:1em}
+.basis{font-size:.9em;color:#333;border-left:4px solid #3182bd;padding:.2em .8em}
+.wide{overflow-x:auto}
+table.options td,table.key td{vertical-align:top;font-size:.85em}
+.chg{color:#444;font-size:.9em}
+.arm{font-weight:bold}
 """
 
 
 def run_region(a: RunAnalysis):
     """The run's region, or (None, reason) when it cannot be loaded."""
-    name = a.dataset.region_name
-    if not name:
-        return None, "the run's spec names no region"
-    try:
-        from popsim.region.load import load_region
-
-        return load_region(name), None
-    except (PopsimError, OSError, ValueError, KeyError, ImportError, RuntimeError) as err:
-        return None, f"region {name!r} could not be loaded ({err})"
+    return a.dataset.load_region()
 
 
 def site_names(region) -> dict[str, str]:
@@ -130,6 +126,7 @@ def _capacity_table(a: RunAnalysis, names: dict[str, str], unit: str) -> str:
         "scenario": "scenario",
         "site": "site",
         "funded_beds": "funded beds",
+        "staffed_beds": "staffed beds",
         "mean_demand_p50": "mean bed demand",
         "demand p95 day": "bed demand, 95th-percentile day",
         "peak_demand_p50": "peak bed demand",
@@ -149,7 +146,9 @@ def _capacity_table(a: RunAnalysis, names: dict[str, str], unit: str) -> str:
         )
     t = c[list(cols)].rename(columns=cols)
     fmt = {
-        v: "int" for k, v in cols.items() if k.endswith("_p50") or k in ("funded_beds", "open_days")
+        v: "int"
+        for k, v in cols.items()
+        if k.endswith("_p50") or k in ("funded_beds", "staffed_beds", "open_days")
     }
     fmt["ED boarding / day"] = "num"
     fmt["mean bed demand"] = "int"
@@ -177,8 +176,24 @@ def _beds_table(a: RunAnalysis, names: dict[str, str]) -> str:
         "need1": "beds for <= 1% days over",
         "extra1": "change (1%)",
     }
+    if "nurses_needed_5" in b:
+        b["nurses5"] = [fmt_int(v) for v in b["nurses_needed_5"]]
+        b["nurses1"] = [fmt_int(v) for v in b["nurses_needed_1"]]
+        b["staffed"] = [fmt_int(v) for v in b["staffed_beds"]]
+        cols = {
+            **{k: cols[k] for k in ("window", "scenario", "site", "unit", "funded_beds")},
+            "staffed": "staffed beds",
+            **{k: v for k, v in cols.items() if k in ("max_demand", "need5", "extra5")},
+            "nurses5": "nurses a shift to staff them (5%)",
+            **{k: v for k, v in cols.items() if k in ("need1", "extra1")},
+            "nurses1": "nurses a shift (1%)",
+        }
     t = b[list(cols)].rename(columns=cols)
     return _table(t, {"funded beds": "int", "peak bed demand": "int"})
+
+
+def fmt_int(v) -> str:
+    return "" if pd.isna(v) else f"{v:,.0f}"
 
 
 def _monthly_table(a: RunAnalysis, names: dict[str, str]) -> str:
@@ -271,14 +286,6 @@ def _figures(
     notes: list[str] = []
     sites = plots.site_order(a.capacity, a.baseline, a.windows[0])
     daily = a.census_daily
-    p = plots.over_capacity_bars(
-        a.capacity, a.scenarios, sites, names, out / "days_over_capacity.png", a.windows
-    )
-    if p:
-        blocks.append(
-            _img(p, "Share of days over capacity (bed demand above funded beds) by site, "
-                 "scenario and window: median and 90% interval over replicates")
-        )  # fmt: skip
     for sc in a.scenarios:
         slug = _slug(sc)
         for unit in ("total", "icu"):
@@ -291,13 +298,22 @@ def _figures(
                     _img(
                         p,
                         f"{label} bed demand (blue: median line, bands hold 50% and 90% of "
-                        f"replicates) beside census (green) and funded beds (red), scenario {sc}"
+                        f"replicates) beside census (green) and beds (red; the staffed beds when "
+                        f"staffing is on), scenario {sc}"
                         + (f"; dashed: {a.baseline} median demand" if sc != a.baseline else ""),
                     )
                 )
         p = plots.boarding_chart(daily, sc, sites, names, out / f"boarding_{slug}.png")
         if p:
             blocks.append(_img(p, f"Admitted patients boarding in the ED per day, scenario {sc}"))
+    p = plots.over_capacity_bars(
+        a.capacity, a.scenarios, sites, names, out / "days_over_capacity.png", a.windows
+    )
+    if p:
+        blocks.append(
+            _img(p, "Share of days over capacity (bed demand above the beds) by site, "
+                 "scenario and window: median and 90% interval over replicates")
+        )  # fmt: skip
     for sc in a.scenarios:
         p = plots.occupancy_heatmap(
             a.occupancy_weekly, sc, sites, names, out / f"heatmap_{_slug(sc)}.png"
@@ -333,6 +349,22 @@ def _figures(
     return blocks, notes
 
 
+#: More report sections: functions ``(analysis, site names) -> HTML`` (empty: nothing)
+#: placed after the summary, before the detailed tables. A package adds its own with
+#: :func:`add_section`.
+SECTIONS: list = []
+
+
+def add_section(fn) -> None:
+    """Add a report section (see :data:`SECTIONS`)."""
+    if fn not in SECTIONS:
+        SECTIONS.append(fn)
+
+
+def extra_sections(a: RunAnalysis, names: dict[str, str]) -> list[str]:
+    return [html_ for fn in SECTIONS if (html_ := fn(a, names))]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
@@ -359,46 +391,53 @@ def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
     paras = summary.paragraphs(a, names)
     title = f"popsim report: {a.dataset.spec.get('name') or a.run_dir.name}"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    windows = ", ".join(
-        f"{w['name']} ({w.get('first') or 'start'} to {w.get('last') or 'end'})"
-        for w in a.meta.get("windows", [])
-    )
+    windows = "; ".join(answer.window_label(a, w) for w in a.windows)
     body = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p class='note'>popsim {__version__}, written {stamp}. Tables: analysis/*.csv and "
-        "*.parquet beside this file; <code>popsim export RUN_DIR --xlsx FILE</code> for Excel."
-        "</p>",
         f"<p class='comparator'>Comparator: <b>{html.escape(a.baseline)}</b> "
         f"({html.escape(str(a.meta.get('baseline_source', '')))}). Windows: "
         f"{html.escape(windows)}.</p>",
-    ]
-    if cautions:
-        body.append("<div class='warn'><b>Warnings</b><ul>")
-        body += [f"<li>{html.escape(c)}</li>" for c in cautions]
-        body.append("</ul></div>")
-    body += [
+        f"<p class='basis'>{html.escape(answer.unit_basis(a))}</p>",
+        "<h2 id='key-findings'>Key findings: the region, then the sites that matter</h2>",
+        answer.key_findings_html(a, names),
+        f"<h2 id='options'>Options against {html.escape(a.baseline)}</h2>",
+        "<p class='note'>One row per scenario: its median over replicates, then its change "
+        "against the comparator (the median of the paired differences, replicate by "
+        "replicate, with their 90% interval) and the share of replicates in which it had "
+        "fewer. Patients first; bed-days over the beds second; days over only where it "
+        "differs between replicates; staffing cost beside the outcomes.</p>",
+        answer.options_html(a, names),
+        "<h2>Figures</h2>",
+        *blocks,
         "<h2>Summary</h2><div class='summary'>",
         *(f"<p>{html.escape(p)}</p>" for p in paras),
         "</div>",
+    ]
+    if cautions:
+        body.append("<div class='warn'><b>Cautions</b><ul>")
+        body += [f"<li>{html.escape(c)}</li>" for c in cautions]
+        body.append("</ul></div>")
+    body += [
         *(f"<p class='note'>{html.escape(n)}</p>" for n in notes),
-        "<h2>Figures</h2>",
-        *blocks,
+        *extra_sections(a, names),
         "<h2>Capacity by site and window: ward + ICU</h2>",
         "<p class='note'>Medians over replicates, 90% intervals in brackets. Days over "
-        "capacity: days on which the site's ward or ICU bed demand exceeded its funded beds. "
-        "Bed-days over: the excess summed (ward + ICU, never pooled).</p>",
+        "capacity: days on which the site's ward or ICU bed demand exceeded its beds (the "
+        "staffed beds when staffing is on). Bed-days over: the excess summed (ward + ICU, "
+        "never pooled).</p>",
         _capacity_table(a, names, "total"),
         "<h2>Capacity by site and window: ICU</h2>",
         _capacity_table(a, names, "icu"),
-        "<h2>Beds needed</h2>",
-        "<p class='note'>Funded beds at which a unit's bed demand would exceed its beds on at "
-        "most 5% (1%) of its days, pooled over replicates; the site (total) needs its ward's "
-        "plus its ICU's. From demand, so it can exceed today's beds; 'no demand': a unit that "
-        "admits nobody needs no beds.</p>",
+        "<h2>Beds needed, and nurses to staff them</h2>",
+        "<p class='note'>Beds at which a unit's bed demand would exceed them on at "
+        "most 5% (1%) of its days, pooled over replicates, for each window; the site (total) "
+        "needs its ward's plus its ICU's. From demand, so it can exceed today's beds; 'no "
+        "demand': a unit that admits nobody needs no beds. Nurses: a shift's nurses to staff "
+        "those beds at the unit's ratio.</p>",
         _beds_table(a, names),
         "<h2>Months</h2>",
         _monthly_table(a, names),
-        f"<h2>Scenarios against {html.escape(a.baseline)} (paired by replicate)</h2>",
+        f"<h2>Scenarios against {html.escape(a.baseline)} by site (paired by replicate)</h2>",
         "<p class='note'>P(lower): share of replicate pairs in which the scenario's value is "
         "below the comparator's.</p>",
         _comparison_table(a, names),
@@ -407,6 +446,9 @@ def write_report(run_dir: str | Path, options: Options | None = None) -> Path:
         staffing.section(a, names, _table, _img, _slug),
         ltc_section.section(a, _table),
         fit_section(a.run_dir),
+        f"<p class='note'>popsim {__version__}, written {stamp}. Tables: analysis/*.csv and "
+        "*.parquet beside this file; <code>popsim export RUN_DIR --xlsx FILE</code> for Excel."
+        "</p>",
     ]
     doc = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -90,15 +90,20 @@ def staff_site(staff: pd.DataFrame, facility_day: pd.DataFrame | None) -> pd.Dat
 
 
 def staff_comparison(site: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Scenario minus baseline per replicate and site, with a 95% interval of the mean."""
-    out = paired_differences(site, ["facility"], list(MEASURES), baseline)
+    """Scenario minus baseline per window, replicate and site, with a 95% interval of the
+    mean."""
+    out = paired_differences(site, ["window", "facility"], list(MEASURES), baseline)
     if out.empty:
         return out.assign(ci_low=pd.Series(dtype=float), ci_high=pd.Series(dtype=float))
     base = site[site["scenario"] == baseline]
     lows, highs = [], []
     for row in out.itertuples():
-        a = site[(site["scenario"] == row.scenario) & (site["facility"] == row.facility)]
-        pairs = a.merge(base, on=["replicate", "facility"], suffixes=("", "_b"))
+        a = site[
+            (site["scenario"] == row.scenario)
+            & (site["facility"] == row.facility)
+            & (site["window"] == row.window)
+        ]
+        pairs = a.merge(base, on=["window", "replicate", "facility"], suffixes=("", "_b"))
         diff = (pairs[row.measure] - pairs[f"{row.measure}_b"]).dropna().to_numpy(float)
         n = len(diff)
         if n < 2:
@@ -115,11 +120,11 @@ def staff_comparison(site: pd.DataFrame, baseline: str) -> pd.DataFrame:
 def staff_daily(staff: pd.DataFrame) -> pd.DataFrame:
     """Per scenario, day and site (and all sites): absent nurses and short nurse-shifts
     summed over units and shifts, as median and 5th/95th percentiles over replicates."""
-    keys = ["scenario", "replicate", "day"]
+    keys = ["scenario", "replicate", "day", "date"]
     per = staff.groupby([*keys, "facility"])[["absent", "shortfall"]].sum().reset_index()
     total = per.groupby(keys)[["absent", "shortfall"]].sum().reset_index()
     per = pd.concat([total.assign(facility=ALL_SITES), per], ignore_index=True)
-    g = per.groupby(["scenario", "day", "facility"])
+    g = per.groupby(["scenario", "day", "date", "facility"])
     out = g.agg(
         absent_p5=("absent", lambda v: v.quantile(0.05)),
         absent_p50=("absent", "median"),
@@ -131,14 +136,33 @@ def staff_daily(staff: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def tables(run_dir: str | Path, baseline: str) -> dict[str, pd.DataFrame]:
-    """The staffing tables of a run folder ({} when it has no ``staff_day``)."""
+def _within(frame: pd.DataFrame | None, first: str | None, last: str | None):
+    if frame is None:
+        return None
+    dates = pd.to_datetime(frame["date"])
+    keep = np.ones(len(frame), dtype=bool)
+    if first:
+        keep &= (dates >= pd.Timestamp(first)).to_numpy()
+    if last:
+        keep &= (dates <= pd.Timestamp(last)).to_numpy()
+    return frame[keep]
+
+
+def tables(run_dir: str | Path, baseline: str, windows=None) -> dict[str, pd.DataFrame]:
+    """The staffing tables of a run folder ({} when it has no ``staff_day``); ``staff_site``
+    and ``staff_comparison`` for each window (objects with ``name``, ``first``, ``last``:
+    :class:`popsim.analysis.capacity.Window`; default the whole run, ``all``)."""
     root = Path(run_dir)
     staff = _read(root, STAFF_DAY)
     if staff is None:
         return {}
     fd = _read(root, FACILITY_DAY)
-    site = staff_site(staff, fd)
+    frames = []
+    for w in windows or [None]:
+        name, first, last = ("all", None, None) if w is None else (w.name, w.first, w.last)
+        part = staff_site(_within(staff, first, last), _within(fd, first, last))
+        frames.append(part.assign(window=name)[["window", *part.columns]])
+    site = pd.concat(frames, ignore_index=True)
     return {
         "staff_site": site,
         "staff_comparison": staff_comparison(site, baseline),
@@ -156,15 +180,17 @@ def _fan(daily: pd.DataFrame, epidemic: pd.DataFrame | None, scenario: str, path
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.2))
     for what, colour, label in (("absent", "C0", "absent"), ("short", "C3", "short")):
-        ax.fill_between(d["day"], d[f"{what}_p5"], d[f"{what}_p95"], color=colour, alpha=0.2)
-        ax.plot(d["day"], d[f"{what}_p50"], color=colour, label=f"{label} nurse-shifts a day")
-    ax.set_xlabel("day")
+        x = pd.to_datetime(d["date"])
+        ax.fill_between(x, d[f"{what}_p5"], d[f"{what}_p95"], color=colour, alpha=0.2)
+        ax.plot(x, d[f"{what}_p50"], color=colour, label=f"{label} nurse-shifts a day")
+    ax.set_xlabel("date")
     ax.set_ylabel("nurse-shifts")
     if epidemic is not None and "p50" in epidemic:  # residents infectious (median)
         e = epidemic[epidemic["scenario"] == scenario]
         if len(e):
             ax2 = ax.twinx()
-            ax2.plot(e["day"], e["p50"], color="grey", ls="--", label="infectious")
+            ex = pd.to_datetime(e["date"]) if "date" in e else e["day"]
+            ax2.plot(ex, e["p50"], color="grey", ls="--", label="infectious")
             ax2.set_ylabel("residents infectious (dashed)")
     ax.legend(loc="upper right", fontsize=8)
     return _save(fig, path)
@@ -176,7 +202,8 @@ def section(a, names: dict[str, str], _table, _img, _slug) -> str:
     if "staff_site" not in a.tables:
         return ""
     site = a["staff_site"]
-    med = site.groupby(["scenario", "facility"])[list(MEASURES)].median().reset_index()
+    med = site.groupby(["window", "scenario", "facility"], sort=False)[list(MEASURES)]
+    med = med.median().reset_index()
     med["facility"] = med["facility"].map(lambda f: names.get(f, f))
     fmt = dict.fromkeys(MEASURES, "int")
     parts = [
@@ -189,7 +216,10 @@ def section(a, names: dict[str, str], _table, _img, _slug) -> str:
     comp = a["staff_comparison"] if "staff_comparison" in a.tables else None
     if comp is not None and len(comp):
         c = comp[comp["measure"].isin(["short_nurse_shifts", "labour_cost", "ed_boarding_days"])]
-        c = c[["scenario", "facility", "measure", "diff_mean", "ci_low", "ci_high", "n_pairs"]]
+        c = c[
+            ["window", "scenario", "facility", "measure", "diff_mean", "ci_low", "ci_high"]
+            + ["n_pairs"]
+        ]
         c = c.assign(facility=c["facility"].map(lambda f: names.get(f, f)))
         parts += [
             "<h3>Against the baseline, paired by replicate</h3>",

@@ -124,7 +124,8 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
         " Figures are medians over replicates with 90% intervals. A unit (ward including ALC, "
         "or ICU) is over capacity on a day when its bed demand, the patients the site is "
         "responsible for who need that unit wherever they wait (bed, surge bed, ED), exceeds "
-        "its open funded beds; bed-days over is that excess summed; a site is over when "
+        "its open beds (the funded beds that were staffed, when staffing is on); bed-days "
+        "over is that excess summed; a site is over when "
         "either unit is. Bed demand here is " + str(a.meta.get("demand_source", "census")) + "."
     )
     out.append(intro)
@@ -145,58 +146,33 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
             sentences += [site_sentence(r, names) + "." for _, r in busy.iterrows()]
             out.append(" ".join(sentences))
         for sc in others:
-            r = _row(
-                a.comparison,
-                window=window,
-                scenario=sc,
-                facility=ALL_SITES,
-                unit="total",
-                measure="bed_days_over",
-            )
-            if r is None:
-                continue
-            text = (
-                f"{_window_phrase(a, window).capitalize()}, {scenario_phrase(sc, desc)}, "
-                f"bed-days over capacity summed over sites are {num(r['scenario_p50'])} against "
-                f"{num(r['baseline_p50'])} in {base}: a change of {signed(r['diff_p50'])} "
-                f"(90% interval {signed(r['diff_p5'])} to {signed(r['diff_p95'])}, paired by "
-                "replicate)"
-            )
-            per_site = a.comparison[
-                (a.comparison["window"] == window)
-                & (a.comparison["scenario"] == sc)
-                & (a.comparison["unit"] == "total")
-                & (a.comparison["measure"] == "days_over")
-                & (a.comparison["facility"] != ALL_SITES)
-            ]
-            if len(per_site):
-                big = per_site.loc[per_site["diff_p50"].abs().idxmax()]
-                if abs(big["diff_p50"]) > 0:
-                    text += (
-                        f"; the largest change in days over capacity is at "
-                        f"{names.get(big['facility'], big['facility'])}: "
-                        f"{signed(big['diff_p50'])} days ({signed(big['diff_p5'])} to "
-                        f"{signed(big['diff_p95'])})"
-                    )
-            out.append(text + ".")
+            text = _option_sentence(a, window, sc, desc)
+            if text:
+                out.append(text)
 
     bn = a.beds_needed
-    need = bn[
-        (bn["window"] == main)
-        & (bn["scenario"] == base)
-        & (bn["unit"] == "total")
-        & (bn["facility"] != ALL_SITES)
-    ].sort_values("extra_beds_5", ascending=False)
-    need = need[need["extra_beds_5"] > 0].head(5)
-    if len(need):
-        parts = [
-            f"{names.get(r['facility'], r['facility'])} {num(r['beds_needed_5'])} "
-            f"({signed(r['extra_beds_5'])} on today's {num(r['funded_beds'])})"
-            for _, r in need.iterrows()
-        ]
+    for window in a.windows:
+        need = bn[
+            (bn["window"] == window)
+            & (bn["scenario"] == base)
+            & (bn["unit"] == "total")
+            & (bn["facility"] != ALL_SITES)
+        ].sort_values("extra_beds_5", ascending=False)
+        need = need[need["extra_beds_5"] > 0].head(5)
+        if not len(need):
+            continue
+        parts = []
+        for _, r in need.iterrows():
+            text = (
+                f"{names.get(r['facility'], r['facility'])} {num(r['beds_needed_5'])} beds "
+                f"({signed(r['extra_beds_5'])} on today's {num(r['funded_beds'])} funded)"
+            )
+            if "nurses_needed_5" in r and not _nan(r["nurses_needed_5"]):
+                text += f" and {num(r['nurses_needed_5'])} nurses a shift to staff them"
+            parts.append(text)
         out.append(
-            f"To be over capacity on at most 5% of days in {base} ({_window_phrase(a, main)}), "
-            "from bed demand, sites would need these funded beds (ward + ICU): "
+            f"{_window_phrase(a, window).capitalize()}, to be over capacity on at most 5% of "
+            f"days in {base}, from bed demand, sites would need (ward + ICU): "
             + "; ".join(parts)
             + "."
         )
@@ -223,3 +199,36 @@ def paragraphs(a: RunAnalysis, names: dict[str, str]) -> list[str]:
             text += f" and {num(e.loc['deaths', 'p50'])} deaths."
             out.append(text)
     return out
+
+
+def _option_sentence(a: RunAnalysis, window: str, sc: str, desc: dict[str, str]) -> str:
+    """One scenario against the comparator in a window, patients first, from ``options``:
+    each arm's value, then the paired change on its own, written apart from the arms."""
+    if "options" not in a.tables:
+        return ""
+    o = a.options
+    r = o[(o["window"] == window) & (o["scenario"] == sc)]
+    b = o[(o["window"] == window) & (o["scenario"] == a.baseline)]
+    if r.empty or b.empty:
+        return ""
+    r, b = r.iloc[0], b.iloc[0]
+    said = []
+    for m, what in (
+        ("ed_boarding_days", "ED boarding patient-days"),
+        ("icu_outside_days", "patient-days of critical care outside an ICU"),
+        ("deaths", "deaths in hospital"),
+        ("bed_days_over", "bed-days over the beds"),
+        ("labour_cost", "nurses' labour cost (CAD)"),
+    ):
+        if m not in o or _nan(r[m]):
+            continue
+        said.append(
+            f"{what}: {num(r[m])} ({a.baseline} {num(b[m])}); change {signed(r[m + '_change'])} "
+            f"(90% interval {signed(r[m + '_change_p5'])} to {signed(r[m + '_change_p95'])})"
+        )
+    if not said:
+        return ""
+    return (
+        f"{_window_phrase(a, window).capitalize()}, {scenario_phrase(sc, desc)}, paired by "
+        "replicate: " + "; ".join(said) + "."
+    )

@@ -50,7 +50,7 @@ DAY_COUNTERS: tuple[str, ...] = FACILITY_METRICS[
 ]  # admissions, discharges, deaths, transfers_in, transfers_out, diversions, ed_visits
 
 #: The network's own daily counters (``facility_day`` columns of the same names).
-EXTRA_COUNTERS: tuple[str, ...] = ("unserved", "epidemic_admissions")
+EXTRA_COUNTERS: tuple[str, ...] = ("unserved", "epidemic_admissions", "capacity_transfers")
 
 
 def _day_of(value: object, start: date) -> int | None:

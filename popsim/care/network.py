@@ -91,7 +91,16 @@ __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
 #:   (even when it is closed);
 #: - ``epidemic_census``: patients in hospital (any unit, boarders included) admitted for
 #:   an epidemic need, or given one while in hospital (from that day);
-#:   ``epidemic_admissions``: admissions for an epidemic need that day.
+#:   ``epidemic_admissions``: admissions for an epidemic need that day;
+#: - ``ward_staffed``, ``icu_staffed``: the beds, funded or surge, that the day's nurses
+#:   staffed: the smaller of the beds the nurses can staff and the funded plus surge beds
+#:   (the funded beds when the run has no staffing limits; 0 while closed). With staffing
+#:   on this is the unit's capacity in the analysis: a bed nobody can staff is not
+#:   counted, and funded beds added without nurses add only what the nurses already there
+#:   could staff (a roster with spare nurses was staffing surge beds with them);
+#: - ``capacity_transfers``: patients sent from this site to another for want of a bed
+#:   (its ward or ICU full, surge beds included, or over its limit after beds fell);
+#:   referrals up the roles of care are transfers (``transfers_out``) but not these.
 METRICS: tuple[str, ...] = (
     *FACILITY_METRICS,
     "ward_capacity",
@@ -104,6 +113,9 @@ METRICS: tuple[str, ...] = (
     "unserved",
     "epidemic_census",
     "epidemic_admissions",
+    "ward_staffed",
+    "icu_staffed",
+    "capacity_transfers",
 )
 
 
@@ -520,6 +532,7 @@ class CareNetwork:
             return
         if dest is not site:
             place.transfer(p, site, dest, unit, day)
+            site.counts["capacity_transfers"] += 1
         if where == ED:
             place.board(p, dest, day, counted=True)
         elif where == HELD:
@@ -586,6 +599,7 @@ class CareNetwork:
         dest, where = self._icu_place(site)
         if dest is not site:
             self.place.transfer(p, site, dest, where, day)
+            site.counts["capacity_transfers"] += 1
         elif where == HELD:
             self.place.hold(p, site, day, counted=False)
         else:
@@ -631,6 +645,7 @@ class CareNetwork:
             dest = self.facilities[target] if target >= 0 else site
             if dest is not site and dest.icu_free():
                 self.place.transfer(p, site, dest, ICU, day)
+                site.counts["capacity_transfers"] += 1
             else:
                 self.place.hold(p, site, day, counted=False)
 
@@ -678,9 +693,18 @@ class CareNetwork:
                         counts["unserved"],
                         f.n_epidemic,
                         counts["epidemic_admissions"],
+                        _staffed_beds(ward_beds, f.ward_capacity * is_open, f.staffed_ward_beds),
+                        _staffed_beds(icu_beds, f.icu_capacity * is_open, f.staffed_icu_beds),
+                        counts["capacity_transfers"],
                     )
                 )
             table[day] = rows
         for f in self.facilities:
             f.reset_day()
         self._ed_today[:] = 0
+
+
+def _staffed_beds(funded: int, limit: int, staffed: int | None) -> int:
+    """The beds the day's nurses staff, funded or surge (the unit's placement limit, at
+    most the staffed beds): the funded beds without a staffing limit."""
+    return funded if staffed is None else limit

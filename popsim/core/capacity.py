@@ -3,11 +3,12 @@
 A *unit* is a site's ward (ALC patients included: they hold acute ward beds) or its ICU.
 On a day, the unit's *bed demand* is the number of patients the site is responsible for
 who need that unit, wherever they are (a funded bed, a surge bed, boarding in the ED,
-critical care outside an ICU); its *funded beds* are the beds open that day (0 while the
-site is closed). Then:
+critical care outside an ICU); its *beds* are the beds open that day (0 while the site is
+closed): the beds, funded or surge, the day's nurses staffed when staffing is on (a bed
+nobody can staff is not capacity), the funded beds otherwise. Then:
 
-- the unit is **over capacity** on the day when ``demand > funded beds``;
-- its **excess** that day is ``max(demand - funded beds, 0)``; **bed-days over** is the
+- the unit is **over capacity** on the day when ``demand > beds``;
+- its **excess** that day is ``max(demand - beds, 0)``; **bed-days over** is the
   excess summed over days (and, for a site or a region, over its units and sites: beds
   are never pooled between units or sites, so a full ward is not hidden by an empty ICU);
 - a **site** is over capacity on a day when any of its units is;

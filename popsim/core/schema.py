@@ -13,6 +13,7 @@ the files; every hive-aware reader adds it back)::
     journeys/scenario=<name>/part-<replicate:04d>.parquet
     staff_day/scenario=<name>/part-<replicate:04d>.parquet   (with staffing on)
     ltc_day/scenario=<name>/part-<replicate:04d>.parquet     (with long-term care on)
+    population/scenario=<name>/part-<replicate:04d>.parquet  (residents by year)
     manifest/scenario=<name>/replicate-<replicate:04d>.json
     run.json                                                  (the run's record)
     analysis/                                                 (``popsim analyze``)
@@ -28,10 +29,14 @@ from pathlib import Path
 FACILITY_DAY, ZONE_DAY, JOURNEYS, STAFF_DAY = "facility_day", "zone_day", "journeys", "staff_day"
 #: Per replicate, day and zone: long-term care, its wait lists and the ALC patients.
 LTC_DAY = "ltc_day"
+#: Living residents on the first day of the run and on each 1 January after it, by zone,
+#: age band and sex (one row per replicate, snapshot, zone, age band and sex).
+POPULATION = "population"
 #: The tables of a run, in writing order.
 TABLES: tuple[str, ...] = (FACILITY_DAY, ZONE_DAY, JOURNEYS)
-#: Tables a replicate writes only when the module behind them is on.
-OPTIONAL_TABLES: tuple[str, ...] = (STAFF_DAY, LTC_DAY)
+#: Tables a replicate writes only when the module behind them is on, or that runs of
+#: earlier versions did not write (``population``).
+OPTIONAL_TABLES: tuple[str, ...] = (STAFF_DAY, LTC_DAY, POPULATION)
 #: Every table folder a run may hold.
 ALL_TABLES: tuple[str, ...] = (*TABLES, *OPTIONAL_TABLES)
 #: The partition key of every table (a folder level, not a column in the files).
@@ -121,6 +126,17 @@ LTC_METRICS: tuple[str, ...] = (
     "home_support_slots",
     "home_support_clients",
 )
+#: Columns of ``population``: ``year`` and ``date`` of the snapshot (the run's first day,
+#: then each 1 January), ``residents`` the living residents of the zone, band and sex.
+POPULATION_COLUMNS: tuple[str, ...] = (
+    "replicate",
+    "year",
+    "date",
+    "zone",
+    "age_band",
+    "sex",
+    "residents",
+)
 #: Columns of ``journeys`` (one row per patient event).
 JOURNEY_COLUMNS: tuple[str, ...] = ("replicate", "resident_id", "day", "event", "facility", "unit")
 
@@ -134,6 +150,8 @@ COLUMN_TYPES: dict[str, str] = {
     "facility": "dict[int16]",
     "zone": "dict[int16]",
     "age_band": "dict[int8]",
+    "sex": "dict[int8]",
+    "year": "int16",
     "resident_id": "int32",
     "event": "dict[int8]",
     "unit": "dict[int8]",

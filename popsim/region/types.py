@@ -95,11 +95,22 @@ class Region:
     def total_population(self) -> int:
         return int(self.age.sum())
 
-    def at_own_scale(self, residents: int) -> bool:
-        """Whether ``residents`` is within 90-110% of the region's population: beds and
-        staff are never scaled, so occupancy, boarding and diversions are the region's
-        only at about its own population."""
-        return 0.9 <= residents / max(self.total_population, 1) <= 1.1
+    def projected_population(self, year: int | None = None, growth_rate: float = 0.0) -> int:
+        """The region's population in ``year``: its counts (of ``base_year``) grown by
+        ``growth_rate`` a year (demography's growth); the counts themselves without a year."""
+        if year is None:
+            return self.total_population
+        return round(self.total_population * (1.0 + growth_rate) ** (year - self.base_year))
+
+    def at_own_scale(
+        self, residents: int, year: int | None = None, growth_rate: float = 0.0
+    ) -> bool:
+        """Whether ``residents`` is within 90-110% of the region's population (projected to
+        ``year`` at ``growth_rate``, see :meth:`projected_population`): beds and staff are
+        never scaled, so occupancy, boarding and diversions are the region's only at about
+        its own population."""
+        own = self.projected_population(year, growth_rate)
+        return 0.9 <= residents / max(own, 1) <= 1.1
 
     @property
     def zone_ids(self) -> list[str]:

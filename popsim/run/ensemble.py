@@ -233,6 +233,20 @@ def run_replicate(
 
 
 # ----------------------------------------------------------------- clients
+def _growth_rate(spec: RunSpec) -> float:
+    """The yearly growth the population check projects the region's counts with: the
+    spec's ``[demography] growth_rate`` (its first scenario's), else demography's default."""
+    from popsim.demography import DemographyParams
+
+    default = float(DemographyParams.model_fields["growth_rate"].default)
+    try:
+        params = spec.params("demography", next(iter(spec.scenarios)))
+    except (KeyError, StopIteration, PopsimError):
+        return default
+    value = getattr(params, "growth_rate", None)
+    return float(value) if isinstance(value, (int, float)) else default
+
+
 def local_cluster(n_workers: int | None = None) -> LocalCluster:
     """A LocalCluster of single-threaded worker processes on 127.0.0.1 (no dashboard);
     ``n_workers`` of them (None: one per CPU; 0: none until it is scaled up)."""
@@ -382,10 +396,13 @@ def run_spec(
     if region.staffing is None and any(spec.params("staffing", s) for s in spec.scenarios):
         say(f"staffing: region {region.name} has no staffing.csv; no staffing limits")
     residents = spec.population or region.total_population
-    if not region.at_own_scale(residents):
+    year, growth = spec.start.year, _growth_rate(spec)
+    if not region.at_own_scale(residents, year, growth):
+        own = region.projected_population(year, growth)
         say(
-            f"population: {residents:,} residents against the region's "
-            f"{region.total_population:,}; its beds and staff are not scaled, so rates per "
+            f"population: {residents:,} residents against the region's {own:,} projected "
+            f"for {year} (its {region.base_year} counts, {region.total_population:,}, grown "
+            f"{100 * growth:.1f}% a year); its beds and staff are not scaled, so rates per "
             "resident hold but occupancy, boarding and diversions are not the region's"
         )
     n_tasks = len(spec.scenarios) * spec.replicates

@@ -27,7 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from popsim.core import __version__, schema
-from popsim.core.ages import AGE_BANDS
+from popsim.core.ages import AGE_BANDS, SEXES
 from popsim.core.schema import (
     FACILITY_DAY,
     JOURNEYS,
@@ -37,6 +37,7 @@ from popsim.core.schema import (
     MANIFEST_GLOB,
     OPTIONAL_TABLES,
     PARTITION_GLOB,
+    POPULATION,
     STAFF_DAY,
     TABLES,
     ZONE_DAY,
@@ -179,6 +180,33 @@ def ltc_table(result: RunResult, replicate: int) -> pa.Table:
     return pa.table(columns)
 
 
+def population_table(result: RunResult, replicate: int) -> pa.Table:
+    """One row per snapshot (the first day, then each 1 January), zone, age band and sex:
+    the living residents."""
+    snap = result.population or {}
+    counts = np.asarray(snap.get("counts", np.zeros((0, len(result.zone_ids), 10, 2))))
+    n_snap, n_zones, n_bands, n_sexes = counts.shape
+    per = n_zones * n_bands * n_sexes
+    days = np.repeat(np.asarray(snap.get("day", []), dtype=np.int64), per)
+    dates = [result.start.toordinal() + int(d) for d in days]
+    years = np.array([date.fromordinal(o).year for o in dates], dtype=np.int16)
+    zone = np.tile(np.repeat(np.arange(n_zones), n_bands * n_sexes), n_snap)
+    band = np.tile(np.repeat(np.arange(n_bands), n_sexes), n_snap * n_zones)
+    sex = np.tile(np.arange(n_sexes), n_snap * n_zones * n_bands)
+    n = len(days)
+    return pa.table(
+        {
+            "replicate": pa.array(np.full(n, replicate, dtype=np.int16)),
+            "year": pa.array(years),
+            "date": _dates(result.start, days),
+            "zone": _dict_array(zone, result.zone_ids, pa.int16()),
+            "age_band": _dict_array(band, AGE_BANDS, pa.int8()),
+            "sex": _dict_array(sex, SEXES, pa.int8()),
+            "residents": pa.array(counts.reshape(-1).astype(np.int32)),
+        }
+    )
+
+
 def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
     """The output tables of one replicate (``staff_day`` only with staffing on, ``ltc_day``
     only with long-term care on)."""
@@ -191,6 +219,8 @@ def tables(result: RunResult, replicate: int) -> dict[str, pa.Table]:
         out[STAFF_DAY] = staff_table(result, replicate)
     if result.ltc_day is not None:
         out[LTC_DAY] = ltc_table(result, replicate)
+    if result.population is not None:
+        out[POPULATION] = population_table(result, replicate)
     return out
 
 

@@ -13,7 +13,10 @@ than the pool can work at contract hours. Levels between the file's are interpol
 linearly; when several as-of dates forecast the same day the latest is used. A week the
 file does not cover for a unit (a day of the 7 within the run missing), and every ED
 (the forecast has no ED visits), fall back to the persistence forecast of ``policy =
-"predicted"`` (the ``forecast_quantile`` of last week's census).
+"predicted"`` (the ``forecast_quantile`` of last week's bed demand). Either way the
+roster never falls below the floor of :meth:`popsim.staffing.module.Staffing.floor` (the
+funded beds' nurses; the file's roster while patients wait for beds): a census forecast
+is capped by the beds the roster staffed, and without the floor would ratchet down.
 
 The file is untrusted input: every problem (missing or unreadable file, a missing
 column, a value of the wrong type, a negative or non-finite value, a quantile level

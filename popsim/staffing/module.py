@@ -57,13 +57,23 @@ the care network; its ED-only visits are still counted there).
 
 **Rostering policies** (``policy``): ``fixed``, the file's roster; ``predicted``, every 7
 days the roster is set to ``ceil(q / patients_per_nurse)`` where ``q`` is the
-``forecast_quantile`` of the unit's daily census over the last ``forecast_window_days``
-days (a persistence forecast: next week looks like last week), never more than the pool
-can work at contract hours (the file's roster x ``relief_factor``); the file's roster
-until a window of history exists. ``forecast``: ``q`` is the ``forecast_quantile`` level
-of the week's largest census in ``forecast_file`` (the twin's ``forecast.parquet``, read
-and checked by :mod:`popsim.staffing.forecast` when the spec is), the persistence
-forecast where the file does not cover the week and for the ED.
+``forecast_quantile`` of the unit's daily **bed demand** over the last
+``forecast_window_days`` days (a persistence forecast: next week looks like last week).
+Demand, not census: the ward's patients in beds plus those boarding in the ED for one,
+the ICU's plus those held outside it (the ED's: its census). A roster sized to the census
+would ratchet down on its own feedback, since the census cannot exceed the beds the
+roster staffs. The roster never falls below the **floor** (``roster_floor = "funded"``,
+the default: the nurses the unit's funded beds need at its ratio; the file's roster for
+an ED, which has no beds, and for a unit whose patients waited for a bed on a day of the
+window, so that no roster is cut while patients board; ``"none"``: no floor), and never exceeds what the pool can
+work at contract hours (the file's roster x ``relief_factor``; also the floor's limit).
+Until a window of history exists the file's roster stands. When demand returns, the
+roster follows within ``forecast_window_days + 7`` days (14 by default): the next weekly
+update after a window of the higher demand. ``forecast``: ``q`` is the
+``forecast_quantile`` level of the week's largest census in ``forecast_file`` (the twin's
+``forecast.parquet``, read and checked by :mod:`popsim.staffing.forecast` when the spec
+is), the persistence forecast where the file does not cover the week and for the ED; the
+floor applies to both.
 
 Labour cost of a shift: rostered nurses (absent ones on sick pay included) at the hourly
 wage, overtime at wage x multiplier, agency at the agency rate, times the shift's hours
@@ -82,7 +92,13 @@ from popsim.core.event_types import ChangeRatio, ChangeRoster, SicknessWave, Str
 from popsim.core.module import Column, Module
 from popsim.staffing.files import STAFF_UNITS
 from popsim.staffing.forecast import plan_arrays, week_census
-from popsim.staffing.params import StaffingParams, geometric_days, required_nurses, uniforms
+from popsim.staffing.params import (
+    StaffingParams,
+    geometric_days,
+    plan_roster,
+    required_nurses,
+    uniforms,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -107,6 +123,7 @@ STAFF_METRICS: tuple[str, ...] = (
     "agency",
     "staffed_beds",
     "census",
+    "demand",
 )
 #: Working days a year behind Statistics Canada's "days lost per worker" (LFS).
 WORKDAYS_PER_YEAR = 250.0
@@ -131,7 +148,8 @@ class Post:
     idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # in ids
     prev: tuple[tuple[int, int], ...] = ()  # the last shift's (start, length) in the pool
     prev_extra: np.ndarray = field(default_factory=lambda: _EMPTY)  # its overtime positions
-    history: list[int] = field(default_factory=list)
+    history: list[int] = field(default_factory=list)  # daily bed demand, latest last
+    waiting: list[bool] = field(default_factory=list)  # patients waiting for a bed, by day
 
     @property
     def hours(self) -> float:
@@ -381,16 +399,15 @@ class Staffing(Module):
         for post in self.posts:
             fac = facs[post.facility]
             census = self._census(model, post, fac)
-            post.history.append(census)
-            if self.params.policy != "fixed":
-                self._forecast_roster(post, day)
-            del post.history[: -self.params.forecast_window_days]
+            demand = self._demand(post, fac, census)
+            self.update_roster(post, fac, day, census, demand)
             away_pool = away[post.idx]
             for shift in range(post.shifts):
                 if fac.is_open:
                     out, cost = self._shift(post, shift, census, away_pool)
                 else:
                     out, cost = (0,) * 8 + (census,), 0.0
+                out = (*out, demand)
                 self.table[row] = out
                 self.cost[row] = cost
                 row += 1
@@ -426,9 +443,44 @@ class Staffing(Module):
             visits = int(model.facility_day[model.day - 1, post.facility, metric])
         return int(n[0]) + int(round(visits * self.params.ed_hours_per_visit / 24.0))
 
-    def _forecast_roster(self, post: Post, day: int) -> None:
-        """Every 7 days: the roster for the predicted census (the forecast file's, where it
-        covers the week, else the persistence forecast), within the pool's contract hours."""
+    def update_roster(self, post: Post, fac: Any, day: int, census: int, demand: int) -> None:
+        """Record the day's census and bed demand of ``post`` and, under a rostering
+        policy, set its roster on the weekly update days (``day`` a multiple of 7)."""
+        window = self.params.forecast_window_days
+        post.history.append(demand)
+        post.waiting.append(demand > census)
+        if self.params.policy != "fixed":
+            self._forecast_roster(post, fac, day)
+        del post.history[:-window]
+        del post.waiting[:-window]
+
+    @staticmethod
+    def _demand(post: Post, fac: Any, census: int) -> int:
+        """The unit's bed demand (see the module docstring): census plus ED boarders (ward)
+        or plus patients held outside the ICU (ICU); the ED's census."""
+        n = fac.n
+        if post.unit == WARD:
+            return census + int(n[0])
+        if post.unit == ICU:
+            return census + int(n[4])
+        return census
+
+    def floor(self, post: Post, fac: Any) -> int:
+        """The fewest nurses a shift a rostering policy may plan for ``post`` (before the
+        pool's limit): the funded beds' nurses at the unit's ratio; the file's roster for
+        an ED, and for a unit whose patients waited for a bed on a day of the window
+        (boarding in the ED, or held outside the ICU); 0 with ``roster_floor = "none"``."""
+        if self.params.roster_floor == "none":
+            return 0
+        if post.unit == ED or any(post.waiting):
+            return post.nurses
+        beds = fac.ward_beds if post.unit == WARD else fac.icu_beds
+        return required_nurses(int(beds) if fac.is_open else 0, post.ratio)
+
+    def _forecast_roster(self, post: Post, fac: Any, day: int) -> None:
+        """Every 7 days: the roster for the predicted demand (the forecast file's, where it
+        covers the week, else the persistence forecast), at least the floor, within the
+        pool's contract hours."""
         p = self.params
         if day % 7:
             return
@@ -441,7 +493,7 @@ class Staffing(Module):
                 return
             q = float(np.quantile(post.history[-window:], p.forecast_quantile))
         most = math.floor(len(post.pool) * p.shifts_per_nurse_week / (7 * post.shifts))
-        post.roster = min(required_nurses(math.ceil(q - 1e-9), post.ratio), most)
+        post.roster = plan_roster(q, post.ratio, self.floor(post, fac), most)
 
     def _shift(
         self, post: Post, shift: int, census: int, away_pool: np.ndarray
@@ -593,6 +645,7 @@ __all__ = [
     "Staffing",
     "StaffingParams",
     "geometric_days",
+    "plan_roster",
     "required_nurses",
     "uniforms",
 ]

@@ -33,6 +33,13 @@ class StaffingParams(BaseModel):
         0.9, ge=0.5, le=1.0, description="assumption: roster to the 90th centile of census"
     )
     forecast_window_days: int = Field(7, ge=1, le=90, description="persistence window")
+    roster_floor: Literal["funded", "none"] = Field(
+        "funded",
+        description=(
+            "policies predicted and forecast: never roster fewer nurses than the unit's "
+            "funded beds need at its ratio (the file's roster for an ED); none: no floor"
+        ),
+    )
     relief_factor: float = Field(
         1.2,
         ge=1.0,
@@ -133,3 +140,10 @@ def required_nurses(census: int, patients_per_nurse: float) -> int:
     if census <= 0:
         return 0
     return math.ceil(census / patients_per_nurse - 1e-9)
+
+
+def plan_roster(demand: float, ratio: float, floor: int, most: int) -> int:
+    """Nurses a shift for a predicted bed demand: ``ceil(demand / ratio)``, at least
+    ``floor``, at most ``most`` (the pool at contract hours, which also limits the floor)."""
+    need = required_nurses(math.ceil(demand - 1e-9), ratio)
+    return max(0, min(max(need, floor), most))
