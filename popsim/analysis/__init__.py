@@ -28,10 +28,10 @@ import pandas as pd
 
 from popsim.analysis import capacity, checks, compare, epidemic, options, population, staffing
 from popsim.analysis import ltc as ltc_tables
-from popsim.analysis.dataset import TABLES, RunDataset, open_run
+from popsim.analysis.dataset import RunDataset, open_run
 from popsim.analysis.export import write_csv
 from popsim.analysis.windows import Options, Plan, resolve
-from popsim.core.schema import ANALYSIS_DIR, JOURNEYS, ZONE_DAY
+from popsim.core.schema import ANALYSIS_DIR, JOURNEYS, TABLES, ZONE_DAY
 from popsim.files import atomic_write, write_text
 
 __all__ = ["RunAnalysis", "analyze", "load", "Options", "TABLE_NAMES"]
@@ -142,7 +142,7 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
     t["comparison"] = compare.paired_differences(
         t["site_replicate"], ["window", "facility", "unit"], list(capacity.MEASURES), plan.baseline
     )
-    residents = population.population(ds.run_dir)
+    residents = population.population(ds)
     if residents is not None:
         t["population"] = residents
     t["key_findings"] = options.key_findings(

@@ -32,6 +32,7 @@ from popsim.core.schema import (
     PART_FILE,
     PART_GLOB,
     PARTITION_GLOB,
+    POPULATION,
     ZONE_DAY,
     partition_dir,
     partition_scenario,
@@ -121,7 +122,8 @@ class RunDataset:
         con.execute(f"SET memory_limit='{memory_limit}'")
         con.execute(f"SET threads={int(threads)}")
         con.execute("SET enable_progress_bar=false")
-        for table in ALL_TABLES:
+        # (the raw population snapshots are read through the analysis table of that name)
+        for table in (t for t in ALL_TABLES if t != POPULATION):
             paths = self.paths(table)
             if paths:
                 con.execute(

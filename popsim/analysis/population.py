@@ -8,31 +8,38 @@ scenario, year, zone, age band and sex, with totals over zones (``All zones``), 
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from popsim.core.schema import PART_GLOB, PARTITION_GLOB, POPULATION
+from popsim.core.schema import POPULATION
+
+if TYPE_CHECKING:
+    from popsim.analysis.dataset import RunDataset
 
 ALL_ZONES, ALL_AGES, BOTH = "All zones", "All ages", "both"
 
 
-def _read(run_dir: Path) -> pd.DataFrame | None:
+def _read(ds: RunDataset) -> pd.DataFrame | None:
+    """The ``population`` parts the dataset checked (complete replicates only)."""
     import pyarrow.dataset as pds
 
-    folder = run_dir / POPULATION
-    if not folder.is_dir() or not any(folder.glob(f"{PARTITION_GLOB}/{PART_GLOB}")):
+    paths = ds.paths(POPULATION)
+    if not paths:
         return None
     part = pds.HivePartitioning.discover(infer_dictionary=True)
-    data = pds.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()
+    data = pds.dataset(
+        paths, format="parquet", partitioning=part, partition_base_dir=str(ds.run_dir / POPULATION)
+    )
+    frame = data.to_table().to_pandas()
     for col in ("scenario", "zone", "age_band", "sex"):
-        data[col] = data[col].astype(str)
-    return data
+        frame[col] = frame[col].astype(str)
+    return frame
 
 
-def population(run_dir: str | Path) -> pd.DataFrame | None:
+def population(ds: RunDataset) -> pd.DataFrame | None:
     """The table (see the module docstring); None when the run has no population output."""
-    data = _read(Path(run_dir))
+    data = _read(ds)
     if data is None or data.empty:
         return None
     keys = ["scenario", "replicate", "year", "date"]

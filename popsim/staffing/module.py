@@ -468,14 +468,17 @@ class Staffing(Module):
     def floor(self, post: Post, fac: Any) -> int:
         """The fewest nurses a shift a rostering policy may plan for ``post`` (before the
         pool's limit): the funded beds' nurses at the unit's ratio; the file's roster for
-        an ED, and for a unit whose patients waited for a bed on a day of the window
-        (boarding in the ED, or held outside the ICU); 0 with ``roster_floor = "none"``."""
+        an ED; for a unit whose patients waited for a bed on a day of the window (boarding
+        in the ED, or held outside the ICU) the larger of the two; 0 with
+        ``roster_floor = "none"``."""
         if self.params.roster_floor == "none":
             return 0
-        if post.unit == ED or any(post.waiting):
+        if post.unit == ED:
             return post.nurses
         beds = fac.ward_beds if post.unit == WARD else fac.icu_beds
-        return required_nurses(int(beds) if fac.is_open else 0, post.ratio)
+        funded = required_nurses(int(beds) if fac.is_open else 0, post.ratio)
+        # patients waiting: the file's roster too, but never fewer than the funded beds need
+        return max(funded, post.nurses) if any(post.waiting) else funded
 
     def _forecast_roster(self, post: Post, fac: Any, day: int) -> None:
         """Every 7 days: the roster for the predicted demand (the forecast file's, where it
