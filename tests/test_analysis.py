@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -594,6 +593,7 @@ def test_with_staffing_on_beds_without_nurses_are_not_credited(tmp_path: Path) -
 def test_population_table_medians_and_totals(tmp_path: Path) -> None:
     """The population analysis table: medians over replicates per year, zone, band and
     sex, and the totals over zones, bands and sexes."""
+    from popsim.analysis.dataset import RunDataset
     from popsim.analysis.population import ALL_AGES, ALL_ZONES, BOTH, population
 
     for r, scale in enumerate((1, 2, 3)):
@@ -611,12 +611,12 @@ def test_population_table_medians_and_totals(tmp_path: Path) -> None:
         folder = tmp_path / "population" / "scenario=base"
         folder.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(folder / f"part-{r:04d}.parquet", index=False)
-    # the checked file listing a RunDataset gives (these hand-made parts have no manifest)
-    listing = SimpleNamespace(
-        run_dir=tmp_path,
-        paths=lambda table: [str(f) for f in sorted((tmp_path / table).rglob("part-*.parquet"))],
-    )
-    out = population(listing).set_index(["zone", "age_band", "sex"])
+    # a RunDataset over these hand-made parts (they have no manifest): its reader is the one
+    # every analysis table uses
+    folder = tmp_path / "population" / "scenario=base"
+    files = {"population": {"base": {r: folder / f"part-{r:04d}.parquet" for r in range(3)}}}
+    ds = RunDataset(run_dir=tmp_path, files=files, scenarios=["base"], baseline="base")
+    out = population(ds).set_index(["zone", "age_band", "sex"])
     assert out.loc[("Z1", "0-9", "male"), "residents_p50"] == 40
     assert out.loc[(ALL_ZONES, ALL_AGES, BOTH), "residents_p50"] == 200
     assert out.loc[(ALL_ZONES, "90+", BOTH), "residents_p5"] == pytest.approx(70 + 0.1 * 70)

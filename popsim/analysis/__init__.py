@@ -162,7 +162,7 @@ def _compute(ds: RunDataset, con: duckdb.DuckDBPyConnection, plan: Plan) -> dict
             rep = rep.merge(icu, on=["scenario", "replicate"], how="left")
         measures = [c for c in rep.columns if c not in ("scenario", "replicate")]
         t["epidemic_comparison"] = compare.paired_differences(rep, [], measures, plan.baseline)
-    t.update(staffing.tables(ds.run_dir, plan.baseline, plan.windows))  # (none without staff_day)
+    t.update(staffing.tables(ds, plan.baseline, plan.windows))  # (none without staff_day)
     t.update(ltc_tables.tables(ds, plan.windows, plan.baseline))  # (or none)
     t["options"] = options.options(t["site_replicate"], plan.baseline, t.get("staff_site"))
     return t

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -87,6 +88,28 @@ class RunDataset:
             if s in by_scenario
             for r in sorted(by_scenario[s])
         ]
+
+    def read(self, table: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """``table`` read from the parts found and checked (complete replicates of the
+        kept scenarios: never a stray or damaged file), with ``scenario`` and the text
+        keys as strings; None when the run has none of it."""
+        import pyarrow.dataset as pds
+
+        paths = self.paths(table)
+        if not paths:
+            return None
+        data = pds.dataset(
+            paths,
+            format="parquet",
+            partitioning=pds.HivePartitioning.discover(infer_dictionary=True),
+            partition_base_dir=str(self.run_dir / table),
+        )
+        cols = None if columns is None else ["scenario", *columns]
+        frame = data.to_table(columns=cols).to_pandas()
+        for col in ("scenario", "facility", "unit", "shift", "zone", "age_band", "sex"):
+            if col in frame:
+                frame[col] = frame[col].astype(str)
+        return frame
 
     def has(self, table: str) -> bool:
         return bool(self.paths(table))

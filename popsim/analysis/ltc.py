@@ -47,23 +47,6 @@ _T95 = (
 )  # fmt: skip
 
 
-def _read(ds: RunDataset, table: str, columns: list[str]) -> pd.DataFrame | None:
-    """The columns of ``table`` from the parts the dataset checked (complete replicates of
-    the kept scenarios only: never a stray or damaged file)."""
-    import pyarrow.dataset as pds
-
-    paths = ds.paths(table)
-    if not paths:
-        return None
-    part = pds.HivePartitioning.discover(infer_dictionary=True)
-    data = pds.dataset(
-        paths, format="parquet", partitioning=part, partition_base_dir=str(ds.run_dir / table)
-    )
-    frame = data.to_table(columns=["scenario", *columns]).to_pandas()
-    frame["scenario"] = frame["scenario"].astype(str)
-    return frame
-
-
 def _in(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
     dates = pd.to_datetime(frame["date"])
     keep = np.ones(len(frame), dtype=bool)
@@ -135,8 +118,7 @@ def ltc_comparison(rep: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
 def tables(ds: RunDataset, windows: list[Window], baseline: str) -> dict[str, pd.DataFrame]:
     """The long-term care tables of a run ({} when it has no ``ltc_day``)."""
-    ltc = _read(
-        ds,
+    ltc = ds.read(
         LTC_DAY,
         [
             "replicate",
@@ -153,7 +135,7 @@ def tables(ds: RunDataset, windows: list[Window], baseline: str) -> dict[str, pd
             "wait_days_community",
         ],
     )
-    fd = _read(ds, FACILITY_DAY, ["replicate", "day", "date", "alc_census", "ed_boarding"])
+    fd = ds.read(FACILITY_DAY, ["replicate", "day", "date", "alc_census", "ed_boarding"])
     if ltc is None or fd is None:
         return {}
     rep = ltc_replicate(ltc, fd, windows)

@@ -20,26 +20,9 @@ if TYPE_CHECKING:
 ALL_ZONES, ALL_AGES, BOTH = "All zones", "All ages", "both"
 
 
-def _read(ds: RunDataset) -> pd.DataFrame | None:
-    """The ``population`` parts the dataset checked (complete replicates only)."""
-    import pyarrow.dataset as pds
-
-    paths = ds.paths(POPULATION)
-    if not paths:
-        return None
-    part = pds.HivePartitioning.discover(infer_dictionary=True)
-    data = pds.dataset(
-        paths, format="parquet", partitioning=part, partition_base_dir=str(ds.run_dir / POPULATION)
-    )
-    frame = data.to_table().to_pandas()
-    for col in ("scenario", "zone", "age_band", "sex"):
-        frame[col] = frame[col].astype(str)
-    return frame
-
-
 def population(ds: RunDataset) -> pd.DataFrame | None:
     """The table (see the module docstring); None when the run has no population output."""
-    data = _read(ds)
+    data = ds.read(POPULATION)
     if data is None or data.empty:
         return None
     keys = ["scenario", "replicate", "year", "date"]

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from popsim.analysis.capacity import ALL_SITES
 from popsim.analysis.compare import paired_differences
-from popsim.core.schema import FACILITY_DAY, PART_GLOB, PARTITION_GLOB, STAFF_DAY
+from popsim.core.schema import FACILITY_DAY, STAFF_DAY
+
+if TYPE_CHECKING:
+    from popsim.analysis.dataset import RunDataset
 
 #: Per-replicate measures of ``staff_site``.
 MEASURES: tuple[str, ...] = (
@@ -42,20 +46,6 @@ _T975 = (
     2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
     2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 )  # fmt: skip
-
-
-def _read(run_dir: Path, table: str) -> pd.DataFrame | None:
-    import pyarrow.dataset as pds
-
-    folder = run_dir / table
-    if not folder.is_dir() or not any(folder.glob(f"{PARTITION_GLOB}/{PART_GLOB}")):
-        return None
-    part = pds.HivePartitioning.discover(infer_dictionary=True)
-    data = pds.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()
-    for col in ("scenario", "facility", "unit", "shift"):
-        if col in data:
-            data[col] = data[col].astype(str)
-    return data
 
 
 def staff_site(staff: pd.DataFrame, facility_day: pd.DataFrame | None) -> pd.DataFrame:
@@ -148,15 +138,14 @@ def _within(frame: pd.DataFrame | None, first: str | None, last: str | None):
     return frame[keep]
 
 
-def tables(run_dir: str | Path, baseline: str, windows=None) -> dict[str, pd.DataFrame]:
-    """The staffing tables of a run folder ({} when it has no ``staff_day``); ``staff_site``
+def tables(ds: RunDataset, baseline: str, windows=None) -> dict[str, pd.DataFrame]:
+    """The staffing tables of a run ({} when it has no ``staff_day``); ``staff_site``
     and ``staff_comparison`` for each window (objects with ``name``, ``first``, ``last``:
     :class:`popsim.analysis.capacity.Window`; default the whole run, ``all``)."""
-    root = Path(run_dir)
-    staff = _read(root, STAFF_DAY)
+    staff = ds.read(STAFF_DAY)
     if staff is None:
         return {}
-    fd = _read(root, FACILITY_DAY)
+    fd = ds.read(FACILITY_DAY)
     frames = []
     for w in windows or [None]:
         name, first, last = ("all", None, None) if w is None else (w.name, w.first, w.last)
