@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -291,6 +293,37 @@ def _client(
         cluster.close()
 
 
+@contextmanager
+def interrupt_noted() -> Iterator[threading.Event]:
+    """Ctrl-C that cannot be lost: while inside, SIGINT both raises KeyboardInterrupt (as
+    Python's own handler does) and sets the event yielded, for the caller to check.
+
+    Python runs a signal handler between any two bytecodes of the main thread; when that
+    happens inside a ``__del__`` method or a weakref callback (a released Dask future, a
+    closed progress bar), the KeyboardInterrupt is printed as "Exception ignored" and
+    dropped, and the ensemble would run to its end. Only Python's default handler is
+    replaced (an application's own handler is left alone), only in the main thread, and
+    it is restored on leaving.
+    """
+    event = threading.Event()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield event
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        event.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _n_local_workers(workers: int | None, n_tasks: int) -> int:
     return max(1, min(workers or os.cpu_count() or 1, n_tasks))
 
@@ -546,13 +579,18 @@ def _run_locked(
                 disable=not progress,
                 file=sys.stderr,
             )
-            for future in bar:
-                try:
-                    m = future.result()
-                except Exception as err:  # failed after its retries: report, keep the others
-                    failed.append((keys[future.key], err))
-                    continue
-                done[(m["scenario"], m["replicate"])] = m
+            with interrupt_noted() as interrupted:
+                for future in bar:
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
+                    try:
+                        m = future.result()
+                    except Exception as err:  # failed after its retries: report, keep others
+                        failed.append((keys[future.key], err))
+                        continue
+                    done[(m["scenario"], m["replicate"])] = m
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
     runfolder.remove_own_temp_files(out_dir)
     runfolder.remove_orphans(out_dir)
     _write_run_info(out_dir, spec, hashes, resolved)
