@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from popsim.core import event_types as ev
 from popsim.errors import SpecError
-from popsim.run.spec import RunSpec, dotted, load_spec
+from popsim.run.spec import RunSpec, load_spec
+from popsim.run.specerrors import dotted
 
 BAD_SPECS = sorted((Path(__file__).parent / "bad_specs").glob("*.toml"))
 

@@ -62,15 +62,16 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model
 
 from popsim import tomlread
 from popsim.core.config import ModelConfig
 from popsim.core.schema import SCENARIO_NAME
-from popsim.errors import SpecError, SpecProblems
+from popsim.errors import SpecError
 from popsim.modules import REGISTRY
 from popsim.run.resources import MAX_DAYS, MAX_POPULATION, MAX_REPLICATES
 from popsim.run.speccheck import bed_cut_problems, draw_problems
+from popsim.run.specerrors import SEED_MAX, number_problems, one_error, validate
 from popsim.twin.uncertainty import DrawTable, ParametersSpec, load_draws
 
 if TYPE_CHECKING:
@@ -84,8 +85,6 @@ MAX_NAME = 100
 #: Earliest and latest start dates (an assumption: the model's demographic and seasonal
 #: inputs describe present-day populations; also keeps every date of the run valid).
 FIRST_START, LAST_START = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
-#: Integers in a spec are 32-bit (``seed``: 64-bit, non-negative).
-INT32_MAX, SEED_MAX = 2**31 - 1, 2**63 - 1
 
 
 class EventSpec(BaseModel):
@@ -190,11 +189,11 @@ class RunSpec(BaseModel):
         data = dict(data)
         if "name" not in data and path != "<spec>":
             data["name"] = Path(path).stem
-        problems = _number_problems(path, data)
+        problems = number_problems(path, data)
         try:
-            spec = _validate(spec_models()[0], data, path)
+            spec = validate(spec_models()[0], data, path, _allowed_keys)
         except SpecError as err:
-            raise _problems(problems + getattr(err, "problems", [err])) from None
+            raise one_error(problems + getattr(err, "problems", [err])) from None
         for name in spec.scenarios:
             if not SCENARIO_NAME.fullmatch(name) or len(name) > MAX_NAME:
                 problems.append(
@@ -222,7 +221,7 @@ class RunSpec(BaseModel):
             except SpecError as err:
                 problems += getattr(err, "problems", [err])
         if problems:
-            raise _problems(problems)
+            raise one_error(problems)
         return spec
 
     def with_overrides(
@@ -307,11 +306,11 @@ class RunSpec(BaseModel):
         for key, value in central.items():  # an integer parameter's centre, rounded
             if value is not merged[key] and key in fields and fields[key].annotation is int:
                 central[key] = int(round(value))
-        params = _validate(_params_class(section), central, self._path, prefix=where)
+        params = validate(_params_class(section), central, self._path, _allowed_keys, prefix=where)
         if central != merged:  # and its draws against the parameter's allowed values
             found = support_problems(params, merged)
             if found:
-                raise _problems([SpecError(self._path, f"{where}.{k}", m) for k, m in found])
+                raise one_error([SpecError(self._path, f"{where}.{k}", m) for k, m in found])
         return params
 
     def model_config_for(self, scenario: str, region: Region) -> ModelConfig:
@@ -349,7 +348,7 @@ class RunSpec(BaseModel):
                 placed.append((where, resolved))
         problems += [SpecError(self._path, w, p) for w, p in bed_cut_problems(placed, region)]
         if problems:
-            raise _problems(problems)
+            raise one_error(problems)
         events.sort(key=lambda e: e.day)
         return ModelConfig(
             days=self.days,
@@ -373,7 +372,7 @@ class RunSpec(BaseModel):
         if not problems:  # each replicate's drawn parameters (none without distributions)
             problems += draw_problems(self)
         if problems:
-            raise _problems(problems)
+            raise one_error(problems)
         return configs
 
     # -------------------------------------------------------------- helpers
@@ -600,17 +599,6 @@ def _params_class(section: str) -> type[BaseModel]:
     return cls
 
 
-def dotted(loc: tuple[Any, ...]) -> str:
-    """``("scenarios", "a", "events", 0, "day")`` -> ``scenarios.a.events[0].day``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
     """Field names of the model that owns ``loc[-1]`` (for 'unknown key' messages)."""
     _, scenario, event = spec_models()
@@ -627,84 +615,3 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
         else:
             return None
     return list(current.model_fields) if isinstance(current, type) else None
-
-
-#: Strict-mode complaints that are not errors in a spec: a date written as a string
-#: (a spec read back from JSON), a pair written as a list.
-_LAX_OK = frozenset({"date_type", "datetime_type", "tuple_type"})
-
-
-def _validate(
-    model: type[BaseModel], data: dict[str, Any], path: str | Path, prefix: str = ""
-) -> Any:
-    """Validate with strict types (no bool for a number, no string for a bool, no float
-    for an integer); every problem becomes a :class:`SpecError` line."""
-    try:
-        return model.model_validate(data, strict=True)
-    except ValidationError as err:
-        strict = [e for e in err.errors() if e["type"] not in _LAX_OK]
-    try:
-        value = model.model_validate(data)
-    except ValidationError as err:
-        raise _problems(_spec_errors(path, strict or err.errors(), model, prefix)) from None
-    if strict:
-        raise _problems(_spec_errors(path, strict, model, prefix))
-    return value
-
-
-def _spec_errors(
-    path: str | Path, errors: list[Any], model: type[BaseModel], prefix: str = ""
-) -> list[SpecError]:
-    """One :class:`SpecError` per problem pydantic found, in order."""
-    found: list[SpecError] = []
-    seen: set[str] = set()
-    for problem_ in errors:
-        loc = tuple(problem_["loc"])
-        where = dotted(loc)
-        if prefix:
-            where = f"{prefix}.{where}" if where else prefix
-        if problem_["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, loc)
-            problem = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        else:
-            problem = problem_["msg"]
-            if "input" in problem_ and problem_["type"] != "missing":
-                given = problem_["input"]
-                shown = given.isoformat() if isinstance(given, dt.date) else repr(given)
-                problem += f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
-        if where in seen:  # a union reports each of its branches: keep the first
-            continue
-        seen.add(where)
-        found.append(SpecError(path, where or None, problem))
-    return found
-
-
-def _number_problems(path: str | Path, data: Any, loc: tuple[Any, ...] = ()) -> list[SpecError]:
-    """Integers beyond 32 bits (``seed``: 64 bits) and non-finite floats, anywhere."""
-    import math
-
-    found: list[SpecError] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found += _number_problems(path, value, (*loc, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            found += _number_problems(path, value, (*loc, i))
-    elif isinstance(data, int) and not isinstance(data, bool):
-        hi = SEED_MAX if loc == ("seed",) else INT32_MAX
-        if not -hi - 1 <= data <= hi:
-            found.append(
-                SpecError(path, dotted(loc), f"integer out of range (-{hi + 1}..{hi}), got {data}")
-            )
-    elif isinstance(data, float) and not math.isfinite(data):
-        found.append(SpecError(path, dotted(loc), f"expected a finite number, got {data}"))
-    return found
-
-
-def _problems(problems: list[SpecError]) -> SpecError:
-    """One error for one problem, :class:`SpecProblems` (one line each) for several."""
-    unique: list[SpecError] = []
-    for p in problems:
-        if not any(str(p) == str(u) or (p.where and p.where == u.where) for u in unique):
-            unique.append(p)
-    return unique[0] if len(unique) == 1 else SpecProblems(unique)
