@@ -537,6 +537,35 @@ def test_summary_gives_the_peak_bed_demand_when_beds_cap_the_census(spec_path):
     assert "bed demand" not in text.split("sites over")[0]
 
 
+def test_summary_leads_with_the_patients(spec_path):
+    """The console's first figures are patients (boarding, care outside an ICU,
+    transfers, deaths) summed over days and sites, before any census against beds; the
+    beds of the peak day are the funded and, with staffing, the staffed ones."""
+    from popsim.model import FACILITY_METRICS
+    from popsim.run.ensemble import format_summary, summarize
+
+    metrics = (*FACILITY_METRICS, "icu_outside", "ward_staffed", "icu_staffed")
+    fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
+    fd[:, :, metrics.index("ed_boarding")] = [[3, 1], [0, 2], [5, 0]]  # 11 patient-days
+    fd[:, :, metrics.index("icu_outside")] = [[0, 0], [1, 0], [0, 2]]  # 3
+    fd[:, :, metrics.index("deaths")] = [[1, 0], [0, 0], [0, 1]]  # 2
+    fd[:, :, metrics.index("ward_census")] = [[8, 8], [9, 9], [7, 7]]  # peak on day 1
+    fd[:, :, metrics.index("ward_beds")] = 10
+    fd[:, :, metrics.index("ward_staffed")] = [[10, 10], [6, 7], [10, 10]]
+    summary = summarize(_two_site_result(metrics, fd))
+    other = summarize(_two_site_result(metrics, fd * np.int32(2)))
+    spec = load_spec(spec_path)
+    found = [{"scenario": "baseline", "summary": s} for s in (summary, other)]
+    text = format_summary(spec, found, spec_path.parent)
+    body = " ".join(text.split())
+    assert "16 (11-22) patient-days boarding in EDs" in body
+    assert "4 (3-6) patient-days of critical care outside an ICU" in body
+    assert "3 (2-4) deaths in hospital" in body
+    assert body.index("boarding in EDs") < body.index("peak region census")
+    assert "vs 20 funded beds, 13 staffed that day" in body
+    assert "transfers for want of a bed" not in body  # not a column of this run
+
+
 def test_worker_failures_are_one_line_each_without_distributed_tracebacks(tmp_path, capfd):
     """Before: each failed task also printed distributed's "Compute Failed" block with its
     traceback on stderr, from the worker processes."""

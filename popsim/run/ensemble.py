@@ -54,6 +54,18 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ summary
+#: ``facility_day`` columns the run's summary totals (patient-days or patients), and how
+#: the console names them, in the order a planner reads them.
+PATIENT_TOTALS: dict[str, str] = {
+    "ed_boarding": "patient-days boarding in EDs",
+    "icu_outside": "patient-days of critical care outside an ICU",
+    "ward_surge": "patient-days in surge/hallway ward places",
+    "capacity_transfers": "transfers for want of a bed",
+    "diversions": "ambulance diversions",
+    "deaths": "deaths in hospital",
+}
+
+
 def summarize(result: RunResult) -> dict[str, Any]:
     """Small per-replicate figures for the end-of-run summary: peak region census
     (ward + ICU + ALC over all sites), peak region bed demand (the same patients plus
@@ -96,6 +108,13 @@ def summarize(result: RunResult) -> dict[str, Any]:
             fid: int(n) for fid, n in zip(result.facility_ids, bed_days, strict=True) if n
         },
         "ed_boarding_peak": int(col("ed_boarding").sum(axis=1).max()) if len(census) else 0,
+        # the patients behind the beds: patient-days and counts over the run, region-wide
+        "patients": {name: int(col(name).sum()) for name in PATIENT_TOTALS if name in metrics},
+        "staffed_beds": (
+            int((col("ward_staffed") + col("icu_staffed"))[peak_day].sum())
+            if "ward_staffed" in metrics and "icu_staffed" in metrics and len(census)
+            else None
+        ),
         # needs that found no open site (counted, never dropped); None: not reported
         "unserved": int(col("unserved").sum()) if "unserved" in metrics else None,
     }
@@ -115,10 +134,14 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
         peaks = np.array([m["summary"]["peak_census"] for m in ms])
         board = np.array([m["summary"]["ed_boarding_peak"] for m in ms])
         beds = ms[0]["summary"]["funded_beds"]
+        staffed = ms[0]["summary"].get("staffed_beds")
         lines.append(f"  {scenario} ({len(ms)} replicates)")
+        lines.extend(_patient_lines(ms))
+        staffed_text = f", {staffed:,} staffed" if staffed is not None and staffed != beds else ""
         lines.append(
             f"    peak region census {peaks.mean():,.0f} (range {peaks.min():,}-{peaks.max():,})"
-            f" vs {beds:,} funded beds; peak ED boarding {board.mean():,.0f}"
+            f" vs {beds:,} funded beds{staffed_text} that day; peak ED boarding "
+            f"{board.mean():,.0f}"
         )
         demand = np.array([m["summary"].get("peak_demand", -1) for m in ms])
         if (demand > peaks).any():  # (run folders of earlier versions have no peak_demand)
@@ -156,6 +179,25 @@ def format_summary(spec: RunSpec, found: list[dict[str, Any]], out: Path) -> str
             textwrap.wrap(text, width=100, initial_indent="    ", subsequent_indent="      ")
         )
     return "\n".join(lines)
+
+
+def _patient_lines(ms: list[dict[str, Any]]) -> list[str]:
+    """The patients first: each total's mean over replicates, with its range."""
+    import textwrap
+
+    parts = []
+    for name, label in PATIENT_TOTALS.items():
+        values = np.array([m["summary"].get("patients", {}).get(name, -1) for m in ms])
+        if (values < 0).any():  # not reported (a run folder of an earlier version)
+            continue
+        spread = f" ({values.min():,}-{values.max():,})" if values.min() != values.max() else ""
+        parts.append(f"{values.mean():,.0f}{spread} {label}")
+    if not parts:
+        return []
+    text = "patients, mean per replicate (range): " + "; ".join(parts)
+    return textwrap.wrap(
+        text, width=100, initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False
+    )
 
 
 # ------------------------------------------------------------------- tasks
