@@ -437,9 +437,11 @@ FACILITIES = [
 #: Network: community -> regional -> tertiary within each HSDA, as Fraser Health's sites'
 #: roles run (Royal Columbian the tertiary centre of the region; Surrey Memorial the
 #: regional referral hospital of Fraser South; Abbotsford Regional of Fraser East): an
-#: assumption from the roles, not a published transfer protocol. Shares: a hand fit
-#: to the calibration targets of ``targets.csv`` (empty: the model's
-#: default for the role, ``CareParams``). See README, "Routing and its calibration".
+#: assumption from the roles, not a published transfer protocol. Shares: set by hand
+#: (Delta, Eagle Ridge, Abbotsford's referral share) or fitted to the calibration targets
+#: of ``targets.csv`` by ``fit_sites.py``, whose result ``routing_fit.csv`` overrides the
+#: values here (empty: the model's default for the role, ``CareParams``). See README,
+#: "Routing and its calibration".
 ROUTING: dict[str, tuple[str, str, str]] = {
     # facility_id: (refers_to, p_refer, surge_share)
     "royal-columbian": ("", "", ""),
@@ -456,6 +458,24 @@ ROUTING: dict[str, tuple[str, str, str]] = {
     "fraser-canyon": ("chilliwack-general;abbotsford-regional", "", ""),
     "new-surrey-hospital": ("surrey-memorial;royal-columbian", "", ""),
 }
+
+
+def fitted_routing(folder: Path) -> dict[str, tuple[str, str, str]]:
+    """:data:`ROUTING` with the shares of ``routing_fit.csv`` (written by ``fit_sites.py``)
+    in place of the hand-set ones, when the file exists."""
+    routing = dict(ROUTING)
+    path = folder / "routing_fit.csv"
+    if not path.is_file():
+        return routing
+    fit = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for fid, col, value in zip(fit["facility_id"], fit["parameter"], fit["value"], strict=True):
+        refers, p_refer, surge = routing[fid]
+        routing[fid] = (
+            refers,
+            value if col == "p_refer" else p_refer,
+            value if col == "surge_share" else surge,
+        )
+    return routing
 
 
 def rake_ages(population: np.ndarray, shapes: list[np.ndarray]) -> np.ndarray:
@@ -508,6 +528,7 @@ def build_zones() -> gpd.GeoDataFrame:
 
 
 def build_region() -> Region:
+    routing = fitted_routing(Path(__file__).resolve().parent)
     zones = build_zones()
     pts = zones.geometry.representative_point()
     zones.insert(4, "x", pts.x.to_numpy())
@@ -515,7 +536,10 @@ def build_region() -> Region:
     profile = [LHA_PROFILE[z] for z in zones["zone_id"]]
     age = rake_ages(
         zones["population"].to_numpy(),
-        [lha_age_split(int(n), y, o) for n, (y, o, _) in zip(zones["population"], profile)],
+        [
+            lha_age_split(int(n), y, o)
+            for n, (y, o, _) in zip(zones["population"], profile, strict=True)
+        ],
     )
     zones["household_size"] = [h for _, _, h in profile]
     zones["source"] = [f"{s}; household size: {HOUSEHOLD_SOURCE}" for s in zones["source"]]
@@ -542,9 +566,9 @@ def build_region() -> Region:
             "open_date": [r[9] for r in f],
             "close_date": "",
             "ed_spaces": pd.array([int(r[10]) if r[10] else None for r in f], dtype="Int64"),
-            "refers_to": [ROUTING[r[0]][0] for r in f],
-            "p_refer": [float(ROUTING[r[0]][1] or "nan") for r in f],
-            "surge_share": [float(ROUTING[r[0]][2] or "nan") for r in f],
+            "refers_to": [routing[r[0]][0] for r in f],
+            "p_refer": [float(routing[r[0]][1] or "nan") for r in f],
+            "surge_share": [float(routing[r[0]][2] or "nan") for r in f],
             "source": [r[11] for r in f],
             "note": [f"{r[12]}; ward beds = inpatient beds - ICU beds; {ICU_NOTE}" for r in f],
         }
