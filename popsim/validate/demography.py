@@ -10,6 +10,7 @@ from popsim.demand import DemandParams
 from popsim.demography import DemographyParams
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.load import Region
+from popsim.validate.outcomes import winter_row
 from popsim.validate.rows import (
     CALIBRATION,
     VALIDATION,
@@ -39,6 +40,9 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
         deaths = float(result.zone_counts("deaths").sum())
         if demand:
             in_hospital = float(result.facility_frame()["deaths"].sum())
+            metrics = list(result.facility_metrics)
+            admitted = result.facility_day[..., metrics.index("admissions")].sum(axis=1)
+            winter = winter_row(admitted, cfg.start)
         rates[demand] = (
             1000 * deaths / person_years,
             1000 * model.demography.n_births / person_years,
@@ -53,6 +57,7 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
     share = in_hospital / max(n_deaths, 1.0)
     chance_share = 3 * math.sqrt(share * (1 - share) / max(n_deaths, 1.0))
     return [
+        winter,
         Check(
             "share of all deaths that happen in hospital (default year, no epidemic)",
             f"0.45-0.60 (+/- {chance_share:.3f} for chance)",

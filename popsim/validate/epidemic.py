@@ -9,14 +9,18 @@ from datetime import date, timedelta
 import numpy as np
 
 from popsim.care.params import CareParams
+from popsim.epidemic.households import generation_mgf, generation_pmf, household_growth_rate
 from popsim.epidemic.params import EpidemicParams
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.load import Region
+from popsim.validate.outcomes import flu_age_row, stays
 from popsim.validate.rows import (
     CALIBRATION,
     VERIFICATION,
     Check,
+    banded,
     factor,
+    share_chance,
     within,
 )
 
@@ -31,36 +35,82 @@ def final_size(r0: float) -> float:
     return z
 
 
-def generation_mgf(params: EpidemicParams, r: float, n: int = 200_000, seed: int = 0) -> float:
-    """``E[exp(-r T)]`` of the model's generation interval ``T`` (Monte Carlo on its own
-    duration samplers): infectious from day ``L`` (latent) for ``D`` days, infecting at a
-    constant rate each of those days."""
-    rng = np.random.default_rng(seed)
-    lat = params.dur_latent.sample(rng, n).astype(np.float64)
-    dur = params.dur_infectious.sample(rng, n).astype(np.float64)
-    # sum_{j < D} exp(-r (L + j)) = exp(-r L) (1 - exp(-r D)) / (1 - exp(-r))
-    if abs(r) < 1e-9:
-        return 1.0
-    total = np.exp(-r * lat) * (1 - np.exp(-r * dur)) / (1 - math.exp(-r))
-    return float(total.mean() / dur.mean())
-
-
-def growth_rate(daily: np.ndarray, n: int) -> tuple[float, int, int]:
-    """Log-linear growth rate of daily infections over the early phase: from the first
-    day (after day 10) with at least 30 infections until 4% of ``n`` are infected (at
-    most 40 days)."""
+def growth_rate(daily: np.ndarray, n: int) -> tuple[float, float, int, int]:
+    """Log-linear growth rate of daily infections over the early phase, with its standard
+    error: from the first day (after day 10) with at least ``max(30, n / 20,000)``
+    infections until 2% of ``n`` are infected (at most 40 days), the daily counts divided
+    by the share still susceptible (so the depletion of the last days does not bend the
+    line). Returns ``(r, se, first day, last day + 1)``."""
     daily = np.asarray(daily, dtype=np.float64)
     cum = np.cumsum(daily)
-    # (after the first generation: the seeds' own infections are not yet on the curve)
-    late = np.arange(len(daily)) >= 10
-    start = int(np.argmax(late & (daily >= 30))) if (late & (daily >= 30)).any() else 10
-    stop = int(np.argmax(cum >= 0.04 * n)) if (cum >= 0.04 * n).any() else len(daily)
+    # (after the first generation: the seeds' own infections are not yet on the curve;
+    # at 2 million from 100 a day: a household's burst of a few early cases moves the
+    # line less)
+    ok = (np.arange(len(daily)) >= 10) & (daily >= max(30.0, n / 20_000))
+    start = int(np.argmax(ok)) if ok.any() else 10
+    stop = int(np.argmax(cum >= 0.02 * n)) if (cum >= 0.02 * n).any() else len(daily)
     stop = min(stop, start + 40)
     if stop - start < 5:
-        return float("nan"), start, stop
+        return float("nan"), float("nan"), start, stop
     days = np.arange(start, stop)
-    slope = np.polyfit(days, np.log(np.maximum(daily[start:stop], 1.0)), 1)[0]
-    return float(slope), start, stop
+    susceptible = 1.0 - cum[start - 1 : stop - 1] / n
+    y = np.log(np.maximum(daily[start:stop], 1.0) / susceptible)
+    (slope, _), cov = np.polyfit(days, y, 1, cov=True)
+    return float(slope), float(math.sqrt(cov[0, 0])), start, stop
+
+
+def realised_r0(daily: np.ndarray, n: int, params: EpidemicParams) -> tuple[float, float, int, int]:
+    """The reproduction number realised in the early phase, by the renewal equation with
+    the model's own generation interval (:func:`generation_pmf`): today's infections
+    over the infectiousness of those infected before, times the share still
+    susceptible, summed over the days from the first (after day 10) with at least
+    ``max(30, n / 5,000)`` infections until 2% of ``n`` are infected (at most 40 days).
+    In expectation exactly ``r0`` in a well-mixed population without households (each
+    day's count is Poisson given the past). Returns ``(R, 3 sd for chance, first, last
+    + 1)``: the sd is ``R / sqrt(infections counted)``."""
+    d = np.asarray(daily, dtype=np.float64)
+    cum = np.cumsum(d)
+    ok = (np.arange(len(d)) >= 10) & (d >= max(30.0, n / 5_000))
+    start = int(np.argmax(ok)) if ok.any() else 10
+    stop = int(np.argmax(cum >= 0.02 * n)) if (cum >= 0.02 * n).any() else len(d)
+    stop = min(stop, start + 40)
+    if stop - start < 5:
+        return float("nan"), float("nan"), start, stop
+    g = generation_pmf(params)
+    force = np.convolve(d, g)[: len(d)]  # sum_j g[j] d[t - j]
+    seen = d[start:stop].sum()
+    expected = ((1.0 - np.r_[0.0, cum[:-1]] / n) * force)[start:stop].sum()
+    big_r = seen / expected
+    return float(big_r), 3 * big_r / math.sqrt(seen), start, stop
+
+
+#: The fitted early growth rate of one stochastic run against the deterministic one:
+#: well mixed without households at 500,000 residents, six seeds, 0.921-1.015 of it
+#: (mean 0.980, sd 0.036): three sd of one run, the band.
+GROWTH_TOLERANCE = 0.11
+
+
+def growth_row(
+    check: str, daily: np.ndarray, n: int, r_pred: float, params: EpidemicParams
+) -> Check:
+    """A row: the measured growth rate against ``r_pred``, within
+    :data:`GROWTH_TOLERANCE` (three sd of one run's fitted rate) or three standard errors
+    of the fit, the larger (a small population's curve is noisier); the R that each
+    implies by the Wallinga-Lipsitch relation beside it."""
+    r, se, a, b = growth_rate(daily, n)
+    tol = max(GROWTH_TOLERANCE * r_pred, 3 * se) if math.isfinite(se) else float("nan")
+    implied = 1.0 / generation_mgf(params, r) if math.isfinite(r) else float("nan")
+    return Check(
+        check,
+        f"r = {r_pred:.4f}/day +/- {tol:.4f} (R {1.0 / generation_mgf(params, r_pred):.2f} "
+        "by Wallinga-Lipsitch; +/- 11%: 3 sd of one run's fitted rate, 6 seeds; or 3 "
+        "standard errors of the fit)",
+        "Wallinga and Lipsitch, Proc R Soc B 2007; with households, Pellis, Ferguson and "
+        "Fraser, J R Soc Interface 2011 (household outbreaks, the model's own rules)",
+        f"r = {r:.4f}/day (se {se:.4f}, days {a}-{b}; R {implied:.2f})",
+        math.isfinite(r) and abs(r - r_pred) <= tol,
+        kind=VERIFICATION,
+    )
 
 
 def _well_mixed_region(population: int) -> Region:
@@ -94,16 +144,16 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
             kind=VERIFICATION,
         )
     )
-    daily = np.asarray(model.epidemic.daily_infections)
-    r, a, b = growth_rate(daily, n)
-    r_implied = 1.0 / generation_mgf(params, r) if math.isfinite(r) else float("nan")
+    big_r, chance, a, b = realised_r0(np.asarray(model.epidemic.daily_infections), n, params)
     out.append(
         Check(
-            "early growth, well mixed: R0 implied by r (Wallinga-Lipsitch)",
-            f"{r0:.2f} within 10%",
-            "Wallinga and Lipsitch, Proc R Soc B 2007; the model's generation interval",
-            f"{r_implied:.2f} (r = {r:.3f}/day, days {a}-{b})",
-            math.isfinite(r_implied) and abs(r_implied / r0 - 1) < 0.10,
+            "early growth, well mixed: the realised R0 (renewal equation, the model's "
+            "generation interval)",
+            f"{r0:.2f} +/- {chance:.3f} (3 sd for chance)",
+            "the renewal equation with the generation interval's whole days (Wallinga "
+            "and Lipsitch, Proc R Soc B 2007): exact without households",
+            f"{big_r:.3f} (days {a}-{b})",
+            math.isfinite(big_r) and abs(big_r - r0) <= chance,
             kind=VERIFICATION,
         )
     )
@@ -113,17 +163,16 @@ def epidemic_checks(region: Region, population: int, seed: int) -> list[Check]:
         region, ModelConfig(days=200, population=population, epidemic=params), seed=seed
     )
     model.run()
-    daily = np.asarray(model.epidemic.daily_infections)
-    r, a, b = growth_rate(daily, model.pop.n)
-    r_implied = 1.0 / generation_mgf(params, r) if math.isfinite(r) else float("nan")
+    tr = model.epidemic.tr
+    r_pred = household_growth_rate(params, model.pop, tr.beta, tr.p_household)
     out.append(
-        Check(
-            "early growth with households and age mixing: R0 implied by r",
-            "1.80 within 15%",
-            "Wallinga and Lipsitch 2007 (R0 from the next-generation matrix incl. households)",
-            f"{r_implied:.2f} (r = {r:.3f}/day, days {a}-{b})",
-            math.isfinite(r_implied) and abs(r_implied / 1.8 - 1) < 0.15,
-            kind=VERIFICATION,
+        growth_row(
+            "early growth with households and age mixing: r against the household "
+            "relation at R0 1.8",
+            np.asarray(model.epidemic.daily_infections),
+            model.pop.n,
+            r_pred,
+            params,
         )
     )
     out += _flu_checks(region, population, seed)
@@ -145,10 +194,11 @@ def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
         population=population,
         epidemic=params,
         care=CareParams(uncapped=True),
-        record_journeys=False,
+        record_journeys=True,  # (the hospitalised: all influenza's, no other demand)
     )
     model = RegionModel(region, cfg, seed=seed)
-    infected = model.run().zone_counts("new_infections").sum(axis=(0, 1)).astype(np.float64)
+    result = model.run()
+    infected = result.zone_counts("new_infections").sum(axis=(0, 1)).astype(np.float64)
     n_band = model.pop.alive_counts.sum(axis=0).astype(np.float64)
     children = infected[:2].sum() / n_band[:2].sum()
     adults = infected[2:].sum() / n_band[2:].sum()
@@ -181,6 +231,7 @@ def _flu_checks(region: Region, population: int, seed: int) -> list[Check]:
     peak_mid = peak_start + timedelta(days=3)
     somes = "Somes et al., Vaccine 2018 (unvaccinated, infection incl. asymptomatic)"
     return [
+        flu_age_row(stays(result, model.pop.age)),
         Check(
             "influenza season: attack rate, children 0-19",
             "0.225 (factor 1.5)",
@@ -284,15 +335,19 @@ def _covid_checks(region: Region, population: int, seed: int) -> list[Check]:
                 kind=VERIFICATION,
             )
         )
-    icu = e.n_critical_total / max(e.n_hospitalised + e.n_severe_in_hospital, 1)
+    n_hosp = e.n_hospitalised + e.n_severe_in_hospital
+    icu = e.n_critical_total / max(n_hosp, 1)
     out.append(
-        Check(
+        banded(
             "COVID-19 ancestral: ICU share of hospitalised",
-            "0.15-0.20 (0.12-0.24 passes)",
-            "Canada to March 2021: ~9,000 ICU of ~49,000 hospitalised (Government of Canada)",
-            f"{icu:.3f}",
-            within(icu, 0.12, 0.24),
+            icu,
+            0.15,
+            0.20,
+            "Canada to March 2021: ~9,000 ICU of ~49,000 hospitalised (Government of "
+            "Canada); the profile's table shaped to about 18%",
             kind=CALIBRATION,
+            chance=share_chance(icu, n_hosp),
+            detail=f"{e.n_critical_total} of {n_hosp} drawn",
         )
     )
     return out
