@@ -136,3 +136,55 @@ def test_the_dispersion_band_tells_poisson_from_overdispersed():
     # negative binomial with mean 50 and variance 75: n = 50**2 / 25 = 100
     over = [abs(index(rng.negative_binomial(100, 100 / 150, 300)) - 1) <= tol for _ in range(200)]
     assert sum(over) <= 60
+
+
+def test_stays_pair_each_arrival_with_its_end():
+    from types import SimpleNamespace
+
+    from popsim.core.schema import EVENT_NAMES
+    from popsim.validate.outcomes import stays
+
+    ev = {name: i for i, name in enumerate(EVENT_NAMES)}
+    units = ("ed", "ward", "icu", "alc", "icu_outside")
+    # resident 0: in hospital at the start (not counted), then a stay of 5 days through
+    # ICU; resident 1: two stays of 2 and 3 days; resident 2: still in at the end
+    rows = [
+        (0, 0, "start", "ward"),
+        (1, 1, "arrive", "ed"),
+        (1, 1, "admit", "ward"),
+        (0, 2, "discharge", "ward"),
+        (1, 3, "discharge", "ward"),
+        (0, 4, "arrive", "ed"),
+        (0, 4, "admit", "icu"),
+        (1, 5, "arrive", "ed"),
+        (2, 6, "arrive", "ed"),
+        (1, 8, "death", "ward"),
+        (0, 9, "discharge", "ward"),
+    ]
+    journeys = {
+        "resident_id": np.array([r[0] for r in rows], dtype=np.int32),
+        "day": np.array([r[1] for r in rows], dtype=np.int16),
+        "event": np.array([ev[r[2]] for r in rows], dtype=np.uint8),
+        "unit": np.array([units.index(r[3]) for r in rows], dtype=np.uint8),
+    }
+    result = SimpleNamespace(journeys=journeys, journey_codes={"event": EVENT_NAMES, "unit": units})
+    s = stays(result, np.array([70, 30, 50]))
+    got = sorted(zip(s.age.tolist(), s.begin.tolist(), s.end.tolist(), s.icu.tolist(), strict=True))
+    assert got == [(30, 1, 3, False), (30, 5, 8, False), (50, 6, -1, False), (70, 4, 9, True)]
+
+
+def test_the_monthly_spread_of_admissions():
+    from datetime import date
+
+    from popsim.validate.outcomes import winter_row
+
+    # a year of flat daily admissions: the months differ by their days alone (28 to
+    # 31: a spread of 3 / 30.4), too little (no winter); a winter peak of +/- 20% is
+    # too much
+    flat = winter_row(np.full(365, 1000.0), date(2026, 1, 1))
+    assert abs(float(flat.measured.split()[0]) - 3 / (365 / 12)) < 0.002 and not flat.passed
+    day = np.arange(365)
+    peaked = winter_row(
+        1000.0 * (1 + 0.2 * np.cos(2 * np.pi * (day - 20) / 365.25)), date(2026, 1, 1)
+    )
+    assert float(peaked.measured.split()[0]) > 0.3 and not peaked.passed
