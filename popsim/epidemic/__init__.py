@@ -7,6 +7,8 @@
 - :mod:`popsim.epidemic.transmission`: gravity coupling, the next-generation matrix
   and R0 calibration;
 - :mod:`popsim.epidemic.contacts`: published contact matrices by setting;
+- :mod:`popsim.epidemic.households`: the generation interval and the early growth rate
+  that ``r0`` implies with households (household outbreaks, the model's own rules);
 - :mod:`popsim.epidemic.reference`: the one-agent-per-resident reference engine that
   checks the fast one.
 

@@ -118,8 +118,10 @@ def calibrate(params: EpidemicParams, pop: Population, zone_minutes: np.ndarray)
     ``r0`` in a fully susceptible population (bisection; the radius grows with the
     rate). The household part counts first-generation infections only: infections of
     housemates by housemates are in the next generation, so within-household depletion
-    makes early growth somewhat slower than ``r0`` implies (the validation report
-    measures it against the Wallinga-Lipsitch relation)."""
+    makes early growth somewhat slower than ``r0`` implies by the Wallinga-Lipsitch
+    relation: :mod:`popsim.epidemic.households` gives the growth rate this definition
+    implies (at R0 1.8 on Fraser, that of R 1.76), and the validation report measures
+    the model against it."""
     p = params
     p_sym = np.asarray(p.p_symptomatic, dtype=np.float64)
     n_band = np.maximum(pop.alive_counts.sum(axis=0).astype(np.float64), 1.0)
