@@ -300,15 +300,16 @@ def test_ltc_parameters_are_calibratable(tmp_path):
 
 
 def test_validation_rows(synthetic, small_region):
-    """At the region's own population: five labelled rows, the hand-over conserved;
+    """At the region's own population: seven labelled rows, the hand-over conserved;
     none for a region without long-term care or away from its population."""
     from popsim.ltc.checks import ltc_rows
 
     rows = ltc_rows(synthetic, synthetic.total_population, seed=1)
-    assert len(rows) == 5
-    labels = ("calibration target", "calibration target", "validation", "calibration target")
+    assert len(rows) == 7
+    labels = ("calibration target", "calibration target", "validation")
+    labels += ("calibration target",) * 3
     for (check, *_), label in zip(rows, labels, strict=False):
         assert f"({label}" in check or f"; {label}" in check, check
-    assert "verification" in rows[4][0] and rows[4][4] is True
+    assert "verification" in rows[6][0] and rows[6][4] is True
     assert ltc_rows(synthetic, 2 * synthetic.total_population, seed=1) == []
     assert ltc_rows(small_region, small_region.total_population, seed=1) == []
