@@ -333,20 +333,21 @@ class LongTermCare(Module):
         self.pending.clear()
 
     def _keyed(self, purpose: int, ids: np.ndarray, p: float) -> np.ndarray:
-        """Of ``ids``, those for which today's draw of ``purpose`` falls below ``p``."""
+        """Of ``ids``, those for which today's draw of ``purpose`` falls below ``p``, in
+        increasing id (an order that does not depend on the lists' history)."""
         if not len(ids) or p <= 0:
             return ids[:0]
-        return ids[self.draws.uniform(purpose, self._day, ids) < p]
+        return np.sort(ids[self.draws.uniform(purpose, self._day, ids) < p])
 
     def _ltc_exits(self, model: ModelAPI) -> None:
         """Each LTC resident leaves today with probability ``1 / los_mean_days``;
         ``p_death_at_exit`` of those leave by dying (one draw each, keyed by the day)."""
         p = self.params
-        ids = np.sort(np.asarray(self.res_list, dtype=np.int64))
+        ids = np.fromiter(self.res_list, dtype=np.int64, count=len(self.res_list))
         out = self._keyed(_LTC_EXIT, ids, 1.0 / p.los_mean_days)
         if not len(out):
             return
-        dies = np.isin(out, self._keyed(_LTC_DIES, out, p.p_death_at_exit))
+        dies = self.draws.uniform(_LTC_DIES, self._day, out) < p.p_death_at_exit
         for r in out[~dies].tolist():
             h = self._leave(r)
             self._today[self.home_zone[h]][_C_ltc_discharges] += 1
@@ -419,7 +420,7 @@ class LongTermCare(Module):
         """Each ALC patient dies today with probability ``alc_death_per_year / 365.25``
         (one draw each, keyed by the day; one asked to leave today is spared)."""
         ids = np.fromiter(self.alc, dtype=np.int64, count=len(self.alc))
-        for r in np.sort(self._keyed(_ALC_DIES, ids, self.params.alc_death_per_year / 365.25)):
+        for r in self._keyed(_ALC_DIES, ids, self.params.alc_death_per_year / 365.25):
             if int(r) not in self.exiting:
                 self._exit(model, int(r), ALC_DEATH, -1)
 
@@ -474,7 +475,7 @@ class LongTermCare(Module):
                 self._exit(model, r, ALC_HOME_SUPPORT, z)
                 free[z] -= 1
         ids = np.fromiter(self.alc, dtype=np.int64, count=len(self.alc))
-        for r in np.sort(self._keyed(_HOME_FIRST, ids, p.home_first_per_year / 365.25)).tolist():
+        for r in self._keyed(_HOME_FIRST, ids, p.home_first_per_year / 365.25).tolist():
             z, start, dest = self.alc[r]
             if dest != TO_LTC or start > ready or free[z] <= 0 or r in self.exiting:
                 continue

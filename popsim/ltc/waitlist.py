@@ -84,6 +84,5 @@ class WaitList:
         return None
 
     def home_ids(self) -> np.ndarray:
-        """The residents waiting at home, in increasing id (an order that does not
-        depend on the list's history)."""
-        return np.sort(np.asarray(self.at_home, dtype=np.int64))
+        """The residents waiting at home (in the list's order)."""
+        return np.fromiter(self.at_home, dtype=np.int64, count=len(self.at_home))
