@@ -130,16 +130,16 @@ def test_a_region_without_the_file_keeps_drawn_alc_stays(folder):
     p_ltc=st.floats(0.0, 1.0),
     rel_beds=st.floats(0.0, 2.0),
     rel_support=st.floats(0.0, 3.0),
-    hospital_first=st.booleans(),
+    first_come=st.booleans(),
 )
 def test_every_alc_patient_leaves_by_ltc_home_or_death(
-    synthetic, seed, p_ltc, rel_beds, rel_support, hospital_first
+    synthetic, seed, p_ltc, rel_beds, rel_support, first_come
 ):
     params = LtcParams(
         p_alc_needs_ltc=p_ltc,
         rel_beds=rel_beds,
         rel_home_support=rel_support,
-        hospital_first=hospital_first,
+        hospital_priority_days=0 if first_come else 60,
         alc_death_per_year=2.0,
     )
     model = RegionModel(synthetic, _config(days=150, ltc=params), seed=seed)
@@ -169,7 +169,7 @@ def test_an_ltc_resident_in_hospital_goes_back_to_its_home(synthetic):
     model = RegionModel(synthetic, _config(days=200), seed=5)
     model.run()
     # residents admitted to LTC stay there: none of them waits for a place again
-    assert not set(model.ltc.res_home) & set(model.ltc.wait)
+    assert not set(model.ltc.res_home) & set(model.ltc.wl.entry)
 
 
 # --------------------------------------------------------------- the lever
@@ -188,6 +188,30 @@ def test_more_ltc_beds_mean_fewer_alc_days_and_fewer_mean_more(synthetic):
             boarding[rel] += int(result.facility_day[..., metrics.index("ed_boarding")].sum())
     assert days[3.0] < days[1.0] < days[0.25], days
     assert boarding[3.0] < boarding[1.0] < boarding[0.25], boarding
+
+
+def _alc_and_boarding(synthetic, seed: int, days: int, events=(), **ltc) -> tuple[int, int]:
+    cfg = _config(days=days, ltc=LtcParams(**ltc), events=events, record_journeys=False)
+    result = RegionModel(synthetic, cfg, seed=seed).run()
+    metrics = result.facility_metrics
+    boarding = int(result.facility_day[..., metrics.index("ed_boarding")].sum())
+    return _alc_days(result), boarding
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 100_000), beds=st.integers(1, 20), zone=st.integers(0, 3))
+def test_adding_ltc_beds_never_increases_alc_days_in_a_pair(synthetic, seed, beds, zone):
+    """One replicate with and without ``beds`` more LTC beds in one zone (common random
+    numbers: every LTC decision is keyed by what it decides): ALC days and ED boarding
+    never rise with more beds and never fall with fewer."""
+    base = _alc_and_boarding(synthetic, seed, 150)
+    more = _alc_and_boarding(synthetic, seed, 150, (ChangeLtcBeds(0, beds, (zone,)),))
+    fewer = _alc_and_boarding(synthetic, seed, 150, (ChangeLtcBeds(0, -beds, (zone,)),))
+    assert more[0] <= base[0] <= fewer[0], (more, base, fewer)
+    assert more[1] <= base[1] <= fewer[1], (more, base, fewer)
 
 
 def test_home_support_shortens_alc_waits(synthetic):
@@ -276,15 +300,16 @@ def test_ltc_parameters_are_calibratable(tmp_path):
 
 
 def test_validation_rows(synthetic, small_region):
-    """At the region's own population: five labelled rows, the hand-over conserved;
+    """At the region's own population: seven labelled rows, the hand-over conserved;
     none for a region without long-term care or away from its population."""
     from popsim.ltc.checks import ltc_rows
 
     rows = ltc_rows(synthetic, synthetic.total_population, seed=1)
-    assert len(rows) == 5
-    labels = ("calibration target", "calibration target", "validation", "calibration target")
+    assert len(rows) == 7
+    labels = ("calibration target", "calibration target", "validation")
+    labels += ("calibration target",) * 3
     for (check, *_), label in zip(rows, labels, strict=False):
         assert f"({label}" in check or f"; {label}" in check, check
-    assert "verification" in rows[4][0] and rows[4][4] is True
+    assert "verification" in rows[6][0] and rows[6][4] is True
     assert ltc_rows(synthetic, 2 * synthetic.total_population, seed=1) == []
     assert ltc_rows(small_region, small_region.total_population, seed=1) == []

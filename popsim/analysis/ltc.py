@@ -14,13 +14,12 @@ Tables (written by :func:`popsim.analysis.analyze` beside the others):
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from popsim.analysis.compare import paired_differences
+from popsim.analysis.compare import paired_differences, with_mean_interval
 from popsim.core.schema import FACILITY_DAY, LTC_DAY
 
 if TYPE_CHECKING:
@@ -39,12 +38,6 @@ MEASURES: tuple[str, ...] = (
     "waitlist_hospital",
     "waitlist_community",
 )
-#: One-sided 95% (two-sided 90%) Student t quantiles by degrees of freedom (1..30).
-_T95 = (
-    6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812,
-    1.796, 1.782, 1.771, 1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725,
-    1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697,
-)  # fmt: skip
 
 
 def _in(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
@@ -96,24 +89,7 @@ def ltc_comparison(rep: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Scenario minus baseline per replicate and window, with a 90% t-interval of the mean
     paired difference."""
     out = paired_differences(rep, ["window"], list(MEASURES), baseline)
-    if out.empty:
-        return out.assign(ci90_low=pd.Series(dtype=float), ci90_high=pd.Series(dtype=float))
-    base = rep[rep["scenario"] == baseline]
-    lows, highs = [], []
-    for row in out.itertuples():
-        a = rep[(rep["scenario"] == row.scenario) & (rep["window"] == row.window)]
-        pairs = a.merge(base, on=["replicate", "window"], suffixes=("", "_b"))
-        diff = (pairs[row.measure] - pairs[f"{row.measure}_b"]).dropna().to_numpy(float)
-        n = len(diff)
-        if n < 2:
-            lows.append(np.nan)
-            highs.append(np.nan)
-            continue
-        t = _T95[n - 2] if n - 1 <= len(_T95) else 1.645
-        half = t * float(diff.std(ddof=1)) / math.sqrt(n)
-        lows.append(float(diff.mean()) - half)
-        highs.append(float(diff.mean()) + half)
-    return out.assign(ci90_low=lows, ci90_high=highs)
+    return with_mean_interval(out, rep, ["window"], baseline, 0.90, ("ci90_low", "ci90_high"))
 
 
 def tables(ds: RunDataset, windows: list[Window], baseline: str) -> dict[str, pd.DataFrame]:

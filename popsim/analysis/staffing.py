@@ -15,7 +15,6 @@ Tables (written by :func:`popsim.analysis.analyze` beside the others):
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from popsim.analysis.capacity import ALL_SITES
-from popsim.analysis.compare import paired_differences
+from popsim.analysis.compare import paired_differences, with_mean_interval
 from popsim.core.schema import FACILITY_DAY, STAFF_DAY
 
 if TYPE_CHECKING:
@@ -40,12 +39,6 @@ MEASURES: tuple[str, ...] = (
     "labour_cost",
     "ed_boarding_days",
 )
-#: Two-sided 95% Student t quantiles by degrees of freedom (1..30; normal beyond).
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
 
 
 def staff_site(staff: pd.DataFrame, facility_day: pd.DataFrame | None) -> pd.DataFrame:
@@ -82,29 +75,9 @@ def staff_site(staff: pd.DataFrame, facility_day: pd.DataFrame | None) -> pd.Dat
 def staff_comparison(site: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Scenario minus baseline per window, replicate and site, with a 95% interval of the
     mean."""
-    out = paired_differences(site, ["window", "facility"], list(MEASURES), baseline)
-    if out.empty:
-        return out.assign(ci_low=pd.Series(dtype=float), ci_high=pd.Series(dtype=float))
-    base = site[site["scenario"] == baseline]
-    lows, highs = [], []
-    for row in out.itertuples():
-        a = site[
-            (site["scenario"] == row.scenario)
-            & (site["facility"] == row.facility)
-            & (site["window"] == row.window)
-        ]
-        pairs = a.merge(base, on=["window", "replicate", "facility"], suffixes=("", "_b"))
-        diff = (pairs[row.measure] - pairs[f"{row.measure}_b"]).dropna().to_numpy(float)
-        n = len(diff)
-        if n < 2:
-            lows.append(np.nan)
-            highs.append(np.nan)
-            continue
-        t = _T975[n - 2] if n - 1 <= len(_T975) else 1.96
-        half = t * float(diff.std(ddof=1)) / math.sqrt(n)
-        lows.append(float(diff.mean()) - half)
-        highs.append(float(diff.mean()) + half)
-    return out.assign(ci_low=lows, ci_high=highs)
+    keys = ["window", "facility"]
+    out = paired_differences(site, keys, list(MEASURES), baseline)
+    return with_mean_interval(out, site, keys, baseline, 0.95, ("ci_low", "ci_high"))
 
 
 def staff_daily(staff: pd.DataFrame) -> pd.DataFrame:

@@ -4,7 +4,8 @@ A default year of a region with long-term care (Fraser at its own population: LT
 and hospital beds are never scaled), everyday demand with its winter peak, no epidemic,
 the care network capped as it runs: the ALC share of acute bed-days (now emergent from
 LTC capacity and flow), LTC occupancy, the median wait for a place, the LTC length of
-stay, and the hand-over's conservation (every ALC stay ends by an LTC place, home, or
+stay, the share of admissions from hospital, the community wait list's drift over the
+year, and the hand-over's conservation (every ALC stay ends by an LTC place, home, or
 death). Each row says whether it is a calibration target (a default was set to meet it)
 or a validation (nothing was tuned to it) or a verification (an identity that must hold).
 """
@@ -73,6 +74,10 @@ def ltc_year(
         "alc_open": float(len(ltc.alc)),
         "alc_other_ends": float(ends.get(ALC_OTHER, 0)),
         "boarders_per_day": total("ed_boarding") / len(fd),
+        "from_hospital": ld[:, col["admit_hospital"]].sum()
+        / max(ld[:, col["admit_hospital"]].sum() + ld[:, col["admit_community"]].sum(), 1.0),
+        "community_first": float(ld[0, col["wait_community"]]),
+        "community_last": float(ld[-1, col["wait_community"]]),
     }
 
 
@@ -117,6 +122,24 @@ def ltc_rows(region: Region, population: int, seed: int) -> list[tuple[str, str,
             "about 2 years",
             f"{f['los_years']:.2f}",
             1.5 <= f["los_years"] <= 3.0,
+        ),
+        (
+            "share of LTC admissions from hospital (calibration target: hospital_priority_days)",
+            "0.40-0.60",
+            "Office of the Seniors Advocate BC, Monitoring Seniors' Services: about half "
+            "of LTC admissions come from hospital (approximate)",
+            f"{f['from_hospital']:.2f}",
+            0.40 <= f["from_hospital"] <= 0.60,
+        ),
+        (
+            "community wait list at the year's end / at its start, after the burn-in "
+            "(calibration target: community need rates; a list that neither empties nor "
+            "grows all year)",
+            "0.80-1.25",
+            "a steady state: BC's community wait list has held a few thousand people for "
+            "years (Office of the Seniors Advocate BC, Monitoring Seniors' Services)",
+            f"{f['community_last']:.0f} / {f['community_first']:.0f}",
+            0.80 * f["community_first"] <= f["community_last"] <= 1.25 * f["community_first"],
         ),
         (
             f"every ALC stay ends by an LTC place, home or death ({ends}; verification)",

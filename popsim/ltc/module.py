@@ -17,9 +17,11 @@ Each day (a resident module, before demand; the care network runs later in the d
    ``community_withdraw_per_year``;
 4. ALC patients die while waiting (``alc_death_per_year``, asked of the model through
    the care network);
-5. free LTC beds are offered, home by home: to the first waiting resident (first come,
-   first served by the day the need began; ALC patients in hospital first when
-   ``hospital_first``) of a zone within ``max_offer_minutes`` of the home;
+5. free LTC beds are offered, home by home, to the waiting resident of a zone within
+   ``max_offer_minutes`` of the home whose need began first, an ALC patient in hospital
+   counted ``hospital_priority_days`` earlier (0: first come, first served; very large:
+   hospital first): one static order of everyone waiting, so that one more bed never
+   moves anyone back in it;
 6. free home-support places take ALC patients waiting for home support, then ALC
    patients waiting for LTC are sent home with support to wait there
    (``home_first_per_year``; they keep their place on the list, from home), after
@@ -29,7 +31,15 @@ Each day (a resident module, before demand; the care network runs later in the d
 Every ALC patient leaves hospital by an LTC place, home (with home support, or without
 it when its stay ends otherwise) or death; the exits are asked of the model
 (:meth:`popsim.core.module.ModelAPI.request_alc_exits`) and applied by the care network.
-Randomness: the stream ``"ltc"``.
+
+Randomness: the start (homes filled, the wait list seeded) draws from the stream
+``"ltc"``; every later decision is counter-based (:class:`popsim.core.seeds.CounterDraws`
+keyed by the decision, the day and the resident: whether an ALC patient needs LTC, an LTC
+resident's exit and death, an ALC patient's death, a home-first offer, a withdrawal from
+the list), and the community's new needs come from the day's own stream
+``"ltc.need:<day>"``, drawn from the population's cell index whoever is alive. One
+decision that differs between two scenarios (one more bed, one placement) therefore
+changes no other resident's draws: paired scenarios stay paired.
 """
 
 from __future__ import annotations
@@ -48,8 +58,10 @@ from popsim.core.requests import (
     ALC_TO_LTC,
 )
 from popsim.core.schema import LTC_METRICS
+from popsim.core.seeds import CounterDraws
 from popsim.ltc.events import ChangeHomeSupport, ChangeLtcBeds
 from popsim.ltc.params import LtcParams
+from popsim.ltc.waitlist import COMMUNITY, HOSPITAL, WaitList
 
 if TYPE_CHECKING:
     from popsim.core.events import Event
@@ -73,8 +85,9 @@ if TYPE_CHECKING:
     _C_home_support_slots,
     _C_home_support_clients,
 ) = range(len(LTC_METRICS))
-HOSPITAL, COMMUNITY = 0, 1
 TO_LTC, TO_HOME = 0, 1
+#: purposes of the counter-based draws (the first counter of each)
+_NEEDS_LTC, _LTC_EXIT, _LTC_DIES, _ALC_DIES, _HOME_FIRST, _WITHDRAW = range(6)
 
 
 class LongTermCare(Module):
@@ -105,7 +118,8 @@ class LongTermCare(Module):
             return  # no long-term care in this region: ALC stays are drawn lengths
         p = self.params
         self.takes_alc = True
-        self.rng = model.stream("ltc")
+        self.rng = model.stream("ltc")  # the start only
+        self.draws = CounterDraws(model.stream("ltc.keyed"))
         nz = region.n_zones
         homes = homes[homes["kind"] == "ltc"]
         self.home_zone = homes["zone"].to_numpy(np.int64).tolist()
@@ -127,15 +141,7 @@ class LongTermCare(Module):
         self.res_home: dict[int, int] = {}
         self.res_list: list[int] = []
         self.res_pos: dict[int, int] = {}
-        # the wait list: resident -> [ticket, zone, day the need began, where]; per zone
-        # a heap of (ticket, resident) in hospital and at home (stale entries dropped at
-        # the head), and the number waiting in each
-        self.wait: dict[int, list[int]] = {}
-        self.queues: list[tuple[list, list]] = [([], []) for _ in range(nz)]
-        self.n_wait = [[0, 0] for _ in range(nz)]
-        self.at_home: list[int] = []  # residents waiting at home (uniform draws)
-        self.home_pos: dict[int, int] = {}
-        self.ticket = 0
+        self.wl = WaitList(nz)
         self._exits: list[tuple[int, int]] = []
         # ALC patients in hospital: resident -> (zone, day the ALC stay began, dest)
         self.alc: dict[int, tuple[int, int, int]] = {}
@@ -194,7 +200,7 @@ class LongTermCare(Module):
                     self._enter(r, h)
                 ids = ids[k:]
             for r in ids:
-                self._join(r, z, -int(self.rng.integers(0, 180)), COMMUNITY)
+                self.wl.join(r, z, -int(self.rng.integers(0, 180)), COMMUNITY)
 
     # ------------------------------------------------------------ bookkeeping
     def _enter(self, r: int, h: int, counted: bool = False) -> None:
@@ -217,51 +223,6 @@ class LongTermCare(Module):
             self.readying[h] += 1
             self.ready_on[self._day + self.params.bed_turnaround_days].append(h)
         return h
-
-    def _join(self, r: int, zone: int, day: int, where: int) -> None:
-        """Onto the wait list, in hospital or at home (a new entry, or moved with its
-        ticket: the day its need began is kept)."""
-        entry = self.wait.get(r)
-        if entry is None:
-            self.ticket += 1
-            entry = self.wait[r] = [self.ticket, zone, day, where]
-        else:
-            self.n_wait[entry[1]][entry[3]] -= 1
-            if entry[3] == COMMUNITY:
-                self._home_out(r)
-        entry[3] = where
-        self.n_wait[entry[1]][where] += 1
-        if where == COMMUNITY:
-            self.home_pos[r] = len(self.at_home)
-            self.at_home.append(r)
-        heapq.heappush(self.queues[entry[1]][where], (entry[0], r))
-
-    def _unwait(self, r: int) -> list[int] | None:
-        """Off the wait list (placed, dead, withdrawn); returns its entry."""
-        entry = self.wait.pop(r, None)
-        if entry is not None:
-            self.n_wait[entry[1]][entry[3]] -= 1
-            if entry[3] == COMMUNITY:
-                self._home_out(r)
-        return entry
-
-    def _home_out(self, r: int) -> None:
-        i = self.home_pos.pop(r)
-        last = self.at_home.pop()
-        if last != r:
-            self.at_home[i] = last
-            self.home_pos[last] = i
-
-    def _head(self, zone: int, where: int) -> tuple[int, int] | None:
-        """The first live entry of a zone's list (stale entries dropped)."""
-        heap = self.queues[zone][where]
-        while heap:
-            ticket, r = heap[0]
-            e = self.wait.get(r)
-            if e is not None and e[0] == ticket and e[3] == where and r not in self.exiting:
-                return ticket, r
-            heapq.heappop(heap)
-        return None
 
     def _exit(self, model: ModelAPI, r: int, reason: int, ref: int) -> None:
         """Ask the care network to end an ALC stay today."""
@@ -316,16 +277,16 @@ class LongTermCare(Module):
                 self._release_hold(r, pend)
             if why in (ALC_DEATH, ALC_DIED):
                 self._today[z][_C_alc_deaths] += 1
-            entry = self.wait.get(r)
+            entry = self.wl.get(r)
             if entry is None or entry[3] != HOSPITAL:
                 continue
             if why in (ALC_DEATH, ALC_DIED) or not pop.alive[r]:
-                self._unwait(r)
+                self.wl.remove(r)
             else:  # home (with support, or its stay ended otherwise): waits at home
-                self._join(r, entry[1], entry[2], COMMUNITY)
+                self.wl.join(r, entry[1], entry[2], COMMUNITY)
         if not len(started):
             return
-        u = self.rng.random(len(started))
+        u = self.draws.uniform(_NEEDS_LTC, started)  # a trait of the patient
         for r, u1 in zip(started.tolist(), u.tolist(), strict=True):
             self.n_alc_started += 1
             z = int(pop.zone[r])
@@ -337,7 +298,7 @@ class LongTermCare(Module):
                 self.alc[r] = (z, day, TO_LTC)
                 self._exit(model, r, ALC_TO_LTC, -1)
                 continue
-            entry = self.wait.get(r)
+            entry = self.wl.get(r)
             deferring = self.deferred_of.pop(r, None) is not None
             if entry is None and not deferring and u1 >= p.p_alc_needs_ltc:
                 self.alc[r] = (z, day, TO_HOME)
@@ -345,9 +306,9 @@ class LongTermCare(Module):
                 continue
             self.alc[r] = (z, day, TO_LTC)
             if entry is None:
-                self._join(r, z, day, HOSPITAL)
+                self.wl.join(r, z, day, HOSPITAL)
             else:  # waiting at home before: keeps the day its need began
-                self._join(r, entry[1], entry[2], HOSPITAL)
+                self.wl.join(r, entry[1], entry[2], HOSPITAL)
 
     def _release_hold(self, r: int, pend: tuple[int, int]) -> None:
         """An exit asked for and not made: give back the bed or the home-support place."""
@@ -367,26 +328,31 @@ class LongTermCare(Module):
                 continue
             if info[2] == TO_HOME:
                 heapq.heappush(self.hs_wait[info[0]], (info[1], r))
-            elif pend[0] == ALC_TO_LTC and pend[1] >= 0 and r not in self.wait:
-                self._join(r, info[0], info[1], HOSPITAL)  # (its ticket is new)
+            elif pend[0] == ALC_TO_LTC and pend[1] >= 0 and r not in self.wl:
+                self.wl.join(r, info[0], info[1], HOSPITAL)  # (its ticket is new)
         self.pending.clear()
 
+    def _keyed(self, purpose: int, ids: np.ndarray, p: float) -> np.ndarray:
+        """Of ``ids``, those for which today's draw of ``purpose`` falls below ``p``, in
+        increasing id (an order that does not depend on the lists' history)."""
+        if not len(ids) or p <= 0:
+            return ids[:0]
+        return np.sort(ids[self.draws.uniform(purpose, self._day, ids) < p])
+
     def _ltc_exits(self, model: ModelAPI) -> None:
+        """Each LTC resident leaves today with probability ``1 / los_mean_days``;
+        ``p_death_at_exit`` of those leave by dying (one draw each, keyed by the day)."""
         p = self.params
-        n = len(self.res_list)
-        k = int(self.rng.binomial(n, 1.0 / p.los_mean_days)) if n else 0
-        if not k:
+        ids = np.fromiter(self.res_list, dtype=np.int64, count=len(self.res_list))
+        out = self._keyed(_LTC_EXIT, ids, 1.0 / p.los_mean_days)
+        if not len(out):
             return
-        picks = np.unique(self.rng.integers(0, n, size=k))  # (a repeat is dropped: rare)
-        dies = (self.rng.random(len(picks)) < p.p_death_at_exit).tolist()
-        ids = [self.res_list[i] for i in picks.tolist()]
-        dead = [r for r, d in zip(ids, dies, strict=True) if d]
-        for r, d in zip(ids, dies, strict=True):
-            if not d:
-                h = self._leave(r)
-                self._today[self.home_zone[h]][_C_ltc_discharges] += 1
-        if dead:
-            model.kill(np.asarray(dead, dtype=np.int64))  # on_deaths frees their beds
+        dies = self.draws.uniform(_LTC_DIES, self._day, out) < p.p_death_at_exit
+        for r in out[~dies].tolist():
+            h = self._leave(r)
+            self._today[self.home_zone[h]][_C_ltc_discharges] += 1
+        if dies.any():
+            model.kill(out[dies])  # on_deaths frees their beds
 
     def on_deaths(self, model: ModelAPI, ids: np.ndarray) -> None:
         if not self.takes_alc:
@@ -398,8 +364,8 @@ class LongTermCare(Module):
             if r in self.alc:
                 if r not in self.exiting:
                     self._exit(model, r, ALC_DIED, -1)  # the care network lets the body go
-            elif r in self.wait:
-                self._unwait(r)
+            elif r in self.wl:
+                self.wl.remove(r)
             self.deferred_of.pop(r, None)
             if r in self.hs_client:
                 self._hs_free(r, self.hs_client[r][0])
@@ -426,18 +392,14 @@ class LongTermCare(Module):
                 self._hs_free(r, client[0])
         for r in self.deferred.pop(day, ()):
             if self.deferred_of.pop(r, None) is not None:
-                self._join(r, int(model.pop.zone[r]), day, COMMUNITY)
+                self.wl.join(r, int(model.pop.zone[r]), day, COMMUNITY)
 
     def _community(self, model: ModelAPI, day: int) -> None:
-        p, pop, rng = self.params, model.pop, self.rng
-        n_home = sum(w[COMMUNITY] for w in self.n_wait)
-        if n_home and p.community_withdraw_per_year > 0:
-            k = int(rng.binomial(n_home, p.community_withdraw_per_year / 365.25))
-            if k:  # k of the residents waiting at home, uniformly (a repeat is dropped)
-                at_home = self.at_home
-                picks = [at_home[i] for i in np.unique(rng.integers(0, n_home, k)).tolist()]
-                for r in picks:
-                    self._unwait(r)
+        p, pop = self.params, model.pop
+        rng = model.stream(f"ltc.need:{day}")
+        gone = self._keyed(_WITHDRAW, self.wl.home_ids(), p.community_withdraw_per_year / 365.25)
+        for r in gone.tolist():
+            self.wl.remove(r)
         rate = np.asarray(p.community_need_per_1000) * p.rel_community_need / 1000.0 / 365.25
         k = rng.poisson(pop.cell_size * np.tile(rate, pop.n_zones))
         ids = pop.draw_rows(k, rng)
@@ -445,50 +407,45 @@ class LongTermCare(Module):
             return
         ids = np.unique(ids[pop.alive[ids]])
         for r, z in zip(ids.tolist(), pop.zone[ids].tolist(), strict=True):
-            if r in self.res_home or r in self.wait or r in self.deferred_of or r in self.alc:
+            if r in self.res_home or r in self.wl or r in self.deferred_of or r in self.alc:
                 continue
             if self.hs_used[z] < self._hs_slots(z) and p.home_support_delay_days > 0:
                 self._hs_take(r, z, p.home_support_delay_days, day)
                 self.deferred_of[r] = day + p.home_support_delay_days
                 self.deferred[day + p.home_support_delay_days].append(r)
             else:
-                self._join(r, z, day, COMMUNITY)
+                self.wl.join(r, z, day, COMMUNITY)
 
     def _alc_deaths(self, model: ModelAPI) -> None:
         """Each ALC patient dies today with probability ``alc_death_per_year / 365.25``
-        (a binomial count of them, drawn uniformly; one asked to leave today is spared)."""
-        h = self.params.alc_death_per_year / 365.25
-        n = len(self.alc)
-        if not n or h <= 0:
-            return
-        k = int(self.rng.binomial(n, h))
-        if k:
-            ids = list(self.alc)
-            for i in np.unique(self.rng.integers(0, n, k)).tolist():
-                if ids[i] not in self.exiting:
-                    self._exit(model, ids[i], ALC_DEATH, -1)
+        (one draw each, keyed by the day; one asked to leave today is spared)."""
+        ids = np.fromiter(self.alc, dtype=np.int64, count=len(self.alc))
+        for r in self._keyed(_ALC_DIES, ids, self.params.alc_death_per_year / 365.25):
+            if int(r) not in self.exiting:
+                self._exit(model, int(r), ALC_DEATH, -1)
 
     def _place(self, model: ModelAPI, day: int) -> None:
-        """Free beds offered, home by home, to the first waiting resident within reach."""
-        first = self.params.hospital_first
+        """Free beds offered, home by home, to the waiting resident within reach whose
+        need began first, counting an ALC patient's ``hospital_priority_days`` earlier."""
+        wl, ahead = self.wl, self.params.hospital_priority_days
         for h in range(len(self.home_zone)):
             while self.n[h] + self.readying[h] < self.beds[h]:
                 best = None
                 for z in self.home_zones[h]:
                     for where in (HOSPITAL, COMMUNITY):
-                        if not self.n_wait[z][where]:
+                        if not wl.n_wait[z][where]:
                             continue
-                        head = self._head(z, where)
+                        head = wl.head(z, where, self.exiting)
                         if head is None:
                             continue
-                        key = (where if first else 0, head[0])
+                        key = (head[0] - (ahead if where == HOSPITAL else 0), head[1])
                         if best is None or key < best[0]:
-                            best = (key, head[1], z, where)
+                            best = (key, head[2], z, where)
                 if best is None:
                     break
                 _, r, z, where = best
-                heapq.heappop(self.queues[z][where])
-                entry = self._unwait(r)
+                heapq.heappop(wl.queues[z][where])
+                entry = wl.remove(r)
                 waited = day - entry[2]
                 self.admissions.append((day, z, where, waited))
                 if where == HOSPITAL:
@@ -517,18 +474,12 @@ class LongTermCare(Module):
                 self._hs_take(r, z, p.home_support_episode_days, day)
                 self._exit(model, r, ALC_HOME_SUPPORT, z)
                 free[z] -= 1
-        h = p.home_first_per_year / 365.25
-        n = len(self.alc)
-        k = int(self.rng.binomial(n, h)) if n and h > 0 else 0
-        if not k:
-            return
-        ids = list(self.alc)  # each ALC patient with probability h, drawn uniformly
-        for i in np.unique(self.rng.integers(0, n, k)).tolist():
-            r = ids[i]
+        ids = np.fromiter(self.alc, dtype=np.int64, count=len(self.alc))
+        for r in self._keyed(_HOME_FIRST, ids, p.home_first_per_year / 365.25).tolist():
             z, start, dest = self.alc[r]
             if dest != TO_LTC or start > ready or free[z] <= 0 or r in self.exiting:
                 continue
-            if r in self.wait and r not in self.res_home:
+            if r in self.wl and r not in self.res_home:
                 self._hs_take(r, z, p.home_support_episode_days, day)
                 self._exit(model, r, ALC_HOME_SUPPORT, z)
                 free[z] -= 1
@@ -538,7 +489,7 @@ class LongTermCare(Module):
         for h, hz in enumerate(self.home_zone):
             t[hz][_C_ltc_beds] += self.beds[h]
             t[hz][_C_ltc_residents] += self.n[h]
-        for z, (hosp, home) in enumerate(self.n_wait):
+        for z, (hosp, home) in enumerate(self.wl.n_wait):
             row = t[z]
             row[_C_wait_hospital] = hosp
             row[_C_wait_community] = home

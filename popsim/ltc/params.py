@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from popsim.core.ages import N_AGE_BANDS
 
 #: Residents entering the LTC wait list from the community, per 1,000 a year, by age band
-#: (0-9 ... 90+): an assumption rising steeply with age, sized so that community entries
-#: are about 45% of the region's LTC admissions at Fraser's beds (BC: about half of LTC
-#: admissions come from hospital, Office of the Seniors Advocate monitoring reports).
-COMMUNITY_NEED_PER_1000 = (0.0, 0.0, 0.0, 0.0, 0.05, 0.2, 0.9, 3.4, 14.0, 40.0)
+#: (0-9 ... 90+): an assumption rising steeply with age, sized so that the community wait
+#: list stays about level through a default Fraser year while half of the LTC admissions
+#: come from it (``hospital_priority_days``; calibration: about 600-650 waiting at home
+#: through the year, see ``regions/README.md``).
+COMMUNITY_NEED_PER_1000 = (0.0, 0.0, 0.0, 0.0, 0.023, 0.094, 0.42, 1.6, 6.5, 18.7)
 
 
 class LtcParams(BaseModel):
@@ -20,9 +21,11 @@ class LtcParams(BaseModel):
 
     Attributes:
         p_alc_needs_ltc: share of ALC patients who wait for an LTC place (0..1); the others
-            wait for home support. Default 0.75: most ALC patients wait for LTC (CIHI,
-            Alternate level of care in Canada); the share is calibrated (see
-            ``regions/README.md``: the ALC share of bed-days at Fraser's beds).
+            wait for home support. Default 0.5 (calibration target: with half of the LTC
+            admissions from hospital, ``hospital_priority_days``, the ALC share of acute
+            bed-days at Fraser's beds is 12-16%, CIHI's about 1 in 7; those waiting for
+            LTC hold most ALC days, as CIHI's Alternate level of care in Canada reports;
+            see ``regions/README.md``).
         home_first_per_year: rate at which an ALC patient waiting for LTC is sent home
             with home support to wait there ("home first", as Fraser Health's Home First
             programme does), when a home-support place is free in its zone (per year,
@@ -30,10 +33,14 @@ class LtcParams(BaseModel):
             in nine such patients a month (calibrated with p_alc_needs_ltc, assumption).
         home_setup_days: days to arrange home support before an ALC patient can go home
             with it (0..60). Default 3 (assumption).
-        hospital_first: a free LTC bed is offered to ALC patients in hospital before
-            residents waiting at home (BC's First Appropriate Bed policy applies to
-            hospital patients); within each list first come, first served. False: one
-            list, first come, first served.
+        hospital_priority_days: a free LTC bed goes to the waiting resident within reach
+            whose need began first, an ALC patient in hospital counted this many days
+            earlier (0..36500; 0: first come, first served; 36500: hospital first, BC's
+            First Appropriate Bed policy applied to every bed, which leaves the community
+            list to grow). Default 80 (calibration target: about half of the LTC
+            admissions from hospital and half from the community, as in BC, Office of the
+            Seniors Advocate BC, Monitoring Seniors' Services and Long-Term Care Quick
+            Facts, approximate).
         max_offer_minutes: an LTC place is offered only in a home within this many
             minutes' travel of the waiting resident's zone (0..600). Default 60
             (assumption: BC aims at a place "within the community or accessible distance").
@@ -64,7 +71,9 @@ class LtcParams(BaseModel):
             (0.5..40); a zone's client-hours divided by this are its client places.
             Default 4.5 (assumption, about 230 hours a client a year: OSA monitoring).
         home_support_episode_days: days a client coming home from hospital keeps a
-            home-support place (1..3650). Default 120 (assumption).
+            home-support place (1..3650). Default 60 (assumption: short-term support
+            after a discharge, about two months; a zone's places turn over about six
+            times a year, so its client-hours bound how many ALC patients go home).
         home_support_delay_days: a resident who needs LTC and gets home support first
             joins the LTC wait list this many days later (0..3650). Default 120
             (assumption).
@@ -78,10 +87,10 @@ class LtcParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    p_alc_needs_ltc: float = Field(0.75, ge=0.0, le=1.0)
+    p_alc_needs_ltc: float = Field(0.5, ge=0.0, le=1.0)
     home_first_per_year: float = Field(4.0, ge=0.0, le=365.0)
     home_setup_days: int = Field(3, ge=0, le=60)
-    hospital_first: bool = True
+    hospital_priority_days: int = Field(80, ge=0, le=36500)
     max_offer_minutes: float = Field(60.0, ge=0.0, le=600.0)
     los_mean_days: float = Field(760.0, ge=30.0, le=10000.0)
     p_death_at_exit: float = Field(0.9, ge=0.0, le=1.0)
@@ -92,7 +101,7 @@ class LtcParams(BaseModel):
     occupancy_start: float = Field(0.98, ge=0.0, le=1.0)
     bed_turnaround_days: int = Field(14, ge=0, le=365)
     home_support_hours_per_client_week: float = Field(4.5, ge=0.5, le=40.0)
-    home_support_episode_days: int = Field(120, ge=1, le=3650)
+    home_support_episode_days: int = Field(60, ge=1, le=3650)
     home_support_delay_days: int = Field(120, ge=0, le=3650)
     warm_alc_days: int = Field(25, ge=0, le=365)
     rel_beds: float = Field(1.0, ge=0.0, le=5.0)

@@ -43,7 +43,8 @@ Checks:
   of monthly admissions in a default year (Crighton et al. 2003);
 - **long-term care** (Fraser at its own population, :mod:`popsim.ltc.checks`): the ALC
   share of bed-days emergent from LTC capacity (CIHI), LTC occupancy, median wait for a
-  place and length of stay (Office of the Seniors Advocate BC), and every ALC stay
+  place, length of stay, the share of admissions from hospital and the community wait
+  list's drift over the year (Office of the Seniors Advocate BC), and every ALC stay
   ending by an LTC place, home or death;
 - **beds** (Fraser at its own population, 90-110%: beds are never scaled):
   region-wide ward occupancy (BC's 103%) and ED boarders a day (Fraser's 222) in a
