@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from popsim.care.facility import ALC, ED, HELD, ICU, WARD, Facility
-from popsim.care.patient import ARRIVE, Patient, merge_paths, plan_path
+from popsim.care.patient import ARRIVE, Patient, merge_paths, plan_path, register_patients
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, MATERNITY, NeedBatch
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ class Admission:
         )
         p_refer = self.p_refer
         admitted: list[int] = []
+        new: list[Patient] = []  # registered as Mesa agents at the end, in one batch
         planned = planned_sq = 0
         # (unit, site) with no transfer target today (census only grows while admitting)
         self._no_transfer = no_transfer = set()
@@ -122,7 +123,8 @@ class Admission:
                 facs[nearest].counts["diversions"] += 1
             if emergency:
                 site.counts["ed_visits"] += 1
-            p = Patient(model, r, kind, zone, band, day, phases, dies)
+            p = Patient(model, r, kind, zone, band, day, phases, dies, register=False)
+            new.append(p)
             unit = p.unit  # the first phase's
             row((r, day, ARRIVE, site_i, ED))
             if refer >= 0:  # admitted at a higher-role site: a transfer from the first
@@ -146,6 +148,7 @@ class Admission:
             planned += stay
             planned_sq += stay * stay
             admitted.append(r)
+        register_patients(model, new)
         self.totals["planned_days"] += planned
         self.totals["planned_days_sq"] += planned_sq
         if admitted:

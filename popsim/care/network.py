@@ -50,7 +50,7 @@ import numpy as np
 from popsim.care.admission import Admission
 from popsim.care.facility import ALC, DAY_COUNTERS, ED, HELD, ICU, WARD, Facility
 from popsim.care.params import CareParams, ReferralShares
-from popsim.care.patient import JourneyLog, Patient
+from popsim.care.patient import JourneyLog, Patient, deregister_patients
 from popsim.care.placement import Placement
 from popsim.care.routing import Router
 from popsim.care.seeding import Templates, seed_census
@@ -298,6 +298,8 @@ class CareNetwork(Admission):
         for p in list(self.patients.values()):
             leave(p)
         self.calendar.clear()
+        deregister_patients(self.model, self.place.gone)
+        self.place.gone.clear()
         if len(ids):
             self.model.pop.in_hospital[ids] = False
 
@@ -381,11 +383,16 @@ class CareNetwork(Admission):
         self.place.move_unit(p, unit, day)
 
     def _release_left(self) -> None:
-        """Clear the hospital flag of the residents released since the last call."""
-        left = self.place.left
+        """Clear the hospital flag of the residents released since the last call, and
+        take their patients out of the model's registries of agents, all at once."""
+        place = self.place
+        left = place.left
         if left:
             self.model.pop.in_hospital[np.asarray(left, dtype=np.int64)] = False
             left.clear()
+        if place.gone:
+            deregister_patients(self.model, place.gone)
+            place.gone.clear()
 
     def _evacuate(self, fac: Facility, day: int) -> None:
         """Transfer every patient of a closing site: to the nearest open site with a free

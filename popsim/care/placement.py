@@ -70,6 +70,9 @@ class Placement:
     Attributes:
         left: residents released since the network last cleared it (their
             ``in_hospital`` flag is cleared by the network in one numpy call).
+        gone: the patients released since then, still in the model's registries of
+            agents until the network removes them all at once
+            (:func:`popsim.care.patient.deregister_patients`).
         deaths: residents whose stay ended in a death the model must still apply.
     """
 
@@ -87,6 +90,7 @@ class Placement:
         self.rng = rng
         self.p_die_held = float(p_die_held)
         self.left: list[int] = []
+        self.gone: list[Patient] = []
         self.deaths: list[int] = []
         # the ALC hand-over (popsim.ltc): residents whose ALC stay started, and whose ALC
         # stay ended with its reason (popsim.core.requests ALC_*), since the network last
@@ -226,8 +230,8 @@ class Placement:
             totals["stay_days"] += day - p.day_admit
             totals["alc_stays"] += unit == ALC
         self.left.append(r)
+        self.gone.append(p)
         del self.patients[r]
-        p.remove()
 
     def leave(self, p: Patient) -> None:
         """Out of the network without a discharge or a death: no count, no journey row
@@ -238,7 +242,7 @@ class Placement:
         self._put(p, None, p.unit)
         p.active = False
         del self.patients[p.resident]
-        p.remove()
+        self.gone.append(p)
 
     # ------------------------------------------------------------- queues
     def fill_beds(self, facilities: list[Facility], day: int) -> None:
