@@ -323,9 +323,9 @@ class CareNetwork(Admission):
                 continue
             phase = p.phase + 1
             if not living:  # died of another cause (another module killed it)
-                release(p, day, died=True, killed=False)
+                release(p, day, True, False)  # died, not killed here
             elif phase >= len(p.phases):
-                release(p, day, died=p.dies, killed=p.dies)
+                release(p, day, p.dies, p.dies)
             else:
                 p.phase = phase
                 unit, days = p.phases[phase]

@@ -273,11 +273,13 @@ def deregister_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
         return
     hard, by_type, every, by_type_data, _, every_data, _ = handles
     deque(map(hard.pop, patients), maxlen=0)
-    # WeakKeyDictionary.__delitem__ over the batch
+    # WeakKeyDictionary.__delitem__ over the batch (one plain weak reference per patient
+    # finds its key in both)
+    keys = list(map(ref, patients))
     by_type._dirty_len = True
-    deque(map(by_type_data.pop, map(ref, patients)), maxlen=0)
+    deque(map(by_type_data.pop, keys), maxlen=0)
     every._dirty_len = True
-    deque(map(every_data.pop, map(ref, patients)), maxlen=0)
+    deque(map(every_data.pop, keys), maxlen=0)
 
 
 def _drop(row: tuple[int, int, int, int, int]) -> None:
