@@ -65,7 +65,8 @@ class Admission:
         res = needs.resident
         alive = pop.alive[res]
         if place.deaths:  # died in hospital today, killed at the end of the step: not alive
-            alive &= ~np.isin(res, place.deaths)
+            # (by sorting: numpy's default for integers builds a table over the id range)
+            alive &= ~np.isin(res, place.deaths, kind="sort")
         busy = pop.in_hospital[res]
         cols = (
             res.tolist(),
