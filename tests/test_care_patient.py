@@ -180,6 +180,16 @@ def test_a_merged_path_gives_each_day_the_more_intensive_unit_of_the_two(
     assert all(u != v for (u, _), (v, _) in zip(merged, merged[1:], strict=False))
 
 
+def test_a_merge_keeps_an_open_ended_alc_stay_after_the_new_need_and_never_is_empty():
+    old = ((ALC, 20_000),)  # an open-ended ALC stay (ALC_OPEN_DAYS)
+    assert merge_paths(old, False, ((ICU, 2), (WARD, 3)), False) == (
+        ((ICU, 2), (WARD, 3), (ALC, 19_995)),
+        False,
+    )
+    assert merge_paths(old, False, ((WARD, 4),), True) == (((WARD, 4),), True)
+    assert merge_paths(((WARD, 0),), False, ((ICU, -1),), False) == (((WARD, 1),), False)
+
+
 def test_an_inpatient_with_a_longer_epidemic_need_stays_longer_on_one_admission():
     model = _model()
     r = _resident_in_zone(model, 1)

@@ -17,7 +17,9 @@ transfer, alc, discharge, death) in a growing typed array, turned into columns a
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING
 from weakref import ref
 
@@ -67,22 +69,48 @@ def merge_paths(
     long as the longer of the two; a new path ending in death ends the stay then.
     Returns the phases and whether the stay ends in death."""
 
-    def by_day(phases: tuple[tuple[int, int], ...]) -> list[int]:
-        return [unit for unit, n in phases for _ in range(max(n, 0))]
-
-    a, b = by_day(old), by_day(new)
+    # On runs of days, not days: an open-ended ALC stay is 20,000 days long
+    # (ALC_OPEN_DAYS), so expanding the paths day by day cost milliseconds a merge.
+    a = [(unit, n) for unit, n in old if n > 0]
+    b = [(unit, n) for unit, n in new if n > 0]
+    len_b = sum(n for _, n in b)
     if new_dies:
-        a = a[: len(b)]
-    if len(a) < len(b):
+        a = _first_days(a, len_b)
+    if sum(n for _, n in a) < len_b:
         a, b = b, a
-    daily = [max(u, b[i], key=_LEVEL.__getitem__) if i < len(b) else u for i, u in enumerate(a)]
     merged: list[list[int]] = []
-    for unit in daily or [WARD]:
-        if merged and merged[-1][0] == unit:
-            merged[-1][1] += 1
-        else:
-            merged.append([unit, 1])
+    j, left_b = 0, b[0][1] if b else 0  # b's current run and its days not yet merged
+    for unit, n in a:
+        while n > 0:
+            if j < len(b):
+                k = min(n, left_b)
+                other = b[j][0]
+                day_unit = other if _LEVEL[other] > _LEVEL[unit] else unit
+                left_b -= k
+                if left_b == 0:
+                    j += 1
+                    left_b = b[j][1] if j < len(b) else 0
+            else:
+                k, day_unit = n, unit
+            n -= k
+            if merged and merged[-1][0] == day_unit:
+                merged[-1][1] += k
+            else:
+                merged.append([day_unit, k])
+    if not merged:
+        merged = [[WARD, 1]]
     return tuple((u, k) for u, k in merged), bool(new_dies or old_dies)
+
+
+def _first_days(runs: list[tuple[int, int]], days: int) -> list[tuple[int, int]]:
+    """The runs ``(unit, days)`` cut to their first ``days`` days."""
+    out = []
+    for unit, n in runs:
+        if days <= 0:
+            break
+        out.append((unit, min(n, days)))
+        days -= n
+    return out
 
 
 class Patient(mesa.Agent):
@@ -112,15 +140,18 @@ class Patient(mesa.Agent):
     stay in the instance dict): faster to read and write in the network's daily loops.
 
     Registration: a patient is in ``model.agents`` and ``model.agents_by_type[Patient]``
-    from creation to :meth:`remove`, as every Mesa agent. Patients come and go about
-    180,000 times in a Fraser year, and Mesa's ``register_agent``/``deregister_agent``
-    format a debug message and dispatch through several methods each time (about half
-    of a patient's cost); so a patient writes the same three registry entries directly
-    when the model keeps them as mesa 3.3 does (``_agents``, ``_agents_by_type``,
-    ``_all_agents``; the last two weak-key dictionaries, whose own dict of weak
-    references is written as their ``__setitem__`` and ``__delitem__`` would, without
-    the two Python calls), and goes through Mesa's own methods otherwise. The tests check
-    the registries through Mesa's public ``agents`` and ``agents_by_type``.
+    as every Mesa agent, from its creation (or from the end of the admissions of the day
+    it was created: ``register=False``, then :func:`register_patients`) to its removal
+    (:meth:`remove`, or :func:`deregister_patients` with the others released at the same
+    time). Patients come and go about 160,000 times in a Fraser year (2.0 M residents),
+    and Mesa's ``register_agent``/``deregister_agent`` format a debug message and
+    dispatch through several methods each time; so the network registers a day's new
+    patients, and removes its released ones, in one batch each, writing the same three
+    registry entries mesa 3.3 keeps (``_agents``, ``_agents_by_type``, ``_all_agents``;
+    the last two weak-key dictionaries, whose own dict of weak references is written as
+    their ``__setitem__`` and ``__delitem__`` would), and goes through Mesa's own methods
+    when the model keeps other registries. The tests check the registries through Mesa's
+    public ``agents`` and ``agents_by_type``.
     """
 
     __slots__ = (
@@ -152,24 +183,13 @@ class Patient(mesa.Agent):
         day: int,
         phases: tuple[tuple[int, int], ...],
         dies: bool,
+        register: bool = True,
     ) -> None:
         self.model = model
         self.unique_id = next(_AGENT_IDS[model])
         self.pos = None
-        d = model.__dict__
-        try:
-            hard = d["_agents"]
-            by_type = d["_agents_by_type"][type(self)]._agents
-            every = d["_all_agents"]._agents
-            # the weak registries' own dicts (WeakKeyDictionary.__setitem__, inlined)
-            by_type_data, by_type_remove = by_type.data, by_type._remove
-            every_data, every_remove = every.data, every._remove
-        except (KeyError, AttributeError):  # the first patient of a model, or another mesa
-            model.register_agent(self)
-        else:
-            hard[self] = None
-            by_type_data[ref(self, by_type_remove)] = None
-            every_data[ref(self, every_remove)] = None
+        if register:
+            register_patients(model, (self,))
         self.resident = resident
         self.kind = kind
         self.zone = zone
@@ -189,21 +209,7 @@ class Patient(mesa.Agent):
 
     def remove(self) -> None:
         """Remove the patient from the model's agent registries (see the class notes)."""
-        d = self.model.__dict__
-        try:
-            hard = d["_agents"]
-            by_type = d["_agents_by_type"][type(self)]._agents
-            every = d["_all_agents"]._agents
-            by_type_data, every_data = by_type.data, every.data
-        except (KeyError, AttributeError):
-            super().remove()
-            return
-        del hard[self]
-        # WeakKeyDictionary.__delitem__, inlined
-        by_type._dirty_len = True
-        del by_type_data[ref(self)]
-        every._dirty_len = True
-        del every_data[ref(self)]
+        deregister_patients(self.model, (self,))
 
     @property
     def planned_unit(self) -> int:
@@ -214,6 +220,66 @@ class Patient(mesa.Agent):
         """The planned phases still ahead from ``day`` on (the current one shortened)."""
         unit, _ = self.phases[self.phase]
         return ((unit, self.day_next - day), *self.phases[self.phase + 1 :])
+
+
+def _registries(model: mesa.Model) -> tuple | None:
+    """The model's three registries of agents as mesa 3.3 keeps them, and the weak-key
+    dictionaries' own dicts and removal callbacks (None: not kept so, or no patient's
+    registry yet)."""
+    d = model.__dict__
+    try:
+        by_type = d["_agents_by_type"][Patient]._agents
+        every = d["_all_agents"]._agents
+        return (
+            d["_agents"],
+            by_type,
+            every,
+            by_type.data,
+            by_type._remove,
+            every.data,
+            every._remove,
+        )
+    except (KeyError, AttributeError):
+        return None
+
+
+def register_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
+    """Put ``patients`` (created with ``register=False``) in the model's registries of
+    agents, in order: as ``model.register_agent`` would one by one."""
+    handles = None
+    for i, p in enumerate(patients):
+        handles = _registries(model)
+        if handles is not None:
+            patients = patients[i:]
+            break
+        model.register_agent(p)  # the model's first patient, or another mesa
+    if handles is None:
+        return
+    hard, _, _, by_type_data, by_type_remove, every_data, every_remove = handles
+    hard.update(dict.fromkeys(patients))
+    # WeakKeyDictionary.__setitem__ over the batch: a weak reference with the
+    # dictionary's removal callback as each key
+    by_type_data.update(dict.fromkeys(map(ref, patients, repeat(by_type_remove))))
+    every_data.update(dict.fromkeys(map(ref, patients, repeat(every_remove))))
+
+
+def deregister_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
+    """Take ``patients`` out of the model's registries of agents: as ``Agent.remove``
+    would one by one."""
+    handles = _registries(model)
+    if handles is None:
+        for p in patients:
+            mesa.Agent.remove(p)
+        return
+    hard, by_type, every, by_type_data, _, every_data, _ = handles
+    deque(map(hard.pop, patients), maxlen=0)
+    # WeakKeyDictionary.__delitem__ over the batch (one plain weak reference per patient
+    # finds its key in both)
+    keys = list(map(ref, patients))
+    by_type._dirty_len = True
+    deque(map(by_type_data.pop, keys), maxlen=0)
+    every._dirty_len = True
+    deque(map(every_data.pop, keys), maxlen=0)
 
 
 def _drop(row: tuple[int, int, int, int, int]) -> None:

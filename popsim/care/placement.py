@@ -5,7 +5,8 @@ A patient is in exactly one place: ``(site, unit)``, where ``unit`` is a bed uni
 emergency department for a ward bed) or ``HELD`` for a critical-care patient held
 outside the ICU (waiting for an ICU bed), or nowhere (``site is None``: not yet placed,
 or gone). A site's census (``Facility.n``, by unit) and its two queues follow from these
-places and are changed in one function only, :meth:`Placement._put`.
+places and are changed in one function only, :meth:`Placement._put` (written out in
+the three commonest transitions, the same writes).
 
 The transitions, each written once, each writing its journey row and counting its
 daily flow once:
@@ -70,6 +71,9 @@ class Placement:
     Attributes:
         left: residents released since the network last cleared it (their
             ``in_hospital`` flag is cleared by the network in one numpy call).
+        gone: the patients released since then, still in the model's registries of
+            agents until the network removes them all at once
+            (:func:`popsim.care.patient.deregister_patients`).
         deaths: residents whose stay ended in a death the model must still apply.
     """
 
@@ -87,6 +91,7 @@ class Placement:
         self.rng = rng
         self.p_die_held = float(p_die_held)
         self.left: list[int] = []
+        self.gone: list[Patient] = []
         self.deaths: list[int] = []
         # the ALC hand-over (popsim.ltc): residents whose ALC stay started, and whose ALC
         # stay ended with its reason (popsim.core.requests ALC_*), since the network last
@@ -99,7 +104,9 @@ class Placement:
     # ------------------------------------------------------------ the state
     def _put(self, p: Patient, site: Facility | None, unit: int) -> None:
         """Move ``p`` to ``(site, unit)``: the only writer of a patient's place, of the
-        sites' census and of their queues (ED: boarding; HELD: held outside the ICU)."""
+        sites' census and of their queues (ED: boarding; HELD: held outside the ICU),
+        with its own moves written out in :meth:`admit`, :meth:`board` and
+        :meth:`release` (the commonest transitions; the same writes)."""
         old = p.site
         if old is not None:
             old.n[p.unit] -= 1
@@ -135,17 +142,55 @@ class Placement:
     def admit(self, p: Patient, site: Facility, unit: int, day: int, counted: bool) -> None:
         """Into a bed of ``unit`` at ``site``; ``counted``: a new admission there (not a
         patient getting the bed it waited for)."""
-        self._put(p, site, unit)
+        if unit in (ED, HELD):  # (not a bed: the general move)
+            self._put(p, site, unit)
+        else:  # _put into a bed unit, written out (with board and release, the commonest)
+            old = p.site
+            epidemic = p.epidemic
+            if old is not None:
+                old.n[p.unit] -= 1
+                if epidemic:
+                    old.n_epidemic -= 1
+            site.n[unit] += 1
+            if epidemic:
+                site.n_epidemic += 1
+            if unit == ALC:
+                r = p.resident
+                if r not in self.in_alc:
+                    self.in_alc.add(r)
+                    self.alc_started.append(r)
+            p.site = site
+            p.unit = unit
         if counted:
-            self._count_admission(p, site)
+            counts = site.counts
+            counts["admissions"] += 1
+            if p.epidemic:
+                counts["epidemic_admissions"] += 1
         self.row((p.resident, day, ADMIT, site.index, unit))
 
     def board(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
         """Into the ED of ``site`` to wait for a ward bed; ``counted``: a new admission
         there (not a step-down from the ICU)."""
-        self._put(p, site, ED)
+        # _put(p, site, ED), written out
+        old = p.site
+        epidemic = p.epidemic
+        if old is not None:
+            old.n[p.unit] -= 1
+            if epidemic:
+                old.n_epidemic -= 1
+        site.n[ED] += 1
+        if epidemic:
+            site.n_epidemic += 1
+        self._ticket = ticket = self._ticket + 1
+        p.ticket = ticket
+        site.boarding.append((ticket, p))
+        p.site = site
+        p.unit = ED
         if counted:
-            self._count_admission(p, site)
+            counts = site.counts
+            counts["admissions"] += 1
+            if epidemic:
+                counts["epidemic_admissions"] += 1
         self.row((p.resident, day, BOARD, site.index, ED))
 
     def hold(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
@@ -208,7 +253,11 @@ class Placement:
             if died:
                 reason = ALC_DEATH if killed else ALC_DIED
             self.alc_ended.append((r, reason))
-        self._put(p, None, unit)
+        # _put(p, None, unit), written out
+        site.n[unit] -= 1
+        if p.epidemic:
+            site.n_epidemic -= 1
+        p.site = None
         p.active = False
         totals = self.totals
         if died:
@@ -226,8 +275,8 @@ class Placement:
             totals["stay_days"] += day - p.day_admit
             totals["alc_stays"] += unit == ALC
         self.left.append(r)
+        self.gone.append(p)
         del self.patients[r]
-        p.remove()
 
     def leave(self, p: Patient) -> None:
         """Out of the network without a discharge or a death: no count, no journey row
@@ -238,7 +287,7 @@ class Placement:
         self._put(p, None, p.unit)
         p.active = False
         del self.patients[p.resident]
-        p.remove()
+        self.gone.append(p)
 
     # ------------------------------------------------------------- queues
     def fill_beds(self, facilities: list[Facility], day: int) -> None:
