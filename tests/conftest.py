@@ -30,9 +30,12 @@ from hypothesis import settings
 from popsim.region.load import load_region
 from popsim.region.synth import synthetic_region
 
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("HYPOTHESIS_PROFILE") or os.environ.get("CI"):
-    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# no deadline: a slow example on a loaded machine is not a failure (no timed assertions)
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 #: Referral shares of nobody referred: for tests of routing to the nearest site itself.
 NO_REFER: dict[str, float] = {
