@@ -36,6 +36,30 @@ rates by age where a planner has them. On the Fraser age structure they give:
 - in-hospital death: about 3% of stays, mostly the old (assumption). These deaths are
   part of all-cause mortality: demography takes them off its out-of-hospital hazard
   (:meth:`Demand.hospital_burden`), so they are not counted twice.
+- end-of-life (terminal and palliative) admissions, with demography on: a resident whom
+  demography's life table picks to die out of hospital is admitted instead, with
+  probability :attr:`Demand.p_terminal` by band, to a ward stay that ends in death
+  (:meth:`Demand.end_of_life`; the death comes at the end of the stay, a couple of weeks
+  after the day drawn). The probability is set so that the share of deaths in hospital,
+  counting the deaths of the stays above, is ``p_death_in_hospital`` by band for
+  residents outside long-term care: BC Vital Statistics 2004-2008 (Jayaraman and Joseph,
+  BMC Palliative Care 12:19, 2013; 153,111 deaths): 51.0% in hospital, 29.0% in extended
+  care, 16.5% at home, 3.5% elsewhere, so about 70% of deaths outside extended care are
+  in hospital (72% less the long-term care residents who die in hospital). Statistics
+  Canada's table 13-10-0715-01 (deaths by place of death) does not carry British
+  Columbia's place of death for most years (unknown for 99% of BC deaths in 2006), so the
+  BC registry study is the source. Younger deaths are sudden more often (injury, toxic
+  drugs) and infant deaths mostly neonatal: the age shape is an assumption. Long-term
+  care residents die in the home (that module's exits) or in hospital after an admission
+  of the kinds above. The terminal stay is lognormal, mean
+  ``terminal_stay_days`` (14) with cv 1, so that about a third last over two weeks
+  (CIHI, End-of-Life Hospital Care for Cancer Patients, 2013: 34% of stays with a sole
+  diagnosis of palliative care were over two weeks). The terminal stays are among CIHI's
+  admissions (every discharge, deaths included, is counted): the medical admission rate
+  of each band is reduced by the expected terminal admissions, so that admissions per
+  1,000 stay at their calibrated total; the stays they replace are of residents about to
+  die, not of those who wait in hospital for long-term care, so the probability that a
+  medical stay ends in ALC rises to keep ALC stays per resident as they were.
 
 Elective surgery paused by a scenario is drawn and then dropped (counted in
 ``n_cancelled``), so every other draw is the same as in the run without the pause. The
@@ -70,13 +94,14 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from popsim.core.ages import N_AGE_BANDS
 from popsim.core.event_types import Electives
 from popsim.core.module import Module
 from popsim.core.requests import ALC_OPEN_DAYS, MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
-from popsim.demography import FERTILITY_BY_BAND
+from popsim.core.seeds import CounterDraws
+from popsim.demography import FERTILITY_BY_BAND, band_q, ltc_burden
 
 if TYPE_CHECKING:
     from popsim.core.event_types import Event
@@ -122,6 +147,13 @@ WEEKDAY_ED = np.array([1.10, 1.03, 1.00, 0.98, 0.97, 0.95, 0.97])
 WEEKDAY_EMERGENCY = np.array([1.06, 1.02, 1.0, 1.0, 1.0, 0.95, 0.97])
 WEEKDAY_ELECTIVE = np.array([1.4, 1.4, 1.4, 1.4, 1.4, 0.0, 0.0])
 EMERGENCY_TYPES = (T_MEDICAL, T_SURGICAL, T_MENTAL)
+#: Share of deaths of residents outside long-term care that happen in hospital, by band
+#: (BC Vital Statistics 2004-2008: 51.0% of deaths in hospital, 29.0% in extended care;
+#: about 70% of the others; the age shape is an assumption, see the module docstring).
+P_DEATH_IN_HOSPITAL = (0.8, 0.5, 0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7)
+#: Coefficient of variation of the terminal stay (lognormal; with the mean of 14 days,
+#: about 34% of stays over two weeks, as CIHI 2013 reports).
+TERMINAL_STAY_CV = 1.0
 
 
 def _subset(needs: NeedBatch, mask: np.ndarray) -> NeedBatch:
@@ -143,6 +175,14 @@ def to_days(x: np.ndarray, lo: int = 1, hi: int = 365) -> np.ndarray:
     return np.clip(np.rint(x), lo, hi).astype(np.int16)
 
 
+def stay_death_p() -> np.ndarray:
+    """Probability that a stay ends in death, ``(N_AGE_BANDS, N_TYPES)``: the drawn
+    paths' (:meth:`Demand._needs`) average over ICU and no ICU."""
+    p_icu = np.minimum(1.0, P_ICU_MEDICAL[:, None] * P_ICU_TYPE[None, :])
+    p_die = np.minimum(1.0, P_DIE_MEDICAL[:, None] * P_DIE_TYPE[None, :])
+    return p_icu * np.minimum(1.0, 3 * p_die) + (1 - p_icu) * p_die
+
+
 class DemandParams(BaseModel):
     """Everyday demand settings.
 
@@ -159,6 +199,12 @@ class DemandParams(BaseModel):
         warm_start_days: admissions of this many days before the start whose stays are
             still running on day 0 are in hospital from the start (0..730; 0: hospitals
             start empty).
+        p_death_in_hospital: share of deaths of residents outside long-term care that
+            happen in hospital, by 10-year band (each 0..1; with demography on: terminal
+            admissions make up what the stays' own deaths leave; see the module
+            docstring). All 0: no terminal admissions.
+        terminal_stay_days: mean length of a terminal admission (days, 1..120; default
+            14, CIHI 2013, see the module docstring).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -172,6 +218,17 @@ class DemandParams(BaseModel):
     electives_paused: bool = False
     warm_start_days: int = Field(120, ge=0, le=730)
     backlog_catch_up: float = Field(0.2, ge=0.0, le=5.0)
+    p_death_in_hospital: list[float] = Field(default_factory=lambda: list(P_DEATH_IN_HOSPITAL))
+    terminal_stay_days: float = Field(14.0, ge=1.0, le=120.0)
+
+    @field_validator("p_death_in_hospital")
+    @classmethod
+    def _by_band(cls, v: list[float]) -> list[float]:
+        if len(v) != N_AGE_BANDS:
+            raise ValueError(f"needs {N_AGE_BANDS} entries (one per age band), got {len(v)}")
+        if any(not (0.0 <= x <= 1.0) for x in v):
+            raise ValueError(f"every entry must be in [0, 1], got {v}")
+        return v
 
 
 def admission_rates(params: DemandParams) -> np.ndarray:
@@ -211,6 +268,12 @@ class Demand(Module):
         self.n_caught_up = 0  # of those, made later from the backlog
         self.backlog: list[NeedBatch] = []  # cancelled electives waiting, oldest first
         self.n_skipped = 0  # drawn residents already in hospital
+        # probability by band that a death drawn out of hospital follows a terminal
+        # admission (None: no terminal admissions; set in init with demography on)
+        self.p_terminal: np.ndarray | None = None
+        # probability that a stay ends in ALC, (bands, types) (see _terminal_rates)
+        self.p_alc = P_ALC_BAND[:, None] * P_ALC_TYPE[None, :]
+        self.terminal_draws: CounterDraws | None = None
         # ALC stays last until a module ends them (long-term care on): no drawn length;
         # the warm start keeps the ALC patients whose ALC began in the last
         # ``alc_warm_days`` days (the module's figure of a typical wait)
@@ -225,16 +288,19 @@ class Demand(Module):
                 "icu_stays",
                 "deaths",
                 "maternity",
+                "terminal",
                 "ed_only_visits",
             ),
             0,
         )
 
     def init(self, model: RegionModel) -> None:
-        demography = getattr(model, "demography", None)
+        # (demography's parameters: its module is initialised after this one)
+        demography = model.config.params.get("demography")
         if demography is not None:  # childbirth admissions follow the births
-            fertility = np.asarray(demography.params.fertility, dtype=np.float64)
+            fertility = np.asarray(demography.fertility, dtype=np.float64)
             self.rates[0, :, T_MATERNITY] = fertility * self.params.rel_admissions / 365.25
+            self._terminal_rates(model, band_q(demography, model.pop))
         self.on_reindex(model)
         if model.alc_taken():
             self.alc_open = True
@@ -287,6 +353,90 @@ class Demand(Module):
             seen = np.concatenate([seen, needs.resident[keep]])
         return NeedBatch.concat(batches)
 
+    def _terminal_rates(self, model: RegionModel, q_band: np.ndarray) -> None:
+        """Terminal admissions (see the module docstring): by band, ``R`` of them per
+        resident-year make the in-hospital share of deaths ``s = p_death_in_hospital``
+        with the stays' own deaths ``d``; they replace as many medical admissions, whose
+        deaths (``p_d`` of them) then leave: ``s q = d - p_d R + R``, so
+        ``R = (s q - d) / (1 - p_d)`` (at least 0; where ``R`` is more than the band's
+        medical admissions, those all make room and the rest add). A death drawn out of
+        hospital (``q - d + p_d R`` per resident-year) follows a terminal admission with
+        probability ``R / (q - d + p_d R)``. ``q_band``: the yearly all-cause death
+        probability; ``q`` is that less the deaths in long-term care homes (the share is
+        of the deaths outside them)."""
+        s = np.asarray(self.params.p_death_in_hospital, dtype=np.float64)
+        if not s.any():
+            return
+        pop = model.pop
+        alive = np.maximum(pop.alive_counts.sum(axis=0), 1)
+        female = np.bincount(pop.band[pop.alive & (pop.sex == 0)], minlength=N_AGE_BANDS)
+        f = female / alive
+        d, _ = self.hospital_burden(f)
+        burden = ltc_burden(model)  # deaths in care homes: not in hospital, not drawn here
+        if burden is not None:
+            q_band = np.maximum(q_band - burden[0], 0.0)
+        p_d = stay_death_p()[:, T_MEDICAL]
+        medical = (f * self.rates[0, :, T_MEDICAL] + (1 - f) * self.rates[1, :, T_MEDICAL]) * 365.25
+        per_year = np.maximum((s * q_band - d) / (1.0 - p_d), 0.0)
+        # at most the band's medical admissions make room (beyond: the terminal stays add)
+        room = np.minimum(per_year, medical)
+        per_year = np.where(
+            per_year > medical, np.maximum(s * q_band - d + p_d * room, 0.0), per_year
+        )
+        self.rates[..., T_MEDICAL] = np.maximum(self.rates[..., T_MEDICAL] - room / 365.25, 0.0)
+        # the stays that made room are of residents about to die, not of those who wait in
+        # hospital for long-term care: the medical ALC stays per resident stay as they were
+        left = np.maximum(medical - room, 1e-12)
+        self.p_alc[:, T_MEDICAL] *= np.where(medical > room, medical / left, 1.0)
+        out = np.maximum(q_band - d + p_d * room, 1e-12)
+        self.p_terminal = np.clip(per_year / out, 0.0, 1.0)
+        self.terminal_draws = CounterDraws(model.stream("demand.terminal"))
+
+    def end_of_life(self, model: RegionModel, ids: np.ndarray) -> np.ndarray:
+        """Residents ``ids`` (alive, out of hospital) whom the life table picks to die
+        today: those who die in hospital are admitted today to a terminal stay that ends
+        in death (:attr:`p_terminal` by band); returns the others, who die today where
+        they are.
+        Counter-based: each decision and stay is keyed by the day and the resident."""
+        if self.p_terminal is None or len(ids) == 0:
+            return ids
+        admit, stay = self._terminal_draw(model, ids, model.day)
+        if admit.any():
+            needs = NeedBatch.build(ids[admit], MEDICAL, ward_days=stay[admit], dies=True)
+            self._tally(needs)
+            self.totals["terminal"] += len(needs)
+            model.request_care(needs)
+        return ids[~admit]
+
+    def terminal_prevalent(self, model: RegionModel, ids: np.ndarray, back: int) -> NeedBatch:
+        """The warm start's terminal stays: of ``ids``, the life table's picks of the day
+        ``back`` days before the start, those admitted then whose stay runs past day 0
+        (the same draws :meth:`end_of_life` would have made that day)."""
+        if self.p_terminal is None or len(ids) == 0:
+            return NeedBatch.empty()
+        admit, stay = self._terminal_draw(model, ids, -back)
+        keep = admit & (stay > back)
+        return NeedBatch.build(
+            ids[keep], MEDICAL, ward_days=stay[keep] - back, dies=True, prevalent=True
+        )
+
+    def _terminal_draw(
+        self, model: RegionModel, ids: np.ndarray, day: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each of ``ids`` dying on ``day`` is admitted, and the stay it would
+        have (days; lognormal, Box-Muller on counter-based uniforms)."""
+        assert self.p_terminal is not None and self.terminal_draws is not None
+        pop, draws = model.pop, self.terminal_draws
+        p = self.p_terminal[pop.band[ids]]
+        admit = draws.uniform(0, day, ids) < p
+        z = np.sqrt(-2.0 * np.log(draws.uniform(1, day, ids))) * np.cos(
+            2.0 * np.pi * draws.uniform(2, day, ids)
+        )
+        mean = self.params.terminal_stay_days
+        sigma2 = np.log1p(TERMINAL_STAY_CV**2)
+        stay = to_days(np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * z), 1, 365)
+        return admit, stay
+
     def hospital_burden(self, female_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected in-hospital deaths per resident-year, and the expected share of a
         resident's year spent in hospital, by age band, from this module's stays (the
@@ -296,12 +446,10 @@ class Demand(Module):
         f = np.asarray(female_share, dtype=np.float64)[:, None]
         rates = (f * self.rates[0] + (1 - f) * self.rates[1]) * 365.25  # (bands, types)
         p = self.params
-        p_icu = np.minimum(1.0, P_ICU_MEDICAL[:, None] * P_ICU_TYPE[None, :])
-        p_die = np.minimum(1.0, P_DIE_MEDICAL[:, None] * P_DIE_TYPE[None, :])
-        p_die = p_icu * np.minimum(1.0, 3 * p_die) + (1 - p_icu) * p_die
+        p_die = stay_death_p()
         acute = STAY_MEAN[None, :] * STAY_REL_BAND[:, None] * p.rel_stay
         acute[:, T_MATERNITY] = STAY_MEAN[T_MATERNITY] * p.rel_stay
-        p_alc = np.minimum(1.0, P_ALC_BAND[:, None] * P_ALC_TYPE[None, :] * p.rel_alc)
+        p_alc = np.minimum(1.0, self.p_alc * p.rel_alc)
         days = np.maximum(acute, 1.0) + (1 - p_die) * p_alc * ALC_MEAN_DAYS
         return (rates * p_die).sum(axis=1), (rates * days).sum(axis=1) / 365.25
 
@@ -467,7 +615,7 @@ class Demand(Module):
         # half of ICU deaths happen in the ICU (no step-down)
         die_in_icu = dies & icu & (rng.random(n) < 0.5)
         ward_days = np.where(die_in_icu, 0, ward_days)
-        p_alc = np.minimum(1.0, P_ALC_BAND[band] * P_ALC_TYPE[types] * p.rel_alc)
+        p_alc = np.minimum(1.0, self.p_alc[band, types] * p.rel_alc)
         alc = (rng.random(n) < p_alc) & ~dies
         if self.alc_open:  # the ALC stay lasts until long-term care or home support ends it
             alc_days = np.where(alc, ALC_OPEN_DAYS, 0).astype(np.int16)
