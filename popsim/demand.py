@@ -36,30 +36,11 @@ rates by age where a planner has them. On the Fraser age structure they give:
 - in-hospital death: about 3% of stays, mostly the old (assumption). These deaths are
   part of all-cause mortality: demography takes them off its out-of-hospital hazard
   (:meth:`Demand.hospital_burden`), so they are not counted twice.
-- end-of-life (terminal and palliative) admissions, with demography on: a resident whom
-  demography's life table picks to die out of hospital is admitted instead, with
-  probability :attr:`Demand.p_terminal` by band, to a ward stay that ends in death
-  (:meth:`Demand.end_of_life`; the death comes at the end of the stay, a couple of weeks
-  after the day drawn). The probability is set so that the share of deaths in hospital,
-  counting the deaths of the stays above, is ``p_death_in_hospital`` by band for
-  residents outside long-term care: BC Vital Statistics 2004-2008 (Jayaraman and Joseph,
-  BMC Palliative Care 12:19, 2013; 153,111 deaths): 51.0% in hospital, 29.0% in extended
-  care, 16.5% at home, 3.5% elsewhere, so about 70% of deaths outside extended care are
-  in hospital (72% less the long-term care residents who die in hospital). Statistics
-  Canada's table 13-10-0715-01 (deaths by place of death) does not carry British
-  Columbia's place of death for most years (unknown for 99% of BC deaths in 2006), so the
-  BC registry study is the source. Younger deaths are sudden more often (injury, toxic
-  drugs) and infant deaths mostly neonatal: the age shape is an assumption. Long-term
-  care residents die in the home (that module's exits) or in hospital after an admission
-  of the kinds above. The terminal stay is lognormal, mean
-  ``terminal_stay_days`` (14) with cv 1, so that about a third last over two weeks
-  (CIHI, End-of-Life Hospital Care for Cancer Patients, 2013: 34% of stays with a sole
-  diagnosis of palliative care were over two weeks). The terminal stays are among CIHI's
-  admissions (every discharge, deaths included, is counted): the medical admission rate
-  of each band is reduced by the expected terminal admissions, so that admissions per
-  1,000 stay at their calibrated total; the stays they replace are of residents about to
-  die, not of those who wait in hospital for long-term care, so the probability that a
-  medical stay ends in ALC rises to keep ALC stays per resident as they were.
+- end-of-life (terminal and palliative) admissions, with demography on: some residents
+  whom demography's life table picks to die out of hospital are admitted instead to a
+  ward stay that ends in death, so that ``p_death_in_hospital`` of the deaths outside
+  care homes happen in hospital; the medical admissions make room for them
+  (:mod:`popsim.endoflife`: the figures, their sources, the rates).
 
 Elective surgery paused by a scenario is drawn and then dropped (counted in
 ``n_cancelled``), so every other draw is the same as in the run without the pause. The
@@ -102,6 +83,7 @@ from popsim.core.module import Module
 from popsim.core.requests import ALC_OPEN_DAYS, MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
 from popsim.core.seeds import CounterDraws
 from popsim.demography import FERTILITY_BY_BAND, band_q, ltc_burden
+from popsim.endoflife import P_DEATH_IN_HOSPITAL, terminal_draw, terminal_rates
 
 if TYPE_CHECKING:
     from popsim.core.event_types import Event
@@ -147,13 +129,6 @@ WEEKDAY_ED = np.array([1.10, 1.03, 1.00, 0.98, 0.97, 0.95, 0.97])
 WEEKDAY_EMERGENCY = np.array([1.06, 1.02, 1.0, 1.0, 1.0, 0.95, 0.97])
 WEEKDAY_ELECTIVE = np.array([1.4, 1.4, 1.4, 1.4, 1.4, 0.0, 0.0])
 EMERGENCY_TYPES = (T_MEDICAL, T_SURGICAL, T_MENTAL)
-#: Share of deaths of residents outside long-term care that happen in hospital, by band
-#: (BC Vital Statistics 2004-2008: 51.0% of deaths in hospital, 29.0% in extended care;
-#: about 70% of the others; the age shape is an assumption, see the module docstring).
-P_DEATH_IN_HOSPITAL = (0.8, 0.5, 0.5, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7)
-#: Coefficient of variation of the terminal stay (lognormal; with the mean of 14 days,
-#: about 34% of stays over two weeks, as CIHI 2013 reports).
-TERMINAL_STAY_CV = 1.0
 
 
 def _subset(needs: NeedBatch, mask: np.ndarray) -> NeedBatch:
@@ -354,16 +329,11 @@ class Demand(Module):
         return NeedBatch.concat(batches)
 
     def _terminal_rates(self, model: RegionModel, q_band: np.ndarray) -> None:
-        """Terminal admissions (see the module docstring): by band, ``R`` of them per
-        resident-year make the in-hospital share of deaths ``s = p_death_in_hospital``
-        with the stays' own deaths ``d``; they replace as many medical admissions, whose
-        deaths (``p_d`` of them) then leave: ``s q = d - p_d R + R``, so
-        ``R = (s q - d) / (1 - p_d)`` (at least 0; where ``R`` is more than the band's
-        medical admissions, those all make room and the rest add). A death drawn out of
-        hospital (``q - d + p_d R`` per resident-year) follows a terminal admission with
-        probability ``R / (q - d + p_d R)``. ``q_band``: the yearly all-cause death
-        probability; ``q`` is that less the deaths in long-term care homes (the share is
-        of the deaths outside them)."""
+        """Terminal admissions: the probability that a death drawn out of hospital
+        follows one, by band, and the medical admissions that make room for them
+        (:func:`popsim.endoflife.terminal_rates`). ``q_band``: the yearly all-cause
+        death probability, less the deaths in long-term care homes here (the share is of
+        the deaths outside them)."""
         s = np.asarray(self.params.p_death_in_hospital, dtype=np.float64)
         if not s.any():
             return
@@ -377,19 +347,12 @@ class Demand(Module):
             q_band = np.maximum(q_band - burden[0], 0.0)
         p_d = stay_death_p()[:, T_MEDICAL]
         medical = (f * self.rates[0, :, T_MEDICAL] + (1 - f) * self.rates[1, :, T_MEDICAL]) * 365.25
-        per_year = np.maximum((s * q_band - d) / (1.0 - p_d), 0.0)
-        # at most the band's medical admissions make room (beyond: the terminal stays add)
-        room = np.minimum(per_year, medical)
-        per_year = np.where(
-            per_year > medical, np.maximum(s * q_band - d + p_d * room, 0.0), per_year
-        )
+        room, self.p_terminal = terminal_rates(s, q_band, d, p_d, medical)
         self.rates[..., T_MEDICAL] = np.maximum(self.rates[..., T_MEDICAL] - room / 365.25, 0.0)
         # the stays that made room are of residents about to die, not of those who wait in
         # hospital for long-term care: the medical ALC stays per resident stay as they were
         left = np.maximum(medical - room, 1e-12)
         self.p_alc[:, T_MEDICAL] *= np.where(medical > room, medical / left, 1.0)
-        out = np.maximum(q_band - d + p_d * room, 1e-12)
-        self.p_terminal = np.clip(per_year / out, 0.0, 1.0)
         self.terminal_draws = CounterDraws(model.stream("demand.terminal"))
 
     def end_of_life(self, model: RegionModel, ids: np.ndarray) -> np.ndarray:
@@ -424,18 +387,14 @@ class Demand(Module):
         self, model: RegionModel, ids: np.ndarray, day: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Whether each of ``ids`` dying on ``day`` is admitted, and the stay it would
-        have (days; lognormal, Box-Muller on counter-based uniforms)."""
-        assert self.p_terminal is not None and self.terminal_draws is not None
-        pop, draws = model.pop, self.terminal_draws
-        p = self.p_terminal[pop.band[ids]]
-        admit = draws.uniform(0, day, ids) < p
-        z = np.sqrt(-2.0 * np.log(draws.uniform(1, day, ids))) * np.cos(
-            2.0 * np.pi * draws.uniform(2, day, ids)
+        have (whole days, :func:`popsim.endoflife.terminal_draw`)."""
+        if self.p_terminal is None or self.terminal_draws is None:
+            raise RuntimeError("no terminal admissions: demography is off")
+        p = self.p_terminal[model.pop.band[ids]]
+        admit, stay = terminal_draw(
+            self.terminal_draws, p, ids, day, self.params.terminal_stay_days
         )
-        mean = self.params.terminal_stay_days
-        sigma2 = np.log1p(TERMINAL_STAY_CV**2)
-        stay = to_days(np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * z), 1, 365)
-        return admit, stay
+        return admit, to_days(stay, 1, 365)
 
     def hospital_burden(self, female_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected in-hospital deaths per resident-year, and the expected share of a

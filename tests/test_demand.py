@@ -4,6 +4,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from popsim.core.ages import N_AGE_BANDS
@@ -16,6 +18,7 @@ from popsim.demand import (
     admission_rates,
     ed_only_rates,
 )
+from popsim.endoflife import terminal_rates
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.synth import CANADA_AGE_SHARES, synthetic_region
 
@@ -328,3 +331,26 @@ def test_terminal_decisions_are_keyed_by_resident_and_day_not_by_who_else_dies()
 def test_p_death_in_hospital_needs_one_share_per_band(value):
     with pytest.raises(ValidationError, match="p_death_in_hospital"):
         DemandParams(p_death_in_hospital=value)
+
+
+@given(
+    share=st.floats(0.0, 1.0),
+    q=st.floats(1e-4, 0.5),
+    d_of_q=st.floats(0.0, 1.0),
+    p_d=st.floats(0.0, 0.5),
+    medical=st.floats(0.0, 0.5),
+)
+def test_terminal_rates_reach_the_share_of_deaths_in_hospital_when_they_can(
+    share, q, d_of_q, p_d, medical
+):
+    # the stays' own deaths (less those of the medical stays that made room) plus the
+    # terminal admissions' are the share wanted of all deaths, unless the stays alone
+    # already die in hospital more often than that; room never exceeds the medical stays
+    d = d_of_q * q * (1 - p_d)  # at most what the stays can bring
+    room, p = terminal_rates(*(np.array([x]) for x in (share, q, d, p_d, medical)))
+    assert 0 <= room[0] <= medical + 1e-15 and 0 <= p[0] <= 1
+    in_hospital = d - p_d * room[0] + p[0] * (q - d + p_d * room[0])
+    if share * q >= d:
+        assert in_hospital == pytest.approx(share * q, rel=1e-9, abs=1e-12)
+    else:
+        assert room[0] == 0 and p[0] == 0
