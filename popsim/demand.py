@@ -36,6 +36,11 @@ rates by age where a planner has them. On the Fraser age structure they give:
 - in-hospital death: about 3% of stays, mostly the old (assumption). These deaths are
   part of all-cause mortality: demography takes them off its out-of-hospital hazard
   (:meth:`Demand.hospital_burden`), so they are not counted twice.
+- end-of-life (terminal and palliative) admissions, with demography on: some residents
+  whom demography's life table picks to die out of hospital are admitted instead to a
+  ward stay that ends in death, so that ``p_death_in_hospital`` of the deaths outside
+  care homes happen in hospital; the medical admissions make room for them
+  (:mod:`popsim.endoflife`: the figures, their sources, the rates).
 
 Elective surgery paused by a scenario is drawn and then dropped (counted in
 ``n_cancelled``), so every other draw is the same as in the run without the pause. The
@@ -70,13 +75,15 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from popsim.core.ages import N_AGE_BANDS
 from popsim.core.event_types import Electives
 from popsim.core.module import Module
 from popsim.core.requests import ALC_OPEN_DAYS, MATERNITY, MEDICAL, MENTAL, SURGICAL, NeedBatch
-from popsim.demography import FERTILITY_BY_BAND
+from popsim.core.seeds import CounterDraws
+from popsim.demography import FERTILITY_BY_BAND, band_q, ltc_burden
+from popsim.endoflife import P_DEATH_IN_HOSPITAL, terminal_draw, terminal_rates
 
 if TYPE_CHECKING:
     from popsim.core.event_types import Event
@@ -143,6 +150,14 @@ def to_days(x: np.ndarray, lo: int = 1, hi: int = 365) -> np.ndarray:
     return np.clip(np.rint(x), lo, hi).astype(np.int16)
 
 
+def stay_death_p() -> np.ndarray:
+    """Probability that a stay ends in death, ``(N_AGE_BANDS, N_TYPES)``: the drawn
+    paths' (:meth:`Demand._needs`) average over ICU and no ICU."""
+    p_icu = np.minimum(1.0, P_ICU_MEDICAL[:, None] * P_ICU_TYPE[None, :])
+    p_die = np.minimum(1.0, P_DIE_MEDICAL[:, None] * P_DIE_TYPE[None, :])
+    return p_icu * np.minimum(1.0, 3 * p_die) + (1 - p_icu) * p_die
+
+
 class DemandParams(BaseModel):
     """Everyday demand settings.
 
@@ -159,6 +174,12 @@ class DemandParams(BaseModel):
         warm_start_days: admissions of this many days before the start whose stays are
             still running on day 0 are in hospital from the start (0..730; 0: hospitals
             start empty).
+        p_death_in_hospital: share of deaths of residents outside long-term care that
+            happen in hospital, by 10-year band (each 0..1; with demography on: terminal
+            admissions make up what the stays' own deaths leave; see the module
+            docstring). All 0: no terminal admissions.
+        terminal_stay_days: mean length of a terminal admission (days, 1..120; default
+            14, CIHI 2013, see the module docstring).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -172,6 +193,17 @@ class DemandParams(BaseModel):
     electives_paused: bool = False
     warm_start_days: int = Field(120, ge=0, le=730)
     backlog_catch_up: float = Field(0.2, ge=0.0, le=5.0)
+    p_death_in_hospital: list[float] = Field(default_factory=lambda: list(P_DEATH_IN_HOSPITAL))
+    terminal_stay_days: float = Field(14.0, ge=1.0, le=120.0)
+
+    @field_validator("p_death_in_hospital")
+    @classmethod
+    def _by_band(cls, v: list[float]) -> list[float]:
+        if len(v) != N_AGE_BANDS:
+            raise ValueError(f"needs {N_AGE_BANDS} entries (one per age band), got {len(v)}")
+        if any(not (0.0 <= x <= 1.0) for x in v):
+            raise ValueError(f"every entry must be in [0, 1], got {v}")
+        return v
 
 
 def admission_rates(params: DemandParams) -> np.ndarray:
@@ -211,6 +243,12 @@ class Demand(Module):
         self.n_caught_up = 0  # of those, made later from the backlog
         self.backlog: list[NeedBatch] = []  # cancelled electives waiting, oldest first
         self.n_skipped = 0  # drawn residents already in hospital
+        # probability by band that a death drawn out of hospital follows a terminal
+        # admission (None: no terminal admissions; set in init with demography on)
+        self.p_terminal: np.ndarray | None = None
+        # probability that a stay ends in ALC, (bands, types) (see _terminal_rates)
+        self.p_alc = P_ALC_BAND[:, None] * P_ALC_TYPE[None, :]
+        self.terminal_draws: CounterDraws | None = None
         # ALC stays last until a module ends them (long-term care on): no drawn length;
         # the warm start keeps the ALC patients whose ALC began in the last
         # ``alc_warm_days`` days (the module's figure of a typical wait)
@@ -225,16 +263,19 @@ class Demand(Module):
                 "icu_stays",
                 "deaths",
                 "maternity",
+                "terminal",
                 "ed_only_visits",
             ),
             0,
         )
 
     def init(self, model: RegionModel) -> None:
-        demography = getattr(model, "demography", None)
+        # (demography's parameters: its module is initialised after this one)
+        demography = model.config.params.get("demography")
         if demography is not None:  # childbirth admissions follow the births
-            fertility = np.asarray(demography.params.fertility, dtype=np.float64)
+            fertility = np.asarray(demography.fertility, dtype=np.float64)
             self.rates[0, :, T_MATERNITY] = fertility * self.params.rel_admissions / 365.25
+            self._terminal_rates(model, band_q(demography, model.pop))
         self.on_reindex(model)
         if model.alc_taken():
             self.alc_open = True
@@ -287,6 +328,74 @@ class Demand(Module):
             seen = np.concatenate([seen, needs.resident[keep]])
         return NeedBatch.concat(batches)
 
+    def _terminal_rates(self, model: RegionModel, q_band: np.ndarray) -> None:
+        """Terminal admissions: the probability that a death drawn out of hospital
+        follows one, by band, and the medical admissions that make room for them
+        (:func:`popsim.endoflife.terminal_rates`). ``q_band``: the yearly all-cause
+        death probability, less the deaths in long-term care homes here (the share is of
+        the deaths outside them)."""
+        s = np.asarray(self.params.p_death_in_hospital, dtype=np.float64)
+        if not s.any():
+            return
+        pop = model.pop
+        alive = np.maximum(pop.alive_counts.sum(axis=0), 1)
+        female = np.bincount(pop.band[pop.alive & (pop.sex == 0)], minlength=N_AGE_BANDS)
+        f = female / alive
+        d, _ = self.hospital_burden(f)
+        burden = ltc_burden(model)  # deaths in care homes: not in hospital, not drawn here
+        if burden is not None:
+            q_band = np.maximum(q_band - burden[0], 0.0)
+        p_d = stay_death_p()[:, T_MEDICAL]
+        medical = (f * self.rates[0, :, T_MEDICAL] + (1 - f) * self.rates[1, :, T_MEDICAL]) * 365.25
+        room, self.p_terminal = terminal_rates(s, q_band, d, p_d, medical)
+        self.rates[..., T_MEDICAL] = np.maximum(self.rates[..., T_MEDICAL] - room / 365.25, 0.0)
+        # the stays that made room are of residents about to die, not of those who wait in
+        # hospital for long-term care: the medical ALC stays per resident stay as they were
+        left = np.maximum(medical - room, 1e-12)
+        self.p_alc[:, T_MEDICAL] *= np.where(medical > room, medical / left, 1.0)
+        self.terminal_draws = CounterDraws(model.stream("demand.terminal"))
+
+    def end_of_life(self, model: RegionModel, ids: np.ndarray) -> np.ndarray:
+        """Residents ``ids`` (alive, out of hospital) whom the life table picks to die
+        today: those who die in hospital are admitted today to a terminal stay that ends
+        in death (:attr:`p_terminal` by band); returns the others, who die today where
+        they are.
+        Counter-based: each decision and stay is keyed by the day and the resident."""
+        if self.p_terminal is None or len(ids) == 0:
+            return ids
+        admit, stay = self._terminal_draw(model, ids, model.day)
+        if admit.any():
+            needs = NeedBatch.build(ids[admit], MEDICAL, ward_days=stay[admit], dies=True)
+            self._tally(needs)
+            self.totals["terminal"] += len(needs)
+            model.request_care(needs)
+        return ids[~admit]
+
+    def terminal_prevalent(self, model: RegionModel, ids: np.ndarray, back: int) -> NeedBatch:
+        """The warm start's terminal stays: of ``ids``, the life table's picks of the day
+        ``back`` days before the start, those admitted then whose stay runs past day 0
+        (the same draws :meth:`end_of_life` would have made that day)."""
+        if self.p_terminal is None or len(ids) == 0:
+            return NeedBatch.empty()
+        admit, stay = self._terminal_draw(model, ids, -back)
+        keep = admit & (stay > back)
+        return NeedBatch.build(
+            ids[keep], MEDICAL, ward_days=stay[keep] - back, dies=True, prevalent=True
+        )
+
+    def _terminal_draw(
+        self, model: RegionModel, ids: np.ndarray, day: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each of ``ids`` dying on ``day`` is admitted, and the stay it would
+        have (whole days, :func:`popsim.endoflife.terminal_draw`)."""
+        if self.p_terminal is None or self.terminal_draws is None:
+            raise RuntimeError("no terminal admissions: demography is off")
+        p = self.p_terminal[model.pop.band[ids]]
+        admit, stay = terminal_draw(
+            self.terminal_draws, p, ids, day, self.params.terminal_stay_days
+        )
+        return admit, to_days(stay, 1, 365)
+
     def hospital_burden(self, female_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected in-hospital deaths per resident-year, and the expected share of a
         resident's year spent in hospital, by age band, from this module's stays (the
@@ -296,12 +405,10 @@ class Demand(Module):
         f = np.asarray(female_share, dtype=np.float64)[:, None]
         rates = (f * self.rates[0] + (1 - f) * self.rates[1]) * 365.25  # (bands, types)
         p = self.params
-        p_icu = np.minimum(1.0, P_ICU_MEDICAL[:, None] * P_ICU_TYPE[None, :])
-        p_die = np.minimum(1.0, P_DIE_MEDICAL[:, None] * P_DIE_TYPE[None, :])
-        p_die = p_icu * np.minimum(1.0, 3 * p_die) + (1 - p_icu) * p_die
+        p_die = stay_death_p()
         acute = STAY_MEAN[None, :] * STAY_REL_BAND[:, None] * p.rel_stay
         acute[:, T_MATERNITY] = STAY_MEAN[T_MATERNITY] * p.rel_stay
-        p_alc = np.minimum(1.0, P_ALC_BAND[:, None] * P_ALC_TYPE[None, :] * p.rel_alc)
+        p_alc = np.minimum(1.0, self.p_alc * p.rel_alc)
         days = np.maximum(acute, 1.0) + (1 - p_die) * p_alc * ALC_MEAN_DAYS
         return (rates * p_die).sum(axis=1), (rates * days).sum(axis=1) / 365.25
 
@@ -467,7 +574,7 @@ class Demand(Module):
         # half of ICU deaths happen in the ICU (no step-down)
         die_in_icu = dies & icu & (rng.random(n) < 0.5)
         ward_days = np.where(die_in_icu, 0, ward_days)
-        p_alc = np.minimum(1.0, P_ALC_BAND[band] * P_ALC_TYPE[types] * p.rel_alc)
+        p_alc = np.minimum(1.0, self.p_alc[band, types] * p.rel_alc)
         alc = (rng.random(n) < p_alc) & ~dies
         if self.alc_open:  # the ALC stay lasts until long-term care or home support ends it
             alc_days = np.where(alc, ALC_OPEN_DAYS, 0).astype(np.int16)

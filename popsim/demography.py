@@ -15,7 +15,12 @@ Assumptions (stated, replaceable by official tables through the parameters):
   all-cause mortality, deaths in hospital included: with everyday demand on, the hazard
   applied out of hospital is reduced by demand's expected in-hospital deaths (and raised
   for the time spent in hospital, when the care network owns the resident), see
-  :meth:`Demography.community_death_day`. Epidemic deaths are excess mortality on
+  :meth:`Demography.community_death_day`. Long-term care residents in their home are
+  not picked: their deaths are the long-term care module's (exits that are deaths, in
+  the home), and the others' hazard is reduced by them (:func:`ltc_burden`),
+  so deaths in care homes are part of all-cause mortality too. With everyday demand on,
+  some of those picked are admitted to die in hospital (end-of-life admissions,
+  :meth:`popsim.demand.Demand.end_of_life`). Epidemic deaths are excess mortality on
   top (a pandemic), except for a pathogen whose deaths are already in the life table
   (``deaths_in_life_table``, seasonal influenza): for the year from the epidemic's
   start the hazard is also reduced by a typical season's deaths, ``p_attack_typical x
@@ -53,7 +58,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from popsim.core.ages import N_AGE_BANDS
 from popsim.core.module import Module
-from popsim.population import MAX_AGE, draw_ages, household_layout, life_table
+from popsim.core.requests import NeedBatch
+from popsim.population import MAX_AGE, Population, draw_ages, household_layout, life_table
 
 if TYPE_CHECKING:
     from popsim.core.module import ModelAPI as RegionModel
@@ -63,6 +69,10 @@ DAYS_PER_YEAR = 365
 #: out-of-hospital adjustment, :meth:`Demography.community_q`, which raises a band's rate
 #: by at most a few per cent).
 THINNING_HEADROOM = 1.5
+#: The warm start puts in hospital the terminal admissions (everyday demand's) of up to
+#: this many days before the start (a stay of mean 14 days and cv 1 is over 60 days less
+#: than 1% of the time).
+TERMINAL_WARM_DAYS = 60
 
 
 def gompertz_makeham_band_rates() -> list[float]:
@@ -118,6 +128,41 @@ class DemographyParams(BaseModel):
         return v
 
 
+def band_q(params: DemographyParams, pop: Population) -> np.ndarray:
+    """Yearly death probability by band: ``death_rate`` when given, else the life
+    table's mean over the band's living residents (by their age and sex)."""
+    if params.death_rate is not None:
+        return np.asarray(params.death_rate, dtype=np.float64)
+    alive = pop.alive
+    q = life_table()[np.minimum(pop.age[alive], MAX_AGE), pop.sex[alive]]
+    band = pop.band[alive]
+    total = np.bincount(band, weights=q, minlength=N_AGE_BANDS)
+    count = np.bincount(band, minlength=N_AGE_BANDS)
+    fallback = life_table()[np.arange(N_AGE_BANDS) * 10].mean(axis=1)  # empty bands
+    return np.where(count > 0, total / np.maximum(count, 1), fallback)
+
+
+def ltc_burden(model: RegionModel) -> tuple[np.ndarray, np.ndarray] | None:
+    """Long-term care residents' expected deaths in their home per resident-year, and
+    their share of the residents, by band (None: no long-term care). Its residents leave
+    their home at ``1 / los_mean_days`` a day, ``p_death_at_exit`` of them by dying (in
+    the home): their mortality, which the life table's includes. Demography picks no
+    resident in a home to die and takes their deaths off the others' hazard
+    (:meth:`Demography.community_q`), so care home deaths are not added to the life
+    table's."""
+    ltc = getattr(model, "ltc", None)
+    homes = getattr(ltc, "res_home", None)
+    if not homes:
+        return None
+    pop = model.pop
+    ids = np.fromiter(homes, np.int64, len(homes))
+    alive = np.maximum(pop.alive_counts.sum(axis=0), 1)
+    share = np.bincount(pop.band[ids], minlength=N_AGE_BANDS) / alive
+    p = ltc.params
+    per_year = DAYS_PER_YEAR * p.p_death_at_exit / p.los_mean_days
+    return share * per_year, share
+
+
 class Demography(Module):
     """Deaths daily; ageing, births and migration yearly (see the module docstring)."""
 
@@ -137,11 +182,19 @@ class Demography(Module):
         self.rng = model.stream(f"{self.name}.year:0")
         self.year_start_alive = model.pop.n_alive
         self.q_band = self.band_q(model)
+        # long-term care residents in their home (None: no long-term care)
+        self.ltc_homes: dict[int, int] | None = (
+            getattr(getattr(model, "ltc", None), "res_home", None) or None
+        )
+        self.ltc_burden = ltc_burden(model)
         # daily death probability of each (zone, band) cell, in alive_counts.ravel() order
         # (the highest of the band's ages with a life table: thinned by ``accept``)
         p_band, self.accept = self._daily(self.community_q(model))
         self.p_death_day = p_band
         self.p_death_cell = np.tile(p_band, model.pop.n_zones)
+        # everyday demand admits some of those who die (terminal admissions)
+        self.demand = getattr(model, "demand", None)
+        self._terminal_warm_start(model)
         # a seasonal pathogen's deaths already in the life table: the hazard of the year
         # from its start day, less a typical season's deaths (None: no such pathogen)
         self.season: tuple[int, np.ndarray, np.ndarray | None] | None = None
@@ -160,18 +213,8 @@ class Demography(Module):
         self.n_waiting = 0  # how many newborns wait
 
     def band_q(self, model: RegionModel) -> np.ndarray:
-        """Yearly death probability by band: ``death_rate`` when given, else the life
-        table's mean over the band's living residents (by their age and sex)."""
-        if self.params.death_rate is not None:
-            return np.asarray(self.params.death_rate, dtype=np.float64)
-        pop = model.pop
-        alive = pop.alive
-        q = life_table()[np.minimum(pop.age[alive], MAX_AGE), pop.sex[alive]]
-        band = pop.band[alive]
-        total = np.bincount(band, weights=q, minlength=N_AGE_BANDS)
-        count = np.bincount(band, minlength=N_AGE_BANDS)
-        fallback = life_table()[np.arange(N_AGE_BANDS) * 10].mean(axis=1)  # empty bands
-        return np.where(count > 0, total / np.maximum(count, 1), fallback)
+        """Yearly death probability by band (:func:`band_q`)."""
+        return band_q(self.params, model.pop)
 
     def _daily(self, q_adj: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Daily death probability per band (the highest of its ages and sexes with a
@@ -214,6 +257,9 @@ class Demography(Module):
         q = self.q_band.copy()  # (set in init)
         if less is not None:
             q = np.maximum(q - less, 0.0)
+        if self.ltc_burden is not None:  # deaths in long-term care homes: its own
+            deaths, share = self.ltc_burden
+            q = np.maximum(q - deaths, 0.0) / np.maximum(1.0 - share, 0.5)
         demand = getattr(model, "demand", None)
         if demand is not None:
             pop = model.pop
@@ -246,18 +292,49 @@ class Demography(Module):
         p_death, accept = self.p_death_cell, self.accept
         if self.season is not None and 0 <= model.day - self.season[0] < DAYS_PER_YEAR:
             _, p_death, accept = self.season  # a seasonal pathogen's year: its deaths out
-        # counter-based: one stream per day, drawn on the cell index (dead rows
-        # included), so other modules' deaths and admissions change no later draw
-        pop = model.pop
-        rng = model.stream(f"{self.name}:{model.day}")
-        k = rng.binomial(pop.cell_size, p_death)
-        if k.any():
-            ids = pop.draw_rows(k, rng)
-            if accept is not None:  # thinning to each resident's age and sex
-                ids = ids[rng.random(len(ids)) < accept[pop.age[ids], pop.sex[ids]]]
-            ids = np.unique(ids[pop.alive[ids] & ~pop.in_hospital[ids]])
+        ids = self._drawn_deaths(model, model.day, p_death, accept)
+        if len(ids):
+            if self.demand is not None:  # some die in hospital after a terminal admission
+                ids = self.demand.end_of_life(model, ids)
             self.n_deaths += len(model.kill(ids))
         self._births(model)
+
+    def _drawn_deaths(
+        self, model: RegionModel, day: int, p_death: np.ndarray, accept: np.ndarray | None
+    ) -> np.ndarray:
+        """The residents out of hospital whom the life table picks to die on ``day``.
+        Counter-based: one stream per day, drawn on the cell index (dead rows included),
+        so other modules' deaths and admissions change no later draw."""
+        pop = model.pop
+        rng = model.stream(f"{self.name}:{day}")
+        k = rng.binomial(pop.cell_size, p_death)
+        if not k.any():
+            return np.zeros(0, dtype=np.int64)
+        ids = pop.draw_rows(k, rng)
+        if accept is not None:  # thinning to each resident's age and sex
+            ids = ids[rng.random(len(ids)) < accept[pop.age[ids], pop.sex[ids]]]
+        ids = np.unique(ids[pop.alive[ids] & ~pop.in_hospital[ids]])
+        homes = self.ltc_homes
+        if homes and len(ids):  # long-term care residents die by its exits
+            ids = ids[~np.fromiter((r in homes for r in ids.tolist()), bool, len(ids))]
+        return ids
+
+    def _terminal_warm_start(self, model: RegionModel) -> None:
+        """Terminal stays under way on day 0 (with everyday demand's warm start): the
+        life table's picks of each of the ``TERMINAL_WARM_DAYS`` days before the start,
+        admitted then and still in hospital (the most recent day's if drawn twice)."""
+        demand = self.demand
+        if demand is None or demand.p_terminal is None or demand.params.warm_start_days <= 0:
+            return
+        batches = []
+        seen = np.zeros(0, dtype=np.int64)
+        for back in range(1, min(TERMINAL_WARM_DAYS, demand.params.warm_start_days) + 1):
+            ids = self._drawn_deaths(model, -back, self.p_death_cell, self.accept)
+            ids = ids[~np.isin(ids, seen)]
+            batch = demand.terminal_prevalent(model, ids, back)
+            batches.append(batch)
+            seen = np.concatenate([seen, batch.resident])
+        model.request_care(NeedBatch.concat(batches))
 
     def _births(self, model: RegionModel) -> None:
         """Today's births: mothers drawn on the cell index (counter-based, a stream of

@@ -4,6 +4,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from popsim.core.ages import N_AGE_BANDS
@@ -16,6 +18,7 @@ from popsim.demand import (
     admission_rates,
     ed_only_rates,
 )
+from popsim.endoflife import terminal_rates
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.synth import CANADA_AGE_SHARES, synthetic_region
 
@@ -258,3 +261,97 @@ def test_stays_match_cihi_acute_length_of_stay_and_alc_share():
     assert 0.045 <= (alc > 0).mean() <= 0.07
     per_1000 = 1000 * len(batch) / model.pop.n_alive
     assert 65 <= per_1000 <= 85
+
+
+def _deaths_by_place(p_death_in_hospital, seed=6, days=200):
+    """Deaths in hospital and in all over ``days`` of a synthetic region with demography
+    (a death rate of 0.1 a year at every age, so that many die) and everyday demand."""
+    from popsim.care.params import CareParams
+    from popsim.demography import DemographyParams
+
+    region = synthetic_region(n_zones=3, population=30_000, seed=2)
+    cfg = ModelConfig(
+        days=days,
+        demography=DemographyParams(death_rate=[0.1] * N_AGE_BANDS),
+        demand=DemandParams(p_death_in_hospital=p_death_in_hospital),
+        care=CareParams(uncapped=True),
+        record_journeys=False,
+    )
+    result = RegionModel(region, cfg, seed=seed).run()
+    in_hospital = float(result.facility_frame()["deaths"].sum())
+    return in_hospital, float(result.zone_counts("deaths").sum())
+
+
+def test_terminal_admissions_bring_the_share_of_deaths_in_hospital_to_the_set_share():
+    # Without terminal admissions only the stays' own deaths are in hospital (a small
+    # share at a death rate of 0.1 a year); with a set share of 0.6 at every age the
+    # deaths in hospital are 0.6 of all. About 1,600 deaths: binomial sd of the share
+    # about 0.012, so 0.04 is over three sd.
+    none_in, none_all = _deaths_by_place([0.0] * N_AGE_BANDS)
+    set_in, set_all = _deaths_by_place([0.6] * N_AGE_BANDS)
+    assert min(none_all, set_all) > 1200
+    assert none_in / none_all < 0.3
+    assert abs(set_in / set_all - 0.6) < 0.04
+    # the terminal admissions delay deaths by their stays, not add or remove them
+    assert abs(set_all / none_all - 1) < 3 * (2 / none_all) ** 0.5 + 0.03
+
+
+def test_terminal_decisions_are_keyed_by_resident_and_day_not_by_who_else_dies():
+    from popsim.care.params import CareParams
+    from popsim.demography import DemographyParams
+
+    region = synthetic_region(n_zones=3, population=30_000, seed=2)
+    cfg = ModelConfig(
+        days=5,
+        demography=DemographyParams(),
+        demand=DemandParams(p_death_in_hospital=[0.5] * N_AGE_BANDS),
+        care=CareParams(uncapped=True),
+        record_journeys=False,
+    )
+    model = RegionModel(region, cfg, seed=1)
+    admitted = []
+    model.request_care = admitted.append
+    ids = np.flatnonzero(model.pop.alive & (model.pop.age >= 60))[:2000].astype(np.int64)
+    dying_here = model.demand.end_of_life(model, ids)
+    part = ids[::3]
+    dying_here_part = model.demand.end_of_life(model, part)
+    # the same residents of the part are admitted, whoever else is drawn that day
+    assert np.array_equal(np.intersect1d(dying_here, part), dying_here_part)
+    assert 0 < len(dying_here) < len(ids)
+    stays = NeedBatch.concat(admitted)
+    assert stays.dies.all() and (stays.kind == MEDICAL).all() and (stays.icu_days == 0).all()
+    # lognormal of mean 14 days (cv 1): the mean of about 1,000 stays within 15%
+    assert abs(stays.ward_days.mean() - 14) < 0.15 * 14
+    # another day: other draws
+    model.day += 1
+    assert not np.array_equal(model.demand.end_of_life(model, ids), dying_here)
+
+
+@pytest.mark.parametrize("value", [[0.5] * 9, [1.2] + [0.5] * 9])
+def test_p_death_in_hospital_needs_one_share_per_band(value):
+    with pytest.raises(ValidationError, match="p_death_in_hospital"):
+        DemandParams(p_death_in_hospital=value)
+
+
+@settings(deadline=None)  # (a shared machine's timings vary)
+@given(
+    share=st.floats(0.0, 1.0),
+    q=st.floats(1e-4, 0.5),
+    d_of_q=st.floats(0.0, 1.0),
+    p_d=st.floats(0.0, 0.5),
+    medical=st.floats(0.0, 0.5),
+)
+def test_terminal_rates_reach_the_share_of_deaths_in_hospital_when_they_can(
+    share, q, d_of_q, p_d, medical
+):
+    # the stays' own deaths (less those of the medical stays that made room) plus the
+    # terminal admissions' are the share wanted of all deaths, unless the stays alone
+    # already die in hospital more often than that; room never exceeds the medical stays
+    d = d_of_q * q * (1 - p_d)  # at most what the stays can bring
+    room, p = terminal_rates(*(np.array([x]) for x in (share, q, d, p_d, medical)))
+    assert 0 <= room[0] <= medical + 1e-15 and 0 <= p[0] <= 1
+    in_hospital = d - p_d * room[0] + p[0] * (q - d + p_d * room[0])
+    if share * q >= d:
+        assert in_hospital == pytest.approx(share * q, rel=1e-9, abs=1e-12)
+    else:
+        assert room[0] == 0 and p[0] == 0

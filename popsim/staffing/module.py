@@ -83,7 +83,6 @@ wage, overtime at wage x multiplier, agency at the agency rate, times the shift'
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -99,6 +98,7 @@ from popsim.staffing.params import (
     required_nurses,
     uniforms,
 )
+from popsim.staffing.workforce import _EMPTY, _EPISODE, _SICK, _STRIKE, Post, Workforce
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -107,7 +107,6 @@ if TYPE_CHECKING:
     from popsim.core.module import ModelAPI as RegionModel
     from popsim.core.module import SectionResolver
 
-_EMPTY = np.zeros(0, dtype=np.int64)
 WARD, ICU, ED = range(3)  # post units, in STAFF_UNITS order
 #: Names of the shifts of a day with 1, 2 or 3 shifts (the ``shift`` column's codes).
 SHIFT_NAMES: tuple[str, ...] = ("day", "evening", "night")
@@ -129,34 +128,7 @@ STAFF_METRICS: tuple[str, ...] = (
 WORKDAYS_PER_YEAR = 250.0
 
 
-@dataclass(eq=False)
-class Post:
-    """One unit of one site: its roster, ratio, pay and pool of nurses (resident ids)."""
-
-    index: int
-    facility: int
-    unit: int
-    nurses: int  # per shift, the roster of the fixed policy
-    shifts: int
-    ratio: float
-    wage: float
-    overtime_multiplier: float
-    agency_hourly: float
-    pool: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    roster: int = 0  # per shift, today
-    rot: int = 0  # rotation offset into the pool
-    idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # in ids
-    prev: tuple[tuple[int, int], ...] = ()  # the last shift's (start, length) in the pool
-    prev_extra: np.ndarray = field(default_factory=lambda: _EMPTY)  # its overtime positions
-    history: list[int] = field(default_factory=list)  # daily bed demand, latest last
-    waiting: list[bool] = field(default_factory=list)  # patients waiting for a bed, by day
-
-    @property
-    def hours(self) -> float:
-        return 24.0 / self.shifts
-
-
-class Staffing(Module):
+class Staffing(Workforce, Module):
     """The staffing module (see the module docstring)."""
 
     name: ClassVar[str] = "staffing"
@@ -251,98 +223,7 @@ class Staffing(Module):
         self.keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
         self.days_done = 0
 
-    def pool_target(self, post: Post) -> int:
-        """Nurses a pool holds for ``post.nurses`` per shift."""
-        p = self.params
-        need = post.nurses * post.shifts * 7 / p.shifts_per_nurse_week * p.relief_factor
-        return math.ceil(need - 1e-9)
-
-    def _resize_pool(self, model: RegionModel, post: Post) -> None:
-        target = self.pool_target(post)
-        have = len(post.pool)
-        if target < have:  # release the last ones
-            gone = post.pool[target:]
-            model.pop.nurse_post[gone] = -1
-            post.pool = post.pool[:target]
-        elif target > have:
-            new = self._recruit(model, post, target - have)
-            post.pool = np.concatenate([post.pool, new])
-        if len(post.pool):
-            post.rot %= len(post.pool)
-
-    def _workforce(self, model: RegionModel) -> tuple[np.ndarray, np.ndarray]:
-        """Living residents of working age, by zone (ids, and each zone's start in them)."""
-        p, pop = self.params, model.pop
-        ids = np.flatnonzero(pop.alive & (pop.age >= p.min_age) & (pop.age <= p.max_age))
-        zone = pop.zone[ids]
-        ids = ids[np.argsort(zone, kind="stable")]
-        starts = np.searchsorted(np.sort(zone), np.arange(pop.n_zones + 1))
-        return ids, starts
-
-    def _recruit(self, model: RegionModel, post: Post, k: int) -> np.ndarray:
-        """``k`` residents not yet staff, of working age, from the zones nearest the site."""
-        p, pop = self.params, model.pop
-        if self._workers is None:
-            self._workers = self._workforce(model)
-        workers, starts = self._workers
-        minutes = model.region.zone_facility_minutes[:, post.facility]
-        order = np.argsort(minutes, kind="stable")
-        near = order[minutes[order] <= p.max_commute_minutes]
-        rest = order[minutes[order] > p.max_commute_minutes]
-        found: list[np.ndarray] = []
-        n_found = 0
-        for z in (*near, *rest):  # nearest zones first, further ones only if short
-            ids = workers[starts[z] : starts[z + 1]]
-            ids = ids[(pop.nurse_post[ids] < 0) & pop.alive[ids]]
-            found.append(ids)
-            n_found += len(ids)
-            if n_found >= 4 * k:
-                break
-        cand = np.concatenate(found) if found else _EMPTY
-        if len(cand) <= k:
-            chosen = np.sort(cand)
-        else:  # weighted sampling without replacement (Efraimidis-Spirakis keys)
-            w = np.where(pop.sex[cand] == 0, p.p_female, 1.0 - p.p_female) + 1e-12
-            key = np.log(uniforms(self.key, cand, 0, _RECRUIT)) / w
-            chosen = np.sort(cand[np.argpartition(-key, k - 1)[:k]])
-        pop.nurse_post[chosen] = post.index
-        return chosen.astype(np.int64)
-
-    def _rebuild_ids(self) -> None:
-        """All nurses, sorted, with their absence arrays carried over."""
-        pools = [post.pool for post in self.posts]
-        new = np.sort(np.concatenate(pools)) if pools else np.zeros(0, dtype=np.int64)
-        old = self.ids
-        pos = np.searchsorted(old, new).clip(max=max(len(old) - 1, 0))
-        found = (old[pos] == new) if len(old) else np.zeros(len(new), dtype=bool)
-        arrays = {}
-        for name in ("sick_until", "epi_until", "strike_until", "was_sym"):
-            dtype = bool if name == "was_sym" else np.int64
-            a = np.zeros(len(new), dtype=dtype)
-            if name in self._arrays and len(old):
-                a[found] = self._arrays[name][pos[found]]
-            arrays[name] = a
-        self.ids, self._arrays = new, arrays
-        for post in self.posts:  # (positions in pools may have moved: no rest rule today)
-            post.idx = np.searchsorted(new, post.pool)
-            post.prev, post.prev_extra = (), _EMPTY
-
     # ---------------------------------------------------------------- absence
-    def _depart(self, model: RegionModel) -> None:
-        """Nurses who died or left the region leave their pool."""
-        gone = ~model.pop.alive[self.ids]
-        if not gone.any():
-            return
-        dead = self.ids[gone]
-        self.n_left += len(dead)
-        model.pop.nurse_post[dead] = -1
-        for post in self.posts:
-            keep = model.pop.alive[post.pool]
-            if not keep.all():
-                post.pool = post.pool[keep]
-                post.rot = post.rot % len(post.pool) if len(post.pool) else 0
-        self._rebuild_ids()
-
     def absences(self, model: RegionModel) -> np.ndarray:
         """Which nurses (``self.ids``) are away today; draws today's new sickness episodes."""
         p, day, a = self.params, model.day, self._arrays
@@ -641,10 +522,9 @@ class Staffing(Module):
         }
 
 
-_RECRUIT, _SICK, _EPISODE, _STRIKE = range(4)  # purposes of counter-keyed draws
-
 __all__ = [
     "STAFF_METRICS",
+    "Post",
     "Staffing",
     "StaffingParams",
     "geometric_days",

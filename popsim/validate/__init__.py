@@ -52,8 +52,9 @@ Checks:
   the region's ``targets.csv`` (calibration targets and held-out validation figures) and
   ED boarders at most a quarter of funded ward beds (:mod:`popsim.site_checks`);
 - **demography**: crude death and birth rates (BC), the death rate with and without
-  everyday demand (in-hospital deaths counted once), the share of deaths in hospital
-  (Statistics Canada);
+  everyday demand (in-hospital deaths counted once), where deaths happen (in hospital,
+  in long-term care homes: BC Vital Statistics) and the decedents in hospital in their
+  last 6 months (Ontario);
 - **queueing**: Little's law on the uncapped care network, and the dispersion of the
   uncapped census (M/G/infinity: Poisson, variance / mean 1) over 300 replicates, the
   band from their number (3.29 sd of the index of dispersion, +/- 0.27): a census a
