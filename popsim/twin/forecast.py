@@ -279,6 +279,10 @@ def run_forecast(
     frame.attrs["log_m"] = tuple(
         float(v) for v in quantiles_1d(log_m, w_particle, (0.05, 0.5, 0.95))
     )
+    trend = np.concatenate([r.trend for r in results])
+    frame.attrs["trend"] = tuple(
+        float(v) for v in quantiles_1d(trend, w_particle, (0.05, 0.5, 0.95))
+    )
     return frame
 
 

@@ -107,6 +107,35 @@ class Transmission(BaseModel):
         0.15, ge=0, le=2, description="sd of the step of log m per knot (assumption)"
     )
     knot_days: int = Field(7, ge=1, le=56, description="days between knots")
+    sd_trend_week: float = Field(
+        0.0, ge=0, le=1, description="sd of the weekly change of the trend of log m (assumption)"
+    )
+    trend_damping: float = Field(
+        1.0, ge=0, le=1, description="share of the trend of log m kept from one knot to the next"
+    )
+
+    @property
+    def has_trend(self) -> bool:
+        return self.sd_trend_week > 0
+
+    def step(
+        self,
+        log_m: np.ndarray,
+        trend: np.ndarray,
+        rng: np.random.Generator,
+        first: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One knot of the walk: ``(log m, trend)`` after it (see the module docstring).
+        Without a trend (``sd_trend_week = 0``) one draw per value, as a plain walk."""
+        log_m, trend = np.asarray(log_m, dtype=float), np.asarray(trend, dtype=float)
+        if first:
+            return clip_log_m(log_m + self.sd_log_start * rng.standard_normal(log_m.shape)), trend
+        if self.has_trend:
+            trend = self.trend_damping * trend + self.sd_trend_week * rng.standard_normal(
+                log_m.shape
+            )
+        step = self.sd_log_week * rng.standard_normal(log_m.shape)
+        return clip_log_m(log_m + trend + step), trend
 
 
 @dataclass(frozen=True)
@@ -226,6 +255,7 @@ class IslandResult:
 
     log_w: np.ndarray
     log_m: np.ndarray
+    trend: np.ndarray
     origin: np.ndarray
     arrays: list[list[np.ndarray]]
     names: list[str]
@@ -274,6 +304,7 @@ def run_island(
         first_knot = min(data_days) if data_days else as_of_day + 1
         log_w = np.full(n, -math.log(n))
         log_m = np.zeros(n)
+        trend = np.zeros(n)
         origin = np.arange(n)
         log_z, ess_trace, resampled = 0.0, [], 0
         gc.freeze()
@@ -283,8 +314,7 @@ def run_island(
                 model.step()
         d0, knot = first_knot, 0
         while d0 <= as_of_day:
-            step = walk.sd_log_start if knot == 0 else walk.sd_log_week
-            log_m = clip_log_m(log_m + step * rng.standard_normal(n))
+            log_m, trend = walk.step(log_m, trend, rng, first=knot == 0)
             d1 = min(d0 + walk.knot_days - 1, as_of_day)
             ll = np.empty(n)
             for i, model in enumerate(models):
@@ -319,7 +349,7 @@ def run_island(
                     if j not in used:
                         m.release()
                 models = fresh
-                log_m, origin = log_m[anc], origin[anc]
+                log_m, trend, origin = log_m[anc], trend[anc], origin[anc]
                 log_w = np.full(n, -math.log(n))
                 resampled += 1
             d0, knot = d1 + 1, knot + 1
@@ -334,12 +364,13 @@ def run_island(
                     as_of_day,
                     days,
                     log_m[i],
+                    trend[i],
                     walk,
                     start_plan,
                     branch_seed,
                 )  # fmt: skip
             )
-        return IslandResult(log_w, log_m, origin, arrays, names, log_z, ess_trace, resampled)
+        return IslandResult(log_w, log_m, trend, origin, arrays, names, log_z, ess_trace, resampled)
     finally:
         gc.unfreeze()
         for m in models:
@@ -354,6 +385,7 @@ def _branches(
     as_of_day: int,
     days: int,
     log_m: float,
+    trend: float,
     walk: Transmission,
     start_plan: Any,
     branch_seed: Any,
@@ -373,11 +405,11 @@ def _branches(
                 rng = branch.stream("forecast.warm-start")
                 warm_start(branch, census, rng, start_plan.adjust(templates, want, rng))
             rng = branch.stream("forecast.transmission")
-            lm = log_m
+            lm, tr = np.array([log_m]), np.array([trend])
             for d in range(days):
                 if d % walk.knot_days == 0:
-                    lm = float(clip_log_m(lm + walk.sd_log_week * rng.standard_normal()))
-                    set_multiplier(branch, lm)
+                    lm, tr = walk.step(lm, tr, rng)
+                    set_multiplier(branch, float(lm[0]))
                 branch.step()
             out.append(branch.facility_day[as_of_day : as_of_day + days + 1].copy())
         finally:
