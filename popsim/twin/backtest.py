@@ -198,6 +198,10 @@ def backtest(
                 "m_95": round(math.exp(fc.attrs["log_m"][2]), 3),
                 "trend_50": round(fc.attrs["trend"][1], 3),
             }
+            if "census_ratio" in fc.attrs:
+                lo, mid, hi = fc.attrs["census_ratio"]
+                stat |= {"census_ratio_05": round(lo, 3), "census_ratio_50": round(mid, 3),
+                         "census_ratio_95": round(hi, 3)}  # fmt: skip
             write_text(path.with_suffix(".json"), json.dumps(stat))
             stats.append((as_of, fc.attrs["ess"], fc.attrs["ess_min"], fc.attrs["resampled"]))
             fc = fc[fc["horizon"] > 0]
