@@ -224,6 +224,8 @@ def _backtest(args: argparse.Namespace) -> int:
         days=args.days,
         replicates=args.replicates,
         first=args.first,
+        refit=args.refit,
+        trials=args.trials,
         **_twin_arguments(args),
     )
     return 0
@@ -262,6 +264,14 @@ def _twin_parsers(sub: argparse._SubParsersAction) -> None:
     bt.add_argument("--days", type=int, default=28, help="days ahead (default 28)")
     bt.add_argument("--replicates", type=int, default=50, help="replicates per origin")
     bt.add_argument("--first", type=_date, default=None, help="first origin (default: start+28)")
+    bt.add_argument(
+        "--refit",
+        action="store_true",
+        help="recalibrate the spec's [calibration] on the data up to each origin",
+    )
+    bt.add_argument(
+        "--trials", type=int, default=40, help="trials of each --refit calibration (default 40)"
+    )
     bt.set_defaults(func=_backtest)
     cal = sub.add_parser("calibrate", help="fit a spec's [calibration] parameters to observed data")
     _twin_common(cal, "runs/<name>/calibration", "run spec (TOML) with a [calibration] section")

@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from popsim.errors import PopsimError
 from popsim.twin.backtest import baseline, origins
 from popsim.twin.observed import Observed
 
@@ -91,3 +92,62 @@ def test_backtest_on_the_true_system(tmp_path):
         progress=False,
     )
     pd.testing.assert_frame_equal(again, summary)
+
+
+REFIT = """
+[calibration]
+parameters = { "demand.rel_admissions" = [0.8, 1.8] }
+targets = ["admissions"]
+from = 2026-09-01
+to = 2026-12-29
+replicates_per_trial = 1
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_refit_recalibrates_at_each_origin_on_the_data_up_to_it(twin_truth, tmp_path):
+    """``--refit``: one calibration per origin, each of the data up to its origin only (a
+    calibration of the file cut at the origin has the same fingerprint, the whole file's
+    does not), then that origin's forecast."""
+    from popsim.twin.backtest import backtest
+    from popsim.twin.calibrate import calibrate
+
+    spec = tmp_path / "refit.toml"
+    spec.write_text(twin_truth.spec_text("refit", 3, 1.6, 1.0) + REFIT, encoding="utf-8")
+    out = tmp_path / "bt"
+    first = dt.date(2026, 10, 1)
+    backtest(spec, twin_truth.observed, every=40, days=7, replicates=4, workers=1, out=out,
+             first=first, progress=False, refit=True, trials=3)  # fmt: skip
+    done = sorted(p.name for p in (out / "calibration").iterdir())
+    assert done == ["as_of=2026-10-01", "as_of=2026-11-10", "as_of=2026-12-20"]
+    full = pd.read_csv(twin_truth.observed)
+    for name in done:
+        as_of = dt.date.fromisoformat(name.split("=")[1])
+        folder = out / "calibration" / name
+        assert (folder / "draws.parquet").is_file()
+        cut = tmp_path / f"cut-{as_of}.csv"
+        full[pd.to_datetime(full["date"]).dt.date <= as_of].to_csv(cut, index=False)
+        # the same data: accepted as this folder's own calibration
+        assert calibrate(spec, cut, trials=3, out=folder, check=True, progress=False) is None
+        # more data than the origin's: another calibration, refused
+        with pytest.raises(PopsimError, match="another"):
+            calibrate(spec, twin_truth.observed, trials=3, out=folder, check=True)
+    assert sorted(p.name for p in (out / "forecasts").glob("*.parquet")) == [
+        f"{n}.parquet" for n in done
+    ]
+
+
+def test_refit_without_a_calibration_section_is_one_line_and_writes_nothing(
+    twin_truth, tmp_path, capsys
+):
+    from popsim.cli import main
+
+    spec = tmp_path / "plain.toml"
+    spec.write_text(twin_truth.spec_text("plain", 3, 1.6, 1.0), encoding="utf-8")
+    out = tmp_path / "bt"
+    args = ["backtest", str(spec), "--observed", str(twin_truth.observed), "--refit"]
+    assert main([*args, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--refit needs a [calibration] section" in err[0], err
+    assert not out.exists()

@@ -28,6 +28,7 @@ value; and the page ``backtest.html`` + ``backtest.png``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import sys
 import time
@@ -126,8 +127,13 @@ def backtest(
     first: dt.date | None = None,
     zones_path: str | Path | None = None,
     progress: bool = True,
+    refit: bool = False,
+    trials: int = 40,
 ) -> pd.DataFrame:
-    """Run (or resume) a backtest; returns the summary table written to ``scores.csv``."""
+    """Run (or resume) a backtest; returns the summary table written to ``scores.csv``.
+    ``refit``: at each origin, first a full calibration of the spec's ``[calibration]``
+    (``trials`` trials) on the data up to that origin, whose accepted draws are that
+    origin's parameters (``backtest/calibration/as_of=<date>/``)."""
     from tqdm import tqdm
 
     from popsim.run.ensemble import default_out
@@ -137,6 +143,12 @@ def backtest(
         raise PopsimError(f"--every ({every}) and --days ({days}) must be >= 1")
     t0 = time.perf_counter()
     spec = load_spec(spec_path)
+    if refit:
+        from popsim.twin.calibrate import check_trials
+
+        check_trials(trials)
+        if spec.calibration is None:
+            raise PopsimError(f"{spec_path}: --refit needs a [calibration] section in the spec")
     observed = obsmodel.observed_of(spec, observed_path, zones_path)
     for note in observed.notes:
         print(note)
@@ -154,6 +166,11 @@ def backtest(
     for as_of in todo:
         check_size(spec, check_as_of(spec, as_of), days, replicates)
     (folder / "forecasts").mkdir(parents=True, exist_ok=True)
+    origin_draws = {}
+    if refit:
+        origin_draws = refits(
+            spec_path, observed_path, folder, todo, trials, workers, scheduler, zones_path, progress
+        )
     frames = []
     stats = []
     with sim.client(workers, scheduler) as c:
@@ -167,7 +184,25 @@ def backtest(
             horizon = min(days, (last_run - as_of).days)
             if horizon < 1:
                 continue
-            fc = run_forecast(spec, observed, as_of, horizon, replicates, c, draws)
+            fc = run_forecast(
+                spec, observed, as_of, horizon, replicates, c, origin_draws.get(as_of, draws)
+            )
+            stat = {
+                "as_of": str(as_of),
+                "particles": fc.attrs["particles"],
+                "ess": round(fc.attrs["ess"], 2),
+                "ess_min": round(fc.attrs["ess_min"], 2),
+                "resampled": fc.attrs["resampled"],
+                "m_05": round(math.exp(fc.attrs["log_m"][0]), 3),
+                "m_50": round(math.exp(fc.attrs["log_m"][1]), 3),
+                "m_95": round(math.exp(fc.attrs["log_m"][2]), 3),
+                "trend_50": round(fc.attrs["trend"][1], 3),
+            }
+            if "census_ratio" in fc.attrs:
+                lo, mid, hi = fc.attrs["census_ratio"]
+                stat |= {"census_ratio_05": round(lo, 3), "census_ratio_50": round(mid, 3),
+                         "census_ratio_95": round(hi, 3)}  # fmt: skip
+            write_text(path.with_suffix(".json"), json.dumps(stat))
             stats.append((as_of, fc.attrs["ess"], fc.attrs["ess_min"], fc.attrs["resampled"]))
             fc = fc[fc["horizon"] > 0]
             atomic_write(path, lambda p, f=fc: f.to_parquet(p, index=False))
@@ -220,6 +255,43 @@ def backtest(
     print(by_phase[["phase", *cols]].to_string(index=False))
     print(f"backtest: {folder / 'scores.csv'}")
     return summary
+
+
+def refits(
+    spec_path: str | Path,
+    observed_path: str | Path,
+    folder: Path,
+    todo: list[dt.date],
+    trials: int,
+    workers: int | None,
+    scheduler: str | None,
+    zones_path: str | Path | None,
+    progress: bool,
+) -> dict[dt.date, pd.DataFrame]:
+    """``--refit``: the accepted draws of a calibration on the data up to each origin
+    whose forecast is not on disk yet (each calibration resumes from its own journal)."""
+    from popsim.twin.calibrate import calibrate
+
+    out = {}
+    for as_of in todo:
+        if (folder / "forecasts" / f"as_of={as_of}.parquet").is_file():
+            continue
+        result = calibrate(
+            spec_path,
+            observed_path,
+            trials=trials,
+            workers=workers,
+            scheduler=scheduler,
+            out=folder / "calibration" / f"as_of={as_of}",
+            zones_path=zones_path,
+            progress=progress,
+            fan_draws=0,
+            until=as_of,
+        )
+        if result is None or result.draws.empty:
+            raise PopsimError(f"{spec_path}: the calibration up to {as_of} accepted no draws")
+        out[as_of] = result.draws
+    return out
 
 
 def headline(summary: pd.DataFrame) -> pd.DataFrame:

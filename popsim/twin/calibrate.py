@@ -304,10 +304,13 @@ def calibrate(
     progress: bool = True,
     check: bool = False,
     fan_draws: int = 20,
+    until: dt.date | None = None,
 ) -> CalibrationResult | None:
     """Run (or resume) the calibration of a spec to observed data; write its outputs.
     Every input is checked before anything is written; with ``check``, only that (None).
-    ``fan_draws``: accepted draws simulated for the fit page."""
+    ``fan_draws``: accepted draws simulated for the fit page. ``until``: only the data up
+    to that day is seen (the calibration window ends there at the latest; a backtest's
+    ``--refit`` at each origin)."""
     import optuna
     from tqdm import tqdm
 
@@ -323,9 +326,13 @@ def calibrate(
     spec.check(region)
     last_day = spec.start + dt.timedelta(days=spec.days - 1)
     observed = load_observed(observed_path, region, spec.start, last_day, zones_path)
+    if until is not None:
+        observed = observed.until(until)
     check_targets(cal, observed, spec, Path(observed_path))
     first = cal.from_ or spec.start
     last = cal.to or last_day
+    if until is not None:
+        last = min(last, until)
     t = lk.targets(
         observed,
         cal.targets,

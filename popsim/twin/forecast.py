@@ -243,6 +243,7 @@ def run_forecast(
         return (
             spec, scenario, [values[k] for k in pids], pids, i, as_of_day, days,
             [n_branch[k] for k in pids], series, walk, obs.filter_dispersion, plan_start,
+            obs.filter_temper_share,
         )  # fmt: skip
 
     results: list[Any] = [None] * len(groups)
@@ -279,7 +280,25 @@ def run_forecast(
     frame.attrs["log_m"] = tuple(
         float(v) for v in quantiles_1d(log_m, w_particle, (0.05, 0.5, 0.95))
     )
+    ratios = [r.census_ratio for r in results]
+    if all(r is not None for r in ratios):
+        frame.attrs["census_ratio"] = tuple(
+            float(v) for v in quantiles_1d(np.concatenate(ratios), w_particle, (0.05, 0.5, 0.95))
+        )
+    trend = np.concatenate([r.trend for r in results])
+    frame.attrs["trend"] = tuple(
+        float(v) for v in quantiles_1d(trend, w_particle, (0.05, 0.5, 0.95))
+    )
     return frame
+
+
+def _ratio_note(frame: pd.DataFrame) -> str:
+    """The particles' census on the as-of date against the observed (before the warm
+    start), when a census was observed that day."""
+    if "census_ratio" not in frame.attrs:
+        return ""
+    lo, mid, hi = frame.attrs["census_ratio"]
+    return f"; filtered census / observed on the as-of date {mid:.2f}, 90% {lo:.2f}-{hi:.2f}"
 
 
 def _replicate_weights(results: list[Any], w_particle: np.ndarray) -> np.ndarray:
@@ -394,7 +413,7 @@ def forecast(
         f"{frame.attrs['particles']} particles (filter: effective sample size "
         f"{frame.attrs['ess']:.1f} at the end, lowest {frame.attrs['ess_min']:.1f}, "
         f"{frame.attrs['resampled']} resamplings; transmission multiplier {mid:.2f}, 90% "
-        f"{lo:.2f}-{hi:.2f}) in {seconds:.0f} s",
+        f"{lo:.2f}-{hi:.2f}{_ratio_note(frame)}) in {seconds:.0f} s",
         file=sys.stdout,
     )
     print(summary_line(frame))

@@ -53,6 +53,7 @@ class Observation(BaseModel):
     census_dispersion: float | None = Field(None, gt=0, le=1e6)
     flow_dispersion: float = Field(20.0, gt=0, le=1e6)
     filter_dispersion: float = Field(20.0, gt=0, le=1e6)
+    filter_temper_share: float = Field(0.5, ge=0, le=1)
     scale: float = Field(1.0, gt=0, le=1e6)
     carried_over: Literal["keep", "missing"] = "keep"
     outside: Literal["ignore", "error"] = "ignore"

@@ -11,7 +11,23 @@ knots)::
 
 the first knot on the first day with observed data, then every ``knot_days`` days
 (:class:`Transmission`; before the first knot ``m = 1``: the spec's own ``r0`` and
-seeding make the early epidemic). ``m`` is kept within ``[0.05, 5]``. The defaults
+seeding make the early epidemic). ``m`` is kept within ``[0.05, 5]``.
+
+Optionally the walk carries a *damped trend* (a damped local linear trend: Harvey 1989,
+"Forecasting, structural time series models and the Kalman filter"; Gardner and
+McKenzie 1985, "Forecasting trends in time series")::
+
+    b(knot j + 1)     = phi * b(knot j) + Normal(0, sd_trend_week)
+    log m(knot j + 1) = log m(knot j) + b(knot j + 1) + Normal(0, sd_log_week)
+
+with ``b = 0`` at the first knot (``sd_trend_week = 0``, the default, is the plain walk
+above; ``phi = trend_damping``). Contacts change smoothly (restrictions phased in,
+behaviour adapting) more often than they jump, and the census sees a change of
+transmission only one to three weeks later (infection to admission): with a plain walk
+the last two weeks of ``m`` before the as-of date are barely constrained by the data and
+the forecast carries their full prior spread; with a trend they follow the direction
+the earlier weeks took, and the forecast carries that direction on, damped (a trend is
+not carried for ever: ``phi < 1``). The defaults
 (``sd_log_start = 0.25``, ``sd_log_week = 0.15``) are assumptions: a wave whose
 effective reproduction number falls from about 1.3 to 0.9 within a month, as the
 provinces' fall-2020 waves did when contacts changed, is a change of ``log m`` of about
@@ -54,9 +70,9 @@ real system (an exact weight on an exact census would leave no particle). Census
 are scored on the last observed day of each knot's window (census is autocorrelated:
 one value a week, as in :mod:`popsim.twin.likelihood`), flows as the window's sum.
 
-**Carried forward.** Each forecast branch continues its particle's walk: a new step of
-``sd_log_week`` every ``knot_days`` days from the as-of date, drawn from the branch's own
-stream ``forecast.transmission``. So the forecast carries the filtered multiplier's
+**Carried forward.** Each forecast branch continues its particle's walk (and its trend,
+damped): a new step every ``knot_days`` days from the as-of date, drawn from the
+branch's own stream ``forecast.transmission``. So the forecast carries the filtered multiplier's
 spread (between particles) and the walk's growing spread (``sd_log_week * sqrt(weeks)``
 after so many weeks) into its intervals.
 """
@@ -107,6 +123,35 @@ class Transmission(BaseModel):
         0.15, ge=0, le=2, description="sd of the step of log m per knot (assumption)"
     )
     knot_days: int = Field(7, ge=1, le=56, description="days between knots")
+    sd_trend_week: float = Field(
+        0.0, ge=0, le=1, description="sd of the weekly change of the trend of log m (assumption)"
+    )
+    trend_damping: float = Field(
+        1.0, ge=0, le=1, description="share of the trend of log m kept from one knot to the next"
+    )
+
+    @property
+    def has_trend(self) -> bool:
+        return self.sd_trend_week > 0
+
+    def step(
+        self,
+        log_m: np.ndarray,
+        trend: np.ndarray,
+        rng: np.random.Generator,
+        first: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One knot of the walk: ``(log m, trend)`` after it (see the module docstring).
+        Without a trend (``sd_trend_week = 0``) one draw per value, as a plain walk."""
+        log_m, trend = np.asarray(log_m, dtype=float), np.asarray(trend, dtype=float)
+        if first:
+            return clip_log_m(log_m + self.sd_log_start * rng.standard_normal(log_m.shape)), trend
+        if self.has_trend:
+            trend = self.trend_damping * trend + self.sd_trend_week * rng.standard_normal(
+                log_m.shape
+            )
+        step = self.sd_log_week * rng.standard_normal(log_m.shape)
+        return clip_log_m(log_m + trend + step), trend
 
 
 @dataclass(frozen=True)
@@ -175,17 +220,17 @@ def ess(log_w: np.ndarray) -> float:
     return float(1.0 / np.sum(w**2))
 
 
-def temper(log_w: np.ndarray, ll: np.ndarray) -> float:
+def temper(log_w: np.ndarray, ll: np.ndarray, share: float = MIN_STEP_ESS_SHARE) -> float:
     """The largest ``lambda`` in [0, 1] with which ``log_w + lambda * ll`` keeps an
-    effective sample size of at least :data:`MIN_STEP_ESS_SHARE` of the particles (1 when
-    the step's weights keep it; bisection otherwise)."""
+    effective sample size of at least ``share`` of the particles (1 when the step's
+    weights keep it, or ``share`` is 0; bisection otherwise)."""
     n = len(ll)
-    if ess(log_w + ll) >= MIN_STEP_ESS_SHARE * n:
+    if share <= 0 or ess(log_w + ll) >= share * n:
         return 1.0
     lo, hi = 0.0, 1.0
     for _ in range(30):
         mid = (lo + hi) / 2
-        if ess(log_w + mid * ll) >= MIN_STEP_ESS_SHARE * n:
+        if ess(log_w + mid * ll) >= share * n:
             lo = mid
         else:
             hi = mid
@@ -226,12 +271,14 @@ class IslandResult:
 
     log_w: np.ndarray
     log_m: np.ndarray
+    trend: np.ndarray
     origin: np.ndarray
     arrays: list[list[np.ndarray]]
     names: list[str]
     log_z: float
     ess: list[float]
     resampled: int
+    census_ratio: np.ndarray | None = None
 
 
 def run_island(
@@ -247,6 +294,7 @@ def run_island(
     walk: Transmission,
     filter_size: float,
     start_plan: Any,
+    temper_share: float = MIN_STEP_ESS_SHARE,
 ) -> IslandResult:
     """Filter the island's particles to ``as_of_day``, then run ``n_branches[i]`` branches
     of the particle in slot ``i`` (the slot's, after resampling) for ``days`` days from the warm start of ``start_plan``
@@ -274,6 +322,7 @@ def run_island(
         first_knot = min(data_days) if data_days else as_of_day + 1
         log_w = np.full(n, -math.log(n))
         log_m = np.zeros(n)
+        trend = np.zeros(n)
         origin = np.arange(n)
         log_z, ess_trace, resampled = 0.0, [], 0
         gc.freeze()
@@ -283,8 +332,7 @@ def run_island(
                 model.step()
         d0, knot = first_knot, 0
         while d0 <= as_of_day:
-            step = walk.sd_log_start if knot == 0 else walk.sd_log_week
-            log_m = clip_log_m(log_m + step * rng.standard_normal(n))
+            log_m, trend = walk.step(log_m, trend, rng, first=knot == 0)
             d1 = min(d0 + walk.knot_days - 1, as_of_day)
             ll = np.empty(n)
             for i, model in enumerate(models):
@@ -294,7 +342,7 @@ def run_island(
                 ll[i] = window_log_likelihood(
                     model.facility_day, names, series, d0, d1, filter_size
                 )
-            lam = temper(log_w, ll)
+            lam = temper(log_w, ll, temper_share)
             new = log_w + lam * ll
             top = new.max()
             norm = top + math.log(np.exp(new - top).sum())
@@ -319,10 +367,11 @@ def run_island(
                     if j not in used:
                         m.release()
                 models = fresh
-                log_m, origin = log_m[anc], origin[anc]
+                log_m, trend, origin = log_m[anc], trend[anc], origin[anc]
                 log_w = np.full(n, -math.log(n))
                 resampled += 1
             d0, knot = d1 + 1, knot + 1
+        census_ratio = as_of_census_ratio(models, names, series, as_of_day)
         arrays = []
         for i, model in enumerate(models):
             arrays.append(
@@ -334,16 +383,43 @@ def run_island(
                     as_of_day,
                     days,
                     log_m[i],
+                    trend[i],
                     walk,
                     start_plan,
                     branch_seed,
                 )  # fmt: skip
             )
-        return IslandResult(log_w, log_m, origin, arrays, names, log_z, ess_trace, resampled)
+        return IslandResult(
+            log_w, log_m, trend, origin, arrays, names, log_z, ess_trace, resampled, census_ratio
+        )
     finally:
         gc.unfreeze()
         for m in models:
             m.release()
+
+
+def as_of_census_ratio(
+    models: list[Any], names: list[str], series: list[Series], as_of_day: int
+) -> np.ndarray | None:
+    """Each filtered particle's census on the as-of day over the observed one (the first
+    census series observed that day, the region's first), before the warm start: how far
+    the particles' epidemics are from the data the warm start then imposes (a particle
+    far above keeps its larger stream of infections on their way to hospital)."""
+    for s in sorted(series, key=lambda s: s.facility):
+        if not s.census or s.metric not in names or as_of_day not in s.days:
+            continue
+        y = float(s.values[np.flatnonzero(s.days == as_of_day)[0]])
+        if y <= 0:
+            return None
+        col = names.index(s.metric)
+        sims = [
+            m.facility_day[as_of_day, :, col].sum()
+            if s.facility < 0
+            else m.facility_day[as_of_day, s.facility, col]
+            for m in models
+        ]
+        return np.asarray(sims, dtype=float) / y
+    return None
 
 
 def _branches(
@@ -354,6 +430,7 @@ def _branches(
     as_of_day: int,
     days: int,
     log_m: float,
+    trend: float,
     walk: Transmission,
     start_plan: Any,
     branch_seed: Any,
@@ -373,11 +450,11 @@ def _branches(
                 rng = branch.stream("forecast.warm-start")
                 warm_start(branch, census, rng, start_plan.adjust(templates, want, rng))
             rng = branch.stream("forecast.transmission")
-            lm = log_m
+            lm, tr = np.array([log_m]), np.array([trend])
             for d in range(days):
                 if d % walk.knot_days == 0:
-                    lm = float(clip_log_m(lm + walk.sd_log_week * rng.standard_normal()))
-                    set_multiplier(branch, lm)
+                    lm, tr = walk.step(lm, tr, rng)
+                    set_multiplier(branch, float(lm[0]))
                 branch.step()
             out.append(branch.facility_day[as_of_day : as_of_day + days + 1].copy())
         finally:
