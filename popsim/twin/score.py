@@ -93,16 +93,27 @@ def coverage(quantiles: np.ndarray, y: np.ndarray, width: float, levels=QUANTILE
 
 
 def quantiles_of(samples: np.ndarray, weights: np.ndarray | None = None, levels=QUANTILES):
-    """Quantiles (last axis: ``levels``) of samples along axis 0, optionally weighted
-    (weighted quantiles by the inverse of the weighted empirical distribution)."""
+    """Predictive quantiles (last axis: ``levels``) of samples along axis 0, optionally
+    weighted.
+
+    An ensemble's own quantiles make intervals too narrow for a new value: with 30 equal
+    members, the 5%-95% range between the usual empirical quantiles holds a new draw from
+    the same distribution only about 87% of the time. Each sorted member therefore sits
+    at the Weibull plotting position, its cumulative weight times ``n / (n + 1)`` (for equal
+    weights ``i / (n + 1)``, Hyndman and Fan 1996, definition 6), under which a new
+    exchangeable draw falls below the i-th member with probability ``i / (n + 1)``: a
+    nominal 90% interval then covers 90% of new draws. Levels outside the members'
+    positions take the smallest or largest member.
+    """
     s = np.asarray(samples, dtype=float)
+    n = len(s)
     if weights is None:
-        return np.moveaxis(np.quantile(s, levels, axis=0, method="linear"), 0, -1)
+        return np.moveaxis(np.quantile(s, levels, axis=0, method="weibull"), 0, -1)
     w = np.asarray(weights, dtype=float)
     w = w / w.sum()
     order = np.argsort(s, axis=0)
     sorted_s = np.take_along_axis(s, order, axis=0)
-    cw = np.cumsum(w[order], axis=0) - 0.5 * w[order]
+    cw = np.cumsum(w[order], axis=0) * (n / (n + 1))
     flat_s = sorted_s.reshape(len(s), -1)
     flat_w = cw.reshape(len(s), -1)
     out = np.empty((flat_s.shape[1], len(levels)))
