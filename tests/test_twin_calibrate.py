@@ -49,13 +49,6 @@ def test_toml_writer_round_trips_a_spec(twin):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression, stated in the twin docs: with the counter-based epidemic, "
-    "Erlang periods and seasonal forcing together with ALC as a wait for long-term care, "
-    "demand.rel_admissions is estimated at 1.457 for a hidden 1.3 (+12%, the test allows "
-    "10%); each change alone recovered it (1.328)",
-)
 def test_calibration_recovers_hidden_parameters_and_resumes(twin, twin_truth):
     folder, spec, observed = twin
     out = folder / "cal"
