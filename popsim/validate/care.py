@@ -10,7 +10,7 @@ import numpy as np
 
 from popsim.care.params import CareParams
 from popsim.demand import DemandParams
-from popsim.model import ModelConfig, RegionModel
+from popsim.model import ModelConfig, RegionModel, RunResult
 from popsim.region.load import Region
 from popsim.site_checks import read_targets, site_rows
 from popsim.validate.outcomes import stay_rows, stays
@@ -128,6 +128,20 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
     ]
 
 
+def default_year(region: Region, population: int, seed: int) -> RunResult:
+    """The default year the per-site rows measure (and Fraser's routing fit fits): 2026
+    from 1 January, everyday demand with its winter peak, no epidemic, beds capped as the
+    care network runs them, no journeys recorded."""
+    cfg = ModelConfig(
+        days=365,
+        start=date(2026, 1, 1),
+        population=population,
+        demand=DemandParams(),
+        record_journeys=False,
+    )
+    return RegionModel(region, cfg, seed=seed).run()
+
+
 def occupancy_checks(
     region: Region, population: int, seed: int, uncapped_demand: float
 ) -> list[Check]:
@@ -137,14 +151,7 @@ def occupancy_checks(
     boarders; and the uncapped run's bed demand (``uncapped_demand``, ward and ALC
     census over funded ward beds), which counts both, so it is compared with the
     reported occupancy plus the reported boarders."""
-    cfg = ModelConfig(
-        days=365,
-        start=date(2026, 1, 1),
-        population=population,
-        demand=DemandParams(),
-        record_journeys=False,
-    )
-    result = RegionModel(region, cfg, seed=seed).run()
+    result = default_year(region, population, seed)
     metrics = list(result.facility_metrics)
 
     def total(column: str) -> np.ndarray:

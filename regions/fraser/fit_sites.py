@@ -38,15 +38,13 @@ import io
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from popsim.demand import DemandParams
-from popsim.model import ModelConfig, RegionModel
 from popsim.region.load import Region, load_region
 from popsim.site_checks import MAX_BOARDERS_SHARE, Target, measure, read_targets
+from popsim.validate.care import default_year
 
 HERE = Path(__file__).resolve().parent
 FIT_FILE = "routing_fit.csv"
@@ -137,14 +135,7 @@ def evaluate_mean(region: Region, population: int, seeds: tuple[int, ...]) -> Si
 
 def evaluate(region: Region, population: int, seed: int) -> SiteFigures:
     """The default year ``popsim validate``'s per-site rows run, measured per site."""
-    cfg = ModelConfig(
-        days=365,
-        start=date(2026, 1, 1),
-        population=population,
-        demand=DemandParams(),
-        record_journeys=False,
-    )
-    result = RegionModel(region, cfg, seed=seed).run()
+    result = default_year(region, population, seed)
     metrics = list(result.facility_metrics)
     fd = result.facility_day.astype(np.float64)
 
