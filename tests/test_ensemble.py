@@ -497,7 +497,7 @@ def test_summary_reports_unserved_demand(spec_path):
     """Demand that found no open site is counted (facility_day.unserved) and the run's
     summary says so, instead of a quiet run with no admissions."""
     from popsim.model import FACILITY_METRICS
-    from popsim.run.ensemble import format_summary, summarize
+    from popsim.run.summary import format_summary, summarize
 
     metrics = (*FACILITY_METRICS, "unserved")
     fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
@@ -518,7 +518,7 @@ def test_summary_gives_the_peak_bed_demand_when_beds_cap_the_census(spec_path):
     """A region full to its limit on its busiest days: the census peaks at the same
     number in every replicate, so the summary says what the demand was."""
     from popsim.model import FACILITY_METRICS
-    from popsim.run.ensemble import format_summary, summarize
+    from popsim.run.summary import format_summary, summarize
 
     metrics = (*FACILITY_METRICS, "open", "ward_demand", "icu_demand")
     fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)
@@ -542,7 +542,7 @@ def test_summary_leads_with_the_patients(spec_path):
     transfers, deaths) summed over days and sites, before any census against beds; the
     beds of the peak day are the funded and, with staffing, the staffed ones."""
     from popsim.model import FACILITY_METRICS
-    from popsim.run.ensemble import format_summary, summarize
+    from popsim.run.summary import format_summary, summarize
 
     metrics = (*FACILITY_METRICS, "icu_outside", "ward_staffed", "icu_staffed")
     fd = np.zeros((3, 2, len(metrics)), dtype=np.int32)

@@ -1,5 +1,6 @@
 """Running specs and recording them: from a TOML file to a Parquet dataset.
 
+- :mod:`popsim.run.summary`: the end-of-run summary, patients first;
 - :mod:`popsim.run.spec`: run specs (TOML -> validated ``RunSpec`` -> ``ModelConfig``);
 - :mod:`popsim.run.ensemble`: scenarios x replicates as Dask tasks (``run_spec``);
 - :mod:`popsim.run.record`: a replicate's results as Arrow tables and Parquet parts;
