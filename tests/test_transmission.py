@@ -119,3 +119,33 @@ def test_r0_is_the_spectral_radius_with_households_and_growth_follows_it():
             additive = EpidemicParams(r0=2.0 * (1 - share), household_share=0.0)
             beta_additive = calibrate(additive, pop, region.zone_zone_minutes).beta
             assert tr.beta != beta_additive
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 20)), min_size=1, max_size=40),
+    st.lists(st.integers(0, 20), max_size=8),
+    st.lists(st.tuples(st.integers(0, 20), st.integers(100, 120)), max_size=8),
+)
+def test_calendar_drops_and_copies_a_residents_rows(rows, dropped, pairs):
+    """``drop`` removes exactly the rows of the given residents; ``copy_rows`` adds, per
+    (source, copy) pair, the source's rows under the copy's id (same day, payload)."""
+    cal = Calendar()
+    days = np.array([d for d, _ in rows])
+    ids = np.array([r for _, r in rows])
+    cal.add(days, ids, ids * 10)
+
+    def content():
+        out = []
+        for day in sorted(cal.buckets):
+            got = cal.pop(day)
+            out += list(zip([day] * len(got[0]), got[0].tolist(), got[1].tolist(), strict=True))
+        return sorted(out)
+
+    want = [(d, r, 10 * r) for d, r in rows if r not in dropped]
+    want += [(d, c, 10 * r) for s, c in pairs for d, r in rows if r == s and r not in dropped]
+    cal.drop(np.array(dropped, dtype=np.int64))
+    if pairs:
+        src, dst = (np.array(x) for x in zip(*pairs, strict=True))
+        cal.copy_rows(src, dst)
+    assert content() == sorted(want)

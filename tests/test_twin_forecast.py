@@ -468,3 +468,39 @@ def test_a_region_total_is_spread_by_shares_and_seeded_exactly(total, own, seed)
     for i, k in enumerate(want):
         seeded = from_templates(adjusted, i, ward, int(k) + 2, rng)
         assert sum(t[3] for t in seeded) == k and len(seeded) == k + 2
+
+
+def test_the_warm_start_rescales_the_infected_by_the_census_ratio_when_asked(model_setup):
+    """``rescale_infected``: the ratio is the observed total over the particle's own
+    epidemic patients, bounded to 1/4-4, and the particle's infected residents not in
+    hospital are scaled by it; off (the default), nothing is asked of the epidemic."""
+    from popsim.epidemic.module import IA, IS, E
+    from popsim.twin.warmstart import UNIT_NAMES, StartPlan
+
+    spec, region, config = model_setup
+    model = particle_model(region, config, spec.seed, 0)
+    try:
+        while model.day < 40:
+            model.step()
+        own = sum(
+            1
+            for p in model.care.patients.values()
+            if p.epidemic and p.site is not None and p.unit in UNIT_NAMES
+        )
+        assert own > 0
+        assert StartPlan({}, 2 * own).infected_ratio(model) is None  # off by default
+        for total, want in ((2 * own, 2.0), (100 * own, 4.0), (0, 0.25)):
+            plan = StartPlan({}, total)
+            plan.rescale_infected = True
+            assert plan.infected_ratio(model) == pytest.approx(want)
+        pop = model.pop
+
+        def infected():
+            st_ = pop.epi_state
+            return int((np.isin(st_, [E, IA, IS]) & pop.alive & ~pop.in_hospital).sum())
+
+        n = infected()
+        StartPlan.rescale(model, 0.5, np.random.default_rng(1))
+        assert abs(infected() - n / 2) <= 1
+    finally:
+        model.release()

@@ -294,6 +294,13 @@ class Epidemic(Module):
             (c[R] + c[V]).reshape(shape),
         )
 
+    def rescale_infected(self, model: RegionModel, ratio: float, rng: np.random.Generator) -> int:
+        """Multiply the infected residents not in hospital by ``ratio`` (a forecast's warm
+        start; :mod:`popsim.epidemic.rescale`); returns the change in their number."""
+        from popsim.epidemic.rescale import rescale_infected
+
+        return rescale_infected(self, model, ratio, rng, (S, E, IA, IS))
+
     # ------------------------------------------------------------- transitions
     def _cells(self, model: RegionModel, ids: np.ndarray) -> np.ndarray:
         """Cells of ``ids`` as of the last reindex, like the per-cell counts (looked up

@@ -268,6 +268,42 @@ class Calendar:
             ]
         )
 
+    def _rows(self, day: int) -> tuple[np.ndarray, ...]:
+        parts = self.buckets[day]
+        return tuple(
+            np.concatenate([cols[j][lo:hi] for cols, lo, hi in parts])
+            for j in range(len(parts[0][0]))
+        )
+
+    def drop(self, ids: np.ndarray) -> None:
+        """Remove every row whose first column (the resident) is in ``ids``."""
+        for day in list(self.buckets):
+            cols = self._rows(day)
+            keep = ~np.isin(cols[0], ids)
+            if keep.all():
+                continue
+            if keep.any():
+                self.buckets[day] = [(tuple(c[keep] for c in cols), 0, int(keep.sum()))]
+            else:
+                del self.buckets[day]
+
+    def copy_rows(self, src: np.ndarray, dst: np.ndarray) -> None:
+        """For every pair ``(src[i], dst[i])`` (``src`` may repeat), file a copy of each
+        row of resident ``src[i]`` with ``dst[i]`` as its resident (same day, payload)."""
+        order = np.argsort(src, kind="stable")
+        s, d = src[order], dst[order]
+        for day in list(self.buckets):
+            cols = self._rows(day)
+            lo = np.searchsorted(s, cols[0], "left")
+            n = np.searchsorted(s, cols[0], "right") - lo
+            total = int(n.sum())
+            if total == 0:
+                continue
+            row = np.repeat(np.arange(len(n)), n)
+            offset = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+            new = d[np.repeat(lo, n) + offset].astype(cols[0].dtype)
+            self.buckets[day].append(((new, *(c[row] for c in cols[1:])), 0, total))
+
 
 def contacts(
     pop: Population,

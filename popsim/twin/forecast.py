@@ -226,6 +226,7 @@ def run_forecast(
     ids = list(region.facility_ids)
     population = spec.population or region.total_population
     plan_start = start_plan(known, as_of, ids, population)
+    plan_start.rescale_infected = obs.rescale_infected
     series = smc.series_of(known, ids, spec.start, known.metrics)
     plan = particles(replicates, branches)
     n_branch = [len(js) for js in plan]

@@ -19,6 +19,11 @@ place (a spec's ``[observation]`` table).
   values are then allowed.
 - ``carried_over = "missing"``: a value equal to the same series' value the day before
   is taken as missing (dashboards carry the last value over weekends and holidays).
+- ``rescale_infected = true``: when the warm start sets the region's epidemic census
+  (an ``all`` row of ``epidemic_census``), each particle's infected residents not yet in
+  hospital are also multiplied by the ratio it imposed on the census (observed over the
+  particle's own, bounded to 1/4-4; :mod:`popsim.epidemic.rescale`). Off by default
+  (see ``docs/twin.md`` for its measured effect).
 - ``outside = "ignore"`` (default): rows dated outside the spec's run are left out, said
   in one line; ``"error"``: each is a problem.
 
@@ -57,6 +62,7 @@ class Observation(BaseModel):
     scale: float = Field(1.0, gt=0, le=1e6)
     carried_over: Literal["keep", "missing"] = "keep"
     outside: Literal["ignore", "error"] = "ignore"
+    rescale_infected: bool = False
 
 
 def _section(spec: RunSpec, name: str, cls: type[BaseModel]) -> Any:

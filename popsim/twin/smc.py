@@ -439,6 +439,7 @@ def _branches(
     day (row 0: after the warm start)."""
     from popsim.twin.warmstart import clear_observed, warm_start
 
+    ratio = start_plan.infected_ratio(model)
     census, want = start_plan.prepare(model)
     templates = clear_observed(model, census) if census else {}
     out = []
@@ -449,6 +450,7 @@ def _branches(
             if census:
                 rng = branch.stream("forecast.warm-start")
                 warm_start(branch, census, rng, start_plan.adjust(templates, want, rng))
+                start_plan.rescale(branch, ratio, branch.stream("forecast.rescale-infected"))
             rng = branch.stream("forecast.transmission")
             lm, tr = np.array([log_m]), np.array([trend])
             for d in range(days):

@@ -127,7 +127,13 @@ class StartPlan:
     epidemic census (``epidemic_census`` of its row), with a site census: that many of
     the site's seeded patients continue epidemic stays, spread over its observed units by
     the particle's own epidemic patients there (else by the units' census), at most each
-    unit's census."""
+    unit's census. ``rescale_infected``: with ``epidemic_total``, the particle's infected
+    residents not yet in hospital are scaled by the ratio the census was
+    (:meth:`infected_ratio`, applied by :meth:`rescale`)."""
+
+    #: bounds of the ratio applied to a particle's infected residents (an assumption: a
+    #: particle more than four times off is not made the observed epidemic by rescaling)
+    RATIO_BOUNDS = (0.25, 4.0)
 
     def __init__(
         self,
@@ -138,6 +144,29 @@ class StartPlan:
         self.census = dict(census)
         self.epidemic_total = None if census else epidemic_total
         self.site_epidemic = dict(site_epidemic or {}) if census else {}
+        self.rescale_infected = False
+
+    def infected_ratio(self, model: RegionModel) -> float | None:
+        """The region's observed epidemic census over the particle's own, bounded to
+        :attr:`RATIO_BOUNDS` (None: not asked, no region total, or no epidemic patient)."""
+        if not self.rescale_infected or self.epidemic_total is None:
+            return None
+        own = sum(
+            1
+            for p in model.care.patients.values()
+            if p.epidemic and p.site is not None and p.unit in UNIT_NAMES
+        )
+        if own == 0:
+            return None
+        lo, hi = self.RATIO_BOUNDS
+        return float(min(max(self.epidemic_total / own, lo), hi))
+
+    @staticmethod
+    def rescale(model: RegionModel, ratio: float | None, rng: np.random.Generator) -> None:
+        """Scale the model's infected residents not in hospital by ``ratio`` (None: no-op)."""
+        epi = getattr(model, "epidemic", None)
+        if ratio is not None and epi is not None:
+            epi.rescale_infected(model, ratio, rng)
 
     def prepare(self, model: RegionModel) -> tuple[dict[tuple[int, str], int], dict | None]:
         """The census to seed in ``model`` and the epidemic patients wanted by
