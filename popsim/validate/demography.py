@@ -20,6 +20,7 @@ from popsim.validate.rows import (
     VALIDATION,
     VERIFICATION,
     Check,
+    banded,
     share_chance,
     within,
 )
@@ -100,25 +101,29 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
     chance_ltc = share_chance(ltc_share, max(n_deaths, 1.0))
     if with_ltc:
         place_rows = [
-            Check(
+            banded(
                 "share of all deaths that happen in hospital (default year, no epidemic)",
-                f"0.45-0.60 (+/- {chance_share:.3f} for chance)",
+                share,
+                0.45,
+                0.60,
                 "BC Vital Statistics 2004-2008, 153,111 deaths: 51.0% in hospital "
                 "(Jayaraman and Joseph, BMC Palliative Care 2013); Ontario 2004-2015: 45% "
                 "(Hill et al., CMAJ Open 2019); terminal admissions are sized on the share "
                 "outside extended care, so this re-measures it with long-term care's deaths",
-                f"{share:.3f} ({in_hospital:.0f} of {n_deaths:.0f})",
-                within(share, 0.45 - chance_share, 0.60 + chance_share),
                 kind=CALIBRATION,
+                chance=chance_share,
+                detail=f"{in_hospital:.0f} of {n_deaths:.0f}",
             ),
-            Check(
+            banded(
                 "share of all deaths that happen in a long-term care home (default year)",
-                f"0.22-0.36 (+/- {chance_ltc:.3f} for chance)",
+                ltc_share,
+                0.22,
+                0.36,
                 "BC Vital Statistics 2004-2008: 29.0% of deaths in extended care "
                 "(Jayaraman and Joseph, BMC Palliative Care 2013)",
-                f"{ltc_share:.3f} ({in_ltc_home} of {n_deaths:.0f})",
-                within(ltc_share, 0.22 - chance_ltc, 0.36 + chance_ltc),
                 kind=VALIDATION,
+                chance=chance_ltc,
+                detail=f"{in_ltc_home} of {n_deaths:.0f}",
             ),
         ]
     else:  # no long-term care modelled: the share of deaths outside it
@@ -137,15 +142,17 @@ def demography_checks(region: Region, population: int, seed: int) -> list[Check]
     admitted_share = n_admitted / max(n_decedents, 1)
     chance_admitted = share_chance(admitted_share, max(n_decedents, 1))
     place_rows.append(
-        Check(
+        banded(
             "share of decedents in hospital in their last 6 months (deaths from day 180 "
             "of a default year)",
-            f"0.55-0.80 (+/- {chance_admitted:.3f} for chance)",
+            admitted_share,
+            0.55,
+            0.80,
             "Ontario 2004-2015, 962,462 adult decedents: 68.4% admitted to hospital in "
             "their last 6 months (Hill et al., CMAJ Open 2019)",
-            f"{admitted_share:.3f} ({n_admitted} of {n_decedents})",
-            within(admitted_share, 0.55 - chance_admitted, 0.80 + chance_admitted),
             kind=VALIDATION,
+            chance=chance_admitted,
+            detail=f"{n_admitted} of {n_decedents}",
         )
     )
     return [

@@ -35,6 +35,17 @@ def final_size(r0: float) -> float:
     return z
 
 
+def early_window(daily: np.ndarray, n: int, per_resident: int) -> tuple[int, int]:
+    """The early phase of an epidemic curve, ``(first day, last day + 1)``: from the first
+    day after day 10 with at least ``max(30, n / per_resident)`` infections until 2% of
+    ``n`` are infected, at most 40 days."""
+    cum = np.cumsum(daily)
+    ok = (np.arange(len(daily)) >= 10) & (daily >= max(30.0, n / per_resident))
+    start = int(np.argmax(ok)) if ok.any() else 10
+    stop = int(np.argmax(cum >= 0.02 * n)) if (cum >= 0.02 * n).any() else len(daily)
+    return start, min(stop, start + 40)
+
+
 def growth_rate(daily: np.ndarray, n: int) -> tuple[float, float, int, int]:
     """Log-linear growth rate of daily infections over the early phase, with its standard
     error: from the first day (after day 10) with at least ``max(30, n / 20,000)``
@@ -46,10 +57,7 @@ def growth_rate(daily: np.ndarray, n: int) -> tuple[float, float, int, int]:
     # (after the first generation: the seeds' own infections are not yet on the curve;
     # at 2 million from 100 a day: a household's burst of a few early cases moves the
     # line less)
-    ok = (np.arange(len(daily)) >= 10) & (daily >= max(30.0, n / 20_000))
-    start = int(np.argmax(ok)) if ok.any() else 10
-    stop = int(np.argmax(cum >= 0.02 * n)) if (cum >= 0.02 * n).any() else len(daily)
-    stop = min(stop, start + 40)
+    start, stop = early_window(daily, n, 20_000)
     if stop - start < 5:
         return float("nan"), float("nan"), start, stop
     days = np.arange(start, stop)
@@ -70,10 +78,7 @@ def realised_r0(daily: np.ndarray, n: int, params: EpidemicParams) -> tuple[floa
     + 1)``: the sd is ``R / sqrt(infections counted)``."""
     d = np.asarray(daily, dtype=np.float64)
     cum = np.cumsum(d)
-    ok = (np.arange(len(d)) >= 10) & (d >= max(30.0, n / 5_000))
-    start = int(np.argmax(ok)) if ok.any() else 10
-    stop = int(np.argmax(cum >= 0.02 * n)) if (cum >= 0.02 * n).any() else len(d)
-    stop = min(stop, start + 40)
+    start, stop = early_window(d, n, 5_000)
     if stop - start < 5:
         return float("nan"), float("nan"), start, stop
     g = generation_pmf(params)
