@@ -247,6 +247,9 @@ class Staffing(Workforce, Module):
             a["sick_until"][start] = day + geometric_days(u, episode)
         away = a["sick_until"] > day
         away |= a["strike_until"] > day
+        # a nurse who is a patient today (admitted for any cause, not only the epidemic's)
+        # does not work: without this, a nurse in a ward bed stayed on the roster
+        away |= model.pop.in_hospital[self.ids]
         epidemic = model.epidemic
         if epidemic is not None and n:
             from popsim.epidemic.module import IS
