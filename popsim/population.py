@@ -35,6 +35,10 @@ MAX_AGE = 110
 #: The shipped life table (``popsim/data/life_tables/``): British Columbia 2020, Statistics
 #: Canada Table 13-10-0837-01 (single-year complete life table, by sex, ages 0-110+).
 LIFE_TABLE = "bc_2020"
+#: The shipped age table (``popsim/data/ages/``) that shapes single years of age within a
+#: band: Canada, 1 July 2026, Statistics Canada Table 17-10-0057-01 (2019 release,
+#: scenario M1), by single year of age 0-100+ and sex.
+AGE_TABLE = "canada_2026"
 
 
 @cache
@@ -49,18 +53,37 @@ def life_table(name: str = LIFE_TABLE) -> np.ndarray:
     return q
 
 
+@cache
+def age_counts(name: str = AGE_TABLE) -> np.ndarray:
+    """``(101, 2)`` population by single year of age 0-100 (100: 100 and over) and sex (0
+    female, 1 male) of a shipped age table (see :data:`AGE_TABLE`)."""
+    text = resources.files("popsim").joinpath(f"data/ages/{name}.csv").read_text()
+    rows = [line.split(",") for line in text.splitlines() if line and line[0].isdigit()]
+    n = np.array([[float(r[1]), float(r[2])] for r in rows], dtype=np.float64)
+    if n.shape != (101, 2) or not (n > 0).all():
+        raise ValueError(f"age table {name!r}: expected ages 0-100, counts > 0")
+    return n
+
+
 def age_weights_in_bands() -> list[np.ndarray]:
     """Per band (10-year bands, the last 90-110) and sex, the share of each single year
-    of age within the band: the life table's survivors ``l(x)`` (a stationary
-    population, :func:`life_table`), so ages thin out within a band as deaths do, and the
-    90+ band has a tail to 110 rather than 90-99 evenly. Returns ``[ages, weights (n,
-    2)]`` per band."""
+    of age within the band: the shipped age table's (:func:`age_counts`, Canada's
+    projected population by single year of age for 2026), so a band holds the real
+    cohorts' sizes (the small cohorts born in the 1930s at 80-89, the larger ones of the
+    1940s behind them) and the 90+ of the next decade follow them. Its 100-and-over is
+    spread over 100-110 as the life table's survivors ``l(x)`` (:func:`life_table`).
+    Returns ``[ages, weights (n, 2)]`` per band."""
     q = life_table()
     lx = np.vstack([np.ones((1, 2)), np.cumprod(1.0 - q[:-1], axis=0)])
+    counts = np.empty((MAX_AGE + 1, 2))
+    table = age_counts()
+    counts[:100] = table[:100]
+    tail = lx[100:]
+    counts[100:] = table[100] * tail / tail.sum(axis=0)
     out = []
     for b in range(N_AGE_BANDS):
         ages = np.arange(b * 10, MAX_AGE + 1 if b == N_AGE_BANDS - 1 else b * 10 + 10)
-        w = lx[ages]
+        w = counts[ages]
         out.append((ages, w / w.sum(axis=0)))
     return out
 
@@ -520,8 +543,8 @@ class Population:
     ) -> Population:
         """Residents of ``region`` (scaled to ``total`` if given), deterministic from ``rng``.
 
-        Single years of age within each 10-year band follow the life table's survivors
-        (:func:`draw_ages`; the 90+ band runs to 110). Households draw sizes from
+        Single years of age within each 10-year band follow Canada's projected cohorts
+        of 2026 (:func:`draw_ages`; the 90+ band runs to 110). Households draw sizes from
         :data:`HOUSEHOLD_SIZE_SHARES`, tilted to the zone's mean household size where the
         region gives one (zones' ``household_size``); each has an adult head, so children
         always live with an adult; members of one household share a zone.
