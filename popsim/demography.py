@@ -401,7 +401,7 @@ class Demography(Module):
         shares = np.asarray(self.params.migrant_shares, dtype=np.float64)
         band = rng.choice(N_AGE_BANDS, size=n, p=shares / shares.sum())
         sex = rng.integers(0, 2, n)
-        age = draw_ages(band, sex, rng)
+        age = draw_ages(band, sex, rng, pop.age_table)
         zone_pop = pop.alive_counts.sum(axis=1).astype(np.float64)
         zone = rng.choice(pop.n_zones, size=n, p=zone_pop / zone_pop.sum())
         next_hh = int(pop.household.max()) + 1

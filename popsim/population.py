@@ -35,6 +35,11 @@ MAX_AGE = 110
 #: The shipped life table (``popsim/data/life_tables/``): British Columbia 2020, Statistics
 #: Canada Table 13-10-0837-01 (single-year complete life table, by sex, ages 0-110+).
 LIFE_TABLE = "bc_2020"
+#: Shipped age tables (``popsim/data/ages/``) a region may name (``single_ages`` in its
+#: ``region.toml``) to shape single years of age within a band: ``canada_2026``, Canada
+#: on 1 July 2026, Statistics Canada Table 17-10-0057-01 (2019 release, scenario M1), by
+#: single year of age 0-100+ and sex.
+AGE_TABLES = ("canada_2026",)
 
 
 @cache
@@ -49,30 +54,59 @@ def life_table(name: str = LIFE_TABLE) -> np.ndarray:
     return q
 
 
-def age_weights_in_bands() -> list[np.ndarray]:
+@cache
+def age_counts(name: str) -> np.ndarray:
+    """``(101, 2)`` population by single year of age 0-100 (100: 100 and over) and sex (0
+    female, 1 male) of a shipped age table (see :data:`AGE_TABLES`)."""
+    if name not in AGE_TABLES:
+        raise ValueError(f"unknown age table {name!r}; expected one of {AGE_TABLES}")
+    text = resources.files("popsim").joinpath(f"data/ages/{name}.csv").read_text()
+    rows = [line.split(",") for line in text.splitlines() if line and line[0].isdigit()]
+    n = np.array([[float(r[1]), float(r[2])] for r in rows], dtype=np.float64)
+    if n.shape != (101, 2) or not (n > 0).all():
+        raise ValueError(f"age table {name!r}: expected ages 0-100, counts > 0")
+    return n
+
+
+@cache
+def age_weights_in_bands(table: str | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per band (10-year bands, the last 90-110) and sex, the share of each single year
-    of age within the band: the life table's survivors ``l(x)`` (a stationary
-    population, :func:`life_table`), so ages thin out within a band as deaths do, and the
-    90+ band has a tail to 110 rather than 90-99 evenly. Returns ``[ages, weights (n,
-    2)]`` per band."""
+    of age within the band. Without ``table``: the life table's survivors ``l(x)`` (a
+    stationary population, :func:`life_table`), so ages thin out within a band as deaths
+    do, and the 90+ band has a tail to 110 rather than 90-99 evenly. With ``table`` (one
+    of :data:`AGE_TABLES`, :func:`age_counts`): that table's single years, so a band
+    holds the real cohorts' sizes (in Canada's 2026 table the small cohorts born in the
+    1930s at 80-89, the larger ones of the 1940s behind them, who reach 90 in the 2030s);
+    its 100-and-over is spread over 100-110 as the life table's survivors. Returns
+    ``[ages, weights (n, 2)]`` per band."""
     q = life_table()
     lx = np.vstack([np.ones((1, 2)), np.cumprod(1.0 - q[:-1], axis=0)])
+    counts = lx
+    if table is not None:
+        counts = np.empty((MAX_AGE + 1, 2))
+        cohorts = age_counts(table)
+        counts[:100] = cohorts[:100]
+        tail = lx[100:]
+        counts[100:] = cohorts[100] * tail / tail.sum(axis=0)
     out = []
     for b in range(N_AGE_BANDS):
         ages = np.arange(b * 10, MAX_AGE + 1 if b == N_AGE_BANDS - 1 else b * 10 + 10)
-        w = lx[ages]
+        w = counts[ages]
         out.append((ages, w / w.sum(axis=0)))
     return out
 
 
-def draw_ages(band: np.ndarray, sex: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_ages(
+    band: np.ndarray, sex: np.ndarray, rng: np.random.Generator, table: str | None = None
+) -> np.ndarray:
     """A single year of age for each resident of a 10-year ``band`` (0-9 .. 90+) and
-    ``sex``, drawn from :func:`age_weights_in_bands` (one uniform per resident)."""
+    ``sex``, drawn from :func:`age_weights_in_bands` of ``table`` (one uniform per
+    resident)."""
     band = np.asarray(band, dtype=np.int64)
     sex = np.asarray(sex, dtype=np.int64)
     u = rng.random(len(band))
     age = np.empty(len(band), dtype=np.int64)
-    for b, (ages, w) in enumerate(age_weights_in_bands()):
+    for b, (ages, w) in enumerate(age_weights_in_bands(table)):
         for s in (0, 1):
             rows = np.flatnonzero((band == b) & (sex == s))
             if len(rows):
@@ -206,6 +240,9 @@ class Population:
         self.in_hospital = np.zeros(len(self.age), dtype=bool)
         self.emigrated = np.zeros(len(self.age), dtype=bool)
         self._extra: dict[str, Column] = {}
+        #: the shipped age table single years of age are drawn from (None: the life
+        #: table's survivors; :func:`age_weights_in_bands`)
+        self.age_table: str | None = None
         self.reindex()
 
     # ----------------------------------------------------------------- columns
@@ -520,8 +557,10 @@ class Population:
     ) -> Population:
         """Residents of ``region`` (scaled to ``total`` if given), deterministic from ``rng``.
 
-        Single years of age within each 10-year band follow the life table's survivors
-        (:func:`draw_ages`; the 90+ band runs to 110). Households draw sizes from
+        Single years of age within each 10-year band follow the region's age table
+        (``single_ages``), else the life table's survivors (:func:`draw_ages`; the 90+
+        band runs to 110); the population keeps the table's name (``age_table``) for
+        demography's migrants. Households draw sizes from
         :data:`HOUSEHOLD_SIZE_SHARES`, tilted to the zone's mean household size where the
         region gives one (zones' ``household_size``); each has an adult head, so children
         always live with an adult; members of one household share a zone.
@@ -542,7 +581,7 @@ class Population:
                 continue
             band = np.repeat(np.tile(np.arange(N_AGE_BANDS), 2), c.T.ravel())
             sex = np.repeat(np.repeat([0, 1], N_AGE_BANDS), c.T.ravel())
-            age = draw_ages(band, sex, rng)
+            age = draw_ages(band, sex, rng, region.single_ages)
             order, sizes = household_layout(age, rng, float(hh_mean[z]))
             n_hh = len(sizes)
             ages.append(age[order])
@@ -550,10 +589,12 @@ class Population:
             zones.append(np.full(n, z, dtype=np.int16))
             households.append(np.repeat(np.arange(n_hh), sizes) + next_hh)
             next_hh += n_hh
-        return cls(
+        pop = cls(
             np.concatenate(ages),
             np.concatenate(sexes),
             np.concatenate(zones),
             np.concatenate(households),
             region.n_zones,
         )
+        pop.age_table = region.single_ages
+        return pop

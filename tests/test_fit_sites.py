@@ -60,6 +60,18 @@ def test_only_calibration_targets_and_the_boarding_limit_enter_the_loss():
     assert 0 < one < two
 
 
+def test_a_target_counts_on_its_worst_seed_not_on_the_mean():
+    # mean 1.2 (on the value), but one seed at the band's edge: the loss is that seed's
+    fig = figures([(target("calibration"), 1.2)])
+    spread = fit_sites.SiteFigures(**{**fig.__dict__, "target_seeds": ((1.1, 1.2, 1.3),)})
+    assert fit_sites.loss(fig) == pytest.approx(0.0)
+    assert fit_sites.loss(spread) == pytest.approx(1.0)
+    # a held-out row's seeds never enter
+    held = figures([(target("validation"), 1.2)])
+    held = fit_sites.SiteFigures(**{**held.__dict__, "target_seeds": ((0.0, 9.0),)})
+    assert fit_sites.loss(held) == 0.0
+
+
 def test_write_fit_changes_the_shares_and_keeps_every_other_cell(tmp_path):
     folder = tmp_path / "fraser"
     shutil.copytree(ROOT / "regions/fraser", folder, ignore=shutil.ignore_patterns("*.py"))

@@ -253,6 +253,26 @@ def test_ages_follow_the_life_table_within_bands_with_a_tail_past_99():
     assert np.all(np.abs(share - 0.1) < 0.01)  # few deaths at 20-29: nearly even
 
 
+def test_a_regions_age_table_gives_its_cohort_sizes_within_a_band():
+    from popsim.population import age_counts, draw_ages
+
+    rng = np.random.default_rng(0)
+    n = 200_000
+    # within 80-89 (men) the shares are the table's cohort sizes, not a stationary curve
+    table = age_counts("canada_2026")[80:90, 1]
+    want = table / table.sum()
+    old = draw_ages(np.full(n, 8), np.ones(n, dtype=int), rng, "canada_2026")
+    share = np.bincount(old - 80, minlength=10) / n
+    se = np.sqrt(want * (1 - want) / n)
+    assert np.all(np.abs(share - want) < 5 * se)
+    stationary = np.bincount(draw_ages(np.full(n, 8), np.ones(n, dtype=int), rng) - 80) / n
+    assert np.abs(stationary - want).max() > 10 * se.max()  # the two shapes differ
+    # the 90+ band still runs past 99 (its 100-and-over spread by the life table)
+    assert draw_ages(np.full(n, 9), np.ones(n, dtype=int), rng, "canada_2026").max() > 100
+    with pytest.raises(ValueError, match="unknown age table"):
+        age_counts("nowhere")
+
+
 def test_household_sizes_tilt_to_the_zone_mean():
     from popsim.population import household_shares
 

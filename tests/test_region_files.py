@@ -27,7 +27,7 @@ from popsim.errors import PopsimError
 from popsim.region.load import load_region
 
 VALID = Path(__file__).parent / "bad_regions" / "valid"
-TOML_KEYS = ("name", "description", "crs", "base_year", "travel", "beds")
+TOML_KEYS = ("name", "description", "crs", "base_year", "single_ages", "travel", "beds")
 TRAVEL_KEYS = ("detour_factor", "speed_kmh", "base_minutes")
 ZONE_PROPS = ("zone_id", "name", "hsda", "population", "source")
 
@@ -215,6 +215,17 @@ def test_check_gives_ok_or_one_line_per_problem_and_writes_nothing(mutations):
 def test_the_unmutated_folder_is_valid(tmp_path):
     write_folder(tmp_path / "r", [])
     assert _check(tmp_path / "r")[0] == 0
+
+
+def test_a_region_names_a_shipped_age_table_or_gets_one_line(tmp_path):
+    write_folder(tmp_path / "ok", [("toml", "single_ages", "canada_2026")])
+    assert _check(tmp_path / "ok")[0] == 0
+    assert load_region(tmp_path / "ok").single_ages == "canada_2026"
+    assert load_region(VALID).single_ages is None  # none named: the life table's survivors
+    write_folder(tmp_path / "bad", [("toml", "single_ages", "mars_2026")])
+    code, out, err = _check(tmp_path / "bad")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "single_ages" in err and "canada_2026" in err
 
 
 @pytest.mark.parametrize(

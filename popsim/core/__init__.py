@@ -21,7 +21,7 @@ resumed into or pooled with.
 """
 
 #: Version of the model's outputs (not of the package): bumped whenever outputs change.
-MODEL_VERSION = 23
+MODEL_VERSION = 25
 #: Version of the package (written into every output file's metadata).
 __version__ = "0.1.0"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,20 @@ class RegionMeta(BaseModel):
     description: str = ""
     crs: str = Field(min_length=1)
     base_year: int = Field(2021, ge=1900, le=2200)
+    single_ages: str | None = None
     travel: TravelConfig = Field(default_factory=TravelConfig)
+
+    @field_validator("single_ages")
+    @classmethod
+    def _age_table(cls, value: str | None) -> str | None:
+        shipped = sorted(
+            p.name.removesuffix(".csv")
+            for p in resources.files("popsim").joinpath("data/ages").iterdir()
+            if p.name.endswith(".csv")
+        )
+        if value is not None and value not in shipped:
+            raise ValueError(f"unknown age table {value!r}; expected one of {shipped}")
+        return value
 
     @field_validator("crs")
     @classmethod
@@ -465,6 +479,7 @@ def read_region(folder: Path, problems: Problems) -> Region | None:
         travel=travel,
         path=folder,
         base_year=meta.base_year,
+        single_ages=meta.single_ages,
         description=meta.description,
         staffing=staffing,
         ltc=ltc,

@@ -345,6 +345,7 @@ def write_region_files(
                 f"description = {_toml_str(desc)}",
                 f"crs = {_toml_str(region.zones.crs.to_string())}",
                 f"base_year = {int(region.base_year)}",
+                *([f"single_ages = {_toml_str(region.single_ages)}"] if region.single_ages else []),
                 "",
                 "[travel]",
                 f"detour_factor = {float(t.detour_factor)!r}",

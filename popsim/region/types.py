@@ -67,6 +67,8 @@ class Region:
             their beds; None when the region has none (ALC stays are then drawn lengths).
         home_support: the optional ``home_support.csv``: home-support client-hours a
             week by zone (None: no home support).
+        single_ages: the shipped age table (``popsim.population.AGE_TABLES``) that shapes
+            single years of age within a band; None: the life table's survivors.
     """
 
     name: str
@@ -82,6 +84,7 @@ class Region:
     staffing: pd.DataFrame | None = None
     ltc: pd.DataFrame | None = None
     home_support: pd.DataFrame | None = None
+    single_ages: str | None = None
 
     @property
     def n_zones(self) -> int:

@@ -9,13 +9,14 @@ sites named in :data:`FREE`, within their bounds, to the rows of ``targets.csv``
 ``use`` is ``calibration`` (never to the held-out ``validation`` rows). Each evaluation
 is the year ``popsim validate`` runs for its per-site rows (default year 2026, everyday
 demand with its winter peak, no epidemic, the region's own modules such as long-term
-care, 2.0 million residents), averaged over ``--seeds`` (default 1 and 2: one year's
+care, 2.0 million residents), on each of ``--seeds`` (default 1, 2 and 3: one year's
 mean occupancy of a 290-bed site differs by about 0.03 between seeds, so a fit to one
 seed fits its noise; the same seeds in every evaluation: common random numbers).
 
 Loss: the worst calibration target's distance from its value in half-bands (1 at the
 edge of its band: minimising it keeps every target as far inside its band as the others
-allow), plus a penalty of 10 per boarder beyond 5 over a quarter of a site's funded
+allow), on the worst of the seeds (a target must hold on every seed, not on their mean:
+with the mean, a target at its band's edge on average failed on one seed), plus a penalty of 10 per boarder beyond 5 over a quarter of a site's funded
 ward beds (the planning limit of :mod:`popsim.site_checks`).
 The search is a coordinate search: each free parameter in turn is moved by its step up
 and down, a move that lowers the loss is kept, and the steps halve when no move helps,
@@ -96,6 +97,8 @@ class SiteFigures:
     targets: list[tuple[Target, float]]
     region_occupancy: float
     region_boarders: float
+    #: each target's value on each seed (one list per target; one value without seeds)
+    target_seeds: tuple[tuple[float, ...], ...] = ()
 
 
 def with_shares(region: Region, shares: dict[tuple[str, str], float]) -> Region:
@@ -130,6 +133,9 @@ def evaluate_mean(region: Region, population: int, seeds: tuple[int, ...]) -> Si
         ],
         region_occupancy=float(mean("region_occupancy")),
         region_boarders=float(mean("region_boarders")),
+        target_seeds=tuple(
+            tuple(f.targets[i][1] for f in figs) for i in range(len(figs[0].targets))
+        ),
     )
 
 
@@ -169,12 +175,13 @@ def evaluate(region: Region, population: int, seed: int) -> SiteFigures:
 
 def loss(fig: SiteFigures) -> float:
     """The worst calibration target's distance from its value in half-bands (0: on the
-    value, 1: at the band's edge), plus the boarding penalty."""
+    value, 1: at the band's edge) on its worst seed, plus the boarding penalty."""
     total = 0.0
-    for t, got in fig.targets:
+    for i, (t, got) in enumerate(fig.targets):
         if t.use == "calibration":
             half = max((t.high - t.low) / 2.0, 1e-9)
-            total = max(total, abs(got - t.value) / half)
+            values = fig.target_seeds[i] if fig.target_seeds else (got,)
+            total = max(total, max(abs(v - t.value) for v in values) / half)
     excess = fig.boarders - MAX_BOARDERS_SHARE * fig.beds - BOARDING_TOLERANCE
     total += BOARDING_PENALTY * float(np.clip(excess[fig.beds > 0], 0.0, None).sum())
     return total
@@ -298,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--region", default=str(HERE), help="region folder (default: this one)")
     ap.add_argument("--population", type=int, default=2_000_000)
-    ap.add_argument("--seeds", default="1,2", help="seeds averaged per evaluation (default 1,2)")
+    ap.add_argument("--seeds", default="1,2,3", help="seeds of each evaluation (default 1,2,3)")
     ap.add_argument("--runs", type=int, default=24, help="evaluations at most (1-200)")
     ap.add_argument("--evaluate", action="store_true", help="the current shares only")
     ap.add_argument("--write", action="store_true", help="write the fitted shares")

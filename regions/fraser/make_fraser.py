@@ -584,6 +584,7 @@ def build_region() -> Region:
         zone_zone_minutes=travel_minutes(zxy, zxy, travel),
         travel=travel,
         base_year=2021,
+        single_ages="canada_2026",
         description=(
             "Fraser Health (BC): 13 Local Health Areas, 2021 Census populations, "
             "approximate polygons, 12 acute sites + the planned new Surrey hospital"
