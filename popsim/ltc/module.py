@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
+from operator import itemgetter
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -137,9 +138,11 @@ class LongTermCare(Module):
         self.hs_used = [0] * nz
         self.hs_end: dict[int, list[int]] = defaultdict(list)  # day -> clients ending
         self.hs_client: dict[int, tuple[int, int]] = {}  # resident -> (zone, end day)
-        # LTC residents: home and day in; a list for uniform draws
+        # LTC residents: their home; their ids in an array for the daily exit draws
+        # (``_res[:_n_res]``, in no particular order: a removed id's place takes the last)
         self.res_home: dict[int, int] = {}
-        self.res_list: list[int] = []
+        self._res = np.zeros(1024, dtype=np.int64)
+        self._n_res = 0
         self.res_pos: dict[int, int] = {}
         self.wl = WaitList(nz)
         self._exits: list[tuple[int, int]] = []
@@ -206,17 +209,22 @@ class LongTermCare(Module):
     def _enter(self, r: int, h: int, counted: bool = False) -> None:
         """Into home ``h`` (``counted``: its bed was taken when the place was offered)."""
         self.res_home[r] = h
-        self.res_pos[r] = len(self.res_list)
-        self.res_list.append(r)
+        i = self._n_res
+        if i == len(self._res):
+            self._res = np.concatenate([self._res, np.zeros_like(self._res)])
+        self._res[i] = r
+        self.res_pos[r] = i
+        self._n_res = i + 1
         if not counted:
             self.n[h] += 1
 
     def _leave(self, r: int) -> int:
         h = self.res_home.pop(r)
         i = self.res_pos.pop(r)
-        last = self.res_list.pop()
+        self._n_res -= 1
+        last = int(self._res[self._n_res])
         if last != r:
-            self.res_list[i] = last
+            self._res[i] = last
             self.res_pos[last] = i
         self.n[h] -= 1
         if self.params.bed_turnaround_days > 0 and self._day is not None:
@@ -343,7 +351,7 @@ class LongTermCare(Module):
         """Each LTC resident leaves today with probability ``1 / los_mean_days``;
         ``p_death_at_exit`` of those leave by dying (one draw each, keyed by the day)."""
         p = self.params
-        ids = np.fromiter(self.res_list, dtype=np.int64, count=len(self.res_list))
+        ids = self._res[: self._n_res]
         out = self._keyed(_LTC_EXIT, ids, 1.0 / p.los_mean_days)
         if not len(out):
             return
@@ -495,7 +503,7 @@ class LongTermCare(Module):
             row[_C_wait_community] = home
             row[_C_home_support_slots] = self._hs_slots(z)
             row[_C_home_support_clients] = self.hs_used[z]
-        for z, n in Counter(info[0] for info in self.alc.values()).items():
+        for z, n in Counter(map(itemgetter(0), self.alc.values())).items():
             t[z][_C_alc_patients] = n
         alc = self.alc
         for r, (reason, _) in self.pending.items():
