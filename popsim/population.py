@@ -200,6 +200,24 @@ def unique_sorted(a: np.ndarray) -> np.ndarray:
     return s[first]
 
 
+def insert_sorted(arr: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.insert(arr, at, values)`` for nondecreasing positions ``at`` (values for the
+    same position in the order given), by copying the runs between the positions: about
+    half the time of ``np.insert`` on a large index with a few thousand values."""
+    k = len(at)
+    out = np.empty(len(arr) + k, dtype=arr.dtype)
+    positions, first = np.unique(at, return_index=True)
+    bounds = np.append(first, k).tolist()
+    prev = 0
+    for j, pos in enumerate(positions.tolist()):
+        lo, hi = bounds[j], bounds[j + 1]  # the values inserted at ``pos``
+        out[prev + lo : pos + lo] = arr[prev:pos]
+        out[pos + lo : pos + hi] = values[lo:hi]
+        prev = pos
+    out[prev + k :] = arr[prev:]
+    return out
+
+
 def order_within_groups(group: np.ndarray, u: np.ndarray, n_groups: int) -> np.ndarray:
     """``np.lexsort((u, group))`` (by ``group``, then ``u``, then position) for ``u`` from
     ``Generator.random`` and int64 ``0 <= group < n_groups``, a few times faster when
@@ -333,7 +351,7 @@ class Population:
         order = cell.argsort(kind="stable")  # by cell, then id
         # (np.insert puts values for the same position in the order given)
         at = self.cell_start[cell[order] + 1]
-        self.cell_order = np.insert(self.cell_order, at, ids[order].astype(np.int32))
+        self.cell_order = insert_sorted(self.cell_order, at, ids[order].astype(np.int32))
         self.cell_size = self.cell_size + np.bincount(cell, minlength=len(self.cell_size))
         self.cell_start = np.concatenate([[0], np.cumsum(self.cell_size)]).astype(np.int64)
         hh = self.household[ids]
@@ -346,13 +364,16 @@ class Population:
         else:
             order = hh.argsort(kind="stable")  # by household, then id
             at = self.hh_start[np.minimum(hh[order].astype(np.int64) + 1, n_hh_old)]
-            self.hh_order = np.insert(self.hh_order, at, ids[order].astype(np.int32))
+            self.hh_order = insert_sorted(self.hh_order, at, ids[order].astype(np.int32))
         self.hh_in_row_order = in_rows
         n_hh = max(n_hh_old, int(hh.max()) + 1)
-        hh_size = np.zeros(n_hh, dtype=np.int64)
-        hh_size[:n_hh_old] = np.diff(self.hh_start)
-        hh_size += np.bincount(hh, minlength=n_hh)
-        self.hh_start = np.concatenate([[0], np.cumsum(hh_size)]).astype(np.int64)
+        # each household's start moves by the new members of the households before it
+        # (a new household starts where the old ones end)
+        start = np.empty(n_hh + 1, dtype=np.int64)
+        start[: n_hh_old + 1] = self.hh_start
+        start[n_hh_old + 1 :] = self.hh_start[-1]
+        start[1:] += np.cumsum(np.bincount(hh, minlength=n_hh))
+        self.hh_start = start
         return ids
 
     def cell_members(self, cell: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from popsim.population import (
     Column,
     Population,
     household_layout,
+    insert_sorted,
     order_within_groups,
     scale_counts,
     unique_sorted,
@@ -279,3 +280,18 @@ def test_household_sizes_tilt_to_the_zone_mean():
     k = np.arange(1, 7)
     for mean in (1.9, 2.4, 3.0):
         assert abs((household_shares(mean) * k).sum() - mean) < 1e-6
+
+
+@given(
+    st.lists(st.integers(0, 1000), max_size=40),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1000)), max_size=20),
+)
+def test_insert_sorted_is_numpy_insert(old, inserts):
+    """The index insertion of births equals ``np.insert`` at sorted positions (runs of
+    equal positions, at the start, at the end)."""
+    arr = np.array(old, dtype=np.int32)
+    at = np.sort(np.array([min(a, len(arr)) for a, _ in inserts], dtype=np.int64))
+    values = np.array([v for _, v in inserts], dtype=np.int32)
+    got = insert_sorted(arr, at, values)
+    assert got.dtype == arr.dtype
+    np.testing.assert_array_equal(got, np.insert(arr, at, values))
