@@ -261,6 +261,7 @@ class Population:
         #: the shipped age table single years of age are drawn from (None: the life
         #: table's survivors; :func:`age_weights_in_bands`)
         self.age_table: str | None = None
+        self._buffers: dict[str, np.ndarray] = {}  # columns' buffers with room (append)
         self.reindex()
 
     # ----------------------------------------------------------------- columns
@@ -542,8 +543,10 @@ class Population:
     ) -> np.ndarray:
         """Add living residents (births, migrants) as new rows; returns their ids.
 
-        Every column is a new array afterwards (a module reads its column from the
-        population, never keeps the array). Module columns get their default value. The living counts per cell
+        Every column is extended (a module reads its column from the population, never
+        keeps the array): the new rows are written into spare room kept at the end of the
+        column's buffer, which grows by about 1.6% when full, so the monthly births copy no
+        column. Module columns get their default value. The living counts per cell
         (``alive_counts``) include them at once; the cell and household indexes only
         after :meth:`index_appended` (call ``model.joined()``) or :meth:`reindex` (call
         ``model.reindexed()``), so additions are indexed in batches: demography's
@@ -553,19 +556,43 @@ class Population:
         n_new = len(age)
         ids = np.arange(self.n, self.n + n_new, dtype=np.int64)
         age = np.asarray(age, dtype=np.uint8)
-        self.age = np.concatenate([self.age, age])
-        self.band = np.concatenate([self.band, np.minimum(age // 10, N_AGE_BANDS - 1)])
-        self.sex = np.concatenate([self.sex, np.asarray(sex, dtype=np.uint8)])
-        self.zone = np.concatenate([self.zone, np.asarray(zone, dtype=np.int16)])
-        self.household = np.concatenate([self.household, np.asarray(household, np.int32)])
-        self.alive = np.concatenate([self.alive, np.ones(n_new, dtype=bool)])
-        self.in_hospital = np.concatenate([self.in_hospital, np.zeros(n_new, dtype=bool)])
-        self.emigrated = np.concatenate([self.emigrated, np.zeros(n_new, dtype=bool)])
+        self._extend("age", age, n_new)
+        self._extend("band", np.minimum(age // 10, N_AGE_BANDS - 1), n_new)
+        self._extend("sex", sex, n_new)
+        self._extend("zone", zone, n_new)
+        self._extend("household", household, n_new)
+        self._extend("alive", True, n_new)
+        self._extend("in_hospital", False, n_new)
+        self._extend("emigrated", False, n_new)
         for name, column in self._extra.items():
-            fill = np.full(n_new, column.default, dtype=column.dtype)
-            setattr(self, name, np.concatenate([getattr(self, name), fill]))
+            self._extend(name, column.default, n_new)
         np.add.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
         return ids
+
+    def _extend(self, name: str, tail: np.ndarray | float | bool, k: int) -> None:
+        """Column ``name`` with ``k`` rows of ``tail`` (values, or one value) appended,
+        written in place when its buffer has room."""
+        arr = getattr(self, name)
+        n = len(arr)
+        buf = self._buffers.get(name)
+        if (
+            buf is None
+            or arr.base is not buf
+            or arr.ctypes.data != buf.ctypes.data
+            or len(buf) < n + k
+        ):  # no room (or the column was replaced, as ageing does): a new buffer
+            buf = np.empty(n + k + (n + k) // 64, dtype=arr.dtype)
+            buf[:n] = arr
+            self._buffers[name] = buf
+        buf[n : n + k] = tail
+        setattr(self, name, buf[: n + k])
+
+    def __getstate__(self) -> dict:
+        """A copy (the twin's branching deep-copies models) takes the columns, not the
+        buffers behind them: the copy's first append makes its own."""
+        state = self.__dict__.copy()
+        state["_buffers"] = {}
+        return state
 
     @property
     def n_households(self) -> int:
