@@ -416,10 +416,13 @@ class Population:
         lengths = self.hh_start[hh + 1] - starts
         ends = lengths.cumsum()
         total = int(ends[-1]) if len(ends) else 0
-        owner = np.arange(len(hh)).repeat(lengths)
-        rows = np.arange(total) + (starts - ends + lengths)[owner]
+        # each member's row: its place in the output plus its household's offset
+        rows = np.arange(total)
+        rows += (starts - ends + lengths).repeat(lengths)
         members = rows.astype(np.int32) if self.hh_in_row_order else self.hh_order[rows]
-        return (owner, members) if owners else members
+        if owners:
+            return np.arange(len(hh)).repeat(lengths), members
+        return members
 
     def draw_rows(self, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``k[c]`` rows of every cell ``c`` (flat, zone-major), uniformly *with*
