@@ -186,3 +186,43 @@ def test_a_patient_leaving_and_rejoining_a_queue_keeps_its_place_only_once():
     assert patients[c].unit != patients[b].unit
     assert _journey(model, c)[0][-1] == ("admit", "ward")
     assert _journey(model, b)[0][-1] == ("board", "ed")
+
+
+def _overloaded_run(monkeypatch, drop: bool):
+    """A site whose 5 ward beds are taken by long stays on day 0, then given 15 short
+    needs a day for 40 days: they board and leave from the ED, the queue's head never
+    moves, and its entries of departed patients pile up."""
+    import popsim.care.placement as placement
+
+    if not drop:
+        monkeypatch.setattr(placement, "_drop_stale", lambda queue, fac, unit: None)
+    model = RegionModel(
+        _one_site(ward_beds=5, icu_beds=1, population=4000),
+        ModelConfig(days=40, population=4000, care=CareParams(p_refer=NO_REFER)),
+        seed=11,
+    )
+    rng = np.random.default_rng(5)
+    ids = rng.choice(model.pop.n, 40 * 15 + 10, replace=False)
+    model.request_care(NeedBatch.build(ids[:10], MEDICAL, 0, 300, 0, False))
+    longest = 0
+    for day in range(40):
+        today = ids[10 + 15 * day : 25 + 15 * day]
+        icu = (rng.random(15) < 0.2) * rng.integers(1, 4, 15)
+        model.request_care(NeedBatch.build(today, MEDICAL, icu, rng.integers(1, 4, 15), 0, False))
+        model.step()
+        fac = model.care.facilities[0]
+        longest = max(longest, len(fac.boarding))
+    return model.results(), longest, fac
+
+
+def test_departed_queue_entries_are_dropped_without_changing_anything(monkeypatch):
+    """Dropping the entries of patients gone from a queue keeps the queue near its live
+    length and changes no journey row and no facility_day figure."""
+    kept, longest_kept, _ = _overloaded_run(monkeypatch, drop=False)
+    monkeypatch.undo()
+    dropped, longest, fac = _overloaded_run(monkeypatch, drop=True)
+    assert longest_kept > 2 * longest  # the departed entries did pile up without it
+    assert len(fac.boarding) <= 2 * fac.n[0] + 64
+    np.testing.assert_array_equal(dropped.facility_day, kept.facility_day)
+    for col in kept.journeys:
+        np.testing.assert_array_equal(dropped.journeys[col], kept.journeys[col])
