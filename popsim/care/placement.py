@@ -33,7 +33,6 @@ it again has one live entry only, its latest (``Patient.ticket``).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -299,8 +298,6 @@ class Placement:
         for fac in facilities:
             n = fac.n
             for queue, unit in ((fac.held, HELD), (fac.boarding, ED)):
-                if len(queue) > 2 * n[unit] + 64:
-                    _drop_stale(queue, fac, unit)
                 while queue:
                     ticket, p = queue[0]
                     if p.ticket != ticket or p.site is not fac or p.unit != unit:
@@ -313,17 +310,3 @@ class Placement:
                         break
                     queue.popleft()
                     admit(p, fac, p.phases[p.phase][0], day, counted=False)
-
-
-def _drop_stale(queue: deque, fac: Facility, unit: int) -> None:
-    """Keep only the live entries of a queue, in order (as :meth:`Placement.fill_beds`
-    would drop the others on reaching them). An entry that is not live never becomes
-    live again (a patient back in a queue gets a new ticket), so this changes nothing
-    but memory: where beds rarely free (a region far past its beds), the queue's head
-    seldom moves and entries of patients discharged from the ED, with the patients,
-    would otherwise be kept to the end of the run (at 10 M residents in Fraser's beds,
-    about 300,000 by mid-year). Each site's queue holds one live entry per patient in
-    it (``n[unit]``), so dropping when over twice that costs no more than the appends."""
-    live = [e for e in queue if e[1].ticket == e[0] and e[1].site is fac and e[1].unit == unit]
-    queue.clear()
-    queue.extend(live)
