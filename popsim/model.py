@@ -441,11 +441,13 @@ class RegionModel(mesa.Model):
     def _snapshot_population(self) -> None:
         """Living residents by zone, age band and sex at the start of today."""
         pop = self.pop
-        alive = np.flatnonzero(pop.alive)
         nz = len(self.region.zone_ids)
-        key = (pop.zone[alive].astype(np.int64) * N_AGE_BANDS + pop.band[alive]) * 2
-        key += pop.sex[alive]
-        counts = np.bincount(key, minlength=nz * N_AGE_BANDS * 2)
+        # (zone * bands + band) * 2 + sex, for every row, then the living counted
+        key = pop.zone.astype(np.int32)
+        key *= N_AGE_BANDS * 2
+        key += pop.band * np.uint8(2)  # (at most 18: no overflow of uint8)
+        key += pop.sex
+        counts = np.bincount(key[pop.alive], minlength=nz * N_AGE_BANDS * 2)
         self._snapshots.append((self.day, counts.reshape(nz, N_AGE_BANDS, 2)))
 
     def results(self) -> RunResult:

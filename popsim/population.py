@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal, overload
 import numpy as np
 
 from popsim.core.ages import N_AGE_BANDS
+from popsim.core.arrays import insert_sorted, order_within_groups, unique_sorted
 from popsim.core.module import Column
 
 if TYPE_CHECKING:
@@ -186,32 +187,6 @@ def household_layout(
     return order, sizes
 
 
-def unique_sorted(a: np.ndarray) -> np.ndarray:
-    """``np.unique(a)`` for a 1-d array (sorted distinct values), by sort and compare:
-    several times cheaper than ``np.unique`` on the few hundred ids of a day's work.
-    (The stable sort, a timsort, is the faster one on ids drawn cell by cell: runs.)"""
-    s = a.copy()
-    s.sort(kind="stable")
-    if len(s) < 2:
-        return s
-    first = np.empty(len(s), dtype=bool)
-    first[0] = True
-    np.not_equal(s[1:], s[:-1], out=first[1:])
-    return s[first]
-
-
-def order_within_groups(group: np.ndarray, u: np.ndarray, n_groups: int) -> np.ndarray:
-    """``np.lexsort((u, group))`` (by ``group``, then ``u``, then position) for ``u`` from
-    ``Generator.random`` and int64 ``0 <= group < n_groups``, a few times faster when
-    ``n_groups <= 1024``: such a ``u`` is a multiple of 2**-53, so ``group * 2**53 +
-    u * 2**53`` is an exact int64 key, and a stable sort of the key gives the same order."""
-    if n_groups > 1024:
-        return np.lexsort((u, group))
-    key = (u * 9007199254740992.0).astype(np.int64)
-    key |= group << 53
-    return key.argsort(kind="stable")
-
-
 class Population:
     """Residents as columns.
 
@@ -243,6 +218,7 @@ class Population:
         #: the shipped age table single years of age are drawn from (None: the life
         #: table's survivors; :func:`age_weights_in_bands`)
         self.age_table: str | None = None
+        self._buffers: dict[str, np.ndarray] = {}  # columns' buffers with room (append)
         self.reindex()
 
     # ----------------------------------------------------------------- columns
@@ -333,7 +309,7 @@ class Population:
         order = cell.argsort(kind="stable")  # by cell, then id
         # (np.insert puts values for the same position in the order given)
         at = self.cell_start[cell[order] + 1]
-        self.cell_order = np.insert(self.cell_order, at, ids[order].astype(np.int32))
+        self.cell_order = insert_sorted(self.cell_order, at, ids[order].astype(np.int32))
         self.cell_size = self.cell_size + np.bincount(cell, minlength=len(self.cell_size))
         self.cell_start = np.concatenate([[0], np.cumsum(self.cell_size)]).astype(np.int64)
         hh = self.household[ids]
@@ -346,13 +322,16 @@ class Population:
         else:
             order = hh.argsort(kind="stable")  # by household, then id
             at = self.hh_start[np.minimum(hh[order].astype(np.int64) + 1, n_hh_old)]
-            self.hh_order = np.insert(self.hh_order, at, ids[order].astype(np.int32))
+            self.hh_order = insert_sorted(self.hh_order, at, ids[order].astype(np.int32))
         self.hh_in_row_order = in_rows
         n_hh = max(n_hh_old, int(hh.max()) + 1)
-        hh_size = np.zeros(n_hh, dtype=np.int64)
-        hh_size[:n_hh_old] = np.diff(self.hh_start)
-        hh_size += np.bincount(hh, minlength=n_hh)
-        self.hh_start = np.concatenate([[0], np.cumsum(hh_size)]).astype(np.int64)
+        # each household's start moves by the new members of the households before it
+        # (a new household starts where the old ones end)
+        start = np.empty(n_hh + 1, dtype=np.int64)
+        start[: n_hh_old + 1] = self.hh_start
+        start[n_hh_old + 1 :] = self.hh_start[-1]
+        start[1:] += np.cumsum(np.bincount(hh, minlength=n_hh))
+        self.hh_start = start
         return ids
 
     def cell_members(self, cell: int) -> np.ndarray:
@@ -394,10 +373,13 @@ class Population:
         lengths = self.hh_start[hh + 1] - starts
         ends = lengths.cumsum()
         total = int(ends[-1]) if len(ends) else 0
-        owner = np.arange(len(hh)).repeat(lengths)
-        rows = np.arange(total) + (starts - ends + lengths)[owner]
+        # each member's row: its place in the output plus its household's offset
+        rows = np.arange(total)
+        rows += (starts - ends + lengths).repeat(lengths)
         members = rows.astype(np.int32) if self.hh_in_row_order else self.hh_order[rows]
-        return (owner, members) if owners else members
+        if owners:
+            return np.arange(len(hh)).repeat(lengths), members
+        return members
 
     def draw_rows(self, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``k[c]`` rows of every cell ``c`` (flat, zone-major), uniformly *with*
@@ -521,8 +503,10 @@ class Population:
     ) -> np.ndarray:
         """Add living residents (births, migrants) as new rows; returns their ids.
 
-        Every column is a new array afterwards (a module reads its column from the
-        population, never keeps the array). Module columns get their default value. The living counts per cell
+        Every column is extended (a module reads its column from the population, never
+        keeps the array): the new rows are written into spare room kept at the end of the
+        column's buffer, which grows by about 1.6% when full, so the monthly births copy no
+        column. Module columns get their default value. The living counts per cell
         (``alive_counts``) include them at once; the cell and household indexes only
         after :meth:`index_appended` (call ``model.joined()``) or :meth:`reindex` (call
         ``model.reindexed()``), so additions are indexed in batches: demography's
@@ -532,19 +516,43 @@ class Population:
         n_new = len(age)
         ids = np.arange(self.n, self.n + n_new, dtype=np.int64)
         age = np.asarray(age, dtype=np.uint8)
-        self.age = np.concatenate([self.age, age])
-        self.band = np.concatenate([self.band, np.minimum(age // 10, N_AGE_BANDS - 1)])
-        self.sex = np.concatenate([self.sex, np.asarray(sex, dtype=np.uint8)])
-        self.zone = np.concatenate([self.zone, np.asarray(zone, dtype=np.int16)])
-        self.household = np.concatenate([self.household, np.asarray(household, np.int32)])
-        self.alive = np.concatenate([self.alive, np.ones(n_new, dtype=bool)])
-        self.in_hospital = np.concatenate([self.in_hospital, np.zeros(n_new, dtype=bool)])
-        self.emigrated = np.concatenate([self.emigrated, np.zeros(n_new, dtype=bool)])
+        self._extend("age", age, n_new)
+        self._extend("band", np.minimum(age // 10, N_AGE_BANDS - 1), n_new)
+        self._extend("sex", sex, n_new)
+        self._extend("zone", zone, n_new)
+        self._extend("household", household, n_new)
+        self._extend("alive", True, n_new)
+        self._extend("in_hospital", False, n_new)
+        self._extend("emigrated", False, n_new)
         for name, column in self._extra.items():
-            fill = np.full(n_new, column.default, dtype=column.dtype)
-            setattr(self, name, np.concatenate([getattr(self, name), fill]))
+            self._extend(name, column.default, n_new)
         np.add.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
         return ids
+
+    def _extend(self, name: str, tail: np.ndarray | float | bool, k: int) -> None:
+        """Column ``name`` with ``k`` rows of ``tail`` (values, or one value) appended,
+        written in place when its buffer has room."""
+        arr = getattr(self, name)
+        n = len(arr)
+        buf = self._buffers.get(name)
+        if (
+            buf is None
+            or arr.base is not buf
+            or arr.ctypes.data != buf.ctypes.data
+            or len(buf) < n + k
+        ):  # no room (or the column was replaced, as ageing does): a new buffer
+            buf = np.empty(n + k + (n + k) // 64, dtype=arr.dtype)
+            buf[:n] = arr
+            self._buffers[name] = buf
+        buf[n : n + k] = tail
+        setattr(self, name, buf[: n + k])
+
+    def __getstate__(self) -> dict:
+        """A copy (the twin's branching deep-copies models) takes the columns, not the
+        buffers behind them: the copy's first append makes its own."""
+        state = self.__dict__.copy()
+        state["_buffers"] = {}
+        return state
 
     @property
     def n_households(self) -> int:

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from popsim.care.facility import ALC, ICU, WARD
 from popsim.care.network import CareParams
-from popsim.care.patient import EVENT_NAMES, JourneyLog, Patient, merge_paths, plan_path
+from popsim.care.patient import (
+    EVENT_NAMES,
+    JourneyLog,
+    Patient,
+    deregister_patients,
+    merge_paths,
+    plan_path,
+    register_patients,
+)
 from popsim.core.requests import EPI_CRITICAL, MEDICAL, NeedBatch
 from popsim.model import ModelConfig, RegionModel
 from popsim.region.synth import synthetic_region
@@ -206,3 +214,26 @@ def test_an_inpatient_with_a_longer_epidemic_need_stays_longer_on_one_admission(
     assert names[-1] == "discharge" and days[-1] == 10
     assert model.care.totals["admitted"] == 1 and model.care.totals["repathed"] == 1
     assert model.pop.alive[r]
+
+
+def test_batch_registration_is_mesas_membership_and_count():
+    """Patients registered in a batch are in Mesa's registries (membership, count,
+    order), leave them one by one through Mesa (``remove``) or in a batch, and a
+    patient registered by Mesa itself leaves with a batch."""
+    model = _model()
+    first = Patient(model, 0, MEDICAL, 0, 5, 0, ((WARD, 3),), False)  # through Mesa
+    batch = [
+        Patient(model, r, MEDICAL, 0, 5, 0, ((WARD, 3),), False, register=False)
+        for r in (1, 2, 3, 4)
+    ]
+    register_patients(model, batch)
+    by_type = model.agents_by_type[Patient]
+    assert list(by_type) == [first, *batch]
+    assert len(by_type) == 5 and _n_patient_agents(model) == 5
+    assert batch[2] in by_type and batch[2] in model.agents
+    batch[2].remove()
+    assert batch[2] not in by_type and len(by_type) == 4 and _n_patient_agents(model) == 4
+    deregister_patients(model, [first, batch[0]])
+    assert list(by_type) == [batch[1], batch[3]] and len(model.agents_by_type[Patient]) == 2
+    deregister_patients(model, [batch[1], batch[3]])
+    assert len(by_type) == 0 and _n_patient_agents(model) == 0

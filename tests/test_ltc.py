@@ -24,6 +24,7 @@ from popsim.demand import DemandParams
 from popsim.ltc.events import ChangeHomeSupport, ChangeLtcBeds
 from popsim.ltc.files import HOME_SUPPORT_FILE, LTC_FILE
 from popsim.ltc.params import LtcParams
+from popsim.ltc.waitlist import IdArray
 from popsim.model import RegionModel
 from popsim.region.load import check_region, load_region
 from popsim.run.record import ltc_table
@@ -313,3 +314,21 @@ def test_validation_rows(synthetic, small_region):
     assert "verification" in rows[6][0] and rows[6][4] is True
     assert ltc_rows(synthetic, 2 * synthetic.total_population, seed=1) == []
     assert ltc_rows(small_region, small_region.total_population, seed=1) == []
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 600)), max_size=400))
+def test_id_array_is_the_set_of_its_ids(ops):
+    """Adds and removals in any order (repeats, removals of absent ids, growth past the
+    first buffer): the array holds each id of the set once, and ``in`` and ``len`` agree."""
+    ids, want = IdArray(), set()
+    for add, r in ops:
+        if add:
+            ids.add(r)
+            want.add(r)
+        else:
+            ids.discard(r)
+            want.discard(r)
+        assert len(ids) == len(want)
+    arr = ids.array()
+    assert sorted(arr.tolist()) == sorted(want)
+    assert all(r in ids for r in want) and not any(r in ids for r in range(601) if r not in want)

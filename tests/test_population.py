@@ -12,6 +12,7 @@ from popsim.population import (
     Column,
     Population,
     household_layout,
+    insert_sorted,
     order_within_groups,
     scale_counts,
     unique_sorted,
@@ -279,3 +280,45 @@ def test_household_sizes_tilt_to_the_zone_mean():
     k = np.arange(1, 7)
     for mean in (1.9, 2.4, 3.0):
         assert abs((household_shares(mean) * k).sum() - mean) < 1e-6
+
+
+@given(
+    st.lists(st.integers(0, 1000), max_size=40),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1000)), max_size=20),
+)
+def test_insert_sorted_is_numpy_insert(old, inserts):
+    """The index insertion of births equals ``np.insert`` at sorted positions (runs of
+    equal positions, at the start, at the end)."""
+    arr = np.array(old, dtype=np.int32)
+    at = np.sort(np.array([min(a, len(arr)) for a, _ in inserts], dtype=np.int64))
+    values = np.array([v for _, v in inserts], dtype=np.int32)
+    got = insert_sorted(arr, at, values)
+    assert got.dtype == arr.dtype
+    np.testing.assert_array_equal(got, np.insert(arr, at, values))
+
+
+def test_append_writes_into_room_and_copies_stay_apart():
+    """Births appended twice: the second is written into the room the first left (no
+    new array), every column keeps its values, and a deep copy is independent and does
+    not carry the spare room."""
+    import copy
+
+    pop = Population.synthesize(synthetic_region(), np.random.default_rng(3), total=2_000)
+    n0 = pop.n
+    before = {k: v.copy() for k, v in pop.columns.items()}
+    pop.append(np.zeros(5, np.uint8), np.ones(5), np.zeros(5), np.arange(5))
+    buffer_of_sex = pop.sex.base
+    pop.append(np.full(3, 40, np.uint8), np.zeros(3), np.ones(3), np.arange(3))
+    assert pop.sex.base is buffer_of_sex  # written in place
+    assert pop.n == n0 + 8
+    for name, old in before.items():
+        np.testing.assert_array_equal(pop.columns[name][:n0], old)
+    np.testing.assert_array_equal(pop.age[n0:], [0] * 5 + [40] * 3)
+    np.testing.assert_array_equal(pop.sex[n0:], [1] * 5 + [0] * 3)
+    assert pop.alive[n0:].all() and not pop.in_hospital[n0:].any()
+    twin = copy.deepcopy(pop)
+    assert twin.sex.base is None  # the copy holds the column only
+    twin.alive[n0] = False
+    assert pop.alive[n0]
+    twin.append(np.zeros(2, np.uint8), np.zeros(2), np.zeros(2), np.arange(2))
+    assert twin.n == pop.n + 2 and pop.n == n0 + 8

@@ -19,7 +19,6 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
-from itertools import repeat
 from typing import TYPE_CHECKING
 from weakref import ref
 
@@ -149,8 +148,9 @@ class Patient(mesa.Agent):
     patients, and removes its released ones, in one batch each, writing the same three
     registry entries mesa 3.3 keeps (``_agents``, ``_agents_by_type``, ``_all_agents``;
     the last two weak-key dictionaries, whose own dict of weak references is written as
-    their ``__setitem__`` and ``__delitem__`` would), and goes through Mesa's own methods
-    when the model keeps other registries. The tests check the registries through Mesa's
+    their ``__setitem__`` and ``__delitem__`` would, but with one plain weak reference
+    per patient: :func:`register_patients` says why), and goes through Mesa's own
+    methods when the model keeps other registries. The tests check the registries through Mesa's
     public ``agents`` and ``agents_by_type``.
     """
 
@@ -224,28 +224,20 @@ class Patient(mesa.Agent):
 
 def _registries(model: mesa.Model) -> tuple | None:
     """The model's three registries of agents as mesa 3.3 keeps them, and the weak-key
-    dictionaries' own dicts and removal callbacks (None: not kept so, or no patient's
-    registry yet)."""
+    dictionaries' own dicts (None: not kept so, or no patient's registry yet)."""
     d = model.__dict__
     try:
         by_type = d["_agents_by_type"][Patient]._agents
         every = d["_all_agents"]._agents
-        return (
-            d["_agents"],
-            by_type,
-            every,
-            by_type.data,
-            by_type._remove,
-            every.data,
-            every._remove,
-        )
+        return d["_agents"], by_type, every, by_type.data, every.data
     except (KeyError, AttributeError):
         return None
 
 
 def register_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
     """Put ``patients`` (created with ``register=False``) in the model's registries of
-    agents, in order: as ``model.register_agent`` would one by one."""
+    agents, in order: as ``model.register_agent`` would one by one, but for the weak
+    references that key them in the two weak-key dictionaries (see below)."""
     handles = None
     for i, p in enumerate(patients):
         handles = _registries(model)
@@ -255,12 +247,19 @@ def register_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
         model.register_agent(p)  # the model's first patient, or another mesa
     if handles is None:
         return
-    hard, _, _, by_type_data, by_type_remove, every_data, every_remove = handles
+    hard, _, _, by_type_data, every_data = handles
     hard.update(dict.fromkeys(patients))
-    # WeakKeyDictionary.__setitem__ over the batch: a weak reference with the
-    # dictionary's removal callback as each key
-    by_type_data.update(dict.fromkeys(map(ref, patients, repeat(by_type_remove))))
-    every_data.update(dict.fromkeys(map(ref, patients, repeat(every_remove))))
+    # WeakKeyDictionary.__setitem__ over the batch, with one plain weak reference per
+    # patient keying it in both dictionaries, where ``__setitem__`` makes one with each
+    # dictionary's removal callback: the callback only runs when a key dies while in
+    # the dictionary, and a registered patient cannot die (``model._agents`` holds it
+    # until :func:`deregister_patients` takes it out of all three). One weak reference
+    # instead of two, and its removal finds it again (``ref(p)`` returns it): at 10 M
+    # residents, where every patient's memory is cold by its release, about a third of
+    # the registries' cost.
+    keys = dict.fromkeys(map(ref, patients))
+    by_type_data.update(keys)
+    every_data.update(keys)
 
 
 def deregister_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
@@ -271,10 +270,10 @@ def deregister_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
         for p in patients:
             mesa.Agent.remove(p)
         return
-    hard, by_type, every, by_type_data, _, every_data, _ = handles
+    hard, by_type, every, by_type_data, every_data = handles
     deque(map(hard.pop, patients), maxlen=0)
-    # WeakKeyDictionary.__delitem__ over the batch (one plain weak reference per patient
-    # finds its key in both)
+    # WeakKeyDictionary.__delitem__ over the batch (the patient's plain weak reference,
+    # or a new one equal to a key made with a callback, finds its key in both)
     keys = list(map(ref, patients))
     by_type._dirty_len = True
     deque(map(by_type_data.pop, keys), maxlen=0)

@@ -80,6 +80,11 @@ class CounterDraws:
         while rest and isinstance(rest[0], int | np.integer):
             h_int = _mix_int(h_int + int(rest.pop(0)))
         arrays = [np.asarray(c) for c in rest]
+        if len(arrays) == 1:  # the common case: one array counter (a copy, then the key)
+            h = arrays[0].astype(np.uint64)
+            with np.errstate(over="ignore"):
+                h += np.uint64(h_int)
+                return _mix(h)
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
         h = np.full(shape, h_int, dtype=np.uint64)
         with np.errstate(over="ignore"):

@@ -45,7 +45,7 @@ changes no other resident's draws: paired scenarios stay paired.
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -61,7 +61,7 @@ from popsim.core.schema import LTC_METRICS
 from popsim.core.seeds import CounterDraws
 from popsim.ltc.events import ChangeHomeSupport, ChangeLtcBeds
 from popsim.ltc.params import LtcParams
-from popsim.ltc.waitlist import COMMUNITY, HOSPITAL, WaitList
+from popsim.ltc.waitlist import COMMUNITY, HOSPITAL, IdArray, WaitList
 
 if TYPE_CHECKING:
     from popsim.core.events import Event
@@ -137,14 +137,17 @@ class LongTermCare(Module):
         self.hs_used = [0] * nz
         self.hs_end: dict[int, list[int]] = defaultdict(list)  # day -> clients ending
         self.hs_client: dict[int, tuple[int, int]] = {}  # resident -> (zone, end day)
-        # LTC residents: home and day in; a list for uniform draws
+        # LTC residents: their home; their ids as an array for the daily exit draws
         self.res_home: dict[int, int] = {}
-        self.res_list: list[int] = []
-        self.res_pos: dict[int, int] = {}
+        self.res_ids = IdArray()
         self.wl = WaitList(nz)
         self._exits: list[tuple[int, int]] = []
-        # ALC patients in hospital: resident -> (zone, day the ALC stay began, dest)
+        # ALC patients in hospital: resident -> (zone, day the ALC stay began, dest),
+        # changed by _alc_set and _alc_pop only (which keep their ids as an array, for
+        # the daily draws, and their number per zone)
         self.alc: dict[int, tuple[int, int, int]] = {}
+        self.alc_ids = IdArray()
+        self.alc_per_zone = [0] * nz
         self.hs_wait: list[list[tuple[int, int]]] = [[] for _ in range(nz)]  # (day, r)
         self.deferred: dict[int, list[int]] = defaultdict(list)  # day -> residents
         self.deferred_of: dict[int, int] = {}
@@ -206,23 +209,34 @@ class LongTermCare(Module):
     def _enter(self, r: int, h: int, counted: bool = False) -> None:
         """Into home ``h`` (``counted``: its bed was taken when the place was offered)."""
         self.res_home[r] = h
-        self.res_pos[r] = len(self.res_list)
-        self.res_list.append(r)
+        self.res_ids.add(r)
         if not counted:
             self.n[h] += 1
 
     def _leave(self, r: int) -> int:
         h = self.res_home.pop(r)
-        i = self.res_pos.pop(r)
-        last = self.res_list.pop()
-        if last != r:
-            self.res_list[i] = last
-            self.res_pos[last] = i
+        self.res_ids.discard(r)
         self.n[h] -= 1
         if self.params.bed_turnaround_days > 0 and self._day is not None:
             self.readying[h] += 1
             self.ready_on[self._day + self.params.bed_turnaround_days].append(h)
         return h
+
+    def _alc_set(self, r: int, info: tuple[int, int, int]) -> None:
+        old = self.alc.get(r)
+        if old is None:
+            self.alc_ids.add(r)
+        else:
+            self.alc_per_zone[old[0]] -= 1
+        self.alc[r] = info
+        self.alc_per_zone[info[0]] += 1
+
+    def _alc_pop(self, r: int) -> tuple[int, int, int] | None:
+        info = self.alc.pop(r, None)
+        if info is not None:
+            self.alc_ids.discard(r)
+            self.alc_per_zone[info[0]] -= 1
+        return info
 
     def _exit(self, model: ModelAPI, r: int, reason: int, ref: int) -> None:
         """Ask the care network to end an ALC stay today."""
@@ -265,7 +279,7 @@ class LongTermCare(Module):
         started, ended, reasons = model.take_alc_reports()
         pop, p = model.pop, self.params
         for r, why in zip(ended.tolist(), reasons.tolist(), strict=True):
-            info = self.alc.pop(r, None)
+            info = self._alc_pop(r)
             pend = self.pending.pop(r, None)
             self.alc_ends[why] += 1
             z = int(pop.zone[r]) if info is None else info[0]
@@ -291,20 +305,20 @@ class LongTermCare(Module):
             self.n_alc_started += 1
             z = int(pop.zone[r])
             if not pop.alive[r]:
-                self.alc[r] = (z, day, TO_LTC)
+                self._alc_set(r, (z, day, TO_LTC))
                 self._exit(model, r, ALC_DIED, -1)
                 continue
             if r in self.res_home:  # an LTC resident goes back to its home
-                self.alc[r] = (z, day, TO_LTC)
+                self._alc_set(r, (z, day, TO_LTC))
                 self._exit(model, r, ALC_TO_LTC, -1)
                 continue
             entry = self.wl.get(r)
             deferring = self.deferred_of.pop(r, None) is not None
             if entry is None and not deferring and u1 >= p.p_alc_needs_ltc:
-                self.alc[r] = (z, day, TO_HOME)
+                self._alc_set(r, (z, day, TO_HOME))
                 heapq.heappush(self.hs_wait[z], (day, r))
                 continue
-            self.alc[r] = (z, day, TO_LTC)
+            self._alc_set(r, (z, day, TO_LTC))
             if entry is None:
                 self.wl.join(r, z, day, HOSPITAL)
             else:  # waiting at home before: keeps the day its need began
@@ -343,7 +357,7 @@ class LongTermCare(Module):
         """Each LTC resident leaves today with probability ``1 / los_mean_days``;
         ``p_death_at_exit`` of those leave by dying (one draw each, keyed by the day)."""
         p = self.params
-        ids = np.fromiter(self.res_list, dtype=np.int64, count=len(self.res_list))
+        ids = self.res_ids.array()
         out = self._keyed(_LTC_EXIT, ids, 1.0 / p.los_mean_days)
         if not len(out):
             return
@@ -419,8 +433,9 @@ class LongTermCare(Module):
     def _alc_deaths(self, model: ModelAPI) -> None:
         """Each ALC patient dies today with probability ``alc_death_per_year / 365.25``
         (one draw each, keyed by the day; one asked to leave today is spared)."""
-        ids = np.fromiter(self.alc, dtype=np.int64, count=len(self.alc))
-        for r in self._keyed(_ALC_DIES, ids, self.params.alc_death_per_year / 365.25):
+        for r in self._keyed(
+            _ALC_DIES, self.alc_ids.array(), self.params.alc_death_per_year / 365.25
+        ):
             if int(r) not in self.exiting:
                 self._exit(model, int(r), ALC_DEATH, -1)
 
@@ -474,8 +489,9 @@ class LongTermCare(Module):
                 self._hs_take(r, z, p.home_support_episode_days, day)
                 self._exit(model, r, ALC_HOME_SUPPORT, z)
                 free[z] -= 1
-        ids = np.fromiter(self.alc, dtype=np.int64, count=len(self.alc))
-        for r in self._keyed(_HOME_FIRST, ids, p.home_first_per_year / 365.25).tolist():
+        for r in self._keyed(
+            _HOME_FIRST, self.alc_ids.array(), p.home_first_per_year / 365.25
+        ).tolist():
             z, start, dest = self.alc[r]
             if dest != TO_LTC or start > ready or free[z] <= 0 or r in self.exiting:
                 continue
@@ -495,7 +511,7 @@ class LongTermCare(Module):
             row[_C_wait_community] = home
             row[_C_home_support_slots] = self._hs_slots(z)
             row[_C_home_support_clients] = self.hs_used[z]
-        for z, n in Counter(info[0] for info in self.alc.values()).items():
+        for z, n in enumerate(self.alc_per_zone):
             t[z][_C_alc_patients] = n
         alc = self.alc
         for r, (reason, _) in self.pending.items():

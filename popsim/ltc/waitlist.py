@@ -17,6 +17,46 @@ import numpy as np
 HOSPITAL, COMMUNITY = 0, 1
 
 
+class IdArray:
+    """A set of resident ids that is also a numpy array (:meth:`array`), for the daily
+    keyed draws over all of them without copying a Python list: the array holds the
+    ids in the order they were added, a removed id's place taken by the last one."""
+
+    def __init__(self) -> None:
+        self._ids = np.zeros(256, dtype=np.int64)
+        self._n = 0
+        self._pos: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, r: int) -> bool:
+        return r in self._pos
+
+    def add(self, r: int) -> None:
+        if r in self._pos:
+            return
+        if self._n == len(self._ids):
+            self._ids = np.concatenate([self._ids, np.zeros_like(self._ids)])
+        self._ids[self._n] = r
+        self._pos[r] = self._n
+        self._n += 1
+
+    def discard(self, r: int) -> None:
+        i = self._pos.pop(r, None)
+        if i is None:
+            return
+        self._n -= 1
+        last = int(self._ids[self._n])
+        if last != r:
+            self._ids[i] = last
+            self._pos[last] = i
+
+    def array(self) -> np.ndarray:
+        """The ids (a view: valid until the next change)."""
+        return self._ids[: self._n]
+
+
 class WaitList:
     """Who waits for an LTC place, where, since when (module docstring)."""
 
@@ -24,8 +64,7 @@ class WaitList:
         self.entry: dict[int, list[int]] = {}
         self.queues: list[tuple[list, list]] = [([], []) for _ in range(n_zones)]
         self.n_wait = [[0, 0] for _ in range(n_zones)]
-        self.at_home: list[int] = []  # residents waiting at home
-        self._home_pos: dict[int, int] = {}
+        self.at_home = IdArray()  # residents waiting at home
         self.ticket = 0
 
     def __contains__(self, r: int) -> bool:
@@ -47,12 +86,11 @@ class WaitList:
         else:
             self.n_wait[entry[1]][entry[3]] -= 1
             if entry[3] == COMMUNITY:
-                self._home_out(r)
+                self.at_home.discard(r)
         entry[3] = where
         self.n_wait[entry[1]][where] += 1
         if where == COMMUNITY:
-            self._home_pos[r] = len(self.at_home)
-            self.at_home.append(r)
+            self.at_home.add(r)
         heapq.heappush(self.queues[entry[1]][where], (entry[2], entry[0], r))
 
     def remove(self, r: int) -> list[int] | None:
@@ -61,15 +99,8 @@ class WaitList:
         if entry is not None:
             self.n_wait[entry[1]][entry[3]] -= 1
             if entry[3] == COMMUNITY:
-                self._home_out(r)
+                self.at_home.discard(r)
         return entry
-
-    def _home_out(self, r: int) -> None:
-        i = self._home_pos.pop(r)
-        last = self.at_home.pop()
-        if last != r:
-            self.at_home[i] = last
-            self._home_pos[last] = i
 
     def head(self, zone: int, where: int, skip: Container[int]) -> tuple[int, int, int] | None:
         """The first live entry ``(day the need began, ticket, resident)`` of a zone's
@@ -84,5 +115,5 @@ class WaitList:
         return None
 
     def home_ids(self) -> np.ndarray:
-        """The residents waiting at home (in the list's order)."""
-        return np.fromiter(self.at_home, dtype=np.int64, count=len(self.at_home))
+        """The residents waiting at home (a copy)."""
+        return self.at_home.array().copy()
