@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from popsim.analysis.ltc import ltc_comparison
@@ -204,15 +204,19 @@ def _alc_and_boarding(synthetic, seed: int, days: int, events=(), **ltc) -> tupl
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(seed=st.integers(0, 100_000), beds=st.integers(1, 20), zone=st.integers(0, 3))
+@example(seed=23585, beds=1, zone=1)
 def test_adding_ltc_beds_never_increases_alc_days_in_a_pair(synthetic, seed, beds, zone):
     """One replicate with and without ``beds`` more LTC beds in one zone (common random
-    numbers: every LTC decision is keyed by what it decides): ALC days and ED boarding
-    never rise with more beds and never fall with fewer."""
+    numbers: every LTC decision is keyed by what it decides): ALC days never rise with
+    more beds and never fall with fewer. ED boarding, a queue downstream of the ward
+    beds, is compared across the whole gap (more against fewer): one bed apart it can
+    cross by a patient-day as freed beds reach other patients in another order (seed
+    23585, 1 bed, zone 1: boarding 44 with more, 45 at base, 44 with fewer)."""
     base = _alc_and_boarding(synthetic, seed, 150)
     more = _alc_and_boarding(synthetic, seed, 150, (ChangeLtcBeds(0, beds, (zone,)),))
     fewer = _alc_and_boarding(synthetic, seed, 150, (ChangeLtcBeds(0, -beds, (zone,)),))
     assert more[0] <= base[0] <= fewer[0], (more, base, fewer)
-    assert more[1] <= base[1] <= fewer[1], (more, base, fewer)
+    assert more[1] <= fewer[1], (more, base, fewer)
 
 
 def test_home_support_shortens_alc_waits(synthetic):
