@@ -2,9 +2,10 @@
 admitted (by age), how long they stay (by age), ICU by age, the winter excess of monthly
 admissions, and the age of influenza's hospitalised (see :mod:`popsim.validate`).
 
-The age shapes of everyday demand (admission, ICU and stay factors by band) and of
+The age shapes of everyday demand (admission and stay factors by band) and of
 influenza severity are planning assumptions (:mod:`popsim.demand`, the influenza
-profile's sources); only their totals were calibrated. So the age profiles below are
+profile's sources); only their totals were calibrated. The adults' ICU factors by band
+follow another source than the ICU row's (Ontario, Tillmann et al. 2021). So the age profiles below are
 out-of-sample tests: each compares a *ratio of rates* (65 and over against under 65),
 which does not depend on the region's age structure, with the published one.
 """
