@@ -188,3 +188,20 @@ def test_the_monthly_spread_of_admissions():
         1000.0 * (1 + 0.2 * np.cos(2 * np.pi * (day - 20) / 365.25)), date(2026, 1, 1)
     )
     assert float(peaked.measured.split()[0]) > 0.3 and not peaked.passed
+
+
+def test_the_icu_age_shape_row_fails_a_flat_or_too_steep_profile():
+    from popsim.validate.outcomes import Stays, icu_shape_row
+
+    # 10,000 residents of each age; ICU stays at 55 and 85 with the given counts
+    age = np.repeat([55, 85], 10_000)
+
+    def row(k50: int, k80: int):
+        ages = np.repeat([55, 85], [k50, k80])
+        s = Stays(age=ages, begin=np.zeros(len(ages)), end=np.zeros(len(ages)), icu=ages > 0)
+        return icu_shape_row(s, age)
+
+    assert row(400, 1800).passed  # 4.5: the source's shape
+    assert not row(400, 400).passed  # flat
+    assert not row(200, 1800).passed  # 9: twice too steep
+    assert float(row(400, 1800).measured.split()[0]) == 4.5

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from popsim.model import RunResult
-from popsim.validate.rows import VALIDATION, Check, banded, share_chance
+from popsim.validate.rows import CALIBRATION, VALIDATION, Check, banded, share_chance
 
 #: Residents 65 and over: the age the published profiles split at. Wilson, Shen and
 #: Low, Can J Aging 2017 (all inpatient episodes, Canada without Quebec, 2014-15):
@@ -65,6 +65,32 @@ def stays(result: RunResult, age: np.ndarray) -> Stays:
     arrived = event[first] == ev.index("arrive")  # (not the stays running at the start)
     return Stays(
         age=age[rid[first]][arrived], begin=day[first][arrived], end=end[arrived], icu=icu[arrived]
+    )
+
+
+def icu_shape_row(s: Stays, age: np.ndarray) -> Check:
+    """ICU admissions per resident at 80-89 against 50-59 (drawn stays that entered an
+    ICU; ``age`` of the living residents): the shape everyday demand's adult ICU
+    probabilities were set to (Ontario by age, :data:`popsim.demand.P_ICU_MEDICAL`)."""
+    k80 = int((s.icu & (s.age >= 80) & (s.age < 90)).sum())
+    k50 = int((s.icu & (s.age >= 50) & (s.age < 60)).sum())
+    n80 = max(int(((age >= 80) & (age < 90)).sum()), 1)
+    n50 = max(int(((age >= 50) & (age < 60)).sum()), 1)
+    ratio = (k80 / n80) / (k50 / n50) if k50 else float("nan")
+    # chance: 3 Poisson sd of the ratio of two counts
+    chance = 3 * ratio * np.sqrt(1 / max(k80, 1) + 1 / max(k50, 1)) if k50 else 0.0
+    return banded(
+        "ICU admissions per resident, 80-89 / 50-59 (drawn stays that entered an ICU)",
+        ratio,
+        3.86,
+        5.22,
+        "Tillmann et al., PLoS ONE 2021 (Ontario, ICES 2003-19): 20.3 ICU admissions per "
+        "1,000 a year at 80, 3.3 at 50; 4.47 at 55 log-linearly: ratio 4.54 of the bands, "
+        "central band +/- 15%",
+        kind=CALIBRATION,
+        chance=chance,
+        fmt=".2f",
+        detail=f"{k80:,} of {n80:,} and {k50:,} of {n50:,} residents",
     )
 
 
