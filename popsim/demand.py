@@ -24,7 +24,8 @@ rates by age where a planner has them. On the Fraser age structure they give:
   beds, 103% in 2018-19; Fraser residents also use Vancouver's tertiary sites, which the
   region does not include);
 - ICU: about 5% of stays, 3.3 days on average (assumption, sized so that Fraser's ~80
-  ICU beds run near the reported 90%);
+  ICU beds run near the reported 90%); by age, adults' ICU admissions per resident follow
+  Ontario's (Tillmann et al., PLoS ONE 2021; see ``P_ICU_MEDICAL``);
 - ALC: about 5.7% of stays (CIHI: 5.8% in 2021-22, 6.2% in 2022-23), nearly all of
   them aged 65+. With long-term care on (a region with ``ltc.csv``, :mod:`popsim.ltc`)
   an ALC stay has no drawn length: it lasts until that module ends it (an LTC place,
@@ -111,8 +112,13 @@ ED_RATE = np.array([420, 300, 410, 360, 320, 310, 350, 480, 720, 950], dtype=flo
 STAY_MEAN = np.array([7.5, 6.9, 3.75, 2.1, 17.5])
 STAY_CV = np.array([1.1, 1.1, 1.0, 0.6, 1.1])
 STAY_REL_BAND = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.05, 1.15, 1.25, 1.3])
-#: Probability of needing ICU by type (rows) and band (columns).
-P_ICU_MEDICAL = np.array([0.045, 0.035, 0.035, 0.045, 0.06, 0.08, 0.09, 0.08, 0.06, 0.035])
+#: Probability of needing ICU by band, medical stays (other types: times ``P_ICU_TYPE``).
+#: Adults, calibration target: ICU admissions per resident by band follow Ontario's by age
+#: (Tillmann et al., PLoS ONE 2021;16(5):e0251877, ICES 2003-19: 1.0 per 1,000 a year at
+#: 20, 3.3 at 50, 20.3 at 80, the peak; log-linear between, 20.3 at 80-89, 90+ at 0.83 of
+#: it by assumption), scaled (x 0.71) to keep Fraser's ICU stays (about 5% of stays, the
+#: ICU beds' occupancy). Children: assumption (no neonatal ICU stays are modelled).
+P_ICU_MEDICAL = np.array([0.045, 0.035, 0.056, 0.068, 0.065, 0.068, 0.076, 0.083, 0.066, 0.038])
 P_ICU_TYPE = np.array([1.0, 1.3, 0.5, 0.05, 0.1])  # multiplies P_ICU_MEDICAL
 ICU_MEAN_DAYS, ICU_SD_DAYS = 3.5, 4.0
 #: In-hospital death probability by band (medical), multiplied by type.

@@ -9,6 +9,8 @@
 - :mod:`popsim.epidemic.contacts`: published contact matrices by setting;
 - :mod:`popsim.epidemic.households`: the generation interval and the early growth rate
   that ``r0`` implies with households (household outbreaks, the model's own rules);
+- :mod:`popsim.epidemic.infectiousness`: front-loaded infectiousness (an option of a
+  profile, ``rel_infectiousness_daily``; off by default);
 - :mod:`popsim.epidemic.reference`: the one-agent-per-resident reference engine that
   checks the fast one.
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from popsim.core.ages import N_AGE_BANDS
+from popsim.epidemic.infectiousness import day_weights
 from popsim.epidemic.transmission import next_generation, spectral_radius
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 def generation_mgf(params: EpidemicParams, r: float, n: int = 200_000, seed: int = 0) -> float:
     """``E[exp(-r T)]`` of the model's generation interval ``T`` (Monte Carlo on its own
     duration samplers): infectious from day ``L`` (latent) for ``D`` days, infecting at a
-    constant rate each of those days (a resident infectious ``D`` days weighs ``D``)."""
+    constant rate each of those days (a resident infectious ``D`` days weighs ``D``; or
+    front-loaded, :func:`day_weights`)."""
     rng = np.random.default_rng(seed)
     lat = params.dur_latent.sample(rng, n).astype(np.float64)
     dur = params.dur_infectious.sample(rng, n).astype(np.float64)
@@ -54,6 +56,10 @@ def generation_mgf(params: EpidemicParams, r: float, n: int = 200_000, seed: int
     if abs(r) < 1e-9:
         return 1.0
     total = np.exp(-r * lat) * (1 - np.exp(-r * dur)) / (1 - math.exp(-r))
+    q = params.rel_infectiousness_daily
+    if q != 1.0:  # front-loaded: sum_j w(j) exp(-r (L + j)), w of day_weights
+        x = q * math.exp(-r)
+        total = np.exp(-r * lat) * dur * (1 - q) / (1 - q**dur) * (1 - x**dur) / (1 - x)
     return float(total.mean() / dur.mean())
 
 
@@ -61,12 +67,18 @@ def generation_pmf(params: EpidemicParams) -> np.ndarray:
     """``g[j]``: the share of an infected resident's infections made ``j`` days after their
     own infection (the generation interval in whole days, exact): infectious from day
     ``L`` for ``D`` days at a constant rate, so ``g[j] = sum P(L) P(D) / E[D]`` over
-    ``L <= j < L + D``."""
+    ``L <= j < L + D`` (front-loaded: times ``w(j - L)`` of :func:`day_weights`)."""
     lat = np.diff(params.dur_latent.day_cdf(), prepend=0.0)
     dur = np.diff(params.dur_infectious.day_cdf(), prepend=0.0)
     days = np.arange(1, len(dur) + 1)
     # P(D > j - L) for each lag: the infectious days' survival, shifted by the latent
     surv = np.concatenate([[1.0], 1.0 - np.cumsum(dur)])  # P(D > k), k = 0..
+    q = params.rel_infectiousness_daily
+    if q != 1.0:  # front-loaded: sum over D of P(D) w(k) (popsim.epidemic.infectiousness)
+        surv = np.zeros(len(surv))
+        for d in np.flatnonzero(dur > 0):
+            k = np.arange(d + 1)
+            surv[: d + 1] += dur[d] * day_weights(q, np.full(d + 1, d + 1), k)
     g = np.zeros(2 * len(days) + 1)
     for latent, p_l in zip(days, lat, strict=True):
         if p_l > 0:

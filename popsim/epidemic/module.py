@@ -81,6 +81,7 @@ from popsim.core.event_types import ContactReduction, Event, Vaccinate
 from popsim.core.module import Column, Module
 from popsim.core.requests import EPI_CRITICAL, EPI_SEVERE, NeedBatch
 from popsim.core.seeds import CounterDraws, pair
+from popsim.epidemic.infectiousness import FrontLoaded, delay_days
 from popsim.epidemic.params import (
     STAYS,
     EpidemicParams,
@@ -174,6 +175,8 @@ class Epidemic(Module):
         self.n_cells = nz * N_AGE_BANDS
         self._pop = pop
         self.counts = np.zeros((N_STATES, self.n_cells), dtype=np.int64)
+        q = self.params.rel_infectiousness_daily
+        self.front = FrontLoaded(q, self.n_cells) if q != 1.0 else None
         self.new_infections = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.n_severe = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
         self.n_critical = np.zeros((nz, N_AGE_BANDS), dtype=np.int64)
@@ -359,6 +362,8 @@ class Epidemic(Module):
         self.state[ids] = np.where(sym, IS, IA)
         dur = p.dur_infectious.draw(cd, K_INFECTIOUS, ids)
         self._due.append((day + dur, ids, RECOVERY))
+        if self.front is not None:
+            self.front.add(day, ids, dur, np.where(sym, 1.0, p.rel_trans_asymptomatic))
         # household: each susceptible member, per infector, with p_household
         if self.p_household > 0:
             infector, members = pop.household_members(pop.household[ids], owners=True)
@@ -375,8 +380,8 @@ class Epidemic(Module):
             hit = cd.uniform(K_HOUSEHOLD, key) < prob
             if hit.any():
                 exposed = members[hit]
-                delay = cd.uniform(K_HOUSEHOLD_DELAY, key[hit]) * dur[infector[hit]]
-                delay = delay.astype(np.int64)
+                u, d_inf = cd.uniform(K_HOUSEHOLD_DELAY, key[hit]), dur[infector[hit]]
+                delay = delay_days(p.rel_infectiousness_daily, u, d_inf)
                 today = delay == 0
                 if today.any():
                     self._exposed_today.append(exposed[today])
@@ -490,7 +495,12 @@ class Epidemic(Module):
         nz = model.pop.n_zones
         c = self.counts
         exposures = model.take_exposures()
-        pressure = (c[IS] + self.params.rel_trans_asymptomatic * c[IA]).reshape(nz, N_AGE_BANDS)
+        if self.front is None:
+            pressure = c[IS] + self.params.rel_trans_asymptomatic * c[IA]
+        else:
+            self._cells(model, c[S][:0])  # (brings ``cell_of`` up to date)
+            pressure = self.front.pressure(model.day, self.state, (IA, IS), self.cell_of)
+        pressure = pressure.reshape(nz, N_AGE_BANDS)
         if not pressure.any():
             return np.empty(0, dtype=np.int64)
         alive = np.maximum(model.pop.alive_counts, 1).astype(np.float64)

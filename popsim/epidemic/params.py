@@ -234,6 +234,14 @@ class EpidemicParams(BaseModel):
     rel_trans_asymptomatic: float = Field(
         1.0, ge=0, le=1, description="infectiousness of asymptomatic cases, in [0, 1]"
     )
+    rel_infectiousness_daily: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="each day of the infectious period this times as infectious as the day "
+        "before, the period's total kept (1: flat; :mod:`popsim.epidemic.infectiousness`), "
+        "in (0, 1]",
+    )
     seasonal_amplitude: float = Field(
         0.0,
         ge=0,

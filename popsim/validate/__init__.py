@@ -38,7 +38,7 @@ Checks:
   the profile's table, ICU share of hospitalised (Canada);
 - **everyday demand**: admissions and ED visits per 1,000 (CIHI, Ontario), acute length
   of stay (CIHI), ALC share of stays and of bed-days (CIHI); validations on the drawn
-  stays (the age shapes are assumptions, only totals were set): admission and ICU rate
+  stays (age shapes assumed or, for adults' ICU, from another source): admission and ICU rate
   ratios 65+ / under 65 (Wilson et al. 2017), mean stay 65+ / 20-64 (CIHI), the spread
   of monthly admissions in a default year (Crighton et al. 2003);
 - **long-term care** (Fraser at its own population, :mod:`popsim.ltc.checks`): the ALC

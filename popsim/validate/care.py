@@ -13,7 +13,7 @@ from popsim.demand import DemandParams
 from popsim.model import ModelConfig, RegionModel, RunResult
 from popsim.region.load import Region
 from popsim.site_checks import read_targets, site_rows
-from popsim.validate.outcomes import stay_rows, stays
+from popsim.validate.outcomes import icu_shape_row, stay_rows, stays
 from popsim.validate.rows import (
     CALIBRATION,
     VALIDATION,
@@ -58,7 +58,9 @@ def demand_checks(region: Region, population: int, seed: int) -> list[Check]:
     disp, n_rep = census_dispersion(region, seed)
     alive = model.pop.alive
     share_old = float((model.pop.age[alive] >= 65).mean())
-    out = stay_rows(stays(result, model.pop.age), cfg.days, share_old)
+    drawn = stays(result, model.pop.age)
+    out = stay_rows(drawn, cfg.days, share_old)
+    out.append(icu_shape_row(drawn, model.pop.age[alive]))
     # (figures of Fraser's beds, at its own population: beds are never scaled)
     if region.name == "fraser" and region.at_own_scale(population):
         day = result.facility_day[60:]

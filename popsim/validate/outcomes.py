@@ -2,9 +2,10 @@
 admitted (by age), how long they stay (by age), ICU by age, the winter excess of monthly
 admissions, and the age of influenza's hospitalised (see :mod:`popsim.validate`).
 
-The age shapes of everyday demand (admission, ICU and stay factors by band) and of
+The age shapes of everyday demand (admission and stay factors by band) and of
 influenza severity are planning assumptions (:mod:`popsim.demand`, the influenza
-profile's sources); only their totals were calibrated. So the age profiles below are
+profile's sources); only their totals were calibrated. The adults' ICU factors by band
+follow another source than the ICU row's (Ontario, Tillmann et al. 2021). So the age profiles below are
 out-of-sample tests: each compares a *ratio of rates* (65 and over against under 65),
 which does not depend on the region's age structure, with the published one.
 """
@@ -17,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from popsim.model import RunResult
-from popsim.validate.rows import VALIDATION, Check, banded, share_chance
+from popsim.validate.rows import CALIBRATION, VALIDATION, Check, banded, share_chance
 
 #: Residents 65 and over: the age the published profiles split at. Wilson, Shen and
 #: Low, Can J Aging 2017 (all inpatient episodes, Canada without Quebec, 2014-15):
@@ -64,6 +65,32 @@ def stays(result: RunResult, age: np.ndarray) -> Stays:
     arrived = event[first] == ev.index("arrive")  # (not the stays running at the start)
     return Stays(
         age=age[rid[first]][arrived], begin=day[first][arrived], end=end[arrived], icu=icu[arrived]
+    )
+
+
+def icu_shape_row(s: Stays, age: np.ndarray) -> Check:
+    """ICU admissions per resident at 80-89 against 50-59 (drawn stays that entered an
+    ICU; ``age`` of the living residents): the shape everyday demand's adult ICU
+    probabilities were set to (Ontario by age, :data:`popsim.demand.P_ICU_MEDICAL`)."""
+    k80 = int((s.icu & (s.age >= 80) & (s.age < 90)).sum())
+    k50 = int((s.icu & (s.age >= 50) & (s.age < 60)).sum())
+    n80 = max(int(((age >= 80) & (age < 90)).sum()), 1)
+    n50 = max(int(((age >= 50) & (age < 60)).sum()), 1)
+    ratio = (k80 / n80) / (k50 / n50) if k50 else float("nan")
+    # chance: 3 Poisson sd of the ratio of two counts
+    chance = 3 * ratio * np.sqrt(1 / max(k80, 1) + 1 / max(k50, 1)) if k50 else 0.0
+    return banded(
+        "ICU admissions per resident, 80-89 / 50-59 (drawn stays that entered an ICU)",
+        ratio,
+        3.86,
+        5.22,
+        "Tillmann et al., PLoS ONE 2021 (Ontario, ICES 2003-19): 20.3 ICU admissions per "
+        "1,000 a year at 80, 3.3 at 50; 4.47 at 55 log-linearly: ratio 4.54 of the bands, "
+        "central band +/- 15%",
+        kind=CALIBRATION,
+        chance=chance,
+        fmt=".2f",
+        detail=f"{k80:,} of {n80:,} and {k50:,} of {n50:,} residents",
     )
 
 
