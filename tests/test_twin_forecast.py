@@ -16,7 +16,7 @@ from popsim.cli import main
 from popsim.model import RegionModel
 from popsim.run.spec import load_spec
 from popsim.twin.branching import BranchingModel, branch_seed, particle_model
-from popsim.twin.forecast import particle_values, particles, run_forecast
+from popsim.twin.forecast import particle_values, particles, run_forecast, run_forecasts
 from popsim.twin.observed import load_observed
 from popsim.twin.score import QUANTILES
 from popsim.twin.sim import region_of, simulate
@@ -391,6 +391,32 @@ def test_island_results_do_not_depend_on_the_client(twin_truth, dask_cluster):
         spec, observed, dt.date(2026, 10, 20), days=5, replicates=36, client=dask_cluster[1]
     )
     pd.testing.assert_frame_equal(here, there)
+
+
+def test_one_pass_over_several_origins_gives_each_origins_own_forecast(twin_truth):
+    """The backtest's sequential filter (one pass, forecasts branched at each origin) gives
+    at every origin exactly the forecast a filter run to that origin alone gives: origins
+    on a knot's last day and inside a knot's window (the pass weighs the window's first
+    days for the forecast, then carries on with the whole window)."""
+    spec = load_spec(twin_truth.spec)
+    observed = load_observed(
+        twin_truth.observed, spec.load_region(), spec.start, dt.date(2026, 12, 29)
+    )
+    first = min(observed.dates)
+    as_ofs = [
+        first + dt.timedelta(days=3),  # inside the first knot's window
+        first + dt.timedelta(days=17),  # inside the third knot's window
+        first + dt.timedelta(days=20),  # the third knot's last day
+        first + dt.timedelta(days=30),
+    ]
+    days = [4, 6, 3, 5]
+    seq = run_forecasts(spec, observed, as_ofs, days, replicates=6)
+    for a, d, fc in zip(as_ofs, days, seq, strict=True):
+        alone = run_forecast(spec, observed, a, days=d, replicates=6)
+        pd.testing.assert_frame_equal(fc, alone)
+        assert fc.attrs == alone.attrs, a
+    # the origins' forecasts differ (the pass does not hand one origin's to the next)
+    assert not seq[1]["value"].equals(seq[3]["value"])
 
 
 @pytest.mark.parametrize(
