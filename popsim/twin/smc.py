@@ -364,7 +364,6 @@ def run_island(
                     walk,
                     plan,
                     branch_seed,
-                    keep=len(todo) > 0,
                 )  # fmt: skip
                 for i, model in enumerate(models)
             ]
@@ -500,54 +499,21 @@ def _branches(
     walk: Transmission,
     start_plan: Any,
     branch_seed: Any,
-    keep: bool = False,
 ) -> list[np.ndarray]:
     """The ``(days + 1, n_fac, n_metrics)`` arrays of a particle's branches from the as-of
-    day (row 0: after the warm start). ``keep``: leave the particle as it was (the warm
-    start empties the observed units of a copy of it), for the filter to carry on."""
-    from popsim.twin.warmstart import clear_observed
+    day (row 0: after the warm start). The particle is not changed (the filter carries
+    on with it): each branch is a copy whose observed units are emptied and refilled."""
+    from popsim.twin.warmstart import clear_observed, warm_start
 
     ratio = start_plan.infected_ratio(model)
     census, want = start_plan.prepare(model)
-    if census and keep:
-        copy = model.branch(None)
-        try:
-            templates = clear_observed(copy, census)
-            return _run_branches(copy, seed, particle, n_branches, as_of_day, days, log_m,
-                                 trend, walk, start_plan, branch_seed, census, want,
-                                 templates, ratio)  # fmt: skip
-        finally:
-            copy.release()
-    templates = clear_observed(model, census) if census else {}
-    return _run_branches(model, seed, particle, n_branches, as_of_day, days, log_m, trend,
-                         walk, start_plan, branch_seed, census, want, templates, ratio)  # fmt: skip
-
-
-def _run_branches(
-    model: Any,
-    seed: int,
-    particle: int,
-    n_branches: int,
-    as_of_day: int,
-    days: int,
-    log_m: float,
-    trend: float,
-    walk: Transmission,
-    start_plan: Any,
-    branch_seed: Any,
-    census: dict,
-    want: dict | None,
-    templates: Any,
-    ratio: float | None,
-) -> list[np.ndarray]:
-    from popsim.twin.warmstart import warm_start
-
     out = []
     for j in range(n_branches):
         s = branch_seed(seed, particle, j)
         branch = model.branch(s)
         try:
             if census:
+                templates = clear_observed(branch, census)
                 rng = branch.stream("forecast.warm-start")
                 warm_start(branch, census, rng, start_plan.adjust(templates, want, rng))
                 start_plan.rescale(branch, ratio, branch.stream("forecast.rescale-infected"))
