@@ -254,6 +254,7 @@ def run_forecasts(
         plans[-1].rescale_infected = obs.rescale_infected
     last = knowns[-1]
     series = smc.series_of(last, ids, spec.start, last.metrics)
+    anchors = anchor_plans(spec, last, ids, population) if obs.filter_anchor else None
     plan = particles(replicates, branches)
     n_branch = [len(js) for js in plan]
     values = [particle_values(spec, scenario, k, draws) for k in range(len(plan))]
@@ -270,7 +271,7 @@ def run_forecasts(
         return (
             spec, scenario, [values[k] for k in pids], pids, i, as_of_days, list(days),
             [n_branch[k] for k in pids], series, walk, obs.filter_dispersion, plans,
-            obs.filter_temper_share, obs.filter_census == "days",
+            obs.filter_temper_share, obs.filter_census == "days", anchors,
         )  # fmt: skip
 
     results: list[Any] = [None] * len(groups)
@@ -305,6 +306,18 @@ def run_forecasts(
         )  # fmt: skip
         for j, (known, a) in enumerate(zip(knowns, as_ofs, strict=True))
     ]
+
+
+def anchor_plans(spec: RunSpec, known: Observed, ids: list[str], population: int) -> dict:
+    """The filter's anchors (``[observation] filter_anchor``): the warm start of every
+    day a census is observed on, by day of the run, with the infected rescaled."""
+    out = {}
+    for day in sorted(known.dates):
+        plan = start_plan(known, day, ids, population)
+        if plan.census or plan.epidemic_total is not None:
+            plan.rescale_infected = True
+            out[(day - spec.start).days] = plan
+    return out
 
 
 def _frame_of(

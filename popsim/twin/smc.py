@@ -305,6 +305,7 @@ def run_island(
     start_plans: list[Any],
     temper_share: float = MIN_STEP_ESS_SHARE,
     census_days: bool = False,
+    anchors: dict[int, Any] | None = None,
 ) -> list[IslandResult]:
     """Filter the island's particles forward once, and at each origin of ``as_of_days``
     (increasing) run ``n_branches[i]`` branches of the particle in slot ``i`` for that
@@ -316,7 +317,10 @@ def run_island(
     particles are those a filter run to that origin alone would hold. At an origin inside
     a knot's window, the forecast's weights take the window's data up to the origin (a
     one-origin filter's last, shorter window) and the filter then carries on with the
-    whole window, as a filter to a later origin does."""
+    whole window, as a filter to a later origin does. ``anchors``: the warm starts
+    (day -> :class:`popsim.twin.warmstart.StartPlan`) that reset every particle's census,
+    and its infected, to the observed at the end of each knot's window (see
+    :func:`anchor`)."""
     from popsim.twin import sim, uncertainty
     from popsim.twin.branching import branch_seed, particle_model
 
@@ -427,12 +431,35 @@ def run_island(
                 log_m, trend, origin = log_m[anc], trend[anc], origin[anc]
                 log_w = np.full(n, -math.log(n))
                 resampled += 1
+            if anchors and d1 in anchors:
+                for model in models:
+                    anchor(model, anchors[d1], d1)
             d0, knot = d1 + 1, knot + 1
         return out
     finally:
         gc.unfreeze()
         for m in models:
             m.release()
+
+
+def anchor(model: Any, plan: Any, day: int) -> None:
+    """Reset a filtered particle's observed census to the observed (the forecast's warm
+    start, :mod:`popsim.twin.warmstart`) and scale its infected residents not in hospital
+    by the ratio that imposed (``plan.rescale_infected`` on), on the random streams
+    ``forecast.anchor.<day>`` of the particle: the filter then weighs each particle on
+    how its epidemic moves from the observed level over the next window (its
+    transmission), not on how far its level has drifted (``[observation] filter_anchor``,
+    off by default; an approximation, see ``docs/twin.md``)."""
+    from popsim.twin.warmstart import clear_observed, warm_start
+
+    ratio = plan.infected_ratio(model)
+    census, want = plan.prepare(model)
+    if not census:
+        return
+    templates = clear_observed(model, census)
+    rng = model.stream(f"forecast.anchor.{day}")
+    warm_start(model, census, rng, plan.adjust(templates, want, rng))
+    plan.rescale(model, ratio, model.stream(f"forecast.anchor-infected.{day}"))
 
 
 def _weigh(log_w: np.ndarray, ll: np.ndarray, temper_share: float) -> tuple[np.ndarray, float]:
