@@ -16,7 +16,7 @@ from popsim.cli import main
 from popsim.model import RegionModel
 from popsim.run.spec import load_spec
 from popsim.twin.branching import BranchingModel, branch_seed, particle_model
-from popsim.twin.forecast import particle_values, particles, run_forecast
+from popsim.twin.forecast import particle_values, particles, run_forecast, run_forecasts
 from popsim.twin.observed import load_observed
 from popsim.twin.score import QUANTILES
 from popsim.twin.sim import region_of, simulate
@@ -393,6 +393,39 @@ def test_island_results_do_not_depend_on_the_client(twin_truth, dask_cluster):
     pd.testing.assert_frame_equal(here, there)
 
 
+@pytest.mark.parametrize("anchored", [False, True])
+def test_one_pass_over_several_origins_gives_each_origins_own_forecast(
+    twin_truth, tmp_path, anchored
+):
+    """The backtest's sequential filter (one pass, forecasts branched at each origin) gives
+    at every origin exactly the forecast a filter run to that origin alone gives: origins
+    on a knot's last day and inside a knot's window (the pass weighs the window's first
+    days for the forecast, then carries on with the whole window); with the filter's
+    anchors too (``filter_anchor``: particles reset to the observed census at each knot)."""
+    path = tmp_path / "spec.toml"
+    text = twin_truth.spec.read_text(encoding="utf-8")
+    path.write_text(text + ("\n[observation]\nfilter_anchor = true\n" if anchored else ""))
+    spec = load_spec(path)
+    observed = load_observed(
+        twin_truth.observed, spec.load_region(), spec.start, dt.date(2026, 12, 29)
+    )
+    first = min(observed.dates)
+    as_ofs = [
+        first + dt.timedelta(days=3),  # inside the first knot's window
+        first + dt.timedelta(days=17),  # inside the third knot's window
+        first + dt.timedelta(days=20),  # the third knot's last day
+        first + dt.timedelta(days=30),
+    ]
+    days = [4, 6, 3, 5]
+    seq = run_forecasts(spec, observed, as_ofs, days, replicates=6)
+    for a, d, fc in zip(as_ofs, days, seq, strict=True):
+        alone = run_forecast(spec, observed, a, days=d, replicates=6)
+        pd.testing.assert_frame_equal(fc, alone)
+        assert fc.attrs == alone.attrs, a
+    # the origins' forecasts differ (the pass does not hand one origin's to the next)
+    assert not seq[1]["value"].equals(seq[3]["value"])
+
+
 @pytest.mark.parametrize(
     ("observed", "options", "needle"),
     [
@@ -502,5 +535,42 @@ def test_the_warm_start_rescales_the_infected_by_the_census_ratio_when_asked(mod
         n = infected()
         StartPlan.rescale(model, 0.5, np.random.default_rng(1))
         assert abs(infected() - n / 2) <= 1
+    finally:
+        model.release()
+
+
+def test_an_anchor_resets_a_particles_epidemic_census_and_scales_its_infected(model_setup):
+    """``filter_anchor``: at a knot's end the particle's epidemic census becomes the
+    observed total and its infected residents not in hospital are scaled by the same
+    ratio (here twice its own), on streams keyed to the day."""
+    from popsim.epidemic.module import IA, IS, E
+    from popsim.twin.smc import anchor
+    from popsim.twin.warmstart import UNIT_NAMES, StartPlan
+
+    spec, region, config = model_setup
+    model = particle_model(region, config, spec.seed, 0)
+    pop = model.pop
+
+    def epidemic_census():
+        return sum(
+            1
+            for p in model.care.patients.values()
+            if p.epidemic and p.site is not None and p.unit in UNIT_NAMES
+        )
+
+    def infected():
+        return int((np.isin(pop.epi_state, [E, IA, IS]) & pop.alive & ~pop.in_hospital).sum())
+
+    try:
+        while model.day < 40:
+            model.step()
+        own, n = epidemic_census(), infected()
+        assert own > 0 and n > 0
+        plan = StartPlan({}, 2 * own)
+        plan.rescale_infected = True
+        anchor(model, plan, model.day - 1)
+        assert epidemic_census() == 2 * own
+        assert abs(infected() - 2 * n) <= max(2, 0.02 * n)  # copies need susceptibles
+        model.step()  # the model runs on from the anchored state
     finally:
         model.release()

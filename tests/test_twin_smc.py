@@ -47,3 +47,33 @@ def test_tempering_keeps_the_share_asked_and_zero_never_tempers(ll, share):
     assert 0.0 <= lam <= 1.0
     assert ess(log_w + lam * ll) >= share * len(ll) - 1e-6 or lam == 0.0
     assert temper(log_w, ll, 0.0) == 1.0
+
+
+def test_census_days_favour_the_particle_that_follows_the_census_all_week():
+    """Two particles with the observed census on the window's last day: one followed it
+    all week, one caught up from half of it. Weighed on the last day they tie; weighed
+    on every day (``census_days``) the one that followed it is favoured; a flow is
+    weighed the same either way."""
+    from popsim.twin.smc import Series, window_log_likelihood
+
+    observed = np.array([20.0, 22, 24, 26, 28, 30, 32])
+    days = np.arange(7)
+    follows = np.zeros((7, 1, 2))
+    follows[:, 0, 0] = observed
+    catches_up = follows.copy()
+    catches_up[:, 0, 0] = [10.0, 12, 15, 19, 23, 27, 32]
+    census = [Series(-1, "epidemic_census", True, days, observed)]
+    names = ["epidemic_census", "admissions"]
+
+    def ll(model, series, every):
+        return window_log_likelihood(model, names, series, 0, 6, 20.0, census_days=every)
+
+    assert ll(follows, census, False) == ll(catches_up, census, False)
+    assert ll(follows, census, True) > ll(catches_up, census, True) + 0.5
+    # one observation's weight: the same particle on a perfectly followed week scores
+    # like a single day's exact value
+    single = [Series(-1, "epidemic_census", True, days[-1:], observed[-1:])]
+    assert math.isclose(ll(follows, single, True), ll(follows, single, False))
+    flow = [Series(-1, "admissions", False, days, np.full(7, 3.0))]
+    follows[:, 0, 1] = 3.0
+    assert ll(follows, flow, True) == ll(follows, flow, False)

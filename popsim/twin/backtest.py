@@ -41,7 +41,13 @@ from popsim.errors import PopsimError
 from popsim.files import atomic_write, write_text
 from popsim.run.spec import load_spec
 from popsim.twin import obsmodel, sim
-from popsim.twin.forecast import calibration_draws, check_as_of, check_size, run_forecast
+from popsim.twin.forecast import (
+    calibration_draws,
+    check_as_of,
+    check_size,
+    run_forecast,
+    run_forecasts,
+)
 from popsim.twin.observed import ALL, Observed
 from popsim.twin.score import HUB_COLUMNS, QUANTILES, score_table
 
@@ -171,42 +177,43 @@ def backtest(
         origin_draws = refits(
             spec_path, observed_path, folder, todo, trials, workers, scheduler, zones_path, progress
         )
-    frames = []
+    frames = {}
     stats = []
+    missing = []
+    for as_of in todo:
+        path = folder / "forecasts" / f"as_of={as_of}.parquet"
+        if path.is_file():
+            frames[as_of] = pd.read_parquet(path)
+        elif min(days, (last_run - as_of).days) >= 1:
+            missing.append(as_of)
+    horizons = [min(days, (last_run - as_of).days) for as_of in missing]
+
+    def save(as_of: dt.date, fc: pd.DataFrame) -> None:
+        path = folder / "forecasts" / f"as_of={as_of}.parquet"
+        write_text(path.with_suffix(".json"), json.dumps(origin_stat(as_of, fc)))
+        stats.append((as_of, fc.attrs["ess"], fc.attrs["ess_min"], fc.attrs["resampled"]))
+        fc = fc[fc["horizon"] > 0]
+        atomic_write(path, lambda p, f=fc: f.to_parquet(p, index=False))
+        frames[as_of] = fc
+
     with sim.client(workers, scheduler) as c:
-        for as_of in tqdm(
-            todo, desc=f"backtest {spec.name}", disable=not progress, file=sys.stderr
-        ):
-            path = folder / "forecasts" / f"as_of={as_of}.parquet"
-            if path.is_file():
-                frames.append(pd.read_parquet(path))
-                continue
-            horizon = min(days, (last_run - as_of).days)
-            if horizon < 1:
-                continue
-            fc = run_forecast(
-                spec, observed, as_of, horizon, replicates, c, origin_draws.get(as_of, draws)
+        if refit:  # each origin's own parameters: one filter per origin
+            for a, h in tqdm(
+                list(zip(missing, horizons, strict=True)),
+                desc=f"backtest {spec.name}",
+                disable=not progress,
+                file=sys.stderr,
+            ):
+                save(
+                    a, run_forecast(spec, observed, a, h, replicates, c, origin_draws.get(a, draws))
+                )
+        elif missing:  # one pass of the filter, the forecasts branched at each origin
+            made = run_forecasts(
+                spec, observed, missing, horizons, replicates, c, draws, progress=progress
             )
-            stat = {
-                "as_of": str(as_of),
-                "particles": fc.attrs["particles"],
-                "ess": round(fc.attrs["ess"], 2),
-                "ess_min": round(fc.attrs["ess_min"], 2),
-                "resampled": fc.attrs["resampled"],
-                "m_05": round(math.exp(fc.attrs["log_m"][0]), 3),
-                "m_50": round(math.exp(fc.attrs["log_m"][1]), 3),
-                "m_95": round(math.exp(fc.attrs["log_m"][2]), 3),
-                "trend_50": round(fc.attrs["trend"][1], 3),
-            }
-            if "census_ratio" in fc.attrs:
-                lo, mid, hi = fc.attrs["census_ratio"]
-                stat |= {"census_ratio_05": round(lo, 3), "census_ratio_50": round(mid, 3),
-                         "census_ratio_95": round(hi, 3)}  # fmt: skip
-            write_text(path.with_suffix(".json"), json.dumps(stat))
-            stats.append((as_of, fc.attrs["ess"], fc.attrs["ess_min"], fc.attrs["resampled"]))
-            fc = fc[fc["horizon"] > 0]
-            atomic_write(path, lambda p, f=fc: f.to_parquet(p, index=False))
-            frames.append(fc)
+            for a, fc in zip(missing, made, strict=True):
+                save(a, fc)
+    frames = [frames[a] for a in sorted(frames)]
     for as_of, ess, ess_min, resampled in stats:
         print(
             f"origin {as_of}: filter ESS {ess:.1f} at the end, lowest {ess_min:.1f}, "
@@ -255,6 +262,26 @@ def backtest(
     print(by_phase[["phase", *cols]].to_string(index=False))
     print(f"backtest: {folder / 'scores.csv'}")
     return summary
+
+
+def origin_stat(as_of: dt.date, fc: pd.DataFrame) -> dict:
+    """An origin's filter figures (``as_of=<date>.json`` beside its forecast)."""
+    stat = {
+        "as_of": str(as_of),
+        "particles": fc.attrs["particles"],
+        "ess": round(fc.attrs["ess"], 2),
+        "ess_min": round(fc.attrs["ess_min"], 2),
+        "resampled": fc.attrs["resampled"],
+        "m_05": round(math.exp(fc.attrs["log_m"][0]), 3),
+        "m_50": round(math.exp(fc.attrs["log_m"][1]), 3),
+        "m_95": round(math.exp(fc.attrs["log_m"][2]), 3),
+        "trend_50": round(fc.attrs["trend"][1], 3),
+    }
+    if "census_ratio" in fc.attrs:
+        lo, mid, hi = fc.attrs["census_ratio"]
+        stat |= {"census_ratio_05": round(lo, 3), "census_ratio_50": round(mid, 3),
+                 "census_ratio_95": round(hi, 3)}  # fmt: skip
+    return stat
 
 
 def refits(

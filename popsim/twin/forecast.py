@@ -68,9 +68,11 @@ MAX_REPLICATES = 10_000
 #: Most memory a forecast may need (bytes, :func:`memory_estimate`): 8 GiB, an assumption
 #: (a third of a 24 GiB machine).
 MAX_MEMORY_BYTES = 8 * 2**30
-#: A particle's memory per resident (bytes): a Fraser model (2.0 million residents) holds
-#: a few hundred MB; 200 bytes a resident is an assumption on the safe side.
-BYTES_PER_RESIDENT = 200
+#: A particle's memory per resident (bytes): measured, a backtest of 50 replicates at
+#: 1,000,000 residents in one process (one island of 13 particles, the model it copies and
+#: the copies in flight, about 15 models) peaked at 2.24 GB resident, about 150 bytes a
+#: resident (the previous assumption, 200, refused 50 replicates at Fraser's 2.0 M).
+BYTES_PER_RESIDENT = 150
 
 
 def observed_census(observed: Observed, as_of: dt.date, facility_ids: list[str]):
@@ -214,27 +216,54 @@ def run_forecast(
     ``ess_min`` (lowest of any island at any knot, before resampling), ``resampled``
     (resampling steps, all islands) and ``log_m`` (weighted median and 5-95% of the
     filtered multiplier's log on the as-of date)."""
+    return run_forecasts(
+        spec, observed, [as_of], [days], replicates, client, draws, scenario, branches, progress
+    )[0]
+
+
+def run_forecasts(
+    spec: RunSpec,
+    observed: Observed,
+    as_ofs: list[dt.date],
+    days: list[int],
+    replicates: int = 100,
+    client: Any = None,
+    draws: pd.DataFrame | None = None,
+    scenario: str | None = None,
+    branches: int = BRANCHES,
+    progress: bool = False,
+) -> list[pd.DataFrame]:
+    """The forecasts from each of ``as_ofs`` (increasing; ``days[i]`` days from
+    ``as_ofs[i]``) by one pass of the particle filter through the observed series
+    (:func:`popsim.twin.smc.run_island`): each forecast is the one :func:`run_forecast`
+    gives from its origin alone (the same numbers), at the cost of one filter run to the
+    last origin instead of one per origin."""
     from tqdm import tqdm
 
     region = spec.load_region()
     scenario = scenario or next(iter(spec.scenarios))
-    as_of_day = check_as_of(spec, as_of)
-    check_size(spec, as_of_day, days, replicates)
+    as_of_days = [check_as_of(spec, a) for a in as_ofs]
+    for d, h in zip(as_of_days, days, strict=True):
+        check_size(spec, d, h, replicates)
     obs = obsmodel.observation_of(spec)
     walk = obsmodel.transmission_of(spec)
-    known = observed.until(as_of)
     ids = list(region.facility_ids)
     population = spec.population or region.total_population
-    plan_start = start_plan(known, as_of, ids, population)
-    plan_start.rescale_infected = obs.rescale_infected
-    series = smc.series_of(known, ids, spec.start, known.metrics)
+    knowns = [observed.until(a) for a in as_ofs]
+    plans = []
+    for known, a in zip(knowns, as_ofs, strict=True):
+        plans.append(start_plan(known, a, ids, population))
+        plans[-1].rescale_infected = obs.rescale_infected
+    last = knowns[-1]
+    series = smc.series_of(last, ids, spec.start, last.metrics)
+    anchors = anchor_plans(spec, last, ids, population) if obs.filter_anchor else None
     plan = particles(replicates, branches)
     n_branch = [len(js) for js in plan]
     values = [particle_values(spec, scenario, k, draws) for k in range(len(plan))]
     groups = smc.islands(len(plan))
     bar = tqdm(
-        total=replicates,
-        desc=f"{spec.name} forecast {as_of}",
+        total=replicates * len(as_ofs),
+        desc=f"{spec.name} forecast {as_ofs[0]}" + (f"..{as_ofs[-1]}" if len(as_ofs) > 1 else ""),
         unit="replicate",
         disable=not progress,
         file=sys.stderr,
@@ -242,9 +271,9 @@ def run_forecast(
 
     def args(i: int, pids: list[int]) -> tuple:
         return (
-            spec, scenario, [values[k] for k in pids], pids, i, as_of_day, days,
-            [n_branch[k] for k in pids], series, walk, obs.filter_dispersion, plan_start,
-            obs.filter_temper_share,
+            spec, scenario, [values[k] for k in pids], pids, i, as_of_days, list(days),
+            [n_branch[k] for k in pids], series, walk, obs.filter_dispersion, plans,
+            obs.filter_temper_share, obs.filter_census == "days", anchors,
         )  # fmt: skip
 
     results: list[Any] = [None] * len(groups)
@@ -252,7 +281,7 @@ def run_forecast(
         if client is None:
             for i, pids in enumerate(groups):
                 results[i] = smc.run_island(*args(i, pids))
-                bar.update(sum(n_branch[k] for k in pids))
+                bar.update(sum(n_branch[k] for k in pids) * len(as_ofs))
         else:
             from distributed import as_completed
 
@@ -264,7 +293,47 @@ def run_forecast(
             for future in as_completed(futures):
                 i = index[future.key]
                 results[i] = future.result()
-                bar.update(sum(n_branch[k] for k in groups[i]))
+                bar.update(sum(n_branch[k] for k in groups[i]) * len(as_ofs))
+    return [
+        _frame_of(
+            spec,
+            region,
+            [r[j] for r in results],
+            known,
+            a,
+            as_of_days[j],
+            days[j],
+            obs,
+            len(plan),
+        )  # fmt: skip
+        for j, (known, a) in enumerate(zip(knowns, as_ofs, strict=True))
+    ]
+
+
+def anchor_plans(spec: RunSpec, known: Observed, ids: list[str], population: int) -> dict:
+    """The filter's anchors (``[observation] filter_anchor``): the warm start of every
+    day a census is observed on, by day of the run, with the infected rescaled."""
+    out = {}
+    for day in sorted(known.dates):
+        plan = start_plan(known, day, ids, population)
+        if plan.census or plan.epidemic_total is not None:
+            plan.rescale_infected = True
+            out[(day - spec.start).days] = plan
+    return out
+
+
+def _frame_of(
+    spec: RunSpec,
+    region: Any,
+    results: list[Any],
+    known: Observed,
+    as_of: dt.date,
+    as_of_day: int,
+    days: int,
+    obs: Any,
+    n_particles: int,
+) -> pd.DataFrame:
+    """One origin's hub frame from its islands' results, with the filter's figures."""
     log_z = np.array([r.log_z for r in results])
     log_w = np.concatenate([r.log_w + z for r, z in zip(results, log_z, strict=True)])
     w_particle = np.exp(log_w - log_w.max())
@@ -275,9 +344,9 @@ def run_forecast(
     frame = _quantile_frame(spec, region, arr, w, metric_names, known, as_of, as_of_day, days, obs)
     log_m = np.concatenate([r.log_m for r in results])
     frame.attrs["ess"] = float(1.0 / np.sum(w_particle**2))
-    frame.attrs["ess_min"] = float(min((min(r.ess) for r in results if r.ess), default=len(plan)))
+    frame.attrs["ess_min"] = float(min((min(r.ess) for r in results if r.ess), default=n_particles))
     frame.attrs["resampled"] = int(sum(r.resampled for r in results))
-    frame.attrs["particles"] = len(plan)
+    frame.attrs["particles"] = n_particles
     frame.attrs["log_m"] = tuple(
         float(v) for v in quantiles_1d(log_m, w_particle, (0.05, 0.5, 0.95))
     )

@@ -24,6 +24,14 @@ place (a spec's ``[observation]`` table).
   hospital are also multiplied by the ratio it imposed on the census (observed over the
   particle's own, bounded to 1/4-4; :mod:`popsim.epidemic.rescale`). Off by default
   (see ``docs/twin.md`` for its measured effect).
+- ``filter_census = "days"``: the filter weighs a census on every observed day of each
+  knot's window (the mean of the days' log-likelihoods), not only on the window's last
+  observed day (``"last"``, the default; see ``docs/twin.md`` for its measured effect).
+- ``filter_anchor = true``: at the end of each knot's window the filter resets every
+  particle's observed census to the observed and scales its infected by the same ratio
+  (the forecast's warm start with ``rescale_infected``), so that particles are weighed
+  on their transmission rather than on a level that drifted (off by default; see
+  ``docs/twin.md``).
 - ``outside = "ignore"`` (default): rows dated outside the spec's run are left out, said
   in one line; ``"error"``: each is a problem.
 
@@ -63,6 +71,8 @@ class Observation(BaseModel):
     carried_over: Literal["keep", "missing"] = "keep"
     outside: Literal["ignore", "error"] = "ignore"
     rescale_infected: bool = False
+    filter_census: Literal["last", "days"] = "last"
+    filter_anchor: bool = False
 
 
 def _section(spec: RunSpec, name: str, cls: type[BaseModel]) -> Any:

@@ -194,9 +194,14 @@ def window_log_likelihood(
     first_day: int,
     last_day: int,
     size: float,
+    census_days: bool = False,
 ) -> float:
     """Log-likelihood of the observations of days ``first_day..last_day`` (see the module
-    docstring) given a model's ``facility_day`` array."""
+    docstring) given a model's ``facility_day`` array. ``census_days``: a census series
+    is weighed on every observed day of the window, by the mean of the days'
+    log-likelihoods (one observation's weight, spread over the window: the filter
+    favours particles that follow the census through the week, not only on its last
+    day)."""
     total = 0.0
     for s in series:
         sel = (s.days >= first_day) & (s.days <= last_day)
@@ -204,6 +209,10 @@ def window_log_likelihood(
             continue
         col = facility_day[:, :, names.index(s.metric)]
         sim = col.sum(axis=1) if s.facility < 0 else col[:, s.facility]
+        if s.census and census_days:
+            mu = np.maximum(sim[s.days[sel]].astype(float), lk.MU_FLOOR)
+            total += float(lk.log_probs(s.values[sel], mu, size).mean())
+            continue
         if s.census:
             i = np.flatnonzero(sel)[-1]
             y, mu, k = s.values[i], sim[s.days[i]], size
@@ -287,27 +296,41 @@ def run_island(
     values: list[dict[str, Any]],
     particle_ids: list[int],
     island: int,
-    as_of_day: int,
-    days: int,
+    as_of_days: list[int],
+    days: list[int],
     n_branches: list[int],
     series: list[Series],
     walk: Transmission,
     filter_size: float,
-    start_plan: Any,
+    start_plans: list[Any],
     temper_share: float = MIN_STEP_ESS_SHARE,
-) -> IslandResult:
-    """Filter the island's particles to ``as_of_day``, then run ``n_branches[i]`` branches
-    of the particle in slot ``i`` (the slot's, after resampling) for ``days`` days from the warm start of ``start_plan``
-    (:class:`popsim.twin.warmstart.StartPlan`)."""
+    census_days: bool = False,
+    anchors: dict[int, Any] | None = None,
+) -> list[IslandResult]:
+    """Filter the island's particles forward once, and at each origin of ``as_of_days``
+    (increasing) run ``n_branches[i]`` branches of the particle in slot ``i`` for that
+    origin's ``days`` from the warm start of its ``start_plans`` entry
+    (:class:`popsim.twin.warmstart.StartPlan`); one result per origin.
+
+    The pass is a one-origin filter's, origin after origin: the walk's knots and the
+    filter's random numbers are keyed to the knot, not to the origin, so each origin's
+    particles are those a filter run to that origin alone would hold. At an origin inside
+    a knot's window, the forecast's weights take the window's data up to the origin (a
+    one-origin filter's last, shorter window) and the filter then carries on with the
+    whole window, as a filter to a later origin does. ``anchors``: the warm starts
+    (day -> :class:`popsim.twin.warmstart.StartPlan`) that reset every particle's census,
+    and its infected, to the observed at the end of each knot's window (see
+    :func:`anchor`)."""
     from popsim.twin import sim, uncertainty
     from popsim.twin.branching import branch_seed, particle_model
 
+    if list(as_of_days) != sorted(set(as_of_days)) or not as_of_days:
+        raise ValueError(f"origins must be increasing and distinct: {as_of_days}")
+    last_day = max(a + 1 + d for a, d in zip(as_of_days, days, strict=True))
     models = []
     try:
         for pid, v in zip(particle_ids, values, strict=True):
-            run_spec = uncertainty.apply(spec, scenario, v).with_overrides(
-                days=as_of_day + 1 + days
-            )
+            run_spec = uncertainty.apply(spec, scenario, v).with_overrides(days=last_day)
             region = sim.region_of(run_spec)
             config = dataclasses.replace(
                 run_spec.model_config_for(scenario, region), record_journeys=False
@@ -316,86 +339,155 @@ def run_island(
         names = list(models[0].care.metrics)
         n = len(models)
         rng = np.random.default_rng(
-            np.random.SeedSequence(spec.seed, spawn_key=(FILTER_STREAM, as_of_day, island))
+            np.random.SeedSequence(spec.seed, spawn_key=(FILTER_STREAM, island))
         )
-        data_days = [int(s.days[0]) for s in series if len(s.days) and s.days[0] <= as_of_day]
-        first_knot = min(data_days) if data_days else as_of_day + 1
+        final = as_of_days[-1]
+        data_days = [int(s.days[0]) for s in series if len(s.days) and s.days[0] <= final]
+        first_knot = min(data_days) if data_days else final + 1
         log_w = np.full(n, -math.log(n))
         log_m = np.zeros(n)
         trend = np.zeros(n)
         origin = np.arange(n)
         log_z, ess_trace, resampled = 0.0, [], 0
+        out: list[IslandResult] = []
+        todo = list(zip(as_of_days, days, start_plans, strict=True))
         gc.freeze()
-        # before the first knot: the spec's own epidemic (m = 1)
-        for model in models:
-            while model.day < min(first_knot, as_of_day + 1):
-                model.step()
-        d0, knot = first_knot, 0
-        while d0 <= as_of_day:
-            log_m, trend = walk.step(log_m, trend, rng, first=knot == 0)
-            d1 = min(d0 + walk.knot_days - 1, as_of_day)
-            ll = np.empty(n)
-            for i, model in enumerate(models):
-                set_multiplier(model, log_m[i])
-                while model.day <= d1:
-                    model.step()
-                ll[i] = window_log_likelihood(
-                    model.facility_day, names, series, d0, d1, filter_size
-                )
-            lam = temper(log_w, ll, temper_share)
-            new = log_w + lam * ll
-            top = new.max()
-            norm = top + math.log(np.exp(new - top).sum())
-            log_z += norm
-            log_w = new - norm
-            ess_trace.append(ess(log_w))
-            if d1 < as_of_day and (lam < 1 or ess_trace[-1] < RESAMPLE_ESS_SHARE * n):
-                anc = systematic(log_w, rng)
-                used: set[int] = set()
-                fresh = []
-                for i, a in enumerate(anc):
-                    if a not in used:
-                        used.add(int(a))
-                        fresh.append(models[a])
-                    else:
-                        seed = np.random.SeedSequence(
-                            spec.seed,
-                            spawn_key=(RESAMPLE_STREAM, as_of_day, island, knot, i),
-                        )
-                        fresh.append(models[a].branch(seed))
-                for j, m in enumerate(models):
-                    if j not in used:
-                        m.release()
-                models = fresh
-                log_m, trend, origin = log_m[anc], trend[anc], origin[anc]
-                log_w = np.full(n, -math.log(n))
-                resampled += 1
-            d0, knot = d1 + 1, knot + 1
-        census_ratio = as_of_census_ratio(models, names, series, as_of_day)
-        arrays = []
-        for i, model in enumerate(models):
-            arrays.append(
+
+        def forecast_at(as_of_day: int, horizon: int, plan: Any, lw, lz, trace) -> None:
+            census_ratio = as_of_census_ratio(models, names, series, as_of_day)
+            arrays = [
                 _branches(
                     model,
                     spec.seed,
                     particle_ids[i],
                     n_branches[i],
                     as_of_day,
-                    days,
+                    horizon,
                     log_m[i],
                     trend[i],
                     walk,
-                    start_plan,
+                    plan,
                     branch_seed,
                 )  # fmt: skip
+                for i, model in enumerate(models)
+            ]
+            out.append(
+                IslandResult(
+                    lw.copy(),
+                    log_m.copy(),
+                    trend.copy(),
+                    origin.copy(),
+                    arrays,
+                    names,
+                    lz,
+                    list(trace),
+                    resampled,
+                    census_ratio,
+                )  # fmt: skip
             )
-        return IslandResult(
-            log_w, log_m, trend, origin, arrays, names, log_z, ess_trace, resampled, census_ratio
-        )
+
+        def step_to(day: int) -> None:
+            for i, model in enumerate(models):
+                set_multiplier(model, log_m[i])
+                while model.day <= day:
+                    model.step()
+
+        # before the first knot: the spec's own epidemic (m = 1)
+        while todo and todo[0][0] < first_knot:
+            step_to(todo[0][0])
+            forecast_at(*todo.pop(0), log_w, log_z, ess_trace)
+        for model in models:
+            while model.day < first_knot:
+                model.step()
+        d0, knot = first_knot, 0
+        while todo:
+            log_m, trend = walk.step(log_m, trend, rng, first=knot == 0)
+            d1 = d0 + walk.knot_days - 1
+            while todo and todo[0][0] <= d1:  # origins inside this knot's window
+                as_of_day = todo[0][0]
+                step_to(as_of_day)
+                ll = np.array(
+                    [window_log_likelihood(m.facility_day, names, series, d0, as_of_day,
+                                           filter_size, census_days) for m in models]
+                )  # fmt: skip
+                lw, norm = _weigh(log_w, ll, temper_share)
+                forecast_at(*todo.pop(0), lw, log_z + norm, [*ess_trace, ess(lw)])
+            if not todo:
+                break
+            step_to(d1)
+            ll = np.array(
+                [window_log_likelihood(
+                    m.facility_day, names, series, d0, d1, filter_size, census_days
+                )
+                 for m in models]
+            )  # fmt: skip
+            lam = temper(log_w, ll, temper_share)
+            log_w, norm = _weigh(log_w, ll, temper_share)
+            log_z += norm
+            ess_trace.append(ess(log_w))
+            if lam < 1 or ess_trace[-1] < RESAMPLE_ESS_SHARE * n:
+                anc = systematic(log_w, rng)
+                models = _resample(models, anc, spec.seed, island, d1)
+                log_m, trend, origin = log_m[anc], trend[anc], origin[anc]
+                log_w = np.full(n, -math.log(n))
+                resampled += 1
+            if anchors and d1 in anchors:
+                for model in models:
+                    anchor(model, anchors[d1], d1)
+            d0, knot = d1 + 1, knot + 1
+        return out
     finally:
         gc.unfreeze()
         for m in models:
             m.release()
+
+
+def anchor(model: Any, plan: Any, day: int) -> None:
+    """Reset a filtered particle's observed census to the observed (the forecast's warm
+    start, :mod:`popsim.twin.warmstart`) and scale its infected residents not in hospital
+    by the ratio that imposed (``plan.rescale_infected`` on), on the random streams
+    ``forecast.anchor.<day>`` of the particle: the filter then weighs each particle on
+    how its epidemic moves from the observed level over the next window (its
+    transmission), not on how far its level has drifted (``[observation] filter_anchor``,
+    off by default; an approximation, see ``docs/twin.md``)."""
+    from popsim.twin.warmstart import clear_observed, warm_start
+
+    ratio = plan.infected_ratio(model)
+    census, want = plan.prepare(model)
+    if not census:
+        return
+    templates = clear_observed(model, census)
+    rng = model.stream(f"forecast.anchor.{day}")
+    warm_start(model, census, rng, plan.adjust(templates, want, rng))
+    plan.rescale(model, ratio, model.stream(f"forecast.anchor-infected.{day}"))
+
+
+def _weigh(log_w: np.ndarray, ll: np.ndarray, temper_share: float) -> tuple[np.ndarray, float]:
+    """Normalised log weights after a window's (tempered) log-likelihoods, and the log of
+    their normaliser (the window's factor of the marginal likelihood)."""
+    new = log_w + temper(log_w, ll, temper_share) * ll
+    top = new.max()
+    norm = top + math.log(np.exp(new - top).sum())
+    return new - norm, float(norm)
+
+
+def _resample(models: list[Any], anc: np.ndarray, seed: int, island: int, day: int) -> list:
+    """The particles of ancestors ``anc``: the first copy of each is the particle itself,
+    the others branches on streams of their own (keyed to the island, the day and the
+    slot); particles not drawn are released."""
+    used: set[int] = set()
+    fresh = []
+    for i, a in enumerate(anc):
+        if a not in used:
+            used.add(int(a))
+            fresh.append(models[a])
+        else:
+            s = np.random.SeedSequence(seed, spawn_key=(RESAMPLE_STREAM, island, day, i))
+            fresh.append(models[a].branch(s))
+    for j, m in enumerate(models):
+        if j not in used:
+            m.release()
+    return fresh
 
 
 def as_of_census_ratio(
@@ -436,18 +528,19 @@ def _branches(
     branch_seed: Any,
 ) -> list[np.ndarray]:
     """The ``(days + 1, n_fac, n_metrics)`` arrays of a particle's branches from the as-of
-    day (row 0: after the warm start)."""
+    day (row 0: after the warm start). The particle is not changed (the filter carries
+    on with it): each branch is a copy whose observed units are emptied and refilled."""
     from popsim.twin.warmstart import clear_observed, warm_start
 
     ratio = start_plan.infected_ratio(model)
     census, want = start_plan.prepare(model)
-    templates = clear_observed(model, census) if census else {}
     out = []
     for j in range(n_branches):
         s = branch_seed(seed, particle, j)
         branch = model.branch(s)
         try:
             if census:
+                templates = clear_observed(branch, census)
                 rng = branch.stream("forecast.warm-start")
                 warm_start(branch, census, rng, start_plan.adjust(templates, want, rng))
                 start_plan.rescale(branch, ratio, branch.stream("forecast.rescale-infected"))
