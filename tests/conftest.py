@@ -192,3 +192,18 @@ def make_twin_truth(
 def twin_truth(tmp_path_factory) -> TwinTruth:
     """The twin tests' true system (120 days of the synthetic region, reported with noise)."""
     return make_twin_truth(tmp_path_factory.mktemp("twin_truth"))
+
+
+def with_infection_log(model) -> np.ndarray:
+    """Each resident's day of infection (-1: not infected), filled in as ``model`` runs:
+    wraps the epidemic's ``_infect`` (tests of who infects whom and when)."""
+    epi = model.epidemic
+    log = np.full(model.pop.n, -1, dtype=np.int64)
+    original = epi._infect
+
+    def spy(m, ids):
+        log[ids] = m.day
+        original(m, ids)
+
+    epi._infect = spy
+    return log

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import with_infection_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -447,19 +448,6 @@ def test_closing_schools_cuts_childrens_infections_more_than_adults():
     assert children_closed / children < adults_closed / adults
 
 
-def _with_infection_log(model):
-    epi = model.epidemic
-    log = np.full(model.pop.n, -1, dtype=np.int64)
-    original = epi._infect
-
-    def spy(m, ids):
-        log[ids] = m.day
-        original(m, ids)
-
-    epi._infect = spy
-    return log
-
-
 def test_one_extra_infection_changes_only_what_follows_from_it():
     # Common random numbers: two runs of one seed, one of them with a single extra
     # infection on day 20 (a resident infected at work, say). With counter-based draws the
@@ -472,7 +460,7 @@ def test_one_extra_infection_changes_only_what_follows_from_it():
     logs, totals = [], []
     for extra in (False, True):
         model = make_model(region, 200, seed=3, r0=1.5, seed_infections=10)
-        log = _with_infection_log(model)
+        log = with_infection_log(model)
         model.run(20)
         if extra:
             epi = model.epidemic

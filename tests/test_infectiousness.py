@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import with_infection_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,14 +59,7 @@ def _run(region, q, days, extra=False):
     )
     model = RegionModel(region, cfg, seed=np.random.SeedSequence(7))
     epi = model.epidemic
-    log = np.full(model.pop.n, -1, dtype=np.int64)
-    original = epi._infect
-
-    def spy(m, ids):
-        log[ids] = m.day
-        original(m, ids)
-
-    epi._infect = spy
+    log = with_infection_log(model)
     model.run(20)
     if extra:
         sus = np.flatnonzero((epi.state == S) & model.pop.alive)
