@@ -128,6 +128,20 @@ STAFF_METRICS: tuple[str, ...] = (
 WORKDAYS_PER_YEAR = 250.0
 
 
+def _fill(mask: np.ndarray, lo: int, n: int, value: bool) -> None:
+    """Sets ``n`` positions of ``mask`` from ``lo`` (wrapping at its end) to ``value``."""
+    size = len(mask)
+    if n >= size:
+        mask[:] = value
+        return
+    hi = lo + n
+    if hi <= size:
+        mask[lo:hi] = value
+    else:
+        mask[lo:] = value
+        mask[: hi - size] = value
+
+
 class Staffing(Workforce, Module):
     """The staffing module (see the module docstring)."""
 
@@ -280,21 +294,23 @@ class Staffing(Workforce, Module):
         row = day * self.rows_per_day
         expose = self.params.rel_infection_at_work > 1.0 and model.epidemic is not None
         at_work: list[np.ndarray] = []
+        rows: list[tuple[int, ...]] = []  # (the day's rows, written at once below)
+        costs: list[float] = []
         for post in self.posts:
             fac = facs[post.facility]
             census = self._census(model, post, fac)
             demand = self._demand(post, fac, census)
             self.update_roster(post, fac, day, census, demand)
             away_pool = away[post.idx]
+            free = ~away_pool
             for shift in range(post.shifts):
                 if fac.is_open:
-                    out, cost = self._shift(post, shift, census, away_pool)
+                    out, cost = self._shift(post, shift, census, away_pool, free)
                 else:
                     out, cost = (0,) * 8 + (census,), 0.0
                 out = (*out, demand)
-                self.table[row] = out
-                self.cost[row] = cost
-                row += 1
+                rows.append(out)
+                costs.append(cost)
                 if fac.is_open:  # ward, ICU: the day's fewest beds; ED: short on any shift
                     key = (post.facility, post.unit)
                     if post.unit == ED:
@@ -302,7 +318,10 @@ class Staffing(Workforce, Module):
                     else:
                         staffed[key] = min(staffed.get(key, out[7]), out[7])
             if expose and fac.is_open and len(post.pool):
-                at_work.append(self._present(post, away_pool))
+                at_work.append(self._present(post, free))
+        if rows:
+            self.table[row : row + len(rows)] = rows
+            self.cost[row : row + len(rows)] = costs
         if at_work:  # a higher infection hazard at work, from the epidemic's next draw
             ids = np.sort(np.concatenate(at_work))  # (distinct: a nurse is in one pool)
             model.request_exposure(ids, self.params.rel_infection_at_work)
@@ -383,10 +402,10 @@ class Staffing(Workforce, Module):
         post.roster = plan_roster(q, post.ratio, self.floor(post, fac), most)
 
     def _shift(
-        self, post: Post, shift: int, census: int, away_pool: np.ndarray
+        self, post: Post, shift: int, census: int, away_pool: np.ndarray, free: np.ndarray
     ) -> tuple[tuple[int, ...], float]:
         """One shift of one unit: its staff_day figures and labour cost. ``away_pool``:
-        today's absence of each nurse of the pool."""
+        today's absence of each nurse of the pool (``free``: its negation)."""
         p = self.params
         size = len(post.pool)
         rostered = min(post.roster, size)
@@ -405,7 +424,7 @@ class Staffing(Workforce, Module):
         extra = _EMPTY
         if gap > 0:
             cap = math.ceil(p.max_overtime_share * post.roster - 1e-9)
-            extra = self._overtime(post, a0, rostered, away_pool, min(gap, cap))
+            extra = self._overtime(post, a0, rostered, free, min(gap, cap))
             overtime = len(extra)
             cap = math.ceil(p.max_agency_share * post.roster - 1e-9)
             agency = min(gap - overtime, cap)
@@ -424,40 +443,37 @@ class Staffing(Workforce, Module):
         return out, cost
 
     @staticmethod
-    def _overtime(
-        post: Post, a0: int, rostered: int, away_pool: np.ndarray, want: int
-    ) -> np.ndarray:
-        """Up to ``want`` pool positions for overtime: nurses neither absent, nor on this
-        shift (``a0``, ``rostered``), nor on the unit's previous shift or its overtime, in
-        rotation order from the next shift's start. Looks at a window of the rotation
-        first (a pool holds several shifts' nurses: the window nearly always suffices)."""
+    def _overtime(post: Post, a0: int, rostered: int, free: np.ndarray, want: int) -> np.ndarray:
+        """Up to ``want`` pool positions for overtime: nurses neither absent (``free``
+        false), nor on this shift (``a0``, ``rostered``), nor on the unit's previous shift
+        or its overtime, the first in rotation order from the next shift's start."""
         size = len(post.pool)
         if want <= 0 or size == 0:
             return _EMPTY
-        window = min(size, 2 * want + 16)
-        while True:
-            pos = (post.rot + np.arange(window)) % size
-            ok = ~away_pool[pos] & ((pos - a0) % size >= rostered)
-            for lo, n in post.prev:
-                ok &= (pos - lo) % size >= n
-            if len(post.prev_extra):  # (a few positions: a broadcast beats np.isin)
-                ok &= ~(pos[:, None] == post.prev_extra[None, :]).any(axis=1)
-            cand = pos[ok]
-            if len(cand) >= want or window == size:
-                return cand[:want]
-            window = min(size, 4 * window)
+        ok = free.copy()
+        _fill(ok, a0, rostered, False)
+        for lo, n in post.prev:
+            _fill(ok, lo, n, False)
+        if len(post.prev_extra):
+            ok[post.prev_extra] = False
+        rot = post.rot
+        cand = np.flatnonzero(ok[rot:])
+        cand += rot
+        if len(cand) < want and rot:
+            cand = np.concatenate([cand, np.flatnonzero(ok[:rot])])
+        return cand[:want]
 
-    def _present(self, post: Post, away_pool: np.ndarray) -> np.ndarray:
+    def _present(self, post: Post, free: np.ndarray) -> np.ndarray:
         """Resident ids of the nurses of ``post`` present on any of today's shifts
-        (rostered and not absent, or on overtime), each once."""
-        size = len(post.pool)
-        on = np.zeros(size, dtype=bool)
+        (rostered and not absent, or on overtime), each once. ``free``: today's
+        non-absence of each nurse of the pool."""
+        on = np.zeros(len(post.pool), dtype=bool)
         extras = []
         for shift in range(post.shifts):
             _, _, a0, rostered, extra = self.last_shift[post.index, shift]
-            on[(a0 + np.arange(rostered)) % size] = True
+            _fill(on, a0, rostered, True)
             extras.append(extra)
-        on &= ~away_pool
+        on &= free
         for extra in extras:
             on[extra] = True
         return post.pool[on]
