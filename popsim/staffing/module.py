@@ -83,6 +83,7 @@ wage, overtime at wage x multiplier, agency at the agency rate, times the shift'
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -126,6 +127,21 @@ STAFF_METRICS: tuple[str, ...] = (
 )
 #: Working days a year behind Statistics Canada's "days lost per worker" (LFS).
 WORKDAYS_PER_YEAR = 250.0
+
+
+@dataclass
+class _Day:
+    """The step's arrays for a day's shifts: absence of every pool's nurses (pool after
+    pool), its negation and running count, each post's census and ratio, the day's
+    staff_day rows and labour costs."""
+
+    away: np.ndarray
+    free: np.ndarray
+    absent_before: np.ndarray
+    census: np.ndarray
+    ratio: np.ndarray
+    out: np.ndarray
+    cost: np.ndarray
 
 
 def _fill(mask: np.ndarray, lo: int, n: int, value: bool) -> None:
@@ -235,6 +251,17 @@ class Staffing(Workforce, Module):
             (post.facility, post.unit, s) for post in self.posts for s in _SHIFT_CODES[post.shifts]
         ]
         self.keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
+        # per post: shifts a day, first row of the day, pay (fixed for the run)
+        self.post_shifts = [post.shifts for post in self.posts]
+        first = np.concatenate([[0], np.cumsum(self.post_shifts, dtype=np.int64)])[:-1]
+        self.first_row_array = first.astype(np.int64)
+        self.first_row = self.first_row_array.tolist()
+        self.wage = np.array([post.wage for post in self.posts], dtype=np.float64)
+        self.overtime_multiplier = np.array(
+            [post.overtime_multiplier for post in self.posts], dtype=np.float64
+        )
+        self.agency_hourly = np.array([post.agency_hourly for post in self.posts], dtype=np.float64)
+        self.hours = np.array([post.hours for post in self.posts], dtype=np.float64)
         self.days_done = 0
 
     # ---------------------------------------------------------------- absence
@@ -290,48 +317,64 @@ class Staffing(Workforce, Module):
         self._depart(model)
         away = self.absences(model)
         facs = model.care.facilities
-        staffed: dict[tuple[int, int], int] = {}
-        row = day * self.rows_per_day
-        expose = self.params.rel_infection_at_work > 1.0 and model.epidemic is not None
-        at_work: list[np.ndarray] = []
-        rows: list[tuple[int, ...]] = []  # (the day's rows, written at once below)
-        costs: list[float] = []
-        for post in self.posts:
+        posts = self.posts
+        census: list[int] = []
+        demand: list[int] = []
+        is_open: list[bool] = []
+        for post in posts:
             fac = facs[post.facility]
-            census = self._census(model, post, fac)
-            demand = self._demand(post, fac, census)
-            self.update_roster(post, fac, day, census, demand)
-            away_pool = away[post.idx]
-            free = ~away_pool
-            for shift in range(post.shifts):
-                if fac.is_open:
-                    out, cost = self._shift(post, shift, census, away_pool, free)
+            census.append(self._census(model, post, fac))
+            demand.append(self._demand(post, fac, census[-1]))
+            self.update_roster(post, fac, day, census[-1], demand[-1])
+            is_open.append(bool(fac.is_open))
+        # today's absence of every pool's nurses, pool after pool (a slice per pool)
+        away_all = away[self.pool_idx]
+        absent_before = np.zeros(len(away_all) + 1, dtype=np.int64)
+        np.cumsum(away_all, out=absent_before[1:])
+        out = np.zeros((self.rows_per_day, len(STAFF_METRICS)), dtype=np.int64)
+        cost = np.zeros(self.rows_per_day, dtype=np.float64)
+        out[:, 8] = np.repeat(census, self.post_shifts)  # (a closed site's rows: census,
+        out[:, 9] = np.repeat(demand, self.post_shifts)  # demand and zeros)
+        ratio = np.array([post.ratio for post in posts], dtype=np.float64)
+        day_ = _Day(away_all, ~away_all, absent_before, np.asarray(census), ratio, out, cost)
+        for shift in range(max(self.post_shifts, default=0)):
+            sel = [i for i, post in enumerate(posts) if is_open[i] and post.shifts > shift]
+            if sel:
+                self._shifts(sel, shift, day_)
+        row = day * self.rows_per_day
+        self.table[row : row + self.rows_per_day] = out
+        self.cost[row : row + self.rows_per_day] = cost
+        staffed: dict[tuple[int, int], int] = {}
+        short = (out[:, 4] > 0).tolist()
+        beds = out[:, 7].tolist()
+        first = self.first_row
+        for i, post in enumerate(posts):
+            if not is_open[i]:
+                continue
+            key = (post.facility, post.unit)
+            for r in range(first[i], first[i] + post.shifts):
+                # ward, ICU: the day's fewest beds; ED: short on any shift
+                if post.unit == ED:
+                    staffed[key] = max(staffed.get(key, 0), int(short[r]))
                 else:
-                    out, cost = (0,) * 8 + (census,), 0.0
-                out = (*out, demand)
-                rows.append(out)
-                costs.append(cost)
-                if fac.is_open:  # ward, ICU: the day's fewest beds; ED: short on any shift
-                    key = (post.facility, post.unit)
-                    if post.unit == ED:
-                        staffed[key] = max(staffed.get(key, 0), int(out[4] > 0))
-                    else:
-                        staffed[key] = min(staffed.get(key, out[7]), out[7])
-            if expose and fac.is_open and len(post.pool):
-                at_work.append(self._present(post, free))
-        if rows:
-            self.table[row : row + len(rows)] = rows
-            self.cost[row : row + len(rows)] = costs
-        if at_work:  # a higher infection hazard at work, from the epidemic's next draw
-            ids = np.sort(np.concatenate(at_work))  # (distinct: a nurse is in one pool)
-            model.request_exposure(ids, self.params.rel_infection_at_work)
-        for (f, unit), beds in staffed.items():
+                    staffed[key] = min(staffed.get(key, beds[r]), beds[r])
+        if self.params.rel_infection_at_work > 1.0 and model.epidemic is not None:
+            starts = self.pool_start
+            at_work = [
+                self._present(post, day_.free[starts[i] : starts[i + 1]])
+                for i, post in enumerate(posts)
+                if is_open[i] and len(post.pool)
+            ]
+            if at_work:  # a higher infection hazard at work, from the epidemic's next draw
+                ids = np.sort(np.concatenate(at_work))  # (distinct: a nurse is in one pool)
+                model.request_exposure(ids, self.params.rel_infection_at_work)
+        for (f, unit), n_beds in staffed.items():
             if unit == WARD:
-                facs[f].staffed_ward_beds = beds
+                facs[f].staffed_ward_beds = n_beds
             elif unit == ICU:
-                facs[f].staffed_icu_beds = beds
+                facs[f].staffed_icu_beds = n_beds
             else:
-                facs[f].ed_short = bool(beds) and self.params.ed_diverts_when_short
+                facs[f].ed_short = bool(n_beds) and self.params.ed_diverts_when_short
         self.days_done = day + 1
 
     def _census(self, model: RegionModel, post: Post, fac: Any) -> int:
@@ -401,46 +444,67 @@ class Staffing(Workforce, Module):
         most = math.floor(len(post.pool) * p.shifts_per_nurse_week / (7 * post.shifts))
         post.roster = plan_roster(q, post.ratio, self.floor(post, fac), most)
 
-    def _shift(
-        self, post: Post, shift: int, census: int, away_pool: np.ndarray, free: np.ndarray
-    ) -> tuple[tuple[int, ...], float]:
-        """One shift of one unit: its staff_day figures and labour cost. ``away_pool``:
-        today's absence of each nurse of the pool (``free``: its negation)."""
-        p = self.params
-        size = len(post.pool)
-        rostered = min(post.roster, size)
-        a0 = post.rot
+    def _shifts(self, sel: list[int], shift: int, d: _Day) -> None:
+        """Shift ``shift`` of the posts ``sel`` (open sites): their staff_day figures and
+        labour cost into the day's rows, each post's rotation moved on. The arithmetic
+        runs over the posts at once; overtime, which depends on the previous shift's
+        nurses, post by post."""
+        p, posts, starts = self.params, self.posts, self.pool_start
+        at = np.asarray(sel)
+        base = np.array([starts[i] for i in sel], dtype=np.int64)
+        size = np.array([starts[i + 1] - starts[i] for i in sel], dtype=np.int64)
+        roster = np.array([posts[i].roster for i in sel], dtype=np.int64)
+        a0 = np.array([posts[i].rot for i in sel], dtype=np.int64)
+        rostered = np.minimum(roster, size)
         a1 = a0 + rostered
-        if a1 <= size:  # the rotation's slice of the pool (wrapping at its end)
-            n_absent = int(np.count_nonzero(away_pool[a0:a1]))
-        else:
-            n_absent = int(np.count_nonzero(away_pool[a0:]))
-            n_absent += int(np.count_nonzero(away_pool[: a1 - size]))
-        post.rot = a1 % size if size else 0
+        # absent among the rotation's slice of the pool (wrapping at its end)
+        cum = d.absent_before
+        n_absent = cum[base + np.minimum(a1, size)] - cum[base + a0]
+        n_absent += cum[base + np.maximum(a1 - size, 0)] - cum[base]
+        rot = np.where(size > 0, a1 % np.maximum(size, 1), 0)
         available = rostered - n_absent
-        required = required_nurses(census, post.ratio)
-        gap = max(required, rostered) - available  # absences backfilled, then the census
-        overtime = agency = 0
-        extra = _EMPTY
-        if gap > 0:
-            cap = math.ceil(p.max_overtime_share * post.roster - 1e-9)
-            extra = self._overtime(post, a0, rostered, free, min(gap, cap))
-            overtime = len(extra)
-            cap = math.ceil(p.max_agency_share * post.roster - 1e-9)
-            agency = min(gap - overtime, cap)
-        self.last_shift[post.index, shift] = (post.pool, away_pool, a0, rostered, extra)
-        post.prev = ((a0, rostered),)
-        post.prev_extra = extra
+        census, ratio = d.census[at], d.ratio[at]
+        # required_nurses, over the posts
+        required = np.where(census > 0, np.ceil(census / ratio - 1e-9), 0).astype(np.int64)
+        gap = np.maximum(required, rostered) - available  # absences backfilled, then census
+        want = np.minimum(gap, np.ceil(p.max_overtime_share * roster - 1e-9).astype(np.int64))
+        overtime = np.zeros(len(sel), dtype=np.int64)
+        for k, (i, lo, n, r, g, w) in enumerate(
+            zip(
+                sel,
+                a0.tolist(),
+                rostered.tolist(),
+                rot.tolist(),
+                gap.tolist(),
+                want.tolist(),
+                strict=True,
+            )
+        ):
+            post = posts[i]
+            post.rot = r
+            extra = _EMPTY
+            if g > 0:
+                extra = self._overtime(post, lo, n, d.free[starts[i] : starts[i + 1]], w)
+                overtime[k] = len(extra)
+            away_pool = d.away[starts[i] : starts[i + 1]]
+            self.last_shift[post.index, shift] = (post.pool, away_pool, lo, n, extra)
+            post.prev = ((lo, n),)
+            post.prev_extra = extra
+        cap = np.ceil(p.max_agency_share * roster - 1e-9).astype(np.int64)
+        agency = np.where(gap > 0, np.minimum(gap - overtime, cap), 0)
         n_staffed = available + overtime + agency
-        shortfall = max(0, required - n_staffed)
-        beds = math.floor(n_staffed * post.ratio + 1e-9)
+        shortfall = np.maximum(0, required - n_staffed)
+        beds = np.floor(n_staffed * ratio + 1e-9).astype(np.int64)
+        wage = self.wage[at]
         cost = (
-            rostered * post.wage
-            + overtime * post.wage * post.overtime_multiplier
-            + agency * post.agency_hourly
-        ) * post.hours
-        out = (rostered, n_absent, available, required, shortfall, overtime, agency, beds, census)
-        return out, cost
+            rostered * wage
+            + overtime * wage * self.overtime_multiplier[at]
+            + agency * self.agency_hourly[at]
+        ) * self.hours[at]
+        rows = self.first_row_array[at] + shift
+        figures = (rostered, n_absent, available, required, shortfall, overtime, agency, beds)
+        d.out[rows, :8] = np.column_stack(figures)
+        d.cost[rows] = cost
 
     @staticmethod
     def _overtime(post: Post, a0: int, rostered: int, free: np.ndarray, want: int) -> np.ndarray:
@@ -457,10 +521,10 @@ class Staffing(Workforce, Module):
         if len(post.prev_extra):
             ok[post.prev_extra] = False
         rot = post.rot
-        cand = np.flatnonzero(ok[rot:])
+        cand = ok[rot:].nonzero()[0]
         cand += rot
         if len(cand) < want and rot:
-            cand = np.concatenate([cand, np.flatnonzero(ok[:rot])])
+            cand = np.concatenate([cand, ok[:rot].nonzero()[0]])
         return cand[:want]
 
     def _present(self, post: Post, free: np.ndarray) -> np.ndarray:

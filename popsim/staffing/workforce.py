@@ -55,6 +55,8 @@ class Workforce:
     key: int
     posts: list[Post]
     ids: np.ndarray
+    pool_idx: np.ndarray
+    pool_start: list[int]
     n_left: int
     _arrays: dict[str, np.ndarray]
     _workers: Any
@@ -134,6 +136,10 @@ class Workforce:
         for post in self.posts:  # (positions in pools may have moved: no rest rule today)
             post.idx = np.searchsorted(new, post.pool)
             post.prev, post.prev_extra = (), _EMPTY
+        # every pool's positions in ids, pool after pool, and where each pool starts
+        sizes = [len(post.pool) for post in self.posts]
+        self.pool_idx = np.concatenate([post.idx for post in self.posts]) if pools else _EMPTY
+        self.pool_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
 
     def _depart(self, model: RegionModel) -> None:
         """Nurses who died or left the region leave their pool."""
