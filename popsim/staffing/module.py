@@ -83,7 +83,7 @@ wage, overtime at wage x multiplier, agency at the agency rate, times the shift'
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -142,6 +142,9 @@ class _Day:
     ratio: np.ndarray
     out: np.ndarray
     cost: np.ndarray
+    on_lo: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
+    on_hi: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
+    extras: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
 
 
 def _fill(mask: np.ndarray, lo: int, n: int, value: bool) -> None:
@@ -359,14 +362,8 @@ class Staffing(Workforce, Module):
                 else:
                     staffed[key] = min(staffed.get(key, beds[r]), beds[r])
         if self.params.rel_infection_at_work > 1.0 and model.epidemic is not None:
-            starts = self.pool_start
-            at_work = [
-                self._present(post, day_.free[starts[i] : starts[i + 1]])
-                for i, post in enumerate(posts)
-                if is_open[i] and len(post.pool)
-            ]
-            if at_work:  # a higher infection hazard at work, from the epidemic's next draw
-                ids = np.sort(np.concatenate(at_work))  # (distinct: a nurse is in one pool)
+            ids = self._present(day_)
+            if len(ids):  # a higher infection hazard at work, from the epidemic's next draw
                 model.request_exposure(ids, self.params.rel_infection_at_work)
         for (f, unit), n_beds in staffed.items():
             if unit == WARD:
@@ -469,6 +466,7 @@ class Staffing(Workforce, Module):
         gap = np.maximum(required, rostered) - available  # absences backfilled, then census
         want = np.minimum(gap, np.ceil(p.max_overtime_share * roster - 1e-9).astype(np.int64))
         overtime = np.zeros(len(sel), dtype=np.int64)
+        extras: list[np.ndarray] = []
         for k, (i, lo, n, r, g, w) in enumerate(
             zip(
                 sel,
@@ -490,12 +488,18 @@ class Staffing(Workforce, Module):
             self.last_shift[post.index, shift] = (post.pool, away_pool, lo, n, extra)
             post.prev = ((lo, n),)
             post.prev_extra = extra
+            extras.append(extra)
         cap = np.ceil(p.max_agency_share * roster - 1e-9).astype(np.int64)
         agency = np.where(gap > 0, np.minimum(gap - overtime, cap), 0)
         n_staffed = available + overtime + agency
         shortfall = np.maximum(0, required - n_staffed)
         beds = np.floor(n_staffed * ratio + 1e-9).astype(np.int64)
         wage = self.wage[at]
+        # the shifts' slices of the pools (the rotation wrapping at a pool's end) and
+        # their overtime, pool after pool: who is present today
+        d.on_lo += [base + a0, base]
+        d.on_hi += [base + np.minimum(a1, size), base + np.maximum(a1 - size, 0)]
+        d.extras += [starts[i] + extra for i, extra in zip(sel, extras, strict=True)]
         cost = (
             rostered * wage
             + overtime * wage * self.overtime_multiplier[at]
@@ -527,20 +531,15 @@ class Staffing(Workforce, Module):
             cand = np.concatenate([cand, ok[:rot].nonzero()[0]])
         return cand[:want]
 
-    def _present(self, post: Post, free: np.ndarray) -> np.ndarray:
-        """Resident ids of the nurses of ``post`` present on any of today's shifts
-        (rostered and not absent, or on overtime), each once. ``free``: today's
-        non-absence of each nurse of the pool."""
-        on = np.zeros(len(post.pool), dtype=bool)
-        extras = []
-        for shift in range(post.shifts):
-            _, _, a0, rostered, extra = self.last_shift[post.index, shift]
-            _fill(on, a0, rostered, True)
-            extras.append(extra)
-        on &= free
-        for extra in extras:
-            on[extra] = True
-        return post.pool[on]
+    def _present(self, d: _Day) -> np.ndarray:
+        """Resident ids, sorted, of the nurses present on any of today's shifts of the
+        open sites (rostered and not absent, or on overtime), each once."""
+        n = len(d.free)
+        lo, hi = np.concatenate(d.on_lo), np.concatenate(d.on_hi)  # (pool-after-pool)
+        cover = np.cumsum(np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1))
+        on = (cover[:n] > 0) & d.free
+        on[np.concatenate(d.extras)] = True
+        return np.sort(self.ids[self.pool_idx[on]])
 
     def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,
