@@ -340,10 +340,9 @@ class Staffing(Workforce, Module):
         out[:, 9] = np.repeat(demand, self.post_shifts)  # demand and zeros)
         ratio = np.array([post.ratio for post in posts], dtype=np.float64)
         day_ = _Day(away_all, ~away_all, absent_before, np.asarray(census), ratio, out, cost)
-        for shift in range(max(self.post_shifts, default=0)):
-            sel = [i for i, post in enumerate(posts) if is_open[i] and post.shifts > shift]
-            if sel:
-                self._shifts(sel, shift, day_)
+        sel = [i for i in range(len(posts)) if is_open[i]]
+        if sel:
+            self._shifts(sel, day_)
         row = day * self.rows_per_day
         self.table[row : row + self.rows_per_day] = out
         self.cost[row : row + self.rows_per_day] = cost
@@ -441,35 +440,41 @@ class Staffing(Workforce, Module):
         most = math.floor(len(post.pool) * p.shifts_per_nurse_week / (7 * post.shifts))
         post.roster = plan_roster(q, post.ratio, self.floor(post, fac), most)
 
-    def _shifts(self, sel: list[int], shift: int, d: _Day) -> None:
-        """Shift ``shift`` of the posts ``sel`` (open sites): their staff_day figures and
-        labour cost into the day's rows, each post's rotation moved on. The arithmetic
-        runs over the posts at once; overtime, which depends on the previous shift's
-        nurses, post by post."""
+    def _shifts(self, sel: list[int], d: _Day) -> None:
+        """The day's shifts of the posts ``sel`` (open sites): their staff_day figures
+        and labour cost into the day's rows, each post's rotation moved on. The
+        arithmetic runs over all the rows at once (a shift's slice of the pool follows
+        the previous one's: roster and pool do not change within a day); overtime, which
+        depends on the previous shift's nurses, row by row in order."""
         p, posts, starts = self.params, self.posts, self.pool_start
-        at = np.asarray(sel)
-        base = np.array([starts[i] for i in sel], dtype=np.int64)
-        size = np.array([starts[i + 1] - starts[i] for i in sel], dtype=np.int64)
-        roster = np.array([posts[i].roster for i in sel], dtype=np.int64)
-        a0 = np.array([posts[i].rot for i in sel], dtype=np.int64)
+        shifts = [posts[i].shifts for i in sel]
+        at = np.repeat(sel, shifts)  # each row's post
+        shift = np.concatenate([np.arange(n, dtype=np.int64) for n in shifts])
+        base = np.asarray(starts, dtype=np.int64)[at]
+        size = np.diff(np.asarray(starts, dtype=np.int64))[at]
+        roster = np.array([post.roster for post in posts], dtype=np.int64)[at]
+        rot0 = np.array([post.rot for post in posts], dtype=np.int64)[at]
         rostered = np.minimum(roster, size)
+        most = np.maximum(size, 1)
+        a0 = np.where(size > 0, (rot0 + shift * rostered) % most, 0)
         a1 = a0 + rostered
+        rot = np.where(size > 0, a1 % most, 0)
         # absent among the rotation's slice of the pool (wrapping at its end)
         cum = d.absent_before
         n_absent = cum[base + np.minimum(a1, size)] - cum[base + a0]
         n_absent += cum[base + np.maximum(a1 - size, 0)] - cum[base]
-        rot = np.where(size > 0, a1 % np.maximum(size, 1), 0)
         available = rostered - n_absent
         census, ratio = d.census[at], d.ratio[at]
-        # required_nurses, over the posts
+        # required_nurses, over the rows
         required = np.where(census > 0, np.ceil(census / ratio - 1e-9), 0).astype(np.int64)
         gap = np.maximum(required, rostered) - available  # absences backfilled, then census
         want = np.minimum(gap, np.ceil(p.max_overtime_share * roster - 1e-9).astype(np.int64))
-        overtime = np.zeros(len(sel), dtype=np.int64)
+        overtime = np.zeros(len(at), dtype=np.int64)
         extras: list[np.ndarray] = []
-        for k, (i, lo, n, r, g, w) in enumerate(
+        for k, (i, s, lo, n, r, g, w) in enumerate(
             zip(
-                sel,
+                at.tolist(),
+                shift.tolist(),
                 a0.tolist(),
                 rostered.tolist(),
                 rot.tolist(),
@@ -485,21 +490,21 @@ class Staffing(Workforce, Module):
                 extra = self._overtime(post, lo, n, d.free[starts[i] : starts[i + 1]], w)
                 overtime[k] = len(extra)
             away_pool = d.away[starts[i] : starts[i + 1]]
-            self.last_shift[post.index, shift] = (post.pool, away_pool, lo, n, extra)
+            self.last_shift[post.index, s] = (post.pool, away_pool, lo, n, extra)
             post.prev = ((lo, n),)
             post.prev_extra = extra
-            extras.append(extra)
+            extras.append(starts[i] + extra)
         cap = np.ceil(p.max_agency_share * roster - 1e-9).astype(np.int64)
         agency = np.where(gap > 0, np.minimum(gap - overtime, cap), 0)
         n_staffed = available + overtime + agency
         shortfall = np.maximum(0, required - n_staffed)
         beds = np.floor(n_staffed * ratio + 1e-9).astype(np.int64)
-        wage = self.wage[at]
         # the shifts' slices of the pools (the rotation wrapping at a pool's end) and
         # their overtime, pool after pool: who is present today
         d.on_lo += [base + a0, base]
         d.on_hi += [base + np.minimum(a1, size), base + np.maximum(a1 - size, 0)]
-        d.extras += [starts[i] + extra for i, extra in zip(sel, extras, strict=True)]
+        d.extras += extras
+        wage = self.wage[at]
         cost = (
             rostered * wage
             + overtime * wage * self.overtime_multiplier[at]
