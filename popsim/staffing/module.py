@@ -259,6 +259,9 @@ class Staffing(Workforce, Module):
         first = np.concatenate([[0], np.cumsum(self.post_shifts, dtype=np.int64)])[:-1]
         self.first_row_array = first.astype(np.int64)
         self.first_row = self.first_row_array.tolist()
+        self.row_all = np.arange(rows_per_day, dtype=np.int64)
+        self.row_post = np.repeat(np.arange(len(self.posts), dtype=np.int64), self.post_shifts)
+        self.row_shift = self.row_all - self.first_row_array[self.row_post]
         self.wage = np.array([post.wage for post in self.posts], dtype=np.float64)
         self.overtime_multiplier = np.array(
             [post.overtime_multiplier for post in self.posts], dtype=np.float64
@@ -347,19 +350,18 @@ class Staffing(Workforce, Module):
         self.table[row : row + self.rows_per_day] = out
         self.cost[row : row + self.rows_per_day] = cost
         staffed: dict[tuple[int, int], int] = {}
-        short = (out[:, 4] > 0).tolist()
-        beds = out[:, 7].tolist()
-        first = self.first_row
+        if posts:  # each post's day: any shift short, its fewest staffed beds
+            short = np.maximum.reduceat(out[:, 4] > 0, self.first_row_array).tolist()
+            beds = np.minimum.reduceat(out[:, 7], self.first_row_array).tolist()
         for i, post in enumerate(posts):
             if not is_open[i]:
                 continue
             key = (post.facility, post.unit)
-            for r in range(first[i], first[i] + post.shifts):
-                # ward, ICU: the day's fewest beds; ED: short on any shift
-                if post.unit == ED:
-                    staffed[key] = max(staffed.get(key, 0), int(short[r]))
-                else:
-                    staffed[key] = min(staffed.get(key, beds[r]), beds[r])
+            # ward, ICU: the day's fewest beds; ED: short on any shift
+            if post.unit == ED:
+                staffed[key] = max(staffed.get(key, 0), int(short[i]))
+            else:
+                staffed[key] = min(staffed.get(key, beds[i]), beds[i])
         if self.params.rel_infection_at_work > 1.0 and model.epidemic is not None:
             ids = self._present(day_)
             if len(ids):  # a higher infection hazard at work, from the epidemic's next draw
@@ -447,9 +449,13 @@ class Staffing(Workforce, Module):
         the previous one's: roster and pool do not change within a day); overtime, which
         depends on the previous shift's nurses, row by row in order."""
         p, posts, starts = self.params, self.posts, self.pool_start
-        shifts = [posts[i].shifts for i in sel]
-        at = np.repeat(sel, shifts)  # each row's post
-        shift = np.concatenate([np.arange(n, dtype=np.int64) for n in shifts])
+        if len(sel) == len(posts):
+            rows = self.row_all
+        else:
+            is_open = np.zeros(len(posts), dtype=bool)
+            is_open[sel] = True
+            rows = np.flatnonzero(is_open[self.row_post])
+        at, shift = self.row_post[rows], self.row_shift[rows]  # each row's post and shift
         base = np.asarray(starts, dtype=np.int64)[at]
         size = np.diff(np.asarray(starts, dtype=np.int64))[at]
         roster = np.array([post.roster for post in posts], dtype=np.int64)[at]
@@ -488,12 +494,14 @@ class Staffing(Workforce, Module):
             extra = _EMPTY
             if g > 0:
                 extra = self._overtime(post, lo, n, d.free[starts[i] : starts[i + 1]], w)
-                overtime[k] = len(extra)
-            away_pool = d.away[starts[i] : starts[i + 1]]
+                if len(extra):
+                    overtime[k] = len(extra)
+                    extras.append(starts[i] + extra)
+            if s == 0:
+                away_pool = d.away[starts[i] : starts[i + 1]]
             self.last_shift[post.index, s] = (post.pool, away_pool, lo, n, extra)
             post.prev = ((lo, n),)
             post.prev_extra = extra
-            extras.append(starts[i] + extra)
         cap = np.ceil(p.max_agency_share * roster - 1e-9).astype(np.int64)
         agency = np.where(gap > 0, np.minimum(gap - overtime, cap), 0)
         n_staffed = available + overtime + agency
@@ -510,7 +518,6 @@ class Staffing(Workforce, Module):
             + overtime * wage * self.overtime_multiplier[at]
             + agency * self.agency_hourly[at]
         ) * self.hours[at]
-        rows = self.first_row_array[at] + shift
         figures = (rostered, n_absent, available, required, shortfall, overtime, agency, beds)
         d.out[rows, :8] = np.column_stack(figures)
         d.cost[rows] = cost
