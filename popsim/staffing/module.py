@@ -551,7 +551,9 @@ class Staffing(Workforce, Module):
         cover = np.cumsum(np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1))
         on = (cover[:n] > 0) & d.free
         on[np.concatenate(d.extras)] = True
-        return np.sort(self.ids[self.pool_idx[on]])
+        present = np.zeros(len(self.ids), dtype=bool)  # (in ids' order: sorted)
+        present[self.pool_idx[on]] = True
+        return self.ids[present]
 
     def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,
