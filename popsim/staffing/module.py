@@ -83,7 +83,6 @@ wage, overtime at wage x multiplier, agency at the agency rate, times the shift'
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -99,7 +98,15 @@ from popsim.staffing.params import (
     required_nurses,
     uniforms,
 )
-from popsim.staffing.workforce import _EMPTY, _EPISODE, _SICK, _STRIKE, Post, Workforce
+from popsim.staffing.workforce import (
+    _EMPTY,
+    _EPISODE,
+    _SICK,
+    _STRIKE,
+    Post,
+    Workforce,
+    _Day,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -127,38 +134,6 @@ STAFF_METRICS: tuple[str, ...] = (
 )
 #: Working days a year behind Statistics Canada's "days lost per worker" (LFS).
 WORKDAYS_PER_YEAR = 250.0
-
-
-@dataclass
-class _Day:
-    """The step's arrays for a day's shifts: absence of every pool's nurses (pool after
-    pool), its negation and running count, each post's census and ratio, the day's
-    staff_day rows and labour costs."""
-
-    away: np.ndarray
-    free: np.ndarray
-    absent_before: np.ndarray
-    census: np.ndarray
-    ratio: np.ndarray
-    out: np.ndarray
-    cost: np.ndarray
-    on_lo: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
-    on_hi: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
-    extras: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
-
-
-def _fill(mask: np.ndarray, lo: int, n: int, value: bool) -> None:
-    """Sets ``n`` positions of ``mask`` from ``lo`` (wrapping at its end) to ``value``."""
-    size = len(mask)
-    if n >= size:
-        mask[:] = value
-        return
-    hi = lo + n
-    if hi <= size:
-        mask[lo:hi] = value
-    else:
-        mask[lo:] = value
-        mask[: hi - size] = value
 
 
 class Staffing(Workforce, Module):
@@ -521,39 +496,6 @@ class Staffing(Workforce, Module):
         figures = (rostered, n_absent, available, required, shortfall, overtime, agency, beds)
         d.out[rows, :8] = np.column_stack(figures)
         d.cost[rows] = cost
-
-    @staticmethod
-    def _overtime(post: Post, a0: int, rostered: int, free: np.ndarray, want: int) -> np.ndarray:
-        """Up to ``want`` pool positions for overtime: nurses neither absent (``free``
-        false), nor on this shift (``a0``, ``rostered``), nor on the unit's previous shift
-        or its overtime, the first in rotation order from the next shift's start."""
-        size = len(post.pool)
-        if want <= 0 or size == 0:
-            return _EMPTY
-        ok = free.copy()
-        _fill(ok, a0, rostered, False)
-        for lo, n in post.prev:
-            _fill(ok, lo, n, False)
-        if len(post.prev_extra):
-            ok[post.prev_extra] = False
-        rot = post.rot
-        cand = ok[rot:].nonzero()[0]
-        cand += rot
-        if len(cand) < want and rot:
-            cand = np.concatenate([cand, ok[:rot].nonzero()[0]])
-        return cand[:want]
-
-    def _present(self, d: _Day) -> np.ndarray:
-        """Resident ids, sorted, of the nurses present on any of today's shifts of the
-        open sites (rostered and not absent, or on overtime), each once."""
-        n = len(d.free)
-        lo, hi = np.concatenate(d.on_lo), np.concatenate(d.on_hi)  # (pool-after-pool)
-        cover = np.cumsum(np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1))
-        on = (cover[:n] > 0) & d.free
-        on[np.concatenate(d.extras)] = True
-        present = np.zeros(len(self.ids), dtype=bool)  # (in ids' order: sorted)
-        present[self.pool_idx[on]] = True
-        return self.ids[present]
 
     def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,
