@@ -697,3 +697,42 @@ def test_a_rostering_policy_ends_a_winter_with_the_fixed_roster_where_patients_b
             waited_units += 1
             assert met[last & (day == 90), M["rostered"]][0] >= post.nurses, post.index
     assert waited_units > 0  # the winter made patients wait somewhere
+
+
+def _overtime_by_scan(size, free, a0, rostered, prev, prev_extra, rot, want):
+    """The overtime rule read directly: positions in rotation order from ``rot``, kept
+    when the nurse is not absent, not on this shift, nor on the previous one or its
+    overtime; the first ``want``."""
+    chosen = []
+    for j in range(size):
+        pos = (rot + j) % size
+        on_shift = (pos - a0) % size < rostered
+        on_prev = any((pos - lo) % size < n for lo, n in prev)
+        if free[pos] and not on_shift and not on_prev and pos not in prev_extra:
+            chosen.append(pos)
+    return chosen[:want]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), size=st.integers(1, 40))
+def test_overtime_takes_the_first_eligible_nurses_in_rotation_order(data, size):
+    """The overtime search gives exactly what scanning the pool by the rule gives,
+    wrapping rotations, a previous shift (next to this one or not) and its overtime
+    included."""
+    from popsim.staffing.module import Post, Staffing
+
+    post = Post(0, 0, 0, 1, 2, 1.0, 45.0, 2.0, 75.0)
+    post.pool = np.arange(size)
+    free = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    a0, rostered = data.draw(st.integers(0, size - 1)), data.draw(st.integers(0, size))
+    lo, n = data.draw(st.integers(0, size - 1)), data.draw(st.integers(0, size))
+    if data.draw(st.booleans()):  # (usually the previous shift ends where this one starts)
+        lo = (a0 - n) % size
+    post.prev = ((lo, n),) if data.draw(st.booleans()) else ()
+    extra = data.draw(st.lists(st.integers(0, size - 1), max_size=3, unique=True))
+    post.prev_extra = np.array(extra, dtype=np.int64)
+    post.rot = (a0 + rostered) % size
+    want = data.draw(st.integers(1, size + 2))
+    found = Staffing._overtime(post, a0, rostered, free, want)
+    expected = _overtime_by_scan(size, free, a0, rostered, post.prev, set(extra), post.rot, want)
+    assert found.tolist() == expected

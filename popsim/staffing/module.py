@@ -98,7 +98,15 @@ from popsim.staffing.params import (
     required_nurses,
     uniforms,
 )
-from popsim.staffing.workforce import _EMPTY, _EPISODE, _SICK, _STRIKE, Post, Workforce
+from popsim.staffing.workforce import (
+    _EMPTY,
+    _EPISODE,
+    _SICK,
+    _STRIKE,
+    Post,
+    Workforce,
+    _Day,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -221,6 +229,20 @@ class Staffing(Workforce, Module):
             (post.facility, post.unit, s) for post in self.posts for s in _SHIFT_CODES[post.shifts]
         ]
         self.keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
+        # per post: shifts a day, first row of the day, pay (fixed for the run)
+        self.post_shifts = [post.shifts for post in self.posts]
+        first = np.concatenate([[0], np.cumsum(self.post_shifts, dtype=np.int64)])[:-1]
+        self.first_row_array = first.astype(np.int64)
+        self.first_row = self.first_row_array.tolist()
+        self.row_all = np.arange(rows_per_day, dtype=np.int64)
+        self.row_post = np.repeat(np.arange(len(self.posts), dtype=np.int64), self.post_shifts)
+        self.row_shift = self.row_all - self.first_row_array[self.row_post]
+        self.wage = np.array([post.wage for post in self.posts], dtype=np.float64)
+        self.overtime_multiplier = np.array(
+            [post.overtime_multiplier for post in self.posts], dtype=np.float64
+        )
+        self.agency_hourly = np.array([post.agency_hourly for post in self.posts], dtype=np.float64)
+        self.hours = np.array([post.hours for post in self.posts], dtype=np.float64)
         self.days_done = 0
 
     # ---------------------------------------------------------------- absence
@@ -276,43 +298,56 @@ class Staffing(Workforce, Module):
         self._depart(model)
         away = self.absences(model)
         facs = model.care.facilities
-        staffed: dict[tuple[int, int], int] = {}
-        row = day * self.rows_per_day
-        expose = self.params.rel_infection_at_work > 1.0 and model.epidemic is not None
-        at_work: list[np.ndarray] = []
-        for post in self.posts:
+        posts = self.posts
+        census: list[int] = []
+        demand: list[int] = []
+        is_open: list[bool] = []
+        for post in posts:
             fac = facs[post.facility]
-            census = self._census(model, post, fac)
-            demand = self._demand(post, fac, census)
-            self.update_roster(post, fac, day, census, demand)
-            away_pool = away[post.idx]
-            for shift in range(post.shifts):
-                if fac.is_open:
-                    out, cost = self._shift(post, shift, census, away_pool)
-                else:
-                    out, cost = (0,) * 8 + (census,), 0.0
-                out = (*out, demand)
-                self.table[row] = out
-                self.cost[row] = cost
-                row += 1
-                if fac.is_open:  # ward, ICU: the day's fewest beds; ED: short on any shift
-                    key = (post.facility, post.unit)
-                    if post.unit == ED:
-                        staffed[key] = max(staffed.get(key, 0), int(out[4] > 0))
-                    else:
-                        staffed[key] = min(staffed.get(key, out[7]), out[7])
-            if expose and fac.is_open and len(post.pool):
-                at_work.append(self._present(post, away_pool))
-        if at_work:  # a higher infection hazard at work, from the epidemic's next draw
-            ids = np.sort(np.concatenate(at_work))  # (distinct: a nurse is in one pool)
-            model.request_exposure(ids, self.params.rel_infection_at_work)
-        for (f, unit), beds in staffed.items():
-            if unit == WARD:
-                facs[f].staffed_ward_beds = beds
-            elif unit == ICU:
-                facs[f].staffed_icu_beds = beds
+            census.append(self._census(model, post, fac))
+            demand.append(self._demand(post, fac, census[-1]))
+            self.update_roster(post, fac, day, census[-1], demand[-1])
+            is_open.append(bool(fac.is_open))
+        # today's absence of every pool's nurses, pool after pool (a slice per pool)
+        away_all = away[self.pool_idx]
+        absent_before = np.zeros(len(away_all) + 1, dtype=np.int64)
+        np.cumsum(away_all, out=absent_before[1:])
+        out = np.zeros((self.rows_per_day, len(STAFF_METRICS)), dtype=np.int64)
+        cost = np.zeros(self.rows_per_day, dtype=np.float64)
+        out[:, 8] = np.repeat(census, self.post_shifts)  # (a closed site's rows: census,
+        out[:, 9] = np.repeat(demand, self.post_shifts)  # demand and zeros)
+        ratio = np.array([post.ratio for post in posts], dtype=np.float64)
+        day_ = _Day(away_all, ~away_all, absent_before, np.asarray(census), ratio, out, cost)
+        sel = [i for i in range(len(posts)) if is_open[i]]
+        if sel:
+            self._shifts(sel, day_)
+        row = day * self.rows_per_day
+        self.table[row : row + self.rows_per_day] = out
+        self.cost[row : row + self.rows_per_day] = cost
+        staffed: dict[tuple[int, int], int] = {}
+        if posts:  # each post's day: any shift short, its fewest staffed beds
+            short = np.maximum.reduceat(out[:, 4] > 0, self.first_row_array).tolist()
+            beds = np.minimum.reduceat(out[:, 7], self.first_row_array).tolist()
+        for i, post in enumerate(posts):
+            if not is_open[i]:
+                continue
+            key = (post.facility, post.unit)
+            # ward, ICU: the day's fewest beds; ED: short on any shift
+            if post.unit == ED:
+                staffed[key] = max(staffed.get(key, 0), int(short[i]))
             else:
-                facs[f].ed_short = bool(beds) and self.params.ed_diverts_when_short
+                staffed[key] = min(staffed.get(key, beds[i]), beds[i])
+        if self.params.rel_infection_at_work > 1.0 and model.epidemic is not None:
+            ids = self._present(day_)
+            if len(ids):  # a higher infection hazard at work, from the epidemic's next draw
+                model.request_exposure(ids, self.params.rel_infection_at_work)
+        for (f, unit), n_beds in staffed.items():
+            if unit == WARD:
+                facs[f].staffed_ward_beds = n_beds
+            elif unit == ICU:
+                facs[f].staffed_icu_beds = n_beds
+            else:
+                facs[f].ed_short = bool(n_beds) and self.params.ed_diverts_when_short
         self.days_done = day + 1
 
     def _census(self, model: RegionModel, post: Post, fac: Any) -> int:
@@ -382,85 +417,85 @@ class Staffing(Workforce, Module):
         most = math.floor(len(post.pool) * p.shifts_per_nurse_week / (7 * post.shifts))
         post.roster = plan_roster(q, post.ratio, self.floor(post, fac), most)
 
-    def _shift(
-        self, post: Post, shift: int, census: int, away_pool: np.ndarray
-    ) -> tuple[tuple[int, ...], float]:
-        """One shift of one unit: its staff_day figures and labour cost. ``away_pool``:
-        today's absence of each nurse of the pool."""
-        p = self.params
-        size = len(post.pool)
-        rostered = min(post.roster, size)
-        a0 = post.rot
-        a1 = a0 + rostered
-        if a1 <= size:  # the rotation's slice of the pool (wrapping at its end)
-            n_absent = int(np.count_nonzero(away_pool[a0:a1]))
+    def _shifts(self, sel: list[int], d: _Day) -> None:
+        """The day's shifts of the posts ``sel`` (open sites): their staff_day figures
+        and labour cost into the day's rows, each post's rotation moved on. The
+        arithmetic runs over all the rows at once (a shift's slice of the pool follows
+        the previous one's: roster and pool do not change within a day); overtime, which
+        depends on the previous shift's nurses, row by row in order."""
+        p, posts, starts = self.params, self.posts, self.pool_start
+        if len(sel) == len(posts):
+            rows = self.row_all
         else:
-            n_absent = int(np.count_nonzero(away_pool[a0:]))
-            n_absent += int(np.count_nonzero(away_pool[: a1 - size]))
-        post.rot = a1 % size if size else 0
+            is_open = np.zeros(len(posts), dtype=bool)
+            is_open[sel] = True
+            rows = np.flatnonzero(is_open[self.row_post])
+        at, shift = self.row_post[rows], self.row_shift[rows]  # each row's post and shift
+        base = np.asarray(starts, dtype=np.int64)[at]
+        size = np.diff(np.asarray(starts, dtype=np.int64))[at]
+        roster = np.array([post.roster for post in posts], dtype=np.int64)[at]
+        rot0 = np.array([post.rot for post in posts], dtype=np.int64)[at]
+        rostered = np.minimum(roster, size)
+        most = np.maximum(size, 1)
+        a0 = np.where(size > 0, (rot0 + shift * rostered) % most, 0)
+        a1 = a0 + rostered
+        rot = np.where(size > 0, a1 % most, 0)
+        # absent among the rotation's slice of the pool (wrapping at its end)
+        cum = d.absent_before
+        n_absent = cum[base + np.minimum(a1, size)] - cum[base + a0]
+        n_absent += cum[base + np.maximum(a1 - size, 0)] - cum[base]
         available = rostered - n_absent
-        required = required_nurses(census, post.ratio)
-        gap = max(required, rostered) - available  # absences backfilled, then the census
-        overtime = agency = 0
-        extra = _EMPTY
-        if gap > 0:
-            cap = math.ceil(p.max_overtime_share * post.roster - 1e-9)
-            extra = self._overtime(post, a0, rostered, away_pool, min(gap, cap))
-            overtime = len(extra)
-            cap = math.ceil(p.max_agency_share * post.roster - 1e-9)
-            agency = min(gap - overtime, cap)
-        self.last_shift[post.index, shift] = (post.pool, away_pool, a0, rostered, extra)
-        post.prev = ((a0, rostered),)
-        post.prev_extra = extra
+        census, ratio = d.census[at], d.ratio[at]
+        # required_nurses, over the rows
+        required = np.where(census > 0, np.ceil(census / ratio - 1e-9), 0).astype(np.int64)
+        gap = np.maximum(required, rostered) - available  # absences backfilled, then census
+        want = np.minimum(gap, np.ceil(p.max_overtime_share * roster - 1e-9).astype(np.int64))
+        overtime = np.zeros(len(at), dtype=np.int64)
+        extras: list[np.ndarray] = []
+        for k, (i, s, lo, n, r, g, w) in enumerate(
+            zip(
+                at.tolist(),
+                shift.tolist(),
+                a0.tolist(),
+                rostered.tolist(),
+                rot.tolist(),
+                gap.tolist(),
+                want.tolist(),
+                strict=True,
+            )
+        ):
+            post = posts[i]
+            post.rot = r
+            extra = _EMPTY
+            if g > 0:
+                extra = self._overtime(post, lo, n, d.free[starts[i] : starts[i + 1]], w)
+                if len(extra):
+                    overtime[k] = len(extra)
+                    extras.append(starts[i] + extra)
+            if s == 0:
+                away_pool = d.away[starts[i] : starts[i + 1]]
+            self.last_shift[post.index, s] = (post.pool, away_pool, lo, n, extra)
+            post.prev = ((lo, n),)
+            post.prev_extra = extra
+        cap = np.ceil(p.max_agency_share * roster - 1e-9).astype(np.int64)
+        agency = np.where(gap > 0, np.minimum(gap - overtime, cap), 0)
         n_staffed = available + overtime + agency
-        shortfall = max(0, required - n_staffed)
-        beds = math.floor(n_staffed * post.ratio + 1e-9)
+        shortfall = np.maximum(0, required - n_staffed)
+        beds = np.floor(n_staffed * ratio + 1e-9).astype(np.int64)
+        # the shifts' slices of the pools (the rotation wrapping at a pool's end) and
+        # their overtime, pool after pool: who is present today
+        d.on_lo += [base + a0, base]
+        d.on_hi += [base + np.minimum(a1, size), base + np.maximum(a1 - size, 0)]
+        d.extras += extras
+        wage = self.wage[at]
         cost = (
-            rostered * post.wage
-            + overtime * post.wage * post.overtime_multiplier
-            + agency * post.agency_hourly
-        ) * post.hours
-        out = (rostered, n_absent, available, required, shortfall, overtime, agency, beds, census)
-        return out, cost
-
-    @staticmethod
-    def _overtime(
-        post: Post, a0: int, rostered: int, away_pool: np.ndarray, want: int
-    ) -> np.ndarray:
-        """Up to ``want`` pool positions for overtime: nurses neither absent, nor on this
-        shift (``a0``, ``rostered``), nor on the unit's previous shift or its overtime, in
-        rotation order from the next shift's start. Looks at a window of the rotation
-        first (a pool holds several shifts' nurses: the window nearly always suffices)."""
-        size = len(post.pool)
-        if want <= 0 or size == 0:
-            return _EMPTY
-        window = min(size, 2 * want + 16)
-        while True:
-            pos = (post.rot + np.arange(window)) % size
-            ok = ~away_pool[pos] & ((pos - a0) % size >= rostered)
-            for lo, n in post.prev:
-                ok &= (pos - lo) % size >= n
-            if len(post.prev_extra):  # (a few positions: a broadcast beats np.isin)
-                ok &= ~(pos[:, None] == post.prev_extra[None, :]).any(axis=1)
-            cand = pos[ok]
-            if len(cand) >= want or window == size:
-                return cand[:want]
-            window = min(size, 4 * window)
-
-    def _present(self, post: Post, away_pool: np.ndarray) -> np.ndarray:
-        """Resident ids of the nurses of ``post`` present on any of today's shifts
-        (rostered and not absent, or on overtime), each once."""
-        size = len(post.pool)
-        on = np.zeros(size, dtype=bool)
-        extras = []
-        for shift in range(post.shifts):
-            _, _, a0, rostered, extra = self.last_shift[post.index, shift]
-            on[(a0 + np.arange(rostered)) % size] = True
-            extras.append(extra)
-        on &= ~away_pool
-        for extra in extras:
-            on[extra] = True
-        return post.pool[on]
+            rostered * wage
+            + overtime * wage * self.overtime_multiplier[at]
+            + agency * self.agency_hourly[at]
+        ) * self.hours[at]
+        figures = (rostered, n_absent, available, required, shortfall, overtime, agency, beds)
+        d.out[rows, :8] = np.column_stack(figures)
+        d.cost[rows] = cost
 
     def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,

@@ -2,7 +2,8 @@
 nurses, who are residents: recruited from the working-age residents nearest the site,
 resized with the roster, and leaving when they die or move away. :class:`Workforce` is
 the part of :class:`popsim.staffing.module.Staffing` that owns them (its methods use
-the module's ``params``, ``key``, ``posts``, ``ids`` and absence arrays)."""
+the module's ``params``, ``key``, ``posts``, ``ids`` and absence arrays), with the
+day's overtime search and who is present at work."""
 
 from __future__ import annotations
 
@@ -48,6 +49,38 @@ class Post:
         return 24.0 / self.shifts
 
 
+@dataclass
+class _Day:
+    """The step's arrays for a day's shifts: absence of every pool's nurses (pool after
+    pool), its negation and running count, each post's census and ratio, the day's
+    staff_day rows and labour costs."""
+
+    away: np.ndarray
+    free: np.ndarray
+    absent_before: np.ndarray
+    census: np.ndarray
+    ratio: np.ndarray
+    out: np.ndarray
+    cost: np.ndarray
+    on_lo: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
+    on_hi: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
+    extras: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
+
+
+def _fill(mask: np.ndarray, lo: int, n: int, value: bool) -> None:
+    """Sets ``n`` positions of ``mask`` from ``lo`` (wrapping at its end) to ``value``."""
+    size = len(mask)
+    if n >= size:
+        mask[:] = value
+        return
+    hi = lo + n
+    if hi <= size:
+        mask[lo:hi] = value
+    else:
+        mask[lo:] = value
+        mask[: hi - size] = value
+
+
 class Workforce:
     """Posts and their pools of nurses (see the module docstring)."""
 
@@ -55,6 +88,8 @@ class Workforce:
     key: int
     posts: list[Post]
     ids: np.ndarray
+    pool_idx: np.ndarray
+    pool_start: list[int]
     n_left: int
     _arrays: dict[str, np.ndarray]
     _workers: Any
@@ -134,6 +169,10 @@ class Workforce:
         for post in self.posts:  # (positions in pools may have moved: no rest rule today)
             post.idx = np.searchsorted(new, post.pool)
             post.prev, post.prev_extra = (), _EMPTY
+        # every pool's positions in ids, pool after pool, and where each pool starts
+        sizes = [len(post.pool) for post in self.posts]
+        self.pool_idx = np.concatenate([post.idx for post in self.posts]) if pools else _EMPTY
+        self.pool_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
 
     def _depart(self, model: RegionModel) -> None:
         """Nurses who died or left the region leave their pool."""
@@ -149,3 +188,36 @@ class Workforce:
                 post.pool = post.pool[keep]
                 post.rot = post.rot % len(post.pool) if len(post.pool) else 0
         self._rebuild_ids()
+
+    @staticmethod
+    def _overtime(post: Post, a0: int, rostered: int, free: np.ndarray, want: int) -> np.ndarray:
+        """Up to ``want`` pool positions for overtime: nurses neither absent (``free``
+        false), nor on this shift (``a0``, ``rostered``), nor on the unit's previous shift
+        or its overtime, the first in rotation order from the next shift's start."""
+        size = len(post.pool)
+        if want <= 0 or size == 0:
+            return _EMPTY
+        ok = free.copy()
+        _fill(ok, a0, rostered, False)
+        for lo, n in post.prev:
+            _fill(ok, lo, n, False)
+        if len(post.prev_extra):
+            ok[post.prev_extra] = False
+        rot = post.rot
+        cand = ok[rot:].nonzero()[0]
+        cand += rot
+        if len(cand) < want and rot:
+            cand = np.concatenate([cand, ok[:rot].nonzero()[0]])
+        return cand[:want]
+
+    def _present(self, d: _Day) -> np.ndarray:
+        """Resident ids, sorted, of the nurses present on any of today's shifts of the
+        open sites (rostered and not absent, or on overtime), each once."""
+        n = len(d.free)
+        lo, hi = np.concatenate(d.on_lo), np.concatenate(d.on_hi)  # (pool-after-pool)
+        cover = np.cumsum(np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1))
+        on = (cover[:n] > 0) & d.free
+        on[np.concatenate(d.extras)] = True
+        present = np.zeros(len(self.ids), dtype=bool)  # (in ids' order: sorted)
+        present[self.pool_idx[on]] = True
+        return self.ids[present]
