@@ -105,8 +105,8 @@ class Placement:
     def _put(self, p: Patient, site: Facility | None, unit: int) -> None:
         """Move ``p`` to ``(site, unit)``: the only writer of a patient's place, of the
         sites' census and of their queues (ED: boarding; HELD: held outside the ICU),
-        with its own moves written out in :meth:`admit`, :meth:`board` and
-        :meth:`release` (the commonest transitions; the same writes)."""
+        with the one move out of the network written out in :meth:`release` (the same
+        writes, with no site to enter)."""
         old = p.site
         if old is not None:
             old.n[p.unit] -= 1
@@ -142,55 +142,17 @@ class Placement:
     def admit(self, p: Patient, site: Facility, unit: int, day: int, counted: bool) -> None:
         """Into a bed of ``unit`` at ``site``; ``counted``: a new admission there (not a
         patient getting the bed it waited for)."""
-        if unit in (ED, HELD):  # (not a bed: the general move)
-            self._put(p, site, unit)
-        else:  # _put into a bed unit, written out (with board and release, the commonest)
-            old = p.site
-            epidemic = p.epidemic
-            if old is not None:
-                old.n[p.unit] -= 1
-                if epidemic:
-                    old.n_epidemic -= 1
-            site.n[unit] += 1
-            if epidemic:
-                site.n_epidemic += 1
-            if unit == ALC:
-                r = p.resident
-                if r not in self.in_alc:
-                    self.in_alc.add(r)
-                    self.alc_started.append(r)
-            p.site = site
-            p.unit = unit
+        self._put(p, site, unit)
         if counted:
-            counts = site.counts
-            counts["admissions"] += 1
-            if p.epidemic:
-                counts["epidemic_admissions"] += 1
+            self._count_admission(p, site)
         self.row((p.resident, day, ADMIT, site.index, unit))
 
     def board(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
         """Into the ED of ``site`` to wait for a ward bed; ``counted``: a new admission
         there (not a step-down from the ICU)."""
-        # _put(p, site, ED), written out
-        old = p.site
-        epidemic = p.epidemic
-        if old is not None:
-            old.n[p.unit] -= 1
-            if epidemic:
-                old.n_epidemic -= 1
-        site.n[ED] += 1
-        if epidemic:
-            site.n_epidemic += 1
-        self._ticket = ticket = self._ticket + 1
-        p.ticket = ticket
-        site.boarding.append((ticket, p))
-        p.site = site
-        p.unit = ED
+        self._put(p, site, ED)
         if counted:
-            counts = site.counts
-            counts["admissions"] += 1
-            if epidemic:
-                counts["epidemic_admissions"] += 1
+            self._count_admission(p, site)
         self.row((p.resident, day, BOARD, site.index, ED))
 
     def hold(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
