@@ -14,14 +14,15 @@ from popsim.validate.epidemic import realised_r0
 
 #: Rows the model fails today, each with its reason (reported, not hidden):
 KNOWN_FAILURES = {
-    # 5.3 against Wilson et al.'s 4.0 at 2.0 M (passes by chance when small), with the
-    # adults' ICU rates by age set to Ontario's (Tillmann et al. 2021), which are steeper
-    # still: the published figures disagree (children's and newborns' ICU care, coronary
-    # care units, in Wilson's count and not modelled: a hypothesis)
+    # 5.3 against Wilson et al.'s 4.0 at 2.0 M (passes by chance when small): their
+    # count is every special care unit stay from birth (neonatal ICUs, coronary care,
+    # step-down), about 11 per 1,000 residents a year against Ontario's 4.9 ICU
+    # admissions, so not like-for-like (docs/validation.md); no adult-only Canadian
+    # figure by age was found to replace it
     "ICU admission rate ratio, 65+ / under 65 (drawn stays that entered an ICU)",
     # (full report only, long-term care on) deaths in care homes 0.210 at 2.0 M against
-    # BC's 0.29, at the edge of chance (passes or fails by a few deaths): the homes'
-    # exits give fewer deaths than the registry's extended care
+    # BC's 0.29 of 2004-2008, at the edge of chance: Fraser has fewer LTC beds per death
+    # than BC, and the Seniors Advocate's longer stays would give fewer deaths still
     "share of all deaths that happen in a long-term care home (default year)",
 }
 

@@ -21,11 +21,14 @@ from popsim.model import RunResult
 from popsim.validate.rows import CALIBRATION, VALIDATION, Check, banded, share_chance
 
 #: Residents 65 and over: the age the published profiles split at. Wilson, Shen and
-#: Low, Can J Aging 2017 (all inpatient episodes, Canada without Quebec, 2014-15):
-#: residents 65 and over had 37.0% of hospital episodes and 41.5% of ICU and coronary
-#: care admissions, when they were about 15.1% of that population (Statistics Canada
-#: estimates, 2014): rate ratios 65+ / under 65 of (0.370 / 0.151) / (0.630 / 0.849),
-#: about 3.3, and 4.0 for ICU.
+#: Low, Can J Aging 2017 (all inpatient episodes, Canada without Quebec, 2014-15; the
+#: younger group from birth to 64): residents 65 and over had 37.0% of hospital
+#: episodes and 41.5% of ICU and coronary care admissions, when they were about 15.1% of
+#: that population (Statistics Canada estimates, 2014): rate ratios 65+ / under 65 of
+#: (0.370 / 0.151) / (0.630 / 0.849), about 3.3, and 4.0 for ICU. Their ICU count is
+#: the Discharge Abstract Database's special care units, neonatal intensive care
+#: included: more than twice Ontario's ICU admissions per resident (docs/validation.md),
+#: so not like-for-like; the row fails, a finding.
 OLD = 65
 
 
@@ -146,7 +149,10 @@ def stay_rows(s: Stays, days: int, share_old: float) -> list[Check]:
             3.4,
             4.6,
             wilson + ": 41.5% of ICU and coronary care admissions at 65+: ratio 4.0, "
-            "central band +/- 15%",
+            "central band +/- 15%. Not like-for-like: their count is every special care "
+            "unit stay from birth (neonatal ICUs, coronary care and step-down units), "
+            "about 11 per 1,000 residents a year, over twice Ontario's 4.9 ICU "
+            "admissions (Tillmann et al. 2021; docs/validation.md)",
         ),
     ]
 
