@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from popsim.care.params import CareParams
+    from popsim.care.patient import JourneyLog
     from popsim.care.placement import Placement
     from popsim.care.routing import Router
     from popsim.core.module import ModelAPI as RegionModel
@@ -44,7 +45,7 @@ class Admission:
     totals: dict[str, int]
     p_refer: list[float]
     rng: np.random.Generator
-    _row: Callable[[tuple[int, int, int, int, int]], None]
+    log: JourneyLog
     _paths: dict[tuple[int, int, int], tuple[tuple[int, int], ...]]
     _no_transfer: set[tuple[int, int]]
     _step: Callable[[Patient, int, int], None]
@@ -60,7 +61,7 @@ class Admission:
         paths = self._paths  # one shared tuple per distinct (icu, ward, alc) path
         place = self.place
         admit, board = place.admit, place.board
-        row = self._row
+        row = self.log.rows.extend  # one journey row
         uncapped = self.params.uncapped
         res = needs.resident
         alive = pop.alive[res]

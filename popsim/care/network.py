@@ -195,7 +195,6 @@ class CareNetwork(Admission):
         self.patients: dict[int, Patient] = {}
         self.calendar: dict[int, list[Patient]] = defaultdict(list)
         self.log = JourneyLog(model.config.record_journeys)
-        self._row = self.log.appender()  # one journey row: a C call, no Python frame
         self._paths: dict[tuple[int, int, int], tuple[tuple[int, int], ...]] = {}
         self.totals = dict.fromkeys(
             (
@@ -219,7 +218,7 @@ class CareNetwork(Admission):
         self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
         self.place = Placement(
             self.patients,
-            self._row,
+            self.log.rows,
             self.totals,
             rng=model.stream("care-icu"),  # held outside the ICU: who dies of it
             p_die_held=params.p_die_held,
@@ -255,6 +254,7 @@ class CareNetwork(Admission):
             deaths.clear()
         self._report_alc(taken)
         self._write(day)
+        self.log.flush()
 
     def apply(self, event: Event) -> None:
         """Open or close a site, or change its funded beds (from today)."""

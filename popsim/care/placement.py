@@ -33,7 +33,6 @@ it again has one live entry only, its latest (``Patient.ticket``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,7 +61,8 @@ class Placement:
     Args:
         patients: living patients by resident id (shared with the network; a released
             patient is removed from it here).
-        row: appends one journey row ``(resident, day, event, facility, unit)``.
+        rows: the journey log's rows of the day (:attr:`popsim.care.patient.JourneyLog.rows`):
+            each transition extends it by one ``(resident, day, event, facility, unit)``.
         totals: the network's run totals (``discharged``, ``died``, ``ended``,
             ``stay_days``, ``alc_stays``, ``held``, ``held_deaths`` are counted here).
         rng: draws whether a held patient who would have survived dies.
@@ -80,13 +80,13 @@ class Placement:
     def __init__(
         self,
         patients: dict[int, Patient],
-        row: Callable[[tuple[int, int, int, int, int]], None],
+        rows: list[int],
         totals: dict[str, int],
         rng: np.random.Generator | None = None,
         p_die_held: float = 0.0,
     ) -> None:
         self.patients = patients
-        self.row = row
+        self.rows = rows
         self.totals = totals
         self.rng = rng
         self.p_die_held = float(p_die_held)
@@ -145,7 +145,7 @@ class Placement:
         self._put(p, site, unit)
         if counted:
             self._count_admission(p, site)
-        self.row((p.resident, day, ADMIT, site.index, unit))
+        self.rows.extend((p.resident, day, ADMIT, site.index, unit))
 
     def board(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
         """Into the ED of ``site`` to wait for a ward bed; ``counted``: a new admission
@@ -153,7 +153,7 @@ class Placement:
         self._put(p, site, ED)
         if counted:
             self._count_admission(p, site)
-        self.row((p.resident, day, BOARD, site.index, ED))
+        self.rows.extend((p.resident, day, BOARD, site.index, ED))
 
     def hold(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
         """Outside the full ICU of ``site``, waiting for an ICU bed (a ``board`` row with
@@ -161,12 +161,12 @@ class Placement:
         self._put(p, site, HELD)
         if counted:
             self._count_admission(p, site)
-        self.row((p.resident, day, BOARD, site.index, HELD))
+        self.rows.extend((p.resident, day, BOARD, site.index, HELD))
 
     def start(self, p: Patient, site: Facility, unit: int, day: int) -> None:
         """In hospital when the run starts (any unit; no arrival, admission or transfer)."""
         self._put(p, site, unit)
-        self.row((p.resident, day, START, site.index, unit))
+        self.rows.extend((p.resident, day, START, site.index, unit))
 
     @staticmethod
     def _count_admission(p: Patient, site: Facility) -> None:
@@ -187,7 +187,7 @@ class Placement:
         """To ``unit`` at the same site (``alc`` row when the unit is ALC)."""
         site = p.site
         self._put(p, site, unit)
-        self.row((p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
+        self.rows.extend((p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
 
     def transfer(self, p: Patient, src: Facility, dest: Facility, unit: int, day: int) -> None:
         """From ``src`` to ``unit`` at ``dest`` (ED: boarding there; HELD: held outside
@@ -196,12 +196,12 @@ class Placement:
         row when it enters a bed unit it was not in (an ICU entry, a boarder's bed)."""
         src.counts["transfers_out"] += 1
         dest.counts["transfers_in"] += 1
-        self.row((p.resident, day, TRANSFER, dest.index, unit))
+        self.rows.extend((p.resident, day, TRANSFER, dest.index, unit))
         if p.site is not None:
             before = p.unit
             self._put(p, dest, unit)
             if unit != before and unit in (WARD, ICU, ALC):
-                self.row((p.resident, day, ADMIT, dest.index, unit))
+                self.rows.extend((p.resident, day, ADMIT, dest.index, unit))
 
     def release(
         self, p: Patient, day: int, died: bool, killed: bool, reason: int = ALC_OTHER
@@ -227,11 +227,11 @@ class Placement:
             totals["died"] += 1
             if killed:
                 self.deaths.append(r)
-            self.row((r, day, DEATH, site.index, unit))
+            self.rows.extend((r, day, DEATH, site.index, unit))
         else:
             site.counts["discharges"] += 1
             totals["discharged"] += 1
-            self.row((r, day, DISCHARGE, site.index, unit))
+            self.rows.extend((r, day, DISCHARGE, site.index, unit))
         if not p.prevalent:
             totals["ended"] += 1
             totals["stay_days"] += day - p.day_admit
