@@ -69,6 +69,7 @@ class Admission:
             # (by sorting: numpy's default for integers builds a table over the id range)
             alive &= ~np.isin(res, place.deaths, kind="sort")
         busy = pop.in_hospital[res]
+        emergency = ~(needs.elective | (needs.kind == MATERNITY))  # planned care: not
         cols = (
             res.tolist(),
             alive.tolist(),
@@ -81,19 +82,31 @@ class Admission:
             needs.alc_days.tolist(),
             needs.dies.tolist(),
             needs.tertiary.tolist(),
-            needs.elective.tolist(),
+            emergency.tolist(),
             needs.prevalent.tolist(),
             self.rng.random(len(needs)).tolist(),  # referral draws
         )
         p_refer = self.p_refer
-        admitted: list[int] = []
+        admitted: list[int] = []  # positions in ``needs``
         new: list[Patient] = []  # registered as Mesa agents at the end, in one batch
-        planned = planned_sq = 0
         # (unit, site) with no transfer target today (census only grows while admitting)
         self._no_transfer = no_transfer = set()
-        for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective, prev, u in zip(
-            *cols, strict=True
-        ):
+        for i, (
+            r,
+            ok,
+            inh,
+            zone,
+            band,
+            kind,
+            icu,
+            ward,
+            alc,
+            dies,
+            tert,
+            emergency,
+            prev,
+            u,
+        ) in enumerate(zip(*cols, strict=True)):
             if not ok:
                 self.totals["skipped"] += 1
                 continue
@@ -107,7 +120,6 @@ class Admission:
                 else:
                     self._repath(p, kind, phases, dies, day)
                 continue
-            emergency = not (elective or kind == MATERNITY)
             site_i, nearest = arrival(zone, emergency, tert, icu > 0)
             if site_i < 0:  # no open site: unserved, counted at the nearest site
                 self.totals["unplaced"] += 1
@@ -146,15 +158,15 @@ class Admission:
                 self._place(p, site, day)
             patients[r] = p
             calendar[p.day_next].append(p)
-            stay = icu + ward + alc or 1
-            planned += stay
-            planned_sq += stay * stay
-            admitted.append(r)
+            admitted.append(i)
         register_patients(model, new)
-        self.totals["planned_days"] += planned
-        self.totals["planned_days_sq"] += planned_sq
         if admitted:
-            ids = np.asarray(admitted, dtype=np.int64)
+            at = np.asarray(admitted, dtype=np.int64)
+            stay = needs.icu_days[at].astype(np.int64) + needs.ward_days[at] + needs.alc_days[at]
+            stay[stay == 0] = 1  # (a path of at least one day)
+            self.totals["planned_days"] += int(stay.sum())
+            self.totals["planned_days_sq"] += int((stay * stay).sum())
+            ids = res[at].astype(np.int64)
             pop.in_hospital[ids] = True
             np.add.at(model.new_admissions, (pop.zone[ids], pop.band[ids]), 1)
             self.totals["admitted"] += len(ids)

@@ -69,11 +69,10 @@ class Placement:
         p_die_held: that probability (0: holding outside the ICU changes no outcome).
 
     Attributes:
-        left: residents released since the network last cleared it (their
-            ``in_hospital`` flag is cleared by the network in one numpy call).
-        gone: the patients released since then, still in the model's registries of
-            agents until the network removes them all at once
-            (:func:`popsim.care.patient.deregister_patients`).
+        gone: the patients released since the network last cleared it, still in the
+            model's registries of agents and with their residents' ``in_hospital`` flag
+            set until the network clears both for all of them at once
+            (:func:`popsim.care.patient.deregister_patients`, one numpy call).
         deaths: residents whose stay ended in a death the model must still apply.
     """
 
@@ -90,7 +89,6 @@ class Placement:
         self.totals = totals
         self.rng = rng
         self.p_die_held = float(p_die_held)
-        self.left: list[int] = []
         self.gone: list[Patient] = []
         self.deaths: list[int] = []
         # the ALC hand-over (popsim.ltc): residents whose ALC stay started, and whose ALC
@@ -236,7 +234,6 @@ class Placement:
             totals["ended"] += 1
             totals["stay_days"] += day - p.day_admit
             totals["alc_stays"] += unit == ALC
-        self.left.append(r)
         self.gone.append(p)
         del self.patients[r]
 
