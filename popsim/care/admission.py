@@ -91,22 +91,8 @@ class Admission:
         new: list[Patient] = []  # registered as Mesa agents at the end, in one batch
         # (unit, site) with no transfer target today (census only grows while admitting)
         self._no_transfer = no_transfer = set()
-        for i, (
-            r,
-            ok,
-            inh,
-            zone,
-            band,
-            kind,
-            icu,
-            ward,
-            alc,
-            dies,
-            tert,
-            emergency,
-            prev,
-            u,
-        ) in enumerate(zip(*cols, strict=True)):
+        for i, need in enumerate(zip(*cols, strict=True)):
+            r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, emergency, prev, u = need
             if not ok:
                 self.totals["skipped"] += 1
                 continue
