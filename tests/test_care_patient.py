@@ -1,5 +1,6 @@
 """Patients: paths through ICU, ward and ALC, discharge and death written back to residents."""
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -139,6 +140,23 @@ def test_journey_log_arrays_have_the_schema_types_and_can_be_switched_off():
     off = JourneyLog(enabled=False)
     off.add(1, 1, 1, 1, 1)
     assert len(off) == 0 and len(off.arrays()[0]["day"]) == 0
+
+
+def test_a_deep_copy_of_the_model_writes_journey_rows_to_its_own_log():
+    """The network and its placement append rows to the log's list of the day; a deep
+    copy of the model (the twin's branching) appends to its own, the original's log is
+    untouched, and both copies' rows of the days before are the same."""
+    model = _model()
+    r = _resident_in_zone(model, 0)
+    model.request_care(NeedBatch.build([r], MEDICAL, ward_days=2))
+    model.step()
+    rows_before = model.care.journeys()[0]["day"].tolist()
+    twin = copy.deepcopy(model)
+    for _ in range(3):  # the copy's patient is discharged on day 2
+        twin.step()
+    assert model.care.journeys()[0]["day"].tolist() == rows_before
+    assert _events(twin, r)[0] == ["arrive", "admit", "discharge"]
+    assert twin.care.journeys()[0]["day"].tolist()[: len(rows_before)] == rows_before
 
 
 def test_an_icu_step_down_to_a_full_ward_boards_until_a_bed_frees():

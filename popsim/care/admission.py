@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from popsim.care.params import CareParams
+    from popsim.care.patient import JourneyLog
     from popsim.care.placement import Placement
     from popsim.care.routing import Router
     from popsim.core.module import ModelAPI as RegionModel
@@ -44,7 +45,7 @@ class Admission:
     totals: dict[str, int]
     p_refer: list[float]
     rng: np.random.Generator
-    _row: Callable[[tuple[int, int, int, int, int]], None]
+    log: JourneyLog
     _paths: dict[tuple[int, int, int], tuple[tuple[int, int], ...]]
     _no_transfer: set[tuple[int, int]]
     _step: Callable[[Patient, int, int], None]
@@ -60,7 +61,7 @@ class Admission:
         paths = self._paths  # one shared tuple per distinct (icu, ward, alc) path
         place = self.place
         admit, board = place.admit, place.board
-        row = self._row
+        row = self.log.rows.extend  # one journey row
         uncapped = self.params.uncapped
         res = needs.resident
         alive = pop.alive[res]
@@ -68,6 +69,7 @@ class Admission:
             # (by sorting: numpy's default for integers builds a table over the id range)
             alive &= ~np.isin(res, place.deaths, kind="sort")
         busy = pop.in_hospital[res]
+        emergency = ~(needs.elective | (needs.kind == MATERNITY))  # planned care: not
         cols = (
             res.tolist(),
             alive.tolist(),
@@ -80,19 +82,17 @@ class Admission:
             needs.alc_days.tolist(),
             needs.dies.tolist(),
             needs.tertiary.tolist(),
-            needs.elective.tolist(),
+            emergency.tolist(),
             needs.prevalent.tolist(),
             self.rng.random(len(needs)).tolist(),  # referral draws
         )
         p_refer = self.p_refer
-        admitted: list[int] = []
+        admitted: list[int] = []  # positions in ``needs``
         new: list[Patient] = []  # registered as Mesa agents at the end, in one batch
-        planned = planned_sq = 0
         # (unit, site) with no transfer target today (census only grows while admitting)
         self._no_transfer = no_transfer = set()
-        for r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, elective, prev, u in zip(
-            *cols, strict=True
-        ):
+        for i, need in enumerate(zip(*cols, strict=True)):
+            r, ok, inh, zone, band, kind, icu, ward, alc, dies, tert, emergency, prev, u = need
             if not ok:
                 self.totals["skipped"] += 1
                 continue
@@ -106,7 +106,6 @@ class Admission:
                 else:
                     self._repath(p, kind, phases, dies, day)
                 continue
-            emergency = not (elective or kind == MATERNITY)
             site_i, nearest = arrival(zone, emergency, tert, icu > 0)
             if site_i < 0:  # no open site: unserved, counted at the nearest site
                 self.totals["unplaced"] += 1
@@ -145,15 +144,15 @@ class Admission:
                 self._place(p, site, day)
             patients[r] = p
             calendar[p.day_next].append(p)
-            stay = icu + ward + alc or 1
-            planned += stay
-            planned_sq += stay * stay
-            admitted.append(r)
+            admitted.append(i)
         register_patients(model, new)
-        self.totals["planned_days"] += planned
-        self.totals["planned_days_sq"] += planned_sq
         if admitted:
-            ids = np.asarray(admitted, dtype=np.int64)
+            at = np.asarray(admitted, dtype=np.int64)
+            stay = needs.icu_days[at].astype(np.int64) + needs.ward_days[at] + needs.alc_days[at]
+            stay[stay == 0] = 1  # (a path of at least one day)
+            self.totals["planned_days"] += int(stay.sum())
+            self.totals["planned_days_sq"] += int((stay * stay).sum())
+            ids = res[at].astype(np.int64)
             pop.in_hospital[ids] = True
             np.add.at(model.new_admissions, (pop.zone[ids], pop.band[ids]), 1)
             self.totals["admitted"] += len(ids)

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -69,6 +70,9 @@ if TYPE_CHECKING:
 #: ``CareParams`` (and its ``ReferralShares``) live in :mod:`popsim.care.params`; they are
 #: importable from here too (the scenario loader and users name ``popsim.care.network``).
 __all__ = ["METRICS", "CareNetwork", "CareParams", "ReferralShares"]
+
+#: A patient's resident id (mapped over a list of patients into one numpy array).
+_RESIDENT = attrgetter("resident")
 
 #: Columns of ``facility_day`` in array order: the product schema, then the network's own.
 #: Census columns count patients at the end of the day (``ed_boarding``: admitted patients
@@ -195,7 +199,6 @@ class CareNetwork(Admission):
         self.patients: dict[int, Patient] = {}
         self.calendar: dict[int, list[Patient]] = defaultdict(list)
         self.log = JourneyLog(model.config.record_journeys)
-        self._row = self.log.appender()  # one journey row: a C call, no Python frame
         self._paths: dict[tuple[int, int, int], tuple[tuple[int, int], ...]] = {}
         self.totals = dict.fromkeys(
             (
@@ -219,7 +222,7 @@ class CareNetwork(Admission):
         self._ed_today = np.zeros(len(self.facilities), dtype=np.int64)
         self.place = Placement(
             self.patients,
-            self._row,
+            self.log.rows,
             self.totals,
             rng=model.stream("care-icu"),  # held outside the ICU: who dies of it
             p_die_held=params.p_die_held,
@@ -255,6 +258,7 @@ class CareNetwork(Admission):
             deaths.clear()
         self._report_alc(taken)
         self._write(day)
+        self.log.flush()
 
     def apply(self, event: Event) -> None:
         """Open or close a site, or change its funded beds (from today)."""
@@ -314,7 +318,8 @@ class CareNetwork(Admission):
         if not bucket:
             return
         # alive flags of the bucket's residents in one numpy call (nobody dies in this loop)
-        alive = self.model.pop.alive[[p.resident for p in bucket]].tolist()
+        ids = np.fromiter(map(_RESIDENT, bucket), dtype=np.int64, count=len(bucket))
+        alive = self.model.pop.alive[ids].tolist()
         calendar = self.calendar
         place = self.place
         release, step = place.release, self._step
@@ -385,14 +390,12 @@ class CareNetwork(Admission):
     def _release_left(self) -> None:
         """Clear the hospital flag of the residents released since the last call, and
         take their patients out of the model's registries of agents, all at once."""
-        place = self.place
-        left = place.left
-        if left:
-            self.model.pop.in_hospital[np.asarray(left, dtype=np.int64)] = False
-            left.clear()
-        if place.gone:
-            deregister_patients(self.model, place.gone)
-            place.gone.clear()
+        gone = self.place.gone
+        if gone:
+            ids = np.fromiter(map(_RESIDENT, gone), dtype=np.int64, count=len(gone))
+            self.model.pop.in_hospital[ids] = False
+            deregister_patients(self.model, gone)
+            gone.clear()
 
     def _evacuate(self, fac: Facility, day: int) -> None:
         """Transfer every patient of a closing site: to the nearest open site with a free

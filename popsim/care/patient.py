@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from weakref import ref
 
@@ -135,8 +135,9 @@ class Patient(mesa.Agent):
             was raised then, once).
         ticket: number of the patient's live entry in a queue (boarding, held).
 
-    The patient's own attributes are slots (Mesa's ``model``, ``unique_id`` and ``pos``
-    stay in the instance dict): faster to read and write in the network's daily loops.
+    Every attribute is a slot, Mesa's ``model``, ``unique_id`` and ``pos`` included (a
+    patient never makes the instance dict ``mesa.Agent`` allows): faster to create, read
+    and write in the network's daily loops.
 
     Registration: a patient is in ``model.agents`` and ``model.agents_by_type[Patient]``
     as every Mesa agent, from its creation (or from the end of the admissions of the day
@@ -155,6 +156,9 @@ class Patient(mesa.Agent):
     """
 
     __slots__ = (
+        "model",
+        "unique_id",
+        "pos",
         "resident",
         "kind",
         "zone",
@@ -281,35 +285,40 @@ def deregister_patients(model: mesa.Model, patients: Sequence[Patient]) -> None:
     deque(map(every_data.pop, keys), maxlen=0)
 
 
-def _drop(row: tuple[int, int, int, int, int]) -> None:
-    """The appender of a switched-off journey log: keeps nothing."""
-
-
 class JourneyLog:
-    """Journey rows appended to a typed array (cheap appends), returned as numpy arrays.
+    """Journey rows, five ints each, returned as numpy arrays.
 
-    The network's hot loops append through :meth:`appender` (one C call per row, no
-    Python frame); :meth:`add` is the same for occasional rows.
+    The network appends a row by extending :attr:`rows` (a plain list, the rows since
+    the last :meth:`flush`) with one ``(resident, day, event, facility, unit)`` tuple: a
+    list's ``extend`` costs about half a typed array's, which converts item by item.
+    The network flushes at the end of each day, moving the rows into a typed array
+    (compact, and not scanned by the garbage collector) in one call; :meth:`arrays` and
+    ``len`` flush first. :meth:`add` is the same for occasional rows. A switched-off log
+    drops its rows at the flush.
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        # five ints per row; a typed array: compact, and not scanned by the garbage collector
         self.flat = array("q")
+        self.rows: list[int] = []
 
     def add(self, resident: int, day: int, event: int, facility: int, unit: int) -> None:
-        if self.enabled:
-            self.flat.extend((resident, day, event, facility, unit))
+        self.rows.extend((resident, day, event, facility, unit))
 
-    def appender(self) -> Callable[[tuple[int, int, int, int, int]], None]:
-        """A function appending one ``(resident, day, event, facility, unit)`` row: the
-        typed array's own ``extend`` (a no-op when the log is switched off)."""
-        return self.flat.extend if self.enabled else _drop
+    def flush(self) -> None:
+        """Move the rows appended since the last flush into the typed array."""
+        rows = self.rows
+        if rows:
+            if self.enabled:
+                self.flat.fromlist(rows)
+            rows.clear()
 
     def __len__(self) -> int:
+        self.flush()
         return len(self.flat) // 5
 
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
+        self.flush()
         table = np.array(self.flat, dtype=np.int64).reshape(-1, 5)
         cols = {
             "resident_id": table[:, 0].astype(np.int32),

@@ -33,7 +33,6 @@ it again has one live entry only, its latest (``Patient.ticket``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,35 +61,34 @@ class Placement:
     Args:
         patients: living patients by resident id (shared with the network; a released
             patient is removed from it here).
-        row: appends one journey row ``(resident, day, event, facility, unit)``.
+        rows: the journey log's rows of the day (:attr:`popsim.care.patient.JourneyLog.rows`):
+            each transition extends it by one ``(resident, day, event, facility, unit)``.
         totals: the network's run totals (``discharged``, ``died``, ``ended``,
             ``stay_days``, ``alc_stays``, ``held``, ``held_deaths`` are counted here).
         rng: draws whether a held patient who would have survived dies.
         p_die_held: that probability (0: holding outside the ICU changes no outcome).
 
     Attributes:
-        left: residents released since the network last cleared it (their
-            ``in_hospital`` flag is cleared by the network in one numpy call).
-        gone: the patients released since then, still in the model's registries of
-            agents until the network removes them all at once
-            (:func:`popsim.care.patient.deregister_patients`).
+        gone: the patients released since the network last cleared it, still in the
+            model's registries of agents and with their residents' ``in_hospital`` flag
+            set until the network clears both for all of them at once
+            (:func:`popsim.care.patient.deregister_patients`, one numpy call).
         deaths: residents whose stay ended in a death the model must still apply.
     """
 
     def __init__(
         self,
         patients: dict[int, Patient],
-        row: Callable[[tuple[int, int, int, int, int]], None],
+        rows: list[int],
         totals: dict[str, int],
         rng: np.random.Generator | None = None,
         p_die_held: float = 0.0,
     ) -> None:
         self.patients = patients
-        self.row = row
+        self.rows = rows
         self.totals = totals
         self.rng = rng
         self.p_die_held = float(p_die_held)
-        self.left: list[int] = []
         self.gone: list[Patient] = []
         self.deaths: list[int] = []
         # the ALC hand-over (popsim.ltc): residents whose ALC stay started, and whose ALC
@@ -145,7 +143,7 @@ class Placement:
         self._put(p, site, unit)
         if counted:
             self._count_admission(p, site)
-        self.row((p.resident, day, ADMIT, site.index, unit))
+        self.rows.extend((p.resident, day, ADMIT, site.index, unit))
 
     def board(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
         """Into the ED of ``site`` to wait for a ward bed; ``counted``: a new admission
@@ -153,7 +151,7 @@ class Placement:
         self._put(p, site, ED)
         if counted:
             self._count_admission(p, site)
-        self.row((p.resident, day, BOARD, site.index, ED))
+        self.rows.extend((p.resident, day, BOARD, site.index, ED))
 
     def hold(self, p: Patient, site: Facility, day: int, counted: bool) -> None:
         """Outside the full ICU of ``site``, waiting for an ICU bed (a ``board`` row with
@@ -161,12 +159,12 @@ class Placement:
         self._put(p, site, HELD)
         if counted:
             self._count_admission(p, site)
-        self.row((p.resident, day, BOARD, site.index, HELD))
+        self.rows.extend((p.resident, day, BOARD, site.index, HELD))
 
     def start(self, p: Patient, site: Facility, unit: int, day: int) -> None:
         """In hospital when the run starts (any unit; no arrival, admission or transfer)."""
         self._put(p, site, unit)
-        self.row((p.resident, day, START, site.index, unit))
+        self.rows.extend((p.resident, day, START, site.index, unit))
 
     @staticmethod
     def _count_admission(p: Patient, site: Facility) -> None:
@@ -187,7 +185,7 @@ class Placement:
         """To ``unit`` at the same site (``alc`` row when the unit is ALC)."""
         site = p.site
         self._put(p, site, unit)
-        self.row((p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
+        self.rows.extend((p.resident, day, TO_ALC if unit == ALC else MOVE_UNIT, site.index, unit))
 
     def transfer(self, p: Patient, src: Facility, dest: Facility, unit: int, day: int) -> None:
         """From ``src`` to ``unit`` at ``dest`` (ED: boarding there; HELD: held outside
@@ -196,12 +194,12 @@ class Placement:
         row when it enters a bed unit it was not in (an ICU entry, a boarder's bed)."""
         src.counts["transfers_out"] += 1
         dest.counts["transfers_in"] += 1
-        self.row((p.resident, day, TRANSFER, dest.index, unit))
+        self.rows.extend((p.resident, day, TRANSFER, dest.index, unit))
         if p.site is not None:
             before = p.unit
             self._put(p, dest, unit)
             if unit != before and unit in (WARD, ICU, ALC):
-                self.row((p.resident, day, ADMIT, dest.index, unit))
+                self.rows.extend((p.resident, day, ADMIT, dest.index, unit))
 
     def release(
         self, p: Patient, day: int, died: bool, killed: bool, reason: int = ALC_OTHER
@@ -227,16 +225,15 @@ class Placement:
             totals["died"] += 1
             if killed:
                 self.deaths.append(r)
-            self.row((r, day, DEATH, site.index, unit))
+            self.rows.extend((r, day, DEATH, site.index, unit))
         else:
             site.counts["discharges"] += 1
             totals["discharged"] += 1
-            self.row((r, day, DISCHARGE, site.index, unit))
+            self.rows.extend((r, day, DISCHARGE, site.index, unit))
         if not p.prevalent:
             totals["ended"] += 1
             totals["stay_days"] += day - p.day_admit
             totals["alc_stays"] += unit == ALC
-        self.left.append(r)
         self.gone.append(p)
         del self.patients[r]
 
