@@ -730,9 +730,13 @@ def test_overtime_takes_the_first_eligible_nurses_in_rotation_order(data, size):
         lo = (a0 - n) % size
     post.prev = ((lo, n),) if data.draw(st.booleans()) else ()
     extra = data.draw(st.lists(st.integers(0, size - 1), max_size=3, unique=True))
-    post.prev_extra = np.array(extra, dtype=np.int64)
+    post.prev_extra = tuple(extra)
     post.rot = (a0 + rostered) % size
     want = data.draw(st.integers(1, size + 2))
-    found = Staffing._overtime(post, a0, rostered, free, want)
+    # the pool's nurses among other pools' (every pool's bytes, this one's from ``base``)
+    before = data.draw(st.lists(st.booleans(), max_size=5))
+    after = data.draw(st.lists(st.booleans(), max_size=5))
+    every = np.array([*before, *free, *after], dtype=bool)
+    found = Staffing._overtime(post, a0, rostered, every.tobytes(), len(before), want)
     expected = _overtime_by_scan(size, free, a0, rostered, post.prev, set(extra), post.rot, want)
-    assert found.tolist() == expected
+    assert found == expected

@@ -99,7 +99,6 @@ from popsim.staffing.params import (
     uniforms,
 )
 from popsim.staffing.workforce import (
-    _EMPTY,
     _EPISODE,
     _SICK,
     _STRIKE,
@@ -317,7 +316,9 @@ class Staffing(Workforce, Module):
         out[:, 8] = np.repeat(census, self.post_shifts)  # (a closed site's rows: census,
         out[:, 9] = np.repeat(demand, self.post_shifts)  # demand and zeros)
         ratio = np.array([post.ratio for post in posts], dtype=np.float64)
-        day_ = _Day(away_all, ~away_all, absent_before, np.asarray(census), ratio, out, cost)
+        free = ~away_all
+        day_ = _Day(away_all, free, absent_before, np.asarray(census), ratio, out, cost)
+        day_.free_bytes = free.tobytes()
         sel = [i for i in range(len(posts)) if is_open[i]]
         if sel:
             self._shifts(sel, day_)
@@ -451,7 +452,8 @@ class Staffing(Workforce, Module):
         gap = np.maximum(required, rostered) - available  # absences backfilled, then census
         want = np.minimum(gap, np.ceil(p.max_overtime_share * roster - 1e-9).astype(np.int64))
         overtime = np.zeros(len(at), dtype=np.int64)
-        extras: list[np.ndarray] = []
+        extras: list[int] = []
+        free = d.free_bytes
         for k, (i, s, lo, n, r, g, w) in enumerate(
             zip(
                 at.tolist(),
@@ -466,12 +468,13 @@ class Staffing(Workforce, Module):
         ):
             post = posts[i]
             post.rot = r
-            extra = _EMPTY
-            if g > 0:
-                extra = self._overtime(post, lo, n, d.free[starts[i] : starts[i + 1]], w)
-                if len(extra):
+            extra: list[int] = []
+            if g > 0 and w > 0:
+                extra = self._overtime(post, lo, n, free, starts[i], w)
+                if extra:
                     overtime[k] = len(extra)
-                    extras.append(starts[i] + extra)
+                    b = starts[i]
+                    extras += [b + q for q in extra]
             if s == 0:
                 away_pool = d.away[starts[i] : starts[i + 1]]
             self.last_shift[post.index, s] = (post.pool, away_pool, lo, n, extra)
@@ -503,7 +506,7 @@ class Staffing(Workforce, Module):
         pool, away_pool, a0, rostered, extra = self.last_shift[post, shift]
         pos = (a0 + np.arange(rostered)) % max(len(pool), 1)
         on = pool[pos]
-        return on, on[away_pool[pos]], pool[extra]
+        return on, on[away_pool[pos]], pool[np.asarray(extra, dtype=np.int64)]
 
     # ----------------------------------------------------------------- events
     def apply(self, model: RegionModel, event: Event) -> None:
