@@ -230,10 +230,13 @@ class Staffing(Workforce, Module):
         self.keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
         # per post: shifts a day, first row of the day, pay (fixed for the run)
         self.post_shifts = [post.shifts for post in self.posts]
+        self.post_facility = np.array([post.facility for post in self.posts], dtype=np.int64)
+        self.post_unit = np.array([post.unit for post in self.posts], dtype=np.int64)
         first = np.concatenate([[0], np.cumsum(self.post_shifts, dtype=np.int64)])[:-1]
         self.first_row_array = first.astype(np.int64)
         self.first_row = self.first_row_array.tolist()
         self.row_all = np.arange(rows_per_day, dtype=np.int64)
+        self._row_cache: tuple[Any, ...] | None = None
         self.row_post = np.repeat(np.arange(len(self.posts), dtype=np.int64), self.post_shifts)
         self.row_shift = self.row_all - self.first_row_array[self.row_post]
         self.wage = np.array([post.wage for post in self.posts], dtype=np.float64)
@@ -298,15 +301,14 @@ class Staffing(Workforce, Module):
         away = self.absences(model)
         facs = model.care.facilities
         posts = self.posts
-        census: list[int] = []
-        demand: list[int] = []
-        is_open: list[bool] = []
-        for post in posts:
-            fac = facs[post.facility]
-            census.append(self._census(model, post, fac))
-            demand.append(self._demand(post, fac, census[-1]))
-            self.update_roster(post, fac, day, census[-1], demand[-1])
-            is_open.append(bool(fac.is_open))
+        post_facs = [facs[f] for f in self.post_facility]
+        census_a, demand_a = self._census_demand(model)
+        census: list[int] = census_a.tolist()
+        demand: list[int] = demand_a.tolist()
+        is_open = [bool(fac.is_open) for fac in post_facs]
+        if self.params.policy != "fixed":  # (the fixed roster needs no history)
+            for post, fac, c, q in zip(posts, post_facs, census, demand, strict=True):
+                self.update_roster(post, fac, day, c, q)
         # today's absence of every pool's nurses, pool after pool (a slice per pool)
         away_all = away[self.pool_idx]
         absent_before = np.zeros(len(away_all) + 1, dtype=np.int64)
@@ -317,7 +319,7 @@ class Staffing(Workforce, Module):
         out[:, 9] = np.repeat(demand, self.post_shifts)  # demand and zeros)
         ratio = np.array([post.ratio for post in posts], dtype=np.float64)
         free = ~away_all
-        day_ = _Day(away_all, free, absent_before, np.asarray(census), ratio, out, cost)
+        day_ = _Day(away_all, free, absent_before, census_a, ratio, out, cost)
         day_.free_bytes = free.tobytes()
         sel = [i for i in range(len(posts)) if is_open[i]]
         if sel:
@@ -351,17 +353,24 @@ class Staffing(Workforce, Module):
                 facs[f].ed_short = bool(n_beds) and self.params.ed_diverts_when_short
         self.days_done = day + 1
 
-    def _census(self, model: RegionModel, post: Post, fac: Any) -> int:
-        n = fac.n  # care units: ED boarders, ward, ICU, ALC
-        if post.unit == WARD:
-            return int(n[1] + n[3])
-        if post.unit == ICU:
-            return int(n[2])
-        visits = 0
-        if model.day > 0:
+    def _census_demand(self, model: RegionModel) -> tuple[np.ndarray, np.ndarray]:
+        """Each post's census (at the start of the day) and bed demand, over all posts:
+        ward: its patients plus ALC (demand: plus ED boarders); ICU: its patients (demand:
+        plus those held outside it); ED: its boarders plus yesterday's visits x
+        ``ed_hours_per_visit`` / 24 (demand: the same)."""
+        n_fac = np.array([fac.n for fac in model.care.facilities], dtype=np.int64)
+        n = n_fac.reshape(-1, 5)[self.post_facility]
+        unit = self.post_unit  # care units: ED boarders, ward, ICU, ALC, held
+        ward, icu = unit == WARD, unit == ICU
+        census = np.where(ward, n[:, 1] + n[:, 3], np.where(icu, n[:, 2], n[:, 0]))
+        ed = ~(ward | icu)
+        if model.day > 0 and ed.any():
             metric = model.care.metrics.index("ed_visits")
-            visits = int(model.facility_day[model.day - 1, post.facility, metric])
-        return int(n[0]) + int(round(visits * self.params.ed_hours_per_visit / 24.0))
+            visits = model.facility_day[model.day - 1, self.post_facility[ed], metric]
+            hours = visits.astype(np.int64) * self.params.ed_hours_per_visit / 24.0
+            census[ed] += np.round(hours).astype(np.int64)
+        demand = census + np.where(ward, n[:, 0], np.where(icu, n[:, 4], 0))
+        return census, demand
 
     def update_roster(self, post: Post, fac: Any, day: int, census: int, demand: int) -> None:
         """Record the day's census and bed demand of ``post`` and, under a rostering
@@ -373,17 +382,6 @@ class Staffing(Workforce, Module):
             self._forecast_roster(post, fac, day)
         del post.history[:-window]
         del post.waiting[:-window]
-
-    @staticmethod
-    def _demand(post: Post, fac: Any, census: int) -> int:
-        """The unit's bed demand (see the module docstring): census plus ED boarders (ward)
-        or plus patients held outside the ICU (ICU); the ED's census."""
-        n = fac.n
-        if post.unit == WARD:
-            return census + int(n[0])
-        if post.unit == ICU:
-            return census + int(n[4])
-        return census
 
     def floor(self, post: Post, fac: Any) -> int:
         """The fewest nurses a shift a rostering policy may plan for ``post`` (before the
@@ -425,15 +423,7 @@ class Staffing(Workforce, Module):
         the previous one's: roster and pool do not change within a day); overtime, which
         depends on the previous shift's nurses, row by row in order."""
         p, posts, starts = self.params, self.posts, self.pool_start
-        if len(sel) == len(posts):
-            rows = self.row_all
-        else:
-            is_open = np.zeros(len(posts), dtype=bool)
-            is_open[sel] = True
-            rows = np.flatnonzero(is_open[self.row_post])
-        at, shift = self.row_post[rows], self.row_shift[rows]  # each row's post and shift
-        base = np.asarray(starts, dtype=np.int64)[at]
-        size = np.diff(np.asarray(starts, dtype=np.int64))[at]
+        rows, at, shift, base, size, at_list, shift_list = self._rows(sel)
         roster = np.array([post.roster for post in posts], dtype=np.int64)[at]
         rot0 = np.array([post.rot for post in posts], dtype=np.int64)[at]
         rostered = np.minimum(roster, size)
@@ -456,8 +446,8 @@ class Staffing(Workforce, Module):
         free = d.free_bytes
         for k, (i, s, lo, n, r, g, w) in enumerate(
             zip(
-                at.tolist(),
-                shift.tolist(),
+                at_list,
+                shift_list,
                 a0.tolist(),
                 rostered.tolist(),
                 rot.tolist(),
@@ -499,6 +489,27 @@ class Staffing(Workforce, Module):
         figures = (rostered, n_absent, available, required, shortfall, overtime, agency, beds)
         d.out[rows, :8] = np.column_stack(figures)
         d.cost[rows] = cost
+
+    def _rows(self, sel: list[int]) -> tuple[Any, ...]:
+        """The day's rows of the open posts ``sel``, each row's post, shift, pool start and
+        pool size (arrays, and the first two as lists): kept until the open posts or the
+        pools change."""
+        key = (tuple(sel), self.pool_start)
+        cached = self._row_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if len(sel) == len(self.posts):
+            rows = self.row_all
+        else:
+            is_open = np.zeros(len(self.posts), dtype=bool)
+            is_open[sel] = True
+            rows = np.flatnonzero(is_open[self.row_post])
+        at, shift = self.row_post[rows], self.row_shift[rows]  # each row's post and shift
+        starts = np.asarray(self.pool_start, dtype=np.int64)
+        base, size = starts[at], np.diff(starts)[at]
+        arrays = (rows, at, shift, base, size, at.tolist(), shift.tolist())
+        self._row_cache = (key, arrays)
+        return arrays
 
     def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,
