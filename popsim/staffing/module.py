@@ -177,6 +177,7 @@ class Staffing(Workforce, Module):
         self.enabled = False
         self.wave: list[tuple[int, float]] = []  # (last day, extra absent share)
         self.n_left = 0  # nurses who died or left the region
+        self.strike_last = 0  # the day after the last strike ends
 
     # ------------------------------------------------------------------ setup
     def init(self, model: RegionModel) -> None:
@@ -230,6 +231,7 @@ class Staffing(Workforce, Module):
         self.keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
         # per post: shifts a day, first row of the day, pay (fixed for the run)
         self.post_shifts = [post.shifts for post in self.posts]
+        self.post_shifts_array = np.array(self.post_shifts, dtype=np.int64)
         self.post_facility = np.array([post.facility for post in self.posts], dtype=np.int64)
         self.post_unit = np.array([post.unit for post in self.posts], dtype=np.int64)
         first = np.concatenate([[0], np.cumsum(self.post_shifts, dtype=np.int64)])[:-1]
@@ -265,12 +267,13 @@ class Staffing(Workforce, Module):
         p_start = share / (episode * (1.0 - share) + share)
         free = a["sick_until"] <= day
         start = free & (uniforms(self.key, self.ids, day, _SICK) < p_start)
-        k = int(start.sum())
-        if k:
+        away = ~free  # (sick before today) or starting an episode today (of 1 day or more)
+        if start.any():
+            away |= start
             u = uniforms(self.key, self.ids[start], day, _EPISODE)
             a["sick_until"][start] = day + geometric_days(u, episode)
-        away = a["sick_until"] > day
-        away |= a["strike_until"] > day
+        if day < self.strike_last:  # (no strike under way: nobody out)
+            away |= a["strike_until"] > day
         # a nurse who is a patient today (admitted for any cause, not only the epidemic's)
         # does not work: without this, a nurse in a ward bed stayed on the roster
         away |= model.pop.in_hospital[self.ids]
@@ -303,10 +306,9 @@ class Staffing(Workforce, Module):
         posts = self.posts
         post_facs = [facs[f] for f in self.post_facility]
         census_a, demand_a = self._census_demand(model)
-        census: list[int] = census_a.tolist()
-        demand: list[int] = demand_a.tolist()
         is_open = [bool(fac.is_open) for fac in post_facs]
         if self.params.policy != "fixed":  # (the fixed roster needs no history)
+            census, demand = census_a.tolist(), demand_a.tolist()
             for post, fac, c, q in zip(posts, post_facs, census, demand, strict=True):
                 self.update_roster(post, fac, day, c, q)
         # today's absence of every pool's nurses, pool after pool (a slice per pool)
@@ -315,8 +317,8 @@ class Staffing(Workforce, Module):
         np.cumsum(away_all, out=absent_before[1:])
         out = np.zeros((self.rows_per_day, len(STAFF_METRICS)), dtype=np.int64)
         cost = np.zeros(self.rows_per_day, dtype=np.float64)
-        out[:, 8] = np.repeat(census, self.post_shifts)  # (a closed site's rows: census,
-        out[:, 9] = np.repeat(demand, self.post_shifts)  # demand and zeros)
+        out[:, 8] = np.repeat(census_a, self.post_shifts_array)  # (a closed site's rows: census,
+        out[:, 9] = np.repeat(demand_a, self.post_shifts_array)  # demand and zeros)
         ratio = np.array([post.ratio for post in posts], dtype=np.float64)
         free = ~away_all
         day_ = _Day(away_all, free, absent_before, census_a, ratio, out, cost)
@@ -545,6 +547,7 @@ class Staffing(Workforce, Module):
                     out = post.pool[u < event.share]
                     idx = np.searchsorted(self.ids, out)
                     self._arrays["strike_until"][idx] = day + event.duration_days
+                    self.strike_last = max(self.strike_last, day + event.duration_days)
         elif isinstance(event, SicknessWave):
             self.wave.append((day + event.duration_days - 1, float(event.p_absent)))
         else:

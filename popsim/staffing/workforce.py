@@ -163,10 +163,10 @@ class Workforce:
 
     def _depart(self, model: RegionModel) -> None:
         """Nurses who died or left the region leave their pool."""
-        gone = ~model.pop.alive[self.ids]
-        if not gone.any():
+        here = model.pop.alive[self.ids]
+        if here.all():
             return
-        dead = self.ids[gone]
+        dead = self.ids[~here]
         self.n_left += len(dead)
         model.pop.nurse_post[dead] = -1
         for post in self.posts:
