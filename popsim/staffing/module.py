@@ -360,8 +360,9 @@ class Staffing(Workforce, Module):
         ward: its patients plus ALC (demand: plus ED boarders); ICU: its patients (demand:
         plus those held outside it); ED: its boarders plus yesterday's visits x
         ``ed_hours_per_visit`` / 24 (demand: the same)."""
-        n_fac = np.array([fac.n for fac in model.care.facilities], dtype=np.int64)
-        n = n_fac.reshape(-1, 5)[self.post_facility]
+        facs = model.care.facilities
+        n = np.array([fac.n for fac in facs], dtype=np.int64).reshape(len(facs), -1)
+        n = n[self.post_facility]
         unit = self.post_unit  # care units: ED boarders, ward, ICU, ALC, held
         ward, icu = unit == WARD, unit == ICU
         census = np.where(ward, n[:, 1] + n[:, 3], np.where(icu, n[:, 2], n[:, 0]))
