@@ -178,11 +178,14 @@ class Staffing(Workforce, Module):
         self.wave: list[tuple[int, float]] = []  # (last day, extra absent share)
         self.n_left = 0  # nurses who died or left the region
         self.strike_last = 0  # the day after the last strike ends
+        self._removed_seen = self._removed_told = 0  # (departures: ``_depart``)
+        self._nurse_died = False
 
     # ------------------------------------------------------------------ setup
     def init(self, model: RegionModel) -> None:
         p = self.params
         self.rng = model.stream(self.name)
+        self._removed_seen = model.pop.n_removed
         # counter-keyed draws (resident, day, purpose): a nurse's sickness does not depend
         # on who else is on staff, so scenarios that change one roster keep the others'
         self.key = int(self.rng.integers(2**62))
@@ -556,6 +559,9 @@ class Staffing(Workforce, Module):
 
     def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:
         """Dead nurses leave their pools at the next step (``_depart``)."""
+        self._removed_told += len(ids)
+        if len(ids) and (model.pop.nurse_post[ids] >= 0).any():
+            self._nurse_died = True
 
     # ---------------------------------------------------------------- results
     def results(self) -> dict[str, Any] | None:

@@ -78,6 +78,9 @@ class Workforce:
     pool_idx: np.ndarray
     pool_start: list[int]
     n_left: int
+    _removed_seen: int  # the population's removals at the last departure check
+    _removed_told: int  # deaths told since (``on_deaths``)
+    _nurse_died: bool  # a nurse among them
     _arrays: dict[str, np.ndarray]
     _workers: Any
 
@@ -162,8 +165,16 @@ class Workforce:
         self.pool_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
 
     def _depart(self, model: RegionModel) -> None:
-        """Nurses who died or left the region leave their pool."""
-        here = model.pop.alive[self.ids]
+        """Nurses who died or left the region leave their pool. Looked for only when a
+        nurse was among the deaths the module was told of, or when residents left
+        otherwise (emigrated): the population's count of removals says so."""
+        pop = model.pop
+        untold = pop.n_removed - self._removed_seen - self._removed_told
+        self._removed_seen, self._removed_told = pop.n_removed, 0
+        if not self._nurse_died and untold == 0:
+            return
+        self._nurse_died = False
+        here = pop.alive[self.ids]
         if here.all():
             return
         dead = self.ids[~here]
