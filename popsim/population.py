@@ -214,6 +214,9 @@ class Population:
         self.alive = np.ones(len(self.age), dtype=bool)
         self.in_hospital = np.zeros(len(self.age), dtype=bool)
         self.emigrated = np.zeros(len(self.age), dtype=bool)
+        #: residents no longer alive here so far (died or left): a count a module can
+        #: compare with the deaths it was told of
+        self.n_removed = 0
         self._extra: dict[str, Column] = {}
         #: the shipped age table single years of age are drawn from (None: the life
         #: table's survivors; :func:`age_weights_in_bands`)
@@ -483,6 +486,7 @@ class Population:
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         ids = ids[self.alive[ids]]
         self.alive[ids] = False
+        self.n_removed += len(ids)
         np.subtract.at(self.alive_counts, (self.zone[ids], self.band[ids]), 1)
         return ids
 

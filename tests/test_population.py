@@ -115,6 +115,25 @@ def test_sample_cells_gives_distinct_living_residents_of_each_cell(region, k, se
     assert pop.alive[one].all() and (pop.cell[one] == 7).all()
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    batches=st.lists(
+        st.tuples(st.booleans(), st.lists(st.integers(0, 199), max_size=12)), max_size=6
+    )
+)
+def test_the_count_of_removals_is_everyone_who_died_or_left(region, batches):
+    """``n_removed`` counts each resident once, whether killed or emigrated, however the
+    batches repeat and overlap (a module compares it with the deaths it was told of)."""
+    pop = Population.synthesize(region, np.random.default_rng(3), total=200)
+    for emigrate, ids in batches:
+        ids = np.array(ids, dtype=np.int64)
+        if emigrate:
+            pop.emigrate(ids)
+        else:
+            pop.kill(ids)
+        assert pop.n_removed == int((~pop.alive).sum())
+
+
 def test_kill_counts_each_resident_once(pop):
     before = pop.alive_counts.copy()
     dead = pop.kill(np.array([3, 3, 10, 11]))

@@ -99,7 +99,6 @@ from popsim.staffing.params import (
     uniforms,
 )
 from popsim.staffing.workforce import (
-    _EMPTY,
     _EPISODE,
     _SICK,
     _STRIKE,
@@ -178,11 +177,15 @@ class Staffing(Workforce, Module):
         self.enabled = False
         self.wave: list[tuple[int, float]] = []  # (last day, extra absent share)
         self.n_left = 0  # nurses who died or left the region
+        self.strike_last = 0  # the day after the last strike ends
+        self._removed_seen = self._removed_told = 0  # (departures: ``_depart``)
+        self._nurse_died = False
 
     # ------------------------------------------------------------------ setup
     def init(self, model: RegionModel) -> None:
         p = self.params
         self.rng = model.stream(self.name)
+        self._removed_seen = model.pop.n_removed
         # counter-keyed draws (resident, day, purpose): a nurse's sickness does not depend
         # on who else is on staff, so scenarios that change one roster keep the others'
         self.key = int(self.rng.integers(2**62))
@@ -231,10 +234,14 @@ class Staffing(Workforce, Module):
         self.keys = np.asarray(keys, dtype=np.int64).reshape(-1, 3)
         # per post: shifts a day, first row of the day, pay (fixed for the run)
         self.post_shifts = [post.shifts for post in self.posts]
+        self.post_shifts_array = np.array(self.post_shifts, dtype=np.int64)
+        self.post_facility = np.array([post.facility for post in self.posts], dtype=np.int64)
+        self.post_unit = np.array([post.unit for post in self.posts], dtype=np.int64)
         first = np.concatenate([[0], np.cumsum(self.post_shifts, dtype=np.int64)])[:-1]
         self.first_row_array = first.astype(np.int64)
         self.first_row = self.first_row_array.tolist()
         self.row_all = np.arange(rows_per_day, dtype=np.int64)
+        self._row_cache: tuple[Any, ...] | None = None
         self.row_post = np.repeat(np.arange(len(self.posts), dtype=np.int64), self.post_shifts)
         self.row_shift = self.row_all - self.first_row_array[self.row_post]
         self.wage = np.array([post.wage for post in self.posts], dtype=np.float64)
@@ -263,12 +270,13 @@ class Staffing(Workforce, Module):
         p_start = share / (episode * (1.0 - share) + share)
         free = a["sick_until"] <= day
         start = free & (uniforms(self.key, self.ids, day, _SICK) < p_start)
-        k = int(start.sum())
-        if k:
+        away = ~free  # (sick before today) or starting an episode today (of 1 day or more)
+        if start.any():
+            away |= start
             u = uniforms(self.key, self.ids[start], day, _EPISODE)
             a["sick_until"][start] = day + geometric_days(u, episode)
-        away = a["sick_until"] > day
-        away |= a["strike_until"] > day
+        if day < self.strike_last:  # (no strike under way: nobody out)
+            away |= a["strike_until"] > day
         # a nurse who is a patient today (admitted for any cause, not only the epidemic's)
         # does not work: without this, a nurse in a ward bed stayed on the roster
         away |= model.pop.in_hospital[self.ids]
@@ -299,25 +307,25 @@ class Staffing(Workforce, Module):
         away = self.absences(model)
         facs = model.care.facilities
         posts = self.posts
-        census: list[int] = []
-        demand: list[int] = []
-        is_open: list[bool] = []
-        for post in posts:
-            fac = facs[post.facility]
-            census.append(self._census(model, post, fac))
-            demand.append(self._demand(post, fac, census[-1]))
-            self.update_roster(post, fac, day, census[-1], demand[-1])
-            is_open.append(bool(fac.is_open))
+        post_facs = [facs[f] for f in self.post_facility]
+        census_a, demand_a = self._census_demand(model)
+        is_open = [bool(fac.is_open) for fac in post_facs]
+        if self.params.policy != "fixed":  # (the fixed roster needs no history)
+            census, demand = census_a.tolist(), demand_a.tolist()
+            for post, fac, c, q in zip(posts, post_facs, census, demand, strict=True):
+                self.update_roster(post, fac, day, c, q)
         # today's absence of every pool's nurses, pool after pool (a slice per pool)
         away_all = away[self.pool_idx]
         absent_before = np.zeros(len(away_all) + 1, dtype=np.int64)
         np.cumsum(away_all, out=absent_before[1:])
         out = np.zeros((self.rows_per_day, len(STAFF_METRICS)), dtype=np.int64)
         cost = np.zeros(self.rows_per_day, dtype=np.float64)
-        out[:, 8] = np.repeat(census, self.post_shifts)  # (a closed site's rows: census,
-        out[:, 9] = np.repeat(demand, self.post_shifts)  # demand and zeros)
+        out[:, 8] = np.repeat(census_a, self.post_shifts_array)  # (a closed site's rows: census,
+        out[:, 9] = np.repeat(demand_a, self.post_shifts_array)  # demand and zeros)
         ratio = np.array([post.ratio for post in posts], dtype=np.float64)
-        day_ = _Day(away_all, ~away_all, absent_before, np.asarray(census), ratio, out, cost)
+        free = ~away_all
+        day_ = _Day(away_all, free, absent_before, census_a, ratio, out, cost)
+        day_.free_bytes = free.tobytes()
         sel = [i for i in range(len(posts)) if is_open[i]]
         if sel:
             self._shifts(sel, day_)
@@ -350,17 +358,25 @@ class Staffing(Workforce, Module):
                 facs[f].ed_short = bool(n_beds) and self.params.ed_diverts_when_short
         self.days_done = day + 1
 
-    def _census(self, model: RegionModel, post: Post, fac: Any) -> int:
-        n = fac.n  # care units: ED boarders, ward, ICU, ALC
-        if post.unit == WARD:
-            return int(n[1] + n[3])
-        if post.unit == ICU:
-            return int(n[2])
-        visits = 0
-        if model.day > 0:
+    def _census_demand(self, model: RegionModel) -> tuple[np.ndarray, np.ndarray]:
+        """Each post's census (at the start of the day) and bed demand, over all posts:
+        ward: its patients plus ALC (demand: plus ED boarders); ICU: its patients (demand:
+        plus those held outside it); ED: its boarders plus yesterday's visits x
+        ``ed_hours_per_visit`` / 24 (demand: the same)."""
+        facs = model.care.facilities
+        n = np.array([fac.n for fac in facs], dtype=np.int64).reshape(len(facs), -1)
+        n = n[self.post_facility]
+        unit = self.post_unit  # care units: ED boarders, ward, ICU, ALC, held
+        ward, icu = unit == WARD, unit == ICU
+        census = np.where(ward, n[:, 1] + n[:, 3], np.where(icu, n[:, 2], n[:, 0]))
+        ed = ~(ward | icu)
+        if model.day > 0 and ed.any():
             metric = model.care.metrics.index("ed_visits")
-            visits = int(model.facility_day[model.day - 1, post.facility, metric])
-        return int(n[0]) + int(round(visits * self.params.ed_hours_per_visit / 24.0))
+            visits = model.facility_day[model.day - 1, self.post_facility[ed], metric]
+            hours = visits.astype(np.int64) * self.params.ed_hours_per_visit / 24.0
+            census[ed] += np.round(hours).astype(np.int64)
+        demand = census + np.where(ward, n[:, 0], np.where(icu, n[:, 4], 0))
+        return census, demand
 
     def update_roster(self, post: Post, fac: Any, day: int, census: int, demand: int) -> None:
         """Record the day's census and bed demand of ``post`` and, under a rostering
@@ -372,17 +388,6 @@ class Staffing(Workforce, Module):
             self._forecast_roster(post, fac, day)
         del post.history[:-window]
         del post.waiting[:-window]
-
-    @staticmethod
-    def _demand(post: Post, fac: Any, census: int) -> int:
-        """The unit's bed demand (see the module docstring): census plus ED boarders (ward)
-        or plus patients held outside the ICU (ICU); the ED's census."""
-        n = fac.n
-        if post.unit == WARD:
-            return census + int(n[0])
-        if post.unit == ICU:
-            return census + int(n[4])
-        return census
 
     def floor(self, post: Post, fac: Any) -> int:
         """The fewest nurses a shift a rostering policy may plan for ``post`` (before the
@@ -424,15 +429,7 @@ class Staffing(Workforce, Module):
         the previous one's: roster and pool do not change within a day); overtime, which
         depends on the previous shift's nurses, row by row in order."""
         p, posts, starts = self.params, self.posts, self.pool_start
-        if len(sel) == len(posts):
-            rows = self.row_all
-        else:
-            is_open = np.zeros(len(posts), dtype=bool)
-            is_open[sel] = True
-            rows = np.flatnonzero(is_open[self.row_post])
-        at, shift = self.row_post[rows], self.row_shift[rows]  # each row's post and shift
-        base = np.asarray(starts, dtype=np.int64)[at]
-        size = np.diff(np.asarray(starts, dtype=np.int64))[at]
+        rows, at, shift, base, size, at_list, shift_list = self._rows(sel)
         roster = np.array([post.roster for post in posts], dtype=np.int64)[at]
         rot0 = np.array([post.rot for post in posts], dtype=np.int64)[at]
         rostered = np.minimum(roster, size)
@@ -451,11 +448,12 @@ class Staffing(Workforce, Module):
         gap = np.maximum(required, rostered) - available  # absences backfilled, then census
         want = np.minimum(gap, np.ceil(p.max_overtime_share * roster - 1e-9).astype(np.int64))
         overtime = np.zeros(len(at), dtype=np.int64)
-        extras: list[np.ndarray] = []
+        extras: list[int] = []
+        free = d.free_bytes
         for k, (i, s, lo, n, r, g, w) in enumerate(
             zip(
-                at.tolist(),
-                shift.tolist(),
+                at_list,
+                shift_list,
                 a0.tolist(),
                 rostered.tolist(),
                 rot.tolist(),
@@ -466,12 +464,13 @@ class Staffing(Workforce, Module):
         ):
             post = posts[i]
             post.rot = r
-            extra = _EMPTY
-            if g > 0:
-                extra = self._overtime(post, lo, n, d.free[starts[i] : starts[i + 1]], w)
-                if len(extra):
+            extra: list[int] = []
+            if g > 0 and w > 0:
+                extra = self._overtime(post, lo, n, free, starts[i], w)
+                if extra:
                     overtime[k] = len(extra)
-                    extras.append(starts[i] + extra)
+                    b = starts[i]
+                    extras += [b + q for q in extra]
             if s == 0:
                 away_pool = d.away[starts[i] : starts[i + 1]]
             self.last_shift[post.index, s] = (post.pool, away_pool, lo, n, extra)
@@ -497,13 +496,34 @@ class Staffing(Workforce, Module):
         d.out[rows, :8] = np.column_stack(figures)
         d.cost[rows] = cost
 
+    def _rows(self, sel: list[int]) -> tuple[Any, ...]:
+        """The day's rows of the open posts ``sel``, each row's post, shift, pool start and
+        pool size (arrays, and the first two as lists): kept until the open posts or the
+        pools change."""
+        key = (tuple(sel), self.pool_start)
+        cached = self._row_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if len(sel) == len(self.posts):
+            rows = self.row_all
+        else:
+            is_open = np.zeros(len(self.posts), dtype=bool)
+            is_open[sel] = True
+            rows = np.flatnonzero(is_open[self.row_post])
+        at, shift = self.row_post[rows], self.row_shift[rows]  # each row's post and shift
+        starts = np.asarray(self.pool_start, dtype=np.int64)
+        base, size = starts[at], np.diff(starts)[at]
+        arrays = (rows, at, shift, base, size, at.tolist(), shift.tolist())
+        self._row_cache = (key, arrays)
+        return arrays
+
     def shift_staff(self, post: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Resident ids of the latest run of shift ``shift`` of post ``post``: rostered,
         absent (rostered but away) and on overtime. Present = rostered - absent + overtime."""
         pool, away_pool, a0, rostered, extra = self.last_shift[post, shift]
         pos = (a0 + np.arange(rostered)) % max(len(pool), 1)
         on = pool[pos]
-        return on, on[away_pool[pos]], pool[extra]
+        return on, on[away_pool[pos]], pool[np.asarray(extra, dtype=np.int64)]
 
     # ----------------------------------------------------------------- events
     def apply(self, model: RegionModel, event: Event) -> None:
@@ -531,6 +551,7 @@ class Staffing(Workforce, Module):
                     out = post.pool[u < event.share]
                     idx = np.searchsorted(self.ids, out)
                     self._arrays["strike_until"][idx] = day + event.duration_days
+                    self.strike_last = max(self.strike_last, day + event.duration_days)
         elif isinstance(event, SicknessWave):
             self.wave.append((day + event.duration_days - 1, float(event.p_absent)))
         else:
@@ -538,6 +559,9 @@ class Staffing(Workforce, Module):
 
     def on_deaths(self, model: RegionModel, ids: np.ndarray) -> None:
         """Dead nurses leave their pools at the next step (``_depart``)."""
+        self._removed_told += len(ids)
+        if len(ids) and (model.pop.nurse_post[ids] >= 0).any():
+            self._nurse_died = True
 
     # ---------------------------------------------------------------- results
     def results(self) -> dict[str, Any] | None:

@@ -40,7 +40,7 @@ class Post:
     rot: int = 0  # rotation offset into the pool
     idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # in ids
     prev: tuple[tuple[int, int], ...] = ()  # the last shift's (start, length) in the pool
-    prev_extra: np.ndarray = field(default_factory=lambda: _EMPTY)  # its overtime positions
+    prev_extra: tuple[int, ...] | list[int] = ()  # its overtime positions
     history: list[int] = field(default_factory=list)  # daily bed demand, latest last
     waiting: list[bool] = field(default_factory=list)  # patients waiting for a bed, by day
 
@@ -64,21 +64,8 @@ class _Day:
     cost: np.ndarray
     on_lo: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
     on_hi: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
-    extras: list[np.ndarray] = field(default_factory=lambda: [_EMPTY])
-
-
-def _fill(mask: np.ndarray, lo: int, n: int, value: bool) -> None:
-    """Sets ``n`` positions of ``mask`` from ``lo`` (wrapping at its end) to ``value``."""
-    size = len(mask)
-    if n >= size:
-        mask[:] = value
-        return
-    hi = lo + n
-    if hi <= size:
-        mask[lo:hi] = value
-    else:
-        mask[lo:] = value
-        mask[: hi - size] = value
+    free_bytes: bytes = b""  # ``free`` as bytes, for the overtime search
+    extras: list[int] = field(default_factory=list)
 
 
 class Workforce:
@@ -91,6 +78,9 @@ class Workforce:
     pool_idx: np.ndarray
     pool_start: list[int]
     n_left: int
+    _removed_seen: int  # the population's removals at the last departure check
+    _removed_told: int  # deaths told since (``on_deaths``)
+    _nurse_died: bool  # a nurse among them
     _arrays: dict[str, np.ndarray]
     _workers: Any
 
@@ -168,18 +158,26 @@ class Workforce:
         self.ids, self._arrays = new, arrays
         for post in self.posts:  # (positions in pools may have moved: no rest rule today)
             post.idx = np.searchsorted(new, post.pool)
-            post.prev, post.prev_extra = (), _EMPTY
+            post.prev, post.prev_extra = (), ()
         # every pool's positions in ids, pool after pool, and where each pool starts
         sizes = [len(post.pool) for post in self.posts]
         self.pool_idx = np.concatenate([post.idx for post in self.posts]) if pools else _EMPTY
         self.pool_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64).tolist()
 
     def _depart(self, model: RegionModel) -> None:
-        """Nurses who died or left the region leave their pool."""
-        gone = ~model.pop.alive[self.ids]
-        if not gone.any():
+        """Nurses who died or left the region leave their pool. Looked for only when a
+        nurse was among the deaths the module was told of, or when residents left
+        otherwise (emigrated): the population's count of removals says so."""
+        pop = model.pop
+        untold = pop.n_removed - self._removed_seen - self._removed_told
+        self._removed_seen, self._removed_told = pop.n_removed, 0
+        if not self._nurse_died and untold == 0:
             return
-        dead = self.ids[gone]
+        self._nurse_died = False
+        here = pop.alive[self.ids]
+        if here.all():
+            return
+        dead = self.ids[~here]
         self.n_left += len(dead)
         model.pop.nurse_post[dead] = -1
         for post in self.posts:
@@ -190,25 +188,33 @@ class Workforce:
         self._rebuild_ids()
 
     @staticmethod
-    def _overtime(post: Post, a0: int, rostered: int, free: np.ndarray, want: int) -> np.ndarray:
-        """Up to ``want`` pool positions for overtime: nurses neither absent (``free``
-        false), nor on this shift (``a0``, ``rostered``), nor on the unit's previous shift
-        or its overtime, the first in rotation order from the next shift's start."""
+    def _overtime(
+        post: Post, a0: int, rostered: int, free: bytes, base: int, want: int
+    ) -> list[int]:
+        """Up to ``want`` pool positions for overtime: nurses neither absent (``free``, one
+        byte per nurse of every pool, 0 for absent; this pool's from ``base``), nor on
+        this shift (``a0``, ``rostered``), nor on the unit's previous shift or its
+        overtime, the first in rotation order from the next shift's start. A scan of the
+        free nurses (``bytes.find``) from there: the first few are usually eligible."""
         size = len(post.pool)
-        if want <= 0 or size == 0:
-            return _EMPTY
-        ok = free.copy()
-        _fill(ok, a0, rostered, False)
-        for lo, n in post.prev:
-            _fill(ok, lo, n, False)
-        if len(post.prev_extra):
-            ok[post.prev_extra] = False
-        rot = post.rot
-        cand = ok[rot:].nonzero()[0]
-        cand += rot
-        if len(cand) < want and rot:
-            cand = np.concatenate([cand, ok[:rot].nonzero()[0]])
-        return cand[:want]
+        if want <= 0 or size == 0 or rostered >= size:
+            return []
+        prev, prev_extra, rot = post.prev, post.prev_extra, post.rot
+        found: list[int] = []
+        for start, end in ((base + rot, base + size), (base, base + rot)):
+            at = free.find(1, start, end)
+            while at >= 0:
+                q = at - base
+                if (q - a0) % size >= rostered and q not in prev_extra:
+                    for lo, n in prev:
+                        if (q - lo) % size < n:
+                            break
+                    else:
+                        found.append(q)
+                        if len(found) == want:
+                            return found
+                at = free.find(1, at + 1, end)
+        return found
 
     def _present(self, d: _Day) -> np.ndarray:
         """Resident ids, sorted, of the nurses present on any of today's shifts of the
@@ -217,7 +223,7 @@ class Workforce:
         lo, hi = np.concatenate(d.on_lo), np.concatenate(d.on_hi)  # (pool-after-pool)
         cover = np.cumsum(np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1))
         on = (cover[:n] > 0) & d.free
-        on[np.concatenate(d.extras)] = True
+        on[np.asarray(d.extras, dtype=np.int64)] = True
         present = np.zeros(len(self.ids), dtype=bool)  # (in ids' order: sorted)
         present[self.pool_idx[on]] = True
         return self.ids[present]
