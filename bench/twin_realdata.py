@@ -4,8 +4,14 @@ Data: the COVID-19 Canada Open Data Working Group's CovidTimelineCanada
 (https://github.com/ccodwg/CovidTimelineCanada, CC BY 4.0), ``data/pt/hospitalizations_pt.csv``
 (``name, region, date, value, value_daily``: COVID-19 patients in hospital, by province).
 Nothing is downloaded here: pass the path of that file from a clone of the repository.
+``--admissions data/pt/hosp_admissions_pt.csv`` (same columns; Alberta and Ontario
+report new COVID-19 admissions once a week, the week's count in ``value_daily`` on the
+report day and 0 between) adds ``epidemic_admissions``: each report spread evenly over
+the days since the previous one (the week it counts), so a window's sum is the
+admissions of its days (fractional values: the spec's ``scale`` is not 1 anyway).
 
-    python bench/twin_realdata.py convert HOSP_CSV AB 2020-08-01 2021-03-15 OUT.csv
+    python bench/twin_realdata.py convert HOSP_CSV AB 2020-08-01 2021-03-15 OUT.csv \\
+        [--admissions ADM_CSV]
     python bench/twin_realdata.py spec AB OUT.toml         # the walkthrough's spec
     popsim backtest OUT.toml --observed OUT.csv --first 2020-10-06 --every 14 --days 28 \\
         --replicates 50 --workers 2
@@ -50,16 +56,46 @@ pathogen = "covid19-ancestral"
 r0 = 1.3
 seed_infections = {seeds}
 start_day = 0
+# The provinces' COVID-19 census-days per admission (CovidTimelineCanada hospitalizations
+# and hosp_admissions): 12.8 (AB) and 11.3 (ON) over 2020-10-01..2021-02-27, 10.2 and
+# 7.6 over 2020-08-01..10-17 (growing, so below the stay); the profile's, over a growing
+# epidemic at this spec, 15.5. 0.7 (calibration, a figure between the two periods'):
+# stays as long as the profile's hold the census up after a wave turns.
+rel_stay = 0.7
 
 [care]
 uncapped = true          # the province's census is not the region's beds
 
 [observation]
 scale = {scale:.6f}
+# At each knot the particles' census is reset to the observed and their infected scaled
+# with it: on the fall-2020 waves this kept the filter at the observed level (without
+# it the particles drifted to 0.5-5.9 times the observed census) and lowered the WIS;
+# the filtered multiplier is then less informative (docs/twin.md).
+filter_anchor = true
 """
 
 
-def convert(src: Path, prov: str, first: str, last: str, out: Path) -> None:
+def weekly_spread(src: Path, prov: str, first: str, last: str) -> pd.Series:
+    """Daily admissions from a once-a-week report: each report's count spread evenly over
+    the days since the previous report (days before the first report in range: none)."""
+    frame = pd.read_csv(src)
+    rows = frame[(frame["region"] == prov) & (frame["name"] == "hosp_admissions")]
+    rows = rows[rows["value_daily"] > 0].sort_values("date")
+    dates = pd.to_datetime(rows["date"]).tolist()
+    values = rows["value_daily"].astype(float).tolist()
+    out = {}
+    for prev, day, value in zip(dates[:-1], dates[1:], values[1:], strict=True):
+        gap = (day - prev).days
+        for k in range(gap):
+            out[day - pd.Timedelta(days=k)] = value / gap
+    daily = pd.Series(out, dtype=float).sort_index()
+    return daily[(daily.index >= pd.Timestamp(first)) & (daily.index <= pd.Timestamp(last))]
+
+
+def convert(
+    src: Path, prov: str, first: str, last: str, out: Path, admissions: Path | None = None
+) -> None:
     if prov.upper() == "BC":
         sys.exit("British Columbia's series are held out for acceptance: use another province")
     frame = pd.read_csv(src)
@@ -68,6 +104,10 @@ def convert(src: Path, prov: str, first: str, last: str, out: Path) -> None:
     table = pd.DataFrame(
         {"date": rows["date"], "facility": "all", "epidemic_census": rows["value"]}
     )
+    if admissions is not None:
+        daily = weekly_spread(admissions, prov, first, last)
+        by_date = {d.strftime("%Y-%m-%d"): v for d, v in daily.items()}
+        table["epidemic_admissions"] = table["date"].map(by_date).round(4)
     table.to_csv(out, index=False)
     print(f"{out}: {len(table)} days of {prov} from {first} to {last}")
 
@@ -98,12 +138,13 @@ def main() -> None:
     c.add_argument("first")
     c.add_argument("last")
     c.add_argument("out", type=Path)
+    c.add_argument("--admissions", type=Path, default=None)
     s = sub.add_parser("spec")
     s.add_argument("prov", choices=sorted(POPULATION))
     s.add_argument("out", type=Path)
     args = ap.parse_args()
     if args.cmd == "convert":
-        convert(args.src, args.prov.upper(), args.first, args.last, args.out)
+        convert(args.src, args.prov.upper(), args.first, args.last, args.out, args.admissions)
     else:
         spec(args.prov, args.out)
 

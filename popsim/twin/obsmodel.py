@@ -19,19 +19,23 @@ place (a spec's ``[observation]`` table).
   values are then allowed.
 - ``carried_over = "missing"``: a value equal to the same series' value the day before
   is taken as missing (dashboards carry the last value over weekends and holidays).
-- ``rescale_infected = true``: when the warm start sets the region's epidemic census
-  (an ``all`` row of ``epidemic_census``), each particle's infected residents not yet in
-  hospital are also multiplied by the ratio it imposed on the census (observed over the
-  particle's own, bounded to 1/4-4; :mod:`popsim.epidemic.rescale`). Off by default
-  (see ``docs/twin.md`` for its measured effect).
+- ``rescale_infected = true`` (default): when the warm start sets the region's epidemic
+  census (an ``all`` row of ``epidemic_census``), each particle's infected residents not
+  yet in hospital are also multiplied by the ratio it imposed on the census (observed
+  over the particle's own, bounded to 1/4-4; :mod:`popsim.epidemic.rescale`); ``false``:
+  they stay the particle's own (see ``docs/twin.md`` for the measured effect).
 - ``filter_census = "days"``: the filter weighs a census on every observed day of each
   knot's window (the mean of the days' log-likelihoods), not only on the window's last
   observed day (``"last"``, the default; see ``docs/twin.md`` for its measured effect).
 - ``filter_anchor = true``: at the end of each knot's window the filter resets every
   particle's observed census to the observed and scales its infected by the same ratio
   (the forecast's warm start with ``rescale_infected``), so that particles are weighed
-  on their transmission rather than on a level that drifted (off by default; see
-  ``docs/twin.md``).
+  on how their epidemic moves from the observed level rather than on a level that
+  drifted. Off by default: the rescaled infected explain a change of transmission away
+  (on a synthetic cut of transmission to half the filtered multiplier stays near 1),
+  though it lowered the WIS on the fall-2020 waves (see ``docs/twin.md``). ``filter_anchor_ratio = "window"``: the infected
+  are scaled by the window's observed census over the particle's (summed over the
+  window's observed days) instead of the last day's ratio (``"day"``, the default).
 - ``outside = "ignore"`` (default): rows dated outside the spec's run are left out, said
   in one line; ``"error"``: each is a problem.
 
@@ -70,7 +74,7 @@ class Observation(BaseModel):
     scale: float = Field(1.0, gt=0, le=1e6)
     carried_over: Literal["keep", "missing"] = "keep"
     outside: Literal["ignore", "error"] = "ignore"
-    rescale_infected: bool = False
+    rescale_infected: bool = True
     filter_census: Literal["last", "days"] = "last"
     filter_anchor: bool = False
 
