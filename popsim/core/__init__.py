@@ -21,7 +21,7 @@ resumed into or pooled with.
 """
 
 #: Version of the model's outputs (not of the package): bumped whenever outputs change.
-MODEL_VERSION = 26
+MODEL_VERSION = 27
 #: Version of the package (written into every output file's metadata).
 __version__ = "0.1.0"
 
