@@ -336,21 +336,27 @@ def _interrupt_inside_a_finaliser() -> None:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_ctrl_c_dropped_inside_a_finaliser_is_still_noted():
     """The flaky Ctrl-C of the resume test: Python's own handler loses it, the ensemble's
-    noted handler keeps it for the loop to act on, and the default handler comes back."""
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    noted handler keeps it for the loop to act on, and the default handler comes back.
+    Python's default handler is installed for the test (a process started in the
+    background by a shell without job control inherits SIGINT ignored) and the inherited
+    one put back after."""
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        _interrupt_inside_a_finaliser()  # the default handler: the interrupt is lost
-    except KeyboardInterrupt:
-        pytest.fail("a KeyboardInterrupt raised in __del__ was not dropped")
-    with interrupt_noted() as interrupted:
-        _interrupt_inside_a_finaliser()
+        try:
+            _interrupt_inside_a_finaliser()  # the default handler: the interrupt is lost
+        except KeyboardInterrupt:
+            pytest.fail("a KeyboardInterrupt raised in __del__ was not dropped")
+        with interrupt_noted() as interrupted:
+            _interrupt_inside_a_finaliser()
+            assert interrupted.is_set()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with interrupt_noted() as interrupted, pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000):
+                pass
         assert interrupted.is_set()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with interrupt_noted() as interrupted, pytest.raises(KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(10_000):
-            pass
-    assert interrupted.is_set()
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_config_hash_follows_what_determines_the_data(spec_path, tmp_path):
