@@ -297,15 +297,11 @@ class CareNetwork(Admission):
     def clear(self) -> None:
         """Empty the network: every patient leaves uncounted (no discharge, death or
         journey row), before :meth:`seed_census` replaces today's census mid-run."""
-        ids = np.fromiter(self.patients, dtype=np.int64, count=len(self.patients))
         leave = self.place.leave
         for p in list(self.patients.values()):
             leave(p)
         self.calendar.clear()
-        deregister_patients(self.model, self.place.gone)
-        self.place.gone.clear()
-        if len(ids):
-            self.model.pop.in_hospital[ids] = False
+        self._release_left()  # their hospital flags and Mesa registrations
 
     def journeys(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
         """Journey rows (resident_id, day, event, facility, unit) and the code names."""
@@ -388,8 +384,9 @@ class CareNetwork(Admission):
         self.place.move_unit(p, unit, day)
 
     def _release_left(self) -> None:
-        """Clear the hospital flag of the residents released since the last call, and
-        take their patients out of the model's registries of agents, all at once."""
+        """Clear the hospital flag of the residents released (or who left, :meth:`clear`)
+        since the last call, and take their patients out of the model's registries of
+        agents, all at once."""
         gone = self.place.gone
         if gone:
             ids = np.fromiter(map(_RESIDENT, gone), dtype=np.int64, count=len(gone))

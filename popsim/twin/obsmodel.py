@@ -33,9 +33,7 @@ place (a spec's ``[observation]`` table).
   on how their epidemic moves from the observed level rather than on a level that
   drifted. Off by default: the rescaled infected explain a change of transmission away
   (on a synthetic cut of transmission to half the filtered multiplier stays near 1),
-  though it lowered the WIS on the fall-2020 waves (see ``docs/twin.md``). ``filter_anchor_ratio = "window"``: the infected
-  are scaled by the window's observed census over the particle's (summed over the
-  window's observed days) instead of the last day's ratio (``"day"``, the default).
+  though it lowered the WIS on the fall-2020 waves (see ``docs/twin.md``).
 - ``outside = "ignore"`` (default): rows dated outside the spec's run are left out, said
   in one line; ``"error"``: each is a problem.
 
